@@ -1,1 +1,105 @@
-fn main() {}
+//! `cella`: runc's command line over the `cella` library. Only argument
+//! parsing, logging and exit codes live here.
+
+mod commands;
+mod log;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A Linux OCI container runtime, compatible with runc's command line.
+#[derive(Parser)]
+#[command(name = "cella", disable_version_flag = true)]
+struct Cli {
+    /// Directory for container state.
+    #[arg(long, global = true, default_value = cella::container::DEFAULT_ROOT)]
+    root: PathBuf,
+    /// Log file (errors are also printed on stderr).
+    #[arg(long, global = true)]
+    log: Option<PathBuf>,
+    /// Log format: text or json.
+    #[arg(long = "log-format", global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    /// Log debug messages too.
+    #[arg(long, global = true)]
+    debug: bool,
+    /// Use the systemd cgroup driver (not supported yet: refused).
+    #[arg(long = "systemd-cgroup", global = true)]
+    systemd_cgroup: bool,
+    /// Print the version.
+    #[arg(short = 'v', long = "version")]
+    version: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a container from a bundle; it waits for `start`.
+    Create(commands::create::Args),
+    /// Run the user process of a created container.
+    Start(commands::start::Args),
+    /// Print the state of a container as JSON.
+    State(commands::state::Args),
+    /// Send a signal to a container's init (or every process with --all).
+    Kill(commands::kill::Args),
+    /// Delete a container and everything it holds.
+    Delete(commands::delete::Args),
+    /// Create and start a container, wait for it and delete it.
+    Run(commands::run::Args),
+    /// List containers.
+    #[command(alias = "ps-list")]
+    List(commands::list::Args),
+    /// Write a default config.json.
+    Spec(commands::spec::Args),
+    /// Print the plan for a bundle as JSON, without creating anything.
+    Plan(commands::plan::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let logger = match log::Logger::open(cli.log.as_deref(), cli.log_format == "json", cli.debug) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cella: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if cli.version {
+        commands::print_version();
+        return ExitCode::SUCCESS;
+    }
+    let Some(command) = cli.command else {
+        eprintln!("cella: no command given; see `cella --help`");
+        return ExitCode::from(1);
+    };
+    if cli.systemd_cgroup {
+        logger.error("--systemd-cgroup: the systemd cgroup driver is not supported yet; use the cgroupfs driver");
+        return ExitCode::from(1);
+    }
+    logger.debug(&format!(
+        "invoked as {:?}",
+        std::env::args().collect::<Vec<_>>()
+    ));
+    let rt = cella::container::Runtime::new(cli.root);
+    let result = match command {
+        Command::Create(a) => commands::create::run(&rt, a),
+        Command::Start(a) => commands::start::run(&rt, a),
+        Command::State(a) => commands::state::run(&rt, a),
+        Command::Kill(a) => commands::kill::run(&rt, a),
+        Command::Delete(a) => commands::delete::run(&rt, a),
+        Command::Run(a) => commands::run::run(&rt, a),
+        Command::List(a) => commands::list::run(&rt, a),
+        Command::Spec(a) => commands::spec::run(a),
+        Command::Plan(a) => commands::plan::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            logger.error(&e.to_string());
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,1 +1,29 @@
-//! cella
+//! Cella: a Linux OCI container runtime.
+//!
+//! A bundle (`config.json` + rootfs) is loaded and validated ([`spec`]),
+//! compiled into a [`plan::Plan`] — plain data, computed without root — and
+//! the plan is applied by forking the processes that become the container.
+//! [`container::Runtime`] drives the lifecycle as runc's commands do.
+//!
+//! ```no_run
+//! use cella::container::Runtime;
+//! use cella::plan::CreateOptions;
+//!
+//! let rt = Runtime::new("/run/cella");
+//! let mut c = rt.create("demo", "/path/to/bundle".as_ref(), &CreateOptions::default())?;
+//! c.start()?;
+//! # Ok::<(), cella::Error>(())
+//! ```
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+mod apply;
+pub mod cgroups;
+pub mod container;
+pub mod error;
+pub mod plan;
+pub mod spec;
+mod sync;
+mod sys;
+
+pub use error::{ChildError, Error, Status};

@@ -1,0 +1,214 @@
+//! One measured process: spawn, collect stderr, reap with `wait4` for its resource usage.
+
+use std::ffi::OsString;
+use std::io::{self, Read};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The outcome of one run.
+pub struct Sample {
+    /// From just before spawning to the reaping of the process.
+    pub wall: Duration,
+    /// `ru_maxrss` from `wait4`, in KiB: the largest peak RSS among the process (over all the
+    /// images it exec'd: wrapper, shell, runtime) and the descendants it waited for (the
+    /// runtime's helpers, the container's init).
+    pub maxrss_kib: u64,
+    /// Exit status 0.
+    pub ok: bool,
+    /// Why the run failed (status and stderr); empty when `ok`.
+    pub error: String,
+}
+
+enum Kind {
+    /// The wrapper (if any) around `/bin/true`.
+    Baseline,
+    /// A runtime doing `run` of the bench bundle, with its own `--root`.
+    Runtime { root: PathBuf },
+}
+
+/// Something measured: a row of the results table.
+pub struct Subject {
+    /// Row label.
+    pub name: String,
+    /// How it is launched: the wrapper's file name, or "direct".
+    pub via: String,
+    /// The argv before the runtime's own arguments: `[wrapper] runtime`.
+    prefix: Vec<OsString>,
+    kind: Kind,
+}
+
+impl Subject {
+    /// The wrapper (or nothing, with `wrap` None) around `/bin/true`.
+    pub fn baseline(wrap: Option<&Path>) -> Self {
+        Subject {
+            name: "(baseline)".into(),
+            via: via(wrap),
+            prefix: wrap.iter().map(|w| w.as_os_str().to_owned()).collect(),
+            kind: Kind::Baseline,
+        }
+    }
+
+    /// A runtime binary. A script is taken to be a wrapper itself (benches/crun-hybrid.sh) and
+    /// is not wrapped a second time; a binary goes through `wrap` when given.
+    pub fn runtime(name: &str, path: &Path, wrap: Option<&Path>, root: PathBuf) -> Self {
+        let (via_label, prefix) = if is_script(path) {
+            (file_name(path), vec![path.as_os_str().to_owned()])
+        } else {
+            let mut prefix: Vec<OsString> = wrap.iter().map(|w| w.as_os_str().to_owned()).collect();
+            prefix.push(path.as_os_str().to_owned());
+            (via(wrap), prefix)
+        };
+        Subject {
+            name: name.to_string(),
+            via: via_label,
+            prefix,
+            kind: Kind::Runtime { root },
+        }
+    }
+
+    /// Runs once; `tag` makes the container id unique.
+    pub fn run_once(&self, bundle: &Path, tag: &str) -> Sample {
+        match &self.kind {
+            Kind::Baseline => {
+                let mut argv = self.prefix.clone();
+                argv.push("/bin/true".into());
+                measure(&argv)
+            }
+            Kind::Runtime { root } => {
+                let id = format!("cb{}-{}-{tag}", std::process::id(), self.name);
+                let sample = measure(&self.runtime_argv(root, &["run", "--bundle"], bundle, &id));
+                if !sample.ok {
+                    // `run` normally deletes the container; after a failure remove what may be
+                    // left (state, cgroup) so the next run starts clean.
+                    let argv = self.runtime_argv(root, &["delete", "--force"], Path::new(""), &id);
+                    let _ = measure(&argv);
+                }
+                sample
+            }
+        }
+    }
+
+    fn runtime_argv(&self, root: &Path, verb: &[&str], bundle: &Path, id: &str) -> Vec<OsString> {
+        let mut argv = self.prefix.clone();
+        argv.push("--root".into());
+        argv.push(root.into());
+        argv.extend(verb.iter().map(OsString::from));
+        if !bundle.as_os_str().is_empty() {
+            argv.push(bundle.into());
+        }
+        argv.push(id.into());
+        argv
+    }
+}
+
+fn via(wrap: Option<&Path>) -> String {
+    wrap.map_or_else(|| "direct".into(), file_name)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or(path.as_os_str())
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn is_script(path: &Path) -> bool {
+    let mut magic = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == b"#!"
+}
+
+/// Spawns `argv` with stdin and stdout on /dev/null and stderr on a pipe, and reaps it with
+/// `wait4`. Any failure to spawn or reap is reported as a failed sample.
+fn measure(argv: &[OsString]) -> Sample {
+    let start = Instant::now();
+    match spawn_and_reap(argv) {
+        Ok((status, maxrss_kib, stderr)) => {
+            let ok = status.success();
+            Sample {
+                wall: start.elapsed(),
+                maxrss_kib,
+                ok,
+                error: if ok {
+                    String::new()
+                } else {
+                    describe_failure(status, &stderr)
+                },
+            }
+        }
+        Err(e) => Sample {
+            wall: start.elapsed(),
+            maxrss_kib: 0,
+            ok: false,
+            error: format!("{}: {e}", argv[0].to_string_lossy()),
+        },
+    }
+}
+
+fn spawn_and_reap(argv: &[OsString]) -> io::Result<(ExitStatus, u64, Vec<u8>)> {
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stderr = Vec::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        pipe.read_to_end(&mut stderr)?;
+    }
+    let pid = libc::pid_t::try_from(child.id()).map_err(io::Error::other)?;
+    let (status, usage) = wait4(pid)?;
+    // ru_maxrss is in KiB on Linux.
+    let maxrss_kib = u64::try_from(usage.ru_maxrss).unwrap_or(0);
+    Ok((ExitStatus::from_raw(status), maxrss_kib, stderr))
+}
+
+/// `wait4(2)`: like `Child::wait`, but also returns the child's `rusage`, which std does not
+/// expose. `Child::wait` must not be called for this pid afterwards (it is reaped).
+fn wait4(pid: libc::pid_t) -> io::Result<(libc::c_int, libc::rusage)> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is a plain C struct of integers (and `timeval`s of integers), for which
+    // all-zero bytes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is our own child, spawned above and not yet reaped (std never waits for
+        // it: `Child::wait` is not called), so wait4 cannot reap someone else's process; both
+        // out-pointers point to live, writable locals of the right types.
+        let ret = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if ret == pid {
+            return Ok((status, usage));
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+fn describe_failure(status: ExitStatus, stderr: &[u8]) -> String {
+    let how = match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => status.to_string(),
+    };
+    let text = String::from_utf8_lossy(stderr);
+    let text = text.trim();
+    // The end of stderr carries the runtime's final error; keep the message readable.
+    let tail: String = text
+        .chars()
+        .rev()
+        .take(600)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if tail.is_empty() {
+        how
+    } else {
+        format!("{how}: {tail}")
+    }
+}

@@ -1,0 +1,23 @@
+use cella::container::Runtime;
+
+use super::CreateFlags;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    flags: CreateFlags,
+    /// Container id.
+    id: String,
+}
+
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+    let opts = a.flags.options()?;
+    let c = rt.create(&a.id, a.flags.bundle(), &opts)?;
+    if let Some(p) = &a.flags.pid_file {
+        if let Err(e) = c.write_pid_file(p) {
+            let _ = c.delete(true);
+            return Err(e);
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,19 @@
+use cella::container::Runtime;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Signal every process of the container.
+    #[arg(short = 'a', long)]
+    all: bool,
+    /// Container id.
+    id: String,
+    /// Signal name or number (default SIGTERM).
+    #[arg(default_value = "SIGTERM")]
+    signal: String,
+}
+
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+    let sig = super::parse_signal(&a.signal)?;
+    rt.load(&a.id)?.kill(sig, a.all)?;
+    Ok(0)
+}

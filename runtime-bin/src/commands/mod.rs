@@ -1,0 +1,78 @@
+//! One module per verb: parse flags, call the library, print.
+
+pub mod create;
+pub mod delete;
+pub mod kill;
+pub mod list;
+pub mod plan;
+pub mod run;
+pub mod spec;
+pub mod start;
+pub mod state;
+
+use std::path::{Path, PathBuf};
+
+use cella::plan::CreateOptions;
+
+/// Flags shared by `create` and `run`.
+#[derive(clap::Args)]
+pub struct CreateFlags {
+    /// Bundle directory (default: the current directory).
+    #[arg(short = 'b', long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write the init's pid to this file.
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Unix socket to send a terminal's master fd to (not supported yet).
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Use MS_MOVE + chroot instead of pivot_root.
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Keep the caller's session keyring.
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Pass this many fds above stdio (3, 4, ...) to the container.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+}
+
+impl CreateFlags {
+    pub fn options(&self) -> Result<CreateOptions, cella::Error> {
+        if self.console_socket.is_some() {
+            return Err(cella::Error::Usage(
+                "--console-socket: terminals are not supported yet".into(),
+            ));
+        }
+        Ok(CreateOptions {
+            no_pivot: self.no_pivot,
+            no_new_keyring: self.no_new_keyring,
+            preserve_fds: self.preserve_fds,
+        })
+    }
+
+    pub fn bundle(&self) -> &Path {
+        &self.bundle
+    }
+}
+
+pub fn print_version() {
+    println!("cella version {}", env!("CARGO_PKG_VERSION"));
+    println!("spec: 1.2.0");
+}
+
+/// runc's signal spelling: `KILL`, `SIGKILL`, `kill` or `9`.
+pub fn parse_signal(s: &str) -> Result<nix::sys::signal::Signal, cella::Error> {
+    use std::str::FromStr;
+    let bad = || cella::Error::Usage(format!("invalid signal {s:?}"));
+    if let Ok(n) = s.parse::<i32>() {
+        return nix::sys::signal::Signal::try_from(n).map_err(|_| bad());
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    nix::sys::signal::Signal::from_str(&name).map_err(|_| bad())
+}

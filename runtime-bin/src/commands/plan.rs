@@ -1,0 +1,37 @@
+use std::path::PathBuf;
+
+use cella::plan::CreateOptions;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Bundle directory.
+    #[arg(short = 'b', long, default_value = ".")]
+    bundle: PathBuf,
+    /// As for create.
+    #[arg(long = "no-pivot")]
+    no_pivot: bool,
+    /// As for create.
+    #[arg(long = "no-new-keyring")]
+    no_new_keyring: bool,
+    /// As for create.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+    /// Container id the plan is for (it names the default cgroup).
+    #[arg(default_value = "plan")]
+    id: String,
+}
+
+pub fn run(a: Args) -> Result<u8, cella::Error> {
+    cella::container::validate_id(&a.id)?;
+    let opts = CreateOptions {
+        no_pivot: a.no_pivot,
+        no_new_keyring: a.no_new_keyring,
+        preserve_fds: a.preserve_fds,
+    };
+    let plan = cella::container::plan_bundle(&a.bundle, &a.id, &opts)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&plan).unwrap_or_default()
+    );
+    Ok(0)
+}

@@ -1,0 +1,43 @@
+use cella::container::Runtime;
+
+use super::CreateFlags;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    flags: CreateFlags,
+    /// Return once started; the container keeps running.
+    #[arg(short = 'd', long)]
+    detach: bool,
+    /// Keep the container's state after it exits (no delete).
+    #[arg(long)]
+    keep: bool,
+    /// Container id.
+    id: String,
+}
+
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+    let opts = a.flags.options()?;
+    if !a.detach {
+        cella::container::block_forwarded_signals()?;
+    }
+    let mut c = rt.create(&a.id, a.flags.bundle(), &opts)?;
+    let started = a
+        .flags
+        .pid_file
+        .as_ref()
+        .map_or(Ok(()), |p| c.write_pid_file(p))
+        .and_then(|()| c.start());
+    if let Err(e) = started {
+        let _ = c.delete(true);
+        return Err(e);
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    let code = c.wait_forwarding_signals();
+    if !a.keep {
+        c.delete(true)?;
+    }
+    Ok(code? as u8)
+}

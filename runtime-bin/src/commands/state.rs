@@ -1,0 +1,13 @@
+use cella::container::Runtime;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Container id.
+    id: String,
+}
+
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+    let st = rt.load(&a.id)?.oci_state();
+    println!("{}", serde_json::to_string_pretty(&st).unwrap_or_default());
+    Ok(0)
+}

@@ -1,0 +1,57 @@
+//! runc's logging: `--log FILE` with `--log-format text|json`. containerd's
+//! shim reads the JSON form (`{"level","msg","time"}`) to show the last
+//! error; errors also go to stderr.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+pub struct Logger {
+    file: Option<File>,
+    json: bool,
+    debug: bool,
+}
+
+impl Logger {
+    pub fn open(path: Option<&Path>, json: bool, debug: bool) -> Result<Self, String> {
+        let file = match path {
+            None => None,
+            Some(p) => Some(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .map_err(|e| format!("--log {}: {e}", p.display()))?,
+            ),
+        };
+        Ok(Logger { file, json, debug })
+    }
+
+    pub fn error(&self, msg: &str) {
+        eprintln!("cella: {msg}");
+        self.write("error", msg);
+    }
+
+    /// With `--debug`: to the log file, or stderr without one.
+    pub fn debug(&self, msg: &str) {
+        if !self.debug {
+            return;
+        }
+        if self.file.is_none() {
+            eprintln!("cella: debug: {msg}");
+        }
+        self.write("debug", msg);
+    }
+
+    fn write(&self, level: &str, msg: &str) {
+        if let Some(mut f) = self.file.as_ref() {
+            let time = cella::container::rfc3339_nano(std::time::SystemTime::now());
+            let line = if self.json {
+                serde_json::json!({"level": level, "msg": msg, "time": time}).to_string()
+            } else {
+                format!("time={time:?} level={level} msg={msg:?}")
+            };
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Device nodes and `/dev` symlinks inside the rootfs, before `pivot_root`.
+
+use std::os::fd::AsFd;
+
+use nix::errno::Errno;
+use nix::mount::{mount, MsFlags};
+use nix::sys::stat::{fchmodat, mknodat, FchmodatFlags, Mode, SFlag};
+use nix::unistd::{fchownat, symlinkat, Gid, Uid};
+
+use super::fs::{fd_path, Root};
+use crate::error::ChildError;
+use crate::plan::{DeviceNode, DevicePlan};
+
+type Result<T> = std::result::Result<T, ChildError>;
+
+/// Creates the planned nodes, directories and symlinks.
+pub(crate) fn create_devices(root: &Root, plan: &DevicePlan) -> Result<()> {
+    for dir in &plan.dirs {
+        root.mkdir_all(dir)
+            .map_err(|e| ChildError::sys("create directory", dir.display().to_string(), e))?;
+    }
+    for node in &plan.nodes {
+        if plan.bind_from_host {
+            bind_host_node(root, node)?;
+        } else {
+            make_node(root, node)?;
+        }
+    }
+    for (link, target) in &plan.symlinks {
+        let (dir, name) = root
+            .parent_dir(link)
+            .map_err(|e| ChildError::sys("open parent of", link.display().to_string(), e))?;
+        match symlinkat(target.as_path(), dir.as_fd(), name.as_path()) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(ChildError::sys("symlink", link.display().to_string(), e)),
+        }
+    }
+    Ok(())
+}
+
+fn make_node(root: &Root, node: &DeviceNode) -> Result<()> {
+    let what = node.path.display().to_string();
+    let (dir, name) = root
+        .parent_dir(&node.path)
+        .map_err(|e| ChildError::sys("open parent of", what.clone(), e))?;
+    // A node the image already has is replaced: its numbers may be anything.
+    match nix::unistd::unlinkat(
+        dir.as_fd(),
+        name.as_path(),
+        nix::unistd::UnlinkatFlags::NoRemoveDir,
+    ) {
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(ChildError::sys("remove old node", what, e)),
+    }
+    let dev = libc::makedev(node.major as u32, node.minor as u32);
+    mknodat(
+        dir.as_fd(),
+        name.as_path(),
+        SFlag::from_bits_truncate(node.kind.mode_bits()),
+        Mode::from_bits_truncate(node.mode),
+        dev,
+    )
+    .map_err(|e| ChildError::sys("mknod", what.clone(), e))?;
+    // mknod's mode is filtered by the umask: set it exactly.
+    fchmodat(
+        dir.as_fd(),
+        name.as_path(),
+        Mode::from_bits_truncate(node.mode),
+        FchmodatFlags::NoFollowSymlink,
+    )
+    .or_else(|e| {
+        if e == Errno::EOPNOTSUPP {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })
+    .map_err(|e| ChildError::sys("chmod", what.clone(), e))?;
+    fchownat(
+        dir.as_fd(),
+        name.as_path(),
+        Some(Uid::from_raw(node.uid)),
+        Some(Gid::from_raw(node.gid)),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .map_err(|e| ChildError::sys("chown", what, e))
+}
+
+/// In a user namespace `mknod` is refused: bind the host's node over an
+/// empty file instead (runc does the same).
+fn bind_host_node(root: &Root, node: &DeviceNode) -> Result<()> {
+    let what = node.path.display().to_string();
+    let target = root
+        .ensure_file(&node.path)
+        .map_err(|e| ChildError::sys("create", what.clone(), e))?;
+    mount(
+        Some(node.path.as_path()),
+        fd_path(&target).as_str(),
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| ChildError::sys("bind host device", what, e))
+}

@@ -1,0 +1,144 @@
+//! Paths inside the container's root, resolved so that no symlink in the
+//! rootfs can lead outside it (runc CVE-2021-30465): every lookup goes
+//! through `openat2(RESOLVE_IN_ROOT)` from an fd of the rootfs, and mounts
+//! target the resulting fd through `/proc/self/fd/N`.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::{fstat, mkdirat, Mode, SFlag};
+
+use crate::error::ChildError;
+
+/// An open rootfs directory that lookups are confined to.
+pub(crate) struct Root {
+    fd: OwnedFd,
+}
+
+/// The name of an fd as a mount source or target.
+pub(crate) fn fd_path(fd: &impl AsRawFd) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+fn relative(path: &Path) -> &Path {
+    path.strip_prefix("/").unwrap_or(path)
+}
+
+impl Root {
+    pub(crate) fn open(path: &Path) -> Result<Self, ChildError> {
+        let fd = open(
+            path,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| ChildError::sys("open rootfs", path.display().to_string(), e))?;
+        Ok(Root { fd })
+    }
+
+    /// Opens `path` (absolute in the container) with `flags` | `O_PATH`.
+    pub(crate) fn open_in(&self, path: &Path, flags: OFlag) -> Result<OwnedFd, Errno> {
+        let rel = relative(path);
+        let rel = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        let how = OpenHow::new()
+            .flags(flags | OFlag::O_PATH | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        loop {
+            match openat2(self.fd.as_fd(), rel, how) {
+                Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
+                r => return r,
+            }
+        }
+    }
+
+    /// Makes sure the directory `path` exists (creating missing components
+    /// inside the root, 0755) and returns an `O_PATH` fd of it.
+    pub(crate) fn mkdir_all(&self, path: &Path) -> Result<OwnedFd, Errno> {
+        match self.open_in(path, OFlag::O_DIRECTORY) {
+            Err(Errno::ENOENT) => {}
+            r => return r,
+        }
+        let mut current = PathBuf::from("/");
+        for comp in relative(path).components() {
+            let parent = self.open_in(&current, OFlag::O_DIRECTORY)?;
+            current.push(comp);
+            match mkdirat(
+                parent.as_fd(),
+                comp.as_os_str(),
+                Mode::from_bits_truncate(0o755),
+            ) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.open_in(path, OFlag::O_DIRECTORY)
+    }
+
+    /// Makes sure `path` exists as a regular file (creating it empty if
+    /// missing, and its parents) and returns an `O_PATH` fd of it.
+    pub(crate) fn ensure_file(&self, path: &Path) -> Result<OwnedFd, Errno> {
+        match self.open_in(path, OFlag::empty()) {
+            Err(Errno::ENOENT) => {}
+            r => return r,
+        }
+        let parent = self.mkdir_all(path.parent().unwrap_or(Path::new("/")))?;
+        let name = path.file_name().ok_or(Errno::EINVAL)?;
+        // Reopen the parent as a real directory fd: creating needs one.
+        let dir = nix::fcntl::openat(
+            parent.as_fd(),
+            ".",
+            OFlag::O_DIRECTORY | OFlag::O_CLOEXEC | OFlag::O_RDONLY,
+            Mode::empty(),
+        )?;
+        match nix::fcntl::openat(
+            dir.as_fd(),
+            name,
+            OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o644),
+        ) {
+            Ok(_) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e),
+        }
+        self.open_in(path, OFlag::empty())
+    }
+
+    /// Makes sure a mount point of the same kind as `source` (file or
+    /// directory) exists at `dest`.
+    pub(crate) fn ensure_mountpoint(
+        &self,
+        dest: &Path,
+        source_is_dir: bool,
+    ) -> Result<OwnedFd, Errno> {
+        if source_is_dir {
+            self.mkdir_all(dest)
+        } else {
+            self.ensure_file(dest)
+        }
+    }
+
+    /// The parent directory of `path` as a real directory fd, created if
+    /// needed, and the final name: for `mknodat`/`symlinkat`.
+    pub(crate) fn parent_dir(&self, path: &Path) -> Result<(OwnedFd, PathBuf), Errno> {
+        let parent = self.mkdir_all(path.parent().unwrap_or(Path::new("/")))?;
+        let dir = nix::fcntl::openat(
+            parent.as_fd(),
+            ".",
+            OFlag::O_DIRECTORY | OFlag::O_CLOEXEC | OFlag::O_RDONLY,
+            Mode::empty(),
+        )?;
+        let name = path.file_name().ok_or(Errno::EINVAL)?;
+        Ok((dir, PathBuf::from(name)))
+    }
+}
+
+/// Whether an fd refers to a directory.
+pub(crate) fn is_dir(fd: &OwnedFd) -> bool {
+    fstat(fd)
+        .map(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
+        .unwrap_or(false)
+}

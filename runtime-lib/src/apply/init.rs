@@ -1,0 +1,220 @@
+//! The two processes that build a container, as ordered lists of steps.
+//!
+//! Stage 1 (forked by the runtime) enters the namespaces: joins the ones
+//! given by path, creates a user namespace and has the runtime map it,
+//! creates the rest, then forks the init with `CLONE_PARENT` so that the
+//! runtime is its parent — pid and time namespaces only apply to children,
+//! which is why a second process is needed at all.
+//!
+//! Stage 2 (the container's init) builds the root filesystem, reports
+//! "ready", waits for `start` on the exec FIFO, then drops to the process's
+//! identity and executes it.
+
+use std::os::fd::{OwnedFd, RawFd};
+
+use crate::apply::fs::Root;
+use crate::apply::namespaces::JoinFd;
+use crate::apply::{devices, mounts, namespaces, process};
+use crate::cgroups::ContainerCgroup;
+use crate::error::ChildError;
+use crate::plan::{NamespaceKind, Plan};
+use crate::sync::{Channel, FromChild, FromRuntime};
+use crate::sys::{self, Forked};
+
+/// What the children need, all prepared by the runtime before forking.
+pub(crate) struct InitContext<'a> {
+    pub(crate) plan: &'a Plan,
+    pub(crate) cgroup: &'a ContainerCgroup,
+    pub(crate) joins: &'a [JoinFd],
+    pub(crate) channel: &'a Channel,
+    /// The runtime's end of the channel, inherited through fork: closed
+    /// first thing, or the runtime could never see the children go away.
+    pub(crate) runtime_end: RawFd,
+    /// The exec FIFO, opened read-write by the runtime: the init blocks
+    /// reading it until `start` writes a byte.
+    pub(crate) exec_fifo: &'a OwnedFd,
+}
+
+/// Runs stage 1 in the freshly forked child; never returns.
+pub(crate) fn stage1(ctx: &InitContext<'_>) -> ! {
+    let code = match stage1_steps(ctx) {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = ctx.channel.send_to_runtime(&FromChild::Failed(e));
+            1
+        }
+    };
+    sys::exit_now(code)
+}
+
+fn stage1_steps(ctx: &InitContext<'_>) -> Result<(), ChildError> {
+    sys::close_inherited(ctx.runtime_end);
+    let ns = &ctx.plan.namespaces;
+    // Wait until the runtime has put us in the container's cgroup: a new
+    // cgroup namespace takes the current cgroup as its root.
+    ctx.channel.expect_from_runtime("Proceed")?;
+    // Joins first, as runc does: a namespace to join may be owned by a user
+    // namespace we would leave by creating our own.
+    namespaces::join_all(ctx.joins)?;
+    if ns.creates(NamespaceKind::User) {
+        namespaces::unshare_user()?;
+        ctx.channel.send_to_runtime(&FromChild::MapIds)?;
+        match ctx.channel.expect_from_runtime("IdsMapped")? {
+            FromRuntime::IdsMapped => {}
+            other => {
+                return Err(ChildError::other(
+                    "sync",
+                    None,
+                    format!("unexpected {other:?}"),
+                ))
+            }
+        }
+        namespaces::become_namespace_root(ns)?;
+    }
+    namespaces::unshare_rest(ns)?;
+    namespaces::write_time_offsets(ns)?;
+    match sys::fork_with_flags(libc::CLONE_PARENT as libc::c_ulong) {
+        Err(e) => Err(ChildError::sys("fork container init", None, e)),
+        Ok(Forked::Child) => stage2(ctx),
+        Ok(Forked::Parent(pid)) => ctx
+            .channel
+            .send_to_runtime(&FromChild::InitPid(pid.as_raw())),
+    }
+}
+
+fn stage2(ctx: &InitContext<'_>) -> ! {
+    let err = match stage2_steps(ctx) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    // Before "ready" the runtime is listening; after it, only stderr is left.
+    if ctx
+        .channel
+        .send_to_runtime(&FromChild::Failed(err.clone()))
+        .is_err()
+    {
+        eprintln!("cella init: {err}");
+    }
+    sys::exit_now(127)
+}
+
+fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, ChildError> {
+    let plan = ctx.plan;
+    // A session of its own: the init must not share the caller's
+    // controlling terminal or receive its job-control signals.
+    nix::unistd::setsid().map_err(|e| ChildError::sys("setsid", None, e))?;
+    // Nodes must get exactly the modes the plan gives.
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    set_names(plan)?;
+    if plan.process.new_session_keyring {
+        join_session_keyring(&plan.id)?;
+    }
+    build_root(ctx)?;
+    apply_sysctl(plan)?;
+    mounts::mask_paths(&plan.masked_paths)?;
+    mounts::readonly_paths(&plan.readonly_paths)?;
+    if plan.root_readonly {
+        mounts::remount_root_readonly()?;
+    }
+    check_cwd(plan)?;
+    let program = process::resolve_program(&plan.process)?;
+
+    ctx.channel.send_to_runtime(&FromChild::Ready)?;
+    wait_for_start(ctx.exec_fifo)?;
+
+    process::set_oom_score_adj(&plan.process)?;
+    process::set_rlimits(&plan.process)?;
+    process::switch_user_and_caps(&plan.process)?;
+    process::set_no_new_privs(&plan.process)?;
+    process::exec(&plan.process, &program)
+}
+
+/// Hostname and domain name belong to the new UTS namespace.
+fn set_names(plan: &Plan) -> Result<(), ChildError> {
+    if let Some(h) = &plan.hostname {
+        nix::unistd::sethostname(h).map_err(|e| ChildError::sys("sethostname", h.clone(), e))?;
+    }
+    if let Some(d) = &plan.domainname {
+        sys::setdomainname(d).map_err(|e| ChildError::sys("setdomainname", d.clone(), e))?;
+    }
+    Ok(())
+}
+
+/// A new session keyring keeps the host's keys (and other containers')
+/// out of reach. Kernels or seccomp profiles without keyctl are tolerated,
+/// as runc does.
+fn join_session_keyring(id: &str) -> Result<(), ChildError> {
+    let name = std::ffi::CString::new(format!("_ses.{id}"))
+        .map_err(|_| ChildError::other("keyring", id.to_string(), "id contains NUL"))?;
+    match sys::join_new_session_keyring(&name) {
+        Ok(()) | Err(nix::errno::Errno::ENOSYS) | Err(nix::errno::Errno::EPERM) => Ok(()),
+        Err(e) => Err(ChildError::sys("join session keyring", id.to_string(), e)),
+    }
+}
+
+/// The root filesystem, in the order the kernel requires: propagation before
+/// any mount, the rootfs bind before mounts into it, devices after a `/dev`
+/// tmpfs is mounted, the switch of root last.
+fn build_root(ctx: &InitContext<'_>) -> Result<(), ChildError> {
+    let plan = ctx.plan;
+    mounts::set_root_propagation(plan)?;
+    if plan.mounts.root_propagation.0 & libc::MS_SHARED != 0 {
+        mounts::make_parent_mount_private(&plan.rootfs)?;
+    }
+    mounts::bind_rootfs(&plan.rootfs)?;
+    let root = Root::open(&plan.rootfs)?;
+    mounts::mount_all(plan, &root, ctx.cgroup)?;
+    devices::create_devices(&root, &plan.devices)?;
+    drop(root);
+    if plan.mounts.pivot_root {
+        mounts::pivot_to(&plan.rootfs)
+    } else {
+        mounts::move_root_to(&plan.rootfs)
+    }
+}
+
+/// After `pivot_root`, so `/proc/sys` is the container's; before the
+/// read-only paths (which usually include `/proc/sys`).
+fn apply_sysctl(plan: &Plan) -> Result<(), ChildError> {
+    for (key, value) in &plan.sysctl {
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        std::fs::write(&path, value)
+            .map_err(|e| ChildError::other("set sysctl", key.clone(), e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn check_cwd(plan: &Plan) -> Result<(), ChildError> {
+    match std::fs::metadata(&plan.process.cwd) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(ChildError::other(
+            "process.cwd",
+            plan.process.cwd.display().to_string(),
+            "not a directory",
+        )),
+        Err(e) => Err(ChildError::other(
+            "process.cwd",
+            plan.process.cwd.display().to_string(),
+            e.to_string(),
+        )),
+    }
+}
+
+/// Blocks until `start` (or the foreground `run`) writes a byte.
+fn wait_for_start(fifo: &OwnedFd) -> Result<(), ChildError> {
+    let mut buf = [0u8; 1];
+    loop {
+        match nix::unistd::read(fifo, &mut buf) {
+            Ok(1) => return Ok(()),
+            Ok(_) => {
+                return Err(ChildError::other(
+                    "wait for start",
+                    None,
+                    "exec fifo closed",
+                ))
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(ChildError::sys("wait for start", None, e)),
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! Building the container's root: propagation, the rootfs bind, each mount
+//! of config.json in order, `pivot_root`, masked and read-only paths.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::statvfs::{statvfs, FsFlags};
+
+use super::fs::{fd_path, is_dir, Root};
+use crate::cgroups::ContainerCgroup;
+use crate::error::ChildError;
+use crate::plan::{MountKind, MountOp, Plan};
+use crate::sys;
+
+type Result<T> = std::result::Result<T, ChildError>;
+
+fn flags(bits: u64) -> MsFlags {
+    MsFlags::from_bits_truncate(bits)
+}
+
+fn mount_err<'a>(what: &str, target: &'a Path) -> impl FnOnce(Errno) -> ChildError + 'a {
+    let step = format!("mount {what} on");
+    move |e| ChildError::sys(step, target.display().to_string(), e)
+}
+
+/// Step 1. Make every mount we inherited a slave (or what
+/// `rootfsPropagation` asks for), so that nothing mounted from now on
+/// propagates back to the host's namespace.
+pub(crate) fn set_root_propagation(plan: &Plan) -> Result<()> {
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        flags(plan.mounts.root_propagation.0),
+        None::<&str>,
+    )
+    .map_err(mount_err("propagation", Path::new("/")))
+}
+
+/// Step 2. `pivot_root` refuses a new root whose parent mount is shared;
+/// with shared root propagation, make just that parent private (runc does
+/// the same).
+pub(crate) fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| {
+        ChildError::other("read", "/proc/self/mountinfo".to_string(), e.to_string())
+    })?;
+    let parent = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(PathBuf::from)
+        .filter(|mp| rootfs.starts_with(mp))
+        .max_by_key(|mp| mp.as_os_str().len())
+        .unwrap_or_else(|| PathBuf::from("/"));
+    mount(
+        None::<&str>,
+        &parent,
+        None::<&str>,
+        MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(mount_err("private propagation", &parent))
+}
+
+/// Step 3. Bind the rootfs onto itself: `pivot_root` needs the new root to
+/// be a mount point, and the bind also lets a read-only remount of `/` later
+/// affect only the container.
+pub(crate) fn bind_rootfs(rootfs: &Path) -> Result<()> {
+    mount(
+        Some(rootfs),
+        rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(mount_err("rootfs bind", rootfs))
+}
+
+/// Step 4. The mounts of config.json, in order.
+pub(crate) fn mount_all(plan: &Plan, root: &Root, cgroup: &ContainerCgroup) -> Result<()> {
+    for op in &plan.mounts.ops {
+        mount_one(plan, root, op, cgroup)?;
+    }
+    Ok(())
+}
+
+fn field(op: &MountOp) -> String {
+    format!("mounts[{}] ({})", op.index, op.destination.display())
+}
+
+fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -> Result<()> {
+    let target = match &op.kind {
+        MountKind::Bind { .. } => {
+            let src = nix::fcntl::open(
+                &op.source,
+                OFlag::O_PATH | OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| {
+                ChildError::sys(
+                    "open bind source",
+                    format!("{} {}", field(op), op.source.display()),
+                    e,
+                )
+            })?;
+            let target = root
+                .ensure_mountpoint(&op.destination, is_dir(&src))
+                .map_err(|e| ChildError::sys("create mount point", field(op), e))?;
+            mount(
+                Some(fd_path(&src).as_str()),
+                fd_path(&target).as_str(),
+                None::<&str>,
+                flags(op.flags.0),
+                None::<&str>,
+            )
+            .map_err(|e| {
+                ChildError::sys(
+                    "bind mount",
+                    format!("{} from {}", field(op), op.source.display()),
+                    e,
+                )
+            })?;
+            // Reopen: the fd we had names the directory under the new mount.
+            let target = reopen(root, op)?;
+            if let Some(remount) = op.bind_remount {
+                remount_bind(&fd_path(&target), remount.0, &field(op))?;
+            }
+            target
+        }
+        MountKind::Filesystem { fstype } => {
+            let target = mountpoint_dir(root, op, fstype)?;
+            let remount = mount_fs(plan, op, fstype, &target)?;
+            let target = reopen(root, op)?;
+            if let Some(bits) = remount {
+                remount_bind(&fd_path(&target), bits, &field(op))?;
+            }
+            target
+        }
+        MountKind::Cgroup => {
+            let target = mountpoint_dir(root, op, "cgroup")?;
+            super::cgroupfs::mount_cgroups(plan, root, op, &target, cgroup)?;
+            reopen(root, op)?
+        }
+    };
+    for p in &op.propagation {
+        mount(
+            None::<&str>,
+            fd_path(&target).as_str(),
+            None::<&str>,
+            flags(p.0),
+            None::<&str>,
+        )
+        .map_err(|e| ChildError::sys("set propagation of", field(op), e))?;
+    }
+    if let Some(r) = op.recursive {
+        sys::mount_setattr(
+            target.as_fd(),
+            c"",
+            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            r.set,
+            r.clear,
+            0,
+        )
+        .map_err(|e| ChildError::sys("mount_setattr", field(op), e))?;
+    }
+    Ok(())
+}
+
+fn reopen(root: &Root, op: &MountOp) -> Result<OwnedFd> {
+    root.open_in(&op.destination, OFlag::empty())
+        .map_err(|e| ChildError::sys("open mount point", field(op), e))
+}
+
+/// proc and sysfs must be mounted on a real directory: a symlink there
+/// would let a malicious image move them (and the masked paths with them).
+fn mountpoint_dir(root: &Root, op: &MountOp, fstype: &str) -> Result<OwnedFd> {
+    if matches!(fstype, "proc" | "sysfs") {
+        if let Ok(fd) = root.open_in(&op.destination, OFlag::O_NOFOLLOW) {
+            if !is_dir(&fd) {
+                return Err(ChildError::other(
+                    "mount",
+                    field(op),
+                    format!("{fstype} must be mounted on a directory, not a symlink or file"),
+                ));
+            }
+        }
+    }
+    root.mkdir_all(&op.destination)
+        .map_err(|e| ChildError::sys("create mount point", field(op), e))
+}
+
+/// Mounts a filesystem; returns the flags a bind fallback still needs.
+fn mount_fs(plan: &Plan, op: &MountOp, fstype: &str, target: &OwnedFd) -> Result<Option<u64>> {
+    let data = (!op.data.is_empty()).then_some(op.data.as_str());
+    let source = if op.source.as_os_str().is_empty() {
+        Path::new(fstype)
+    } else {
+        &op.source
+    };
+    let res = mount(
+        Some(source),
+        fd_path(target).as_str(),
+        Some(fstype),
+        flags(op.flags.0),
+        data,
+    );
+    match res {
+        // Without its own network (sysfs) or IPC (mqueue) namespace, a
+        // user namespace may not mount these: bind the host's instead, as
+        // runc does.
+        Err(Errno::EPERM)
+            if plan.namespaces.in_user_namespace() && matches!(fstype, "sysfs" | "mqueue") =>
+        {
+            let host = if fstype == "sysfs" {
+                "/sys"
+            } else {
+                "/dev/mqueue"
+            };
+            mount(
+                Some(host),
+                fd_path(target).as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .map_err(|e| ChildError::sys("bind host", format!("{host} for {}", field(op)), e))?;
+            let rest = op.flags.0 & !(libc::MS_REMOUNT | libc::MS_BIND | libc::MS_REC);
+            Ok((rest != 0).then_some(rest))
+        }
+        r => r
+            .map(|()| None)
+            .map_err(|e| ChildError::sys(format!("mount {fstype} on"), field(op), e)),
+    }
+}
+
+/// Applies `ro`, `nosuid`... to a bind mount (the first `MS_BIND` call
+/// ignores them). In a user namespace the kernel refuses to clear flags the
+/// source mount has locked: on EPERM, keep those and try again.
+pub(crate) fn remount_bind(path: &str, bits: u64, what: &str) -> Result<()> {
+    let base = MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
+    match mount(
+        None::<&str>,
+        path,
+        None::<&str>,
+        base | flags(bits),
+        None::<&str>,
+    ) {
+        Err(Errno::EPERM) => {
+            let locked = statvfs(path)
+                .map(|s| locked_flags(s.flags()))
+                .map_err(|e| ChildError::sys("statvfs", what.to_string(), e))?;
+            mount(
+                None::<&str>,
+                path,
+                None::<&str>,
+                base | flags(bits) | locked,
+                None::<&str>,
+            )
+            .map_err(|e| ChildError::sys("remount", what.to_string(), e))
+        }
+        r => r.map_err(|e| ChildError::sys("remount", what.to_string(), e)),
+    }
+}
+
+fn locked_flags(f: FsFlags) -> MsFlags {
+    let mut m = MsFlags::empty();
+    for (fs, ms) in [
+        (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if f.contains(fs) {
+            m |= ms;
+        }
+    }
+    m
+}
+
+/// Step 6. Make the rootfs `/`. With `pivot_root(".", ".")` the old root
+/// ends up stacked on the new one, so no directory is needed for it; it is
+/// made a slave first so that detaching it cannot unmount anything on the
+/// host.
+pub(crate) fn pivot_to(rootfs: &Path) -> Result<()> {
+    nix::unistd::chdir(rootfs)
+        .map_err(|e| ChildError::sys("chdir", rootfs.display().to_string(), e))?;
+    nix::unistd::pivot_root(".", ".")
+        .map_err(|e| ChildError::sys("pivot_root", rootfs.display().to_string(), e))?;
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| ChildError::sys("make old root slave", None, e))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(|e| ChildError::sys("detach old root", None, e))?;
+    nix::unistd::chdir("/").map_err(|e| ChildError::sys("chdir", "/".to_string(), e))
+}
+
+/// Step 6, `--no-pivot`: move the rootfs over `/` and chroot into it, for
+/// roots where `pivot_root` is impossible (an initramfs). The host's mounts
+/// stay reachable under the chroot's parent, which is why this is opt-in.
+pub(crate) fn move_root_to(rootfs: &Path) -> Result<()> {
+    nix::unistd::chdir(rootfs)
+        .map_err(|e| ChildError::sys("chdir", rootfs.display().to_string(), e))?;
+    mount(
+        Some(rootfs),
+        "/",
+        None::<&str>,
+        MsFlags::MS_MOVE,
+        None::<&str>,
+    )
+    .map_err(|e| ChildError::sys("move rootfs to /", rootfs.display().to_string(), e))?;
+    nix::unistd::chroot(".")
+        .map_err(|e| ChildError::sys("chroot", rootfs.display().to_string(), e))?;
+    nix::unistd::chdir("/").map_err(|e| ChildError::sys("chdir", "/".to_string(), e))
+}
+
+/// Step 8. `maskedPaths`: a directory gets an empty read-only tmpfs, a file
+/// `/dev/null`. Missing paths are fine (runc).
+pub(crate) fn mask_paths(paths: &[PathBuf]) -> Result<()> {
+    for p in paths {
+        let meta = match std::fs::symlink_metadata(p) {
+            Err(_) => continue,
+            Ok(m) => m,
+        };
+        let res = if meta.is_dir() {
+            mount(
+                Some("tmpfs"),
+                p,
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY,
+                Some("size=0k"),
+            )
+        } else {
+            mount(
+                Some("/dev/null"),
+                p,
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+        };
+        res.map_err(|e| ChildError::sys("mask", p.display().to_string(), e))?;
+    }
+    Ok(())
+}
+
+/// Step 9. `readonlyPaths`: bind each onto itself, then remount read-only.
+pub(crate) fn readonly_paths(paths: &[PathBuf]) -> Result<()> {
+    for p in paths {
+        if std::fs::symlink_metadata(p).is_err() {
+            continue;
+        }
+        mount(
+            Some(p),
+            p,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| ChildError::sys("bind read-only path", p.display().to_string(), e))?;
+        let path = p.to_string_lossy();
+        remount_bind(
+            &path,
+            libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            &p.display().to_string(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Step 10. `root.readonly`: the rootfs bind becomes read-only.
+pub(crate) fn remount_root_readonly() -> Result<()> {
+    remount_bind("/", libc::MS_RDONLY, "/")
+}

@@ -1,0 +1,143 @@
+//! Entering namespaces: joining by path, creating, and the id maps and clock
+//! offsets that must be written before anything else happens in them.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use nix::sched::{setns, unshare, CloneFlags};
+use nix::unistd::Pid;
+
+use crate::error::{ChildError, Error};
+use crate::plan::{IdRange, NamespaceKind, NamespacePlan};
+
+/// A namespace file opened by the runtime before forking, so that a bad path
+/// fails `create` early and the children need no access to the host's paths.
+pub(crate) struct JoinFd {
+    pub(crate) kind: NamespaceKind,
+    pub(crate) fd: OwnedFd,
+    pub(crate) path: String,
+}
+
+/// Opens the namespaces to join (runtime side).
+pub(crate) fn open_joins(plan: &NamespacePlan) -> Result<Vec<JoinFd>, Error> {
+    plan.join
+        .iter()
+        .map(|(kind, path)| {
+            let fd = nix::fcntl::open(
+                path.as_path(),
+                nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| Error::Sys {
+                op: "open namespace",
+                path: Some(path.clone()),
+                source: e,
+            })?;
+            Ok(JoinFd {
+                kind: *kind,
+                fd,
+                path: path.display().to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Joins the namespaces given by path, user first: the others may belong to
+/// it, and joining needs its capabilities.
+pub(crate) fn join_all(joins: &[JoinFd]) -> Result<(), ChildError> {
+    for j in joins {
+        setns(
+            j.fd.as_fd(),
+            CloneFlags::from_bits_retain(j.kind.clone_flag() as i32),
+        )
+        .map_err(|e| {
+            ChildError::sys(
+                format!("join {} namespace", j.kind.proc_name()),
+                j.path.clone(),
+                e,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Creates a new user namespace for this process (the runtime then writes
+/// its maps from outside: only a process outside may map arbitrary ids).
+pub(crate) fn unshare_user() -> Result<(), ChildError> {
+    unshare(CloneFlags::CLONE_NEWUSER)
+        .map_err(|e| ChildError::sys("create user namespace", None, e))
+}
+
+/// Creates every other new namespace at once. Pid and time namespaces apply
+/// to children only: the caller forks the container init afterwards.
+pub(crate) fn unshare_rest(plan: &NamespacePlan) -> Result<(), ChildError> {
+    let flags = plan.clone_flags & !(libc::CLONE_NEWUSER as u64);
+    if flags == 0 {
+        return Ok(());
+    }
+    unshare(CloneFlags::from_bits_retain(flags as i32))
+        .map_err(|e| ChildError::sys("create namespaces", format!("{:?}", plan.new), e))
+}
+
+/// Clock offsets of a new time namespace: they can only be written before
+/// the first process enters it, i.e. between unshare and fork.
+pub(crate) fn write_time_offsets(plan: &NamespacePlan) -> Result<(), ChildError> {
+    if !plan.creates(NamespaceKind::Time) {
+        return Ok(());
+    }
+    let mut text = String::new();
+    for (name, off) in [
+        ("monotonic", plan.monotonic_offset),
+        ("boottime", plan.boottime_offset),
+    ] {
+        if let Some(o) = off {
+            text.push_str(&format!("{name} {} {}\n", o.secs, o.nanos));
+        }
+    }
+    if text.is_empty() {
+        return Ok(());
+    }
+    std::fs::write("/proc/self/timens_offsets", text).map_err(|e| {
+        ChildError::other(
+            "write",
+            "/proc/self/timens_offsets".to_string(),
+            e.to_string(),
+        )
+    })
+}
+
+/// Becomes root of a new user namespace when root is mapped, so that the
+/// setup that follows (mounts, mknod, hostname) runs as the namespace's root.
+pub(crate) fn become_namespace_root(plan: &NamespacePlan) -> Result<(), ChildError> {
+    if !plan.creates(NamespaceKind::User) {
+        return Ok(());
+    }
+    let root = nix::unistd::Uid::from_raw(0);
+    let groot = nix::unistd::Gid::from_raw(0);
+    if plan.gid_map.iter().any(|r| r.container_id == 0) {
+        nix::unistd::setresgid(groot, groot, groot)
+            .map_err(|e| ChildError::sys("setresgid", "0".to_string(), e))?;
+    }
+    if plan.uid_map.iter().any(|r| r.container_id == 0) {
+        nix::unistd::setresuid(root, root, root)
+            .map_err(|e| ChildError::sys("setresuid", "0".to_string(), e))?;
+    }
+    Ok(())
+}
+
+fn map_text(ranges: &[IdRange]) -> String {
+    ranges
+        .iter()
+        .map(|r| format!("{} {} {}\n", r.container_id, r.host_id, r.size))
+        .collect()
+}
+
+/// Writes the uid and gid maps of `pid`'s new user namespace (runtime side).
+pub(crate) fn write_id_maps(pid: Pid, plan: &NamespacePlan) -> Result<(), Error> {
+    let base = Path::new("/proc").join(pid.as_raw().to_string());
+    for (file, ranges) in [("uid_map", &plan.uid_map), ("gid_map", &plan.gid_map)] {
+        let path = base.join(file);
+        std::fs::write(&path, map_text(ranges)).map_err(Error::io("write", path))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,420 @@
+//! Cgroups: the host's mode (v1, hybrid, v2) detected from mountinfo, and
+//! the container's cgroup behind one type whatever the mode.
+//!
+//! Every function takes its paths from a [`HostCgroups`], so tests can point
+//! it at a temporary directory instead of `/sys/fs/cgroup`.
+
+mod v1;
+mod v2;
+
+use std::path::{Path, PathBuf};
+
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::DeviceRule;
+
+/// A cgroup operation that failed, with the file or directory it touched.
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    /// A cgroup file or directory could not be used.
+    #[error("cgroup: {op} {path}: {source}")]
+    Io {
+        /// What was attempted.
+        op: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The host has no cgroup hierarchy we can use.
+    #[error("cgroup: {0}")]
+    Unsupported(String),
+}
+
+pub(crate) fn io_err<'a>(
+    op: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> CgroupError + 'a {
+    move |source| CgroupError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// How the host mounts its cgroups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Only cgroup v1 hierarchies.
+    Legacy,
+    /// v1 controllers plus a cgroup2 tree (at `/sys/fs/cgroup/unified`).
+    Hybrid,
+    /// Only cgroup v2, at `/sys/fs/cgroup`.
+    Unified,
+}
+
+/// A mounted v1 hierarchy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hierarchy {
+    /// Its name as `/proc/self/cgroup` spells it: `memory`, `cpu,cpuacct`,
+    /// `name=systemd`.
+    pub name: String,
+    /// Where it is mounted.
+    pub mountpoint: PathBuf,
+    /// The cgroup the mount shows as its root (`/` on the host).
+    pub root: PathBuf,
+}
+
+/// The host's cgroup mounts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostCgroups {
+    /// The mode.
+    pub mode: Mode,
+    /// v1 hierarchies (empty in unified mode).
+    pub v1: Vec<Hierarchy>,
+    /// The cgroup2 mount, if any.
+    pub unified: Option<PathBuf>,
+}
+
+impl HostCgroups {
+    /// Reads `/proc/self/mountinfo`.
+    pub fn detect() -> Result<Self, CgroupError> {
+        let path = Path::new("/proc/self/mountinfo");
+        let text = std::fs::read_to_string(path).map_err(io_err("read", path))?;
+        Self::from_mountinfo(&text)
+    }
+
+    /// Parses mountinfo text.
+    pub fn from_mountinfo(text: &str) -> Result<Self, CgroupError> {
+        let mut v1 = Vec::new();
+        let mut unified = None;
+        for line in text.lines() {
+            let Some((left, right)) = line.split_once(" - ") else {
+                continue;
+            };
+            let l: Vec<&str> = left.split(' ').collect();
+            let r: Vec<&str> = right.split(' ').collect();
+            if l.len() < 5 || r.len() < 3 {
+                continue;
+            }
+            let mountpoint = PathBuf::from(unescape(l[4]));
+            match r[0] {
+                "cgroup2" => unified = Some(mountpoint),
+                "cgroup" => {
+                    let name = r[2]
+                        .split(',')
+                        .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("clone_children"))
+                        .filter(|o| !matches!(*o, "noprefix" | "xattr" | "cpuset_v2_mode"))
+                        .filter(|o| !o.starts_with("release_agent="))
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    // A hierarchy mounted twice (bind mounts) is used once.
+                    if !v1.iter().any(|h: &Hierarchy| h.name == name) {
+                        v1.push(Hierarchy {
+                            name,
+                            mountpoint,
+                            root: PathBuf::from(unescape(l[3])),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mode = match (v1.is_empty(), &unified) {
+            (true, Some(_)) => Mode::Unified,
+            (false, Some(_)) => Mode::Hybrid,
+            (false, None) => Mode::Legacy,
+            (true, None) => {
+                return Err(CgroupError::Unsupported(
+                    "no cgroup filesystem is mounted".into(),
+                ))
+            }
+        };
+        Ok(HostCgroups { mode, v1, unified })
+    }
+}
+
+/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The caller's own cgroups, from `/proc/self/cgroup`: `(hierarchy, path)`;
+/// the v2 entry has an empty name.
+pub fn own_cgroups(text: &str) -> Vec<(String, PathBuf)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let _id = parts.next()?;
+            let name = parts.next()?;
+            let path = parts.next()?;
+            Some((name.to_string(), PathBuf::from(path)))
+        })
+        .collect()
+}
+
+/// The container's cgroup, resolved on this host. Stored in the state so
+/// later commands find it without re-deriving it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "version", rename_all = "lowercase")]
+pub enum ContainerCgroup {
+    /// One directory per v1 hierarchy: `(hierarchy name, dir)`.
+    V1 {
+        /// The directories.
+        dirs: Vec<(String, PathBuf)>,
+    },
+    /// The cgroup2 directory.
+    V2 {
+        /// The directory.
+        dir: PathBuf,
+    },
+}
+
+impl ContainerCgroup {
+    /// Works out the container's directories for `path` (the plan's
+    /// `cgroupsPath`), relative paths being relative to the caller's cgroups.
+    pub fn resolve(host: &HostCgroups, own: &[(String, PathBuf)], path: &Path) -> Self {
+        let place = |mountpoint: &Path, root: &Path, own_path: Option<&PathBuf>| -> PathBuf {
+            let base = if path.is_absolute() {
+                PathBuf::from("/")
+            } else {
+                own_path.cloned().unwrap_or_else(|| PathBuf::from("/"))
+            };
+            let full = base.join(path);
+            let rel = full.strip_prefix(root).unwrap_or(&full);
+            let rel = rel.strip_prefix("/").unwrap_or(rel);
+            mountpoint.join(rel)
+        };
+        match host.mode {
+            Mode::Unified => {
+                let mp = host
+                    .unified
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("/sys/fs/cgroup"));
+                let own_path = own.iter().find(|(n, _)| n.is_empty()).map(|(_, p)| p);
+                ContainerCgroup::V2 {
+                    dir: place(&mp, Path::new("/"), own_path),
+                }
+            }
+            Mode::Legacy | Mode::Hybrid => ContainerCgroup::V1 {
+                dirs: host
+                    .v1
+                    .iter()
+                    .map(|h| {
+                        let own_path = own.iter().find(|(n, _)| *n == h.name).map(|(_, p)| p);
+                        (h.name.clone(), place(&h.mountpoint, &h.root, own_path))
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    /// Creates the directories. Returns an error if the cgroup already
+    /// exists with processes in it: two containers must not share one.
+    pub fn create(&self) -> Result<(), CgroupError> {
+        match self {
+            ContainerCgroup::V1 { dirs } => v1::create(dirs),
+            ContainerCgroup::V2 { dir } => v2::create(dir),
+        }
+    }
+
+    /// Moves a process into the cgroup.
+    pub fn add_process(&self, pid: Pid) -> Result<(), CgroupError> {
+        let each = |dir: &Path| {
+            let f = dir.join("cgroup.procs");
+            std::fs::write(&f, pid.as_raw().to_string()).map_err(io_err("write", &f))
+        };
+        match self {
+            ContainerCgroup::V1 { dirs } => dirs.iter().try_for_each(|(_, d)| each(d)),
+            ContainerCgroup::V2 { dir } => each(dir),
+        }
+    }
+
+    /// Applies device access rules.
+    pub fn apply_device_rules(&self, rules: &[DeviceRule]) -> Result<(), CgroupError> {
+        match self {
+            ContainerCgroup::V1 { dirs } => v1::apply_device_rules(dirs, rules),
+            ContainerCgroup::V2 { .. } => v2::apply_device_rules(rules),
+        }
+    }
+
+    /// The pids in the cgroup (for v1, in the freezer hierarchy, else the first).
+    pub fn pids(&self) -> Result<Vec<Pid>, CgroupError> {
+        let dir = self.main_dir();
+        let f = dir.join("cgroup.procs");
+        let text = match std::fs::read_to_string(&f) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            r => r.map_err(io_err("read", &f))?,
+        };
+        Ok(text
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .map(Pid::from_raw)
+            .collect())
+    }
+
+    /// Freezes (`true`) or thaws the cgroup and waits until the kernel says so.
+    pub fn set_frozen(&self, frozen: bool) -> Result<(), CgroupError> {
+        match self {
+            ContainerCgroup::V1 { dirs } => v1::set_frozen(dirs, frozen),
+            ContainerCgroup::V2 { dir } => v2::set_frozen(dir, frozen),
+        }
+    }
+
+    /// Whether the cgroup is frozen (paused).
+    pub fn is_frozen(&self) -> bool {
+        match self {
+            ContainerCgroup::V1 { dirs } => v1::is_frozen(dirs),
+            ContainerCgroup::V2 { dir } => v2::is_frozen(dir),
+        }
+    }
+
+    /// Sends `signal` to every process in the cgroup, freezing it first so
+    /// that none can fork away from the kill.
+    pub fn signal_all(&self, signal: nix::sys::signal::Signal) -> Result<(), CgroupError> {
+        let freezable = self.can_freeze();
+        if freezable {
+            self.set_frozen(true)?;
+        }
+        for pid in self.pids()? {
+            let _ = nix::sys::signal::kill(pid, signal);
+        }
+        if freezable {
+            self.set_frozen(false)?;
+        }
+        Ok(())
+    }
+
+    fn can_freeze(&self) -> bool {
+        match self {
+            ContainerCgroup::V1 { dirs } => dirs.iter().any(|(n, _)| n == "freezer"),
+            ContainerCgroup::V2 { dir } => dir.join("cgroup.freeze").exists(),
+        }
+    }
+
+    fn main_dir(&self) -> &Path {
+        match self {
+            ContainerCgroup::V1 { dirs } => dirs
+                .iter()
+                .find(|(n, _)| n == "freezer")
+                .or_else(|| dirs.first())
+                .map(|(_, d)| d.as_path())
+                .unwrap_or(Path::new("/nonexistent")),
+            ContainerCgroup::V2 { dir } => dir,
+        }
+    }
+
+    /// Removes the cgroup and everything below it. Missing directories are
+    /// fine (delete is idempotent after a crash).
+    pub fn destroy(&self) -> Result<(), CgroupError> {
+        match self {
+            ContainerCgroup::V1 { dirs } => dirs.iter().try_for_each(|(_, d)| remove_tree(d)),
+            ContainerCgroup::V2 { dir } => remove_tree(dir),
+        }
+    }
+}
+
+/// Removes a cgroup directory bottom-up (cgroup dirs can only be rmdir'ed,
+/// and only once their children are gone). Retries briefly on EBUSY: a
+/// process that just died may take a moment to leave the cgroup.
+fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
+    let entries = match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        r => r.map_err(io_err("read", dir))?,
+    };
+    for e in entries.flatten() {
+        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            remove_tree(&e.path())?;
+        }
+    }
+    let mut tries = 0;
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => return Err(io_err("remove", dir)(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "\
+25 30 0:23 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+31 25 0:27 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755
+32 31 0:28 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw,nsdelegate
+36 31 0:32 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,memory
+37 31 0:33 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:16 - cgroup cgroup rw,cpu,cpuacct
+33 31 0:29 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,xattr,name=systemd
+";
+
+    #[test]
+    fn detects_hybrid_and_resolves_paths() {
+        let host = HostCgroups::from_mountinfo(HYBRID).unwrap();
+        assert_eq!(host.mode, Mode::Hybrid);
+        let names: Vec<_> = host.v1.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["memory", "cpu,cpuacct", "name=systemd"]);
+        let own = own_cgroups("4:memory:/user/shell\n2:cpu,cpuacct:/\n1:name=systemd:/\n0::/\n");
+        let rel = ContainerCgroup::resolve(&host, &own, Path::new("ctr"));
+        let abs = ContainerCgroup::resolve(&host, &own, Path::new("/a/b"));
+        let ContainerCgroup::V1 { dirs } = rel else {
+            panic!()
+        };
+        assert_eq!(
+            dirs[0].1,
+            PathBuf::from("/sys/fs/cgroup/memory/user/shell/ctr")
+        );
+        assert_eq!(dirs[1].1, PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/ctr"));
+        let ContainerCgroup::V1 { dirs } = abs else {
+            panic!()
+        };
+        assert_eq!(dirs[0].1, PathBuf::from("/sys/fs/cgroup/memory/a/b"));
+    }
+
+    #[test]
+    fn detects_unified() {
+        let host = HostCgroups::from_mountinfo(
+            "32 31 0:28 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n",
+        )
+        .unwrap();
+        assert_eq!(host.mode, Mode::Unified);
+        let own = own_cgroups("0::/init.scope\n");
+        let cg = ContainerCgroup::resolve(&host, &own, Path::new("x/y"));
+        assert_eq!(
+            cg,
+            ContainerCgroup::V2 {
+                dir: PathBuf::from("/sys/fs/cgroup/init.scope/x/y")
+            }
+        );
+    }
+
+    #[test]
+    fn unescapes_mountinfo() {
+        assert_eq!(unescape("/a\\040b"), "/a b");
+    }
+}

@@ -1,0 +1,109 @@
+//! cgroup v1: one directory per hierarchy.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::{io_err, CgroupError};
+use crate::plan::DeviceRule;
+
+pub(super) fn create(dirs: &[(String, PathBuf)]) -> Result<(), CgroupError> {
+    for (name, dir) in dirs {
+        if name.split(',').any(|c| c == "cpuset") {
+            create_cpuset(dir)?;
+        } else {
+            std::fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+        }
+    }
+    Ok(())
+}
+
+/// A new v1 cpuset cgroup starts with empty `cpuset.cpus`/`cpuset.mems`,
+/// and the kernel refuses tasks until both are set: copy them down from the
+/// parent at every level we create.
+fn create_cpuset(dir: &Path) -> Result<(), CgroupError> {
+    if dir.exists() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_cpuset(parent)?;
+    }
+    std::fs::create_dir(dir)
+        .or_else(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(io_err("create", dir))?;
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let mine = dir.join(file);
+        let current = std::fs::read_to_string(&mine).map_err(io_err("read", &mine))?;
+        if current.trim().is_empty() {
+            let parent = dir.parent().unwrap_or(dir).join(file);
+            let value = std::fs::read_to_string(&parent).map_err(io_err("read", &parent))?;
+            std::fs::write(&mine, value.trim()).map_err(io_err("write", &mine))?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn apply_device_rules(
+    dirs: &[(String, PathBuf)],
+    rules: &[DeviceRule],
+) -> Result<(), CgroupError> {
+    let Some((_, dir)) = dirs
+        .iter()
+        .find(|(n, _)| n.split(',').any(|c| c == "devices"))
+    else {
+        return Err(CgroupError::Unsupported(
+            "linux.resources.devices: the host has no v1 devices hierarchy".into(),
+        ));
+    };
+    for rule in rules {
+        let file = dir.join(if rule.allow {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        });
+        std::fs::write(&file, rule.to_kernel()).map_err(io_err("write", &file))?;
+    }
+    Ok(())
+}
+
+fn freezer(dirs: &[(String, PathBuf)]) -> Option<&Path> {
+    dirs.iter()
+        .find(|(n, _)| n == "freezer")
+        .map(|(_, d)| d.as_path())
+}
+
+pub(super) fn set_frozen(dirs: &[(String, PathBuf)], frozen: bool) -> Result<(), CgroupError> {
+    let Some(dir) = freezer(dirs) else {
+        return Err(CgroupError::Unsupported(
+            "the host has no v1 freezer hierarchy".into(),
+        ));
+    };
+    let file = dir.join("freezer.state");
+    let want = if frozen { "FROZEN" } else { "THAWED" };
+    // Freezing can report FREEZING for a while; writing again nudges tasks
+    // that were in the middle of a fork.
+    for _ in 0..1000 {
+        std::fs::write(&file, want).map_err(io_err("write", &file))?;
+        let now = std::fs::read_to_string(&file).map_err(io_err("read", &file))?;
+        if now.trim() == want {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Err(CgroupError::Io {
+        op: "freeze",
+        path: file,
+        source: std::io::Error::from_raw_os_error(libc::ETIMEDOUT),
+    })
+}
+
+pub(super) fn is_frozen(dirs: &[(String, PathBuf)]) -> bool {
+    freezer(dirs)
+        .and_then(|d| std::fs::read_to_string(d.join("freezer.state")).ok())
+        .is_some_and(|s| s.trim() == "FROZEN")
+}

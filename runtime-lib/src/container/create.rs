@@ -1,0 +1,178 @@
+//! `create`: from a bundle to a container waiting for `start`.
+
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use nix::sys::signal::Signal;
+use nix::sys::stat::Mode;
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+
+use super::state::{self, DirLock, StateFile, EXEC_FIFO};
+use super::{time, Container};
+use crate::apply::init::{self, InitContext};
+use crate::apply::namespaces;
+use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups};
+use crate::error::Error;
+use crate::plan::{self, CreateOptions, NamespaceKind, Plan};
+use crate::spec;
+use crate::sync::{self, FromChild, FromRuntime};
+use crate::sys::{self, Forked};
+
+/// Undoes a half-made container when `create` fails: processes, cgroup,
+/// state directory, in that order. Mounts need no undoing: they live in the
+/// container's mount namespace, which dies with its processes.
+struct Cleanup {
+    state_dir: PathBuf,
+    cgroup: Option<ContainerCgroup>,
+    pids: Vec<Pid>,
+    armed: bool,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        for pid in &self.pids {
+            let _ = nix::sys::signal::kill(*pid, Signal::SIGKILL);
+            let _ = waitpid(*pid, None);
+        }
+        if let Some(cg) = &self.cgroup {
+            let _ = cg.destroy();
+        }
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
+
+/// Loads, validates and plans the bundle; nothing is created.
+pub fn plan_bundle(bundle: &Path, id: &str, opts: &CreateOptions) -> Result<Plan, Error> {
+    let loaded = spec::load_bundle(bundle)?;
+    Ok(plan::compile(&loaded, id, opts)?)
+}
+
+pub(super) fn create(
+    root: &Path,
+    id: &str,
+    bundle: &Path,
+    opts: &CreateOptions,
+) -> Result<Container, Error> {
+    super::id::validate_id(id)?;
+    // Plan before touching anything: a bad config leaves nothing behind.
+    let plan = plan_bundle(bundle, id, opts)?;
+    let host = HostCgroups::detect()?;
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(Error::io("read", "/proc/self/cgroup"))?;
+    let cgroup = ContainerCgroup::resolve(&host, &own_cgroups(&own), &plan.cgroup.path);
+    let joins = namespaces::open_joins(&plan.namespaces)?;
+
+    std::fs::create_dir_all(root).map_err(Error::io("create", root))?;
+    let dir = root.join(id);
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::Exists { id: id.to_string() })
+        }
+        Err(e) => return Err(Error::io("create", &dir)(e)),
+    }
+    let mut cleanup = Cleanup {
+        state_dir: dir.clone(),
+        cgroup: None,
+        pids: Vec::new(),
+        armed: true,
+    };
+    let _lock = DirLock::lock(&dir)?;
+
+    if !cgroup.pids()?.is_empty() {
+        return Err(Error::Usage(format!(
+            "cgroup {:?} already has processes: refusing to share it",
+            plan.cgroup.path
+        )));
+    }
+    cgroup.create()?;
+    cleanup.cgroup = Some(cgroup.clone());
+    cgroup.apply_device_rules(&plan.cgroup.device_rules)?;
+
+    let fifo_path = dir.join(EXEC_FIFO);
+    nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o600))
+        .map_err(Error::sys("mkfifo", fifo_path.clone()))?;
+    let exec_fifo: OwnedFd = nix::fcntl::open(
+        &fifo_path,
+        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(Error::sys("open", fifo_path.clone()))?;
+
+    let (parent_end, child_end) = sync::channel()?;
+    let ctx = InitContext {
+        plan: &plan,
+        cgroup: &cgroup,
+        joins: &joins,
+        channel: &child_end,
+        runtime_end: parent_end.raw_fd(),
+        exec_fifo: &exec_fifo,
+    };
+    let stage1 = match sys::fork_with_flags(0).map_err(Error::sys("fork", None))? {
+        Forked::Child => init::stage1(&ctx),
+        Forked::Parent(pid) => pid,
+    };
+    cleanup.pids.push(stage1);
+    // Our copy of the child's end must go, or a dead child would never
+    // show as end-of-file.
+    drop(child_end);
+
+    cgroup.add_process(stage1)?;
+    parent_end.send_to_child(FromRuntime::Proceed)?;
+    let init_pid = loop {
+        match parent_end.recv_from_child()? {
+            FromChild::MapIds => {
+                namespaces::write_id_maps(stage1, &plan.namespaces)?;
+                parent_end.send_to_child(FromRuntime::IdsMapped)?;
+            }
+            FromChild::InitPid(pid) => break Pid::from_raw(pid),
+            FromChild::Failed(e) => return Err(e.into()),
+            other => {
+                return Err(Error::UnexpectedMessage {
+                    expected: "InitPid",
+                    received: format!("{other:?}"),
+                })
+            }
+        }
+    };
+    cleanup.pids.push(init_pid);
+    let _ = waitpid(stage1, None);
+    cleanup.pids.retain(|p| *p != stage1);
+    match parent_end.recv_from_child()? {
+        FromChild::Ready => {}
+        FromChild::Failed(e) => return Err(e.into()),
+        other => {
+            return Err(Error::UnexpectedMessage {
+                expected: "Ready",
+                received: format!("{other:?}"),
+            })
+        }
+    }
+
+    let (_, start_time) = state::proc_stat(init_pid.as_raw())
+        .ok_or_else(|| Error::Usage("the container init died right after setup".into()))?;
+    let st = StateFile {
+        oci_version: plan.oci_version.clone(),
+        id: id.to_string(),
+        pid: init_pid.as_raw(),
+        start_time,
+        bundle: plan.bundle.clone(),
+        rootfs: plan.rootfs.clone(),
+        created: time::rfc3339_nano(std::time::SystemTime::now()),
+        annotations: plan.annotations.clone(),
+        cgroup,
+        own_pid_namespace: plan.namespaces.creates(NamespaceKind::Pid),
+    };
+    st.save(&dir)?;
+    cleanup.armed = false;
+    Ok(Container {
+        dir,
+        state: st,
+        exec_fifo: Some(exec_fifo),
+        is_parent: true,
+    })
+}

@@ -1,0 +1,276 @@
+//! The public API: create containers from bundles and drive their lifecycle
+//! (`start`, `state`, `kill`, `delete`), as runc's commands do.
+
+mod create;
+mod id;
+mod run;
+mod state;
+mod time;
+
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+pub use create::plan_bundle;
+pub use id::validate_id;
+pub use state::{OciState, StateFile};
+pub use time::rfc3339_nano;
+
+use crate::error::{Error, Status};
+use crate::plan::CreateOptions;
+use crate::sys;
+use state::{DirLock, EXEC_FIFO};
+
+/// A runtime with its state directory (runc's `--root`).
+#[derive(Clone, Debug)]
+pub struct Runtime {
+    root: PathBuf,
+}
+
+/// The default state directory.
+pub const DEFAULT_ROOT: &str = "/run/cella";
+
+impl Runtime {
+    /// A runtime keeping its state under `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Runtime { root: root.into() }
+    }
+
+    /// The state directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Creates container `id` from `bundle`: namespaces, rootfs and cgroup
+    /// are set up and the init waits for [`Container::start`]. The init
+    /// inherits this process's stdin, stdout and stderr.
+    pub fn create(
+        &self,
+        id: &str,
+        bundle: &Path,
+        opts: &CreateOptions,
+    ) -> Result<Container, Error> {
+        create::create(&self.root, id, bundle, opts)
+    }
+
+    /// Loads an existing container.
+    pub fn load(&self, id: &str) -> Result<Container, Error> {
+        validate_id(id)?;
+        let dir = self.root.join(id);
+        match state::StateFile::load(&dir)? {
+            Some(st) => Ok(Container {
+                dir,
+                state: st,
+                exec_fifo: None,
+                is_parent: false,
+            }),
+            None => Err(Error::NotFound { id: id.to_string() }),
+        }
+    }
+
+    /// All containers under the root, sorted by id. Directories without a
+    /// state (a `create` in progress) are skipped.
+    pub fn list(&self) -> Result<Vec<Container>, Error> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            r => r.map_err(Error::io("read", &self.root))?,
+        };
+        let mut ids: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        ids.sort();
+        Ok(ids.iter().filter_map(|id| self.load(id).ok()).collect())
+    }
+}
+
+/// A container known to the runtime.
+pub struct Container {
+    dir: PathBuf,
+    state: StateFile,
+    /// The exec FIFO, held open by the process that created the container.
+    exec_fifo: Option<OwnedFd>,
+    /// Whether this process is the init's parent (it created it), and so
+    /// can wait for it.
+    is_parent: bool,
+}
+
+impl Container {
+    /// The id.
+    pub fn id(&self) -> &str {
+        &self.state.id
+    }
+
+    /// The init's pid (in the runtime's pid namespace).
+    pub fn pid(&self) -> i32 {
+        self.state.pid
+    }
+
+    /// The stored state.
+    pub fn state_file(&self) -> &StateFile {
+        &self.state
+    }
+
+    /// The current status, computed from the process and the cgroup, never
+    /// from a stored field.
+    pub fn status(&self) -> Status {
+        if !state::init_alive(&self.state) {
+            Status::Stopped
+        } else if self.dir.join(EXEC_FIFO).exists() {
+            Status::Created
+        } else if self.state.cgroup.is_frozen() {
+            Status::Paused
+        } else {
+            Status::Running
+        }
+    }
+
+    /// The OCI state (with runc's extra fields).
+    pub fn oci_state(&self) -> OciState {
+        let status = self.status();
+        let owner = std::fs::metadata(&self.dir).map(|m| m.uid()).unwrap_or(0);
+        OciState {
+            oci_version: self.state.oci_version.clone(),
+            id: self.state.id.clone(),
+            pid: if status == Status::Stopped {
+                0
+            } else {
+                self.state.pid
+            },
+            status,
+            bundle: self.state.bundle.clone(),
+            rootfs: self.state.rootfs.clone(),
+            created: self.state.created.clone(),
+            owner: state::user_name(owner),
+            annotations: self.state.annotations.clone(),
+        }
+    }
+
+    /// Writes the init's pid to `path` (atomically, as containerd reads it).
+    pub fn write_pid_file(&self, path: &Path) -> Result<(), Error> {
+        state::write_atomic(path, self.state.pid.to_string().as_bytes())
+    }
+
+    fn wrong(&self, op: &'static str, status: Status) -> Error {
+        Error::WrongStatus {
+            id: self.state.id.clone(),
+            op,
+            status,
+        }
+    }
+
+    /// Lets the init execute the container's program.
+    pub fn start(&mut self) -> Result<(), Error> {
+        let _lock = DirLock::lock(&self.dir)?;
+        let status = self.status();
+        if status != Status::Created {
+            return Err(self.wrong("start", status));
+        }
+        let fifo_path = self.dir.join(EXEC_FIFO);
+        let fifo = match self.exec_fifo.take() {
+            Some(fd) => fd,
+            // O_NONBLOCK: if the init is gone there is no reader and the
+            // open fails with ENXIO instead of hanging.
+            None => nix::fcntl::open(
+                &fifo_path,
+                nix::fcntl::OFlag::O_WRONLY
+                    | nix::fcntl::OFlag::O_NONBLOCK
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(Error::sys("open exec fifo", fifo_path.clone()))?,
+        };
+        let mut file = std::fs::File::from(fifo);
+        file.write_all(&[0])
+            .map_err(Error::io("write", &fifo_path))?;
+        std::fs::remove_file(&fifo_path).map_err(Error::io("remove", &fifo_path))
+    }
+
+    /// Sends `signal` to the init, or with `all` to every process of the
+    /// container. Without a pid namespace of its own, killing the init
+    /// would leave the rest running, so every process is signalled anyway
+    /// (as runc 1.2 does).
+    pub fn kill(&self, signal: Signal, all: bool) -> Result<(), Error> {
+        let status = self.status();
+        if status == Status::Stopped {
+            // runc 1.2: --all only suppresses this error.
+            if all {
+                self.state.cgroup.signal_all(signal)?;
+                return Ok(());
+            }
+            return Err(self.wrong("kill", status));
+        }
+        if all || !self.state.own_pid_namespace {
+            self.state.cgroup.signal_all(signal)?;
+            if !all {
+                return Ok(());
+            }
+        }
+        self.signal_init(signal)
+    }
+
+    /// Signals the init through a pidfd opened after checking its start
+    /// time, so a recycled pid is never hit.
+    fn signal_init(&self, signal: Signal) -> Result<(), Error> {
+        let pid = nix::unistd::Pid::from_raw(self.state.pid);
+        let pidfd = sys::pidfd_open(pid).map_err(Error::sys("pidfd_open", None))?;
+        if !state::init_alive(&self.state) {
+            return Ok(());
+        }
+        sys::pidfd_send_signal(pidfd.as_fd(), signal as i32).map_err(Error::sys("kill", None))
+    }
+
+    /// Deletes the container: its processes (with `force`, or when it was
+    /// only created), its cgroup and its state. Idempotent after a crash.
+    pub fn delete(self, force: bool) -> Result<(), Error> {
+        let _lock = DirLock::lock(&self.dir)?;
+        let status = self.status();
+        match status {
+            Status::Stopped | Status::Created => {}
+            Status::Running | Status::Paused if force => {}
+            _ => return Err(self.wrong("delete", status)),
+        }
+        if status != Status::Stopped {
+            if status == Status::Paused {
+                let _ = self.state.cgroup.set_frozen(false);
+            }
+            let _ = self.signal_init(Signal::SIGKILL);
+            self.wait_init_gone(Duration::from_secs(10));
+        }
+        // Whatever else is left in the cgroup (processes that escaped the
+        // init's pid namespace or a container sharing the host's) goes too.
+        let _ = self.state.cgroup.signal_all(Signal::SIGKILL);
+        self.state.cgroup.destroy()?;
+        std::fs::remove_dir_all(&self.dir).map_err(Error::io("remove", &self.dir))
+    }
+
+    fn wait_init_gone(&self, limit: Duration) {
+        let start = Instant::now();
+        while state::init_alive(&self.state) && start.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Waits for the init (only from the process that created the
+    /// container) and forwards every catchable signal to it; returns the
+    /// exit code as a shell reports it (128+signal when killed).
+    pub fn wait_forwarding_signals(&self) -> Result<i32, Error> {
+        if !self.is_parent {
+            return Err(Error::Usage(
+                "only the creating process can wait for a container".into(),
+            ));
+        }
+        run::wait_forwarding(nix::unistd::Pid::from_raw(self.state.pid))
+    }
+}
+
+/// Blocks the signals `run` forwards, before `create`, so none is lost
+/// between creating and waiting (the init unblocks them before exec).
+pub fn block_forwarded_signals() -> Result<(), Error> {
+    run::block_signals()
+}

@@ -1,0 +1,146 @@
+//! The state directory `<root>/<id>/`: `state.json`, the exec FIFO, and the
+//! lock that serialises commands on one container.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+
+use crate::cgroups::ContainerCgroup;
+use crate::error::{Error, Status};
+
+/// What the runtime remembers about a container between commands.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StateFile {
+    /// `ociVersion` of the bundle's config.
+    pub oci_version: String,
+    /// Container id.
+    pub id: String,
+    /// Pid of the container's init in the runtime's pid namespace.
+    pub pid: i32,
+    /// Start time of the init (field 22 of `/proc/<pid>/stat`): a pid
+    /// reused by another process has another start time.
+    pub start_time: u64,
+    /// Bundle directory.
+    pub bundle: PathBuf,
+    /// Root filesystem.
+    pub rootfs: PathBuf,
+    /// Creation time, RFC 3339.
+    pub created: String,
+    /// Annotations of the config.
+    pub annotations: BTreeMap<String, String>,
+    /// The container's cgroup on this host.
+    pub cgroup: ContainerCgroup,
+    /// Whether the container has its own pid namespace (without one, killing
+    /// the init does not kill the rest).
+    pub own_pid_namespace: bool,
+}
+
+/// The OCI state as `cella state` prints it (runc's field order and extras).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OciState {
+    /// Version of the spec of the config.
+    pub oci_version: String,
+    /// Container id.
+    pub id: String,
+    /// Init pid; 0 once stopped.
+    pub pid: i32,
+    /// Status.
+    pub status: Status,
+    /// Bundle path.
+    pub bundle: PathBuf,
+    /// Root filesystem path.
+    pub rootfs: PathBuf,
+    /// Creation time.
+    pub created: String,
+    /// Owner of the container (user name of the state directory's owner).
+    pub owner: String,
+    /// Annotations.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+pub(crate) const STATE_FILE: &str = "state.json";
+pub(crate) const EXEC_FIFO: &str = "exec.fifo";
+
+/// An exclusive `flock` on a container's state directory, held until drop.
+pub(crate) struct DirLock {
+    _lock: Flock<File>,
+}
+
+impl DirLock {
+    pub(crate) fn lock(dir: &Path) -> Result<Self, Error> {
+        let mut file = File::open(dir).map_err(Error::io("open", dir))?;
+        loop {
+            match Flock::lock(file, FlockArg::LockExclusive) {
+                Err((f, nix::errno::Errno::EINTR)) => file = f,
+                Err((_, e)) => return Err(Error::sys("lock", dir.to_path_buf())(e)),
+                Ok(lock) => return Ok(DirLock { _lock: lock }),
+            }
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temp file + rename), so a reader
+/// never sees half a state.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(Error::io("write", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(Error::io("rename", path))
+}
+
+impl StateFile {
+    pub(crate) fn load(dir: &Path) -> Result<Option<Self>, Error> {
+        let path = dir.join(STATE_FILE);
+        match std::fs::read(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read", path)(e)),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::Io {
+                    op: "parse",
+                    path,
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                }),
+        }
+    }
+
+    pub(crate) fn save(&self, dir: &Path) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        write_atomic(&dir.join(STATE_FILE), &bytes)
+    }
+}
+
+/// Reads the start time and run state of `pid` from `/proc/<pid>/stat`.
+pub(crate) fn proc_stat(pid: i32) -> Option<(char, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and parentheses: fields start
+    // after the last ')'.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let state = fields.first()?.chars().next()?;
+    let start = fields.get(19)?.parse().ok()?;
+    Some((state, start))
+}
+
+/// Whether the init recorded in the state is still that process and alive.
+pub(crate) fn init_alive(st: &StateFile) -> bool {
+    st.pid > 0
+        && matches!(proc_stat(st.pid), Some((state, start)) if start == st.start_time && state != 'Z' && state != 'X')
+}
+
+/// The user name owning `uid` (from `/etc/passwd`), or `#uid` like runc.
+pub(crate) fn user_name(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("#{uid}"))
+}

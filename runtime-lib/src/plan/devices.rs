@@ -1,0 +1,256 @@
+//! The container's `/dev`: runc's default device nodes, symlinks, and the
+//! nodes of `linux.devices`; and the device cgroup rules that allow them.
+
+use std::path::PathBuf;
+
+use oci_spec::runtime::{LinuxDeviceType, Spec};
+use serde::Serialize;
+
+use super::Problem;
+
+/// The type of a device node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    /// Character device.
+    Char,
+    /// Block device.
+    Block,
+    /// FIFO.
+    Fifo,
+}
+
+impl NodeKind {
+    /// The `S_IF*` bits for mknod.
+    pub fn mode_bits(self) -> u32 {
+        match self {
+            NodeKind::Char => libc::S_IFCHR,
+            NodeKind::Block => libc::S_IFBLK,
+            NodeKind::Fifo => libc::S_IFIFO,
+        }
+    }
+}
+
+/// A device node to create in the container's `/dev`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeviceNode {
+    /// Absolute path in the container.
+    pub path: PathBuf,
+    /// Node type.
+    pub kind: NodeKind,
+    /// Major number.
+    pub major: i64,
+    /// Minor number.
+    pub minor: i64,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+}
+
+/// One rule of the device cgroup (v1 `devices.allow`/`devices.deny` syntax).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeviceRule {
+    /// Allow or deny.
+    pub allow: bool,
+    /// `a`, `c` or `b`.
+    pub kind: char,
+    /// Major, `None` = any.
+    pub major: Option<i64>,
+    /// Minor, `None` = any.
+    pub minor: Option<i64>,
+    /// Some of `rwm`.
+    pub access: String,
+}
+
+impl DeviceRule {
+    /// The rule in the kernel's syntax: `c 1:3 rwm`.
+    pub fn to_kernel(&self) -> String {
+        let n = |v: Option<i64>| v.map_or("*".to_string(), |v| v.to_string());
+        if self.kind == 'a' {
+            return "a".to_string();
+        }
+        format!(
+            "{} {}:{} {}",
+            self.kind,
+            n(self.major),
+            n(self.minor),
+            self.access
+        )
+    }
+}
+
+/// The device part of the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DevicePlan {
+    /// Nodes to create (defaults first, then `linux.devices`).
+    pub nodes: Vec<DeviceNode>,
+    /// Symlinks `(link, target)` in `/dev`.
+    pub symlinks: Vec<(PathBuf, PathBuf)>,
+    /// Directories to make sure exist (`/dev/pts`, `/dev/shm`).
+    pub dirs: Vec<PathBuf>,
+    /// In a user namespace `mknod` is not allowed: bind-mount the host's
+    /// node instead.
+    pub bind_from_host: bool,
+    /// Device cgroup rules, in order (the first denies everything).
+    pub cgroup_rules: Vec<DeviceRule>,
+}
+
+fn node(path: &str, major: i64, minor: i64) -> DeviceNode {
+    DeviceNode {
+        path: PathBuf::from(path),
+        kind: NodeKind::Char,
+        major,
+        minor,
+        mode: 0o666,
+        uid: 0,
+        gid: 0,
+    }
+}
+
+fn default_nodes() -> Vec<DeviceNode> {
+    vec![
+        node("/dev/null", 1, 3),
+        node("/dev/zero", 1, 5),
+        node("/dev/full", 1, 7),
+        node("/dev/random", 1, 8),
+        node("/dev/urandom", 1, 9),
+        node("/dev/tty", 5, 0),
+    ]
+}
+
+fn allow(kind: char, major: Option<i64>, minor: Option<i64>, access: &str) -> DeviceRule {
+    DeviceRule {
+        allow: true,
+        kind,
+        major,
+        minor,
+        access: access.to_string(),
+    }
+}
+
+/// The rules runc always appends: the default nodes, `/dev/pts/*`, `/dev/ptmx`,
+/// `/dev/console`, and `mknod` of anything (creating a node is harmless as
+/// long as opening it is denied).
+fn default_rules() -> Vec<DeviceRule> {
+    let mut rules: Vec<DeviceRule> = default_nodes()
+        .iter()
+        .map(|n| allow('c', Some(n.major), Some(n.minor), "rwm"))
+        .collect();
+    rules.push(allow('c', None, None, "m"));
+    rules.push(allow('b', None, None, "m"));
+    rules.push(allow('c', Some(136), None, "rwm")); // /dev/pts/*
+    rules.push(allow('c', Some(5), Some(2), "rwm")); // /dev/ptmx
+    rules.push(allow('c', Some(5), Some(1), "rwm")); // /dev/console
+    rules
+}
+
+pub(super) fn plan(spec: &Spec, in_user_namespace: bool) -> Result<DevicePlan, Problem> {
+    let linux = spec.linux().as_ref();
+    let mut nodes = default_nodes();
+    for (i, d) in linux
+        .and_then(|l| l.devices().as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let field = format!("linux.devices[{i}]");
+        let path = super::mounts::container_path(&format!("{field}.path"), d.path())?;
+        let kind = match d.typ() {
+            LinuxDeviceType::C | LinuxDeviceType::U => NodeKind::Char,
+            LinuxDeviceType::B => NodeKind::Block,
+            LinuxDeviceType::P => NodeKind::Fifo,
+            LinuxDeviceType::A => {
+                return Err(Problem::new(
+                    format!("{field}.type"),
+                    "\"a\" is not a device type",
+                ))
+            }
+        };
+        let new = DeviceNode {
+            path,
+            kind,
+            major: d.major(),
+            minor: d.minor(),
+            mode: d.file_mode().unwrap_or(0o666) & 0o7777,
+            uid: d.uid().unwrap_or(0),
+            gid: d.gid().unwrap_or(0),
+        };
+        // A configured device replaces a default one of the same path.
+        nodes.retain(|n| n.path != new.path);
+        nodes.push(new);
+    }
+
+    let mut cgroup_rules = vec![DeviceRule {
+        allow: false,
+        kind: 'a',
+        major: None,
+        minor: None,
+        access: "rwm".to_string(),
+    }];
+    cgroup_rules.extend(default_rules());
+    for (i, r) in linux
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.devices().as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let kind = match r.typ() {
+            None | Some(LinuxDeviceType::A) => 'a',
+            Some(LinuxDeviceType::C) => 'c',
+            Some(LinuxDeviceType::B) => 'b',
+            Some(other) => {
+                return Err(Problem::new(
+                    format!("linux.resources.devices[{i}].type"),
+                    format!("{other:?} is not a device cgroup type (a, b or c)"),
+                ))
+            }
+        };
+        let access = r.access().clone().unwrap_or_else(|| "rwm".to_string());
+        let rule = DeviceRule {
+            allow: r.allow(),
+            kind,
+            major: r.major(),
+            minor: r.minor(),
+            access,
+        };
+        // "deny all" in the config resets the list: the same as our first rule.
+        if kind == 'a' && !rule.allow {
+            cgroup_rules.truncate(1);
+            cgroup_rules.extend(default_rules());
+            continue;
+        }
+        cgroup_rules.push(rule);
+    }
+    // The default nodes must stay usable whatever the config says (runc).
+    for n in &nodes {
+        if n.kind != NodeKind::Fifo {
+            let kind = if n.kind == NodeKind::Block { 'b' } else { 'c' };
+            let r = allow(kind, Some(n.major), Some(n.minor), "rwm");
+            if !cgroup_rules.contains(&r) {
+                cgroup_rules.push(r);
+            }
+        }
+    }
+
+    Ok(DevicePlan {
+        nodes,
+        symlinks: [
+            ("/dev/fd", "/proc/self/fd"),
+            ("/dev/stdin", "/proc/self/fd/0"),
+            ("/dev/stdout", "/proc/self/fd/1"),
+            ("/dev/stderr", "/proc/self/fd/2"),
+            ("/dev/ptmx", "pts/ptmx"),
+            ("/dev/core", "/proc/kcore"),
+        ]
+        .iter()
+        .map(|(l, t)| (PathBuf::from(l), PathBuf::from(t)))
+        .collect(),
+        dirs: vec![PathBuf::from("/dev/pts"), PathBuf::from("/dev/shm")],
+        bind_from_host: in_user_namespace,
+        cgroup_rules,
+    })
+}

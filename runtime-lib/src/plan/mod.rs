@@ -1,0 +1,150 @@
+//! The pure planning layer: a validated spec plus the command-line options
+//! become a [`Plan`], plain data that the executor replays with syscalls.
+//! Nothing here needs root or touches the system, so every decision can be
+//! unit-tested and printed (`cella plan`).
+
+mod cgroup;
+mod devices;
+mod mounts;
+mod namespaces;
+mod process;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use cgroup::CgroupPlan;
+pub use devices::{DeviceNode, DevicePlan, DeviceRule, NodeKind};
+pub use mounts::{attr, MountKind, MountOp, MountPlan, MsFlags, RecursiveAttrs};
+pub use namespaces::{ClockOffset, IdRange, NamespaceKind, NamespacePlan};
+pub use process::{CapabilitySets, ProcessPlan, Rlimit};
+
+use crate::spec::{Bundle, SpecError};
+
+/// Options of `create`/`run` that shape the plan.
+#[derive(Clone, Debug, Default)]
+pub struct CreateOptions {
+    /// `--no-pivot`: `MS_MOVE` + `chroot` instead of `pivot_root`.
+    pub no_pivot: bool,
+    /// `--no-new-keyring`: keep the caller's session keyring.
+    pub no_new_keyring: bool,
+    /// `--preserve-fds N`.
+    pub preserve_fds: u32,
+}
+
+/// Everything the executor will do, decided up front.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Container id.
+    pub id: String,
+    /// The bundle directory (absolute).
+    pub bundle: PathBuf,
+    /// `ociVersion` of the config.
+    pub oci_version: String,
+    /// The root filesystem (absolute).
+    pub rootfs: PathBuf,
+    /// Remount the root read-only at the end.
+    pub root_readonly: bool,
+    /// Namespaces.
+    pub namespaces: NamespacePlan,
+    /// Mounts.
+    pub mounts: MountPlan,
+    /// Device nodes.
+    pub devices: DevicePlan,
+    /// Cgroup placement.
+    pub cgroup: CgroupPlan,
+    /// The container process.
+    pub process: ProcessPlan,
+    /// Hostname of a new UTS namespace.
+    pub hostname: Option<String>,
+    /// Domain name of a new UTS namespace.
+    pub domainname: Option<String>,
+    /// `linux.sysctl`, sorted by key.
+    pub sysctl: BTreeMap<String, String>,
+    /// Paths made unreadable.
+    pub masked_paths: Vec<PathBuf>,
+    /// Paths made read-only.
+    pub readonly_paths: Vec<PathBuf>,
+    /// Annotations of the config, for the state.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A field that cannot be planned, before the file name is attached.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    field: String,
+    reason: String,
+}
+
+impl Problem {
+    pub(crate) fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Problem {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Compiles a loaded bundle into a plan for container `id`.
+pub fn compile(bundle: &Bundle, id: &str, opts: &CreateOptions) -> Result<Plan, SpecError> {
+    compile_inner(bundle, id, opts).map_err(|p| SpecError::Invalid {
+        file: bundle.config_path.clone(),
+        field: p.field,
+        reason: p.reason,
+    })
+}
+
+fn compile_inner(bundle: &Bundle, id: &str, opts: &CreateOptions) -> Result<Plan, Problem> {
+    let spec = &bundle.spec;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| Problem::new("root", "is required"))?;
+    let rootfs = bundle.dir.join(root.path());
+    let namespaces = namespaces::plan(spec)?;
+    let devices = devices::plan(spec, namespaces.in_user_namespace())?;
+    let cgroup = cgroup::plan(spec, id, devices.cgroup_rules.clone())?;
+    let linux = spec.linux().as_ref();
+    let paths = |field: &str, list: Option<&Vec<String>>| -> Result<Vec<PathBuf>, Problem> {
+        list.into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, p)| mounts::container_path(&format!("{field}[{i}]"), p.as_ref()))
+            .collect()
+    };
+    let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+    Ok(Plan {
+        id: id.to_string(),
+        bundle: bundle.dir.clone(),
+        oci_version: spec.version().clone(),
+        rootfs,
+        root_readonly: root.readonly().unwrap_or(false),
+        mounts: mounts::plan(spec, &bundle.dir, opts.no_pivot)?,
+        devices,
+        cgroup,
+        process: process::plan(spec, opts.preserve_fds, !opts.no_new_keyring)?,
+        hostname: nonempty(spec.hostname()),
+        domainname: nonempty(spec.domainname()),
+        sysctl: linux
+            .and_then(|l| l.sysctl().clone())
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        masked_paths: paths(
+            "linux.maskedPaths",
+            linux.and_then(|l| l.masked_paths().as_ref()),
+        )?,
+        readonly_paths: paths(
+            "linux.readonlyPaths",
+            linux.and_then(|l| l.readonly_paths().as_ref()),
+        )?,
+        annotations: spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        namespaces,
+    })
+}

@@ -1,0 +1,367 @@
+//! The ordered mount operations that build the container's root.
+//!
+//! Every OCI mount option is mapped to kernel flags here, in one table, so
+//! that the executor only replays decisions.
+
+use std::path::{Component, Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+use serde::{Serialize, Serializer};
+
+use super::Problem;
+
+/// `MS_*` flags, shown by name in the plan's JSON.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MsFlags(pub u64);
+
+const FLAG_NAMES: &[(u64, &str)] = &[
+    (libc::MS_RDONLY, "MS_RDONLY"),
+    (libc::MS_NOSUID, "MS_NOSUID"),
+    (libc::MS_NODEV, "MS_NODEV"),
+    (libc::MS_NOEXEC, "MS_NOEXEC"),
+    (libc::MS_SYNCHRONOUS, "MS_SYNCHRONOUS"),
+    (libc::MS_REMOUNT, "MS_REMOUNT"),
+    (libc::MS_MANDLOCK, "MS_MANDLOCK"),
+    (libc::MS_DIRSYNC, "MS_DIRSYNC"),
+    (libc::MS_NOATIME, "MS_NOATIME"),
+    (libc::MS_NODIRATIME, "MS_NODIRATIME"),
+    (libc::MS_BIND, "MS_BIND"),
+    (libc::MS_REC, "MS_REC"),
+    (libc::MS_SILENT, "MS_SILENT"),
+    (libc::MS_UNBINDABLE, "MS_UNBINDABLE"),
+    (libc::MS_PRIVATE, "MS_PRIVATE"),
+    (libc::MS_SLAVE, "MS_SLAVE"),
+    (libc::MS_SHARED, "MS_SHARED"),
+    (libc::MS_RELATIME, "MS_RELATIME"),
+    (libc::MS_I_VERSION, "MS_I_VERSION"),
+    (libc::MS_STRICTATIME, "MS_STRICTATIME"),
+    (libc::MS_LAZYTIME, "MS_LAZYTIME"),
+];
+
+impl Serialize for MsFlags {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let names: Vec<&str> = FLAG_NAMES
+            .iter()
+            .filter(|(bit, _)| self.0 & bit != 0)
+            .map(|(_, name)| *name)
+            .collect();
+        names.serialize(s)
+    }
+}
+
+/// `MOUNT_ATTR_*` bits for `mount_setattr(2)` (recursive options like `rro`).
+pub mod attr {
+    /// Read-only.
+    pub const RDONLY: u64 = 0x1;
+    /// No setuid.
+    pub const NOSUID: u64 = 0x2;
+    /// No devices.
+    pub const NODEV: u64 = 0x4;
+    /// No exec.
+    pub const NOEXEC: u64 = 0x8;
+    /// Mask of the atime bits.
+    pub const ATIME_MASK: u64 = 0x70;
+    /// relatime (the value 0 inside the atime mask).
+    pub const RELATIME: u64 = 0x0;
+    /// noatime.
+    pub const NOATIME: u64 = 0x10;
+    /// strictatime.
+    pub const STRICTATIME: u64 = 0x20;
+    /// nodiratime.
+    pub const NODIRATIME: u64 = 0x80;
+    /// nosymfollow.
+    pub const NOSYMFOLLOW: u64 = 0x200000;
+}
+
+/// Attributes applied recursively with `mount_setattr(AT_RECURSIVE)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RecursiveAttrs {
+    /// `MOUNT_ATTR_*` bits to set.
+    pub set: u64,
+    /// `MOUNT_ATTR_*` bits to clear.
+    pub clear: u64,
+}
+
+/// What kind of mount an operation makes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum MountKind {
+    /// A bind mount of a host path (`rbind` = recursive).
+    Bind {
+        /// Include submounts.
+        recursive: bool,
+    },
+    /// A new filesystem instance (`proc`, `tmpfs`, `sysfs`, ...).
+    Filesystem {
+        /// The filesystem type.
+        fstype: String,
+    },
+    /// The container's cgroup hierarchy (OCI type `cgroup`), laid out by the
+    /// executor from the host's cgroup mode.
+    Cgroup,
+}
+
+/// One mount operation, in the order of `mounts` in config.json.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MountOp {
+    /// Index in `mounts` (for error messages).
+    pub index: usize,
+    /// What to mount.
+    pub kind: MountKind,
+    /// Source: an absolute host path for binds (relative ones are resolved
+    /// against the bundle), a free label otherwise.
+    pub source: PathBuf,
+    /// Destination inside the container, absolute, without `..`.
+    pub destination: PathBuf,
+    /// Flags for the mount call.
+    pub flags: MsFlags,
+    /// Filesystem data (`size=..,mode=..` and every option that is not a flag).
+    pub data: String,
+    /// Flags that need a remount of a bind (`ro`, `nosuid`, ... do not apply
+    /// to the first `MS_BIND` call).
+    pub bind_remount: Option<MsFlags>,
+    /// Propagation changes applied after mounting, in order.
+    pub propagation: Vec<MsFlags>,
+    /// Recursive attributes (`rro`, `rnosuid`, ...).
+    pub recursive: Option<RecursiveAttrs>,
+}
+
+/// The mount part of the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MountPlan {
+    /// Propagation applied to `/` before anything is mounted, so that nothing
+    /// the container mounts propagates back to the host.
+    pub root_propagation: MsFlags,
+    /// `pivot_root(2)` into the rootfs; false means `MS_MOVE` + `chroot`
+    /// (`--no-pivot`, for ramfs roots where pivot_root is impossible).
+    pub pivot_root: bool,
+    /// The mounts, in order.
+    pub ops: Vec<MountOp>,
+}
+
+enum Opt {
+    Set(u64),
+    Clear(u64),
+    Propagation(u64),
+    RecSet(u64),
+    RecClear(u64),
+    RecAtime(u64),
+    Bind { recursive: bool },
+}
+
+/// The option table: runc's spelling of every mount option it knows.
+fn option(name: &str) -> Option<Opt> {
+    use Opt::*;
+    Some(match name {
+        "defaults" => Clear(0),
+        "ro" => Set(libc::MS_RDONLY),
+        "rw" => Clear(libc::MS_RDONLY),
+        "nosuid" => Set(libc::MS_NOSUID),
+        "suid" => Clear(libc::MS_NOSUID),
+        "nodev" => Set(libc::MS_NODEV),
+        "dev" => Clear(libc::MS_NODEV),
+        "noexec" => Set(libc::MS_NOEXEC),
+        "exec" => Clear(libc::MS_NOEXEC),
+        "sync" => Set(libc::MS_SYNCHRONOUS),
+        "async" => Clear(libc::MS_SYNCHRONOUS),
+        "dirsync" => Set(libc::MS_DIRSYNC),
+        "remount" => Set(libc::MS_REMOUNT),
+        "mand" => Set(libc::MS_MANDLOCK),
+        "nomand" => Clear(libc::MS_MANDLOCK),
+        "atime" => Clear(libc::MS_NOATIME),
+        "noatime" => Set(libc::MS_NOATIME),
+        "diratime" => Clear(libc::MS_NODIRATIME),
+        "nodiratime" => Set(libc::MS_NODIRATIME),
+        "relatime" => Set(libc::MS_RELATIME),
+        "norelatime" => Clear(libc::MS_RELATIME),
+        "strictatime" => Set(libc::MS_STRICTATIME),
+        "nostrictatime" => Clear(libc::MS_STRICTATIME),
+        "lazytime" => Set(libc::MS_LAZYTIME),
+        "nolazytime" => Clear(libc::MS_LAZYTIME),
+        "iversion" => Set(libc::MS_I_VERSION),
+        "noiversion" => Clear(libc::MS_I_VERSION),
+        "silent" => Set(libc::MS_SILENT),
+        "loud" => Clear(libc::MS_SILENT),
+        "bind" => Bind { recursive: false },
+        "rbind" => Bind { recursive: true },
+        "shared" => Propagation(libc::MS_SHARED),
+        "rshared" => Propagation(libc::MS_SHARED | libc::MS_REC),
+        "slave" => Propagation(libc::MS_SLAVE),
+        "rslave" => Propagation(libc::MS_SLAVE | libc::MS_REC),
+        "private" => Propagation(libc::MS_PRIVATE),
+        "rprivate" => Propagation(libc::MS_PRIVATE | libc::MS_REC),
+        "unbindable" => Propagation(libc::MS_UNBINDABLE),
+        "runbindable" => Propagation(libc::MS_UNBINDABLE | libc::MS_REC),
+        "rro" => RecSet(attr::RDONLY),
+        "rrw" => RecClear(attr::RDONLY),
+        "rnosuid" => RecSet(attr::NOSUID),
+        "rsuid" => RecClear(attr::NOSUID),
+        "rnodev" => RecSet(attr::NODEV),
+        "rdev" => RecClear(attr::NODEV),
+        "rnoexec" => RecSet(attr::NOEXEC),
+        "rexec" => RecClear(attr::NOEXEC),
+        "rnodiratime" => RecSet(attr::NODIRATIME),
+        "rdiratime" => RecClear(attr::NODIRATIME),
+        "rrelatime" => RecAtime(attr::RELATIME),
+        "rnoatime" => RecAtime(attr::NOATIME),
+        "rstrictatime" => RecAtime(attr::STRICTATIME),
+        "rnosymfollow" => RecSet(attr::NOSYMFOLLOW),
+        "rsymfollow" => RecClear(attr::NOSYMFOLLOW),
+        _ => return None,
+    })
+}
+
+/// Options that runc/crun know but Cella does not do yet: refusing them is
+/// better than handing them to the kernel as filesystem data.
+const UNSUPPORTED: &[&str] = &[
+    "tmpcopyup",
+    "idmap",
+    "ridmap",
+    "copy-symlink",
+    "src-nofollow",
+];
+
+/// The flags a bind's remount may carry (the first `MS_BIND` call ignores them).
+const REMOUNT_FLAGS: u64 = libc::MS_RDONLY
+    | libc::MS_NOSUID
+    | libc::MS_NODEV
+    | libc::MS_NOEXEC
+    | libc::MS_SYNCHRONOUS
+    | libc::MS_DIRSYNC
+    | libc::MS_MANDLOCK
+    | libc::MS_NOATIME
+    | libc::MS_NODIRATIME
+    | libc::MS_RELATIME
+    | libc::MS_STRICTATIME
+    | libc::MS_LAZYTIME;
+
+/// Makes a container path absolute and free of `.` (config paths may be
+/// relative to `/`, runtime-spec 1.1).
+pub fn container_path(field: &str, p: &Path) -> Result<PathBuf, Problem> {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::RootDir | Component::CurDir => {}
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir | Component::Prefix(_) => {
+                return Err(Problem::new(field, "must not contain \"..\""));
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn plan(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<MountPlan, Problem> {
+    let root_propagation = match spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .unwrap_or("")
+    {
+        "" => libc::MS_SLAVE | libc::MS_REC,
+        other => match option(other) {
+            Some(Opt::Propagation(p)) => p | libc::MS_REC,
+            _ => {
+                return Err(Problem::new(
+                    "linux.rootfsPropagation",
+                    format!("unknown propagation {other:?}"),
+                ))
+            }
+        },
+    };
+    let mut ops = Vec::new();
+    for (index, m) in spec.mounts().iter().flatten().enumerate() {
+        let field = format!("mounts[{index}]");
+        ops.push(plan_mount(index, &field, m, bundle)?);
+    }
+    Ok(MountPlan {
+        root_propagation: MsFlags(root_propagation),
+        pivot_root: !no_pivot,
+        ops,
+    })
+}
+
+fn plan_mount(
+    index: usize,
+    field: &str,
+    m: &oci_spec::runtime::Mount,
+    bundle: &Path,
+) -> Result<MountOp, Problem> {
+    let destination = container_path(&format!("{field}.destination"), m.destination())?;
+    let mut flags = 0u64;
+    let mut data = Vec::new();
+    let mut propagation = Vec::new();
+    let mut recursive = RecursiveAttrs::default();
+    let mut bind = None;
+    for (j, o) in m.options().iter().flatten().enumerate() {
+        match option(o) {
+            Some(Opt::Set(f)) => flags |= f,
+            Some(Opt::Clear(f)) => flags &= !f,
+            Some(Opt::Propagation(p)) => propagation.push(MsFlags(p)),
+            Some(Opt::RecSet(a)) => {
+                recursive.set |= a;
+                recursive.clear &= !a;
+            }
+            Some(Opt::RecClear(a)) => {
+                recursive.clear |= a;
+                recursive.set &= !a;
+            }
+            Some(Opt::RecAtime(a)) => {
+                recursive.clear |= attr::ATIME_MASK;
+                recursive.set = (recursive.set & !attr::ATIME_MASK) | a;
+            }
+            Some(Opt::Bind { recursive: r }) => bind = Some(r || bind == Some(true)),
+            None if UNSUPPORTED.contains(&o.as_str()) => {
+                return Err(Problem::new(
+                    format!("{field}.options[{j}]"),
+                    format!("mount option {o:?} is not supported yet"),
+                ))
+            }
+            None => data.push(o.as_str()),
+        }
+    }
+    let fstype = m.typ().as_deref().unwrap_or("");
+    let source = m.source().clone().unwrap_or_default();
+    let kind = if let Some(recursive) = bind {
+        MountKind::Bind { recursive }
+    } else if fstype == "bind" {
+        MountKind::Bind { recursive: false }
+    } else if fstype == "cgroup" || fstype == "cgroup2" {
+        MountKind::Cgroup
+    } else if fstype.is_empty() {
+        return Err(Problem::new(
+            format!("{field}.type"),
+            "a mount needs a type unless its options contain \"bind\" or \"rbind\"",
+        ));
+    } else {
+        MountKind::Filesystem {
+            fstype: fstype.to_string(),
+        }
+    };
+    let source = match kind {
+        // Bind sources are host paths; relative ones are relative to the
+        // bundle (runtime-spec "mounts").
+        MountKind::Bind { .. } if source.is_relative() => bundle.join(source),
+        _ => source,
+    };
+    let bind_remount = match kind {
+        MountKind::Bind { .. } if flags & REMOUNT_FLAGS != 0 => {
+            Some(MsFlags(flags & REMOUNT_FLAGS))
+        }
+        _ => None,
+    };
+    if let MountKind::Bind { recursive: r } = kind {
+        flags = libc::MS_BIND | if r { libc::MS_REC } else { 0 };
+    }
+    Ok(MountOp {
+        index,
+        kind,
+        source,
+        destination,
+        flags: MsFlags(flags),
+        data: data.join(","),
+        bind_remount,
+        propagation,
+        recursive: (recursive != RecursiveAttrs::default()).then_some(recursive),
+    })
+}

@@ -1,0 +1,219 @@
+//! Which namespaces the container gets: created, joined by path, or shared
+//! with the host; and the uid/gid maps of a new user namespace.
+
+use std::path::PathBuf;
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use serde::Serialize;
+
+use super::Problem;
+
+/// A kind of Linux namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NamespaceKind {
+    /// User namespace.
+    User,
+    /// Mount namespace.
+    Mount,
+    /// Pid namespace.
+    Pid,
+    /// Network namespace.
+    Network,
+    /// IPC namespace.
+    Ipc,
+    /// UTS namespace.
+    Uts,
+    /// Cgroup namespace.
+    Cgroup,
+    /// Time namespace.
+    Time,
+}
+
+impl NamespaceKind {
+    /// The `CLONE_NEW*` flag.
+    pub fn clone_flag(self) -> u64 {
+        (match self {
+            NamespaceKind::User => libc::CLONE_NEWUSER,
+            NamespaceKind::Mount => libc::CLONE_NEWNS,
+            NamespaceKind::Pid => libc::CLONE_NEWPID,
+            NamespaceKind::Network => libc::CLONE_NEWNET,
+            NamespaceKind::Ipc => libc::CLONE_NEWIPC,
+            NamespaceKind::Uts => libc::CLONE_NEWUTS,
+            NamespaceKind::Cgroup => libc::CLONE_NEWCGROUP,
+            NamespaceKind::Time => libc::CLONE_NEWTIME,
+        }) as u64
+    }
+
+    /// The name under `/proc/<pid>/ns/`.
+    pub fn proc_name(self) -> &'static str {
+        match self {
+            NamespaceKind::User => "user",
+            NamespaceKind::Mount => "mnt",
+            NamespaceKind::Pid => "pid",
+            NamespaceKind::Network => "net",
+            NamespaceKind::Ipc => "ipc",
+            NamespaceKind::Uts => "uts",
+            NamespaceKind::Cgroup => "cgroup",
+            NamespaceKind::Time => "time",
+        }
+    }
+
+    fn from_oci(t: LinuxNamespaceType) -> Self {
+        match t {
+            LinuxNamespaceType::User => NamespaceKind::User,
+            LinuxNamespaceType::Mount => NamespaceKind::Mount,
+            LinuxNamespaceType::Pid => NamespaceKind::Pid,
+            LinuxNamespaceType::Network => NamespaceKind::Network,
+            LinuxNamespaceType::Ipc => NamespaceKind::Ipc,
+            LinuxNamespaceType::Uts => NamespaceKind::Uts,
+            LinuxNamespaceType::Cgroup => NamespaceKind::Cgroup,
+            LinuxNamespaceType::Time => NamespaceKind::Time,
+        }
+    }
+}
+
+/// One range of a uid or gid map, as written to `/proc/<pid>/uid_map`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct IdRange {
+    /// First id inside the namespace.
+    pub container_id: u32,
+    /// First id outside.
+    pub host_id: u32,
+    /// Number of ids.
+    pub size: u32,
+}
+
+/// A clock offset of a new time namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ClockOffset {
+    /// Seconds.
+    pub secs: i64,
+    /// Nanoseconds.
+    pub nanos: u32,
+}
+
+/// The namespace part of the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NamespacePlan {
+    /// `CLONE_NEW*` flags of the namespaces to create.
+    pub clone_flags: u64,
+    /// The namespaces to create, in the order the runtime creates them.
+    pub new: Vec<NamespaceKind>,
+    /// Namespaces to join, user first (joining others needs its privileges).
+    pub join: Vec<(NamespaceKind, PathBuf)>,
+    /// uid map of a new user namespace.
+    pub uid_map: Vec<IdRange>,
+    /// gid map of a new user namespace.
+    pub gid_map: Vec<IdRange>,
+    /// `monotonic` offset of a new time namespace.
+    pub monotonic_offset: Option<ClockOffset>,
+    /// `boottime` offset of a new time namespace.
+    pub boottime_offset: Option<ClockOffset>,
+}
+
+impl NamespacePlan {
+    /// Whether the container gets a namespace of this kind of its own
+    /// (created), as opposed to joined or shared with the host.
+    pub fn creates(&self, kind: NamespaceKind) -> bool {
+        self.new.contains(&kind)
+    }
+
+    /// Whether the container is in a user namespace other than the host's.
+    pub fn in_user_namespace(&self) -> bool {
+        self.creates(NamespaceKind::User)
+            || self.join.iter().any(|(k, _)| *k == NamespaceKind::User)
+    }
+
+    /// The uid inside the container that maps to `host` root, if any.
+    pub fn maps_container_root(&self) -> bool {
+        !self.creates(NamespaceKind::User) || self.uid_map.iter().any(|r| r.container_id == 0)
+    }
+}
+
+/// Creation order: user first (it owns the others), pid and time last (they
+/// take effect for children only).
+const ORDER: [NamespaceKind; 8] = [
+    NamespaceKind::User,
+    NamespaceKind::Mount,
+    NamespaceKind::Network,
+    NamespaceKind::Ipc,
+    NamespaceKind::Uts,
+    NamespaceKind::Cgroup,
+    NamespaceKind::Pid,
+    NamespaceKind::Time,
+];
+
+pub(super) fn plan(spec: &Spec) -> Result<NamespacePlan, Problem> {
+    let linux = spec.linux().as_ref();
+    let mut new = Vec::new();
+    let mut join = Vec::new();
+    for (i, ns) in linux
+        .and_then(|l| l.namespaces().as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let kind = NamespaceKind::from_oci(ns.typ());
+        match ns.path() {
+            Some(path) if !path.as_os_str().is_empty() => {
+                if kind == NamespaceKind::Mount {
+                    return Err(Problem::new(
+                        format!("linux.namespaces[{i}]"),
+                        "joining a mount namespace by path is not supported: the container's root \
+                         and mounts could not be applied",
+                    ));
+                }
+                join.push((kind, path.clone()));
+            }
+            _ => new.push(kind),
+        }
+    }
+    if !new.contains(&NamespaceKind::Mount) {
+        return Err(Problem::new(
+            "linux.namespaces",
+            "a new mount namespace is required (without one the container's mounts would land on the host)",
+        ));
+    }
+    new.sort_by_key(|k| ORDER.iter().position(|o| o == k));
+    join.sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k));
+    let clone_flags = new.iter().fold(0, |acc, k| acc | k.clone_flag());
+
+    let map = |list: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdRange> {
+        list.into_iter()
+            .flatten()
+            .map(|m| IdRange {
+                container_id: m.container_id(),
+                host_id: m.host_id(),
+                size: m.size(),
+            })
+            .collect()
+    };
+    let (uid_map, gid_map) = if new.contains(&NamespaceKind::User) {
+        (
+            map(linux.and_then(|l| l.uid_mappings().as_ref())),
+            map(linux.and_then(|l| l.gid_mappings().as_ref())),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+
+    let offset = |name: &str| {
+        linux
+            .and_then(|l| l.time_offsets().as_ref())
+            .and_then(|m| m.get(name))
+            .map(|o| ClockOffset {
+                secs: o.secs().unwrap_or(0),
+                nanos: o.nanosecs().unwrap_or(0),
+            })
+    };
+    Ok(NamespacePlan {
+        clone_flags,
+        new,
+        join,
+        uid_map,
+        gid_map,
+        monotonic_offset: offset("monotonic"),
+        boottime_offset: offset("boottime"),
+    })
+}

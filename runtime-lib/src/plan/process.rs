@@ -1,0 +1,173 @@
+//! The container process: what it runs, as whom, with which privileges.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use oci_spec::runtime::{Capabilities, PosixRlimitType, Spec};
+use serde::Serialize;
+
+use super::Problem;
+
+/// A resource limit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rlimit {
+    /// `RLIMIT_NOFILE`, ...
+    pub name: &'static str,
+    /// The resource number for setrlimit(2).
+    pub resource: u32,
+    /// Soft limit.
+    pub soft: u64,
+    /// Hard limit.
+    pub hard: u64,
+}
+
+/// The five capability sets, by name (`CAP_CHOWN`, ...), sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CapabilitySets {
+    /// Bounding set.
+    pub bounding: Vec<String>,
+    /// Effective set.
+    pub effective: Vec<String>,
+    /// Inheritable set.
+    pub inheritable: Vec<String>,
+    /// Permitted set.
+    pub permitted: Vec<String>,
+    /// Ambient set.
+    pub ambient: Vec<String>,
+}
+
+/// The process part of the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProcessPlan {
+    /// argv.
+    pub args: Vec<String>,
+    /// Environment, `KEY=value`.
+    pub env: Vec<String>,
+    /// Working directory inside the container.
+    pub cwd: PathBuf,
+    /// uid inside the container.
+    pub uid: u32,
+    /// gid inside the container.
+    pub gid: u32,
+    /// Supplementary groups.
+    pub additional_gids: Vec<u32>,
+    /// umask, when set.
+    pub umask: Option<u32>,
+    /// Resource limits.
+    pub rlimits: Vec<Rlimit>,
+    /// Capability sets. Absent in config.json means none at all: a process
+    /// that is root in the container still gets no privilege.
+    pub capabilities: CapabilitySets,
+    /// `PR_SET_NO_NEW_PRIVS`.
+    pub no_new_privileges: bool,
+    /// `/proc/self/oom_score_adj`.
+    pub oom_score_adj: Option<i32>,
+    /// Number of fds above stdio passed through (`--preserve-fds`).
+    pub preserve_fds: u32,
+    /// Join a new session keyring (not with `--no-new-keyring`).
+    pub new_session_keyring: bool,
+}
+
+fn rlimit_of(t: PosixRlimitType) -> (&'static str, u32) {
+    use PosixRlimitType::*;
+    let (name, res) = match t {
+        RlimitCpu => ("RLIMIT_CPU", libc::RLIMIT_CPU),
+        RlimitFsize => ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE),
+        RlimitData => ("RLIMIT_DATA", libc::RLIMIT_DATA),
+        RlimitStack => ("RLIMIT_STACK", libc::RLIMIT_STACK),
+        RlimitCore => ("RLIMIT_CORE", libc::RLIMIT_CORE),
+        RlimitRss => ("RLIMIT_RSS", libc::RLIMIT_RSS),
+        RlimitNproc => ("RLIMIT_NPROC", libc::RLIMIT_NPROC),
+        RlimitNofile => ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE),
+        RlimitMemlock => ("RLIMIT_MEMLOCK", libc::RLIMIT_MEMLOCK),
+        RlimitAs => ("RLIMIT_AS", libc::RLIMIT_AS),
+        RlimitLocks => ("RLIMIT_LOCKS", libc::RLIMIT_LOCKS),
+        RlimitSigpending => ("RLIMIT_SIGPENDING", libc::RLIMIT_SIGPENDING),
+        RlimitMsgqueue => ("RLIMIT_MSGQUEUE", libc::RLIMIT_MSGQUEUE),
+        RlimitNice => ("RLIMIT_NICE", libc::RLIMIT_NICE),
+        RlimitRtprio => ("RLIMIT_RTPRIO", libc::RLIMIT_RTPRIO),
+        RlimitRttime => ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME),
+    };
+    (name, res as u32)
+}
+
+fn cap_names(field: &str, set: &Option<Capabilities>) -> Result<Vec<String>, Problem> {
+    let mut names = Vec::new();
+    for cap in set.iter().flatten() {
+        let name = serde_json::to_value(cap)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        if caps::Capability::from_str(&name).is_err() {
+            return Err(Problem::new(
+                field,
+                format!("capability {name} is unknown to this build"),
+            ));
+        }
+        names.push(name);
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+pub(super) fn plan(
+    spec: &Spec,
+    preserve_fds: u32,
+    new_session_keyring: bool,
+) -> Result<ProcessPlan, Problem> {
+    let p = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Problem::new("process", "is required to create a container"))?;
+    let user = p.user();
+    let capabilities = match p.capabilities() {
+        None => CapabilitySets::default(),
+        Some(c) => {
+            let inheritable = cap_names("process.capabilities.inheritable", c.inheritable())?;
+            let permitted = cap_names("process.capabilities.permitted", c.permitted())?;
+            // The kernel raises an ambient capability only if it is both
+            // permitted and inheritable; runc's default config lists ambient
+            // caps without inheritable ones and runc skips them with a
+            // warning. The plan keeps only the ones that can be raised.
+            let mut ambient = cap_names("process.capabilities.ambient", c.ambient())?;
+            ambient.retain(|a| inheritable.contains(a) && permitted.contains(a));
+            CapabilitySets {
+                bounding: cap_names("process.capabilities.bounding", c.bounding())?,
+                effective: cap_names("process.capabilities.effective", c.effective())?,
+                inheritable,
+                permitted,
+                ambient,
+            }
+        }
+    };
+    let rlimits = p
+        .rlimits()
+        .iter()
+        .flatten()
+        .map(|r| {
+            let (name, resource) = rlimit_of(r.typ());
+            Rlimit {
+                name,
+                resource,
+                soft: r.soft(),
+                hard: r.hard(),
+            }
+        })
+        .collect();
+    Ok(ProcessPlan {
+        args: p.args().clone().unwrap_or_default(),
+        env: p.env().clone().unwrap_or_default(),
+        cwd: super::mounts::container_path("process.cwd", p.cwd())?,
+        uid: user.uid(),
+        gid: user.gid(),
+        additional_gids: user.additional_gids().clone().unwrap_or_default(),
+        umask: user.umask(),
+        rlimits,
+        capabilities,
+        no_new_privileges: p.no_new_privileges().unwrap_or(false),
+        oom_score_adj: p.oom_score_adj(),
+        preserve_fds,
+        new_session_keyring,
+    })
+}

@@ -1,0 +1,77 @@
+//! Reading a bundle: `<dir>/config.json` parsed by `oci-spec`, then validated.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+
+use super::{validate, SpecError};
+
+/// The name of the configuration file inside a bundle (runtime-spec
+/// `bundle.md`).
+const CONFIG_FILE: &str = "config.json";
+
+/// A bundle whose `config.json` has been parsed and validated.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// The bundle directory, absolute and canonicalized, so that relative
+    /// paths in the spec (`root.path`) mean the same thing whatever the
+    /// current directory is later.
+    pub dir: PathBuf,
+    /// `<dir>/config.json`.
+    pub config_path: PathBuf,
+    /// The parsed configuration.
+    pub spec: Spec,
+}
+
+/// Loads and validates the bundle in `dir`.
+///
+/// A type error names the JSON path of the offending field (for example
+/// `process.user.uid`), a semantic error the field and the rule it breaks.
+pub fn load_bundle(dir: &Path) -> Result<Bundle, SpecError> {
+    let dir = fs::canonicalize(dir).map_err(|source| SpecError::Read {
+        file: dir.to_path_buf(),
+        source,
+    })?;
+    let config_path = dir.join(CONFIG_FILE);
+    let spec = parse_config(&config_path)?;
+    validate(&spec, &dir, &config_path)?;
+    Ok(Bundle {
+        dir,
+        config_path,
+        spec,
+    })
+}
+
+/// Reads and deserializes `config.json`, keeping the JSON path of the first
+/// field that fails to deserialize (plain `serde_json` would only give a
+/// line and column).
+fn parse_config(file: &Path) -> Result<Spec, SpecError> {
+    let bytes = fs::read(file).map_err(|source| SpecError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let spec: Spec = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        // A syntax error is not about a field: the path would be wherever
+        // the parser happened to stop, so say "." as for an unknown field.
+        let field = if err.inner().is_data() {
+            err.path().to_string()
+        } else {
+            ".".to_string()
+        };
+        SpecError::Parse {
+            file: file.to_path_buf(),
+            field,
+            reason: err.into_inner().to_string(),
+        }
+    })?;
+    // Refuse trailing garbage after the document, as `serde_json::from_slice`
+    // would: a truncated or concatenated file is a broken file.
+    deserializer.end().map_err(|err| SpecError::Parse {
+        file: file.to_path_buf(),
+        field: ".".to_string(),
+        reason: err.to_string(),
+    })?;
+    Ok(spec)
+}

@@ -1,0 +1,50 @@
+//! Loading and validating a bundle's `config.json`.
+//!
+//! Parsing is done by `oci-spec`; this module adds what the parser cannot
+//! know: semantic rules (duplicate namespaces, mappings without a user
+//! namespace, ...), and errors that name the file and the JSON field.
+
+mod default;
+mod load;
+mod validate;
+
+use std::path::PathBuf;
+
+pub use default::default_spec;
+pub use load::{load_bundle, Bundle};
+pub use validate::validate;
+
+/// An error in a bundle's configuration: it names the file, the JSON field
+/// (in JSON spelling, e.g. `linux.namespaces[2]`) and the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The file could not be read.
+    #[error("{file}: {source}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid JSON, or a field has the wrong type.
+    #[error("{file}: {field}: {reason}")]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// JSON path of the offending field (`.` when unknown).
+        field: String,
+        /// What the parser said.
+        reason: String,
+    },
+    /// A field is well-formed but not acceptable.
+    #[error("{file}: {field}: {reason}")]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// JSON path of the offending field.
+        field: String,
+        /// Why it is refused.
+        reason: String,
+    },
+}

@@ -1,0 +1,122 @@
+//! The typed protocol between the runtime and the processes it forks to
+//! build the container: one message per step, over a `SOCK_SEQPACKET`
+//! socketpair, so that message boundaries are kept by the kernel.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ChildError, Error};
+
+/// Messages from the container's processes to the runtime.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum FromChild {
+    /// Stage 1 created a user namespace: write its uid/gid maps.
+    MapIds,
+    /// Stage 1 forked the container init; this is its pid (in the
+    /// runtime's pid namespace).
+    InitPid(i32),
+    /// The init has built the container and waits for `start`.
+    Ready,
+    /// A step failed.
+    Failed(ChildError),
+}
+
+/// Messages from the runtime to the container's processes.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum FromRuntime {
+    /// The process is in its cgroup: go on.
+    Proceed,
+    /// The id maps are written.
+    IdsMapped,
+}
+
+/// One end of the channel.
+pub(crate) struct Channel {
+    fd: OwnedFd,
+}
+
+/// Creates the two ends: `(runtime, child)`.
+pub(crate) fn channel() -> Result<(Channel, Channel), Error> {
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(Error::sys("socketpair", None))?;
+    Ok((Channel { fd: a }, Channel { fd: b }))
+}
+
+impl Channel {
+    /// The fd, for a forked child to close its inherited copy.
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    fn send_value<T: Serialize>(&self, msg: &T) -> Result<(), nix::errno::Errno> {
+        let bytes = serde_json::to_vec(msg).unwrap_or_default();
+        send(self.fd.as_raw_fd(), &bytes, MsgFlags::MSG_NOSIGNAL).map(drop)
+    }
+
+    fn recv_value<T: for<'de> Deserialize<'de>>(&self) -> Result<Option<T>, String> {
+        let mut buf = vec![0u8; 65536];
+        let n = loop {
+            match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.to_string()),
+                Ok(n) => break n,
+            }
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        serde_json::from_slice(&buf[..n])
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Runtime side: the next message, or an error if the children are gone.
+    pub(crate) fn recv_from_child(&self) -> Result<FromChild, Error> {
+        match self.recv_value::<FromChild>() {
+            Ok(Some(m)) => Ok(m),
+            Ok(None) => Err(Error::UnexpectedMessage {
+                expected: "a message",
+                received: "end of file (the container process died)".into(),
+            }),
+            Err(e) => Err(Error::UnexpectedMessage {
+                expected: "a message",
+                received: e,
+            }),
+        }
+    }
+
+    /// Runtime side.
+    pub(crate) fn send_to_child(&self, msg: FromRuntime) -> Result<(), Error> {
+        self.send_value(&msg)
+            .map_err(Error::sys("send to container process", None))
+    }
+
+    /// Child side.
+    pub(crate) fn send_to_runtime(&self, msg: &FromChild) -> Result<(), ChildError> {
+        self.send_value(msg)
+            .map_err(|e| ChildError::sys("send to runtime", None, e))
+    }
+
+    /// Child side: waits for `want` from the runtime.
+    pub(crate) fn expect_from_runtime(
+        &self,
+        want: &'static str,
+    ) -> Result<FromRuntime, ChildError> {
+        match self.recv_value::<FromRuntime>() {
+            Ok(Some(m)) => Ok(m),
+            Ok(None) => Err(ChildError::other(
+                "wait for runtime",
+                None,
+                format!("runtime went away before {want}"),
+            )),
+            Err(e) => Err(ChildError::other("wait for runtime", None, e)),
+        }
+    }
+}

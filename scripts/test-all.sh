@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Run every test of the repository, in order, stopping at the first failure:
+#   packages → fmt → clippy → release build → rootfs → cargo test → spec-tests → benches build.
+# Needs root (integration tests and spec-tests create containers). Runs from the repository
+# root whatever the caller's cwd; honours CARGO_TARGET_DIR.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+target_dir=${CARGO_TARGET_DIR:-$repo/target}
+rootfs=$repo/fixtures/cache/rootfs
+log_dir=$(mktemp -d /tmp/cella-test-all.XXXXXX)
+
+# Packages the tests use: busybox-static (rootfs), runc and crun (peers for spec-tests and
+# benches), hyperfine (benchmarks), iproute2 (network namespace checks), util-linux (unshare,
+# nsenter, mountpoint), gcc + libc6-dev (rustc links through cc).
+packages=(busybox-static runc crun hyperfine iproute2 util-linux gcc libc6-dev)
+
+start_all=$SECONDS
+summary=()
+fmt_time() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+print_summary() {
+    echo
+    echo "==================== test-all summary ===================="
+    local line
+    for line in "${summary[@]}"; do echo "  $line"; done
+    echo "  total: $(fmt_time $((SECONDS - start_all)))   logs: $log_dir"
+    echo "=========================================================="
+}
+
+# step NAME CMD...: run CMD (a command or a function) in a subshell with errexit on; stop
+# everything at the first failure with a message naming the step.
+step() {
+    local name=$1
+    shift
+    local t0=$SECONDS rc=0
+    echo
+    echo "==> $name"
+    set +e
+    (set -e; "$@")
+    rc=$?
+    set -e
+    local took why="exit $rc"
+    took=$(fmt_time $((SECONDS - t0)))
+    if ((rc != 0)); then
+        ((rc == 124 || rc == 137)) && why="timed out"
+        summary+=("FAIL  $name ($why, $took)")
+        echo
+        echo "test-all: FAILED at step '$name' ($why). Fix it and re-run scripts/test-all.sh." >&2
+        print_summary
+        exit 1
+    fi
+    summary+=("ok    $name ($took)")
+}
+
+# Run under a time limit so that a hung test cannot eat the CI budget (whole run: well under
+# 60 minutes); SIGKILL 30 s after the polite SIGTERM.
+limited() {
+    local limit=$1
+    shift
+    timeout --kill-after=30s "$limit" "$@"
+}
+
+check_root() {
+    if ((EUID != 0)); then
+        echo "test-all: must run as root (integration tests and spec-tests create containers)" >&2
+        return 1
+    fi
+    command -v cargo >/dev/null || { echo "test-all: cargo not found (install Rust first)" >&2; return 1; }
+}
+
+run_cargo_test() {
+    limited 25m cargo test --workspace 2>&1 | tee "$log_dir/cargo-test.log"
+}
+
+run_spec_tests() {
+    limited 20m "$target_dir/release/spec-tests" \
+        --runtime "$target_dir/release/cella" \
+        --rootfs "$rootfs" \
+        --bad-configs fixtures/bad-configs \
+        --check-messages 2>&1 | tee "$log_dir/spec-tests.log"
+}
+
+# Totals over every "test result:" line of cargo test.
+cargo_test_totals() {
+    awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^(passed|failed|ignored)[;,]?$/) { k = $(i); sub(/[;,]$/, "", k); n[k] += $(i-1) } } }
+         END { printf "%d passed, %d failed, %d ignored", n["passed"], n["failed"], n["ignored"] }' \
+        "$log_dir/cargo-test.log"
+}
+
+step "preflight (root, cargo)" check_root
+step "install packages" limited 15m scripts/ensure-packages.sh "${packages[@]}"
+step "cargo fmt --check" limited 2m cargo fmt --all -- --check
+step "cargo clippy -D warnings" limited 20m cargo clippy --workspace --all-targets -- -D warnings
+step "cargo build --release" limited 20m cargo build --release --workspace
+step "build rootfs" limited 5m fixtures/build-rootfs.sh "$rootfs"
+step "cargo test (unit + integration)" run_cargo_test
+summary[-1]+=": $(cargo_test_totals)"
+step "spec-tests against cella" run_spec_tests
+summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests.log" | tail -n1 || true)"
+step "build benches" limited 10m cargo build --release -p cella-benches
+
+print_summary
+echo "test-all: all steps passed"

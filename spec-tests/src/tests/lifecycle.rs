@@ -1,0 +1,455 @@
+//! The lifecycle verbs and their command-line contract: create, start, state, kill, delete,
+//! run, list, spec, the pid file and the JSON log (runtime.md "Lifecycle" and "Operations",
+//! and runc's documented command line).
+
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::bundle::{base_config, set_namespaces, sh};
+use crate::harness::{
+    all_pids, ensure, ensure_eq, proc_alive, proc_ppid, wait_until, Ctn, Ctx, TestResult,
+};
+use crate::Test;
+
+pub fn tests() -> Vec<Test> {
+    let t = |name, f| Test::new("lifecycle", name, f);
+    vec![
+        t("create_state_created", create_state_created),
+        t("start_running", start_running),
+        t("kill_sigkill_stopped", kill_sigkill_stopped),
+        t("delete_removes", delete_removes),
+        t("run_exit_code", run_exit_code),
+        t("run_signal_exit_code", run_signal_exit_code),
+        t("start_twice_fails", start_twice_fails),
+        t("kill_stopped_fails", kill_stopped_fails),
+        t(
+            "delete_running_fails_force_ok",
+            delete_running_fails_force_ok,
+        ),
+        t("create_duplicate_id_fails", create_duplicate_id_fails),
+        t("invalid_ids_rejected", invalid_ids_rejected),
+        t("state_fields", state_fields),
+        t("state_missing_fails", state_missing_fails),
+        t("delete_force_missing_ok", delete_force_missing_ok),
+        t("list_formats", list_formats),
+        t("kill_signal_spellings", kill_signal_spellings),
+        t("kill_all", kill_all),
+        t("run_detach", run_detach),
+        t("pid_file", pid_file),
+        t("spec_command", spec_command),
+        t("log_json", log_json),
+    ]
+}
+
+fn sleeper() -> Value {
+    base_config(&["sleep", "1000"])
+}
+
+/// create → `created`, a pid > 0 that exists, and the user process has not run yet.
+fn create_state_created(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sh("touch /ran; sleep 1000"))?;
+    c.create_ok()?;
+    let st = c.state()?;
+    ensure_eq(
+        st["status"].as_str(),
+        Some("created"),
+        "status after create",
+    )?;
+    let pid = c.pid()?;
+    ensure(Path::new(&format!("/proc/{pid}")).exists(), || {
+        format!("init pid {pid} does not exist")
+    })?;
+    ensure(!c.rootfs().join("ran").exists(), || {
+        "the user process ran before start".to_string()
+    })
+}
+
+/// start → `running`, and the user process is the init pid.
+fn start_running(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sleeper())?;
+    c.start_new()?;
+    ensure_eq(c.status()?, "running".to_string(), "status after start")?;
+    let pid = c.pid()?;
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    ensure(cmdline.trim() == "sleep 1000", || {
+        format!("init pid {pid} runs {cmdline:?}, want \"sleep 1000\"")
+    })
+}
+
+/// kill KILL on a running container → `stopped`.
+fn kill_sigkill_stopped(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sleeper())?;
+    c.start_new()?;
+    let pid = c.pid()?;
+    ctx.rt_ok(&["kill", &c.id, "KILL"])?;
+    c.wait_status("stopped")?;
+    ensure(
+        wait_until(Duration::from_secs(5), || !proc_alive(pid)),
+        || format!("init {pid} still alive"),
+    )
+}
+
+/// delete of a stopped container removes it: state fails, state dir gone.
+fn delete_removes(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&base_config(&["true"]))?;
+    c.start_new()?;
+    c.wait_status("stopped")?;
+    ctx.rt_ok(&["delete", &c.id])?;
+    let out = ctx.rt(&["state", &c.id])?;
+    ensure(out.code != 0, || {
+        format!("state after delete succeeded: {}", out.stdout.trim())
+    })?;
+    let dir = ctx.root.join(&c.id);
+    ensure(!dir.exists(), || format!("{} still exists", dir.display()))
+}
+
+/// `run` passes the exit code through.
+fn run_exit_code(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sh("exit 7"))?;
+    let out = c.run()?;
+    ensure_eq(out.code, 7, &format!("run exit code ({})", out.describe()))
+}
+
+/// A process killed by a signal gives 128+signal. Without a pid namespace the shell can
+/// signal itself (an init of a pid namespace would ignore it).
+fn run_signal_exit_code(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = sh("kill -TERM $$; sleep 5");
+    set_namespaces(&mut cfg, &["ipc", "uts", "mount", "network"]);
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure_eq(
+        out.code,
+        128 + 15,
+        &format!("run exit code ({})", out.describe()),
+    )
+}
+
+/// start on a running container fails with exit 1.
+fn start_twice_fails(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sleeper())?;
+    c.start_new()?;
+    let out = ctx.rt(&["start", &c.id])?;
+    ensure_eq(out.code, 1, &format!("second start ({})", out.describe()))?;
+    ensure_eq(
+        c.status()?,
+        "running".to_string(),
+        "status after second start",
+    )
+}
+
+/// kill on a stopped container fails.
+fn kill_stopped_fails(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&base_config(&["true"]))?;
+    c.start_new()?;
+    c.wait_status("stopped")?;
+    let out = ctx.rt(&["kill", &c.id, "KILL"])?;
+    ensure(out.code != 0, || {
+        "kill of a stopped container succeeded".into()
+    })
+}
+
+/// delete on a running container fails with exit 1; delete --force kills and removes it.
+fn delete_running_fails_force_ok(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sleeper())?;
+    c.start_new()?;
+    let pid = c.pid()?;
+    let out = ctx.rt(&["delete", &c.id])?;
+    ensure_eq(
+        out.code,
+        1,
+        &format!("delete of running ({})", out.describe()),
+    )?;
+    ensure_eq(
+        c.status()?,
+        "running".to_string(),
+        "status after failed delete",
+    )?;
+    ctx.rt_ok(&["delete", "--force", &c.id])?;
+    let out = ctx.rt(&["state", &c.id])?;
+    ensure(out.code != 0, || {
+        "state after delete --force succeeded".into()
+    })?;
+    ensure(
+        wait_until(Duration::from_secs(5), || !proc_alive(pid)),
+        || format!("init {pid} still alive after delete --force"),
+    )
+}
+
+/// A second create with the same id fails and leaves the first container alone.
+fn create_duplicate_id_fails(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sleeper())?;
+    c.create_ok()?;
+    let pid = c.pid()?;
+    let out = c.create(&[])?;
+    ensure(out.code != 0, || {
+        "second create with the same id succeeded".into()
+    })?;
+    ensure_eq(c.status()?, "created".to_string(), "first container status")?;
+    ensure_eq(c.pid()?, pid, "first container pid")
+}
+
+/// Ids that are not plain names are rejected, and nothing is created outside the root.
+fn invalid_ids_rejected(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sleeper())?;
+    let escape = format!("st-escape-{}", ctx.pid);
+    let outside = ctx.root.parent().unwrap_or(Path::new("/")).join(&escape);
+    let existed = outside.exists();
+    let mut errors = Vec::new();
+    for id in [format!("../{escape}"), "a/b".to_string(), String::new()] {
+        let out = ctx.rt(&["create", "--bundle", &c.bundle_str(), &id])?;
+        if out.code == 0 {
+            errors.push(format!("create with id {id:?} succeeded"));
+            let _ = ctx.rt(&["delete", "--force", &id]);
+        }
+    }
+    if !existed && outside.exists() {
+        errors.push(format!("{} was created", outside.display()));
+        let _ = fs::remove_dir_all(&outside);
+    }
+    if ctx.root.join("a").exists() {
+        errors.push(format!("{} was created", ctx.root.join("a").display()));
+    }
+    ensure(errors.is_empty(), || errors.join("; "))
+}
+
+/// The state JSON has the OCI fields plus runc's extras, with the right values.
+fn state_fields(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sleeper())?;
+    c.create_ok()?;
+    let st = c.state()?;
+    for key in [
+        "ociVersion",
+        "id",
+        "pid",
+        "status",
+        "bundle",
+        "rootfs",
+        "created",
+        "owner",
+    ] {
+        ensure(st.get(key).is_some(), || {
+            format!("state lacks {key:?}: {st}")
+        })?;
+    }
+    ensure_eq(st["id"].as_str(), Some(c.id.as_str()), "state id")?;
+    ensure_eq(
+        st["bundle"].as_str(),
+        Some(c.bundle_str().as_str()),
+        "state bundle",
+    )?;
+    let rootfs = c.rootfs().to_string_lossy().into_owned();
+    ensure_eq(st["rootfs"].as_str(), Some(rootfs.as_str()), "state rootfs")?;
+    let created = st["created"].as_str().unwrap_or("");
+    ensure(
+        created.len() >= 20 && created.as_bytes().get(10) == Some(&b'T'),
+        || format!("created is not RFC 3339: {created:?}"),
+    )?;
+    ensure(
+        st["ociVersion"].as_str().is_some_and(|v| !v.is_empty()),
+        || format!("ociVersion empty: {st}"),
+    )
+}
+
+fn state_missing_fails(ctx: &Ctx) -> TestResult {
+    let id = ctx.new_id("");
+    let out = ctx.rt(&["state", &id])?;
+    ensure(out.code != 0, || {
+        "state of a missing container succeeded".into()
+    })
+}
+
+/// delete --force of a missing container succeeds (containerd relies on it after crashes).
+fn delete_force_missing_ok(ctx: &Ctx) -> TestResult {
+    let id = ctx.new_id("");
+    let out = ctx.rt(&["delete", "--force", &id])?;
+    ensure_eq(
+        out.code,
+        0,
+        &format!("delete --force missing ({})", out.describe()),
+    )
+}
+
+/// list: the table, `--format json` and `-q`.
+fn list_formats(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sleeper())?;
+    c.create_ok()?;
+    let out = ctx.rt_ok(&["list"])?;
+    let mut lines = out.stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    ensure_eq(
+        header,
+        vec!["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"],
+        "list header",
+    )?;
+    let row = lines
+        .find(|l| l.split_whitespace().next() == Some(c.id.as_str()))
+        .ok_or_else(|| format!("list table lacks {}: {}", c.id, out.stdout))?;
+    ensure(row.split_whitespace().nth(2) == Some("created"), || {
+        format!("list row status: {row}")
+    })?;
+
+    let out = ctx.rt_ok(&["list", "--format", "json"])?;
+    let v: Value = serde_json::from_str(&out.stdout)
+        .map_err(|e| format!("list --format json is not JSON ({e}): {}", out.stdout))?;
+    let arr = v
+        .as_array()
+        .ok_or_else(|| format!("list json not an array: {v}"))?;
+    let entry = arr
+        .iter()
+        .find(|e| e["id"] == c.id.as_str())
+        .ok_or_else(|| format!("list json lacks {}: {v}", c.id))?;
+    ensure_eq(
+        entry["status"].as_str(),
+        Some("created"),
+        "list json status",
+    )?;
+
+    let out = ctx.rt_ok(&["list", "-q"])?;
+    ensure(out.stdout.lines().any(|l| l.trim() == c.id), || {
+        format!("list -q lacks {}: {}", c.id, out.stdout)
+    })
+}
+
+/// kill accepts `KILL`, `SIGKILL` and `9`.
+fn kill_signal_spellings(ctx: &Ctx) -> TestResult {
+    for (tag, sig) in [("name", "KILL"), ("sig", "SIGKILL"), ("num", "9")] {
+        let c = Ctn::new(ctx, tag)?;
+        c.write_config(&sleeper())?;
+        c.start_new()?;
+        ctx.rt_ok(&["kill", &c.id, sig])?;
+        c.wait_status("stopped")
+            .map_err(|e| format!("after kill {sig}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// kill --all reaches every process of a container that has no pid namespace of its own.
+fn kill_all(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = sh("sleep 1000 & sleep 1000 & wait");
+    set_namespaces(&mut cfg, &["ipc", "uts", "mount", "network"]);
+    c.write_config(&cfg)?;
+    c.start_new()?;
+    let init = c.pid()?;
+    let mut children = Vec::new();
+    let found = wait_until(Duration::from_secs(5), || {
+        children = all_pids()
+            .into_iter()
+            .filter(|&p| proc_ppid(p) == Some(init))
+            .collect();
+        children.len() >= 2
+    });
+    ensure(found, || format!("the two sleeps of {init} did not appear"))?;
+    ctx.rt_ok(&["kill", "--all", &c.id, "KILL"])?;
+    let mut all = children.clone();
+    all.push(init);
+    let gone = wait_until(Duration::from_secs(5), || {
+        all.iter().all(|&p| !proc_alive(p))
+    });
+    ensure(gone, || {
+        let alive: Vec<i32> = all.iter().copied().filter(|&p| proc_alive(p)).collect();
+        format!("processes still alive after kill --all: {alive:?}")
+    })?;
+    c.wait_status("stopped")
+}
+
+/// run --detach returns while the container keeps running.
+fn run_detach(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sleeper())?;
+    let out = c.run_with(&["--detach"], None)?;
+    ensure_eq(out.code, 0, &format!("run --detach ({})", out.describe()))?;
+    ensure_eq(
+        c.status()?,
+        "running".to_string(),
+        "status after run --detach",
+    )?;
+    let pid = c.pid()?;
+    ctx.track_pid(pid);
+    ensure(proc_alive(pid), || format!("init {pid} is not alive"))
+}
+
+/// --pid-file holds the init pid.
+fn pid_file(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sleeper())?;
+    let pf = c.bundle.join("init.pid");
+    let out = c.create(&["--pid-file", &pf.to_string_lossy()])?;
+    ensure_eq(
+        out.code,
+        0,
+        &format!("create --pid-file ({})", out.describe()),
+    )?;
+    let text = fs::read_to_string(&pf).map_err(|e| format!("pid file: {e}"))?;
+    let got: i32 = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("pid file {text:?}: {e}"))?;
+    ensure_eq(got, c.pid()?, "pid file vs state pid")
+}
+
+/// `spec --bundle DIR` writes a config.json that parses.
+fn spec_command(ctx: &Ctx) -> TestResult {
+    let dir = ctx.work.join(format!("spec-{}", ctx.pid));
+    crate::harness::mkdir_mode(&dir, 0o755)?;
+    let res = (|| {
+        ctx.rt_ok(&["spec", "--bundle", &dir.to_string_lossy()])?;
+        let text = fs::read_to_string(dir.join("config.json"))
+            .map_err(|e| format!("config.json not written: {e}"))?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| format!("config.json: {e}"))?;
+        ensure(v["ociVersion"].is_string(), || "no ociVersion".into())?;
+        ensure(v["process"]["args"].is_array(), || "no process.args".into())?;
+        ensure(v["root"]["path"].is_string(), || "no root.path".into())
+    })();
+    let _ = fs::remove_dir_all(&dir);
+    res
+}
+
+/// `--log FILE --log-format json` on a failing command writes JSON lines with level, msg
+/// and time, one of them an error.
+fn log_json(ctx: &Ctx) -> TestResult {
+    let log = ctx.work.join(format!("log-{}.json", ctx.pid));
+    let id = ctx.new_id("");
+    let res = (|| {
+        let logs = log.to_string_lossy().into_owned();
+        let args = ["--log", &logs, "--log-format", "json", "start", &id];
+        let out = ctx.rt(&args)?;
+        ensure(out.code != 0, || {
+            "start of a missing container succeeded".into()
+        })?;
+        let text = fs::read_to_string(&log).map_err(|e| format!("log file: {e}"))?;
+        let mut error_seen = false;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let v: Value =
+                serde_json::from_str(line).map_err(|e| format!("log line {line:?}: {e}"))?;
+            for key in ["level", "msg", "time"] {
+                ensure(v[key].is_string(), || {
+                    format!("log line lacks {key}: {line}")
+                })?;
+            }
+            error_seen |= v["level"] == "error";
+        }
+        ensure(error_seen, || {
+            format!("no level=error line in log: {text:?}")
+        })
+    })();
+    let _ = fs::remove_file(&log);
+    res
+}

@@ -1,0 +1,10 @@
+//! The tests, one module per area. Each module's `tests()` returns its table.
+
+pub mod bad_configs;
+pub mod cgroups;
+pub mod devices;
+pub mod leftovers;
+pub mod lifecycle;
+pub mod mounts;
+pub mod namespaces;
+pub mod process;

@@ -1,0 +1,267 @@
+//! The root filesystem and mounts (config.md "Root", "Mounts"; config-linux.md
+//! "rootfsPropagation", "maskedPaths", "readonlyPaths", "Sysctl"), observed from inside through
+//! /proc/self/mountinfo and from the host.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+
+use serde_json::json;
+
+use crate::bundle::{add_mount, sh};
+use crate::harness::{
+    ensure, ensure_eq, mkdir_mode, mount_at, run_ok, write_file, Ctn, Ctx, TestResult,
+};
+use crate::Test;
+
+pub fn tests() -> Vec<Test> {
+    let t = |name, f| Test::new("mounts", name, f);
+    vec![
+        t("root_readonly", root_readonly),
+        t("tmpfs_size_mode", tmpfs_size_mode),
+        t("bind_readonly", bind_readonly),
+        t("mount_flags", mount_flags),
+        t("standard_filesystems", standard_filesystems),
+        t(
+            "symlink_destination_stays_inside",
+            symlink_destination_stays_inside,
+        ),
+        t("rootfs_propagation_private", rootfs_propagation_private),
+        t("rootfs_propagation_slave", rootfs_propagation_slave),
+        t("no_pivot", no_pivot),
+        t("masked_paths", masked_paths),
+        t("readonly_paths", readonly_paths),
+        t("sysctl", sysctl),
+    ]
+}
+
+fn root_readonly(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh(
+        "touch /x 2>/dev/null && echo WRITABLE || echo RO; touch /dev/shm/y && echo SHM-OK; \
+         cat /proc/self/mountinfo",
+    );
+    cfg["root"]["readonly"] = json!(true);
+    let out = run_ok(ctx, &cfg)?;
+    let mut lines = out.lines();
+    ensure_eq(lines.next(), Some("RO"), "touch /x on a read-only root")?;
+    ensure_eq(
+        lines.next(),
+        Some("SHM-OK"),
+        "write to /dev/shm under a read-only root",
+    )?;
+    let root = mount_at(&out, "/")?;
+    ensure(root.has_opt("ro"), || format!("/ is not ro: {}", root.line))
+}
+
+fn tmpfs_size_mode(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("stat -c %a /mnt/t; cat /proc/self/mountinfo");
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/mnt/t", "type": "tmpfs", "source": "tmpfs",
+               "options": ["size=2m", "mode=1750"]}),
+    );
+    let out = run_ok(ctx, &cfg)?;
+    ensure_eq(out.lines().next(), Some("1750"), "stat -c %a /mnt/t")?;
+    let m = mount_at(&out, "/mnt/t")?;
+    ensure_eq(m.fstype.as_str(), "tmpfs", "fstype of /mnt/t")?;
+    ensure(m.has_super_opt("size=2048k"), || {
+        format!("no size=2048k: {}", m.line)
+    })?;
+    ensure(m.has_super_opt("mode=1750"), || {
+        format!("no mode=1750: {}", m.line)
+    })
+}
+
+/// Makes `<bundle>/hostdir` with a file `data`, returns its path.
+fn host_dir(c: &Ctn) -> Result<String, String> {
+    let dir = c.bundle.join("hostdir");
+    mkdir_mode(&dir, 0o755)?;
+    write_file(&dir.join("data"), "hello-bind\n")?;
+    Ok(dir.to_string_lossy().into_owned())
+}
+
+fn bind_readonly(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let src = host_dir(&c)?;
+    let mut cfg = sh(
+        "cat /mnt/ro/data; touch /mnt/ro/new 2>/dev/null && echo WRITABLE || echo RO; \
+         cat /proc/self/mountinfo",
+    );
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/mnt/ro", "type": "bind", "source": src,
+               "options": ["rbind", "ro"]}),
+    );
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    let lines: Vec<&str> = out.stdout.lines().take(2).collect();
+    ensure_eq(
+        lines,
+        vec!["hello-bind", "RO"],
+        "read and write through the ro bind",
+    )?;
+    let m = mount_at(&out.stdout, "/mnt/ro")?;
+    ensure(m.has_opt("ro"), || format!("/mnt/ro not ro: {}", m.line))?;
+    ensure(!c.bundle.join("hostdir/new").exists(), || {
+        "the container wrote into the read-only host directory".into()
+    })
+}
+
+/// nosuid, nodev and noexec show in the per-mount options, for a tmpfs and for a bind mount
+/// (which needs a remount to apply them).
+fn mount_flags(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let src = host_dir(&c)?;
+    let mut cfg = sh("cat /proc/self/mountinfo");
+    let flags = ["nosuid", "nodev", "noexec"];
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/mnt/flags", "type": "tmpfs", "source": "tmpfs",
+               "options": flags}),
+    );
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/mnt/bflags", "type": "bind", "source": src,
+               "options": ["bind", "nosuid", "nodev", "noexec"]}),
+    );
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    for mp in ["/mnt/flags", "/mnt/bflags"] {
+        let m = mount_at(&out.stdout, mp)?;
+        for f in flags {
+            ensure(m.has_opt(f), || format!("{mp} lacks {f}: {}", m.line))?;
+        }
+    }
+    Ok(())
+}
+
+/// /proc, /sys, /dev, /dev/pts, /dev/shm and /dev/mqueue are the configured filesystems.
+fn standard_filesystems(ctx: &Ctx) -> TestResult {
+    let out = run_ok(ctx, &sh("cat /proc/self/mountinfo"))?;
+    for (mp, fs) in [
+        ("/proc", "proc"),
+        ("/sys", "sysfs"),
+        ("/dev", "tmpfs"),
+        ("/dev/pts", "devpts"),
+        ("/dev/shm", "tmpfs"),
+        ("/dev/mqueue", "mqueue"),
+    ] {
+        let m = mount_at(&out, mp)?;
+        ensure_eq(m.fstype.as_str(), fs, &format!("fstype at {mp}"))?;
+    }
+    let sys = mount_at(&out, "/sys")?;
+    ensure(sys.has_opt("ro"), || format!("/sys not ro: {}", sys.line))
+}
+
+/// A mount destination that is a symlink in the rootfs pointing far above `/` is resolved
+/// inside the rootfs (runc CVE-2021-30465): the host path stays untouched.
+fn symlink_destination_stays_inside(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let src = host_dir(&c)?;
+    let name = format!("spec-tests-escape-{}", ctx.pid);
+    let host_target = std::path::PathBuf::from("/tmp").join(&name);
+    ensure(!host_target.exists(), || {
+        format!("{} exists before the test", host_target.display())
+    })?;
+    symlink(format!("/../../../../tmp/{name}"), c.rootfs().join("evil"))
+        .map_err(|e| format!("symlink: {e}"))?;
+    let mut cfg = sh(&format!("cat /tmp/{name}/data; cat /evil/data"));
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/evil", "type": "bind", "source": src, "options": ["rbind"]}),
+    );
+    c.write_config(&cfg)?;
+    let out = c.run();
+    let escaped = host_target.exists();
+    if escaped {
+        // Created by the runtime under test on behalf of this test: remove it (never a mount
+        // in this namespace, the container had its own).
+        let _ = fs::remove_dir_all(&host_target);
+    }
+    let out = out?;
+    ensure(!escaped, || {
+        format!("the runtime created {} on the host", host_target.display())
+    })?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    ensure_eq(
+        out.stdout.lines().collect::<Vec<_>>(),
+        vec!["hello-bind", "hello-bind"],
+        "the bind mount seen through its resolved path and the symlink",
+    )
+}
+
+fn propagation_case(ctx: &Ctx, prop: &str) -> Result<String, String> {
+    let c = Ctn::new(ctx, "")?;
+    c.make_rootfs_shared_mount()?;
+    let mut cfg = sh("cat /proc/self/mountinfo");
+    cfg["linux"]["rootfsPropagation"] = json!(prop);
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    let root = mount_at(&out.stdout, "/")?;
+    Ok(root.optional.join(" "))
+}
+
+/// With the rootfs on a shared mount, `private` leaves `/` with no peer group or master.
+fn rootfs_propagation_private(ctx: &Ctx) -> TestResult {
+    let opt = propagation_case(ctx, "private")?;
+    ensure(!opt.contains("shared:") && !opt.contains("master:"), || {
+        format!("/ has propagation fields {opt:?}, want none")
+    })
+}
+
+/// With the rootfs on a shared mount, `slave` makes `/` a slave (`master:N`) and not shared.
+fn rootfs_propagation_slave(ctx: &Ctx) -> TestResult {
+    let opt = propagation_case(ctx, "slave")?;
+    ensure(opt.contains("master:") && !opt.contains("shared:"), || {
+        format!("/ has propagation fields {opt:?}, want master:N only")
+    })
+}
+
+/// `run --no-pivot` works and the container still sees only its rootfs.
+fn no_pivot(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let work = ctx.work.to_string_lossy();
+    c.write_config(&sh(&format!(
+        "test -x /bin/busybox && test ! -e {work} && echo INSIDE"
+    )))?;
+    let out = c.run_with(&["--no-pivot"], None)?;
+    ensure_eq(out.code, 0, &format!("run --no-pivot ({})", out.describe()))?;
+    ensure_eq(out.stdout.trim(), "INSIDE", "root seen with --no-pivot")
+}
+
+fn masked_paths(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh(
+        "echo kcore=$(cat /proc/kcore | wc -c); echo firmware=$(ls -A /sys/firmware | wc -l); \
+         echo keys=$(cat /proc/keys | wc -c)",
+    );
+    cfg["linux"]["maskedPaths"] = json!(["/proc/kcore", "/sys/firmware", "/proc/keys"]);
+    let out = run_ok(ctx, &cfg)?;
+    let got: Vec<&str> = out.lines().map(str::trim).collect();
+    ensure_eq(got, vec!["kcore=0", "firmware=0", "keys=0"], "masked paths")
+}
+
+fn readonly_paths(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh(
+        "echo changed > /proc/sys/kernel/hostname 2>/dev/null && echo WRITABLE || echo RO; \
+         cat /proc/self/mountinfo",
+    );
+    cfg["linux"]["readonlyPaths"] = json!(["/proc/sys"]);
+    let out = run_ok(ctx, &cfg)?;
+    ensure_eq(out.lines().next(), Some("RO"), "write to /proc/sys")?;
+    let m = mount_at(&out, "/proc/sys")?;
+    ensure(m.has_opt("ro"), || format!("/proc/sys not ro: {}", m.line))
+}
+
+/// linux.sysctl is applied in the container's namespaces (and not to the host).
+fn sysctl(ctx: &Ctx) -> TestResult {
+    let host_before = fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap_or_default();
+    let mut cfg = sh("cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax");
+    cfg["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1", "kernel.msgmax": "4096"});
+    let out = run_ok(ctx, &cfg)?;
+    let got: Vec<&str> = out.lines().map(str::trim).collect();
+    ensure_eq(got, vec!["1", "4096"], "sysctl values inside")?;
+    let host_after = fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap_or_default();
+    ensure_eq(host_after, host_before, "the host's ip_forward")
+}
