@@ -80,6 +80,15 @@ run_spec_tests() {
         --rootfs "$rootfs" \
         --bad-configs fixtures/bad-configs \
         --check-messages 2>&1 | tee "$log_dir/spec-tests.log"
+    # A run that ends without its closing line did not really run (or crashed quietly).
+    if ! spec_tests_totals >/dev/null; then
+        echo "test-all: spec-tests printed no closing 'N passed, N failed, N skipped' line" >&2
+        return 1
+    fi
+}
+
+spec_tests_totals() {
+    grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests.log" | tail -n1 | grep .
 }
 
 # Totals over every "test result:" line of cargo test.
@@ -98,7 +107,7 @@ step "build rootfs" limited 5m fixtures/build-rootfs.sh "$rootfs"
 step "cargo test (unit + integration)" run_cargo_test
 summary[-1]+=": $(cargo_test_totals)"
 step "spec-tests against cella" run_spec_tests
-summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests.log" | tail -n1 || true)"
+summary[-1]+=": $(spec_tests_totals)"
 step "build benches" limited 10m cargo build --release -p cella-benches
 
 print_summary

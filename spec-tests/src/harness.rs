@@ -430,6 +430,17 @@ impl<'a> Ctn<'a> {
         run_host(&["mount", "--make-shared", &r])?;
         Ok(())
     }
+
+    /// Mounts a tmpfs on the host at `<rootfs>/<rel>` (to watch propagation into the
+    /// container). Undone when the container is dropped.
+    pub fn host_mount_tmpfs(&self, rel: &str) -> Result<(), String> {
+        let p = self.rootfs().join(rel);
+        fs::create_dir_all(&p).map_err(|e| format!("mkdir {}: {e}", p.display()))?;
+        let ps = p.to_string_lossy().into_owned();
+        run_host(&["mount", "-t", "tmpfs", "st-probe", &ps])?;
+        self.host_mounts.borrow_mut().push(p);
+        Ok(())
+    }
 }
 
 impl Drop for Ctn<'_> {

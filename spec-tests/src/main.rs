@@ -146,7 +146,13 @@ fn main() -> ExitCode {
     };
     let runtime = resolve_runtime(runtime);
     let rootfs = match args.rootfs {
-        Some(r) => r,
+        Some(r) => match std::fs::canonicalize(&r) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("--rootfs {}: {e}", r.display());
+                return ExitCode::from(2);
+            }
+        },
         None => match rootfs::default_rootfs() {
             Ok(r) => r,
             Err(e) => {

@@ -70,7 +70,7 @@ pub struct ProcessPlan {
 
 fn rlimit_of(t: PosixRlimitType) -> (&'static str, u32) {
     use PosixRlimitType::*;
-    let (name, res) = match t {
+    let (name, res): (&str, u32) = match t {
         RlimitCpu => ("RLIMIT_CPU", libc::RLIMIT_CPU),
         RlimitFsize => ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE),
         RlimitData => ("RLIMIT_DATA", libc::RLIMIT_DATA),
@@ -88,7 +88,7 @@ fn rlimit_of(t: PosixRlimitType) -> (&'static str, u32) {
         RlimitRtprio => ("RLIMIT_RTPRIO", libc::RLIMIT_RTPRIO),
         RlimitRttime => ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME),
     };
-    (name, res as u32)
+    (name, res)
 }
 
 fn cap_names(field: &str, set: &Option<Capabilities>) -> Result<Vec<String>, Problem> {

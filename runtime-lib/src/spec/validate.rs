@@ -119,8 +119,8 @@ fn semver_major(version: &str) -> Option<u64> {
     let numbers: Vec<&str> = core.split('.').collect();
     let well_formed = numbers.len() == 3
         && numbers.iter().all(|n| is_semver_number(n))
-        && pre.map_or(true, is_semver_identifiers)
-        && build.map_or(true, is_semver_identifiers);
+        && pre.is_none_or(is_semver_identifiers)
+        && build.is_none_or(is_semver_identifiers);
     well_formed.then(|| numbers[0].parse().ok()).flatten()
 }
 

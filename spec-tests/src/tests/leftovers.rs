@@ -35,9 +35,17 @@ pub fn check(ctx: &Ctx) -> TestResult {
         let _ = run_host(&["kill", "-KILL", &pid.to_string()]);
     }
 
-    // Mounts under the bundles or the state root.
+    // Mounts under the bundles or the state root, or of something in them.
     for dir in [&ctx.work, &ctx.root] {
-        for line in mounts_under(dir) {
+        let mut lines = mounts_under(dir);
+        let d = format!("{}/", dir.to_string_lossy());
+        let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        for m in parse_mountinfo(&text) {
+            if m.line.contains(&d) && !lines.contains(&m.line) {
+                lines.push(m.line);
+            }
+        }
+        for line in lines {
             problems.push(format!("mount left: {line}"));
         }
         let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();

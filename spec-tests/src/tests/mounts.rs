@@ -4,12 +4,14 @@
 
 use std::fs;
 use std::os::unix::fs::symlink;
+use std::time::Duration;
 
 use serde_json::json;
 
 use crate::bundle::{add_mount, sh};
 use crate::harness::{
-    ensure, ensure_eq, mkdir_mode, mount_at, run_ok, write_file, Ctn, Ctx, TestResult,
+    ensure, ensure_eq, mkdir_mode, mount_at, parse_mountinfo, run_ok, wait_until, write_file, Ctn,
+    Ctx, TestResult,
 };
 use crate::Test;
 
@@ -191,31 +193,49 @@ fn symlink_destination_stays_inside(ctx: &Ctx) -> TestResult {
     )
 }
 
-fn propagation_case(ctx: &Ctx, prop: &str) -> Result<String, String> {
+/// Runs a container with `rootfsPropagation: prop` on a rootfs that is a shared mount on the
+/// host, then mounts a tmpfs under the rootfs on the host. Returns the optional fields of the
+/// container's `/` and whether the host's mount appeared in the container.
+fn propagation_case(ctx: &Ctx, prop: &str) -> Result<(String, bool), String> {
     let c = Ctn::new(ctx, "")?;
     c.make_rootfs_shared_mount()?;
-    let mut cfg = sh("cat /proc/self/mountinfo");
+    let mut cfg = sh("sleep 1000");
     cfg["linux"]["rootfsPropagation"] = json!(prop);
     c.write_config(&cfg)?;
-    let out = c.run()?;
-    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
-    let root = mount_at(&out.stdout, "/")?;
-    Ok(root.optional.join(" "))
+    c.start_new()?;
+    let pid = c.pid()?;
+    let read = || fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap_or_default();
+    let root = mount_at(&read(), "/")?;
+    c.host_mount_tmpfs("mnt/st-probe")?;
+    let seen = wait_until(Duration::from_millis(500), || {
+        parse_mountinfo(&read())
+            .iter()
+            .any(|m| m.mount_point == "/mnt/st-probe")
+    });
+    Ok((root.optional.join(" "), seen))
 }
 
-/// With the rootfs on a shared mount, `private` leaves `/` with no peer group or master.
+/// With the rootfs on a shared mount, `private` leaves `/` with no peer group or master, and
+/// a mount made on the host later does not reach the container.
 fn rootfs_propagation_private(ctx: &Ctx) -> TestResult {
-    let opt = propagation_case(ctx, "private")?;
+    let (opt, seen) = propagation_case(ctx, "private")?;
     ensure(!opt.contains("shared:") && !opt.contains("master:"), || {
         format!("/ has propagation fields {opt:?}, want none")
+    })?;
+    ensure(!seen, || {
+        "a host mount propagated into a private rootfs".into()
     })
 }
 
-/// With the rootfs on a shared mount, `slave` makes `/` a slave (`master:N`) and not shared.
+/// With the rootfs on a shared mount, `slave` makes `/` a slave (`master:N`, not shared): a
+/// mount made on the host later appears in the container.
 fn rootfs_propagation_slave(ctx: &Ctx) -> TestResult {
-    let opt = propagation_case(ctx, "slave")?;
+    let (opt, seen) = propagation_case(ctx, "slave")?;
     ensure(opt.contains("master:") && !opt.contains("shared:"), || {
         format!("/ has propagation fields {opt:?}, want master:N only")
+    })?;
+    ensure(seen, || {
+        "a host mount did not propagate into a slave rootfs".into()
     })
 }
 
@@ -231,15 +251,34 @@ fn no_pivot(ctx: &Ctx) -> TestResult {
     ensure_eq(out.stdout.trim(), "INSIDE", "root seen with --no-pivot")
 }
 
+/// Masked files read as empty (rather than failing: /proc/kcore is unreadable without
+/// CAP_SYS_RAWIO anyway, so success plus empty content is what shows the mask) and masked
+/// directories are empty.
 fn masked_paths(ctx: &Ctx) -> TestResult {
-    let mut cfg = sh(
-        "echo kcore=$(cat /proc/kcore | wc -c); echo firmware=$(ls -A /sys/firmware | wc -l); \
-         echo keys=$(cat /proc/keys | wc -c)",
-    );
-    cfg["linux"]["maskedPaths"] = json!(["/proc/kcore", "/sys/firmware", "/proc/keys"]);
+    let mut files = vec!["/proc/kcore"];
+    // timer_list is normally readable by root and never empty: a real witness of the mask.
+    if std::path::Path::new("/proc/timer_list").exists() {
+        files.push("/proc/timer_list");
+    }
+    let mut script = String::new();
+    for f in &files {
+        script.push_str(&format!(
+            "if cat {f} > /tmp/m; then echo {f}=$(wc -c < /tmp/m); else echo {f}=unreadable; fi; "
+        ));
+    }
+    script.push_str("echo /sys/firmware=$(ls -A /sys/firmware | wc -l)");
+    let mut cfg = sh(&script);
+    let mut masked = files.clone();
+    masked.push("/sys/firmware");
+    cfg["linux"]["maskedPaths"] = json!(masked);
     let out = run_ok(ctx, &cfg)?;
     let got: Vec<&str> = out.lines().map(str::trim).collect();
-    ensure_eq(got, vec!["kcore=0", "firmware=0", "keys=0"], "masked paths")
+    let want: Vec<String> = masked.iter().map(|p| format!("{p}=0")).collect();
+    ensure_eq(
+        got,
+        want.iter().map(String::as_str).collect(),
+        "masked paths",
+    )
 }
 
 fn readonly_paths(ctx: &Ctx) -> TestResult {
