@@ -148,3 +148,6 @@ fn compile_inner(bundle: &Bundle, id: &str, opts: &CreateOptions) -> Result<Plan
         namespaces,
     })
 }
+
+#[cfg(test)]
+mod tests;

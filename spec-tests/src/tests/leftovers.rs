@@ -30,10 +30,15 @@ pub fn check(ctx: &Ctx) -> TestResult {
         v
     };
     wait_until(Duration::from_secs(3), || leaked_procs().is_empty());
-    for (pid, why) in leaked_procs() {
+    let leaked = leaked_procs();
+    for (pid, why) in &leaked {
         problems.push(format!("process {pid} left: {why}"));
         let _ = run_host(&["kill", "-KILL", &pid.to_string()]);
     }
+    // Let them die before their cgroups are removed below.
+    wait_until(Duration::from_secs(3), || {
+        leaked.iter().all(|(pid, _)| !proc_alive(*pid))
+    });
 
     // Mounts under the bundles or the state root, or of something in them.
     for dir in [&ctx.work, &ctx.root] {

@@ -1,0 +1,305 @@
+//! Planning is pure: these tests compile configs and compare plans.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use super::*;
+
+fn bundle(config: Value) -> Bundle {
+    Bundle {
+        dir: PathBuf::from("/bundles/b"),
+        config_path: PathBuf::from("/bundles/b/config.json"),
+        spec: serde_json::from_value(config).expect("config parses"),
+    }
+}
+
+fn base() -> Value {
+    json!({
+        "ociVersion": "1.2.0",
+        "root": {"path": "rootfs", "readonly": true},
+        "process": {
+            "user": {"uid": 1000, "gid": 1000, "additionalGids": [5, 6], "umask": 18},
+            "args": ["sh"], "cwd": "/work", "env": ["PATH=/bin"],
+            "capabilities": {
+                "bounding": ["CAP_KILL", "CAP_CHOWN"],
+                "effective": ["CAP_KILL"],
+                "permitted": ["CAP_KILL", "CAP_CHOWN"],
+                "inheritable": ["CAP_CHOWN"],
+                "ambient": ["CAP_CHOWN", "CAP_KILL"]
+            },
+            "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}],
+            "noNewPrivileges": true,
+            "oomScoreAdj": 500
+        },
+        "hostname": "h",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "data", "source": "vol", "options": ["rbind", "ro", "nosuid", "rprivate"]},
+            {"destination": "/deep", "type": "none", "source": "/srv", "options": ["bind", "rro", "rnoatime"]}
+        ],
+        "linux": {
+            "namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "network", "path": "/proc/1/ns/net"},
+                           {"type": "user"}, {"type": "uts"}],
+            "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+            "gidMappings": [{"containerID": 0, "hostID": 200000, "size": 10}, {"containerID": 10, "hostID": 300000, "size": 5}],
+            "devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 384, "uid": 7}],
+            "resources": {"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"}]},
+            "maskedPaths": ["/proc/kcore"],
+            "readonlyPaths": ["/proc/sys"],
+            "sysctl": {"net.ipv4.ip_forward": "1"},
+            "cgroupsPath": "/pods/ctr"
+        }
+    })
+}
+
+fn compile_ok(v: Value) -> Plan {
+    compile(&bundle(v), "ctr", &CreateOptions::default()).expect("plans")
+}
+
+fn compile_err(v: Value) -> String {
+    compile(&bundle(v), "ctr", &CreateOptions::default())
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn namespaces_created_and_joined() {
+    let p = compile_ok(base());
+    assert_eq!(
+        p.namespaces.new,
+        [
+            NamespaceKind::User,
+            NamespaceKind::Mount,
+            NamespaceKind::Uts,
+            NamespaceKind::Pid
+        ]
+    );
+    assert_eq!(
+        p.namespaces.clone_flags,
+        (libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWPID) as u64
+    );
+    assert_eq!(
+        p.namespaces.join,
+        [(NamespaceKind::Network, PathBuf::from("/proc/1/ns/net"))]
+    );
+    assert_eq!(
+        p.namespaces.uid_map,
+        [IdRange {
+            container_id: 0,
+            host_id: 100000,
+            size: 65536
+        }]
+    );
+    assert_eq!(p.namespaces.gid_map.len(), 2);
+    assert!(p.namespaces.in_user_namespace());
+}
+
+#[test]
+fn mount_options_become_flags_data_and_remounts() {
+    let p = compile_ok(base());
+    let ops = &p.mounts.ops;
+    assert_eq!(p.mounts.root_propagation.0, libc::MS_SLAVE | libc::MS_REC);
+    assert!(p.mounts.pivot_root);
+    assert_eq!(
+        ops[0].kind,
+        MountKind::Filesystem {
+            fstype: "proc".into()
+        }
+    );
+    assert_eq!(ops[1].flags.0, libc::MS_NOSUID | libc::MS_STRICTATIME);
+    assert_eq!(ops[1].data, "mode=755,size=65536k");
+    // A relative destination is relative to "/", a relative bind source to the bundle.
+    assert_eq!(ops[2].destination, Path::new("/data"));
+    assert_eq!(ops[2].source, Path::new("/bundles/b/vol"));
+    assert_eq!(ops[2].kind, MountKind::Bind { recursive: true });
+    assert_eq!(ops[2].flags.0, libc::MS_BIND | libc::MS_REC);
+    assert_eq!(
+        ops[2].bind_remount,
+        Some(MsFlags(libc::MS_RDONLY | libc::MS_NOSUID))
+    );
+    assert_eq!(
+        ops[2].propagation,
+        [MsFlags(libc::MS_PRIVATE | libc::MS_REC)]
+    );
+    let rec = ops[3].recursive.expect("recursive attrs");
+    assert_eq!(rec.set, attr::RDONLY | attr::NOATIME);
+    assert_eq!(rec.clear, attr::ATIME_MASK);
+    assert_eq!(ops[3].bind_remount, None);
+}
+
+#[test]
+fn plan_json_names_flags() {
+    let p = compile_ok(base());
+    let v = serde_json::to_value(&p).unwrap();
+    assert_eq!(
+        v["mounts"]["ops"][2]["bind_remount"],
+        json!(["MS_RDONLY", "MS_NOSUID"])
+    );
+    assert_eq!(
+        v["mounts"]["root_propagation"],
+        json!(["MS_REC", "MS_SLAVE"])
+    );
+}
+
+#[test]
+fn unsupported_mount_option_is_refused_by_name() {
+    let mut v = base();
+    v["mounts"][1]["options"] = json!(["tmpcopyup"]);
+    let e = compile_err(v);
+    assert!(
+        e.contains("mounts[1].options[0]") && e.contains("tmpcopyup"),
+        "{e}"
+    );
+}
+
+#[test]
+fn mount_without_type_or_bind_is_refused() {
+    let mut v = base();
+    v["mounts"][0] = json!({"destination": "/x", "source": "y"});
+    assert!(compile_err(v).contains("mounts[0].type"));
+}
+
+#[test]
+fn no_pivot_and_keyring_options() {
+    let opts = CreateOptions {
+        no_pivot: true,
+        no_new_keyring: true,
+        preserve_fds: 2,
+    };
+    let p = compile(&bundle(base()), "ctr", &opts).unwrap();
+    assert!(!p.mounts.pivot_root);
+    assert!(!p.process.new_session_keyring);
+    assert_eq!(p.process.preserve_fds, 2);
+}
+
+#[test]
+fn process_settings() {
+    let p = compile_ok(base());
+    let pr = &p.process;
+    assert_eq!(
+        (pr.uid, pr.gid, pr.additional_gids.as_slice(), pr.umask),
+        (1000, 1000, &[5, 6][..], Some(18))
+    );
+    assert_eq!(pr.cwd, Path::new("/work"));
+    assert_eq!(
+        pr.rlimits,
+        [Rlimit {
+            name: "RLIMIT_NOFILE",
+            resource: libc::RLIMIT_NOFILE,
+            soft: 100,
+            hard: 200
+        }]
+    );
+    assert_eq!(pr.capabilities.bounding, ["CAP_CHOWN", "CAP_KILL"]);
+    // Ambient keeps only what is both permitted and inheritable.
+    assert_eq!(pr.capabilities.ambient, ["CAP_CHOWN"]);
+    assert!(pr.no_new_privileges);
+    assert_eq!(pr.oom_score_adj, Some(500));
+    assert!(pr.new_session_keyring);
+}
+
+#[test]
+fn absent_capabilities_mean_none() {
+    let mut v = base();
+    v["process"].as_object_mut().unwrap().remove("capabilities");
+    assert_eq!(
+        compile_ok(v).process.capabilities,
+        CapabilitySets::default()
+    );
+}
+
+#[test]
+fn devices_and_device_rules() {
+    let p = compile_ok(base());
+    let d = &p.devices;
+    assert!(d.bind_from_host, "a user namespace cannot mknod");
+    let paths: Vec<_> = d.nodes.iter().map(|n| n.path.to_str().unwrap()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/dev/null",
+            "/dev/zero",
+            "/dev/full",
+            "/dev/random",
+            "/dev/urandom",
+            "/dev/tty",
+            "/dev/fuse"
+        ]
+    );
+    let fuse = &d.nodes[6];
+    assert_eq!(
+        (fuse.major, fuse.minor, fuse.mode, fuse.uid),
+        (10, 229, 0o600, 7)
+    );
+    assert!(d
+        .symlinks
+        .contains(&(PathBuf::from("/dev/ptmx"), PathBuf::from("pts/ptmx"))));
+    let rules: Vec<String> = p
+        .cgroup
+        .device_rules
+        .iter()
+        .map(|r| format!("{} {}", r.allow, r.to_kernel()))
+        .collect();
+    assert_eq!(rules[0], "false a");
+    assert!(rules.contains(&"true c 1:3 rwm".to_string()));
+    assert!(rules.contains(&"true c 10:229 rw".to_string()));
+    assert!(rules.contains(&"true c 136:* rwm".to_string()));
+}
+
+#[test]
+fn cgroup_path() {
+    assert_eq!(compile_ok(base()).cgroup.path, Path::new("/pods/ctr"));
+    let mut v = base();
+    v["linux"].as_object_mut().unwrap().remove("cgroupsPath");
+    assert_eq!(compile_ok(v).cgroup.path, Path::new("ctr"));
+    let mut v = base();
+    v["linux"]["cgroupsPath"] = json!("system.slice:cella:ctr");
+    assert!(compile_err(v).contains("systemd"));
+    let mut v = base();
+    v["linux"]["cgroupsPath"] = json!("/");
+    assert!(compile_err(v).contains("linux.cgroupsPath"));
+}
+
+#[test]
+fn a_mount_namespace_is_required_and_cannot_be_joined() {
+    let mut v = base();
+    v["linux"]["namespaces"] = json!([{"type": "pid"}]);
+    assert!(compile_err(v).contains("a new mount namespace is required"));
+    let mut v = base();
+    v["linux"]["namespaces"][1] = json!({"type": "mount", "path": "/proc/1/ns/mnt"});
+    assert!(compile_err(v).contains("linux.namespaces[1]"));
+}
+
+#[test]
+fn other_parts() {
+    let p = compile_ok(base());
+    assert_eq!(p.rootfs, Path::new("/bundles/b/rootfs"));
+    assert!(p.root_readonly);
+    assert_eq!(p.hostname.as_deref(), Some("h"));
+    assert_eq!(p.masked_paths, [PathBuf::from("/proc/kcore")]);
+    assert_eq!(p.readonly_paths, [PathBuf::from("/proc/sys")]);
+    assert_eq!(
+        p.sysctl.get("net.ipv4.ip_forward").map(String::as_str),
+        Some("1")
+    );
+}
+
+#[test]
+fn time_offsets() {
+    let mut v = base();
+    v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "time"}]);
+    v["linux"]["timeOffsets"] = json!({"monotonic": {"secs": 100, "nanosecs": 5}});
+    let p = compile_ok(v);
+    assert!(p.namespaces.creates(NamespaceKind::Time));
+    assert_eq!(
+        p.namespaces.monotonic_offset,
+        Some(ClockOffset {
+            secs: 100,
+            nanos: 5
+        })
+    );
+    assert_eq!(p.namespaces.boottime_offset, None);
+}
