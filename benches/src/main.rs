@@ -206,6 +206,15 @@ fn parse_runtime(spec: &str) -> Result<(String, PathBuf), String> {
         .split_once('=')
         .filter(|(n, p)| !n.is_empty() && !p.is_empty())
         .ok_or_else(|| format!("--runtime wants NAME=PATH, got {spec:?}"))?;
+    // The name becomes part of container ids and of a state directory's path.
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!(
+            "--runtime {name:?}: use letters, digits, - and _ only"
+        ));
+    }
     let path = std::fs::canonicalize(path).map_err(|e| format!("--runtime {name}: {path}: {e}"))?;
     Ok((name.to_string(), path))
 }
