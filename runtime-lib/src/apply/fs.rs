@@ -56,6 +56,50 @@ impl Root {
         }
     }
 
+    /// Resolves every symlink of `path` that exists, as the kernel would
+    /// with the rootfs as `/` (`..` stops at the root, absolute targets
+    /// restart from it), and appends the part that does not exist yet. The
+    /// result has no symlink left, so the missing directories can be created
+    /// one by one — a dangling symlink's target is created inside the root,
+    /// never outside.
+    pub(crate) fn resolve(&self, path: &Path) -> Result<PathBuf, Errno> {
+        let mut pending: Vec<std::ffi::OsString> =
+            path.components().rev().filter_map(normal).collect();
+        let mut resolved = PathBuf::from("/");
+        let mut links = 0;
+        while let Some(name) = pending.pop() {
+            if name == ".." {
+                resolved.pop();
+                continue;
+            }
+            let candidate = resolved.join(&name);
+            let fd = match self.open_in(&candidate, OFlag::O_NOFOLLOW) {
+                Err(Errno::ENOENT) => {
+                    resolved = candidate;
+                    continue;
+                }
+                r => r?,
+            };
+            let is_link = fstat(&fd).map(|st| {
+                SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK
+            })?;
+            if !is_link {
+                resolved = candidate;
+                continue;
+            }
+            links += 1;
+            if links > 40 {
+                return Err(Errno::ELOOP);
+            }
+            let target = PathBuf::from(nix::fcntl::readlinkat(fd.as_fd(), "")?);
+            if target.is_absolute() {
+                resolved = PathBuf::from("/");
+            }
+            pending.extend(target.components().rev().filter_map(normal));
+        }
+        Ok(resolved)
+    }
+
     /// Makes sure the directory `path` exists (creating missing components
     /// inside the root, 0755) and returns an `O_PATH` fd of it.
     pub(crate) fn mkdir_all(&self, path: &Path) -> Result<OwnedFd, Errno> {
@@ -63,6 +107,7 @@ impl Root {
             Err(Errno::ENOENT) => {}
             r => return r,
         }
+        let path = &self.resolve(path)?;
         let mut current = PathBuf::from("/");
         for comp in relative(path).components() {
             let parent = self.open_in(&current, OFlag::O_DIRECTORY)?;
@@ -86,6 +131,7 @@ impl Root {
             Err(Errno::ENOENT) => {}
             r => return r,
         }
+        let path = &self.resolve(path)?;
         let parent = self.mkdir_all(path.parent().unwrap_or(Path::new("/")))?;
         let name = path.file_name().ok_or(Errno::EINVAL)?;
         // Reopen the parent as a real directory fd: creating needs one.
@@ -141,4 +187,14 @@ pub(crate) fn is_dir(fd: &OwnedFd) -> bool {
     fstat(fd)
         .map(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
         .unwrap_or(false)
+}
+
+/// A path component as a name, `..` kept (resolution handles it), `/` and
+/// `.` dropped.
+fn normal(c: std::path::Component<'_>) -> Option<std::ffi::OsString> {
+    match c {
+        std::path::Component::Normal(n) => Some(n.to_os_string()),
+        std::path::Component::ParentDir => Some("..".into()),
+        _ => None,
+    }
 }

@@ -117,15 +117,18 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
         mounts::remount_root_readonly()?;
     }
     check_cwd(plan)?;
-    let program = process::resolve_program(&plan.process)?;
-
-    ctx.channel.send_to_runtime(&FromChild::Ready)?;
-    wait_for_start(ctx.exec_fifo)?;
-
+    // The process's identity is set up before "ready", as runc does, so
+    // that an impossible rlimit, capability or user fails `create` with a
+    // message instead of a dead container after `start`.
     process::set_oom_score_adj(&plan.process)?;
     process::set_rlimits(&plan.process)?;
     process::switch_user_and_caps(&plan.process)?;
     process::set_no_new_privs(&plan.process)?;
+    // Resolved as the process's user: access(2) checks the real uid.
+    let program = process::resolve_program(&plan.process)?;
+
+    ctx.channel.send_to_runtime(&FromChild::Ready)?;
+    wait_for_start(ctx.exec_fifo)?;
     process::exec(&plan.process, &program)
 }
 

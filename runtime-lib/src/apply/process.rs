@@ -98,23 +98,32 @@ fn to_set(names: &[String]) -> CapsHashSet {
 /// The bounding set is dropped while still root with CAP_SETPCAP; caps
 /// unknown to the running kernel are skipped.
 fn drop_bounding(c: &CapabilitySets) -> Result<()> {
+    // Every capability asked for in any set must be one we still have: a
+    // capability missing from our own bounding set can never be granted.
+    let sets = [
+        &c.bounding,
+        &c.effective,
+        &c.permitted,
+        &c.inheritable,
+        &c.ambient,
+    ];
+    for name in sets.into_iter().flatten() {
+        let cap = Capability::from_str(name)
+            .map_err(|e| ChildError::other("capability", name.clone(), e.to_string()))?;
+        if !caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
+            return Err(ChildError::other(
+                "process.capabilities",
+                name.clone(),
+                "not in the runtime's own bounding set, so the container cannot have it",
+            ));
+        }
+    }
     let keep = to_set(&c.bounding);
     for cap in caps::runtime::thread_all_supported() {
         if !keep.contains(&cap) {
             caps::drop(None, CapSet::Bounding, cap).map_err(|e| {
                 ChildError::other("drop bounding capability", cap.to_string(), e.to_string())
             })?;
-        }
-    }
-    for name in &c.bounding {
-        let cap = Capability::from_str(name)
-            .map_err(|e| ChildError::other("capability", name.clone(), e.to_string()))?;
-        if !caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
-            return Err(ChildError::other(
-                "keep capability",
-                name.clone(),
-                "not in the runtime's own bounding set, so the container cannot have it",
-            ));
         }
     }
     Ok(())
