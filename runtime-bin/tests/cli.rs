@@ -1,0 +1,168 @@
+//! The parts of the command line that are Cella's own (no container is
+//! created here; spec-tests covers the lifecycle against any runtime).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn cella(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cella"))
+        .args(args)
+        .output()
+        .expect("cella runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cella-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("rootfs")).unwrap();
+    dir
+}
+
+fn demo_bundle(name: &str) -> PathBuf {
+    let dir = temp_dir(name);
+    let config =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/bundles/busybox/config.json");
+    std::fs::copy(config, dir.join("config.json")).unwrap();
+    dir
+}
+
+#[test]
+fn plan_prints_the_plan_as_json() {
+    let b = demo_bundle("plan");
+    let out = cella(&["plan", "--bundle", b.to_str().unwrap(), "demo"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan is JSON");
+    assert_eq!(plan["id"], "demo");
+    assert_eq!(plan["rootfs"], b.join("rootfs").to_str().unwrap());
+    assert_eq!(
+        plan["namespaces"]["new"],
+        serde_json::json!(["mount", "network", "ipc", "uts", "cgroup", "pid"])
+    );
+    assert_eq!(plan["cgroup"]["path"], "demo");
+    let ops = plan["mounts"]["ops"].as_array().unwrap();
+    assert_eq!(ops[0]["destination"], "/proc");
+    assert_eq!(ops[0]["kind"]["kind"], "filesystem");
+    assert!(plan["devices"]["nodes"].as_array().unwrap().len() >= 6);
+    assert_eq!(plan["process"]["args"][0], "sh");
+    assert_eq!(plan["mounts"]["pivot_root"], true);
+    let out = cella(&["plan", "--bundle", b.to_str().unwrap(), "--no-pivot"]);
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["mounts"]["pivot_root"], false);
+    std::fs::remove_dir_all(b).unwrap();
+}
+
+#[test]
+fn plan_of_a_bad_config_names_file_and_field() {
+    let b = demo_bundle("planbad");
+    let text = std::fs::read_to_string(b.join("config.json")).unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"type": "pid"}));
+    std::fs::write(b.join("config.json"), v.to_string()).unwrap();
+    let out = cella(&["plan", "--bundle", b.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("config.json: linux.namespaces[6]: duplicate namespace \"pid\""),
+        "{err}"
+    );
+    std::fs::remove_dir_all(b).unwrap();
+}
+
+#[test]
+fn systemd_cgroup_is_refused_clearly() {
+    let out = cella(&["--systemd-cgroup", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--systemd-cgroup"));
+}
+
+#[test]
+fn console_socket_is_refused_clearly() {
+    let b = demo_bundle("console");
+    let root = temp_dir("console-root");
+    let out = cella(&[
+        "--root",
+        root.to_str().unwrap(),
+        "create",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--console-socket",
+        "/tmp/nope.sock",
+        "c1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--console-socket"));
+    assert!(!root.join("c1").exists(), "nothing is left behind");
+    std::fs::remove_dir_all(b).unwrap();
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+#[test]
+fn version_in_runc_format() {
+    let out = cella(&["--version"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap();
+    assert!(first.starts_with("cella version "), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("spec: 1.")), "{text}");
+}
+
+#[test]
+fn json_log_lines_for_errors() {
+    let dir = temp_dir("log");
+    let log = dir.join("log.json");
+    let out = cella(&[
+        "--root",
+        dir.to_str().unwrap(),
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "state",
+        "missing",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(line["level"], "error");
+    assert!(line["msg"].as_str().unwrap().contains("does not exist"));
+    assert!(line["time"].as_str().unwrap().ends_with('Z'));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn spec_writes_a_config_that_plans() {
+    let dir = temp_dir("spec");
+    let out = cella(&["spec", "--bundle", dir.to_str().unwrap()]);
+    assert!(out.status.success());
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(v["hostname"], "cella");
+    // Written twice: refused, like runc.
+    let again = cella(&["spec", "--bundle", dir.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    let rootless = temp_dir("spec-rootless");
+    assert!(
+        cella(&["spec", "--rootless", "--bundle", rootless.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(rootless.join("config.json")).unwrap())
+            .unwrap();
+    assert!(v["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["type"] == "user"));
+    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::remove_dir_all(rootless).unwrap();
+}
