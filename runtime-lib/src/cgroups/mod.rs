@@ -417,4 +417,71 @@ mod tests {
     fn unescapes_mountinfo() {
         assert_eq!(unescape("/a\\040b"), "/a b");
     }
+
+    fn temp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("cella-cg-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    /// A temporary directory stands in for the v1 hierarchies: the files
+    /// the kernel would provide are plain files here.
+    #[test]
+    fn v1_files_against_a_temp_dir() {
+        let base = temp("v1");
+        let dirs = vec![
+            ("devices".to_string(), base.join("devices/a/ctr")),
+            ("freezer".to_string(), base.join("freezer/a/ctr")),
+        ];
+        let cg = ContainerCgroup::V1 { dirs: dirs.clone() };
+        cg.create().unwrap();
+        assert!(dirs.iter().all(|(_, d)| d.is_dir()));
+        let rule = DeviceRule {
+            allow: true,
+            kind: 'c',
+            major: Some(1),
+            minor: None,
+            access: "rw".into(),
+        };
+        cg.apply_device_rules(std::slice::from_ref(&rule)).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dirs[0].1.join("devices.allow")).unwrap(),
+            "c 1:* rw"
+        );
+        std::fs::write(dirs[1].1.join("cgroup.procs"), "12\n34\n").unwrap();
+        assert_eq!(cg.pids().unwrap(), [Pid::from_raw(12), Pid::from_raw(34)]);
+        assert!(!cg.is_frozen());
+        std::fs::write(dirs[1].1.join("freezer.state"), "FROZEN\n").unwrap();
+        assert!(cg.is_frozen());
+        // Plain files are not removable by rmdir as cgroup files are: clear them first.
+        for (_, d) in &dirs {
+            for f in std::fs::read_dir(d).unwrap().flatten() {
+                std::fs::remove_file(f.path()).unwrap();
+            }
+        }
+        std::fs::create_dir(dirs[0].1.join("nested")).unwrap();
+        cg.destroy().unwrap();
+        assert!(dirs.iter().all(|(_, d)| !d.exists()));
+        assert!(
+            base.join("devices/a").is_dir(),
+            "only the container's own subtree goes"
+        );
+        cg.destroy().unwrap();
+        std::fs::remove_dir_all(base).unwrap();
+    }
+
+    #[test]
+    fn v2_device_rules_are_refused_not_ignored() {
+        let cg = ContainerCgroup::V2 { dir: temp("v2") };
+        let rule = DeviceRule {
+            allow: false,
+            kind: 'a',
+            major: None,
+            minor: None,
+            access: "rwm".into(),
+        };
+        let err = cg.apply_device_rules(&[rule]).unwrap_err().to_string();
+        assert!(err.contains("linux.resources.devices"), "{err}");
+        assert!(cg.apply_device_rules(&[]).is_ok());
+    }
 }
