@@ -1,4 +1,5 @@
-//! Every config in `fixtures/bad-configs/` is refused by `load_bundle` with
+//! Every config in `fixtures/bad-configs/` is refused by `plan_bundle` (load,
+//! validate and plan for this host: the v1 host of CI) with
 //! a one-line error that contains the line in its `.expect` file.
 //!
 //! The same corpus is run against the `cella` binary by the integration
@@ -9,7 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cella::spec::load_bundle;
+use cella::container::plan_bundle;
+use cella::plan::CreateOptions;
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/bad-configs")
@@ -65,7 +67,7 @@ fn check_case(config: &Path) -> Result<(), String> {
     let bundle = TempBundle::new(&name);
     let config_path = bundle.dir.join("config.json");
     fs::copy(config, &config_path).map_err(|err| format!("{name}: copy: {err}"))?;
-    let message = match load_bundle(&bundle.dir) {
+    let message = match plan_bundle(&bundle.dir, "bad", &CreateOptions::default()) {
         Ok(_) => return Err(format!("{name}: accepted, expected {expect:?}")),
         Err(err) => err.to_string(),
     };

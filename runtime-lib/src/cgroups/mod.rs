@@ -4,6 +4,7 @@
 //! Every function takes its paths from a [`HostCgroups`], so tests can point
 //! it at a temporary directory instead of `/sys/fs/cgroup`.
 
+mod resources;
 mod v1;
 mod v2;
 
@@ -13,6 +14,10 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::DeviceRule;
+
+pub use resources::{
+    blkio_weight_to_io_weight, shares_to_weight, writes, CgroupWrite, ResourceError, Version,
+};
 
 /// A cgroup operation that failed, with the file or directory it touched.
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +142,20 @@ impl HostCgroups {
     }
 }
 
+impl HostCgroups {
+    /// The facts a plan needs: v2 files only on a pure v2 host (a hybrid
+    /// host's controllers are v1).
+    pub fn facts(&self) -> crate::plan::HostFacts {
+        crate::plan::HostFacts {
+            cgroup_version: if self.mode == Mode::Unified {
+                Version::V2
+            } else {
+                Version::V1
+            },
+        }
+    }
+}
+
 /// mountinfo escapes space, tab, newline and backslash as `\ooo`.
 fn unescape(s: &str) -> String {
     let b = s.as_bytes();
@@ -237,6 +256,23 @@ impl ContainerCgroup {
         }
     }
 
+    /// The cgroup version the container's files follow.
+    pub fn version(&self) -> Version {
+        match self {
+            ContainerCgroup::V1 { .. } => Version::V1,
+            ContainerCgroup::V2 { .. } => Version::V2,
+        }
+    }
+
+    /// Writes resource limits (from [`writes`]). A file the host lacks is
+    /// an error naming the config field: the kernel cannot enforce it.
+    pub fn apply_writes(&self, list: &[CgroupWrite]) -> Result<(), CgroupError> {
+        match self {
+            ContainerCgroup::V1 { dirs } => v1::apply_writes(dirs, list),
+            ContainerCgroup::V2 { dir } => list.iter().try_for_each(|w| write_one(dir, w)),
+        }
+    }
+
     /// Moves a process into the cgroup.
     pub fn add_process(&self, pid: Pid) -> Result<(), CgroupError> {
         let each = |dir: &Path| {
@@ -331,6 +367,21 @@ impl ContainerCgroup {
             ContainerCgroup::V2 { dir } => remove_tree(dir),
         }
     }
+}
+
+/// One write; ENOENT means the host's kernel has no such knob.
+pub(crate) fn write_one(dir: &Path, w: &CgroupWrite) -> Result<(), CgroupError> {
+    let path = dir.join(&w.file);
+    std::fs::write(&path, &w.value).map_err(|e| {
+        let reason = match e.raw_os_error() {
+            Some(libc::ENOENT) => format!(
+                "{} does not exist on this host: the kernel cannot enforce it",
+                path.display()
+            ),
+            _ => format!("writing {:?} to {}: {e}", w.value, path.display()),
+        };
+        CgroupError::Unsupported(format!("{}: {reason}", w.field))
+    })
 }
 
 /// Removes a cgroup directory bottom-up (cgroup dirs can only be rmdir'ed,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{io_err, CgroupError};
+use super::{io_err, write_one, CgroupError, CgroupWrite};
 use crate::plan::DeviceRule;
 
 pub(super) fn create(dirs: &[(String, PathBuf)]) -> Result<(), CgroupError> {
@@ -106,4 +106,50 @@ pub(super) fn is_frozen(dirs: &[(String, PathBuf)]) -> bool {
     freezer(dirs)
         .and_then(|d| std::fs::read_to_string(d.join("freezer.state")).ok())
         .is_some_and(|s| s.trim() == "FROZEN")
+}
+
+/// The hierarchy directory that has `controller`.
+fn dir_for<'a>(dirs: &'a [(String, PathBuf)], controller: &str) -> Option<&'a Path> {
+    dirs.iter()
+        .find(|(n, _)| n.split(',').any(|c| c == controller))
+        .map(|(_, d)| d.as_path())
+}
+
+pub(super) fn apply_writes(
+    dirs: &[(String, PathBuf)],
+    list: &[CgroupWrite],
+) -> Result<(), CgroupError> {
+    let mut list: Vec<&CgroupWrite> = list.iter().collect();
+    order_memory_and_swap(dirs, &mut list);
+    for w in list {
+        let Some(dir) = dir_for(dirs, w.controller) else {
+            return Err(CgroupError::Unsupported(format!(
+                "{}: the host has no cgroup v1 {} hierarchy, so it cannot be enforced",
+                w.field, w.controller
+            )));
+        };
+        write_one(dir, w)?;
+    }
+    Ok(())
+}
+
+/// v1 refuses a memory limit above the memory+swap limit and the reverse:
+/// when raising, memsw goes first; when lowering, memory goes first.
+fn order_memory_and_swap(dirs: &[(String, PathBuf)], list: &mut [&CgroupWrite]) {
+    let pos = |file: &str| list.iter().position(|w| w.file == file);
+    let (Some(mem), Some(sw)) = (
+        pos("memory.limit_in_bytes"),
+        pos("memory.memsw.limit_in_bytes"),
+    ) else {
+        return;
+    };
+    let current = dir_for(dirs, "memory")
+        .and_then(|d| std::fs::read_to_string(d.join("memory.memsw.limit_in_bytes")).ok())
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or(i64::MAX);
+    let new: i64 = list[sw].value.parse().unwrap_or(-1);
+    let raising = new < 0 || new > current;
+    if raising != (sw < mem) {
+        list.swap(mem, sw);
+    }
 }

@@ -45,10 +45,11 @@ impl Drop for Cleanup {
     }
 }
 
-/// Loads, validates and plans the bundle; nothing is created.
+/// Loads, validates and plans the bundle for this host; nothing is created.
 pub fn plan_bundle(bundle: &Path, id: &str, opts: &CreateOptions) -> Result<Plan, Error> {
     let loaded = spec::load_bundle(bundle)?;
-    Ok(plan::compile(&loaded, id, opts)?)
+    let host = HostCgroups::detect()?;
+    Ok(plan::compile(&loaded, id, opts, &host.facts())?)
 }
 
 pub(super) fn create(
@@ -91,6 +92,7 @@ pub(super) fn create(
     }
     cgroup.create()?;
     cleanup.cgroup = Some(cgroup.clone());
+    cgroup.apply_writes(&plan.cgroup.writes)?;
     cgroup.apply_device_rules(&plan.cgroup.device_rules)?;
 
     let fifo_path = dir.join(EXEC_FIFO);

@@ -1,5 +1,4 @@
-//! Where the container's cgroup goes. Resource limits come with issue [2];
-//! for now the plan holds the path and the device rules.
+//! Where the container's cgroup goes, and what is written into it.
 
 use std::path::{Component, PathBuf};
 
@@ -8,6 +7,7 @@ use serde::Serialize;
 
 use super::devices::DeviceRule;
 use super::Problem;
+use crate::cgroups::{self, CgroupWrite, Version};
 
 /// The cgroup part of the plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -16,6 +16,10 @@ pub struct CgroupPlan {
     /// each hierarchy's root, relative ones to the caller's own cgroup. When
     /// absent, the container id (relative).
     pub path: PathBuf,
+    /// The host's cgroup version the writes are for.
+    pub version: Version,
+    /// Resource limits as file writes, in order.
+    pub writes: Vec<CgroupWrite>,
     /// Device access rules, in order.
     pub device_rules: Vec<DeviceRule>,
 }
@@ -23,6 +27,7 @@ pub struct CgroupPlan {
 pub(super) fn plan(
     spec: &Spec,
     id: &str,
+    version: Version,
     device_rules: Vec<DeviceRule>,
 ) -> Result<CgroupPlan, Problem> {
     let configured = spec
@@ -54,5 +59,14 @@ pub(super) fn plan(
             "must name a cgroup below the root, not the root itself",
         ));
     }
-    Ok(CgroupPlan { path, device_rules })
+    let writes = match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        None => Vec::new(),
+        Some(r) => cgroups::writes(r, version).map_err(|e| Problem::new(e.field, e.reason))?,
+    };
+    Ok(CgroupPlan {
+        path,
+        version,
+        writes,
+        device_rules,
+    })
 }

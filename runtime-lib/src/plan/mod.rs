@@ -33,6 +33,13 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
 }
 
+/// The facts about the host that shape a plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostFacts {
+    /// Whether resource limits are written as cgroup v1 or v2 files.
+    pub cgroup_version: crate::cgroups::Version,
+}
+
 /// Everything the executor will do, decided up front.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Plan {
@@ -86,16 +93,26 @@ impl Problem {
     }
 }
 
-/// Compiles a loaded bundle into a plan for container `id`.
-pub fn compile(bundle: &Bundle, id: &str, opts: &CreateOptions) -> Result<Plan, SpecError> {
-    compile_inner(bundle, id, opts).map_err(|p| SpecError::Invalid {
+/// Compiles a loaded bundle into a plan for container `id` on a host.
+pub fn compile(
+    bundle: &Bundle,
+    id: &str,
+    opts: &CreateOptions,
+    host: &HostFacts,
+) -> Result<Plan, SpecError> {
+    compile_inner(bundle, id, opts, host).map_err(|p| SpecError::Invalid {
         file: bundle.config_path.clone(),
         field: p.field,
         reason: p.reason,
     })
 }
 
-fn compile_inner(bundle: &Bundle, id: &str, opts: &CreateOptions) -> Result<Plan, Problem> {
+fn compile_inner(
+    bundle: &Bundle,
+    id: &str,
+    opts: &CreateOptions,
+    host: &HostFacts,
+) -> Result<Plan, Problem> {
     let spec = &bundle.spec;
     let root = spec
         .root()
@@ -104,7 +121,7 @@ fn compile_inner(bundle: &Bundle, id: &str, opts: &CreateOptions) -> Result<Plan
     let rootfs = bundle.dir.join(root.path());
     let namespaces = namespaces::plan(spec)?;
     let devices = devices::plan(spec, namespaces.in_user_namespace())?;
-    let cgroup = cgroup::plan(spec, id, devices.cgroup_rules.clone())?;
+    let cgroup = cgroup::plan(spec, id, host.cgroup_version, devices.cgroup_rules.clone())?;
     let linux = spec.linux().as_ref();
     let paths = |field: &str, list: Option<&Vec<String>>| -> Result<Vec<PathBuf>, Problem> {
         list.into_iter()

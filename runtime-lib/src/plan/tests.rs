@@ -5,6 +5,11 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::*;
+use crate::cgroups::Version;
+
+const V1: HostFacts = HostFacts {
+    cgroup_version: Version::V1,
+};
 
 fn bundle(config: Value) -> Bundle {
     Bundle {
@@ -56,11 +61,11 @@ fn base() -> Value {
 }
 
 fn compile_ok(v: Value) -> Plan {
-    compile(&bundle(v), "ctr", &CreateOptions::default()).expect("plans")
+    compile(&bundle(v), "ctr", &CreateOptions::default(), &V1).expect("plans")
 }
 
 fn compile_err(v: Value) -> String {
-    compile(&bundle(v), "ctr", &CreateOptions::default())
+    compile(&bundle(v), "ctr", &CreateOptions::default(), &V1)
         .unwrap_err()
         .to_string()
 }
@@ -169,7 +174,7 @@ fn no_pivot_and_keyring_options() {
         no_new_keyring: true,
         preserve_fds: 2,
     };
-    let p = compile(&bundle(base()), "ctr", &opts).unwrap();
+    let p = compile(&bundle(base()), "ctr", &opts, &V1).unwrap();
     assert!(!p.mounts.pivot_root);
     assert!(!p.process.new_session_keyring);
     assert_eq!(p.process.preserve_fds, 2);
@@ -302,4 +307,36 @@ fn time_offsets() {
         })
     );
     assert_eq!(p.namespaces.boottime_offset, None);
+}
+
+#[test]
+fn resources_become_writes_for_the_host_version() {
+    let mut v = base();
+    v["linux"]["resources"]["pids"] = json!({"limit": 20});
+    v["linux"]["resources"]["cpu"] = json!({"shares": 1024});
+    let p = compile_ok(v.clone());
+    let files: Vec<_> = p
+        .cgroup
+        .writes
+        .iter()
+        .map(|w| (w.file.as_str(), w.value.as_str()))
+        .collect();
+    assert_eq!(files, [("cpu.shares", "1024"), ("pids.max", "20")]);
+    let v2 = HostFacts {
+        cgroup_version: Version::V2,
+    };
+    let p = compile(&bundle(v.clone()), "ctr", &CreateOptions::default(), &v2).unwrap();
+    let files: Vec<_> = p
+        .cgroup
+        .writes
+        .iter()
+        .map(|w| (w.file.as_str(), w.value.as_str()))
+        .collect();
+    assert_eq!(files, [("cpu.weight", "39"), ("pids.max", "20")]);
+    v["linux"]["resources"]["unified"] = json!({"memory.max": "1G"});
+    let e = compile_err(v);
+    assert!(
+        e.contains("linux.resources.unified.\"memory.max\"") && e.contains("v1"),
+        "{e}"
+    );
 }

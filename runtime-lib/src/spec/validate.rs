@@ -643,28 +643,12 @@ fn needs_new_namespace(
 
 // ---------------------------------------------------------------- resources
 
-/// Only the device cgroup rules are applied in this version; a limit that
-/// were silently ignored would give the container more than it was allowed.
+/// Limits are checked when they are converted to cgroup files (that
+/// depends on the host's cgroup version); device rules are checked here.
 fn check_resources(resources: Option<&LinuxResources>) -> Check {
     let Some(r) = resources else {
         return Ok(());
     };
-    let limits = [
-        ("memory", is_set(r.memory())),
-        ("cpu", is_set(r.cpu())),
-        ("pids", is_set(r.pids())),
-        ("blockIO", is_set(r.block_io())),
-        ("hugepageLimits", is_set(r.hugepage_limits())),
-        ("network", is_set(r.network())),
-        ("rdma", is_set(r.rdma())),
-        ("unified", is_set(r.unified())),
-    ];
-    if let Some((name, _)) = limits.iter().find(|(_, set)| *set) {
-        return refuse(
-            format!("linux.resources.{name}"),
-            "cgroup resource limits are not supported yet",
-        );
-    }
     r.devices()
         .as_deref()
         .unwrap_or_default()
@@ -1399,33 +1383,6 @@ pub(super) mod tests {
             let err = check(config.clone()).unwrap_err().to_string();
             assert!(err.contains("linux.sysctl.\"vm.a\""), "{err}");
         }
-    }
-
-    #[test]
-    fn resource_limits_not_supported_yet() {
-        let limits = [
-            ("memory", json!({ "limit": 1048576 })),
-            ("cpu", json!({ "shares": 512 })),
-            ("pids", json!({ "limit": 10 })),
-            ("blockIO", json!({ "weight": 100 })),
-            ("hugepageLimits", json!([{ "pageSize": "2MB", "limit": 0 }])),
-            ("network", json!({ "classID": 1 })),
-            ("rdma", json!({ "mlx5_1": { "hcaHandles": 3 } })),
-            ("unified", json!({ "memory.max": "1G" })),
-        ];
-        for (name, value) in limits {
-            assert_refused(
-                |c| c["linux"]["resources"][name] = value,
-                &format!("linux.resources.{name}"),
-                "cgroup resource limits are not supported yet",
-            );
-        }
-        // Empty sections, as some tools write them, limit nothing.
-        assert_accepted(|c| {
-            c["linux"]["resources"]["memory"] = json!({});
-            c["linux"]["resources"]["unified"] = json!({});
-            c["linux"]["resources"]["hugepageLimits"] = json!([]);
-        });
     }
 
     #[test]

@@ -1,0 +1,663 @@
+//! `linux.resources` → the cgroup files to write, for v1 or v2. Pure: the
+//! same function serves `create`, `update` and `cella plan`, and the value
+//! conversions between the versions (runc's) are unit-tested here.
+
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources, LinuxThrottleDevice};
+use serde::{Deserialize, Serialize};
+
+/// The cgroup version a write is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Version {
+    /// cgroup v1 (also the controllers of a hybrid host).
+    V1,
+    /// cgroup v2.
+    V2,
+}
+
+/// One write into the container's cgroup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CgroupWrite {
+    /// The config field it comes from (`linux.resources.memory.limit`).
+    pub field: String,
+    /// The controller that owns the file (v1: picks the hierarchy).
+    pub controller: &'static str,
+    /// The file name in the cgroup directory.
+    pub file: String,
+    /// What is written.
+    pub value: String,
+}
+
+/// A resource the requested cgroup version cannot express.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ResourceError {
+    /// The config field.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+struct Out {
+    version: Version,
+    writes: Vec<CgroupWrite>,
+}
+
+impl Out {
+    fn push(&mut self, field: &str, controller: &'static str, file: &str, value: impl ToString) {
+        self.writes.push(CgroupWrite {
+            field: format!("linux.resources.{field}"),
+            controller,
+            file: file.to_string(),
+            value: value.to_string(),
+        });
+    }
+}
+
+fn refuse<T>(field: &str, reason: impl Into<String>) -> Result<T, ResourceError> {
+    Err(ResourceError {
+        field: format!("linux.resources.{field}"),
+        reason: reason.into(),
+    })
+}
+
+/// runc's conversion of v1 `cpu.shares` [2, 262144] to v2 `cpu.weight`
+/// [1, 10000].
+pub fn shares_to_weight(shares: u64) -> u64 {
+    if shares == 0 {
+        return 0;
+    }
+    1 + (shares.clamp(2, 262_144) - 2) * 9999 / 262_142
+}
+
+/// runc's conversion of v1 `blkio.weight` [10, 1000] to v2 `io.weight`
+/// [1, 10000].
+pub fn blkio_weight_to_io_weight(weight: u16) -> u64 {
+    if weight == 0 {
+        return 0;
+    }
+    1 + (u64::from(weight.clamp(10, 1000)) - 10) * 9999 / 990
+}
+
+/// `-1` means unlimited; v1 spells it `-1`, v2 `max`.
+fn limit(v: i64, version: Version) -> String {
+    match (v, version) {
+        (v, Version::V2) if v < 0 => "max".to_string(),
+        (v, _) if v < 0 => "-1".to_string(),
+        (v, _) => v.to_string(),
+    }
+}
+
+/// The writes for `r` (devices excluded: they are a program or rule list of
+/// their own), in an order the kernel accepts.
+pub fn writes(r: &LinuxResources, version: Version) -> Result<Vec<CgroupWrite>, ResourceError> {
+    let mut out = Out {
+        version,
+        writes: Vec::new(),
+    };
+    if let Some(m) = r.memory() {
+        memory(&mut out, m)?;
+    }
+    if let Some(c) = r.cpu() {
+        cpu(&mut out, c)?;
+    }
+    if let Some(p) = r.pids() {
+        let v = if p.limit() > 0 {
+            p.limit().to_string()
+        } else {
+            "max".to_string()
+        };
+        out.push("pids.limit", "pids", "pids.max", v);
+    }
+    if let Some(b) = r.block_io() {
+        block_io(&mut out, b)?;
+    }
+    for (i, h) in r.hugepage_limits().iter().flatten().enumerate() {
+        let size = h.page_size();
+        if size.is_empty() || !size.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return refuse(
+                &format!("hugepageLimits[{i}].pageSize"),
+                format!("{size:?} is not a page size like 2MB"),
+            );
+        }
+        let file = match version {
+            Version::V1 => format!("hugetlb.{size}.limit_in_bytes"),
+            Version::V2 => format!("hugetlb.{size}.max"),
+        };
+        out.push(
+            &format!("hugepageLimits[{i}]"),
+            "hugetlb",
+            &file,
+            limit(h.limit(), version),
+        );
+    }
+    if let Some(n) = r.network() {
+        if version == Version::V2
+            && (n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty()))
+        {
+            return refuse("network", "net_cls and net_prio exist only on cgroup v1");
+        }
+        if let Some(id) = n.class_id() {
+            out.push("network.classID", "net_cls", "net_cls.classid", id);
+        }
+        for (i, p) in n.priorities().iter().flatten().enumerate() {
+            out.push(
+                &format!("network.priorities[{i}]"),
+                "net_prio",
+                "net_prio.ifpriomap",
+                format!("{} {}", p.name(), p.priority()),
+            );
+        }
+    }
+    let mut rdma: Vec<_> = r.rdma().iter().flatten().collect();
+    rdma.sort_by(|a, b| a.0.cmp(b.0));
+    for (dev, l) in rdma {
+        let mut parts = vec![dev.clone()];
+        if let Some(h) = l.hca_handles() {
+            parts.push(format!("hca_handle={h}"));
+        }
+        if let Some(o) = l.hca_objects() {
+            parts.push(format!("hca_object={o}"));
+        }
+        if parts.len() > 1 {
+            out.push(&format!("rdma.{dev}"), "rdma", "rdma.max", parts.join(" "));
+        }
+    }
+    let mut unified: Vec<_> = r.unified().iter().flatten().collect();
+    unified.sort();
+    for (key, value) in unified {
+        let field = format!("unified.{key:?}");
+        if version == Version::V1 {
+            return refuse(
+                &field,
+                "unified (cgroup v2) keys cannot be set on a cgroup v1 host",
+            );
+        }
+        let Some((ctrl, _)) = key.split_once('.') else {
+            return refuse(&field, "not a cgroup v2 file name (controller.key)");
+        };
+        if key.contains('/')
+            || key.contains("..")
+            || ctrl == "cgroup"
+                && !matches!(
+                    key.as_str(),
+                    "cgroup.freeze" | "cgroup.max.depth" | "cgroup.max.descendants" | "cgroup.type"
+                )
+        {
+            return refuse(&field, "not a file that may be set");
+        }
+        out.push(&field, controller_name(ctrl), key, value);
+    }
+    Ok(out.writes)
+}
+
+fn controller_name(c: &str) -> &'static str {
+    match c {
+        "memory" => "memory",
+        "cpu" => "cpu",
+        "cpuset" => "cpuset",
+        "io" => "io",
+        "pids" => "pids",
+        "hugetlb" => "hugetlb",
+        "rdma" => "rdma",
+        "misc" => "misc",
+        _ => "",
+    }
+}
+
+fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
+    let v = out.version;
+    match v {
+        Version::V1 => {
+            if let Some(l) = m.limit() {
+                out.push(
+                    "memory.limit",
+                    "memory",
+                    "memory.limit_in_bytes",
+                    limit(l, v),
+                );
+            }
+            if let Some(s) = m.swap() {
+                // v1 memsw is memory+swap, like the OCI field.
+                out.push(
+                    "memory.swap",
+                    "memory",
+                    "memory.memsw.limit_in_bytes",
+                    limit(s, v),
+                );
+            }
+            if let Some(r) = m.reservation() {
+                out.push(
+                    "memory.reservation",
+                    "memory",
+                    "memory.soft_limit_in_bytes",
+                    limit(r, v),
+                );
+            }
+            if let Some(k) = m.kernel() {
+                out.push(
+                    "memory.kernel",
+                    "memory",
+                    "memory.kmem.limit_in_bytes",
+                    limit(k, v),
+                );
+            }
+            if let Some(k) = m.kernel_tcp() {
+                out.push(
+                    "memory.kernelTCP",
+                    "memory",
+                    "memory.kmem.tcp.limit_in_bytes",
+                    limit(k, v),
+                );
+            }
+            if let Some(s) = m.swappiness() {
+                if s > 100 {
+                    return refuse("memory.swappiness", format!("{s} is above 100"));
+                }
+                out.push("memory.swappiness", "memory", "memory.swappiness", s);
+            }
+            if let Some(d) = m.disable_oom_killer() {
+                out.push(
+                    "memory.disableOOMKiller",
+                    "memory",
+                    "memory.oom_control",
+                    u8::from(d),
+                );
+            }
+            if let Some(h) = m.use_hierarchy() {
+                out.push(
+                    "memory.useHierarchy",
+                    "memory",
+                    "memory.use_hierarchy",
+                    u8::from(h),
+                );
+            }
+        }
+        Version::V2 => {
+            if let Some(l) = m.limit() {
+                out.push("memory.limit", "memory", "memory.max", limit(l, v));
+            }
+            if let Some(s) = m.swap() {
+                // v2 limits swap alone; OCI's swap is memory+swap (v1 semantics).
+                let value = match (s, m.limit()) {
+                    (s, _) if s < 0 => "max".to_string(),
+                    (s, Some(l)) if l >= 0 => {
+                        if s < l {
+                            return refuse("memory.swap", format!("memory+swap {s} is below the memory limit {l}"));
+                        }
+                        (s - l).to_string()
+                    }
+                    _ => return refuse("memory.swap", "on cgroup v2 a swap limit needs a memory limit (it is converted to swap alone)"),
+                };
+                out.push("memory.swap", "memory", "memory.swap.max", value);
+            }
+            if let Some(r) = m.reservation() {
+                out.push("memory.reservation", "memory", "memory.low", limit(r, v));
+            }
+            if m.kernel().is_some() || m.kernel_tcp().is_some() {
+                return refuse(
+                    "memory.kernel",
+                    "kernel memory limits do not exist on cgroup v2",
+                );
+            }
+            if m.swappiness().is_some() {
+                return refuse(
+                    "memory.swappiness",
+                    "cgroup v2 has no per-cgroup swappiness",
+                );
+            }
+            if m.disable_oom_killer() == Some(true) {
+                return refuse(
+                    "memory.disableOOMKiller",
+                    "cgroup v2 cannot disable the OOM killer",
+                );
+            }
+            if m.use_hierarchy() == Some(false) {
+                return refuse("memory.useHierarchy", "cgroup v2 is always hierarchical");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn cpu(out: &mut Out, c: &LinuxCpu) -> Result<(), ResourceError> {
+    let v = out.version;
+    match v {
+        Version::V1 => {
+            if let Some(s) = c.shares() {
+                out.push("cpu.shares", "cpu", "cpu.shares", s);
+            }
+            // The period first: a quota is checked against the current period.
+            if let Some(p) = c.period() {
+                out.push("cpu.period", "cpu", "cpu.cfs_period_us", p);
+            }
+            if let Some(q) = c.quota() {
+                out.push("cpu.quota", "cpu", "cpu.cfs_quota_us", limit(q, v));
+            }
+            if let Some(b) = c.burst() {
+                out.push("cpu.burst", "cpu", "cpu.cfs_burst_us", b);
+            }
+            if let Some(p) = c.realtime_period() {
+                out.push("cpu.realtimePeriod", "cpu", "cpu.rt_period_us", p);
+            }
+            if let Some(r) = c.realtime_runtime() {
+                out.push("cpu.realtimeRuntime", "cpu", "cpu.rt_runtime_us", r);
+            }
+        }
+        Version::V2 => {
+            if let Some(s) = c.shares() {
+                out.push("cpu.shares", "cpu", "cpu.weight", shares_to_weight(s));
+            }
+            if c.quota().is_some() || c.period().is_some() {
+                let quota = c.quota().map_or("max".to_string(), |q| limit(q, v));
+                let period = c.period().unwrap_or(100_000);
+                out.push("cpu.quota", "cpu", "cpu.max", format!("{quota} {period}"));
+            }
+            if let Some(b) = c.burst() {
+                out.push("cpu.burst", "cpu", "cpu.max.burst", b);
+            }
+            if c.realtime_period().is_some() || c.realtime_runtime().is_some() {
+                return refuse(
+                    "cpu.realtimeRuntime",
+                    "cgroup v2 has no realtime CPU limits",
+                );
+            }
+        }
+    }
+    if let Some(i) = c.idle() {
+        out.push("cpu.idle", "cpu", "cpu.idle", i);
+    }
+    if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
+        out.push("cpu.cpus", "cpuset", "cpuset.cpus", cpus);
+    }
+    if let Some(mems) = c.mems().as_deref().filter(|s| !s.is_empty()) {
+        out.push("cpu.mems", "cpuset", "cpuset.mems", mems);
+    }
+    Ok(())
+}
+
+fn block_io(out: &mut Out, b: &LinuxBlockIo) -> Result<(), ResourceError> {
+    let v = out.version;
+    let (ctrl, weight_file) = match v {
+        Version::V1 => ("blkio", "blkio.weight"),
+        Version::V2 => ("io", "io.weight"),
+    };
+    if let Some(w) = b.weight() {
+        let value = match v {
+            Version::V1 => u64::from(w),
+            Version::V2 => blkio_weight_to_io_weight(w),
+        };
+        out.push("blockIO.weight", ctrl, weight_file, value);
+    }
+    if let Some(w) = b.leaf_weight() {
+        if v == Version::V2 {
+            return refuse("blockIO.leafWeight", "cgroup v2 has no leaf weight");
+        }
+        out.push("blockIO.leafWeight", ctrl, "blkio.leaf_weight", w);
+    }
+    for (i, d) in b.weight_device().iter().flatten().enumerate() {
+        let field = format!("blockIO.weightDevice[{i}]");
+        if let Some(w) = d.weight() {
+            let value = match v {
+                Version::V1 => format!("{}:{} {w}", d.major(), d.minor()),
+                Version::V2 => format!(
+                    "{}:{} {}",
+                    d.major(),
+                    d.minor(),
+                    blkio_weight_to_io_weight(w)
+                ),
+            };
+            out.push(
+                &field,
+                ctrl,
+                match v {
+                    Version::V1 => "blkio.weight_device",
+                    Version::V2 => "io.weight",
+                },
+                value,
+            );
+        }
+        if let Some(w) = d.leaf_weight() {
+            if v == Version::V2 {
+                return refuse(&field, "cgroup v2 has no leaf weight");
+            }
+            out.push(
+                &field,
+                ctrl,
+                "blkio.leaf_weight_device",
+                format!("{}:{} {w}", d.major(), d.minor()),
+            );
+        }
+    }
+    let throttles: [(&str, &Option<Vec<LinuxThrottleDevice>>, &str, &str); 4] = [
+        (
+            "throttleReadBpsDevice",
+            b.throttle_read_bps_device(),
+            "blkio.throttle.read_bps_device",
+            "rbps",
+        ),
+        (
+            "throttleWriteBpsDevice",
+            b.throttle_write_bps_device(),
+            "blkio.throttle.write_bps_device",
+            "wbps",
+        ),
+        (
+            "throttleReadIOPSDevice",
+            b.throttle_read_iops_device(),
+            "blkio.throttle.read_iops_device",
+            "riops",
+        ),
+        (
+            "throttleWriteIOPSDevice",
+            b.throttle_write_iops_device(),
+            "blkio.throttle.write_iops_device",
+            "wiops",
+        ),
+    ];
+    for (name, list, v1_file, v2_key) in throttles {
+        for (i, d) in list.iter().flatten().enumerate() {
+            let field = format!("blockIO.{name}[{i}]");
+            match v {
+                Version::V1 => out.push(
+                    &field,
+                    ctrl,
+                    v1_file,
+                    format!("{}:{} {}", d.major(), d.minor(), d.rate()),
+                ),
+                Version::V2 => {
+                    let rate = if d.rate() == 0 {
+                        "max".to_string()
+                    } else {
+                        d.rate().to_string()
+                    };
+                    out.push(
+                        &field,
+                        ctrl,
+                        "io.max",
+                        format!("{}:{} {v2_key}={rate}", d.major(), d.minor()),
+                    )
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn res(v: serde_json::Value) -> LinuxResources {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn files(r: &LinuxResources, v: Version) -> Vec<(String, String)> {
+        writes(r, v)
+            .unwrap()
+            .into_iter()
+            .map(|w| (w.file, w.value))
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn conversions_match_runc() {
+        assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(1024), 39);
+        assert_eq!(shares_to_weight(262_144), 10_000);
+        assert_eq!(blkio_weight_to_io_weight(10), 1);
+        assert_eq!(blkio_weight_to_io_weight(500), 4950);
+        assert_eq!(blkio_weight_to_io_weight(1000), 10_000);
+    }
+
+    #[test]
+    fn memory_v1_and_v2() {
+        let r = res(
+            json!({"memory": {"limit": 104857600, "swap": 209715200, "reservation": 52428800,
+                                      "swappiness": 10, "disableOOMKiller": true}}),
+        );
+        assert_eq!(
+            files(&r, Version::V1),
+            pairs(&[
+                ("memory.limit_in_bytes", "104857600"),
+                ("memory.memsw.limit_in_bytes", "209715200"),
+                ("memory.soft_limit_in_bytes", "52428800"),
+                ("memory.swappiness", "10"),
+                ("memory.oom_control", "1"),
+            ])
+        );
+        let e = writes(&r, Version::V2).unwrap_err();
+        assert_eq!(e.field, "linux.resources.memory.swappiness");
+        let r = res(json!({"memory": {"limit": 100, "swap": 300, "reservation": -1}}));
+        assert_eq!(
+            files(&r, Version::V2),
+            pairs(&[
+                ("memory.max", "100"),
+                ("memory.swap.max", "200"),
+                ("memory.low", "max")
+            ])
+        );
+        let r = res(json!({"memory": {"limit": -1, "swap": -1}}));
+        assert_eq!(
+            files(&r, Version::V2),
+            pairs(&[("memory.max", "max"), ("memory.swap.max", "max")])
+        );
+        assert_eq!(
+            files(&r, Version::V1),
+            pairs(&[
+                ("memory.limit_in_bytes", "-1"),
+                ("memory.memsw.limit_in_bytes", "-1")
+            ])
+        );
+    }
+
+    #[test]
+    fn cpu_v1_and_v2() {
+        let r = res(
+            json!({"cpu": {"shares": 1024, "quota": 50000, "period": 100000, "burst": 1000,
+                                   "cpus": "0", "mems": "0", "idle": 0}}),
+        );
+        assert_eq!(
+            files(&r, Version::V1),
+            pairs(&[
+                ("cpu.shares", "1024"),
+                ("cpu.cfs_period_us", "100000"),
+                ("cpu.cfs_quota_us", "50000"),
+                ("cpu.cfs_burst_us", "1000"),
+                ("cpu.idle", "0"),
+                ("cpuset.cpus", "0"),
+                ("cpuset.mems", "0"),
+            ])
+        );
+        assert_eq!(
+            files(&r, Version::V2),
+            pairs(&[
+                ("cpu.weight", "39"),
+                ("cpu.max", "50000 100000"),
+                ("cpu.max.burst", "1000"),
+                ("cpu.idle", "0"),
+                ("cpuset.cpus", "0"),
+                ("cpuset.mems", "0"),
+            ])
+        );
+        let r = res(json!({"cpu": {"quota": -1}}));
+        assert_eq!(files(&r, Version::V2), pairs(&[("cpu.max", "max 100000")]));
+        let r = res(json!({"cpu": {"realtimeRuntime": 1000, "realtimePeriod": 10000}}));
+        assert_eq!(
+            files(&r, Version::V1),
+            pairs(&[("cpu.rt_period_us", "10000"), ("cpu.rt_runtime_us", "1000")])
+        );
+        assert!(writes(&r, Version::V2).is_err());
+    }
+
+    #[test]
+    fn pids_blkio_hugetlb_network_rdma_unified() {
+        let r = res(json!({
+            "pids": {"limit": 10},
+            "blockIO": {"weight": 500, "weightDevice": [{"major": 8, "minor": 0, "weight": 100}],
+                        "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}]},
+            "hugepageLimits": [{"pageSize": "2MB", "limit": 1073741824}],
+            "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 10000}}
+        }));
+        assert_eq!(
+            files(&r, Version::V1),
+            pairs(&[
+                ("pids.max", "10"),
+                ("blkio.weight", "500"),
+                ("blkio.weight_device", "8:0 100"),
+                ("blkio.throttle.read_bps_device", "8:0 1048576"),
+                ("hugetlb.2MB.limit_in_bytes", "1073741824"),
+                ("rdma.max", "mlx5_1 hca_handle=3 hca_object=10000"),
+            ])
+        );
+        assert_eq!(
+            files(&r, Version::V2),
+            pairs(&[
+                ("pids.max", "10"),
+                ("io.weight", "4950"),
+                ("io.weight", "8:0 910"),
+                ("io.max", "8:0 rbps=1048576"),
+                ("hugetlb.2MB.max", "1073741824"),
+                ("rdma.max", "mlx5_1 hca_handle=3 hca_object=10000"),
+            ])
+        );
+        let net = res(
+            json!({"network": {"classID": 1048577, "priorities": [{"name": "eth0", "priority": 5}]}}),
+        );
+        assert_eq!(
+            files(&net, Version::V1),
+            pairs(&[
+                ("net_cls.classid", "1048577"),
+                ("net_prio.ifpriomap", "eth0 5")
+            ])
+        );
+        assert_eq!(
+            writes(&net, Version::V2).unwrap_err().field,
+            "linux.resources.network"
+        );
+        let uni = res(json!({"unified": {"memory.high": "50M", "pids.max": "7"}}));
+        assert_eq!(
+            files(&uni, Version::V2),
+            pairs(&[("memory.high", "50M"), ("pids.max", "7")])
+        );
+        assert!(writes(&uni, Version::V1)
+            .unwrap_err()
+            .reason
+            .contains("cgroup v1"));
+        let bad = res(json!({"unified": {"../escape": "1"}}));
+        assert!(writes(&bad, Version::V2).is_err());
+        let unlimited = res(json!({"pids": {"limit": 0}}));
+        assert_eq!(
+            files(&unlimited, Version::V1),
+            pairs(&[("pids.max", "max")])
+        );
+    }
+}
