@@ -50,8 +50,17 @@ enum Command {
     /// Create and start a container, wait for it and delete it.
     Run(commands::run::Args),
     /// List containers.
-    #[command(alias = "ps-list")]
     List(commands::list::Args),
+    /// Freeze every process of a container.
+    Pause(commands::pause::Args),
+    /// Thaw a paused container.
+    Resume(commands::pause::Args),
+    /// Change a running container's resource limits.
+    Update(Box<commands::update::Args>),
+    /// List a container's processes.
+    Ps(commands::ps::Args),
+    /// Print resource usage (--stats) or stream stats and OOM events.
+    Events(commands::events::Args),
     /// Write a default config.json.
     Spec(commands::spec::Args),
     /// Print the plan for a bundle as JSON, without creating anything.
@@ -92,6 +101,11 @@ fn main() -> ExitCode {
         Command::Delete(a) => commands::delete::run(&rt, a),
         Command::Run(a) => commands::run::run(&rt, a),
         Command::List(a) => commands::list::run(&rt, a),
+        Command::Pause(a) => commands::pause::pause(&rt, a),
+        Command::Resume(a) => commands::pause::resume(&rt, a),
+        Command::Update(a) => commands::update::run(&rt, *a),
+        Command::Ps(a) => commands::ps::run(&rt, a),
+        Command::Events(a) => commands::events::run(&rt, a),
         Command::Spec(a) => commands::spec::run(a),
         Command::Plan(a) => commands::plan::run(a),
     };

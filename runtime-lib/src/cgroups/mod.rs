@@ -4,7 +4,10 @@
 //! Every function takes its paths from a [`HostCgroups`], so tests can point
 //! it at a temporary directory instead of `/sys/fs/cgroup`.
 
+mod oom;
 mod resources;
+mod stats;
+mod devices_bpf;
 mod v1;
 mod v2;
 
@@ -15,9 +18,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::DeviceRule;
 
+pub use oom::OomWatcher;
 pub use resources::{
     blkio_weight_to_io_weight, shares_to_weight, writes, CgroupWrite, ResourceError, Version,
 };
+pub use stats::Stats;
 
 /// A cgroup operation that failed, with the file or directory it touched.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +37,22 @@ pub enum CgroupError {
         /// Why it failed.
         #[source]
         source: std::io::Error,
+    },
+    /// The eBPF device filter (cgroup v2) could not be loaded or attached.
+    #[error(
+        "cgroup: {step} device filter for {path}: {errno}{}",
+        if .log.is_empty() { String::new() } else { format!("; verifier log:\n{}", .log) }
+    )]
+    DeviceProgram {
+        /// `load`, `query`, `open` (an old filter), `attach` or `detach`.
+        step: &'static str,
+        /// The cgroup directory.
+        path: PathBuf,
+        /// Why it failed.
+        #[source]
+        errno: nix::errno::Errno,
+        /// The verifier's explanation of a refused load (else empty).
+        log: String,
     },
     /// The host has no cgroup hierarchy we can use.
     #[error("cgroup: {0}")]
@@ -289,7 +310,7 @@ impl ContainerCgroup {
     pub fn apply_device_rules(&self, rules: &[DeviceRule]) -> Result<(), CgroupError> {
         match self {
             ContainerCgroup::V1 { dirs } => v1::apply_device_rules(dirs, rules),
-            ContainerCgroup::V2 { .. } => v2::apply_device_rules(rules),
+            ContainerCgroup::V2 { dir } => v2::apply_device_rules(dir, rules),
         }
     }
 
@@ -306,6 +327,33 @@ impl ContainerCgroup {
             .filter_map(|l| l.trim().parse().ok())
             .map(Pid::from_raw)
             .collect())
+    }
+
+    /// Resource usage, in runc's stats format.
+    pub fn stats(&self) -> Stats {
+        match self {
+            ContainerCgroup::V1 { dirs } => stats::v1(dirs),
+            ContainerCgroup::V2 { dir } => stats::v2(dir),
+        }
+    }
+
+    /// The memory usage and its limit now, for `checkBeforeUpdate`.
+    pub fn memory_usage(&self) -> Option<u64> {
+        let (dir, file) = match self {
+            ContainerCgroup::V1 { dirs } => (
+                dirs.iter()
+                    .find(|(n, _)| n.split(',').any(|c| c == "memory"))?
+                    .1
+                    .clone(),
+                "memory.usage_in_bytes",
+            ),
+            ContainerCgroup::V2 { dir } => (dir.clone(), "memory.current"),
+        };
+        std::fs::read_to_string(dir.join(file))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// Freezes (`true`) or thaws the cgroup and waits until the kernel says so.
@@ -327,6 +375,13 @@ impl ContainerCgroup {
     /// Sends `signal` to every process in the cgroup, freezing it first so
     /// that none can fork away from the kill.
     pub fn signal_all(&self, signal: nix::sys::signal::Signal) -> Result<(), CgroupError> {
+        // v2 kills a whole subtree atomically, forks included.
+        if let ContainerCgroup::V2 { dir } = self {
+            let kill = dir.join("cgroup.kill");
+            if signal == nix::sys::signal::Signal::SIGKILL && kill.exists() {
+                return std::fs::write(&kill, "1").map_err(io_err("write", &kill));
+            }
+        }
         let freezable = self.can_freeze();
         if freezable {
             self.set_frozen(true)?;
@@ -521,9 +576,13 @@ mod tests {
         std::fs::remove_dir_all(base).unwrap();
     }
 
+    /// Device rules on v2 are enforced or the call fails naming the step:
+    /// a plain directory cannot take a filter (without privileges the load
+    /// is refused; with them, the cgroup-only steps are).
     #[test]
-    fn v2_device_rules_are_refused_not_ignored() {
-        let cg = ContainerCgroup::V2 { dir: temp("v2") };
+    fn v2_device_rules_fail_loudly_outside_a_cgroup() {
+        let dir = temp("v2");
+        let cg = ContainerCgroup::V2 { dir: dir.clone() };
         let rule = DeviceRule {
             allow: false,
             kind: 'a',
@@ -531,8 +590,24 @@ mod tests {
             minor: None,
             access: "rwm".into(),
         };
-        let err = cg.apply_device_rules(&[rule]).unwrap_err().to_string();
-        assert!(err.contains("linux.resources.devices"), "{err}");
-        assert!(cg.apply_device_rules(&[]).is_ok());
+        let rules = std::slice::from_ref(&rule);
+        match cg.apply_device_rules(rules) {
+            Err(CgroupError::Io { op: "open", path, .. }) => assert_eq!(path, dir),
+            other => panic!("a missing directory: {other:?}"),
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        match cg.apply_device_rules(rules) {
+            Err(e @ CgroupError::DeviceProgram { .. }) => {
+                let CgroupError::DeviceProgram { step, ref path, .. } = e else {
+                    unreachable!()
+                };
+                assert!(matches!(step, "load" | "query"), "{e}");
+                assert_eq!(*path, dir);
+                assert!(e.to_string().contains("device filter"), "{e}");
+            }
+            other => panic!("a plain directory: {other:?}"),
+        }
+        assert!(cg.apply_device_rules(&[]).is_ok(), "no rules, nothing to do");
+        std::fs::remove_dir(&dir).unwrap();
     }
 }

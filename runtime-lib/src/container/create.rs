@@ -168,6 +168,7 @@ pub(super) fn create(
         annotations: plan.annotations.clone(),
         cgroup,
         own_pid_namespace: plan.namespaces.creates(NamespaceKind::Pid),
+        device_nodes: plan.devices.nodes.clone(),
     };
     st.save(&dir)?;
     cleanup.armed = false;

@@ -1,6 +1,7 @@
 //! The public API: create containers from bundles and drive their lifecycle
 //! (`start`, `state`, `kill`, `delete`), as runc's commands do.
 
+mod cgroup_ops;
 mod create;
 mod id;
 mod run;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
+pub use cgroup_ops::Event;
 pub use create::plan_bundle;
 pub use id::validate_id;
 pub use state::{OciState, StateFile};

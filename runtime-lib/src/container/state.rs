@@ -33,6 +33,10 @@ pub struct StateFile {
     pub annotations: BTreeMap<String, String>,
     /// The container's cgroup on this host.
     pub cgroup: ContainerCgroup,
+    /// The device nodes of the container, kept allowed when `update`
+    /// replaces the device rules.
+    #[serde(default)]
+    pub device_nodes: Vec<crate::plan::DeviceNode>,
     /// Whether the container has its own pid namespace (without one, killing
     /// the init does not kill the rest).
     pub own_pid_namespace: bool,

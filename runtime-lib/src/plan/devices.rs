@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use oci_spec::runtime::{LinuxDeviceType, Spec};
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, Spec};
 use serde::Serialize;
 
 use super::Problem;
 
 /// The type of a device node.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeKind {
     /// Character device.
@@ -32,7 +32,7 @@ impl NodeKind {
 }
 
 /// A device node to create in the container's `/dev`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DeviceNode {
     /// Absolute path in the container.
     pub path: PathBuf,
@@ -147,6 +147,61 @@ fn default_rules() -> Vec<DeviceRule> {
     rules
 }
 
+/// The device cgroup rules: deny everything, allow runc's defaults, then
+/// the config's rules in order, then the nodes the container has.
+pub(crate) fn cgroup_rules(
+    config: &[LinuxDeviceCgroup],
+    nodes: &[DeviceNode],
+) -> Result<Vec<DeviceRule>, Problem> {
+    let mut rules = vec![DeviceRule {
+        allow: false,
+        kind: 'a',
+        major: None,
+        minor: None,
+        access: "rwm".to_string(),
+    }];
+    rules.extend(default_rules());
+    for (i, r) in config.iter().enumerate() {
+        let kind = match r.typ() {
+            None | Some(LinuxDeviceType::A) => 'a',
+            Some(LinuxDeviceType::C) => 'c',
+            Some(LinuxDeviceType::B) => 'b',
+            Some(other) => {
+                return Err(Problem::new(
+                    format!("linux.resources.devices[{i}].type"),
+                    format!("{other:?} is not a device cgroup type (a, b or c)"),
+                ))
+            }
+        };
+        let access = r.access().clone().unwrap_or_else(|| "rwm".to_string());
+        let rule = DeviceRule {
+            allow: r.allow(),
+            kind,
+            major: r.major(),
+            minor: r.minor(),
+            access,
+        };
+        // "deny all" in the config resets the list: the same as our first rule.
+        if kind == 'a' && !rule.allow {
+            rules.truncate(1);
+            rules.extend(default_rules());
+            continue;
+        }
+        rules.push(rule);
+    }
+    // The container's own nodes stay usable whatever the config says (runc).
+    for n in nodes {
+        if n.kind != NodeKind::Fifo {
+            let kind = if n.kind == NodeKind::Block { 'b' } else { 'c' };
+            let r = allow(kind, Some(n.major), Some(n.minor), "rwm");
+            if !rules.contains(&r) {
+                rules.push(r);
+            }
+        }
+    }
+    Ok(rules)
+}
+
 pub(super) fn plan(spec: &Spec, in_user_namespace: bool) -> Result<DevicePlan, Problem> {
     let linux = spec.linux().as_ref();
     let mut nodes = default_nodes();
@@ -183,58 +238,11 @@ pub(super) fn plan(spec: &Spec, in_user_namespace: bool) -> Result<DevicePlan, P
         nodes.push(new);
     }
 
-    let mut cgroup_rules = vec![DeviceRule {
-        allow: false,
-        kind: 'a',
-        major: None,
-        minor: None,
-        access: "rwm".to_string(),
-    }];
-    cgroup_rules.extend(default_rules());
-    for (i, r) in linux
+    let config_rules = linux
         .and_then(|l| l.resources().as_ref())
-        .and_then(|r| r.devices().as_ref())
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        let kind = match r.typ() {
-            None | Some(LinuxDeviceType::A) => 'a',
-            Some(LinuxDeviceType::C) => 'c',
-            Some(LinuxDeviceType::B) => 'b',
-            Some(other) => {
-                return Err(Problem::new(
-                    format!("linux.resources.devices[{i}].type"),
-                    format!("{other:?} is not a device cgroup type (a, b or c)"),
-                ))
-            }
-        };
-        let access = r.access().clone().unwrap_or_else(|| "rwm".to_string());
-        let rule = DeviceRule {
-            allow: r.allow(),
-            kind,
-            major: r.major(),
-            minor: r.minor(),
-            access,
-        };
-        // "deny all" in the config resets the list: the same as our first rule.
-        if kind == 'a' && !rule.allow {
-            cgroup_rules.truncate(1);
-            cgroup_rules.extend(default_rules());
-            continue;
-        }
-        cgroup_rules.push(rule);
-    }
-    // The default nodes must stay usable whatever the config says (runc).
-    for n in &nodes {
-        if n.kind != NodeKind::Fifo {
-            let kind = if n.kind == NodeKind::Block { 'b' } else { 'c' };
-            let r = allow(kind, Some(n.major), Some(n.minor), "rwm");
-            if !cgroup_rules.contains(&r) {
-                cgroup_rules.push(r);
-            }
-        }
-    }
+        .and_then(|r| r.devices().as_deref())
+        .unwrap_or_default();
+    let cgroup_rules = cgroup_rules(config_rules, &nodes)?;
 
     Ok(DevicePlan {
         nodes,

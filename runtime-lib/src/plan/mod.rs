@@ -22,6 +22,15 @@ pub use process::{CapabilitySets, ProcessPlan, Rlimit};
 
 use crate::spec::{Bundle, SpecError};
 
+/// Device cgroup rules for `update`: the new rules, with the defaults and
+/// the container's own nodes (from its state) kept allowed.
+pub fn device_rules_for_update(
+    config: &[oci_spec::runtime::LinuxDeviceCgroup],
+    nodes: &[DeviceNode],
+) -> Result<Vec<DeviceRule>, String> {
+    devices::cgroup_rules(config, nodes).map_err(|p| format!("{}: {}", p.field, p.reason))
+}
+
 /// Options of `create`/`run` that shape the plan.
 #[derive(Clone, Debug, Default)]
 pub struct CreateOptions {

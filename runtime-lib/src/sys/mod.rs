@@ -3,6 +3,8 @@
 //! a `// SAFETY:` note naming the invariant it relies on.
 #![allow(unsafe_code)]
 
+pub mod bpf;
+
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 

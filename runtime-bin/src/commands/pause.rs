@@ -1,0 +1,17 @@
+use cella::container::Runtime;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Container id.
+    id: String,
+}
+
+pub fn pause(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+    rt.load(&a.id)?.pause()?;
+    Ok(0)
+}
+
+pub fn resume(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+    rt.load(&a.id)?.resume()?;
+    Ok(0)
+}

@@ -1,0 +1,128 @@
+//! The commands that act on a running container's cgroup: `pause`,
+//! `resume`, `update`, `ps`, `events`.
+
+use nix::unistd::Pid;
+use oci_spec::runtime::LinuxResources;
+use serde::Serialize;
+
+use super::state::DirLock;
+use super::Container;
+use crate::cgroups::{self, OomWatcher, Stats};
+use crate::error::{Error, Status};
+
+/// One event of `events`, as runc prints it.
+#[derive(Debug, Serialize)]
+pub struct Event {
+    /// `stats` or `oom`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Container id.
+    pub id: String,
+    /// The stats, for `stats` events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Stats>,
+}
+
+impl Container {
+    /// Freezes every process of the container.
+    pub fn pause(&self) -> Result<(), Error> {
+        let _lock = DirLock::lock(&self.dir)?;
+        match self.status() {
+            Status::Running | Status::Created => Ok(self.state.cgroup.set_frozen(true)?),
+            s => Err(self.wrong("pause", s)),
+        }
+    }
+
+    /// Thaws a paused container.
+    pub fn resume(&self) -> Result<(), Error> {
+        let _lock = DirLock::lock(&self.dir)?;
+        match self.status() {
+            Status::Paused => Ok(self.state.cgroup.set_frozen(false)?),
+            s => Err(self.wrong("resume", s)),
+        }
+    }
+
+    /// Changes resource limits (the fields present in `r`; the others stay).
+    pub fn update(&self, r: &LinuxResources) -> Result<(), Error> {
+        let _lock = DirLock::lock(&self.dir)?;
+        let status = self.status();
+        if status == Status::Stopped {
+            return Err(self.wrong("update", status));
+        }
+        let writes = cgroups::writes(r, self.state.cgroup.version())
+            .map_err(|e| Error::Usage(e.to_string()))?;
+        if let Some(m) = r.memory() {
+            if m.check_before_update() == Some(true) {
+                if let (Some(limit), Some(usage)) = (m.limit(), self.state.cgroup.memory_usage()) {
+                    if limit >= 0 && (limit as u64) < usage {
+                        return Err(Error::Usage(format!(
+                            "linux.resources.memory.limit: {limit} is below the current usage {usage} (checkBeforeUpdate)"
+                        )));
+                    }
+                }
+            }
+        }
+        self.state.cgroup.apply_writes(&writes)?;
+        if let Some(rules) = r.devices().as_ref().filter(|d| !d.is_empty()) {
+            let rules = crate::plan::device_rules_for_update(rules, &self.state.device_nodes)
+                .map_err(Error::Usage)?;
+            self.state.cgroup.apply_device_rules(&rules)?;
+        }
+        Ok(())
+    }
+
+    /// Every process of the container (from its cgroup).
+    pub fn processes(&self) -> Result<Vec<Pid>, Error> {
+        Ok(self.state.cgroup.pids()?)
+    }
+
+    /// Resource usage now.
+    pub fn stats(&self) -> Result<Event, Error> {
+        let status = self.status();
+        if status == Status::Stopped {
+            return Err(self.wrong("read stats of", status));
+        }
+        Ok(Event {
+            kind: "stats",
+            id: self.state.id.clone(),
+            data: Some(self.state.cgroup.stats()),
+        })
+    }
+
+    /// Streams events until the container stops: stats every `interval`,
+    /// and an `oom` event as soon as the kernel OOM-kills in the container.
+    /// `emit` returning false stops the stream.
+    pub fn events(
+        &self,
+        interval: std::time::Duration,
+        mut emit: impl FnMut(&Event) -> bool,
+    ) -> Result<(), Error> {
+        let mut oom = OomWatcher::new(&self.state.cgroup)?;
+        let mut next = std::time::Instant::now();
+        loop {
+            if self.status() == Status::Stopped {
+                return Ok(());
+            }
+            let now = std::time::Instant::now();
+            if now >= next {
+                if !emit(&self.stats()?) {
+                    return Ok(());
+                }
+                next = now + interval;
+            }
+            // Wake at least every 100 ms to notice the container stopping.
+            let wait =
+                (next - std::time::Instant::now()).min(std::time::Duration::from_millis(100));
+            for _ in 0..oom.wait(wait.as_millis() as i32) {
+                let event = Event {
+                    kind: "oom",
+                    id: self.state.id.clone(),
+                    data: None,
+                };
+                if !emit(&event) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
