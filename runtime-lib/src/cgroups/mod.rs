@@ -4,10 +4,10 @@
 //! Every function takes its paths from a [`HostCgroups`], so tests can point
 //! it at a temporary directory instead of `/sys/fs/cgroup`.
 
+mod devices_bpf;
 mod oom;
 mod resources;
 mod stats;
-mod devices_bpf;
 mod v1;
 mod v2;
 
@@ -592,7 +592,9 @@ mod tests {
         };
         let rules = std::slice::from_ref(&rule);
         match cg.apply_device_rules(rules) {
-            Err(CgroupError::Io { op: "open", path, .. }) => assert_eq!(path, dir),
+            Err(CgroupError::Io {
+                op: "open", path, ..
+            }) => assert_eq!(path, dir),
             other => panic!("a missing directory: {other:?}"),
         }
         std::fs::create_dir_all(&dir).unwrap();
@@ -607,7 +609,30 @@ mod tests {
             }
             other => panic!("a plain directory: {other:?}"),
         }
-        assert!(cg.apply_device_rules(&[]).is_ok(), "no rules, nothing to do");
+        assert!(
+            cg.apply_device_rules(&[]).is_ok(),
+            "no rules, nothing to do"
+        );
         std::fs::remove_dir(&dir).unwrap();
+    }
+
+    #[test]
+    fn v2_create_enables_controllers_level_by_level() {
+        let base = temp("v2create");
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::write(base.join("cgroup.controllers"), "cpu memory\n").unwrap();
+        std::fs::write(base.join("cgroup.subtree_control"), "cpu\n").unwrap();
+        let cg = ContainerCgroup::V2 {
+            dir: base.join("a/b"),
+        };
+        cg.create().unwrap();
+        assert!(base.join("a/b").is_dir());
+        // cpu was enabled already; only memory is written (a plain file
+        // keeps the last write).
+        assert_eq!(
+            std::fs::read_to_string(base.join("cgroup.subtree_control")).unwrap(),
+            "+memory"
+        );
+        std::fs::remove_dir_all(base).unwrap();
     }
 }

@@ -12,8 +12,36 @@ use super::{devices_bpf, io_err, CgroupError};
 use crate::plan::DeviceRule;
 use crate::sys::bpf;
 
+/// Creates the directory level by level: a v2 cgroup only has the files of
+/// the controllers its parent enables in `cgroup.subtree_control`, so every
+/// available controller is enabled at each level from the deepest existing
+/// one down to the container's parent. A level that cannot ("no internal
+/// processes": a non-root cgroup with processes of its own) is left alone;
+/// a limit that then has no file fails later, naming its field.
 pub(super) fn create(dir: &Path) -> Result<(), CgroupError> {
-    std::fs::create_dir_all(dir).map_err(io_err("create", dir))
+    let missing: Vec<&Path> = dir.ancestors().take_while(|p| !p.exists()).collect();
+    for level in missing.into_iter().rev() {
+        if let Some(parent) = level.parent() {
+            enable_controllers(parent);
+        }
+        match std::fs::create_dir(level) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(io_err("create", level)(e))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn enable_controllers(level: &Path) {
+    let available = std::fs::read_to_string(level.join("cgroup.controllers")).unwrap_or_default();
+    let enabled = std::fs::read_to_string(level.join("cgroup.subtree_control")).unwrap_or_default();
+    for c in available.split_whitespace() {
+        if !enabled.split_whitespace().any(|e| e == c) {
+            let _ = std::fs::write(level.join("cgroup.subtree_control"), format!("+{c}"));
+        }
+    }
 }
 
 /// v2 has no `devices.allow`/`devices.deny` files: device access is decided
