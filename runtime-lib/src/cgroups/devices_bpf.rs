@@ -342,7 +342,13 @@ mod tests {
         }
     }
 
-    fn rule(allow: bool, kind: char, major: Option<i64>, minor: Option<i64>, a: &str) -> DeviceRule {
+    fn rule(
+        allow: bool,
+        kind: char,
+        major: Option<i64>,
+        minor: Option<i64>,
+        a: &str,
+    ) -> DeviceRule {
         DeviceRule {
             allow,
             kind,
@@ -460,7 +466,11 @@ mod tests {
     /// exit, and every instruction is reachable.
     fn check_structure(prog: &[Insn]) {
         assert!(!prog.is_empty());
-        assert_eq!(prog.last().unwrap().code, BPF_JMP | BPF_EXIT, "ends in exit");
+        assert_eq!(
+            prog.last().unwrap().code,
+            BPF_JMP | BPF_EXIT,
+            "ends in exit"
+        );
         let mut reached = vec![false; prog.len()];
         reached[0] = true;
         for (pc, i) in prog.iter().enumerate() {
@@ -554,7 +564,10 @@ mod tests {
         assert!(!allowed(&rules, req('c', 10, 200, "m")));
         let read_only = [deny_all(), allow('c', Some(1), Some(3), "r")];
         assert!(allowed(&read_only, req('c', 1, 3, "r")));
-        assert!(!allowed(&read_only, req('c', 1, 3, "rw")), "O_RDWR needs w too");
+        assert!(
+            !allowed(&read_only, req('c', 1, 3, "rw")),
+            "O_RDWR needs w too"
+        );
         assert!(!allowed(&read_only, req('c', 1, 3, "w")));
         // Bits granted by different rules add up, as two opens would.
         let split = [
@@ -593,7 +606,11 @@ mod tests {
     fn allow_all() {
         let mut rules = defaults();
         rules.push(allow('a', None, None, "rwm"));
-        for r in [req('b', 8, 0, "rwm"), req('c', 10, 200, "rw"), req('c', 1, 3, "")] {
+        for r in [
+            req('b', 8, 0, "rwm"),
+            req('c', 10, 200, "rw"),
+            req('c', 1, 3, ""),
+        ] {
             assert!(allowed(&rules, r), "{r:?}");
         }
         // Everything before the allow-all rule is dead and left out.
@@ -636,9 +653,17 @@ mod tests {
         assert!(allowed(&rules, req('c', 1, 3, "")));
         assert!(!allowed(&rules, req('c', 1, 4, "")));
         // A partial deny leaves the device usable; a full one does not.
-        let partial = [deny_all(), allow('c', Some(1), Some(3), "rw"), deny('c', Some(1), Some(3), "w")];
+        let partial = [
+            deny_all(),
+            allow('c', Some(1), Some(3), "rw"),
+            deny('c', Some(1), Some(3), "w"),
+        ];
         assert!(allowed(&partial, req('c', 1, 3, "")));
-        let full = [deny_all(), allow('c', Some(1), Some(3), "rw"), deny('c', Some(1), Some(3), "rwm")];
+        let full = [
+            deny_all(),
+            allow('c', Some(1), Some(3), "rw"),
+            deny('c', Some(1), Some(3), "rwm"),
+        ];
         assert!(!allowed(&full, req('c', 1, 3, "")));
     }
 

@@ -136,7 +136,8 @@ pub fn prog_load_cgroup_device(
     license: &CStr,
     log: Option<&mut [u8]>,
 ) -> Result<OwnedFd, Errno> {
-    if insns.is_empty() || insns.len() % 8 != 0 {
+    // Whole 8-byte instructions only.
+    if insns.is_empty() || !insns.chunks_exact(8).remainder().is_empty() {
         return Err(Errno::EINVAL);
     }
     let insn_cnt = u32::try_from(insns.len() / 8).map_err(|_| Errno::E2BIG)?;
@@ -150,7 +151,9 @@ pub fn prog_load_cgroup_device(
     attr.prog_name[..PROG_NAME.len()].copy_from_slice(PROG_NAME);
     if let Some(buf) = log {
         // The kernel refuses sizes above UINT_MAX >> 2.
-        attr.log_size = u32::try_from(buf.len()).unwrap_or(u32::MAX).min(u32::MAX >> 2);
+        attr.log_size = u32::try_from(buf.len())
+            .unwrap_or(u32::MAX)
+            .min(u32::MAX >> 2);
         attr.log_level = 1;
         attr.log_buf = buf.as_mut_ptr() as u64;
     }
