@@ -111,3 +111,16 @@ pub fn set_caps(cfg: &mut Value, caps: &[&str]) {
         "inheritable": [], "ambient": []
     });
 }
+
+/// Adds a new user namespace with the same uid and gid mappings, each `(containerID, hostID,
+/// size)`. The caller makes the rootfs owned by the container's root (see
+/// [`crate::rootfs::chown_tree`]), as podman does.
+pub fn add_userns(cfg: &mut Value, maps: &[(u64, u64, u64)]) {
+    put_namespace(cfg, json!({"type": "user"}));
+    let m: Vec<Value> = maps
+        .iter()
+        .map(|&(c, h, s)| json!({"containerID": c, "hostID": h, "size": s}))
+        .collect();
+    cfg["linux"]["uidMappings"] = json!(m);
+    cfg["linux"]["gidMappings"] = json!(m);
+}

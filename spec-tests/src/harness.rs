@@ -751,3 +751,34 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), String> {
     f.write_all(text.as_bytes())
         .map_err(|e| format!("write {}: {e}", path.display()))
 }
+
+/// Whether the host's `/sys/fs/cgroup` is itself a cgroup2 mount (unified mode). Otherwise the
+/// v1 hierarchies are mounted below it (legacy or hybrid mode).
+pub fn host_cgroup_v2() -> bool {
+    let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    parse_mountinfo(&text)
+        .into_iter()
+        .rev()
+        .find(|m| m.mount_point == "/sys/fs/cgroup")
+        .is_some_and(|m| m.fstype == "cgroup2")
+}
+
+/// The host's `cgroup.procs` for an absolute cgroupsPath: in the unified tree on a v2 host,
+/// in the `pids` hierarchy on a v1 or hybrid one.
+pub fn cgroup_procs_file(path: &str) -> PathBuf {
+    let base = if host_cgroup_v2() {
+        PathBuf::from("/sys/fs/cgroup")
+    } else {
+        PathBuf::from("/sys/fs/cgroup/pids")
+    };
+    base.join(path.trim_start_matches('/')).join("cgroup.procs")
+}
+
+/// The pids listed in a `cgroup.procs` file (none if it cannot be read).
+pub fn read_pids(p: &Path) -> Vec<i32> {
+    fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}

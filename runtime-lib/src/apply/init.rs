@@ -10,7 +10,7 @@
 //! "ready", waits for `start` on the exec FIFO, then drops to the process's
 //! identity and executes it.
 
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use crate::apply::fs::Root;
 use crate::apply::namespaces::JoinFd;
@@ -47,8 +47,20 @@ pub(crate) fn stage1(ctx: &InitContext<'_>) -> ! {
     sys::exit_now(code)
 }
 
+/// The fds a child keeps from the runtime: the channel, the exec FIFO and
+/// (stage 1 only) the namespaces to join; everything else above stdio and
+/// `--preserve-fds` is closed at once.
+fn close_runtime_fds(ctx: &InitContext<'_>, with_joins: bool) {
+    let mut keep = vec![ctx.channel.raw_fd(), ctx.exec_fifo.as_raw_fd()];
+    if with_joins {
+        keep.extend(ctx.joins.iter().map(|j| j.fd.as_raw_fd()));
+    }
+    sys::close_fds_except(3 + ctx.plan.process.preserve_fds, &keep);
+}
+
 fn stage1_steps(ctx: &InitContext<'_>) -> Result<(), ChildError> {
     sys::close_inherited(ctx.runtime_end);
+    close_runtime_fds(ctx, true);
     let ns = &ctx.plan.namespaces;
     // Wait until the runtime has put us in the container's cgroup: a new
     // cgroup namespace takes the current cgroup as its root.
@@ -69,8 +81,8 @@ fn stage1_steps(ctx: &InitContext<'_>) -> Result<(), ChildError> {
                 ))
             }
         }
-        namespaces::become_namespace_root(ns)?;
     }
+    namespaces::become_namespace_root(ns)?;
     namespaces::unshare_rest(ns)?;
     namespaces::write_time_offsets(ns)?;
     match sys::fork_with_flags(libc::CLONE_PARENT as libc::c_ulong) {
@@ -100,6 +112,7 @@ fn stage2(ctx: &InitContext<'_>) -> ! {
 
 fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, ChildError> {
     let plan = ctx.plan;
+    close_runtime_fds(ctx, false);
     // A session of its own: the init must not share the caller's
     // controlling terminal or receive its job-control signals.
     nix::unistd::setsid().map_err(|e| ChildError::sys("setsid", None, e))?;
@@ -170,10 +183,11 @@ fn build_root(ctx: &InitContext<'_>) -> Result<(), ChildError> {
     devices::create_devices(&root, &plan.devices)?;
     drop(root);
     if plan.mounts.pivot_root {
-        mounts::pivot_to(&plan.rootfs)
+        mounts::pivot_to(&plan.rootfs)?;
     } else {
-        mounts::move_root_to(&plan.rootfs)
+        mounts::move_root_to(&plan.rootfs)?;
     }
+    mounts::set_new_root_propagation(plan)
 }
 
 /// After `pivot_root`, so `/proc/sys` is the container's; before the

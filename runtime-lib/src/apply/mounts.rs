@@ -303,6 +303,27 @@ pub(crate) fn pivot_to(rootfs: &Path) -> Result<()> {
     nix::unistd::chdir("/").map_err(|e| ChildError::sys("chdir", "/".to_string(), e))
 }
 
+/// Step 7. `rootfsPropagation: shared` puts the container's `/` in a peer
+/// group of its own (runtime-spec): private first, so it leaves any group
+/// it inherited from the host, then shared.
+pub(crate) fn set_new_root_propagation(plan: &Plan) -> Result<()> {
+    let p = plan.mounts.root_propagation.0;
+    if p & libc::MS_SHARED == 0 {
+        return Ok(());
+    }
+    let rec = p & libc::MS_REC;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        flags(libc::MS_PRIVATE | rec),
+        None::<&str>,
+    )
+    .map_err(mount_err("private propagation", Path::new("/")))?;
+    mount(None::<&str>, "/", None::<&str>, flags(p), None::<&str>)
+        .map_err(mount_err("shared propagation", Path::new("/")))
+}
+
 /// Step 6, `--no-pivot`: move the rootfs over `/` and chroot into it, for
 /// roots where `pivot_root` is impossible (an initramfs). The host's mounts
 /// stay reachable under the chroot's parent, which is why this is opt-in.

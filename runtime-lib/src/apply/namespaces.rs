@@ -109,11 +109,22 @@ pub(crate) fn write_time_offsets(plan: &NamespacePlan) -> Result<(), ChildError>
 /// Becomes root of a new user namespace when root is mapped, so that the
 /// setup that follows (mounts, mknod, hostname) runs as the namespace's root.
 pub(crate) fn become_namespace_root(plan: &NamespacePlan) -> Result<(), ChildError> {
-    if !plan.creates(NamespaceKind::User) {
+    let joined = plan.join.iter().any(|(k, _)| *k == NamespaceKind::User);
+    if !plan.creates(NamespaceKind::User) && !joined {
         return Ok(());
     }
     let root = nix::unistd::Uid::from_raw(0);
     let groot = nix::unistd::Gid::from_raw(0);
+    // A joined namespace's maps are not ours to know: its root must be
+    // mapped (as runc requires), or nothing below could be set up.
+    if joined {
+        nix::unistd::setresgid(groot, groot, groot).map_err(|e| {
+            ChildError::sys("setresgid in the joined user namespace", "0".to_string(), e)
+        })?;
+        return nix::unistd::setresuid(root, root, root).map_err(|e| {
+            ChildError::sys("setresuid in the joined user namespace", "0".to_string(), e)
+        });
+    }
     if plan.gid_map.iter().any(|r| r.container_id == 0) {
         nix::unistd::setresgid(groot, groot, groot)
             .map_err(|e| ChildError::sys("setresgid", "0".to_string(), e))?;

@@ -194,6 +194,15 @@ pub(crate) fn exec(p: &ProcessPlan, program: &Path) -> Result<std::convert::Infa
     ));
     nix::unistd::chdir(&p.cwd)
         .map_err(|e| ChildError::sys("chdir", p.cwd.display().to_string(), e))?;
+    // A cwd outside the container's root (reached through a leaked fd or a
+    // magic link) makes getcwd(2) fail: refuse to run there.
+    nix::unistd::getcwd().map_err(|_| {
+        ChildError::other(
+            "process.cwd",
+            p.cwd.display().to_string(),
+            "resolves outside the container's root",
+        )
+    })?;
     let cstr = |s: &str| {
         CString::new(s).map_err(|_| ChildError::other("exec", s.to_string(), "contains a NUL byte"))
     };

@@ -195,3 +195,27 @@ pub fn close_inherited(fd: RawFd) {
     // of the parent that the child never touches after this call.
     unsafe { libc::close(fd) };
 }
+
+/// Closes every fd from `first` upwards except those in `keep`, with
+/// `close_range(2)` over the gaps. Used by the container's processes right
+/// after fork: the runtime's fds (the state directory's lock among them)
+/// must not be reachable from inside, even before `execve` (runc
+/// CVE-2024-21626: a cwd of `/proc/self/fd/N` led to the host).
+pub fn close_fds_except(first: u32, keep: &[RawFd]) {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter_map(|&k| u32::try_from(k).ok())
+        .filter(|&k| k >= first)
+        .collect();
+    keep.sort_unstable();
+    let mut start = first;
+    for k in keep.into_iter().chain(std::iter::once(u32::MAX)) {
+        if k > start {
+            // SAFETY: close_range only closes fds of this process; the
+            // caller is a forked child whose Rust owners of these fds live in
+            // the parent's copy of memory and are never dropped here.
+            unsafe { libc::syscall(libc::SYS_close_range, start, k - 1, 0) };
+        }
+        start = k.saturating_add(1);
+    }
+}

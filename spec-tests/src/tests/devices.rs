@@ -3,8 +3,9 @@
 
 use serde_json::json;
 
-use crate::bundle::sh;
-use crate::harness::{ensure, ensure_eq, run_ok, Ctx, TestResult};
+use crate::bundle::{add_userns, sh};
+use crate::harness::{ensure, ensure_eq, run_ok, Ctn, Ctx, TestResult};
+use crate::rootfs::chown_tree;
 use crate::Test;
 
 pub fn tests() -> Vec<Test> {
@@ -15,6 +16,7 @@ pub fn tests() -> Vec<Test> {
         t("ptmx_and_symlinks", ptmx_and_symlinks),
         t("pts_and_shm_dirs", pts_and_shm_dirs),
         t("linux_devices", linux_devices),
+        t("userns_devices", userns_devices),
     ]
 }
 
@@ -139,5 +141,29 @@ fn linux_devices(ctx: &Ctx) -> TestResult {
             "/dev/mydev|character special file|1:3|600|1000|1000",
         ],
         "stat of the configured devices",
+    )
+}
+
+/// In a user namespace (where mknod is not allowed, so runtimes bind the host's nodes) the
+/// default devices exist and work.
+fn userns_devices(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    chown_tree(&c.rootfs(), 100000, 100000)?;
+    let mut cfg = sh(
+        "for d in null zero full random urandom tty; do test -c /dev/$d && echo $d; done; \
+         echo x > /dev/null && echo null-ok; head -c 4 /dev/zero | wc -c; \
+         head -c 8 /dev/urandom | wc -c",
+    );
+    add_userns(&mut cfg, &[(0, 100000, 65536)]);
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    let got: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+    ensure_eq(
+        got,
+        vec![
+            "null", "zero", "full", "random", "urandom", "tty", "null-ok", "4", "8",
+        ],
+        "devices in a user namespace",
     )
 }

@@ -2,15 +2,17 @@
 //! run, list, spec, the pid file and the JSON log (runtime.md "Lifecycle" and "Operations",
 //! and runc's documented command line).
 
-use std::fs;
+use std::fs::{self, File};
 use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::bundle::{base_config, set_namespaces, sh};
 use crate::harness::{
-    all_pids, ensure, ensure_eq, proc_alive, proc_ppid, wait_until, Ctn, Ctx, TestResult,
+    all_pids, cgroup_path_dirs, ensure, ensure_eq, proc_alive, proc_ppid, run_host, skip,
+    status_code, wait_until, Ctn, Ctx, TestResult,
 };
 use crate::Test;
 
@@ -41,6 +43,9 @@ pub fn tests() -> Vec<Test> {
         t("pid_file", pid_file),
         t("spec_command", spec_command),
         t("log_json", log_json),
+        t("no_new_keyring", no_new_keyring),
+        t("start_after_init_died", start_after_init_died),
+        t("run_forwards_signals", run_forwards_signals),
     ]
 }
 
@@ -452,4 +457,154 @@ fn log_json(ctx: &Ctx) -> TestResult {
     })();
     let _ = fs::remove_file(&log);
     res
+}
+
+/// The `/proc/keys` lines of keyrings named after container `id`: `_ses.<id>` (runc, cella)
+/// or `<id>` (crun).
+fn container_keyrings(id: &str) -> Vec<String> {
+    let names = [format!("_ses.{id}:"), format!("{id}:")];
+    fs::read_to_string("/proc/keys")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.get(7) == Some(&"keyring") && f.get(8).is_some_and(|d| names.iter().any(|n| n == d))
+        })
+        .map(String::from)
+        .collect()
+}
+
+/// By default the container init joins a new session keyring named after the container (the
+/// spec leaves the name open: runc uses `_ses.<id>`, crun `<id>`), seen from the host in
+/// `/proc/keys` (which lists the keys root may view) while the init holds it; with
+/// `--no-new-keyring` no such keyring is made.
+fn no_new_keyring(ctx: &Ctx) -> TestResult {
+    if !Path::new("/proc/keys").exists() {
+        return Err(skip("the host has no /proc/keys"));
+    }
+    let a = Ctn::new(ctx, "new")?;
+    a.write_config(&sleeper())?;
+    a.create_ok()?;
+    let found = container_keyrings(&a.id);
+    ensure(found.len() == 1, || {
+        format!(
+            "after create, /proc/keys has {found:?}, want one keyring _ses.{0} or {0}",
+            a.id
+        )
+    })?;
+    let b = Ctn::new(ctx, "keep")?;
+    b.write_config(&sleeper())?;
+    let out = b.create(&["--no-new-keyring"])?;
+    ensure_eq(
+        out.code,
+        0,
+        &format!("create --no-new-keyring ({})", out.describe()),
+    )?;
+    let found = container_keyrings(&b.id);
+    ensure(found.is_empty(), || {
+        format!("after create --no-new-keyring, /proc/keys has {found:?}")
+    })
+}
+
+/// An init killed from outside before `start`: state says `stopped`, start fails with exit 1,
+/// and delete (without --force) succeeds and removes the cgroup.
+fn start_after_init_died(ctx: &Ctx) -> TestResult {
+    let path = ctx.new_cgroup_path("");
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = sleeper();
+    cfg["linux"]["cgroupsPath"] = json!(path);
+    c.write_config(&cfg)?;
+    c.create_ok()?;
+    let pid = c.pid()?;
+    run_host(&["kill", "-KILL", &pid.to_string()])?;
+    ensure(
+        wait_until(Duration::from_secs(5), || !proc_alive(pid)),
+        || format!("init {pid} still alive after SIGKILL"),
+    )?;
+    c.wait_status("stopped")?;
+    let out = ctx.rt(&["start", &c.id])?;
+    ensure_eq(
+        out.code,
+        1,
+        &format!("start after the init died ({})", out.describe()),
+    )?;
+    ctx.rt_ok(&["delete", &c.id])?;
+    let out = ctx.rt(&["state", &c.id])?;
+    ensure(out.code != 0, || {
+        format!("state after delete succeeded: {}", out.stdout.trim())
+    })?;
+    let removed = wait_until(Duration::from_secs(3), || {
+        cgroup_path_dirs(&path).is_empty()
+    });
+    ensure(removed, || {
+        format!(
+            "cgroup directories left after delete: {:?}",
+            cgroup_path_dirs(&path)
+        )
+    })
+}
+
+/// A foreground `run` forwards SIGTERM to the container: pid 1 of a new pid namespace with a
+/// trap handles it and exits 42; the runtime exits 42 and the container is deleted.
+fn run_forwards_signals(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sh(
+        "trap 'exit 42' TERM; touch /ready; while true; do sleep 0.1; done",
+    ))?;
+    let (out_p, err_p) = (c.bundle.join("run.out"), c.bundle.join("run.err"));
+    let file = |p: &Path| File::create(p).map_err(|e| format!("{}: {e}", p.display()));
+    let mut cmd = ctx.runtime_cmd(&["run", "--bundle", &c.bundle_str(), &c.id]);
+    cmd.stdin(Stdio::null())
+        .stdout(file(&out_p)?)
+        .stderr(file(&err_p)?);
+    let mut child = cmd.spawn().map_err(|e| format!("spawn run: {e}"))?;
+    let stderr = || fs::read_to_string(&err_p).unwrap_or_default();
+    // The trap is set once /ready exists.
+    let ready = c.rootfs().join("ready");
+    wait_until(Duration::from_secs(10), || {
+        ready.exists() || matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if let Ok(pid) = c.pid() {
+        ctx.track_pid(pid);
+    }
+    if !ready.exists() {
+        let code = match child.try_wait() {
+            Ok(Some(st)) => Some(status_code(st)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                None
+            }
+        };
+        return Err(format!(
+            "the container did not start (run exit code {code:?}); stderr: {}",
+            stderr().trim()
+        ));
+    }
+    run_host(&["kill", "-TERM", &child.id().to_string()])?;
+    let mut code = None;
+    wait_until(Duration::from_secs(10), || {
+        code = child.try_wait().ok().flatten().map(status_code);
+        code.is_some()
+    });
+    let Some(code) = code else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!(
+            "run did not exit 10 s after SIGTERM; stderr: {}",
+            stderr().trim()
+        ));
+    };
+    ensure_eq(
+        code,
+        42,
+        &format!("run exit code after SIGTERM (stderr: {})", stderr().trim()),
+    )?;
+    let out = ctx.rt(&["state", &c.id])?;
+    ensure(out.code != 0, || {
+        format!(
+            "the container still exists after run: {}",
+            out.stdout.trim()
+        )
+    })
 }

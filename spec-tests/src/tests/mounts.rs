@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::bundle::{add_mount, sh};
+use crate::bundle::{add_mount, put_namespace, sh};
 use crate::harness::{
-    ensure, ensure_eq, mkdir_mode, mount_at, parse_mountinfo, run_ok, wait_until, write_file, Ctn,
-    Ctx, TestResult,
+    ensure, ensure_eq, host_cgroup_v2, mkdir_mode, mount_at, parse_mountinfo, run_ok, wait_until,
+    write_file, Ctn, Ctx, TestResult,
 };
 use crate::Test;
 
@@ -33,6 +33,10 @@ pub fn tests() -> Vec<Test> {
         t("masked_paths", masked_paths),
         t("readonly_paths", readonly_paths),
         t("sysctl", sysctl),
+        t("rootfs_propagation_shared", rootfs_propagation_shared),
+        t("cgroup_mount", cgroup_mount),
+        t("bind_file", bind_file),
+        t("tmpfs_at_nested_missing_dir", tmpfs_at_nested_missing_dir),
     ]
 }
 
@@ -314,4 +318,157 @@ fn sysctl(ctx: &Ctx) -> TestResult {
     ensure_eq(got, vec!["1", "4096"], "sysctl values inside")?;
     let host_after = fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap_or_default();
     ensure_eq(host_after, host_before, "the host's ip_forward")
+}
+
+/// `rootfsPropagation` `shared` and `rshared` make the container's `/` a shared mount in a new
+/// peer group (config-linux.md: "the rootfs mount belongs to a new peer group ... this does
+/// not mean that it's shared with the host"): its mountinfo line has a `shared:N` field, and
+/// N is no peer group of the host's mounts.
+fn rootfs_propagation_shared(ctx: &Ctx) -> TestResult {
+    let host = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let host_groups: Vec<String> = parse_mountinfo(&host)
+        .into_iter()
+        .flat_map(|m| m.optional)
+        .filter(|o| o.starts_with("shared:"))
+        .collect();
+    for prop in ["shared", "rshared"] {
+        let mut cfg = sh("cat /proc/self/mountinfo");
+        cfg["linux"]["rootfsPropagation"] = json!(prop);
+        let out = run_ok(ctx, &cfg)?;
+        let root = mount_at(&out, "/")?;
+        let group = root.optional.iter().find(|o| o.starts_with("shared:"));
+        let Some(group) = group else {
+            return Err(format!(
+                "rootfsPropagation {prop}: / is not shared: {}",
+                root.line
+            ));
+        };
+        ensure(!host_groups.contains(group), || {
+            format!(
+                "rootfsPropagation {prop}: / is in the host's peer group {group}: {}",
+                root.line
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// A `cgroup` mount at /sys/fs/cgroup (ro, nosuid, nodev, noexec) in a new cgroup namespace
+/// shows the container's own cgroup: its `cgroup.procs` (in the `pids` hierarchy on a v1 or
+/// hybrid host, at the top on a v2 host) lists exactly the container's processes, and it is
+/// read-only.
+fn cgroup_mount(ctx: &Ctx) -> TestResult {
+    let (dir, mp) = if host_cgroup_v2() {
+        ("/sys/fs/cgroup", "/sys/fs/cgroup")
+    } else {
+        ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/pids")
+    };
+    let path = ctx.new_cgroup_path("");
+    let c = Ctn::new(ctx, "")?;
+    // `read` is a shell builtin: while the list is read, the only processes are the shell
+    // (pid 1) and the background sleep.
+    let mut cfg = sh(&format!(
+        "sleep 1000 & s=$!; while read p; do echo pid=$p; done < {dir}/cgroup.procs; \
+         echo pid=sleep=$s; \
+         (echo $$ > {dir}/cgroup.procs) 2>/dev/null && echo WRITABLE || echo RO; \
+         kill $s; cat /proc/self/mountinfo"
+    ));
+    put_namespace(&mut cfg, json!({"type": "cgroup"}));
+    cfg["linux"]["cgroupsPath"] = json!(path);
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+               "options": ["ro", "nosuid", "nodev", "noexec"]}),
+    );
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    let mut pids: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("pid="))
+        .collect();
+    let sleep = pids
+        .iter()
+        .find_map(|p| p.strip_prefix("sleep="))
+        .ok_or_else(|| format!("unexpected output: {}", out.stdout))?;
+    let mut want = vec!["1", sleep];
+    pids.retain(|p| !p.starts_with("sleep="));
+    pids.sort();
+    want.sort();
+    ensure_eq(pids, want, &format!("{dir}/cgroup.procs inside"))?;
+    ensure(out.stdout.lines().any(|l| l == "RO"), || {
+        format!("{dir}/cgroup.procs is writable")
+    })?;
+    let m = mount_at(&out.stdout, mp)?;
+    ensure(m.fstype == "cgroup" || m.fstype == "cgroup2", || {
+        format!("{mp} is not a cgroup mount: {}", m.line)
+    })?;
+    for o in ["ro", "nosuid", "nodev", "noexec"] {
+        ensure(m.has_opt(o), || format!("{mp} lacks {o}: {}", m.line))?;
+    }
+    Ok(())
+}
+
+/// A bind mount of a single host file onto paths missing from the rootfs (one in an existing
+/// directory, one under missing directories): the runtime creates an empty file (and the
+/// directories) as the mount point, and the container reads the host file's content.
+fn bind_file(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let src = c.bundle.join("host-file");
+    write_file(&src, "hello-file\n")?;
+    let src = src.to_string_lossy().into_owned();
+    let dests = ["/etc/st-bound.conf", "/st-missing/sub/bound.conf"];
+    for d in dests {
+        ensure(!c.rootfs().join(&d[1..]).exists(), || {
+            format!("{d} exists in the rootfs")
+        })?;
+    }
+    let mut cfg = sh(&format!(
+        "for f in {0} {1}; do stat -c %F $f; cat $f; done",
+        dests[0], dests[1]
+    ));
+    for d in dests {
+        add_mount(
+            &mut cfg,
+            json!({"destination": d, "type": "bind", "source": src, "options": ["bind"]}),
+        );
+    }
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    ensure_eq(
+        out.stdout.lines().collect::<Vec<_>>(),
+        vec!["regular file", "hello-file", "regular file", "hello-file"],
+        "type and content of the bound files",
+    )?;
+    ensure_eq(
+        fs::read_to_string(&src).unwrap_or_default().as_str(),
+        "hello-file\n",
+        "the host file afterwards",
+    )
+}
+
+/// A tmpfs on /a/b/c where /a does not exist in the rootfs: the runtime makes the directories.
+fn tmpfs_at_nested_missing_dir(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    ensure(!c.rootfs().join("a").exists(), || {
+        "/a exists in the rootfs".into()
+    })?;
+    let mut cfg = sh("touch /a/b/c/x && echo WRITABLE; cat /proc/self/mountinfo");
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/a/b/c", "type": "tmpfs", "source": "tmpfs",
+               "options": ["size=1m"]}),
+    );
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    ensure_eq(
+        out.stdout.lines().next(),
+        Some("WRITABLE"),
+        "touch /a/b/c/x",
+    )?;
+    let m = mount_at(&out.stdout, "/a/b/c")?;
+    ensure_eq(m.fstype.as_str(), "tmpfs", "fstype at /a/b/c")
 }

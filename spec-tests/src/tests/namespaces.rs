@@ -5,7 +5,9 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::bundle::{put_namespace, set_namespaces, sh, DEFAULT_NAMESPACES};
+use crate::bundle::{
+    add_userns, base_config, put_namespace, set_namespaces, sh, DEFAULT_NAMESPACES,
+};
 use crate::harness::{ensure, ensure_eq, ns_link, run_ok, skip, Ctn, Ctx, TestResult};
 use crate::rootfs::chown_tree;
 use crate::Test;
@@ -22,6 +24,8 @@ pub fn tests() -> Vec<Test> {
         t("userns_multiple_mappings", userns_multiple_mappings),
         t("time_ns_offsets", time_ns_offsets),
         t("cgroup_ns_root", cgroup_ns_root),
+        t("join_ipc_uts_pid_by_path", join_ipc_uts_pid_by_path),
+        t("join_user_by_path", join_user_by_path),
     ]
 }
 
@@ -177,14 +181,7 @@ fn userns_case(ctx: &Ctx, maps: &[(u64, u64, u64)]) -> TestResult {
         .unwrap_or(0);
     chown_tree(&c.rootfs(), root_host, root_host)?;
     let mut cfg = sh("cat /proc/self/uid_map; echo --; cat /proc/self/gid_map; echo --; id -u");
-    let types: Vec<&str> = DEFAULT_NAMESPACES.iter().copied().chain(["user"]).collect();
-    set_namespaces(&mut cfg, &types);
-    let m: Vec<_> = maps
-        .iter()
-        .map(|&(c, h, s)| json!({"containerID": c, "hostID": h, "size": s}))
-        .collect();
-    cfg["linux"]["uidMappings"] = json!(m);
-    cfg["linux"]["gidMappings"] = json!(m);
+    add_userns(&mut cfg, maps);
     c.write_config(&cfg)?;
     let out = c.run()?;
     ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
@@ -258,4 +255,101 @@ fn cgroup_ns_root(ctx: &Ctx) -> TestResult {
     ensure(!out.trim().is_empty() && bad.is_empty(), || {
         format!("cgroup lines not at \"/\": {bad:?} (all: {out})")
     })
+}
+
+/// Container B joins container A's ipc, uts and pid namespaces by path: B sees A's hostname,
+/// has A's namespace inodes, and in A's pid namespace B's shell is not pid 1 (A's `sleep`
+/// is).
+fn join_ipc_uts_pid_by_path(ctx: &Ctx) -> TestResult {
+    let a = Ctn::new(ctx, "a")?;
+    let mut cfg = base_config(&["sleep", "1000"]);
+    cfg["hostname"] = json!("st-joined");
+    a.write_config(&cfg)?;
+    a.start_new()?;
+    let a_pid = a.pid()?.to_string();
+    let b = Ctn::new(ctx, "b")?;
+    let mut cfg = sh(
+        "hostname; for n in ipc uts pid; do readlink /proc/self/ns/$n; done; \
+         echo $$; tr '\\0' ' ' < /proc/1/cmdline; echo",
+    );
+    for (t, f) in [("ipc", "ipc"), ("uts", "uts"), ("pid", "pid")] {
+        put_namespace(
+            &mut cfg,
+            json!({"type": t, "path": format!("/proc/{a_pid}/ns/{f}")}),
+        );
+    }
+    b.write_config(&cfg)?;
+    let out = b.run()?;
+    ensure_eq(out.code, 0, &format!("run B ({})", out.describe()))?;
+    let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+    ensure(lines.len() == 6, || {
+        format!("unexpected output of B: {}", out.stdout)
+    })?;
+    ensure_eq(lines[0], "st-joined", "B's hostname (A's uts namespace)")?;
+    for (i, f) in [(1, "ipc"), (2, "uts"), (3, "pid")] {
+        let want = ns_link(&a_pid, f)?;
+        ensure_eq(
+            lines[i],
+            want.as_str(),
+            &format!("B's {f} namespace vs A's"),
+        )?;
+    }
+    ensure(lines[4] != "1", || {
+        "B's shell is pid 1 in A's pid namespace".into()
+    })?;
+    ensure_eq(lines[5], "sleep 1000", "pid 1 seen by B (A's init)")
+}
+
+/// Container B joins the user namespace (and the network namespace) of container A by path:
+/// B has A's user namespace and sees A's uid and gid maps.
+fn join_user_by_path(ctx: &Ctx) -> TestResult {
+    let maps = [(0, 100000, 65536)];
+    let a = Ctn::new(ctx, "a")?;
+    chown_tree(&a.rootfs(), 100000, 100000)?;
+    let mut cfg = base_config(&["sleep", "1000"]);
+    add_userns(&mut cfg, &maps);
+    a.write_config(&cfg)?;
+    a.start_new()?;
+    let a_pid = a.pid()?.to_string();
+    let read = |f: &str| {
+        std::fs::read_to_string(format!("/proc/{a_pid}/{f}"))
+            .map_err(|e| format!("/proc/{a_pid}/{f}: {e}"))
+    };
+    let (a_uid, a_gid) = (parse_map(&read("uid_map")?), parse_map(&read("gid_map")?));
+
+    let b = Ctn::new(ctx, "b")?;
+    chown_tree(&b.rootfs(), 100000, 100000)?;
+    let mut cfg = sh(
+        "cat /proc/self/uid_map; echo --; cat /proc/self/gid_map; echo --; \
+         readlink /proc/self/ns/user; readlink /proc/self/ns/net; id -u",
+    );
+    // The mappings stay in B's config (podman sends them with the path); a runtime must not
+    // try to write them into a namespace it joins.
+    add_userns(&mut cfg, &maps);
+    for (t, f) in [("user", "user"), ("network", "net")] {
+        put_namespace(
+            &mut cfg,
+            json!({"type": t, "path": format!("/proc/{a_pid}/ns/{f}")}),
+        );
+    }
+    b.write_config(&cfg)?;
+    let out = b.run()?;
+    ensure_eq(out.code, 0, &format!("run B ({})", out.describe()))?;
+    let parts: Vec<&str> = out.stdout.split("--\n").collect();
+    ensure(parts.len() == 3, || {
+        format!("unexpected output of B: {}", out.stdout)
+    })?;
+    ensure_eq(parse_map(parts[0]), a_uid, "B's uid_map vs A's")?;
+    ensure_eq(parse_map(parts[1]), a_gid, "B's gid_map vs A's")?;
+    let rest: Vec<&str> = parts[2].lines().map(str::trim).collect();
+    let want = [
+        ns_link(&a_pid, "user")?,
+        ns_link(&a_pid, "net")?,
+        "0".to_string(),
+    ];
+    ensure_eq(
+        rest,
+        want.iter().map(String::as_str).collect(),
+        "B's user and net namespaces and uid",
+    )
 }

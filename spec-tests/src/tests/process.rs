@@ -2,18 +2,22 @@
 //! user, umask, rlimits, capabilities, no_new_privs, oom_score_adj and stdio, observed from
 //! inside and through /proc/<pid>.
 
-use std::io::{Read, Write};
+use std::fs::{self, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
-use std::process::Stdio;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::bundle::{base_config, set_caps, sh, DEFAULT_PATH};
+use crate::bundle::{base_config, set_caps, set_namespaces, sh, DEFAULT_PATH};
 use crate::harness::{
-    ensure, ensure_eq, run_ok, status_code, Ctn, Ctx, TestResult, RUNTIME_TIMEOUT,
+    cgroup_path_dirs, cgroup_procs_file, ensure, ensure_eq, proc_alive, read_pids, run_host,
+    run_ok, status_code, wait_until, Ctn, Ctx, TestResult, RUNTIME_TIMEOUT,
 };
 use crate::Test;
 
@@ -32,6 +36,10 @@ pub fn tests() -> Vec<Test> {
         t("no_new_privileges_false", no_new_privileges_false),
         t("oom_score_adj", oom_score_adj),
         t("stdio_inherited", stdio_inherited),
+        t("preserve_fds", preserve_fds),
+        t("no_fd_leak", no_fd_leak),
+        t("fd_leak_cwd_escape", fd_leak_cwd_escape),
+        t("kill_all_without_pidns", kill_all_without_pidns),
     ]
 }
 
@@ -296,5 +304,237 @@ fn stdio_inherited(ctx: &Ctx) -> TestResult {
     ensure_eq(out.as_str(), "got:ping\n", "container stdout")?;
     ensure(err.contains("err-marker"), || {
         format!("container stderr lacks err-marker: {err:?}")
+    })
+}
+
+/// The runtime started through `sh`, which first opens fds 3, 4, ... for writing on `paths`
+/// (`exec 3>"$1" 4>"$2"`): the runtime inherits them without `CLOEXEC`, as from a caller that
+/// passes extra files (podman's socket activation with `--preserve-fds`).
+fn runtime_with_fds(ctx: &Ctx, paths: &[&Path], args: &[&str]) -> Command {
+    let mut script = String::from("exec");
+    for i in 0..paths.len() {
+        script.push_str(&format!(" {}>\"${}\"", i + 3, i + 1));
+    }
+    script.push_str(&format!("; shift {}; exec \"$@\"", paths.len()));
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(script)
+        .arg("sh")
+        .args(paths)
+        .arg(&ctx.runtime)
+        .arg("--root")
+        .arg(&ctx.root)
+        .args(args);
+    cmd
+}
+
+/// `create --preserve-fds 2` hands the caller's fds 3 (a file) and 4 (a pipe) to the
+/// container process, which writes to both after `start`.
+fn preserve_fds(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sh("echo to-fd3 >&3 && echo to-fd4 >&4"))?;
+    let file = c.bundle.join("fd3.out");
+    let fifo = c.bundle.join("fd4.fifo");
+    run_host(&["mkfifo", &fifo.to_string_lossy()])?;
+    // A non-blocking read end: opening it does not wait for a writer, and the shell's open of
+    // the write end then does not block either. Read after the container has exited, it gives
+    // the data and then EOF (no writer left).
+    let mut reader = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .map_err(|e| format!("open {}: {e}", fifo.display()))?;
+    let b = c.bundle_str();
+    let args = ["create", "--preserve-fds", "2", "--bundle", &b, &c.id];
+    let out = ctx.exec(runtime_with_fds(ctx, &[&file, &fifo], &args), None)?;
+    ensure_eq(
+        out.code,
+        0,
+        &format!("create --preserve-fds 2 ({})", out.describe()),
+    )?;
+    if let Ok(pid) = c.pid() {
+        ctx.track_pid(pid);
+    }
+    c.start_ok()?;
+    c.wait_status("stopped")?;
+    let got3 = fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut buf = Vec::new();
+    let eof = match reader.read_to_end(&mut buf) {
+        Ok(_) => true,
+        Err(e) if e.kind() == ErrorKind::WouldBlock => false,
+        Err(e) => return Err(format!("read the fifo: {e}")),
+    };
+    let got4 = String::from_utf8_lossy(&buf).into_owned();
+    ensure_eq(got3.as_str(), "to-fd3\n", "written to fd 3 (a file)")?;
+    ensure_eq(got4.as_str(), "to-fd4\n", "written to fd 4 (a pipe)")?;
+    ensure(eof, || {
+        "the pipe of fd 4 is still open for writing after the container exited".into()
+    })
+}
+
+/// The numbers listed by `ls /proc/$$/fd; exit 0` (the shell's own fds: `ls` is not the last
+/// command, so the shell forks it instead of exec'ing it, and `ls`'s own directory fd does not
+/// show).
+fn parse_fds(out: &str) -> Vec<i32> {
+    let mut v: Vec<i32> = out
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    v.sort();
+    v
+}
+
+/// With fds 3 and 4 open in the caller (inherited, not `CLOEXEC`), the container process has
+/// only 0, 1 and 2, and with `--preserve-fds 1` exactly 0 to 3: the runtime closes everything
+/// else, its own fds included (runc CVE-2024-21626 leaked a host directory fd).
+fn no_fd_leak(ctx: &Ctx) -> TestResult {
+    for (tag, preserve, want) in [
+        ("none", None, vec![0, 1, 2]),
+        ("one", Some("1"), vec![0, 1, 2, 3]),
+    ] {
+        let c = Ctn::new(ctx, tag)?;
+        c.write_config(&sh("ls /proc/$$/fd; exit 0"))?;
+        let b = c.bundle_str();
+        let mut args = vec!["run", "--bundle", &b];
+        if let Some(n) = preserve {
+            args.extend(["--preserve-fds", n]);
+        }
+        args.push(&c.id);
+        let (f3, f4) = (c.bundle.join("fd3"), c.bundle.join("fd4"));
+        let out = ctx.exec(runtime_with_fds(ctx, &[&f3, &f4], &args), None)?;
+        let what = format!("`{}`", args.join(" "));
+        ensure_eq(out.code, 0, &format!("{what} ({})", out.describe()))?;
+        ensure_eq(
+            parse_fds(&out.stdout),
+            want,
+            &format!("fds of the container process after {what}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// `ls -l` lines `... N -> TARGET` as (N, TARGET).
+fn fd_targets(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .filter_map(|l| {
+            let (left, target) = l.split_once(" -> ")?;
+            let fd = left.split_whitespace().last()?;
+            Some((fd.to_string(), target.trim().to_string()))
+        })
+        .collect()
+}
+
+/// The container process cannot reach the host through its cwd or its fds: `/proc/1/cwd` is
+/// `/` and holds no bundle file, no fd points into the bundle, the state root, `/run` or the
+/// cgroup tree; and a `process.cwd` of `/proc/self/fd/N` (the CVE-2024-21626 attack on a
+/// leaked fd) either fails or leaves the process inside its root (`..` from the cwd, repeated,
+/// ends at the container's `/`).
+fn fd_leak_cwd_escape(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sh("echo cwd=$(readlink /proc/1/cwd); \
+         test -e /proc/1/cwd/config.json && echo ESCAPE-cwd; \
+         test -e /proc/1/root/config.json && echo ESCAPE-root; \
+         ls -l /proc/1/fd/ /proc/self/fd/; exit 0"))?;
+    let out = c.run()?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    ensure_eq(
+        out.stdout.lines().next(),
+        Some("cwd=/"),
+        "readlink /proc/1/cwd",
+    )?;
+    ensure(!out.stdout.contains("ESCAPE"), || {
+        format!("the bundle's config.json is reachable: {}", out.stdout)
+    })?;
+    let targets = fd_targets(&out.stdout);
+    ensure(targets.len() >= 6, || {
+        format!("unexpected ls -l output: {}", out.stdout)
+    })?;
+    let bundle = c.bundle_str();
+    let root = ctx.root.to_string_lossy().into_owned();
+    let bad: Vec<&(String, String)> = targets
+        .iter()
+        .filter(|(fd, t)| {
+            let host = [bundle.as_str(), root.as_str(), "/run", "/sys/fs/cgroup"]
+                .iter()
+                .any(|p| t == p || t.starts_with(&format!("{p}/")));
+            // Above stdio only `ls`'s own directory fd may be open.
+            let extra = !matches!(fd.as_str(), "0" | "1" | "2") && !t.starts_with("/proc/");
+            host || extra
+        })
+        .collect();
+    ensure(bad.is_empty(), || {
+        format!("fds reaching the host: {bad:?} (all: {targets:?})")
+    })?;
+
+    let script = "r=$(stat -c %d:%i /); \
+                  u=$(stat -c %d:%i ../../../../../../../../../../../../../../../../../..); \
+                  [ \"$r\" = \"$u\" ] && echo INSIDE || echo OUTSIDE $(readlink /proc/self/cwd)";
+    for n in 3..=9 {
+        let c = Ctn::new(ctx, &format!("fd{n}"))?;
+        let mut cfg = sh(script);
+        cfg["process"]["cwd"] = json!(format!("/proc/self/fd/{n}"));
+        c.write_config(&cfg)?;
+        let out = c.run()?;
+        if out.code == 0 {
+            ensure(out.stdout.trim() == "INSIDE", || {
+                format!(
+                    "with cwd /proc/self/fd/{n} the process's cwd is outside its root: {}",
+                    out.stdout.trim()
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// `kill --all ID KILL` on a container without a pid namespace of its own kills every process
+/// in its cgroup, an orphan that left the process tree included; then delete removes the
+/// cgroup.
+fn kill_all_without_pidns(ctx: &Ctx) -> TestResult {
+    let path = ctx.new_cgroup_path("");
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = sh("sleep 1000 & (sleep 1000 &); wait");
+    set_namespaces(&mut cfg, &["ipc", "uts", "mount", "network"]);
+    cfg["linux"]["cgroupsPath"] = json!(path);
+    c.write_config(&cfg)?;
+    c.start_new()?;
+    let procs = cgroup_procs_file(&path);
+    let is_sleep =
+        |p: &i32| fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.starts_with(b"sleep\0"));
+    // Both sleeps running (the orphan's short-lived subshell may still be there too).
+    let mut before = Vec::new();
+    let found = wait_until(Duration::from_secs(5), || {
+        before = read_pids(&procs);
+        before.iter().filter(|p| is_sleep(p)).count() >= 2
+    });
+    ensure(found, || {
+        format!(
+            "{} lists {before:?}, want the shell and two sleeps",
+            procs.display()
+        )
+    })?;
+    ctx.rt_ok(&["kill", "--all", &c.id, "KILL"])?;
+    let mut left = Vec::new();
+    let gone = wait_until(Duration::from_secs(5), || {
+        left = read_pids(&procs);
+        left.is_empty() && before.iter().all(|&p| !proc_alive(p))
+    });
+    ensure(gone, || {
+        let alive: Vec<i32> = before.iter().copied().filter(|&p| proc_alive(p)).collect();
+        format!(
+            "after kill --all: {} lists {left:?}; alive of {before:?}: {alive:?}",
+            procs.display()
+        )
+    })?;
+    c.wait_status("stopped")?;
+    ctx.rt_ok(&["delete", &c.id])?;
+    let removed = wait_until(Duration::from_secs(3), || {
+        cgroup_path_dirs(&path).is_empty()
+    });
+    ensure(removed, || {
+        format!(
+            "cgroup directories left after delete: {:?}",
+            cgroup_path_dirs(&path)
+        )
     })
 }
