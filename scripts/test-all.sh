@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every test of the repository, in order, stopping at the first failure:
-#   packages → fmt → clippy → release build → rootfs → cargo test → spec-tests → benches build.
+#   packages → fmt → clippy → release build (benches included) → rootfs → cargo test → spec-tests.
 # Needs root (integration tests and spec-tests create containers). Runs from the repository
 # root whatever the caller's cwd; honours CARGO_TARGET_DIR.
 set -euo pipefail
@@ -108,7 +108,6 @@ step "cargo test (unit + integration)" run_cargo_test
 summary[-1]+=": $(cargo_test_totals)"
 step "spec-tests against cella" run_spec_tests
 summary[-1]+=": $(spec_tests_totals)"
-step "build benches" limited 10m cargo build --release -p cella-benches
 
 print_summary
 echo "test-all: all steps passed"

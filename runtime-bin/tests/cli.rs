@@ -166,3 +166,37 @@ fn spec_writes_a_config_that_plans() {
     std::fs::remove_dir_all(dir).unwrap();
     std::fs::remove_dir_all(rootless).unwrap();
 }
+
+#[test]
+fn debug_lines_go_to_the_log() {
+    let dir = temp_dir("debug");
+    let log = dir.join("log.txt");
+    let root = dir.join("root");
+    let args = [
+        "--root",
+        root.to_str().unwrap(),
+        "--log",
+        log.to_str().unwrap(),
+        "--debug",
+        "list",
+    ];
+    assert!(cella(&args).status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("level=debug") && text.contains("list"),
+        "{text}"
+    );
+    // Without --debug nothing is logged for a successful command.
+    std::fs::remove_file(&log).unwrap();
+    assert!(cella(
+        &args[..4]
+            .iter()
+            .chain(["list"].iter())
+            .copied()
+            .collect::<Vec<_>>()
+    )
+    .status
+    .success());
+    assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "");
+    std::fs::remove_dir_all(dir).unwrap();
+}
