@@ -383,13 +383,16 @@ impl ContainerCgroup {
             }
         }
         let freezable = self.can_freeze();
-        if freezable {
+        // A paused container stays paused: its processes get the signal
+        // when it is resumed.
+        let was_frozen = freezable && self.is_frozen();
+        if freezable && !was_frozen {
             self.set_frozen(true)?;
         }
         for pid in self.pids()? {
             let _ = nix::sys::signal::kill(pid, signal);
         }
-        if freezable {
+        if freezable && !was_frozen {
             self.set_frozen(false)?;
         }
         Ok(())

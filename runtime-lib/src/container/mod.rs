@@ -194,24 +194,18 @@ impl Container {
     }
 
     /// Sends `signal` to the init, or with `all` to every process of the
-    /// container. Without a pid namespace of its own, killing the init
-    /// would leave the rest running, so every process is signalled anyway
-    /// (as runc 1.2 does).
+    /// container. Without a pid namespace of its own, SIGKILL to the init
+    /// would leave the rest running, so it goes to every process anyway (as
+    /// runc 1.2 does).
     pub fn kill(&self, signal: Signal, all: bool) -> Result<(), Error> {
         let status = self.status();
-        if status == Status::Stopped {
-            // runc 1.2: --all only suppresses this error.
-            if all {
-                self.state.cgroup.signal_all(signal)?;
-                return Ok(());
-            }
+        if status == Status::Stopped && !all {
             return Err(self.wrong("kill", status));
         }
-        if all || !self.state.own_pid_namespace {
-            self.state.cgroup.signal_all(signal)?;
-            if !all {
-                return Ok(());
-            }
+        if all || (signal == Signal::SIGKILL && !self.state.own_pid_namespace) {
+            // runc 1.2: on a stopped container --all only suppresses the
+            // error; stray processes left in the cgroup still get it.
+            return Ok(self.state.cgroup.signal_all(signal)?);
         }
         self.signal_init(signal)
     }
