@@ -51,6 +51,8 @@ enum Command {
     Run(commands::run::Args),
     /// List containers.
     List(commands::list::Args),
+    /// Run a process in a running container.
+    Exec(Box<commands::exec::Args>),
     /// Freeze every process of a container.
     Pause(commands::pause::Args),
     /// Thaw a paused container.
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
         Command::Delete(a) => commands::delete::run(&rt, a),
         Command::Run(a) => commands::run::run(&rt, a),
         Command::List(a) => commands::list::run(&rt, a),
+        Command::Exec(a) => commands::exec::run(&rt, *a),
         Command::Pause(a) => commands::pause::pause(&rt, a),
         Command::Resume(a) => commands::pause::resume(&rt, a),
         Command::Update(a) => commands::update::run(&rt, *a),

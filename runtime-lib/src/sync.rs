@@ -92,6 +92,16 @@ impl Channel {
         }
     }
 
+    /// Runtime side: the next message, or `None` once every child's end is
+    /// closed (a successful `execve` closes it: the fd is close-on-exec).
+    pub(crate) fn recv_or_eof(&self) -> Result<Option<FromChild>, Error> {
+        self.recv_value::<FromChild>()
+            .map_err(|e| Error::UnexpectedMessage {
+                expected: "a message",
+                received: e,
+            })
+    }
+
     /// Runtime side.
     pub(crate) fn send_to_child(&self, msg: FromRuntime) -> Result<(), Error> {
         self.send_value(&msg)

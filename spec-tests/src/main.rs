@@ -111,6 +111,7 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::devices::tests());
     v.extend(tests::process::tests());
     v.extend(tests::cgroups::tests());
+    v.extend(tests::resources::tests());
     v.extend(tests::bad_configs::tests(bad_configs));
     v
 }

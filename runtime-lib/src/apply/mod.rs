@@ -2,6 +2,7 @@
 //! the processes that become the container.
 
 pub(crate) mod devices;
+pub(crate) mod exec;
 pub(crate) mod fs;
 pub(crate) mod init;
 pub(crate) mod mounts;

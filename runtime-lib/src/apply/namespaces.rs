@@ -115,15 +115,8 @@ pub(crate) fn become_namespace_root(plan: &NamespacePlan) -> Result<(), ChildErr
     }
     let root = nix::unistd::Uid::from_raw(0);
     let groot = nix::unistd::Gid::from_raw(0);
-    // A joined namespace's maps are not ours to know: its root must be
-    // mapped (as runc requires), or nothing below could be set up.
     if joined {
-        nix::unistd::setresgid(groot, groot, groot).map_err(|e| {
-            ChildError::sys("setresgid in the joined user namespace", "0".to_string(), e)
-        })?;
-        return nix::unistd::setresuid(root, root, root).map_err(|e| {
-            ChildError::sys("setresuid in the joined user namespace", "0".to_string(), e)
-        });
+        return become_joined_root();
     }
     if plan.gid_map.iter().any(|r| r.container_id == 0) {
         nix::unistd::setresgid(groot, groot, groot)
@@ -134,6 +127,18 @@ pub(crate) fn become_namespace_root(plan: &NamespacePlan) -> Result<(), ChildErr
             .map_err(|e| ChildError::sys("setresuid", "0".to_string(), e))?;
     }
     Ok(())
+}
+
+/// Becomes root of a user namespace joined by path. Its root must be
+/// mapped (as runc requires), or nothing could be set up in it.
+pub(crate) fn become_joined_root() -> Result<(), ChildError> {
+    let root = nix::unistd::Uid::from_raw(0);
+    let groot = nix::unistd::Gid::from_raw(0);
+    nix::unistd::setresgid(groot, groot, groot).map_err(|e| {
+        ChildError::sys("setresgid in the joined user namespace", "0".to_string(), e)
+    })?;
+    nix::unistd::setresuid(root, root, root)
+        .map_err(|e| ChildError::sys("setresuid in the joined user namespace", "0".to_string(), e))
 }
 
 fn map_text(ranges: &[IdRange]) -> String {

@@ -60,8 +60,9 @@ pub(super) fn create(
 ) -> Result<Container, Error> {
     super::id::validate_id(id)?;
     // Plan before touching anything: a bad config leaves nothing behind.
-    let plan = plan_bundle(bundle, id, opts)?;
+    let loaded = spec::load_bundle(bundle)?;
     let host = HostCgroups::detect()?;
+    let plan = plan::compile(&loaded, id, opts, &host.facts())?;
     let own = std::fs::read_to_string("/proc/self/cgroup")
         .map_err(Error::io("read", "/proc/self/cgroup"))?;
     let cgroup = ContainerCgroup::resolve(&host, &own_cgroups(&own), &plan.cgroup.path);
@@ -169,6 +170,7 @@ pub(super) fn create(
         cgroup,
         own_pid_namespace: plan.namespaces.creates(NamespaceKind::Pid),
         device_nodes: plan.devices.nodes.clone(),
+        process: loaded.spec.process().clone(),
     };
     st.save(&dir)?;
     cleanup.armed = false;

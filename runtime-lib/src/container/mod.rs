@@ -3,6 +3,7 @@
 
 mod cgroup_ops;
 mod create;
+mod exec;
 mod id;
 mod run;
 mod state;
@@ -18,6 +19,7 @@ use nix::sys::signal::Signal;
 
 pub use cgroup_ops::Event;
 pub use create::plan_bundle;
+pub use exec::{ExecOptions, ExecProcess};
 pub use id::validate_id;
 pub use state::{OciState, StateFile};
 pub use time::rfc3339_nano;
@@ -174,23 +176,29 @@ impl Container {
             return Err(self.wrong("start", status));
         }
         let fifo_path = self.dir.join(EXEC_FIFO);
-        let fifo = match self.exec_fifo.take() {
-            Some(fd) => fd,
-            // O_NONBLOCK: if the init is gone there is no reader and the
-            // open fails with ENXIO instead of hanging.
-            None => nix::fcntl::open(
+        let open = |flags| {
+            nix::fcntl::open(
                 &fifo_path,
-                nix::fcntl::OFlag::O_WRONLY
-                    | nix::fcntl::OFlag::O_NONBLOCK
-                    | nix::fcntl::OFlag::O_CLOEXEC,
+                flags | nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC,
                 nix::sys::stat::Mode::empty(),
             )
-            .map_err(Error::sys("open exec fifo", fifo_path.clone()))?,
+            .map_err(Error::sys("open exec fifo", fifo_path.clone()))
         };
-        let mut file = std::fs::File::from(fifo);
-        file.write_all(&[0])
+        // Our reader is opened before our writer: Linux reports POLLHUP on
+        // a FIFO reader once no writer is left *and* one connected after the
+        // reader did. The last writer is then the init's close-on-exec fd,
+        // so POLLHUP means "the container's program runs" and `start`
+        // returns only then (as runc's does).
+        let reader = open(nix::fcntl::OFlag::O_RDONLY)?;
+        drop(self.exec_fifo.take());
+        let mut writer = std::fs::File::from(open(nix::fcntl::OFlag::O_WRONLY)?);
+        writer
+            .write_all(&[0])
             .map_err(Error::io("write", &fifo_path))?;
-        std::fs::remove_file(&fifo_path).map_err(Error::io("remove", &fifo_path))
+        drop(writer);
+        std::fs::remove_file(&fifo_path).map_err(Error::io("remove", &fifo_path))?;
+        wait_for_hangup(&reader, Duration::from_secs(10));
+        Ok(())
     }
 
     /// Sends `signal` to the init, or with `all` to every process of the
@@ -269,4 +277,32 @@ impl Container {
 /// between creating and waiting (the init unblocks them before exec).
 pub fn block_forwarded_signals() -> Result<(), Error> {
     run::block_signals()
+}
+
+/// Waits until `fd` (a FIFO's read end) reports POLLHUP, or `limit`.
+fn wait_for_hangup(fd: &OwnedFd, limit: Duration) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        let ms =
+            PollTimeout::try_from(left.as_millis().min(1000) as i32).unwrap_or(PollTimeout::ZERO);
+        match poll(&mut fds, ms) {
+            Ok(_)
+                if fds[0]
+                    .revents()
+                    .is_some_and(|r| r.contains(PollFlags::POLLHUP)) =>
+            {
+                return
+            }
+            // Only the init's byte is readable: it has not read it yet.
+            Ok(_) => std::thread::sleep(Duration::from_millis(1)),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return,
+        }
+    }
 }

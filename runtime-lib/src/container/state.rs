@@ -37,6 +37,10 @@ pub struct StateFile {
     /// replaces the device rules.
     #[serde(default)]
     pub device_nodes: Vec<crate::plan::DeviceNode>,
+    /// The config's process: `exec` starts from it (env, user, caps...)
+    /// when given only a command line.
+    #[serde(default)]
+    pub process: Option<oci_spec::runtime::Process>,
     /// Whether the container has its own pid namespace (without one, killing
     /// the init does not kill the rest).
     pub own_pid_namespace: bool,

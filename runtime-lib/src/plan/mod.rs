@@ -31,6 +31,19 @@ pub fn device_rules_for_update(
     devices::cgroup_rules(config, nodes).map_err(|p| format!("{}: {}", p.field, p.reason))
 }
 
+/// Plans a process for `exec` (fields of `process.json` are named without
+/// a prefix).
+pub fn plan_exec_process(
+    p: &oci_spec::runtime::Process,
+    preserve_fds: u32,
+) -> Result<ProcessPlan, String> {
+    if p.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err("args: the process needs a command".to_string());
+    }
+    process::plan_process(p, "", preserve_fds, false)
+        .map_err(|e| format!("{}: {}", e.field, e.reason))
+}
+
 /// Options of `create`/`run` that shape the plan.
 #[derive(Clone, Debug, Default)]
 pub struct CreateOptions {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use oci_spec::runtime::{Capabilities, PosixRlimitType, Spec};
+use oci_spec::runtime::{Capabilities, PosixRlimitType, Process, Spec};
 use serde::Serialize;
 
 use super::Problem;
@@ -120,21 +120,36 @@ pub(super) fn plan(
         .process()
         .as_ref()
         .ok_or_else(|| Problem::new("process", "is required to create a container"))?;
+    plan_process(p, "process.", preserve_fds, new_session_keyring)
+}
+
+/// Plans one process (a container's, or one for `exec`); `prefix` is the
+/// JSON path of `p` in its file (`process.` in config.json, empty in a
+/// process.json).
+pub(crate) fn plan_process(
+    p: &Process,
+    prefix: &str,
+    preserve_fds: u32,
+    new_session_keyring: bool,
+) -> Result<ProcessPlan, Problem> {
     let user = p.user();
     let capabilities = match p.capabilities() {
         None => CapabilitySets::default(),
         Some(c) => {
-            let inheritable = cap_names("process.capabilities.inheritable", c.inheritable())?;
-            let permitted = cap_names("process.capabilities.permitted", c.permitted())?;
+            let inheritable = cap_names(
+                &format!("{prefix}capabilities.inheritable"),
+                c.inheritable(),
+            )?;
+            let permitted = cap_names(&format!("{prefix}capabilities.permitted"), c.permitted())?;
             // The kernel raises an ambient capability only if it is both
             // permitted and inheritable; runc's default config lists ambient
             // caps without inheritable ones and runc skips them with a
             // warning. The plan keeps only the ones that can be raised.
-            let mut ambient = cap_names("process.capabilities.ambient", c.ambient())?;
+            let mut ambient = cap_names(&format!("{prefix}capabilities.ambient"), c.ambient())?;
             ambient.retain(|a| inheritable.contains(a) && permitted.contains(a));
             CapabilitySets {
-                bounding: cap_names("process.capabilities.bounding", c.bounding())?,
-                effective: cap_names("process.capabilities.effective", c.effective())?,
+                bounding: cap_names(&format!("{prefix}capabilities.bounding"), c.bounding())?,
+                effective: cap_names(&format!("{prefix}capabilities.effective"), c.effective())?,
                 inheritable,
                 permitted,
                 ambient,
@@ -158,7 +173,7 @@ pub(super) fn plan(
     Ok(ProcessPlan {
         args: p.args().clone().unwrap_or_default(),
         env: p.env().clone().unwrap_or_default(),
-        cwd: super::mounts::container_path("process.cwd", p.cwd())?,
+        cwd: super::mounts::container_path(&format!("{prefix}cwd"), p.cwd())?,
         uid: user.uid(),
         gid: user.gid(),
         additional_gids: user.additional_gids().clone().unwrap_or_default(),

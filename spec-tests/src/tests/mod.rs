@@ -8,3 +8,4 @@ pub mod lifecycle;
 pub mod mounts;
 pub mod namespaces;
 pub mod process;
+pub mod resources;

@@ -1,0 +1,91 @@
+//! The processes of `exec`: stage 1 joins the container's cgroup-placed
+//! namespaces (user first) and forks the new process with `CLONE_PARENT`,
+//! so it lands in the container's pid and time namespaces and is the
+//! runtime's child; stage 2 takes the process's identity and executes it.
+//!
+//! Both are made non-dumpable first: until `execve` they are copies of the
+//! host's runtime binary inside the container's pid namespace, and
+//! `/proc/<pid>/exe` must not hand that binary to the container (runc
+//! CVE-2019-5736). `execve` of the container's program resets the flag.
+
+use std::os::fd::RawFd;
+
+use crate::apply::namespaces::{self, JoinFd};
+use crate::apply::process;
+use crate::error::ChildError;
+use crate::plan::ProcessPlan;
+use crate::sync::{Channel, FromChild};
+use crate::sys::{self, Forked};
+
+/// What the exec children need, prepared by the runtime.
+pub(crate) struct ExecContext<'a> {
+    pub(crate) process: &'a ProcessPlan,
+    pub(crate) joins: &'a [JoinFd],
+    pub(crate) channel: &'a Channel,
+    pub(crate) runtime_end: RawFd,
+    /// Whether a user namespace is among the joins (then become its root).
+    pub(crate) joins_user: bool,
+}
+
+/// Stage 1; never returns.
+pub(crate) fn stage1(ctx: &ExecContext<'_>) -> ! {
+    let code = match stage1_steps(ctx) {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = ctx.channel.send_to_runtime(&FromChild::Failed(e));
+            1
+        }
+    };
+    sys::exit_now(code)
+}
+
+fn stage1_steps(ctx: &ExecContext<'_>) -> Result<(), ChildError> {
+    sys::close_inherited(ctx.runtime_end);
+    let mut keep: Vec<RawFd> = ctx
+        .joins
+        .iter()
+        .map(|j| std::os::fd::AsRawFd::as_raw_fd(&j.fd))
+        .collect();
+    keep.push(ctx.channel.raw_fd());
+    sys::close_fds_except(3 + ctx.process.preserve_fds, &keep);
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| ChildError::sys("prctl PR_SET_DUMPABLE", None, e))?;
+    ctx.channel.expect_from_runtime("Proceed")?;
+    namespaces::join_all(ctx.joins)?;
+    if ctx.joins_user {
+        namespaces::become_joined_root()?;
+    }
+    match sys::fork_with_flags(libc::CLONE_PARENT as libc::c_ulong) {
+        Err(e) => Err(ChildError::sys("fork exec process", None, e)),
+        Ok(Forked::Child) => stage2(ctx),
+        Ok(Forked::Parent(pid)) => ctx
+            .channel
+            .send_to_runtime(&FromChild::InitPid(pid.as_raw())),
+    }
+}
+
+fn stage2(ctx: &ExecContext<'_>) -> ! {
+    let err = match stage2_steps(ctx) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = ctx.channel.send_to_runtime(&FromChild::Failed(err));
+    sys::exit_now(127)
+}
+
+/// The same order as a container's init (see `init.rs`), minus the root
+/// filesystem, which the joined mount namespace already has.
+fn stage2_steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, ChildError> {
+    let p = ctx.process;
+    for j in ctx.joins {
+        sys::close_inherited(std::os::fd::AsRawFd::as_raw_fd(&j.fd));
+    }
+    process::set_oom_score_adj(p)?;
+    process::set_rlimits(p)?;
+    process::switch_user_and_caps(p)?;
+    process::set_no_new_privs(p)?;
+    let program = process::resolve_program(p)?;
+    // No "ready" message: the channel is close-on-exec, so a successful
+    // execve shows as end-of-file to the runtime, a failure as a message.
+    process::exec(p, &program)
+}

@@ -1,0 +1,203 @@
+//! `exec`: a new process in a running container's namespaces and cgroup.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::Process;
+
+use super::state::{init_alive, write_atomic};
+use super::Container;
+use crate::apply::exec::{self, ExecContext};
+use crate::apply::namespaces::JoinFd;
+use crate::cgroups::ContainerCgroup;
+use crate::error::{Error, Status};
+use crate::plan::{self, NamespaceKind};
+use crate::sync::{self, FromChild, FromRuntime};
+use crate::sys::{self, Forked};
+
+/// How to run a process with [`Container::exec`].
+#[derive(Clone, Debug)]
+pub struct ExecOptions {
+    /// The process (as in `process.json`).
+    pub process: Process,
+    /// `--preserve-fds N`.
+    pub preserve_fds: u32,
+    /// `--ignore-paused`: run even in a paused container (it starts frozen).
+    pub ignore_paused: bool,
+    /// `--cgroup`: a sub-cgroup of the container's (`path`, or on v1
+    /// `controller:path` for one hierarchy).
+    pub sub_cgroup: Option<String>,
+    /// `--pid-file`.
+    pub pid_file: Option<PathBuf>,
+}
+
+/// A started exec'd process.
+#[derive(Debug)]
+pub struct ExecProcess {
+    /// Its pid (in the runtime's pid namespace).
+    pub pid: Pid,
+}
+
+/// Every kind, user first: joining the others needs its privileges.
+const KINDS: [NamespaceKind; 8] = [
+    NamespaceKind::User,
+    NamespaceKind::Mount,
+    NamespaceKind::Network,
+    NamespaceKind::Ipc,
+    NamespaceKind::Uts,
+    NamespaceKind::Cgroup,
+    NamespaceKind::Pid,
+    NamespaceKind::Time,
+];
+
+fn ns_inode(path: &Path) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|m| m.ino())
+}
+
+impl Container {
+    /// The config's process, which `exec` flags amend.
+    pub fn config_process(&self) -> Option<&Process> {
+        self.state.process.as_ref()
+    }
+
+    /// Starts `opts.process` in the container. It inherits this process's
+    /// stdio and is its child: wait for it with [`ExecProcess::wait`].
+    pub fn exec(&self, opts: &ExecOptions) -> Result<ExecProcess, Error> {
+        match self.status() {
+            Status::Running | Status::Created => {}
+            Status::Paused if opts.ignore_paused => {}
+            s => return Err(self.wrong("exec in", s)),
+        }
+        let plan =
+            plan::plan_exec_process(&opts.process, opts.preserve_fds).map_err(Error::Usage)?;
+        let joins = self.open_namespaces()?;
+        let cgroup = self.exec_cgroup(opts.sub_cgroup.as_deref())?;
+        let joins_user = joins.iter().any(|j| j.kind == NamespaceKind::User);
+
+        let (parent_end, child_end) = sync::channel()?;
+        let ctx = ExecContext {
+            process: &plan,
+            joins: &joins,
+            channel: &child_end,
+            runtime_end: parent_end.raw_fd(),
+            joins_user,
+        };
+        let stage1 = match sys::fork_with_flags(0).map_err(Error::sys("fork", None))? {
+            Forked::Child => exec::stage1(&ctx),
+            Forked::Parent(pid) => pid,
+        };
+        drop(child_end);
+        let kill_stage1 = |e: Error| {
+            let _ = nix::sys::signal::kill(stage1, nix::sys::signal::Signal::SIGKILL);
+            let _ = waitpid(stage1, None);
+            e
+        };
+        cgroup
+            .add_process(stage1)
+            .map_err(|e| kill_stage1(e.into()))?;
+        parent_end
+            .send_to_child(FromRuntime::Proceed)
+            .map_err(kill_stage1)?;
+        let pid = match parent_end.recv_or_eof().map_err(kill_stage1)? {
+            Some(FromChild::InitPid(pid)) => Pid::from_raw(pid),
+            Some(FromChild::Failed(e)) => return Err(kill_stage1(e.into())),
+            other => {
+                return Err(kill_stage1(Error::UnexpectedMessage {
+                    expected: "InitPid",
+                    received: format!("{other:?}"),
+                }))
+            }
+        };
+        let _ = waitpid(stage1, None);
+        match parent_end.recv_or_eof()? {
+            None => {}
+            Some(FromChild::Failed(e)) => {
+                let _ = waitpid(pid, None);
+                return Err(e.into());
+            }
+            Some(other) => {
+                return Err(Error::UnexpectedMessage {
+                    expected: "end of file after exec",
+                    received: format!("{other:?}"),
+                })
+            }
+        }
+        if let Some(path) = &opts.pid_file {
+            write_atomic(path, pid.as_raw().to_string().as_bytes())?;
+        }
+        Ok(ExecProcess { pid })
+    }
+
+    /// Opens the init's namespaces that differ from ours, checking after
+    /// opening that the init is still the same process (pid reuse).
+    fn open_namespaces(&self) -> Result<Vec<JoinFd>, Error> {
+        let pid = self.state.pid;
+        let mut joins = Vec::new();
+        for kind in KINDS {
+            let theirs = PathBuf::from(format!("/proc/{pid}/ns/{}", kind.proc_name()));
+            let ours = PathBuf::from(format!("/proc/self/ns/{}", kind.proc_name()));
+            match (ns_inode(&theirs), ns_inode(&ours)) {
+                (Some(a), Some(b)) if a == b => continue,
+                (None, None) => continue,
+                _ => {}
+            }
+            let fd = nix::fcntl::open(
+                &theirs,
+                nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(Error::sys("open namespace", theirs.clone()))?;
+            joins.push(JoinFd {
+                kind,
+                fd,
+                path: theirs.display().to_string(),
+            });
+        }
+        if !init_alive(&self.state) {
+            return Err(self.wrong("exec in", Status::Stopped));
+        }
+        Ok(joins)
+    }
+
+    fn exec_cgroup(&self, sub: Option<&str>) -> Result<ContainerCgroup, Error> {
+        let Some(sub) = sub else {
+            return Ok(self.state.cgroup.clone());
+        };
+        let (only, path) = match sub.split_once(':') {
+            Some((ctrl, p)) => (Some(ctrl), p),
+            None => (None, sub),
+        };
+        let rel = Path::new(path.trim_start_matches('/'));
+        if rel
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(Error::Usage(format!(
+                "--cgroup {sub:?}: must be a path below the container's cgroup"
+            )));
+        }
+        Ok(match &self.state.cgroup {
+            ContainerCgroup::V2 { dir } => ContainerCgroup::V2 { dir: dir.join(rel) },
+            ContainerCgroup::V1 { dirs } => ContainerCgroup::V1 {
+                dirs: dirs
+                    .iter()
+                    .map(|(n, d)| {
+                        let hit = only.is_none_or(|c| n.split(',').any(|x| x == c));
+                        (n.clone(), if hit { d.join(rel) } else { d.clone() })
+                    })
+                    .collect(),
+            },
+        })
+    }
+}
+
+impl ExecProcess {
+    /// Waits for the process, forwarding signals to it (block them first
+    /// with [`super::block_forwarded_signals`]); returns its exit code as a
+    /// shell reports it.
+    pub fn wait(&self) -> Result<i32, Error> {
+        super::run::wait_forwarding(self.pid)
+    }
+}
