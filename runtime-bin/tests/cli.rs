@@ -86,7 +86,7 @@ fn systemd_cgroup_is_refused_clearly() {
 }
 
 #[test]
-fn console_socket_is_refused_clearly() {
+fn console_socket_without_terminal_is_refused_clearly() {
     let b = demo_bundle("console");
     let root = temp_dir("console-root");
     let out = cella(&[
@@ -100,7 +100,11 @@ fn console_socket_is_refused_clearly() {
         "c1",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--console-socket"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("process.terminal") && err.contains("--console-socket"),
+        "{err}"
+    );
     assert!(!root.join("c1").exists(), "nothing is left behind");
     std::fs::remove_dir_all(b).unwrap();
     std::fs::remove_dir_all(root).unwrap();

@@ -19,6 +19,7 @@
 
 mod apply;
 pub mod cgroups;
+pub mod console;
 pub mod container;
 pub mod error;
 pub mod plan;

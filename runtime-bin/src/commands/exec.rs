@@ -26,10 +26,10 @@ pub struct Args {
     /// Set no_new_privs.
     #[arg(long = "no-new-privs")]
     no_new_privs: bool,
-    /// Allocate a terminal (not supported yet).
+    /// Allocate a terminal.
     #[arg(short = 't', long)]
     tty: bool,
-    /// Unix socket to send the terminal's master fd to (not supported yet).
+    /// Unix socket to send the terminal's master fd to.
     #[arg(long = "console-socket")]
     console_socket: Option<PathBuf>,
     /// Return once the process started.
@@ -137,10 +137,8 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
         Some(path) => from_file(path)?,
         None => from_flags(&a, c.config_process())?,
     };
-    if process.terminal() == Some(true) || a.console_socket.is_some() {
-        return Err(usage(
-            "exec --tty / --console-socket: terminals are not supported yet",
-        ));
+    if process.terminal() != Some(true) && a.console_socket.is_some() {
+        return Err(usage("--console-socket was given but the process asks for no terminal (-t)"));
     }
     if !a.detach {
         cella::container::block_forwarded_signals()?;
@@ -151,6 +149,7 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
         ignore_paused: a.ignore_paused,
         sub_cgroup: a.cgroup.clone(),
         pid_file: a.pid_file.clone(),
+        console: super::console(a.console_socket.as_ref(), !a.detach),
     };
     let proc = c.exec(&opts)?;
     if a.detach {

@@ -17,7 +17,7 @@ pub mod update;
 
 use std::path::{Path, PathBuf};
 
-use cella::plan::CreateOptions;
+use cella::plan::{Console, CreateOptions};
 
 /// Flags shared by `create` and `run`.
 #[derive(clap::Args)]
@@ -28,7 +28,7 @@ pub struct CreateFlags {
     /// Write the init's pid to this file.
     #[arg(long = "pid-file")]
     pub pid_file: Option<PathBuf>,
-    /// Unix socket to send a terminal's master fd to (not supported yet).
+    /// Unix socket to send the terminal's master fd to.
     #[arg(long = "console-socket")]
     pub console_socket: Option<PathBuf>,
     /// Use MS_MOVE + chroot instead of pivot_root.
@@ -43,21 +43,29 @@ pub struct CreateFlags {
 }
 
 impl CreateFlags {
-    pub fn options(&self) -> Result<CreateOptions, cella::Error> {
-        if self.console_socket.is_some() {
-            return Err(cella::Error::Usage(
-                "--console-socket: terminals are not supported yet".into(),
-            ));
-        }
-        Ok(CreateOptions {
+    /// `foreground`: a `run` that stays attached, which can relay a
+    /// terminal itself when no console socket is given.
+    pub fn options(&self, foreground: bool) -> CreateOptions {
+        CreateOptions {
             no_pivot: self.no_pivot,
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,
-        })
+            console: console(self.console_socket.as_ref(), foreground),
+        }
     }
 
     pub fn bundle(&self) -> &Path {
         &self.bundle
+    }
+}
+
+/// Where a terminal goes: the socket if given, else our own relay when we
+/// stay in the foreground.
+pub fn console(socket: Option<&PathBuf>, foreground: bool) -> Console {
+    match (socket, foreground) {
+        (Some(p), _) => Console::Socket(p.clone()),
+        (None, true) => Console::Relay,
+        (None, false) => Console::None,
     }
 }
 

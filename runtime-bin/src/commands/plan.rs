@@ -27,6 +27,8 @@ pub fn run(a: Args) -> Result<u8, cella::Error> {
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
         preserve_fds: a.preserve_fds,
+        // As for a foreground `run`, which can always take a terminal.
+        console: cella::plan::Console::Relay,
     };
     let plan = cella::container::plan_bundle(&a.bundle, &a.id, &opts)?;
     println!(

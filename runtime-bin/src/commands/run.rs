@@ -17,7 +17,7 @@ pub struct Args {
 }
 
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
-    let opts = a.flags.options()?;
+    let opts = a.flags.options(!a.detach);
     if !a.detach {
         cella::container::block_forwarded_signals()?;
     }

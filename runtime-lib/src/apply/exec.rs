@@ -25,6 +25,8 @@ pub(crate) struct ExecContext<'a> {
     pub(crate) runtime_end: RawFd,
     /// Whether a user namespace is among the joins (then become its root).
     pub(crate) joins_user: bool,
+    /// The console socket when the process gets a terminal.
+    pub(crate) console: Option<RawFd>,
 }
 
 /// Stage 1; never returns.
@@ -47,6 +49,7 @@ fn stage1_steps(ctx: &ExecContext<'_>) -> Result<(), ChildError> {
         .map(|j| std::os::fd::AsRawFd::as_raw_fd(&j.fd))
         .collect();
     keep.push(ctx.channel.raw_fd());
+    keep.extend(ctx.console);
     sys::close_fds_except(3 + ctx.process.preserve_fds, &keep);
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| ChildError::sys("prctl PR_SET_DUMPABLE", None, e))?;
@@ -79,6 +82,12 @@ fn stage2_steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Child
     let p = ctx.process;
     for j in ctx.joins {
         sys::close_inherited(std::os::fd::AsRawFd::as_raw_fd(&j.fd));
+    }
+    if let Some(socket) = ctx.console {
+        // A terminal needs a session of its own to be controlling in.
+        nix::unistd::setsid().map_err(|e| ChildError::sys("setsid", None, e))?;
+        crate::console::setup_terminal(socket, p.console_size, (p.uid, p.gid), false)?;
+        sys::close_inherited(socket);
     }
     process::set_oom_score_adj(p)?;
     process::set_rlimits(p)?;

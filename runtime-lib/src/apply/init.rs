@@ -16,6 +16,7 @@ use crate::apply::fs::Root;
 use crate::apply::namespaces::JoinFd;
 use crate::apply::{devices, mounts, namespaces, process};
 use crate::cgroups::ContainerCgroup;
+use crate::console;
 use crate::error::ChildError;
 use crate::plan::{NamespaceKind, Plan};
 use crate::sync::{Channel, FromChild, FromRuntime};
@@ -33,6 +34,9 @@ pub(crate) struct InitContext<'a> {
     /// The exec FIFO, opened read-write by the runtime: the init blocks
     /// reading it until `start` writes a byte.
     pub(crate) exec_fifo: &'a OwnedFd,
+    /// The console socket (or the runtime's private one) when the process
+    /// gets a terminal.
+    pub(crate) console: Option<RawFd>,
 }
 
 /// Runs stage 1 in the freshly forked child; never returns.
@@ -52,6 +56,7 @@ pub(crate) fn stage1(ctx: &InitContext<'_>) -> ! {
 /// `--preserve-fds` is closed at once.
 fn close_runtime_fds(ctx: &InitContext<'_>, with_joins: bool) {
     let mut keep = vec![ctx.channel.raw_fd(), ctx.exec_fifo.as_raw_fd()];
+    keep.extend(ctx.console);
     if with_joins {
         keep.extend(ctx.joins.iter().map(|j| j.fd.as_raw_fd()));
     }
@@ -130,6 +135,13 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
         mounts::remount_root_readonly()?;
     }
     check_cwd(plan)?;
+    // The pty is made after pivot_root, in the container's /dev/pts, and
+    // while still root: its slave is handed to the process's user.
+    if let Some(socket) = ctx.console {
+        let p = &plan.process;
+        console::setup_terminal(socket, p.console_size, (p.uid, p.gid), true)?;
+        sys::close_inherited(socket);
+    }
     // The process's identity is set up before "ready", as runc does, so
     // that an impossible rlimit, capability or user fails `create` with a
     // message instead of a dead container after `start`.

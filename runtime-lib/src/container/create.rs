@@ -1,6 +1,6 @@
 //! `create`: from a bundle to a container waiting for `start`.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
@@ -13,8 +13,9 @@ use super::{time, Container};
 use crate::apply::init::{self, InitContext};
 use crate::apply::namespaces;
 use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups};
+use crate::console;
 use crate::error::Error;
-use crate::plan::{self, CreateOptions, NamespaceKind, Plan};
+use crate::plan::{self, Console, CreateOptions, NamespaceKind, Plan};
 use crate::spec;
 use crate::sync::{self, FromChild, FromRuntime};
 use crate::sys::{self, Forked};
@@ -106,6 +107,17 @@ pub(super) fn create(
     )
     .map_err(Error::sys("open", fifo_path.clone()))?;
 
+    // The console socket is connected before forking: its path is on the
+    // host, out of reach once the container's root is in place.
+    let (console_for_child, relay_end) = match (&opts.console, plan.process.terminal) {
+        (_, false) | (Console::None, _) => (None, None),
+        (Console::Socket(path), true) => (Some(console::connect_console_socket(path)?), None),
+        (Console::Relay, true) => {
+            let (ours, theirs) = console::private_console_socket()?;
+            (Some(theirs), Some(ours))
+        }
+    };
+
     let (parent_end, child_end) = sync::channel()?;
     let ctx = InitContext {
         plan: &plan,
@@ -114,6 +126,7 @@ pub(super) fn create(
         channel: &child_end,
         runtime_end: parent_end.raw_fd(),
         exec_fifo: &exec_fifo,
+        console: console_for_child.as_ref().map(|fd| fd.as_raw_fd()),
     };
     let stage1 = match sys::fork_with_flags(0).map_err(Error::sys("fork", None))? {
         Forked::Child => init::stage1(&ctx),
@@ -123,6 +136,7 @@ pub(super) fn create(
     // Our copy of the child's end must go, or a dead child would never
     // show as end-of-file.
     drop(child_end);
+    drop(console_for_child);
 
     cgroup.add_process(stage1)?;
     parent_end.send_to_child(FromRuntime::Proceed)?;
@@ -156,6 +170,10 @@ pub(super) fn create(
         }
     }
 
+    let terminal = relay_end
+        .map(|fd| console::recv_master(fd.as_raw_fd()))
+        .transpose()?
+        .map(|(m, _)| m);
     let (_, start_time) = state::proc_stat(init_pid.as_raw())
         .ok_or_else(|| Error::Usage("the container init died right after setup".into()))?;
     let st = StateFile {
@@ -178,6 +196,7 @@ pub(super) fn create(
         dir,
         state: st,
         exec_fifo: Some(exec_fifo),
+        terminal,
         is_parent: true,
     })
 }

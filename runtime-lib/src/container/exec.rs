@@ -1,5 +1,6 @@
 //! `exec`: a new process in a running container's namespaces and cgroup.
 
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -12,8 +13,9 @@ use super::Container;
 use crate::apply::exec::{self, ExecContext};
 use crate::apply::namespaces::JoinFd;
 use crate::cgroups::ContainerCgroup;
+use crate::console;
 use crate::error::{Error, Status};
-use crate::plan::{self, NamespaceKind};
+use crate::plan::{self, Console, NamespaceKind};
 use crate::sync::{self, FromChild, FromRuntime};
 use crate::sys::{self, Forked};
 
@@ -31,6 +33,8 @@ pub struct ExecOptions {
     pub sub_cgroup: Option<String>,
     /// `--pid-file`.
     pub pid_file: Option<PathBuf>,
+    /// Where the terminal goes when `process.terminal` is true.
+    pub console: Console,
 }
 
 /// A started exec'd process.
@@ -38,6 +42,8 @@ pub struct ExecOptions {
 pub struct ExecProcess {
     /// Its pid (in the runtime's pid namespace).
     pub pid: Pid,
+    /// The terminal master kept for relaying (`Console::Relay`).
+    terminal: Option<OwnedFd>,
 }
 
 /// Every kind, user first: joining the others needs its privileges.
@@ -75,6 +81,19 @@ impl Container {
         let joins = self.open_namespaces()?;
         let cgroup = self.exec_cgroup(opts.sub_cgroup.as_deref())?;
         let joins_user = joins.iter().any(|j| j.kind == NamespaceKind::User);
+        let (console_for_child, relay_end) = match (&opts.console, plan.terminal) {
+            (_, false) => (None, None),
+            (Console::None, true) => {
+                return Err(Error::Usage(
+                    "terminal: a terminal needs --console-socket (or a foreground exec)".into(),
+                ))
+            }
+            (Console::Socket(path), true) => (Some(console::connect_console_socket(path)?), None),
+            (Console::Relay, true) => {
+                let (ours, theirs) = console::private_console_socket()?;
+                (Some(theirs), Some(ours))
+            }
+        };
 
         let (parent_end, child_end) = sync::channel()?;
         let ctx = ExecContext {
@@ -83,12 +102,14 @@ impl Container {
             channel: &child_end,
             runtime_end: parent_end.raw_fd(),
             joins_user,
+            console: console_for_child.as_ref().map(|fd| fd.as_raw_fd()),
         };
         let stage1 = match sys::fork_with_flags(0).map_err(Error::sys("fork", None))? {
             Forked::Child => exec::stage1(&ctx),
             Forked::Parent(pid) => pid,
         };
         drop(child_end);
+        drop(console_for_child);
         let kill_stage1 = |e: Error| {
             let _ = nix::sys::signal::kill(stage1, nix::sys::signal::Signal::SIGKILL);
             let _ = waitpid(stage1, None);
@@ -127,7 +148,11 @@ impl Container {
         if let Some(path) = &opts.pid_file {
             write_atomic(path, pid.as_raw().to_string().as_bytes())?;
         }
-        Ok(ExecProcess { pid })
+        let terminal = relay_end
+            .map(|fd| console::recv_master(fd.as_raw_fd()))
+            .transpose()?
+            .map(|(m, _)| m);
+        Ok(ExecProcess { pid, terminal })
     }
 
     /// Opens the init's namespaces that differ from ours, checking after
@@ -198,6 +223,9 @@ impl ExecProcess {
     /// with [`super::block_forwarded_signals`]); returns its exit code as a
     /// shell reports it.
     pub fn wait(&self) -> Result<i32, Error> {
-        super::run::wait_forwarding(self.pid)
+        match &self.terminal {
+            Some(master) => super::run::relay_terminal(self.pid, master),
+            None => super::run::wait_forwarding(self.pid),
+        }
     }
 }

@@ -71,6 +71,7 @@ impl Runtime {
                 state: st,
                 exec_fifo: None,
                 is_parent: false,
+                terminal: None,
             }),
             None => Err(Error::NotFound { id: id.to_string() }),
         }
@@ -102,6 +103,8 @@ pub struct Container {
     /// Whether this process is the init's parent (it created it), and so
     /// can wait for it.
     is_parent: bool,
+    /// The terminal master kept for relaying (`Console::Relay`).
+    terminal: Option<OwnedFd>,
 }
 
 impl Container {
@@ -269,7 +272,11 @@ impl Container {
                 "only the creating process can wait for a container".into(),
             ));
         }
-        run::wait_forwarding(nix::unistd::Pid::from_raw(self.state.pid))
+        let pid = nix::unistd::Pid::from_raw(self.state.pid);
+        match &self.terminal {
+            Some(master) => run::relay_terminal(pid, master),
+            None => run::wait_forwarding(pid),
+        }
     }
 }
 

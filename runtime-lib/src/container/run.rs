@@ -1,5 +1,8 @@
 //! The foreground `run`: wait for the init, forwarding signals to it.
 
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -18,6 +21,152 @@ fn forwarded() -> SigSet {
 pub(super) fn block_signals() -> Result<(), Error> {
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded()), None)
         .map_err(Error::sys("sigprocmask", None))
+}
+
+/// Reaps `init` if it has exited: its exit code as a shell reports it.
+fn reap(init: Pid) -> Result<Option<i32>, Error> {
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, code)) if pid == init => return Ok(Some(code)),
+            Ok(WaitStatus::Signaled(pid, sig, _)) if pid == init => {
+                return Ok(Some(128 + sig as i32))
+            }
+            Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => return Ok(None),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(Error::sys("waitpid", None)(e)),
+        }
+    }
+}
+
+/// Puts our terminal (if stdin is one) in raw mode until dropped, so keys
+/// reach the container's terminal unprocessed.
+struct RawMode {
+    saved: Option<nix::sys::termios::Termios>,
+}
+
+impl RawMode {
+    fn enter() -> Self {
+        let stdin = std::io::stdin();
+        let saved = nix::sys::termios::tcgetattr(&stdin).ok();
+        if let Some(t) = &saved {
+            let mut raw = t.clone();
+            nix::sys::termios::cfmakeraw(&mut raw);
+            let _ = nix::sys::termios::tcsetattr(&stdin, nix::sys::termios::SetArg::TCSANOW, &raw);
+        }
+        RawMode { saved }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(t) = &self.saved {
+            let _ = nix::sys::termios::tcsetattr(
+                std::io::stdin(),
+                nix::sys::termios::SetArg::TCSANOW,
+                t,
+            );
+        }
+    }
+}
+
+fn copy_size(master: &OwnedFd) {
+    if let Ok((rows, cols)) = crate::sys::window_size(0) {
+        let _ = crate::sys::set_window_size(master.as_raw_fd(), rows, cols);
+    }
+}
+
+/// Like [`wait_forwarding`], relaying our stdio to the container's
+/// terminal (a foreground `run`/`exec` without a console socket): stdin
+/// goes to the pty master, its output to stdout, window size changes along.
+pub(super) fn relay_terminal(init: Pid, master: &OwnedFd) -> Result<i32, Error> {
+    let sfd = SignalFd::with_flags(&forwarded(), SfdFlags::SFD_CLOEXEC)
+        .map_err(Error::sys("signalfd", None))?;
+    let _raw = RawMode::enter();
+    copy_size(master);
+    let stdin = std::io::stdin();
+    let mut stdin_open = true;
+    let mut master_open = true;
+    let mut buf = [0u8; 8192];
+    let mut exit = None;
+    loop {
+        if exit.is_none() {
+            exit = reap(init)?;
+        }
+        if exit.is_some() && !master_open {
+            break;
+        }
+        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        if master_open {
+            fds.push(PollFd::new(master.as_fd(), PollFlags::POLLIN));
+        }
+        if stdin_open {
+            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+        }
+        // Once the process is gone, only drain what the pty still holds.
+        let timeout = if exit.is_some() {
+            PollTimeout::from(100u8)
+        } else {
+            PollTimeout::NONE
+        };
+        match poll(&mut fds, timeout) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(Error::sys("poll", None)(e)),
+        }
+        let ready = |i: usize| {
+            fds.get(i)
+                .and_then(|f| f.revents())
+                .is_some_and(|r| !r.is_empty())
+        };
+        let (sig_ready, master_ready, stdin_ready) = (
+            ready(0),
+            master_open && ready(1),
+            stdin_open && ready(if master_open { 2 } else { 1 }),
+        );
+        drop(fds);
+        if sig_ready {
+            if let Ok(Some(info)) = sfd.read_signal() {
+                match info.ssi_signo as i32 {
+                    libc::SIGCHLD => {}
+                    libc::SIGWINCH => copy_size(master),
+                    signo => {
+                        if let Ok(sig) = Signal::try_from(signo) {
+                            let _ = nix::sys::signal::kill(init, sig);
+                        }
+                    }
+                }
+            }
+        }
+        if master_ready {
+            match nix::unistd::read(master, &mut buf) {
+                Ok(0) | Err(nix::errno::Errno::EIO) => master_open = false,
+                Ok(n) => write_all(std::io::stdout().as_fd(), &buf[..n]),
+                Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => {}
+                Err(_) => master_open = false,
+            }
+        }
+        if stdin_ready {
+            match nix::unistd::read(&stdin, &mut buf) {
+                Ok(0) | Err(_) => stdin_open = false,
+                Ok(n) => write_all(master.as_fd(), &buf[..n]),
+            }
+        }
+    }
+    match exit {
+        Some(code) => Ok(code),
+        None => wait_forwarding(init),
+    }
+}
+
+fn write_all(fd: std::os::fd::BorrowedFd<'_>, mut data: &[u8]) {
+    while !data.is_empty() {
+        match nix::unistd::write(fd, data) {
+            Ok(n) => data = &data[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return,
+        }
+    }
 }
 
 pub(super) fn wait_forwarding(init: Pid) -> Result<i32, Error> {

@@ -53,6 +53,21 @@ pub struct CreateOptions {
     pub no_new_keyring: bool,
     /// `--preserve-fds N`.
     pub preserve_fds: u32,
+    /// Where the terminal of a `process.terminal` container goes.
+    pub console: Console,
+}
+
+/// Where a container's terminal (pty master) goes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Console {
+    /// Nowhere: a config asking for a terminal is refused.
+    #[default]
+    None,
+    /// Sent over this unix socket (`--console-socket`).
+    Socket(PathBuf),
+    /// Kept by the runtime, which relays it to its own stdio (a foreground
+    /// `run` or `exec` without a console socket).
+    Relay,
 }
 
 /// The facts about the host that shape a plan.
@@ -162,7 +177,22 @@ fn compile_inner(
         mounts: mounts::plan(spec, &bundle.dir, opts.no_pivot)?,
         devices,
         cgroup,
-        process: process::plan(spec, opts.preserve_fds, !opts.no_new_keyring)?,
+        process: {
+            let process = process::plan(spec, opts.preserve_fds, !opts.no_new_keyring)?;
+            if process.terminal && opts.console == Console::None {
+                return Err(Problem::new(
+                    "process.terminal",
+                    "a terminal needs --console-socket (or a foreground run) to hand its master to",
+                ));
+            }
+            if !process.terminal && matches!(opts.console, Console::Socket(_)) {
+                return Err(Problem::new(
+                    "process.terminal",
+                    "--console-socket was given but the process asks for no terminal",
+                ));
+            }
+            process
+        },
         hostname: nonempty(spec.hostname()),
         domainname: nonempty(spec.domainname()),
         sysctl: linux

@@ -66,6 +66,10 @@ pub struct ProcessPlan {
     pub preserve_fds: u32,
     /// Join a new session keyring (not with `--no-new-keyring`).
     pub new_session_keyring: bool,
+    /// A pty as stdio and controlling terminal.
+    pub terminal: bool,
+    /// Its initial size, `(rows, columns)`.
+    pub console_size: Option<(u16, u16)>,
 }
 
 fn rlimit_of(t: PosixRlimitType) -> (&'static str, u32) {
@@ -184,5 +188,9 @@ pub(crate) fn plan_process(
         oom_score_adj: p.oom_score_adj(),
         preserve_fds,
         new_session_keyring,
+        terminal: p.terminal().unwrap_or(false),
+        console_size: p
+            .console_size()
+            .map(|b| (b.height() as u16, b.width() as u16)),
     })
 }

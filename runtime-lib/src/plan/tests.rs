@@ -173,6 +173,7 @@ fn no_pivot_and_keyring_options() {
         no_pivot: true,
         no_new_keyring: true,
         preserve_fds: 2,
+        ..Default::default()
     };
     let p = compile(&bundle(base()), "ctr", &opts, &V1).unwrap();
     assert!(!p.mounts.pivot_root);

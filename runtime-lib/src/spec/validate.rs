@@ -175,10 +175,6 @@ fn check_root(root: Option<&Root>, bundle_dir: &Path) -> Check {
 // ---------------------------------------------------------------- process
 
 fn check_process(process: &Process) -> Check {
-    if process.terminal() == Some(true) {
-        // Needs a pty created inside the container and --console-socket.
-        return refuse("process.terminal", "terminals are not supported yet");
-    }
     check_user(process)?;
     if process.args().as_deref().unwrap_or_default().is_empty() {
         return refuse("process.args", "empty: nothing to run in the container");
@@ -975,11 +971,7 @@ pub(super) mod tests {
 
     #[test]
     fn process_features_not_supported() {
-        assert_refused(
-            |c| c["process"]["terminal"] = json!(true),
-            "process.terminal",
-            "terminals are not supported yet",
-        );
+        assert_accepted(|c| c["process"]["terminal"] = json!(true));
         assert_accepted(|c| c["process"]["terminal"] = json!(false));
         assert_refused(
             |c| c["process"]["apparmorProfile"] = json!("docker-default"),

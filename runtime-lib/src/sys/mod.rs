@@ -219,3 +219,56 @@ pub fn close_fds_except(first: u32, keep: &[RawFd]) {
         start = k.saturating_add(1);
     }
 }
+
+/// Makes `fd` (a terminal) the controlling terminal of this session
+/// (`ioctl(TIOCSCTTY)`, see tty_ioctl(4)).
+pub fn set_controlling_terminal(fd: RawFd) -> Result<(), Errno> {
+    // SAFETY: TIOCSCTTY takes an int argument (0: do not steal); no memory
+    // is passed.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+    Errno::result(ret).map(drop)
+}
+
+/// Sets a terminal's window size (`ioctl(TIOCSWINSZ)`).
+pub fn set_window_size(fd: RawFd, rows: u16, cols: u16) -> Result<(), Errno> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: `ws` is a valid winsize that outlives the call; the kernel
+    // only reads it.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+    Errno::result(ret).map(drop)
+}
+
+/// Reads a terminal's window size (`ioctl(TIOCGWINSZ)`): `(rows, cols)`.
+pub fn window_size(fd: RawFd) -> Result<(u16, u16), Errno> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: `ws` is a valid, writable winsize that outlives the call.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    Errno::result(ret).map(|_| (ws.ws_row, ws.ws_col))
+}
+
+/// Takes ownership of an fd the kernel just installed (received with
+/// `SCM_RIGHTS`).
+pub fn own_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: the caller passes an fd that the kernel created for this
+    // process in the same call (recvmsg) and that no other value owns.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// `dup2(2)` onto a standard stream (0, 1 or 2) of this process.
+pub fn dup_onto_stdio(fd: BorrowedFd<'_>, target: RawFd) -> Result<(), Errno> {
+    // SAFETY: `target` is 0, 1 or 2, which no Rust value of the container's
+    // process owns (they are the inherited stdio, replaced on purpose);
+    // `fd` is borrowed for the call.
+    let ret = unsafe { libc::dup2(fd.as_raw_fd(), target) };
+    Errno::result(ret).map(drop)
+}

@@ -1,0 +1,137 @@
+//! Terminals: the pty a container process gets when `process.terminal` is
+//! true, and the console-socket protocol that hands its master to the
+//! caller (containerd, podman's conmon).
+//!
+//! The runtime connects to `--console-socket` *before* forking (the path
+//! is on the host, unreachable after `pivot_root`); the container's process
+//! creates the pty inside the container's `/dev/pts` instance, makes the
+//! slave its stdio and controlling terminal, and sends the master with one
+//! `SCM_RIGHTS` message whose data is the pty's name, as runc does.
+
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+
+use crate::error::{ChildError, Error};
+use crate::sys;
+
+/// Connects to the caller's console socket (runtime side).
+pub fn connect_console_socket(path: &Path) -> Result<OwnedFd, Error> {
+    let stream = UnixStream::connect(path).map_err(Error::io("connect to console socket", path))?;
+    Ok(stream.into())
+}
+
+/// Creates a pty in the current mount namespace (the container's), makes
+/// its slave this process's stdio and controlling terminal, sends the master
+/// over `socket` and closes it. `owner` gets the slave (so a non-root
+/// process can use its terminal); `console` also binds it to `/dev/console`.
+pub(crate) fn setup_terminal(
+    socket: RawFd,
+    size: Option<(u16, u16)>,
+    owner: (u32, u32),
+    console: bool,
+) -> Result<(), ChildError> {
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .map_err(|e| ChildError::sys("open", "/dev/ptmx".to_string(), e))?;
+    grantpt(&master).map_err(|e| ChildError::sys("grantpt", None, e))?;
+    unlockpt(&master).map_err(|e| ChildError::sys("unlockpt", None, e))?;
+    let name = ptsname_r(&master).map_err(|e| ChildError::sys("ptsname", None, e))?;
+    let slave = nix::fcntl::open(
+        name.as_str(),
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| ChildError::sys("open", name.clone(), e))?;
+    nix::unistd::fchown(
+        &slave,
+        Some(nix::unistd::Uid::from_raw(owner.0)),
+        Some(nix::unistd::Gid::from_raw(owner.1)),
+    )
+    .map_err(|e| ChildError::sys("chown", name.clone(), e))?;
+    if let Some((rows, cols)) = size {
+        sys::set_window_size(slave.as_raw_fd(), rows, cols)
+            .map_err(|e| ChildError::sys("set window size of", name.clone(), e))?;
+    }
+    if console {
+        bind_console(&name)?;
+    }
+    send_fd(socket, master.as_raw_fd(), name.as_bytes())
+        .map_err(|e| ChildError::sys("send terminal to console socket", None, e))?;
+    drop(master);
+    for target in 0..3 {
+        sys::dup_onto_stdio(slave.as_fd(), target)
+            .map_err(|e| ChildError::sys("dup2 terminal", target.to_string(), e))?;
+    }
+    drop(slave);
+    sys::set_controlling_terminal(0)
+        .map_err(|e| ChildError::sys("set controlling terminal", name, e))
+}
+
+/// `/dev/console` in the container is the process's terminal (runc binds
+/// the pty slave there too).
+fn bind_console(slave: &str) -> Result<(), ChildError> {
+    let console = Path::new("/dev/console");
+    if std::fs::symlink_metadata(console).is_err() {
+        std::fs::File::create(console)
+            .map_err(|e| ChildError::other("create", "/dev/console".to_string(), e.to_string()))?;
+    }
+    nix::mount::mount(
+        Some(slave),
+        console,
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| ChildError::sys("bind terminal on", "/dev/console".to_string(), e))
+}
+
+fn send_fd(socket: RawFd, fd: RawFd, data: &[u8]) -> Result<(), nix::errno::Errno> {
+    let fds = [fd];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    let iov = [IoSlice::new(data)];
+    sendmsg::<()>(socket, &iov, &cmsg, MsgFlags::empty(), None).map(drop)
+}
+
+/// Receives a terminal master sent over a console socket (for the
+/// runtime's own relay, and for embedders acting as the socket's server).
+pub fn recv_master(socket: RawFd) -> Result<(OwnedFd, String), Error> {
+    let mut buf = [0u8; 4096];
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        socket,
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(Error::sys("receive terminal", None))?;
+    let mut master = None;
+    for c in msg.cmsgs().map_err(Error::sys("receive terminal", None))? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // The kernel installed these fds in our table just now.
+            master = fds.first().map(|&fd| sys::own_fd(fd));
+        }
+    }
+    let n = msg.bytes;
+    let name = String::from_utf8_lossy(&buf[..n]).into_owned();
+    master
+        .map(|m| (m, name))
+        .ok_or_else(|| Error::Usage("console socket: no terminal fd received".into()))
+}
+
+/// A socketpair acting as our own console socket, for a foreground `run`
+/// or `exec` without `--console-socket`.
+pub(crate) fn private_console_socket() -> Result<(OwnedFd, OwnedFd), Error> {
+    nix::sys::socket::socketpair(
+        nix::sys::socket::AddressFamily::Unix,
+        nix::sys::socket::SockType::Stream,
+        None,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(Error::sys("socketpair", None))
+}
