@@ -32,6 +32,12 @@ impl Logger {
         self.write("error", msg);
     }
 
+    /// A warning: stderr and the log file.
+    pub fn warning(&self, msg: &str) {
+        eprintln!("cella: warning: {msg}");
+        self.write("warning", msg);
+    }
+
     /// With `--debug`: to the log file, or stderr without one.
     pub fn debug(&self, msg: &str) {
         if !self.debug {
@@ -52,6 +58,22 @@ impl Logger {
                 format!("time={time:?} level={level} msg={msg:?}")
             };
             let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
+static GLOBAL: std::sync::OnceLock<Logger> = std::sync::OnceLock::new();
+
+/// Makes `logger` reachable from the commands (for warnings).
+pub fn install(logger: Logger) -> &'static Logger {
+    GLOBAL.get_or_init(|| logger)
+}
+
+/// Logs warnings the library returned (failed poststart/poststop hooks).
+pub fn warnings(list: &[String]) {
+    if let Some(l) = GLOBAL.get() {
+        for w in list {
+            l.warning(w);
         }
     }
 }

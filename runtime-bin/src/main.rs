@@ -72,7 +72,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let logger = match log::Logger::open(cli.log.as_deref(), cli.log_format == "json", cli.debug) {
-        Ok(l) => l,
+        Ok(l) => log::install(l),
         Err(e) => {
             eprintln!("cella: {e}");
             return ExitCode::from(1);

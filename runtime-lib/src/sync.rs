@@ -17,6 +17,9 @@ pub(crate) enum FromChild {
     /// Stage 1 forked the container init; this is its pid (in the
     /// runtime's pid namespace).
     InitPid(i32),
+    /// The mounts are done, pivot_root is next: run the prestart and
+    /// createRuntime hooks now.
+    RunHooks,
     /// The init has built the container and waits for `start`.
     Ready,
     /// A step failed.
@@ -30,6 +33,8 @@ pub(crate) enum FromRuntime {
     Proceed,
     /// The id maps are written.
     IdsMapped,
+    /// The prestart and createRuntime hooks succeeded.
+    HooksDone,
 }
 
 /// One end of the channel.

@@ -11,7 +11,7 @@ pub struct Args {
 
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
     match rt.load(&a.id) {
-        Ok(c) => c.delete(a.force)?,
+        Ok(c) => crate::log::warnings(&c.delete(a.force)?),
         Err(cella::Error::NotFound { .. }) if a.force => {
             // A create that crashed may have left a directory without state.
             cella::container::validate_id(&a.id)?;

@@ -138,7 +138,9 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
         None => from_flags(&a, c.config_process())?,
     };
     if process.terminal() != Some(true) && a.console_socket.is_some() {
-        return Err(usage("--console-socket was given but the process asks for no terminal (-t)"));
+        return Err(usage(
+            "--console-socket was given but the process asks for no terminal (-t)",
+        ));
     }
     if !a.detach {
         cella::container::block_forwarded_signals()?;

@@ -27,7 +27,7 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
         .pid_file
         .as_ref()
         .map_or(Ok(()), |p| c.write_pid_file(p))
-        .and_then(|()| c.start());
+        .and_then(|()| c.start().map(|w| crate::log::warnings(&w)));
     if let Err(e) = started {
         let _ = c.delete(true);
         return Err(e);
@@ -37,7 +37,7 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
     }
     let code = c.wait_forwarding_signals();
     if !a.keep {
-        c.delete(true)?;
+        crate::log::warnings(&c.delete(true)?);
     }
     Ok(code? as u8)
 }

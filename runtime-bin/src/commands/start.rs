@@ -7,6 +7,6 @@ pub struct Args {
 }
 
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
-    rt.load(&a.id)?.start()?;
+    crate::log::warnings(&rt.load(&a.id)?.start()?);
     Ok(0)
 }

@@ -18,6 +18,7 @@ use crate::apply::{devices, mounts, namespaces, process};
 use crate::cgroups::ContainerCgroup;
 use crate::console;
 use crate::error::ChildError;
+use crate::hooks;
 use crate::plan::{NamespaceKind, Plan};
 use crate::sync::{Channel, FromChild, FromRuntime};
 use crate::sys::{self, Forked};
@@ -154,6 +155,11 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
 
     ctx.channel.send_to_runtime(&FromChild::Ready)?;
     wait_for_start(ctx.exec_fifo)?;
+    // After start, as the process's user, in the container: the path is
+    // resolved in the container's root (runtime-spec).
+    hook_state(plan, "created", |st| {
+        hooks::run_all("startContainer", &plan.hooks.start_container, st)
+    })?;
     process::exec(&plan.process, &program)
 }
 
@@ -194,6 +200,7 @@ fn build_root(ctx: &InitContext<'_>) -> Result<(), ChildError> {
     mounts::mount_all(plan, &root, ctx.cgroup)?;
     devices::create_devices(&root, &plan.devices)?;
     drop(root);
+    run_create_hooks(ctx)?;
     if plan.mounts.pivot_root {
         mounts::pivot_to(&plan.rootfs)?;
     } else {
@@ -246,4 +253,45 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<(), ChildError> {
             Err(e) => return Err(ChildError::sys("wait for start", None, e)),
         }
     }
+}
+
+/// The state a hook run from the init reads: its pid is the init's own, as
+/// seen in the container (runc does the same).
+fn hook_state(
+    plan: &Plan,
+    status: &str,
+    run: impl FnOnce(&hooks::HookState<'_>) -> Result<(), (String, String)>,
+) -> Result<(), ChildError> {
+    let state = hooks::HookState {
+        oci_version: &plan.oci_version,
+        id: &plan.id,
+        status,
+        pid: nix::unistd::getpid().as_raw(),
+        bundle: &plan.bundle,
+        annotations: &plan.annotations,
+    };
+    run(&state).map_err(|(field, reason)| ChildError::other("run", field, reason))
+}
+
+/// prestart and createRuntime run in the runtime (it has the runtime's
+/// namespaces); createContainer here, in the container's, still before
+/// pivot_root so that the host's paths resolve.
+fn run_create_hooks(ctx: &InitContext<'_>) -> Result<(), ChildError> {
+    let plan = ctx.plan;
+    if !plan.hooks.prestart.is_empty() || !plan.hooks.create_runtime.is_empty() {
+        ctx.channel.send_to_runtime(&FromChild::RunHooks)?;
+        match ctx.channel.expect_from_runtime("HooksDone")? {
+            FromRuntime::HooksDone => {}
+            other => {
+                return Err(ChildError::other(
+                    "sync",
+                    None,
+                    format!("unexpected {other:?}"),
+                ))
+            }
+        }
+    }
+    hook_state(plan, "creating", |st| {
+        hooks::run_all("createContainer", &plan.hooks.create_container, st)
+    })
 }

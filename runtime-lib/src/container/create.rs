@@ -14,7 +14,8 @@ use crate::apply::init::{self, InitContext};
 use crate::apply::namespaces;
 use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups};
 use crate::console;
-use crate::error::Error;
+use crate::error::{ChildError, Error};
+use crate::hooks::{self, HookState};
 use crate::plan::{self, Console, CreateOptions, NamespaceKind, Plan};
 use crate::spec;
 use crate::sync::{self, FromChild, FromRuntime};
@@ -159,14 +160,35 @@ pub(super) fn create(
     cleanup.pids.push(init_pid);
     let _ = waitpid(stage1, None);
     cleanup.pids.retain(|p| *p != stage1);
-    match parent_end.recv_from_child()? {
-        FromChild::Ready => {}
-        FromChild::Failed(e) => return Err(e.into()),
-        other => {
-            return Err(Error::UnexpectedMessage {
-                expected: "Ready",
-                received: format!("{other:?}"),
-            })
+    loop {
+        match parent_end.recv_from_child()? {
+            FromChild::Ready => break,
+            FromChild::RunHooks => {
+                let state = HookState {
+                    oci_version: &plan.oci_version,
+                    id,
+                    status: "creating",
+                    pid: init_pid.as_raw(),
+                    bundle: &plan.bundle,
+                    annotations: &plan.annotations,
+                };
+                for (kind, list) in [
+                    ("prestart", &plan.hooks.prestart),
+                    ("createRuntime", &plan.hooks.create_runtime),
+                ] {
+                    hooks::run_all(kind, list, &state).map_err(|(field, reason)| {
+                        Error::Child(ChildError::other("run", field, reason))
+                    })?;
+                }
+                parent_end.send_to_child(FromRuntime::HooksDone)?;
+            }
+            FromChild::Failed(e) => return Err(e.into()),
+            other => {
+                return Err(Error::UnexpectedMessage {
+                    expected: "Ready",
+                    received: format!("{other:?}"),
+                })
+            }
         }
     }
 
@@ -189,6 +211,7 @@ pub(super) fn create(
         own_pid_namespace: plan.namespaces.creates(NamespaceKind::Pid),
         device_nodes: plan.devices.nodes.clone(),
         process: loaded.spec.process().clone(),
+        hooks: plan.hooks.clone(),
     };
     st.save(&dir)?;
     cleanup.armed = false;

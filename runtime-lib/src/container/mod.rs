@@ -172,7 +172,10 @@ impl Container {
     }
 
     /// Lets the init execute the container's program.
-    pub fn start(&mut self) -> Result<(), Error> {
+    ///
+    /// Returns the warnings of failed poststart hooks (runtime-spec: they
+    /// do not stop the lifecycle).
+    pub fn start(&mut self) -> Result<Vec<String>, Error> {
         let _lock = DirLock::lock(&self.dir)?;
         let status = self.status();
         if status != Status::Created {
@@ -201,7 +204,37 @@ impl Container {
         drop(writer);
         std::fs::remove_file(&fifo_path).map_err(Error::io("remove", &fifo_path))?;
         wait_for_hangup(&reader, Duration::from_secs(10));
-        Ok(())
+        Ok(self.run_warning_hooks("poststart", "running"))
+    }
+
+    /// Runs poststart or poststop hooks; their failures are warnings.
+    fn run_warning_hooks(&self, kind: &str, status: &str) -> Vec<String> {
+        let list = match kind {
+            "poststart" => &self.state.hooks.poststart,
+            _ => &self.state.hooks.poststop,
+        };
+        let state = crate::hooks::HookState {
+            oci_version: &self.state.oci_version,
+            id: &self.state.id,
+            status,
+            pid: if status == "stopped" {
+                0
+            } else {
+                self.state.pid
+            },
+            bundle: &self.state.bundle,
+            annotations: &self.state.annotations,
+        };
+        // Each hook runs even if an earlier one failed.
+        (0..list.len())
+            .filter_map(|i| {
+                crate::hooks::run_all(kind, &list[i..=i], &state)
+                    .err()
+                    .map(|(_, reason)| {
+                        format!("hooks.{kind}[{i}] ({}): {reason}", list[i].path.display())
+                    })
+            })
+            .collect()
     }
 
     /// Sends `signal` to the init, or with `all` to every process of the
@@ -233,8 +266,10 @@ impl Container {
     }
 
     /// Deletes the container: its processes (with `force`, or when it was
-    /// only created), its cgroup and its state. Idempotent after a crash.
-    pub fn delete(self, force: bool) -> Result<(), Error> {
+    /// only created), its cgroup and its state, then runs the poststop
+    /// hooks, whose failures are returned as warnings. Idempotent after a
+    /// crash.
+    pub fn delete(self, force: bool) -> Result<Vec<String>, Error> {
         let _lock = DirLock::lock(&self.dir)?;
         let status = self.status();
         match status {
@@ -253,7 +288,8 @@ impl Container {
         // init's pid namespace or a container sharing the host's) goes too.
         let _ = self.state.cgroup.signal_all(Signal::SIGKILL);
         self.state.cgroup.destroy()?;
-        std::fs::remove_dir_all(&self.dir).map_err(Error::io("remove", &self.dir))
+        std::fs::remove_dir_all(&self.dir).map_err(Error::io("remove", &self.dir))?;
+        Ok(self.run_warning_hooks("poststop", "stopped"))
     }
 
     fn wait_init_gone(&self, limit: Duration) {

@@ -41,6 +41,9 @@ pub struct StateFile {
     /// when given only a command line.
     #[serde(default)]
     pub process: Option<oci_spec::runtime::Process>,
+    /// The hooks; poststart and poststop are run by later commands.
+    #[serde(default)]
+    pub hooks: crate::hooks::HookPlan,
     /// Whether the container has its own pid namespace (without one, killing
     /// the init does not kill the rest).
     pub own_pid_namespace: bool,

@@ -112,6 +112,8 @@ pub struct Plan {
     pub readonly_paths: Vec<PathBuf>,
     /// Annotations of the config, for the state.
     pub annotations: BTreeMap<String, String>,
+    /// Hooks by lifecycle point.
+    pub hooks: crate::hooks::HookPlan,
 }
 
 /// A field that cannot be planned, before the file name is attached.
@@ -214,6 +216,7 @@ fn compile_inner(
             .unwrap_or_default()
             .into_iter()
             .collect(),
+        hooks: crate::hooks::HookPlan::from_spec(spec.hooks().as_ref()),
         namespaces,
     })
 }

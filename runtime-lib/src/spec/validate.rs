@@ -724,6 +724,8 @@ fn check_unsupported_linux(linux: &Linux) -> Check {
     Ok(())
 }
 
+/// A hook runs a host (or, for startContainer, container) binary: its
+/// path must be absolute (runtime-spec) and a timeout positive.
 fn check_hooks(hooks: Option<&Hooks>) -> Check {
     let Some(hooks) = hooks else {
         return Ok(());
@@ -736,10 +738,33 @@ fn check_hooks(hooks: Option<&Hooks>) -> Check {
         ("poststart", hooks.poststart()),
         ("poststop", hooks.poststop()),
     ];
-    match lists.into_iter().find(|(_, list)| is_set(list)) {
-        Some((name, _)) => refuse(format!("hooks.{name}"), "hooks are not supported yet"),
-        None => Ok(()),
+    for (name, list) in lists {
+        for (i, hook) in list.as_deref().unwrap_or_default().iter().enumerate() {
+            if !hook.path().is_absolute() {
+                return refuse(
+                    format!("hooks.{name}[{i}].path"),
+                    "must be an absolute path",
+                );
+            }
+            if let Some(t) = hook.timeout() {
+                if t <= 0 {
+                    return refuse(
+                        format!("hooks.{name}[{i}].timeout"),
+                        format!("{t} is not a positive number of seconds"),
+                    );
+                }
+            }
+            for (j, e) in hook.env().as_deref().unwrap_or_default().iter().enumerate() {
+                if !e.contains('=') {
+                    return refuse(
+                        format!("hooks.{name}[{i}].env[{j}]"),
+                        format!("{e:?} is not NAME=VALUE"),
+                    );
+                }
+            }
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1449,11 +1474,19 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn hooks_not_supported_yet() {
+    fn hooks() {
+        assert_accepted(|c| {
+            c["hooks"] = json!({ "poststop": [{ "path": "/bin/true", "timeout": 5 }] })
+        });
         assert_refused(
-            |c| c["hooks"] = json!({ "poststop": [{ "path": "/bin/true" }] }),
-            "hooks.poststop",
-            "hooks are not supported yet",
+            |c| c["hooks"] = json!({ "poststop": [{ "path": "bin/true" }] }),
+            "hooks.poststop[0].path",
+            "must be an absolute path",
+        );
+        assert_refused(
+            |c| c["hooks"] = json!({ "createRuntime": [{ "path": "/bin/true", "timeout": 0 }] }),
+            "hooks.createRuntime[0].timeout",
+            "not a positive number",
         );
         assert_accepted(|c| c["hooks"] = json!({ "prestart": [] }));
     }
