@@ -63,6 +63,8 @@ enum Command {
     Ps(commands::ps::Args),
     /// Print resource usage (--stats) or stream stats and OOM events.
     Events(commands::events::Args),
+    /// Print the OCI features document of this build.
+    Features,
     /// Write a default config.json.
     Spec(commands::spec::Args),
     /// Print the plan for a bundle as JSON, without creating anything.
@@ -109,6 +111,7 @@ fn main() -> ExitCode {
         Command::Update(a) => commands::update::run(&rt, *a),
         Command::Ps(a) => commands::ps::run(&rt, a),
         Command::Events(a) => commands::events::run(&rt, a),
+        Command::Features => commands::features::run(),
         Command::Spec(a) => commands::spec::run(a),
         Command::Plan(a) => commands::plan::run(a),
     };

@@ -117,6 +117,19 @@ fn version_in_runc_format() {
     let first = text.lines().next().unwrap();
     assert!(first.starts_with("cella version "), "{text}");
     assert!(text.lines().any(|l| l.starts_with("spec: 1.")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("commit: ")), "{text}");
+}
+
+#[test]
+fn features_document() {
+    let out = cella(&["features"]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).expect("features is JSON");
+    assert_eq!(v["ociVersionMax"], "1.2.0");
+    let hooks = v["hooks"].as_array().unwrap();
+    assert_eq!(hooks.len(), 6);
+    assert_eq!(v["linux"]["cgroup"]["v2"], true);
+    assert_eq!(v["linux"]["cgroup"]["systemd"], false);
 }
 
 #[test]

@@ -4,6 +4,7 @@ pub mod create;
 pub mod delete;
 pub mod events;
 pub mod exec;
+pub mod features;
 pub mod kill;
 pub mod list;
 pub mod pause;
@@ -69,9 +70,11 @@ pub fn console(socket: Option<&PathBuf>, foreground: bool) -> Console {
     }
 }
 
+/// runc's format: containerd reads "<name> version X.Y.Z" and "commit:".
 pub fn print_version() {
     println!("cella version {}", env!("CARGO_PKG_VERSION"));
-    println!("spec: 1.2.0");
+    println!("commit: {}", env!("CELLA_COMMIT"));
+    println!("spec: {}", cella::features::OCI_VERSION_MAX);
 }
 
 /// runc's signal spelling: `KILL`, `SIGKILL`, `kill` or `9`.

@@ -16,7 +16,10 @@ use serde::Serialize;
 
 pub use cgroup::CgroupPlan;
 pub use devices::{DeviceNode, DevicePlan, DeviceRule, NodeKind};
-pub use mounts::{attr, MountKind, MountOp, MountPlan, MsFlags, RecursiveAttrs};
+pub use mounts::{
+    attr, MountKind, MountOp, MountPlan, MsFlags, RecursiveAttrs,
+    KNOWN_OPTIONS as KNOWN_MOUNT_OPTIONS,
+};
 pub use namespaces::{ClockOffset, IdRange, NamespaceKind, NamespacePlan};
 pub use process::{CapabilitySets, ProcessPlan, Rlimit};
 

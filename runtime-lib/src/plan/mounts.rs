@@ -211,6 +211,64 @@ fn option(name: &str) -> Option<Opt> {
     })
 }
 
+/// Every mount option the table above knows (for `features`).
+pub const KNOWN_OPTIONS: &[&str] = &[
+    "defaults",
+    "ro",
+    "rw",
+    "nosuid",
+    "suid",
+    "nodev",
+    "dev",
+    "noexec",
+    "exec",
+    "sync",
+    "async",
+    "dirsync",
+    "remount",
+    "mand",
+    "nomand",
+    "atime",
+    "noatime",
+    "diratime",
+    "nodiratime",
+    "relatime",
+    "norelatime",
+    "strictatime",
+    "nostrictatime",
+    "lazytime",
+    "nolazytime",
+    "iversion",
+    "noiversion",
+    "silent",
+    "loud",
+    "bind",
+    "rbind",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "private",
+    "rprivate",
+    "unbindable",
+    "runbindable",
+    "rro",
+    "rrw",
+    "rnosuid",
+    "rsuid",
+    "rnodev",
+    "rdev",
+    "rnoexec",
+    "rexec",
+    "rnodiratime",
+    "rdiratime",
+    "rrelatime",
+    "rnoatime",
+    "rstrictatime",
+    "rnosymfollow",
+    "rsymfollow",
+];
+
 /// Options that runc/crun know but Cella does not do yet: refusing them is
 /// better than handing them to the kernel as filesystem data.
 const UNSUPPORTED: &[&str] = &[
@@ -364,4 +422,17 @@ fn plan_mount(
         propagation,
         recursive: (recursive != RecursiveAttrs::default()).then_some(recursive),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_option_is_in_the_table() {
+        for name in KNOWN_OPTIONS {
+            assert!(option(name).is_some(), "{name}");
+        }
+        assert!(option("size=1k").is_none());
+    }
 }

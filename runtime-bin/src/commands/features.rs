@@ -1,0 +1,7 @@
+pub fn run() -> Result<u8, cella::Error> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&cella::features::features()).unwrap_or_default()
+    );
+    Ok(0)
+}
