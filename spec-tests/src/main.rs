@@ -42,20 +42,21 @@ impl Test {
 struct Args {
     runtime: Option<PathBuf>,
     rootfs: Option<PathBuf>,
-    filter: Option<String>,
+    /// Tests whose name contains any of these (all when empty).
+    filter: Vec<String>,
     bad_configs: Option<PathBuf>,
     check_messages: bool,
     list: bool,
 }
 
-const USAGE: &str = "usage: spec-tests --runtime PATH [--rootfs DIR] [--filter SUBSTR] \
+const USAGE: &str = "usage: spec-tests --runtime PATH [--rootfs DIR] [--filter SUBSTR]... \
 [--bad-configs DIR] [--check-messages] [--list]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         runtime: None,
         rootfs: None,
-        filter: None,
+        filter: Vec::new(),
         bad_configs: None,
         check_messages: false,
         list: false,
@@ -75,7 +76,7 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--runtime" => a.runtime = Some(PathBuf::from(value("--runtime")?)),
             "--rootfs" => a.rootfs = Some(PathBuf::from(value("--rootfs")?)),
-            "--filter" => a.filter = Some(value("--filter")?),
+            "--filter" => a.filter.push(value("--filter")?),
             "--bad-configs" => a.bad_configs = Some(PathBuf::from(value("--bad-configs")?)),
             "--check-messages" => a.check_messages = true,
             "--list" => a.list = true,
@@ -132,8 +133,8 @@ fn main() -> ExitCode {
         }
     };
     let mut tests = all_tests(args.bad_configs.as_ref());
-    if let Some(f) = &args.filter {
-        tests.retain(|t| t.name.contains(f.as_str()));
+    if !args.filter.is_empty() {
+        tests.retain(|t| args.filter.iter().any(|f| t.name.contains(f.as_str())));
     }
     if args.list {
         for t in &tests {
