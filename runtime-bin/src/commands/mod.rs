@@ -52,12 +52,29 @@ impl CreateFlags {
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,
             console: console(self.console_socket.as_ref(), foreground),
+            listen_fds: listen_fds(),
         }
     }
 
     pub fn bundle(&self) -> &Path {
         &self.bundle
     }
+}
+
+/// systemd socket activation: the fds we were given (`LISTEN_FDS`, when
+/// `LISTEN_PID` is us) go on to the container, as runc does.
+fn listen_fds() -> u32 {
+    let ours = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        == Some(std::process::id());
+    if !ours {
+        return 0;
+    }
+    std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Where a terminal goes: the socket if given, else our own relay when we

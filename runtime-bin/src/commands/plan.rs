@@ -29,6 +29,7 @@ pub fn run(a: Args) -> Result<u8, cella::Error> {
         preserve_fds: a.preserve_fds,
         // As for a foreground `run`, which can always take a terminal.
         console: cella::plan::Console::Relay,
+        listen_fds: 0,
     };
     let plan = cella::container::plan_bundle(&a.bundle, &a.id, &opts)?;
     println!(

@@ -155,3 +155,46 @@ pub(crate) fn user_name(uid: u32) -> String {
         })
         .unwrap_or_else(|| format!("#{uid}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_for(pid: i32, start_time: u64) -> StateFile {
+        StateFile {
+            oci_version: "1.2.0".into(),
+            id: "t".into(),
+            pid,
+            start_time,
+            bundle: PathBuf::from("/b"),
+            rootfs: PathBuf::from("/b/rootfs"),
+            created: String::new(),
+            annotations: BTreeMap::new(),
+            cgroup: ContainerCgroup::V2 {
+                dir: PathBuf::from("/nonexistent"),
+            },
+            device_nodes: Vec::new(),
+            process: None,
+            hooks: Default::default(),
+            own_pid_namespace: true,
+        }
+    }
+
+    /// A pid that now belongs to another process (another start time) is
+    /// not the container's init: the container is stopped.
+    #[test]
+    fn a_reused_pid_is_not_the_init() {
+        let me = std::process::id() as i32;
+        let (_, start) = proc_stat(me).expect("our own stat");
+        assert!(init_alive(&state_for(me, start)));
+        assert!(!init_alive(&state_for(me, start + 1)));
+        assert!(!init_alive(&state_for(0, 0)));
+    }
+
+    #[test]
+    fn stat_fields_after_a_tricky_command_name() {
+        // The parser starts after the last ')', so a name with ") S 1" cannot fool it.
+        let me = std::process::id() as i32;
+        assert!(matches!(proc_stat(me), Some((state, _)) if state == 'R' || state == 'S'));
+    }
+}

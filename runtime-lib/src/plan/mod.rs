@@ -58,6 +58,10 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
     /// Where the terminal of a `process.terminal` container goes.
     pub console: Console,
+    /// Socket-activation fds (`LISTEN_FDS` of the caller, systemd's
+    /// protocol): passed as fds 3.. before the `--preserve-fds` ones, with
+    /// `LISTEN_FDS=N` and `LISTEN_PID=1` added to the environment.
+    pub listen_fds: u32,
 }
 
 /// Where a container's terminal (pty master) goes.
@@ -183,7 +187,18 @@ fn compile_inner(
         devices,
         cgroup,
         process: {
-            let process = process::plan(spec, opts.preserve_fds, !opts.no_new_keyring)?;
+            let mut process = process::plan(
+                spec,
+                opts.listen_fds + opts.preserve_fds,
+                !opts.no_new_keyring,
+            )?;
+            if opts.listen_fds > 0 {
+                process
+                    .env
+                    .retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+                process.env.push(format!("LISTEN_FDS={}", opts.listen_fds));
+                process.env.push("LISTEN_PID=1".to_string());
+            }
             if process.terminal && opts.console == Console::None {
                 return Err(Problem::new(
                     "process.terminal",

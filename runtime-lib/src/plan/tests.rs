@@ -341,3 +341,18 @@ fn resources_become_writes_for_the_host_version() {
         "{e}"
     );
 }
+
+#[test]
+fn socket_activation_fds_come_first_and_are_announced() {
+    let opts = CreateOptions {
+        listen_fds: 2,
+        preserve_fds: 1,
+        ..Default::default()
+    };
+    let p = compile(&bundle(base()), "ctr", &opts, &V1).unwrap();
+    assert_eq!(p.process.preserve_fds, 3);
+    assert!(p
+        .process
+        .env
+        .ends_with(&["LISTEN_FDS=2".to_string(), "LISTEN_PID=1".to_string()]));
+}
