@@ -91,7 +91,12 @@ pub struct Insn {
 impl Insn {
     /// A non-jumping instruction (load, ALU, `JA`, return).
     pub const fn stmt(code: u16, k: u32) -> Insn {
-        Insn { code, jt: 0, jf: 0, k }
+        Insn {
+            code,
+            jt: 0,
+            jf: 0,
+            k,
+        }
     }
 
     /// A conditional jump.
@@ -142,7 +147,11 @@ impl fmt::Display for Insn {
             JMP_JGE_K => cond(f, "jge"),
             JMP_JSET_K => cond(f, "jset"),
             RET_K => write!(f, "ret #{:#x}", self.k),
-            other => write!(f, "op {other:#06x} #{:#x}, +{}, +{}", self.k, self.jt, self.jf),
+            other => write!(
+                f,
+                "op {other:#06x} #{:#x}, +{}, +{}",
+                self.k, self.jt, self.jf
+            ),
         }
     }
 }

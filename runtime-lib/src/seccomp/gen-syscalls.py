@@ -77,7 +77,8 @@ def emit(name, doc, table):
     for sys_name in sorted(table):
         nr = table[sys_name]
         if nr & X32_SYSCALL_BIT:
-            print(f'    ("{sys_name}", X32_BIT | {nr & ~X32_SYSCALL_BIT}),')
+            low = nr & ~X32_SYSCALL_BIT
+            print(f'    ("{sys_name}", X32_BIT | {low}),' if low else f'    ("{sys_name}", X32_BIT),')
         else:
             print(f'    ("{sys_name}", {nr}),')
     print("];")
