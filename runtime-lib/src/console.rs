@@ -22,7 +22,13 @@ use crate::sys;
 
 /// Connects to the caller's console socket (runtime side).
 pub fn connect_console_socket(path: &Path) -> Result<OwnedFd, Error> {
-    let stream = UnixStream::connect(path).map_err(Error::io("connect to console socket", path))?;
+    connect_unix(path, "connect to console socket")
+}
+
+/// Connects to a unix stream socket on the host (console socket, seccomp
+/// listener) before the container's processes lose sight of host paths.
+pub(crate) fn connect_unix(path: &Path, what: &'static str) -> Result<OwnedFd, Error> {
+    let stream = UnixStream::connect(path).map_err(Error::io(what, path))?;
     Ok(stream.into())
 }
 

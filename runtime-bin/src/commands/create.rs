@@ -13,6 +13,7 @@ pub struct Args {
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
     let opts = a.flags.options(false);
     let c = rt.create(&a.id, a.flags.bundle(), &opts)?;
+    crate::log::warnings(c.warnings());
     if let Some(p) = &a.flags.pid_file {
         if let Err(e) = c.write_pid_file(p) {
             let _ = c.delete(true);

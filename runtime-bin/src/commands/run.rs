@@ -22,6 +22,7 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
         cella::container::block_forwarded_signals()?;
     }
     let mut c = rt.create(&a.id, a.flags.bundle(), &opts)?;
+    crate::log::warnings(c.warnings());
     let started = a
         .flags
         .pid_file

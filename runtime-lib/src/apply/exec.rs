@@ -11,7 +11,7 @@
 use std::os::fd::RawFd;
 
 use crate::apply::namespaces::{self, JoinFd};
-use crate::apply::process;
+use crate::apply::{process, seccomp};
 use crate::error::ChildError;
 use crate::plan::ProcessPlan;
 use crate::sync::{Channel, FromChild};
@@ -27,6 +27,18 @@ pub(crate) struct ExecContext<'a> {
     pub(crate) joins_user: bool,
     /// The console socket when the process gets a terminal.
     pub(crate) console: Option<RawFd>,
+    /// The container's seccomp filter, which exec'd processes get too.
+    pub(crate) seccomp: Option<&'a crate::seccomp::Compiled>,
+    /// The seccomp listener socket, when the profile notifies.
+    pub(crate) seccomp_listener: Option<RawFd>,
+    /// The container, for the listener's state message.
+    pub(crate) id: &'a str,
+    /// The bundle, for the listener's state message.
+    pub(crate) bundle: &'a std::path::Path,
+    /// The spec version, for the listener's state message.
+    pub(crate) oci_version: &'a str,
+    /// The annotations, for the listener's state message.
+    pub(crate) annotations: &'a std::collections::BTreeMap<String, String>,
 }
 
 /// Stage 1; never returns.
@@ -50,6 +62,7 @@ fn stage1_steps(ctx: &ExecContext<'_>) -> Result<(), ChildError> {
         .collect();
     keep.push(ctx.channel.raw_fd());
     keep.extend(ctx.console);
+    keep.extend(ctx.seccomp_listener);
     sys::close_fds_except(3 + ctx.process.preserve_fds, &keep);
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| ChildError::sys("prctl PR_SET_DUMPABLE", None, e))?;
@@ -58,17 +71,31 @@ fn stage1_steps(ctx: &ExecContext<'_>) -> Result<(), ChildError> {
     if ctx.joins_user {
         namespaces::become_joined_root()?;
     }
+    // The new process cannot see its own pid outside the container's pid
+    // namespace; a notify listener's agent needs it, so we tell it.
+    let pid_pipe = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| ChildError::sys("pipe", None, e))?;
     match sys::fork_with_flags(libc::CLONE_PARENT as libc::c_ulong) {
         Err(e) => Err(ChildError::sys("fork exec process", None, e)),
-        Ok(Forked::Child) => stage2(ctx),
-        Ok(Forked::Parent(pid)) => ctx
-            .channel
-            .send_to_runtime(&FromChild::InitPid(pid.as_raw())),
+        Ok(Forked::Child) => {
+            drop(pid_pipe.1);
+            let mut buf = [0u8; 4];
+            let outer = match nix::unistd::read(&pid_pipe.0, &mut buf) {
+                Ok(4) => i32::from_ne_bytes(buf),
+                _ => 0,
+            };
+            stage2(ctx, outer)
+        }
+        Ok(Forked::Parent(pid)) => {
+            let _ = nix::unistd::write(&pid_pipe.1, &pid.as_raw().to_ne_bytes());
+            ctx.channel
+                .send_to_runtime(&FromChild::InitPid(pid.as_raw()))
+        }
     }
 }
 
-fn stage2(ctx: &ExecContext<'_>) -> ! {
-    let err = match stage2_steps(ctx) {
+fn stage2(ctx: &ExecContext<'_>, outer_pid: i32) -> ! {
+    let err = match stage2_steps(ctx, outer_pid) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -78,7 +105,10 @@ fn stage2(ctx: &ExecContext<'_>) -> ! {
 
 /// The same order as a container's init (see `init.rs`), minus the root
 /// filesystem, which the joined mount namespace already has.
-fn stage2_steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, ChildError> {
+fn stage2_steps(
+    ctx: &ExecContext<'_>,
+    outer_pid: i32,
+) -> Result<std::convert::Infallible, ChildError> {
     let p = ctx.process;
     for j in ctx.joins {
         sys::close_inherited(std::os::fd::AsRawFd::as_raw_fd(&j.fd));
@@ -91,9 +121,25 @@ fn stage2_steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Child
     }
     process::set_oom_score_adj(p)?;
     process::set_rlimits(p)?;
+    let listener = ctx.seccomp_listener.map(|socket| seccomp::ListenerInfo {
+        socket,
+        oci_version: ctx.oci_version,
+        id: ctx.id,
+        status: "running",
+        pid: outer_pid,
+        bundle: ctx.bundle,
+        annotations: ctx.annotations,
+    });
+    // As for the init: early while CAP_SYS_ADMIN is there, or last.
+    if let Some(filter) = ctx.seccomp.filter(|_| !p.no_new_privileges) {
+        seccomp::load(filter, listener.as_ref())?;
+    }
     process::switch_user_and_caps(p)?;
     process::set_no_new_privs(p)?;
     let program = process::resolve_program(p)?;
+    if let Some(filter) = ctx.seccomp.filter(|_| p.no_new_privileges) {
+        seccomp::load(filter, listener.as_ref())?;
+    }
     // No "ready" message: the channel is close-on-exec, so a successful
     // execve shows as end-of-file to the runtime, a failure as a message.
     process::exec(p, &program)

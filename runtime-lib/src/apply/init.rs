@@ -14,7 +14,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use crate::apply::fs::Root;
 use crate::apply::namespaces::JoinFd;
-use crate::apply::{devices, mounts, namespaces, process};
+use crate::apply::{devices, mounts, namespaces, process, seccomp};
 use crate::cgroups::ContainerCgroup;
 use crate::console;
 use crate::error::ChildError;
@@ -38,6 +38,9 @@ pub(crate) struct InitContext<'a> {
     /// The console socket (or the runtime's private one) when the process
     /// gets a terminal.
     pub(crate) console: Option<RawFd>,
+    /// The seccomp listener socket (connected by the runtime) when the
+    /// profile notifies.
+    pub(crate) seccomp_listener: Option<RawFd>,
 }
 
 /// Runs stage 1 in the freshly forked child; never returns.
@@ -58,6 +61,7 @@ pub(crate) fn stage1(ctx: &InitContext<'_>) -> ! {
 fn close_runtime_fds(ctx: &InitContext<'_>, with_joins: bool) {
     let mut keep = vec![ctx.channel.raw_fd(), ctx.exec_fifo.as_raw_fd()];
     keep.extend(ctx.console);
+    keep.extend(ctx.seccomp_listener);
     if with_joins {
         keep.extend(ctx.joins.iter().map(|j| j.fd.as_raw_fd()));
     }
@@ -119,6 +123,7 @@ fn stage2(ctx: &InitContext<'_>) -> ! {
 fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, ChildError> {
     let plan = ctx.plan;
     close_runtime_fds(ctx, false);
+    let outer_pid = seccomp::outer_pid();
     // A session of its own: the init must not share the caller's
     // controlling terminal or receive its job-control signals.
     nix::unistd::setsid().map_err(|e| ChildError::sys("setsid", None, e))?;
@@ -148,6 +153,22 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
     // message instead of a dead container after `start`.
     process::set_oom_score_adj(&plan.process)?;
     process::set_rlimits(&plan.process)?;
+    let listener = ctx.seccomp_listener.map(|socket| seccomp::ListenerInfo {
+        socket,
+        oci_version: &plan.oci_version,
+        id: &plan.id,
+        status: "creating",
+        pid: outer_pid,
+        bundle: &plan.bundle,
+        annotations: &plan.annotations,
+    });
+    if let Some(filter) = plan
+        .seccomp
+        .as_ref()
+        .filter(|_| !plan.process.no_new_privileges)
+    {
+        seccomp::load(filter, listener.as_ref())?;
+    }
     process::switch_user_and_caps(&plan.process)?;
     process::set_no_new_privs(&plan.process)?;
     // Resolved as the process's user: access(2) checks the real uid.
@@ -160,6 +181,14 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
     hook_state(plan, "created", |st| {
         hooks::run_all("startContainer", &plan.hooks.start_container, st)
     })?;
+    // Last, so that the filter sees only the program's own syscalls.
+    if let Some(filter) = plan
+        .seccomp
+        .as_ref()
+        .filter(|_| plan.process.no_new_privileges)
+    {
+        seccomp::load(filter, listener.as_ref())?;
+    }
     process::exec(&plan.process, &program)
 }
 

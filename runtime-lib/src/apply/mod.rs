@@ -8,5 +8,6 @@ pub(crate) mod init;
 pub(crate) mod mounts;
 pub(crate) mod namespaces;
 pub(crate) mod process;
+pub(crate) mod seccomp;
 
 mod cgroupfs;

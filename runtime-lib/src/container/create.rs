@@ -119,6 +119,15 @@ pub(super) fn create(
         }
     };
 
+    // Like the console socket, the listener's path is on the host.
+    let seccomp_listener = match plan.seccomp.as_ref().and_then(|c| c.listener.as_ref()) {
+        Some(l) => Some(console::connect_unix(
+            &l.path,
+            "connect to the seccomp listener",
+        )?),
+        None => None,
+    };
+
     let (parent_end, child_end) = sync::channel()?;
     let ctx = InitContext {
         plan: &plan,
@@ -128,6 +137,7 @@ pub(super) fn create(
         runtime_end: parent_end.raw_fd(),
         exec_fifo: &exec_fifo,
         console: console_for_child.as_ref().map(|fd| fd.as_raw_fd()),
+        seccomp_listener: seccomp_listener.as_ref().map(|fd| fd.as_raw_fd()),
     };
     let stage1 = match sys::fork_with_flags(0).map_err(Error::sys("fork", None))? {
         Forked::Child => init::stage1(&ctx),
@@ -138,6 +148,7 @@ pub(super) fn create(
     // show as end-of-file.
     drop(child_end);
     drop(console_for_child);
+    drop(seccomp_listener);
 
     cgroup.add_process(stage1)?;
     parent_end.send_to_child(FromRuntime::Proceed)?;
@@ -212,6 +223,11 @@ pub(super) fn create(
         device_nodes: plan.devices.nodes.clone(),
         process: loaded.spec.process().clone(),
         hooks: plan.hooks.clone(),
+        seccomp: loaded
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().clone()),
     };
     st.save(&dir)?;
     cleanup.armed = false;
@@ -220,6 +236,7 @@ pub(super) fn create(
         state: st,
         exec_fifo: Some(exec_fifo),
         terminal,
+        warnings: plan.warnings.clone(),
         is_parent: true,
     })
 }

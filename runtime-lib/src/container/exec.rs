@@ -81,6 +81,17 @@ impl Container {
         let joins = self.open_namespaces()?;
         let cgroup = self.exec_cgroup(opts.sub_cgroup.as_deref())?;
         let joins_user = joins.iter().any(|j| j.kind == NamespaceKind::User);
+        let filter = match &self.state.seccomp {
+            Some(s) => Some(plan::compile_seccomp(s).map_err(Error::Usage)?),
+            None => None,
+        };
+        let seccomp_listener = match filter.as_ref().and_then(|c| c.listener.as_ref()) {
+            Some(l) => Some(console::connect_unix(
+                &l.path,
+                "connect to the seccomp listener",
+            )?),
+            None => None,
+        };
         let (console_for_child, relay_end) = match (&opts.console, plan.terminal) {
             (_, false) => (None, None),
             (Console::None, true) => {
@@ -103,6 +114,12 @@ impl Container {
             runtime_end: parent_end.raw_fd(),
             joins_user,
             console: console_for_child.as_ref().map(|fd| fd.as_raw_fd()),
+            seccomp: filter.as_ref(),
+            seccomp_listener: seccomp_listener.as_ref().map(|fd| fd.as_raw_fd()),
+            id: &self.state.id,
+            bundle: &self.state.bundle,
+            oci_version: &self.state.oci_version,
+            annotations: &self.state.annotations,
         };
         let stage1 = match sys::fork_with_flags(0).map_err(Error::sys("fork", None))? {
             Forked::Child => exec::stage1(&ctx),
@@ -110,6 +127,7 @@ impl Container {
         };
         drop(child_end);
         drop(console_for_child);
+        drop(seccomp_listener);
         let kill_stage1 = |e: Error| {
             let _ = nix::sys::signal::kill(stage1, nix::sys::signal::Signal::SIGKILL);
             let _ = waitpid(stage1, None);

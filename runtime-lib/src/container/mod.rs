@@ -72,6 +72,7 @@ impl Runtime {
                 exec_fifo: None,
                 is_parent: false,
                 terminal: None,
+                warnings: Vec::new(),
             }),
             None => Err(Error::NotFound { id: id.to_string() }),
         }
@@ -105,6 +106,8 @@ pub struct Container {
     is_parent: bool,
     /// The terminal master kept for relaying (`Console::Relay`).
     terminal: Option<OwnedFd>,
+    /// What `create` skipped and the caller should hear of.
+    warnings: Vec<String>,
 }
 
 impl Container {
@@ -116,6 +119,12 @@ impl Container {
     /// The init's pid (in the runtime's pid namespace).
     pub fn pid(&self) -> i32 {
         self.state.pid
+    }
+
+    /// What `create` skipped (unknown syscall names of the seccomp
+    /// profile), for the caller to report.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The stored state.

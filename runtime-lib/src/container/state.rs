@@ -44,6 +44,9 @@ pub struct StateFile {
     /// The hooks; poststart and poststop are run by later commands.
     #[serde(default)]
     pub hooks: crate::hooks::HookPlan,
+    /// The config's seccomp profile, applied to `exec`'d processes too.
+    #[serde(default)]
+    pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
     /// Whether the container has its own pid namespace (without one, killing
     /// the init does not kill the rest).
     pub own_pid_namespace: bool,
@@ -176,6 +179,7 @@ mod tests {
             device_nodes: Vec::new(),
             process: None,
             hooks: Default::default(),
+            seccomp: None,
             own_pid_namespace: true,
         }
     }

@@ -25,6 +25,38 @@ pub use process::{CapabilitySets, ProcessPlan, Rlimit};
 
 use crate::spec::{Bundle, SpecError};
 
+/// Compiles `linux.seccomp`. The runtime hands a notify listener its fd
+/// with `sendmsg` after the filter is loaded: a profile that notifies on
+/// `sendmsg` would wait forever for an agent that never gets the fd.
+pub(crate) fn seccomp_plan(
+    s: &oci_spec::runtime::LinuxSeccomp,
+) -> Result<crate::seccomp::Compiled, Problem> {
+    for (i, rule) in s.syscalls().iter().flatten().enumerate() {
+        if rule.action() == oci_spec::runtime::LinuxSeccompAction::ScmpActNotify
+            && rule.names().iter().any(|n| n == "sendmsg")
+        {
+            return Err(Problem::new(
+                format!("linux.seccomp.syscalls[{i}]"),
+                "SCMP_ACT_NOTIFY on sendmsg: the runtime needs sendmsg to hand the listener its fd",
+            ));
+        }
+    }
+    crate::seccomp::compile(s).map_err(|e| match e {
+        crate::seccomp::SeccompError::Parse { field, source } => {
+            Problem::new(field, source.to_string())
+        }
+        crate::seccomp::SeccompError::InvalidField { field, reason } => Problem::new(field, reason),
+        other => Problem::new("linux.seccomp", other.to_string()),
+    })
+}
+
+/// Compiles a stored profile again (for `exec`).
+pub fn compile_seccomp(
+    s: &oci_spec::runtime::LinuxSeccomp,
+) -> Result<crate::seccomp::Compiled, String> {
+    seccomp_plan(s).map_err(|p| format!("{}: {}", p.field, p.reason))
+}
+
 /// Device cgroup rules for `update`: the new rules, with the defaults and
 /// the container's own nodes (from its state) kept allowed.
 pub fn device_rules_for_update(
@@ -121,6 +153,10 @@ pub struct Plan {
     pub annotations: BTreeMap<String, String>,
     /// Hooks by lifecycle point.
     pub hooks: crate::hooks::HookPlan,
+    /// The compiled seccomp filter.
+    pub seccomp: Option<crate::seccomp::Compiled>,
+    /// What the runtime skipped and should say so (unknown syscall names).
+    pub warnings: Vec<String>,
 }
 
 /// A field that cannot be planned, before the file name is attached.
@@ -177,6 +213,10 @@ fn compile_inner(
             .collect()
     };
     let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+    let seccomp = linux
+        .and_then(|l| l.seccomp().as_ref())
+        .map(seccomp_plan)
+        .transpose()?;
     Ok(Plan {
         id: id.to_string(),
         bundle: bundle.dir.clone(),
@@ -235,6 +275,16 @@ fn compile_inner(
             .into_iter()
             .collect(),
         hooks: crate::hooks::HookPlan::from_spec(spec.hooks().as_ref()),
+        warnings: seccomp
+            .as_ref()
+            .map(|c| {
+                c.warnings
+                    .iter()
+                    .map(|w| format!("linux.seccomp: {w}"))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        seccomp,
         namespaces,
     })
 }

@@ -694,9 +694,6 @@ fn check_cgroups_path(path: Option<&Path>) -> Check {
 /// Features a later version will support; refusing them beats running a
 /// container that is less confined or differently set up than asked.
 fn check_unsupported_linux(linux: &Linux) -> Check {
-    if linux.seccomp().is_some() {
-        return refuse("linux.seccomp", "seccomp is not supported yet");
-    }
     if is_set(linux.intel_rdt()) {
         return refuse("linux.intelRdt", "Intel RDT is not supported yet");
     }
@@ -1437,11 +1434,7 @@ pub(super) mod tests {
 
     #[test]
     fn linux_features_not_supported() {
-        assert_refused(
-            |c| c["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_ALLOW" }),
-            "linux.seccomp",
-            "seccomp is not supported yet",
-        );
+        assert_accepted(|c| c["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_ALLOW" }));
         assert_refused(
             |c| c["linux"]["intelRdt"] = json!({ "closID": "guaranteed_group" }),
             "linux.intelRdt",

@@ -272,3 +272,36 @@ pub fn dup_onto_stdio(fd: BorrowedFd<'_>, target: RawFd) -> Result<(), Errno> {
     let ret = unsafe { libc::dup2(fd.as_raw_fd(), target) };
     Errno::result(ret).map(drop)
 }
+
+/// Loads a seccomp filter (`seccomp(SECCOMP_SET_MODE_FILTER)`, see
+/// seccomp(2)); with `SECCOMP_FILTER_FLAG_NEW_LISTENER` the kernel returns
+/// the notify fd.
+pub fn seccomp_set_filter(
+    filter: &[libc::sock_filter],
+    flags: u32,
+) -> Result<Option<OwnedFd>, Errno> {
+    const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
+    const NEW_LISTENER: u32 = 1 << 3;
+    let len = u16::try_from(filter.len()).map_err(|_| Errno::EINVAL)?;
+    let prog = libc::sock_fprog {
+        len,
+        filter: filter.as_ptr().cast_mut(),
+    };
+    // SAFETY: `prog` points at `filter`, which outlives the call and holds
+    // `len` instructions; the kernel copies the program and does not write
+    // through the pointer.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flags,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    let fd = Errno::result(ret)?;
+    if flags & NEW_LISTENER == 0 {
+        return Ok(None);
+    }
+    // SAFETY: with NEW_LISTENER the return value is a new fd owned by no one.
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as RawFd) }))
+}
