@@ -296,7 +296,11 @@ fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
             }
             if m.kernel().is_some() || m.kernel_tcp().is_some() {
                 return refuse(
-                    "memory.kernel",
+                    if m.kernel().is_some() {
+                        "memory.kernel"
+                    } else {
+                        "memory.kernelTCP"
+                    },
                     "kernel memory limits do not exist on cgroup v2",
                 );
             }
@@ -358,7 +362,11 @@ fn cpu(out: &mut Out, c: &LinuxCpu) -> Result<(), ResourceError> {
             }
             if c.realtime_period().is_some() || c.realtime_runtime().is_some() {
                 return refuse(
-                    "cpu.realtimeRuntime",
+                    if c.realtime_runtime().is_some() {
+                        "cpu.realtimeRuntime"
+                    } else {
+                        "cpu.realtimePeriod"
+                    },
                     "cgroup v2 has no realtime CPU limits",
                 );
             }

@@ -129,6 +129,9 @@ pub(super) fn apply_writes(
             )));
         };
         write_one(dir, w)?;
+        if w.file == "memory.kmem.limit_in_bytes" {
+            check_kept(dir, w)?;
+        }
     }
     Ok(())
 }
@@ -152,4 +155,25 @@ fn order_memory_and_swap(dirs: &[(String, PathBuf)], list: &mut [&CgroupWrite]) 
     if raising != (sw < mem) {
         list.swap(mem, sw);
     }
+}
+
+/// Since Linux 5.16 the v1 kernel memory limit accepts any write and
+/// enforces nothing: read it back, and refuse a limit the kernel dropped
+/// (it may round to a page).
+fn check_kept(dir: &Path, w: &CgroupWrite) -> Result<(), CgroupError> {
+    let want: i64 = w.value.parse().unwrap_or(-1);
+    if want < 0 {
+        return Ok(());
+    }
+    let got: i64 = std::fs::read_to_string(dir.join(&w.file))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(-1);
+    if got >= 0 && got <= want && want - got < 4096 {
+        return Ok(());
+    }
+    Err(CgroupError::Unsupported(format!(
+        "{}: this kernel ignores {} (kernel memory limits were dropped in Linux 5.16), so it cannot be enforced",
+        w.field, w.file
+    )))
 }
