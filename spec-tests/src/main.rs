@@ -113,6 +113,11 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::process::tests());
     v.extend(tests::cgroups::tests());
     v.extend(tests::resources::tests());
+    v.extend(tests::exec::tests());
+    v.extend(tests::terminal::tests());
+    v.extend(tests::hooks::tests());
+    v.extend(tests::features::tests());
+    v.extend(tests::seccomp::tests());
     v.extend(tests::bad_configs::tests(bad_configs));
     v
 }

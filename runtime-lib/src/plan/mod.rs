@@ -277,12 +277,7 @@ fn compile_inner(
         hooks: crate::hooks::HookPlan::from_spec(spec.hooks().as_ref()),
         warnings: seccomp
             .as_ref()
-            .map(|c| {
-                c.warnings
-                    .iter()
-                    .map(|w| format!("linux.seccomp: {w}"))
-                    .collect()
-            })
+            .map(|c| c.warnings.iter().map(|w| w.to_string()).collect())
             .unwrap_or_default(),
         seccomp,
         namespaces,

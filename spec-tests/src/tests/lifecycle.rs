@@ -37,6 +37,7 @@ pub fn tests() -> Vec<Test> {
         t("state_missing_fails", state_missing_fails),
         t("delete_force_missing_ok", delete_force_missing_ok),
         t("list_formats", list_formats),
+        t("output_formats_as_runc", output_formats_as_runc),
         t("kill_signal_spellings", kill_signal_spellings),
         t("kill_all", kill_all),
         t("run_detach", run_detach),
@@ -329,6 +330,78 @@ fn list_formats(ctx: &Ctx) -> TestResult {
     let out = ctx.rt_ok(&["list", "-q"])?;
     ensure(out.stdout.lines().any(|l| l.trim() == c.id), || {
         format!("list -q lacks {}: {}", c.id, out.stdout)
+    })
+}
+
+/// The outputs containerd parses, in runc's exact shape: `state` is 2-space indented JSON with
+/// runc's key order; `list` is Go's tabwriter (min width 12, padding 3: every column starts at
+/// the same offset in every row, each at least 12 wide); `ps --format json` a compact array.
+fn output_formats_as_runc(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sleeper())?;
+    c.create_ok()?;
+    let out = ctx.rt_ok(&["state", &c.id])?;
+    let keys: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  \"") && !l.starts_with("   "))
+        .filter_map(|l| l.trim().strip_prefix('"')?.split('"').next())
+        .collect();
+    let want = [
+        "ociVersion",
+        "id",
+        "pid",
+        "status",
+        "bundle",
+        "rootfs",
+        "created",
+        "owner",
+    ];
+    ensure_eq(
+        &keys[..want.len().min(keys.len())],
+        &want[..],
+        "state keys, order and 2-space indent",
+    )?;
+    ensure(out.stdout.starts_with("{\n  \"ociVersion\""), || {
+        format!("state layout: {}", out.stdout)
+    })?;
+
+    let out = ctx.rt_ok(&["list"])?;
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let starts = |l: &str| -> Vec<usize> {
+        let mut v = vec![0];
+        let b = l.as_bytes();
+        for i in 1..b.len() {
+            if b[i] != b' ' && b[i - 1] == b' ' {
+                v.push(i);
+            }
+        }
+        v
+    };
+    let head = starts(lines.first().copied().unwrap_or(""));
+    ensure_eq(head.len(), 6, "list header columns")?;
+    for w in head.windows(2) {
+        ensure(w[1] - w[0] >= 12, || {
+            format!("a list column narrower than 12: {:?}", lines[0])
+        })?;
+    }
+    for row in lines.iter().skip(1) {
+        let r = starts(row);
+        ensure(r.len() >= 6 && r[..6] == head[..6], || {
+            format!("list row not aligned with the header:\n{}\n{row}", lines[0])
+        })?;
+    }
+
+    c.start_ok()?;
+    let out = ctx.rt_ok(&["ps", "--format", "json", &c.id])?;
+    let text = out.stdout.trim();
+    ensure(
+        text.starts_with('[') && text.ends_with(']') && !text.contains(' ') && !text.contains('\n'),
+        || format!("ps --format json is not a compact array: {text:?}"),
+    )?;
+    let pids: Vec<i64> = serde_json::from_str(text).map_err(|e| format!("ps json: {e}: {text}"))?;
+    ensure(pids.contains(&i64::from(c.pid()?)), || {
+        format!("ps json lacks the init: {text}")
     })
 }
 

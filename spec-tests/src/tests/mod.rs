@@ -3,9 +3,14 @@
 pub mod bad_configs;
 pub mod cgroups;
 pub mod devices;
+pub mod exec;
+pub mod features;
+pub mod hooks;
 pub mod leftovers;
 pub mod lifecycle;
 pub mod mounts;
 pub mod namespaces;
 pub mod process;
 pub mod resources;
+pub mod seccomp;
+pub mod terminal;

@@ -37,6 +37,7 @@ pub fn tests() -> Vec<Test> {
         t("oom_score_adj", oom_score_adj),
         t("stdio_inherited", stdio_inherited),
         t("preserve_fds", preserve_fds),
+        t("socket_activation", socket_activation),
         t("no_fd_leak", no_fd_leak),
         t("fd_leak_cwd_escape", fd_leak_cwd_escape),
         t("kill_all_without_pidns", kill_all_without_pidns),
@@ -326,6 +327,36 @@ fn runtime_with_fds(ctx: &Ctx, paths: &[&Path], args: &[&str]) -> Command {
         .arg(&ctx.root)
         .args(args);
     cmd
+}
+
+/// systemd socket activation (`LISTEN_FDS`/`LISTEN_PID` naming the runtime's own pid): the
+/// fds 3.. go on to the container, which sees `LISTEN_FDS=N` and `LISTEN_PID=1` (runc does so).
+fn socket_activation(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sh(
+        "echo \"fds=$LISTEN_FDS pid=$LISTEN_PID\"; echo via-fd3 >&3",
+    ))?;
+    let file = c.bundle.join("fd3.out");
+    let b = c.bundle_str();
+    let script = "exec 3>\"$1\"; shift; export LISTEN_FDS=1 LISTEN_PID=$$; exec \"$@\"";
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(script)
+        .arg("sh")
+        .arg(&file)
+        .arg(&ctx.runtime)
+        .arg("--root")
+        .arg(&ctx.root)
+        .args(["run", "--bundle", &b, &c.id]);
+    let out = ctx.exec(cmd, None)?;
+    ensure_eq(
+        out.code,
+        0,
+        &format!("run with LISTEN_FDS=1 ({})", out.describe()),
+    )?;
+    ensure_eq(out.stdout.trim(), "fds=1 pid=1", "LISTEN_* inside")?;
+    let got = fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    ensure_eq(got.as_str(), "via-fd3\n", "written to the activation fd 3")
 }
 
 /// `create --preserve-fds 2` hands the caller's fds 3 (a file) and 4 (a pipe) to the

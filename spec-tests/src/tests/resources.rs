@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use crate::bundle::sh;
 use crate::harness::{
     all_pids, cgroup_mounts, cgroup_path_dirs, cgroup_procs_file, ensure, ensure_eq, proc_alive,
-    proc_ppid, read_pids, wait_until, Ctn, Ctx, TestResult,
+    proc_ppid, read_pids, wait_until, Ctn, Ctx, Output, TestResult,
 };
 use crate::Test;
 
@@ -41,6 +41,8 @@ pub fn tests() -> Vec<Test> {
         t("delete_removes_subtree", delete_removes_subtree),
         t("unenforceable_is_refused", unenforceable_is_refused),
         t("devices_rules", devices_rules),
+        t("every_field", every_field),
+        t("check_before_update", check_before_update),
     ]
 }
 
@@ -606,6 +608,12 @@ fn hugetlb_available() -> bool {
 fn expect_refused(ctx: &Ctx, tag: &str, resources: Value, field: &str) -> TestResult {
     let (c, path) = container(ctx, tag, "true", resources)?;
     let out = c.create(&[])?;
+    refusal_ok(ctx, &c, &path, &out, field)
+}
+
+/// The checks on a `create` that had to refuse a config: exit 1, (under --check-messages)
+/// stderr naming `field`, no state directory, no cgroup directory.
+fn refusal_ok(ctx: &Ctx, c: &Ctn, path: &str, out: &Output, field: &str) -> TestResult {
     let mut problems = Vec::new();
     if out.code != 1 {
         problems.push(format!("create should exit 1 for {field} on this host"));
@@ -618,7 +626,7 @@ fn expect_refused(ctx: &Ctx, tag: &str, resources: Value, field: &str) -> TestRe
         problems.push(format!("state directory left: {}", state_dir.display()));
     }
     if out.code != 0 {
-        for d in cgroup_path_dirs(&path) {
+        for d in cgroup_path_dirs(path) {
             problems.push(format!("cgroup left: {}", d.display()));
         }
     }
@@ -728,4 +736,788 @@ fn devices_rules(ctx: &Ctx) -> TestResult {
             )
         },
     )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every field of linux.resources
+
+/// What one file of the container's cgroup must hold.
+struct FileWant {
+    /// The v1 controller (the hierarchy directory); not used on v2.
+    ctrl: &'static str,
+    file: String,
+    want: Content,
+}
+
+enum Content {
+    /// The whole (trimmed) content.
+    Exact(String),
+    /// Some line whose whitespace-separated words include all of these (keyed files such as
+    /// `memory.oom_control`, per-device files such as `io.max`).
+    Line(Vec<String>),
+}
+
+/// What `create` must do with one field on this host.
+enum Want {
+    /// Succeed, with every file holding its content (an empty list: only accepted).
+    Files(Vec<FileWant>),
+    /// Fail with exit 1 (under --check-messages naming the field) and leave nothing.
+    Refused,
+    /// Whichever the kernel allows: on success the files must show the values (a value the
+    /// kernel silently dropped fails the test), on failure it must be a proper refusal.
+    FilesOrRefused(Vec<FileWant>),
+    /// Not checkable on this host, with the reason.
+    Skip(String),
+}
+
+/// One field: a config with only it set (and what it needs, like a memory limit for swap).
+struct Case {
+    /// `memory.limit`, also the container tag.
+    name: String,
+    /// What a refusal must name.
+    field: String,
+    resources: Value,
+    want: Want,
+    /// Why the expectation is what it is, when that is not obvious (printed as a TAP comment).
+    note: Option<String>,
+}
+
+fn exact(ctrl: &'static str, file: &str, want: impl ToString) -> FileWant {
+    FileWant {
+        ctrl,
+        file: file.to_string(),
+        want: Content::Exact(want.to_string()),
+    }
+}
+
+fn line(ctrl: &'static str, file: &str, words: &[&str]) -> FileWant {
+    FileWant {
+        ctrl,
+        file: file.to_string(),
+        want: Content::Line(words.iter().map(|w| w.to_string()).collect()),
+    }
+}
+
+/// `Files` when the host has what the field needs, else `Refused`.
+fn files_if(available: bool, files: Vec<FileWant>) -> Want {
+    if available {
+        Want::Files(files)
+    } else {
+        Want::Refused
+    }
+}
+
+/// v1: the hierarchy of `ctrl` is mounted and its root cgroup has `file` (every knob this test
+/// uses exists in the root as well as in children, except where noted).
+fn v1_has(ctrl: &str, file: &str) -> bool {
+    Path::new(CGROUP_ROOT).join(ctrl).join(file).exists()
+}
+
+/// v2: `ctrl` is in the root's `cgroup.controllers`.
+fn v2_has(ctrl: &str) -> bool {
+    fs::read_to_string(Path::new(CGROUP_ROOT).join("cgroup.controllers"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .any(|c| c == ctrl)
+}
+
+/// A whole block device of the host with a size, as (name, "MAJ:MIN"): a real disk rather
+/// than loop, ram, zram, nbd, dm or md when there is one. Throttling applies to whole disks only
+/// (the kernel answers ENODEV for a partition or a number that is no disk).
+fn block_device() -> Option<(String, String)> {
+    let mut found = Vec::new();
+    for e in fs::read_dir("/sys/block").ok()?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let dev = fs::read_to_string(e.path().join("dev")).unwrap_or_default();
+        let size: u64 = fs::read_to_string(e.path().join("size"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if dev.trim().is_empty() || size == 0 {
+            continue;
+        }
+        let virt = ["loop", "ram", "zram", "nbd", "dm-", "md"]
+            .iter()
+            .any(|p| name.starts_with(p));
+        found.push((virt, name, dev.trim().to_string()));
+    }
+    found.sort();
+    found.into_iter().next().map(|(_, n, d)| (n, d))
+}
+
+/// The first RDMA device of the host (`/sys/class/infiniband`), if any.
+fn rdma_device() -> Option<String> {
+    fs::read_dir("/sys/class/infiniband")
+        .ok()?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .min()
+}
+
+/// The cases for this host: every `linux.resources` field of runtime-spec 1.2 but `devices`
+/// (see `devices_rules`), each alone.
+fn field_cases() -> Vec<Case> {
+    let m = mode();
+    let v1 = m == Mode::V1;
+    let mut cases = Vec::new();
+    let mut add = |name: &str, field: &str, resources: Value, want: Want, note: Option<String>| {
+        cases.push(Case {
+            name: name.to_string(),
+            field: field.to_string(),
+            resources,
+            want,
+            note,
+        })
+    };
+    let lr = |f: &str| format!("linux.resources.{f}");
+
+    // memory
+    let (limit, swap, reservation) = (64 * MIB, 128 * MIB, 32 * MIB);
+    let mem = if v1 {
+        v1_has("memory", "cgroup.procs")
+    } else {
+        v2_has("memory")
+    };
+    let want = match m {
+        Mode::V1 => exact("memory", "memory.limit_in_bytes", limit),
+        Mode::V2 => exact("memory", "memory.max", limit),
+    };
+    add(
+        "memory.limit",
+        &lr("memory.limit"),
+        json!({"memory": {"limit": limit}}),
+        files_if(mem, vec![want]),
+        None,
+    );
+    let want = match m {
+        Mode::V1 => exact("memory", "memory.soft_limit_in_bytes", reservation),
+        Mode::V2 => exact("memory", "memory.low", reservation),
+    };
+    add(
+        "memory.reservation",
+        &lr("memory.reservation"),
+        json!({"memory": {"reservation": reservation}}),
+        files_if(mem, vec![want]),
+        None,
+    );
+    let want = match m {
+        // memsw exists only with swap accounting.
+        Mode::V1 => files_if(
+            v1_has("memory", "memory.memsw.limit_in_bytes"),
+            vec![
+                exact("memory", "memory.limit_in_bytes", limit),
+                exact("memory", "memory.memsw.limit_in_bytes", swap),
+            ],
+        ),
+        // OCI's swap is memory+swap; v2 limits swap alone.
+        Mode::V2 => files_if(
+            mem,
+            vec![
+                exact("memory", "memory.max", limit),
+                exact("memory", "memory.swap.max", swap - limit),
+            ],
+        ),
+    };
+    add(
+        "memory.swap",
+        &lr("memory.swap"),
+        json!({"memory": {"limit": limit, "swap": swap}}),
+        want,
+        None,
+    );
+    let want = match m {
+        Mode::V1 => files_if(
+            v1_has("memory", "memory.swappiness"),
+            vec![exact("memory", "memory.swappiness", 10)],
+        ),
+        Mode::V2 => Want::Refused,
+    };
+    add(
+        "memory.swappiness",
+        &lr("memory.swappiness"),
+        json!({"memory": {"swappiness": 10}}),
+        want,
+        None,
+    );
+    let want = match m {
+        Mode::V1 => files_if(
+            mem,
+            vec![line(
+                "memory",
+                "memory.oom_control",
+                &["oom_kill_disable", "1"],
+            )],
+        ),
+        Mode::V2 => Want::Refused,
+    };
+    add(
+        "memory.disableOOMKiller",
+        &lr("memory.disableOOMKiller"),
+        json!({"memory": {"disableOOMKiller": true}}),
+        want,
+        None,
+    );
+    let want = match m {
+        Mode::V1 => files_if(mem, vec![exact("memory", "memory.use_hierarchy", 1)]),
+        // v2 is always hierarchical: true is what it does.
+        Mode::V2 => Want::Files(Vec::new()),
+    };
+    add(
+        "memory.useHierarchy",
+        &lr("memory.useHierarchy"),
+        json!({"memory": {"useHierarchy": true}}),
+        want,
+        None,
+    );
+    let want = match m {
+        // Kernels since 5.x refuse to turn it off (EINVAL); older ones took it.
+        Mode::V1 => Want::FilesOrRefused(vec![exact("memory", "memory.use_hierarchy", 0)]),
+        Mode::V2 => Want::Refused,
+    };
+    add(
+        "memory.useHierarchy=false",
+        &lr("memory.useHierarchy"),
+        json!({"memory": {"useHierarchy": false}}),
+        want,
+        None,
+    );
+    for (key, file) in [
+        ("kernel", "memory.kmem.limit_in_bytes"),
+        ("kernelTCP", "memory.kmem.tcp.limit_in_bytes"),
+    ] {
+        let want = match m {
+            // Since 5.16 the kernel takes any write to kmem.limit_in_bytes and ignores it
+            // ("Writing any value to this file has no effect"; it reads back as unlimited),
+            // newer ones may drop the file: either way the runtime must refuse. kmem.tcp still
+            // works.
+            Mode::V1 => Want::FilesOrRefused(vec![exact("memory", file, limit)]),
+            Mode::V2 => Want::Refused,
+        };
+        add(
+            &format!("memory.{key}"),
+            &lr(&format!("memory.{key}")),
+            json!({"memory": {key: limit}}),
+            want,
+            None,
+        );
+    }
+
+    // cpu
+    let cpu = if v1 {
+        v1_has("cpu", "cpu.shares")
+    } else {
+        v2_has("cpu")
+    };
+    let want = match m {
+        Mode::V1 => exact("cpu", "cpu.shares", 512),
+        // runc's conversion 1 + (512-2)*9999/262142.
+        Mode::V2 => exact("cpu", "cpu.weight", 20),
+    };
+    add(
+        "cpu.shares",
+        &lr("cpu.shares"),
+        json!({"cpu": {"shares": 512}}),
+        files_if(cpu, vec![want]),
+        None,
+    );
+    let want = match m {
+        Mode::V1 => exact("cpu", "cpu.cfs_quota_us", 50000),
+        Mode::V2 => exact("cpu", "cpu.max", "50000 100000"),
+    };
+    add(
+        "cpu.quota",
+        &lr("cpu.quota"),
+        json!({"cpu": {"quota": 50000}}),
+        files_if(cpu, vec![want]),
+        None,
+    );
+    let want = match m {
+        Mode::V1 => exact("cpu", "cpu.cfs_period_us", 200000),
+        Mode::V2 => exact("cpu", "cpu.max", "max 200000"),
+    };
+    add(
+        "cpu.period",
+        &lr("cpu.period"),
+        json!({"cpu": {"period": 200000}}),
+        files_if(cpu, vec![want]),
+        None,
+    );
+    let want = match m {
+        Mode::V1 => files_if(
+            v1_has("cpu", "cpu.cfs_burst_us"),
+            vec![exact("cpu", "cpu.cfs_burst_us", 10000)],
+        ),
+        Mode::V2 => files_if(cpu, vec![exact("cpu", "cpu.max.burst", 10000)]),
+    };
+    add(
+        "cpu.burst",
+        &lr("cpu.burst"),
+        json!({"cpu": {"burst": 10000}}),
+        want,
+        None,
+    );
+    // The container's cgroup is a child of the root, whose rt_runtime_us (950000 by default)
+    // leaves room for 10000 of 100000.
+    let rt = v1 && v1_has("cpu", "cpu.rt_runtime_us");
+    let rt_case = |files: Vec<FileWant>| {
+        if v1 {
+            files_if(rt, files)
+        } else {
+            Want::Refused
+        }
+    };
+    add(
+        "cpu.realtimePeriod",
+        &lr("cpu.realtimePeriod"),
+        json!({"cpu": {"realtimePeriod": 100000}}),
+        rt_case(vec![exact("cpu", "cpu.rt_period_us", 100000)]),
+        None,
+    );
+    add(
+        "cpu.realtimeRuntime",
+        &lr("cpu.realtimeRuntime"),
+        json!({"cpu": {"realtimeRuntime": 10000}}),
+        rt_case(vec![exact("cpu", "cpu.rt_runtime_us", 10000)]),
+        None,
+    );
+    add(
+        "cpu.realtimeRuntime+Period",
+        &lr("cpu.realtime"),
+        json!({"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 100000}}),
+        rt_case(vec![
+            exact("cpu", "cpu.rt_period_us", 100000),
+            exact("cpu", "cpu.rt_runtime_us", 10000),
+        ]),
+        None,
+    );
+    let cpuset = if v1 {
+        v1_has("cpuset", "cpuset.cpus")
+    } else {
+        v2_has("cpuset")
+    };
+    add(
+        "cpu.cpus",
+        &lr("cpu.cpus"),
+        json!({"cpu": {"cpus": "0"}}),
+        files_if(cpuset, vec![exact("cpuset", "cpuset.cpus", "0")]),
+        None,
+    );
+    add(
+        "cpu.mems",
+        &lr("cpu.mems"),
+        json!({"cpu": {"mems": "0"}}),
+        files_if(cpuset, vec![exact("cpuset", "cpuset.mems", "0")]),
+        None,
+    );
+    let idle = if v1 { v1_has("cpu", "cpu.idle") } else { cpu };
+    add(
+        "cpu.idle",
+        &lr("cpu.idle"),
+        json!({"cpu": {"idle": 1}}),
+        files_if(idle, vec![exact("cpu", "cpu.idle", 1)]),
+        None,
+    );
+
+    // pids
+    let pids = if v1 {
+        v1_has("pids", "cgroup.procs")
+    } else {
+        v2_has("pids")
+    };
+    add(
+        "pids.limit",
+        &lr("pids.limit"),
+        json!({"pids": {"limit": 7}}),
+        files_if(pids, vec![exact("pids", "pids.max", 7)]),
+        None,
+    );
+
+    // blockIO
+    let io = v2_has("io");
+    let disk = block_device();
+    let (dev, disk_note) = match &disk {
+        Some((name, d)) => (d.clone(), format!("block device {name} {d}")),
+        // No disk at all: any number is no device, and the kernel refuses it (ENODEV).
+        None => (
+            "8:0".to_string(),
+            "no block device: 8:0 must be refused".to_string(),
+        ),
+    };
+    let (major, minor): (u64, u64) = {
+        let (a, b) = dev.split_once(':').unwrap_or(("8", "0"));
+        (a.parse().unwrap_or(8), b.parse().unwrap_or(0))
+    };
+    let want = match m {
+        Mode::V1 => files_if(
+            v1_has("blkio", "blkio.weight"),
+            vec![exact("blkio", "blkio.weight", 500)],
+        ),
+        // runc's conversion 1 + (500-10)*9999/990 (cella writes io.weight, not io.bfq.weight).
+        Mode::V2 => files_if(io, vec![line("io", "io.weight", &["default", "4950"])]),
+    };
+    add(
+        "blockIO.weight",
+        &lr("blockIO.weight"),
+        json!({"blockIO": {"weight": 500}}),
+        want,
+        None,
+    );
+    let want = match m {
+        Mode::V1 => files_if(
+            v1_has("blkio", "blkio.leaf_weight"),
+            vec![exact("blkio", "blkio.leaf_weight", 500)],
+        ),
+        Mode::V2 => Want::Refused,
+    };
+    add(
+        "blockIO.leafWeight",
+        &lr("blockIO.leafWeight"),
+        json!({"blockIO": {"leafWeight": 500}}),
+        want,
+        None,
+    );
+    let want = match m {
+        Mode::V1 => files_if(
+            disk.is_some() && v1_has("blkio", "blkio.weight_device"),
+            vec![line("blkio", "blkio.weight_device", &[&dev, "500"])],
+        ),
+        Mode::V2 => files_if(
+            disk.is_some() && io,
+            vec![line("io", "io.weight", &[&dev, "4950"])],
+        ),
+    };
+    add(
+        "blockIO.weightDevice",
+        &lr("blockIO.weightDevice[0]"),
+        json!({"blockIO": {"weightDevice": [{"major": major, "minor": minor, "weight": 500}]}}),
+        want,
+        Some(disk_note.clone()),
+    );
+    for (key, v1_file, v2_key, rate) in [
+        (
+            "throttleReadBpsDevice",
+            "blkio.throttle.read_bps_device",
+            "rbps",
+            1048576,
+        ),
+        (
+            "throttleWriteBpsDevice",
+            "blkio.throttle.write_bps_device",
+            "wbps",
+            2097152,
+        ),
+        (
+            "throttleReadIOPSDevice",
+            "blkio.throttle.read_iops_device",
+            "riops",
+            100,
+        ),
+        (
+            "throttleWriteIOPSDevice",
+            "blkio.throttle.write_iops_device",
+            "wiops",
+            200,
+        ),
+    ] {
+        let rate_s = rate.to_string();
+        let want = match m {
+            Mode::V1 => files_if(
+                disk.is_some() && v1_has("blkio", v1_file),
+                vec![line("blkio", v1_file, &[&dev, &rate_s])],
+            ),
+            Mode::V2 => files_if(
+                disk.is_some() && io,
+                vec![line("io", "io.max", &[&dev, &format!("{v2_key}={rate}")])],
+            ),
+        };
+        add(
+            &format!("blockIO.{key}"),
+            &lr(&format!("blockIO.{key}[0]")),
+            json!({"blockIO": {key: [{"major": major, "minor": minor, "rate": rate}]}}),
+            want,
+            Some(disk_note.clone()),
+        );
+    }
+
+    // hugepageLimits (4 MiB: the kernel rounds down to whole 2 MB pages).
+    let want = if !hugetlb_available() {
+        Want::Refused
+    } else if !Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").is_dir() {
+        Want::Skip("the kernel has no 2 MB hugepages".to_string())
+    } else {
+        let file = if v1 {
+            "hugetlb.2MB.limit_in_bytes"
+        } else {
+            "hugetlb.2MB.max"
+        };
+        Want::Files(vec![exact("hugetlb", file, 4194304)])
+    };
+    add(
+        "hugepageLimits",
+        &lr("hugepageLimits[0]"),
+        json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}),
+        want,
+        None,
+    );
+
+    // network: net_cls and net_prio are v1 only.
+    let (want, field) = match m {
+        Mode::V1 => (
+            files_if(
+                v1_has("net_cls", "net_cls.classid"),
+                vec![exact("net_cls", "net_cls.classid", 1048577)],
+            ),
+            lr("network.classID"),
+        ),
+        Mode::V2 => (Want::Refused, lr("network")),
+    };
+    add(
+        "network.classID",
+        &field,
+        json!({"network": {"classID": 1048577}}),
+        want,
+        None,
+    );
+    let (want, field) = match m {
+        Mode::V1 => (
+            files_if(
+                v1_has("net_prio", "net_prio.ifpriomap"),
+                vec![line("net_prio", "net_prio.ifpriomap", &["lo", "5"])],
+            ),
+            lr("network.priorities[0]"),
+        ),
+        Mode::V2 => (Want::Refused, lr("network")),
+    };
+    add(
+        "network.priorities",
+        &field,
+        json!({"network": {"priorities": [{"name": "lo", "priority": 5}]}}),
+        want,
+        None,
+    );
+
+    // rdma: rdma.max takes only existing RDMA devices (ENODEV otherwise).
+    let rdma_dev = rdma_device();
+    let rdma_ctrl = if v1 {
+        v1_has("rdma", "rdma.max")
+    } else {
+        v2_has("rdma")
+    };
+    let name = rdma_dev.clone().unwrap_or_else(|| "mlx5_0".to_string());
+    let note = match (&rdma_dev, rdma_ctrl) {
+        (None, true) => Some(format!("no RDMA device: rdma.max refuses {name}")),
+        _ => None,
+    };
+    add(
+        "rdma",
+        &lr("rdma"),
+        json!({"rdma": {name.as_str(): {"hcaHandles": 3, "hcaObjects": 10000}}}),
+        files_if(
+            rdma_ctrl && rdma_dev.is_some(),
+            vec![line(
+                "rdma",
+                "rdma.max",
+                &[&name, "hca_handle=3", "hca_object=10000"],
+            )],
+        ),
+        note,
+    );
+
+    // unified: v2 files by name.
+    let want = match m {
+        Mode::V1 => Want::Refused,
+        Mode::V2 => files_if(
+            mem && pids,
+            vec![
+                exact("memory", "memory.high", 52428800),
+                exact("pids", "pids.max", 9),
+            ],
+        ),
+    };
+    add(
+        "unified",
+        &lr("unified"),
+        json!({"unified": {"memory.high": "52428800", "pids.max": "9"}}),
+        want,
+        None,
+    );
+    cases
+}
+
+/// Checks one file of the container's cgroup against `w`.
+fn check_file(path: &str, w: &FileWant) -> TestResult {
+    let p = cg_file(path, w.ctrl, &w.file);
+    let got = read_cg(&p)?;
+    match &w.want {
+        Content::Exact(want) => ensure(got == *want, || {
+            format!("{}: got {got:?}, want {want:?}", p.display())
+        }),
+        Content::Line(words) => {
+            let hit = got.lines().any(|l| {
+                let have: Vec<&str> = l.split_whitespace().collect();
+                words.iter().all(|w| have.contains(&w.as_str()))
+            });
+            ensure(hit, || {
+                format!("{}: no line with {words:?} in {got:?}", p.display())
+            })
+        }
+    }
+}
+
+/// Runs one case: create, then the files or the refusal, then delete.
+fn run_case(ctx: &Ctx, case: &Case) -> TestResult {
+    let tag = case.name.replace(['.', '=', '+'], "-");
+    let (c, path) = container(ctx, &tag, "sleep 1000", case.resources.clone())?;
+    let out = c.create(&[])?;
+    let files = match (&case.want, out.code == 0) {
+        (Want::Skip(_), _) => return Ok(()),
+        (Want::Refused, false) | (Want::FilesOrRefused(_), false) => {
+            return refusal_ok(ctx, &c, &path, &out, &case.field)
+        }
+        (Want::Files(_), false) => return Err(format!("create failed: {}", out.describe())),
+        (Want::Refused, true) => {
+            return Err(format!(
+                "create succeeded, but this host cannot enforce {}: it must fail naming it",
+                case.field
+            ))
+        }
+        (Want::Files(f), true) | (Want::FilesOrRefused(f), true) => f,
+    };
+    let mut problems: Vec<String> = files
+        .iter()
+        .filter_map(|w| check_file(&path, w).err())
+        .collect();
+    if !problems.is_empty() && matches!(case.want, Want::FilesOrRefused(_)) {
+        problems.push(format!(
+            "create succeeded but the kernel did not keep the value; the runtime must then fail \
+             naming {}",
+            case.field
+        ));
+    }
+    if problems.is_empty() {
+        ctx.rt_ok(&["delete", "--force", &c.id])?;
+        expect_cgroup_gone(&path)
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// Every `linux.resources` field of runtime-spec 1.2 (but `devices`, see `devices_rules`), one
+/// container each with only that field: where the host can enforce it, its cgroup file shows
+/// the value after `create` (v1 or v2 names and conversions, see [`field_cases`]); where it
+/// cannot (no hierarchy or controller, no such knob, no such device, a v1-only field on v2),
+/// `create` exits 1, names the field under --check-messages and leaves no state or cgroup.
+fn every_field(ctx: &Ctx) -> TestResult {
+    let cases = field_cases();
+    let mut failures = Vec::new();
+    let mut noted = std::collections::BTreeSet::new();
+    for case in &cases {
+        if let Some(note) = &case.note {
+            if noted.insert(note.clone()) {
+                println!("# every_field: {note}");
+            }
+        }
+        if let Want::Skip(why) = &case.want {
+            println!("# {}: not checked: {why}", case.name);
+            continue;
+        }
+        let what = match &case.want {
+            Want::Files(_) => "applied",
+            Want::Refused => "refused",
+            _ => "applied or refused",
+        };
+        if let Err(e) = run_case(ctx, case) {
+            failures.push(format!(
+                "{} ({}, want {what}): {e}",
+                case.name, case.resources
+            ));
+        }
+    }
+    ensure(failures.is_empty(), || {
+        format!(
+            "{} of {} fields failed:\n{}",
+            failures.len(),
+            cases.len(),
+            failures.join("\n")
+        )
+    })
+}
+
+/// `update --resources -` with `memory.checkBeforeUpdate`: a limit below the current usage
+/// (the container writes 4 MiB into its /tmp first) is refused (under --check-messages naming
+/// `checkBeforeUpdate` or `linux.resources.memory.limit`) and the limit file keeps its value; a
+/// limit above the usage is applied. Without the check the kernel would just reclaim the page
+/// cache and take the low limit.
+fn check_before_update(ctx: &Ctx) -> TestResult {
+    let limit = 64 * MIB;
+    let (c, path) = container(
+        ctx,
+        "",
+        "head -c 4194304 /dev/zero >/tmp/fill && touch /tmp/filled; exec sleep 1000",
+        json!({"memory": {"limit": limit}}),
+    )?;
+    c.start_new()?;
+    let filled = c.rootfs().join("tmp/filled");
+    ensure(
+        wait_until(Duration::from_secs(10), || filled.exists()),
+        || "the container did not write its 4 MiB file within 10 s".to_string(),
+    )?;
+    let (mem_file, usage_file) = match mode() {
+        Mode::V1 => (
+            cg_file(&path, "memory", "memory.limit_in_bytes"),
+            cg_file(&path, "memory", "memory.usage_in_bytes"),
+        ),
+        Mode::V2 => (
+            cg_file(&path, "memory", "memory.max"),
+            cg_file(&path, "memory", "memory.current"),
+        ),
+    };
+    expect_cg(&mem_file, &limit.to_string())?;
+    let usage: u64 = read_cg(&usage_file)?
+        .parse()
+        .map_err(|e| format!("{}: {e}", usage_file.display()))?;
+    let low = MIB;
+    ensure(usage > 2 * low, || {
+        format!(
+            "{} is {usage} after the container wrote 4 MiB; want above 2 MiB",
+            usage_file.display()
+        )
+    })?;
+
+    let json = format!(r#"{{"memory":{{"limit":{low},"checkBeforeUpdate":true}}}}"#);
+    let out = ctx.exec(
+        ctx.runtime_cmd(&["update", "--resources", "-", &c.id]),
+        Some(json.as_bytes()),
+    )?;
+    let mut problems = Vec::new();
+    if out.code == 0 || out.timed_out {
+        problems.push(format!(
+            "update to {json} should fail: the usage is {usage}"
+        ));
+    }
+    if ctx.check_messages
+        && !(out.stderr.contains("checkBeforeUpdate")
+            || out.stderr.contains("linux.resources.memory.limit"))
+    {
+        problems
+            .push("stderr should name checkBeforeUpdate or linux.resources.memory.limit".into());
+    }
+    let now = read_cg(&mem_file)?;
+    if now != limit.to_string() {
+        problems.push(format!(
+            "{} is {now:?} after the refused update, want {limit}",
+            mem_file.display()
+        ));
+    }
+    if !problems.is_empty() {
+        problems.push(format!("runtime said: {}", out.describe()));
+        return Err(problems.join("\n"));
+    }
+
+    let ok_limit = 48 * MIB;
+    let json = format!(r#"{{"memory":{{"limit":{ok_limit},"checkBeforeUpdate":true}}}}"#);
+    run_update(ctx, &["--resources", "-", &c.id], Some(json.as_bytes()))?;
+    expect_cg(&mem_file, &ok_limit.to_string())?;
+    ctx.rt_ok(&["delete", "--force", &c.id])?;
+    expect_cgroup_gone(&path)
 }
