@@ -15,7 +15,7 @@ log_dir=$(mktemp -d /tmp/cella-test-all.XXXXXX)
 # benches), hyperfine (benchmarks), iproute2 (network namespace checks), util-linux (unshare,
 # nsenter, mountpoint), gcc + libc6-dev (rustc links through cc).
 packages=(busybox-static runc crun hyperfine iproute2 util-linux gcc libc6-dev
-    qemu-system-x86 linux-image-cloud-amd64 cpio)
+    qemu-system-x86 linux-image-cloud-amd64 cpio python3)
 
 start_all=$SECONDS
 summary=()
