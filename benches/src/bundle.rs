@@ -40,10 +40,16 @@ impl WorkDir {
                 copy.display()
             ));
         }
-        let config = serde_json::to_string_pretty(&bench_config()).expect("static JSON");
-        let path = work.bundle.join("config.json");
-        std::fs::write(&path, config).map_err(|e| format!("{}: {e}", path.display()))?;
+        work.write_config(&bench_config())?;
         Ok(work)
+    }
+
+    /// (Re)writes the bundle's `config.json`: the seccomp bench switches between a config with
+    /// and one without a filter between runs.
+    pub fn write_config(&self, config: &Value) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(config).map_err(|e| format!("config.json: {e}"))?;
+        let path = self.bundle.join("config.json");
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// The bundle directory.
@@ -81,7 +87,7 @@ impl Drop for WorkDir {
 /// The container every runtime runs: `/bin/true` with the usual namespaces, `/proc` and a
 /// `/dev` tmpfs (so runtimes create device nodes in a tmpfs, not in the rootfs), no terminal,
 /// no resources. `ociVersion` 1.0.2 because crun 1.8.1 rejects versions newer than it knows.
-fn bench_config() -> Value {
+pub fn bench_config() -> Value {
     let namespaces: Vec<Value> = ["pid", "ipc", "uts", "mount", "network"]
         .iter()
         .map(|t| json!({ "type": t }))

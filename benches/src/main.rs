@@ -9,10 +9,13 @@
 //! `benches/crun-hybrid.sh` for crun, which cannot run on hybrid-cgroup hosts otherwise), and a
 //! baseline row measures the wrapper alone, so the figures compare like with like. See
 //! `benches/README.md`.
+//!
+//! `cella-benches seccomp ...` measures seccomp instead: see the `seccomp` module.
 
 mod bundle;
 mod measure;
 mod report;
+mod seccomp;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -24,6 +27,7 @@ use measure::{Sample, Subject};
 const USAGE: &str = "\
 usage: cella-benches [--rootfs DIR] [--runtime NAME=PATH]... [-n RUNS] [--warmup N]
                      [--wrap unshare|none] [--json FILE] [--keep]
+       cella-benches seccomp --help     (seccomp compile time and syscall cost)
 
   --rootfs DIR          busybox rootfs to copy into the bundle
                         (default: fixtures/cache/rootfs, built by fixtures/build-rootfs.sh)
@@ -54,7 +58,14 @@ struct Options {
 }
 
 fn main() -> ExitCode {
-    match parse_options(std::env::args().skip(1)).and_then(|opts| run(&opts)) {
+    let mut args = std::env::args().skip(1).peekable();
+    let result = if args.peek().map(String::as_str) == Some("seccomp") {
+        args.next();
+        seccomp::run(args)
+    } else {
+        parse_options(args).and_then(|opts| run(&opts))
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("cella-benches: {msg}");

@@ -90,6 +90,26 @@ impl Subject {
         }
     }
 
+    /// The argv of `run --bundle BUNDLE ID` for a runtime subject (None for the baseline), for
+    /// callers that need the container's output rather than a [`Sample`].
+    pub fn run_argv(&self, bundle: &Path, tag: &str) -> Option<Vec<OsString>> {
+        match &self.kind {
+            Kind::Baseline => None,
+            Kind::Runtime { root } => {
+                let id = format!("cb{}-{}-{tag}", std::process::id(), self.name);
+                Some(self.runtime_argv(root, &["run", "--bundle"], bundle, &id))
+            }
+        }
+    }
+
+    /// Removes a container left behind by a failed `run` of [`Self::run_argv`]'s `tag`.
+    pub fn force_delete(&self, tag: &str) {
+        if let Kind::Runtime { root } = &self.kind {
+            let id = format!("cb{}-{}-{tag}", std::process::id(), self.name);
+            let _ = measure(&self.runtime_argv(root, &["delete", "--force"], Path::new(""), &id));
+        }
+    }
+
     fn runtime_argv(&self, root: &Path, verb: &[&str], bundle: &Path, id: &str) -> Vec<OsString> {
         let mut argv = self.prefix.clone();
         argv.push("--root".into());

@@ -46,7 +46,7 @@ fn millis(d: Duration) -> f64 {
 }
 
 /// Median of sorted values (mean of the middle two for an even count).
-fn median(sorted: &[f64]) -> f64 {
+pub fn median(sorted: &[f64]) -> f64 {
     let n = sorted.len();
     if n % 2 == 1 {
         sorted[n / 2]
