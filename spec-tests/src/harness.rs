@@ -782,3 +782,23 @@ pub fn read_pids(p: &Path) -> Vec<i32> {
         .filter_map(|l| l.trim().parse().ok())
         .collect()
 }
+
+/// The runtime started through `sh`, which first opens fds 3, 4, ... for writing on `paths`:
+/// the runtime inherits them without `CLOEXEC`, as from a caller that passes extra files.
+pub fn runtime_with_fds(ctx: &Ctx, paths: &[&Path], args: &[&str]) -> Command {
+    let mut script = String::from("exec");
+    for i in 0..paths.len() {
+        script.push_str(&format!(" {}>\"${}\"", i + 3, i + 1));
+    }
+    script.push_str(&format!("; shift {}; exec \"$@\"", paths.len()));
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(script)
+        .arg("sh")
+        .args(paths)
+        .arg(&ctx.runtime)
+        .arg("--root")
+        .arg(&ctx.root)
+        .args(args);
+    cmd
+}

@@ -74,6 +74,17 @@ pub(crate) fn mount_cgroups(
                 .map_err(|e| ChildError::sys("open", what(op), e))?;
             for (name, host_dir) in dirs {
                 let sub = name.strip_prefix("name=").unwrap_or(name);
+                let open_sub = || {
+                    nix::fcntl::openat(
+                        dir_fd.as_fd(),
+                        sub,
+                        nix::fcntl::OFlag::O_PATH
+                            | nix::fcntl::OFlag::O_NOFOLLOW
+                            | nix::fcntl::OFlag::O_CLOEXEC,
+                        Mode::empty(),
+                    )
+                    .map_err(|e| ChildError::sys("open", format!("{}/{sub}", what(op)), e))
+                };
                 match nix::sys::stat::mkdirat(dir_fd.as_fd(), sub, Mode::from_bits_truncate(0o755))
                 {
                     Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
@@ -81,15 +92,7 @@ pub(crate) fn mount_cgroups(
                         return Err(ChildError::sys("mkdir", format!("{}/{sub}", what(op)), e))
                     }
                 }
-                let sub_fd = nix::fcntl::openat(
-                    dir_fd.as_fd(),
-                    sub,
-                    nix::fcntl::OFlag::O_PATH
-                        | nix::fcntl::OFlag::O_NOFOLLOW
-                        | nix::fcntl::OFlag::O_CLOEXEC,
-                    Mode::empty(),
-                )
-                .map_err(|e| ChildError::sys("open", format!("{}/{sub}", what(op)), e))?;
+                let sub_fd = open_sub()?;
                 mount(
                     Some(host_dir.as_path()),
                     fd_path(&sub_fd).as_str(),
@@ -105,15 +108,7 @@ pub(crate) fn mount_cgroups(
                     )
                 })?;
                 // Look the directory up again to reach the bind, not what it covers.
-                let sub_fd = nix::fcntl::openat(
-                    dir_fd.as_fd(),
-                    sub,
-                    nix::fcntl::OFlag::O_PATH
-                        | nix::fcntl::OFlag::O_NOFOLLOW
-                        | nix::fcntl::OFlag::O_CLOEXEC,
-                    Mode::empty(),
-                )
-                .map_err(|e| ChildError::sys("open", format!("{}/{sub}", what(op)), e))?;
+                let sub_fd = open_sub()?;
                 remount_bind(
                     &fd_path(&sub_fd),
                     (fl | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC).bits(),

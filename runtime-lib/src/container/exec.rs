@@ -46,18 +46,6 @@ pub struct ExecProcess {
     terminal: Option<OwnedFd>,
 }
 
-/// Every kind, user first: joining the others needs its privileges.
-const KINDS: [NamespaceKind; 8] = [
-    NamespaceKind::User,
-    NamespaceKind::Mount,
-    NamespaceKind::Network,
-    NamespaceKind::Ipc,
-    NamespaceKind::Uts,
-    NamespaceKind::Cgroup,
-    NamespaceKind::Pid,
-    NamespaceKind::Time,
-];
-
 fn ns_inode(path: &Path) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.ino())
 }
@@ -178,7 +166,7 @@ impl Container {
     fn open_namespaces(&self) -> Result<Vec<JoinFd>, Error> {
         let pid = self.state.pid;
         let mut joins = Vec::new();
-        for kind in KINDS {
+        for kind in NamespaceKind::ALL {
             let theirs = PathBuf::from(format!("/proc/{pid}/ns/{}", kind.proc_name()));
             let ours = PathBuf::from(format!("/proc/self/ns/{}", kind.proc_name()));
             match (ns_inode(&theirs), ns_inode(&ours)) {

@@ -124,25 +124,23 @@ impl NamespacePlan {
         self.creates(NamespaceKind::User)
             || self.join.iter().any(|(k, _)| *k == NamespaceKind::User)
     }
-
-    /// The uid inside the container that maps to `host` root, if any.
-    pub fn maps_container_root(&self) -> bool {
-        !self.creates(NamespaceKind::User) || self.uid_map.iter().any(|r| r.container_id == 0)
-    }
 }
 
-/// Creation order: user first (it owns the others), pid and time last (they
-/// take effect for children only).
-const ORDER: [NamespaceKind; 8] = [
-    NamespaceKind::User,
-    NamespaceKind::Mount,
-    NamespaceKind::Network,
-    NamespaceKind::Ipc,
-    NamespaceKind::Uts,
-    NamespaceKind::Cgroup,
-    NamespaceKind::Pid,
-    NamespaceKind::Time,
-];
+impl NamespaceKind {
+    /// Every kind, in the order they are created or joined: user first (it
+    /// owns the others and joining them needs its privileges), pid and time
+    /// last (they take effect for children only).
+    pub const ALL: [NamespaceKind; 8] = [
+        NamespaceKind::User,
+        NamespaceKind::Mount,
+        NamespaceKind::Network,
+        NamespaceKind::Ipc,
+        NamespaceKind::Uts,
+        NamespaceKind::Cgroup,
+        NamespaceKind::Pid,
+        NamespaceKind::Time,
+    ];
+}
 
 pub(super) fn plan(spec: &Spec) -> Result<NamespacePlan, Problem> {
     let linux = spec.linux().as_ref();
@@ -175,8 +173,8 @@ pub(super) fn plan(spec: &Spec) -> Result<NamespacePlan, Problem> {
             "a new mount namespace is required (without one the container's mounts would land on the host)",
         ));
     }
-    new.sort_by_key(|k| ORDER.iter().position(|o| o == k));
-    join.sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k));
+    new.sort_by_key(|k| NamespaceKind::ALL.iter().position(|o| o == k));
+    join.sort_by_key(|(k, _)| NamespaceKind::ALL.iter().position(|o| o == k));
     let clone_flags = new.iter().fold(0, |acc, k| acc | k.clone_flag());
 
     let map = |list: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdRange> {

@@ -7,15 +7,15 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::bundle::{add_userns, base_config, set_namespaces, DEFAULT_NAMESPACES, DEFAULT_PATH};
 use crate::harness::{
-    ensure, ensure_eq, host_cgroup_v2, ns_link, proc_alive, status_code, wait_until, Ctn, Ctx,
-    Output, TestResult, RUNTIME_TIMEOUT,
+    ensure, ensure_eq, host_cgroup_v2, ns_link, proc_alive, runtime_with_fds, status_code,
+    wait_until, Ctn, Ctx, Output, TestResult, RUNTIME_TIMEOUT,
 };
 use crate::rootfs::chown_tree;
 use crate::Test;
@@ -91,26 +91,6 @@ fn read_pid_file(p: &Path) -> Result<i32, String> {
     text.trim()
         .parse()
         .map_err(|_| format!("pid file {} holds {text:?}", p.display()))
-}
-
-/// The runtime started through `sh`, which first opens fds 3, 4, ... for writing on `paths`:
-/// the runtime inherits them without `CLOEXEC`, as from a caller that passes extra files.
-fn runtime_with_fds(ctx: &Ctx, paths: &[&Path], args: &[&str]) -> Command {
-    let mut script = String::from("exec");
-    for i in 0..paths.len() {
-        script.push_str(&format!(" {}>\"${}\"", i + 3, i + 1));
-    }
-    script.push_str(&format!("; shift {}; exec \"$@\"", paths.len()));
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(script)
-        .arg("sh")
-        .args(paths)
-        .arg(&ctx.runtime)
-        .arg("--root")
-        .arg(&ctx.root)
-        .args(args);
-    cmd
 }
 
 /// The output and the exit code of the process are passed through; a process killed by a

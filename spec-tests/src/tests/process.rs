@@ -6,7 +6,6 @@ use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -17,7 +16,7 @@ use serde_json::json;
 use crate::bundle::{base_config, set_caps, set_namespaces, sh, DEFAULT_PATH};
 use crate::harness::{
     cgroup_path_dirs, cgroup_procs_file, ensure, ensure_eq, proc_alive, read_pids, run_host,
-    run_ok, status_code, wait_until, Ctn, Ctx, TestResult, RUNTIME_TIMEOUT,
+    run_ok, runtime_with_fds, status_code, wait_until, Ctn, Ctx, TestResult, RUNTIME_TIMEOUT,
 };
 use crate::Test;
 
@@ -306,27 +305,6 @@ fn stdio_inherited(ctx: &Ctx) -> TestResult {
     ensure(err.contains("err-marker"), || {
         format!("container stderr lacks err-marker: {err:?}")
     })
-}
-
-/// The runtime started through `sh`, which first opens fds 3, 4, ... for writing on `paths`
-/// (`exec 3>"$1" 4>"$2"`): the runtime inherits them without `CLOEXEC`, as from a caller that
-/// passes extra files (podman's socket activation with `--preserve-fds`).
-fn runtime_with_fds(ctx: &Ctx, paths: &[&Path], args: &[&str]) -> Command {
-    let mut script = String::from("exec");
-    for i in 0..paths.len() {
-        script.push_str(&format!(" {}>\"${}\"", i + 3, i + 1));
-    }
-    script.push_str(&format!("; shift {}; exec \"$@\"", paths.len()));
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(script)
-        .arg("sh")
-        .args(paths)
-        .arg(&ctx.runtime)
-        .arg("--root")
-        .arg(&ctx.root)
-        .args(args);
-    cmd
 }
 
 /// systemd socket activation (`LISTEN_FDS`/`LISTEN_PID` naming the runtime's own pid): the
