@@ -11,3 +11,4 @@ pub(crate) mod process;
 pub(crate) mod seccomp;
 
 mod cgroupfs;
+mod copyup;

@@ -131,12 +131,16 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
         }
         MountKind::Filesystem { fstype } => {
             let target = mountpoint_dir(root, op, fstype)?;
-            let remount = mount_fs(plan, op, fstype, &target)?;
-            let target = reopen(root, op)?;
-            if let Some(bits) = remount {
-                remount_bind(&fd_path(&target), bits, &field(op))?;
+            if op.copy_up {
+                mount_copied_up(plan, root, op, fstype, &target)?
+            } else {
+                let remount = mount_fs(plan, op, fstype, &target)?;
+                let target = reopen(root, op)?;
+                if let Some(bits) = remount {
+                    remount_bind(&fd_path(&target), bits, &field(op))?;
+                }
+                target
             }
-            target
         }
         MountKind::Cgroup => {
             let target = mountpoint_dir(root, op, "cgroup")?;
@@ -166,6 +170,53 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
         .map_err(|e| ChildError::sys("mount_setattr", field(op), e))?;
     }
     Ok(())
+}
+
+/// `tmpcopyup`: mount the tmpfs, copy what it covers into it, and only then
+/// make it read-only if asked (the copy needs to write).
+fn mount_copied_up(
+    plan: &Plan,
+    root: &Root,
+    op: &MountOp,
+    fstype: &str,
+    target: &OwnedFd,
+) -> Result<OwnedFd> {
+    let open_err = |e| ChildError::sys("tmpcopyup: open", field(op), e);
+    // Opened before the mount covers it: the fd keeps the image's directory
+    // reachable for the copy.
+    let covered = read_dir_fd(target).map_err(open_err)?;
+    let readonly = op.flags.0 & libc::MS_RDONLY != 0;
+    let writable = MountOp {
+        flags: crate::plan::MsFlags(op.flags.0 & !libc::MS_RDONLY),
+        ..op.clone()
+    };
+    mount_fs(plan, &writable, fstype, target)?;
+    let target = reopen(root, op)?;
+    let fresh = read_dir_fd(&target).map_err(open_err)?;
+    super::copyup::copy_tree(covered.as_fd(), fresh.as_fd())
+        .map_err(|e| ChildError::sys("tmpcopyup: copy into", field(op), e))?;
+    if readonly {
+        let data = (!op.data.is_empty()).then_some(op.data.as_str());
+        mount(
+            None::<&str>,
+            fd_path(&target).as_str(),
+            None::<&str>,
+            flags(op.flags.0 | libc::MS_REMOUNT),
+            data,
+        )
+        .map_err(|e| ChildError::sys("remount read-only", field(op), e))?;
+    }
+    Ok(target)
+}
+
+/// A readable directory fd from an `O_PATH` one.
+fn read_dir_fd(dir: &OwnedFd) -> std::result::Result<OwnedFd, Errno> {
+    nix::fcntl::openat(
+        dir.as_fd(),
+        ".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
 }
 
 fn reopen(root: &Root, op: &MountOp) -> Result<OwnedFd> {

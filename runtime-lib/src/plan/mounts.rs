@@ -124,6 +124,9 @@ pub struct MountOp {
     pub propagation: Vec<MsFlags>,
     /// Recursive attributes (`rro`, `rnosuid`, ...).
     pub recursive: Option<RecursiveAttrs>,
+    /// `tmpcopyup`: fill the new tmpfs with what the directory it covers
+    /// held in the image.
+    pub copy_up: bool,
 }
 
 /// The mount part of the plan.
@@ -147,6 +150,7 @@ enum Opt {
     RecClear(u64),
     RecAtime(u64),
     Bind { recursive: bool },
+    CopyUp,
 }
 
 /// The option table: runc's spelling of every mount option it knows.
@@ -207,6 +211,7 @@ fn option(name: &str) -> Option<Opt> {
         "rstrictatime" => RecAtime(attr::STRICTATIME),
         "rnosymfollow" => RecSet(attr::NOSYMFOLLOW),
         "rsymfollow" => RecClear(attr::NOSYMFOLLOW),
+        "tmpcopyup" => CopyUp,
         _ => return None,
     })
 }
@@ -267,17 +272,12 @@ pub const KNOWN_OPTIONS: &[&str] = &[
     "rstrictatime",
     "rnosymfollow",
     "rsymfollow",
+    "tmpcopyup",
 ];
 
 /// Options that runc/crun know but Cella does not do yet: refusing them is
 /// better than handing them to the kernel as filesystem data.
-const UNSUPPORTED: &[&str] = &[
-    "tmpcopyup",
-    "idmap",
-    "ridmap",
-    "copy-symlink",
-    "src-nofollow",
-];
+const UNSUPPORTED: &[&str] = &["idmap", "ridmap", "copy-symlink", "src-nofollow"];
 
 /// The flags a bind's remount may carry (the first `MS_BIND` call ignores them).
 const REMOUNT_FLAGS: u64 = libc::MS_RDONLY
@@ -351,6 +351,7 @@ fn plan_mount(
     let mut propagation = Vec::new();
     let mut recursive = RecursiveAttrs::default();
     let mut bind = None;
+    let mut copy_up = None;
     for (j, o) in m.options().iter().flatten().enumerate() {
         match option(o) {
             Some(Opt::Set(f)) => flags |= f,
@@ -369,6 +370,7 @@ fn plan_mount(
                 recursive.set = (recursive.set & !attr::ATIME_MASK) | a;
             }
             Some(Opt::Bind { recursive: r }) => bind = Some(r || bind == Some(true)),
+            Some(Opt::CopyUp) => copy_up = Some(j),
             None if UNSUPPORTED.contains(&o.as_str()) => {
                 return Err(Problem::new(
                     format!("{field}.options[{j}]"),
@@ -396,6 +398,14 @@ fn plan_mount(
             fstype: fstype.to_string(),
         }
     };
+    if let Some(j) = copy_up {
+        if !matches!(&kind, MountKind::Filesystem { fstype } if fstype == "tmpfs") {
+            return Err(Problem::new(
+                format!("{field}.options[{j}]"),
+                "\"tmpcopyup\" applies only to tmpfs mounts",
+            ));
+        }
+    }
     let source = match kind {
         // Bind sources are host paths; relative ones are relative to the
         // bundle (runtime-spec "mounts").
@@ -421,6 +431,7 @@ fn plan_mount(
         bind_remount,
         propagation,
         recursive: (recursive != RecursiveAttrs::default()).then_some(recursive),
+        copy_up: copy_up.is_some(),
     })
 }
 

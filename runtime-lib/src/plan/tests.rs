@@ -152,10 +152,32 @@ fn plan_json_names_flags() {
 #[test]
 fn unsupported_mount_option_is_refused_by_name() {
     let mut v = base();
-    v["mounts"][1]["options"] = json!(["tmpcopyup"]);
+    v["mounts"][1]["options"] = json!(["nosuid", "idmap"]);
     let e = compile_err(v);
     assert!(
-        e.contains("mounts[1].options[0]") && e.contains("tmpcopyup"),
+        e.contains("mounts[1].options[1]") && e.contains("idmap"),
+        "{e}"
+    );
+}
+
+#[test]
+fn tmpcopyup_is_planned_for_tmpfs_only() {
+    let mut v = base();
+    v["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/run", "type": "tmpfs", "source": "tmpfs",
+        "options": ["nosuid", "tmpcopyup", "mode=755"]
+    }));
+    let p = compile_ok(v.clone());
+    let op = p.mounts.ops.last().unwrap();
+    assert!(op.copy_up);
+    assert_eq!(op.data, "mode=755", "tmpcopyup is not filesystem data");
+    assert!(!p.mounts.ops[0].copy_up);
+
+    let last = v["mounts"].as_array().unwrap().len() - 1;
+    v["mounts"][last]["type"] = json!("proc");
+    let e = compile_err(v);
+    assert!(
+        e.contains(&format!("mounts[{last}].options[1]")) && e.contains("only to tmpfs"),
         "{e}"
     );
 }

@@ -10,8 +10,8 @@ use serde_json::json;
 
 use crate::bundle::{add_mount, put_namespace, sh};
 use crate::harness::{
-    ensure, ensure_eq, host_cgroup_v2, mkdir_mode, mount_at, parse_mountinfo, run_ok, wait_until,
-    write_file, Ctn, Ctx, TestResult,
+    ensure, ensure_eq, host_cgroup_v2, mkdir_mode, mount_at, parse_mountinfo, run_host, run_ok,
+    wait_until, write_file, Ctn, Ctx, TestResult,
 };
 use crate::Test;
 
@@ -37,6 +37,7 @@ pub fn tests() -> Vec<Test> {
         t("cgroup_mount", cgroup_mount),
         t("bind_file", bind_file),
         t("tmpfs_at_nested_missing_dir", tmpfs_at_nested_missing_dir),
+        t("tmpfs_copyup", tmpfs_copyup),
     ]
 }
 
@@ -471,4 +472,73 @@ fn tmpfs_at_nested_missing_dir(ctx: &Ctx) -> TestResult {
     )?;
     let m = mount_at(&out.stdout, "/a/b/c")?;
     ensure_eq(m.fstype.as_str(), "tmpfs", "fstype at /a/b/c")
+}
+
+/// `tmpcopyup` (runc's and crun's extension, used by podman's `--read-only` for `/tmp`, `/run`,
+/// `/var/tmp`): the tmpfs starts with a copy of the image's directory (files, directories,
+/// symlinks, fifos, with modes and owners), writes go to the tmpfs only, and `ro` applies after
+/// the copy.
+fn tmpfs_copyup(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let seed = c.rootfs().join("srv/seed");
+    mkdir_mode(&seed.join("sub"), 0o750)?;
+    write_file(&seed.join("file"), "seeded\n")?;
+    write_file(&seed.join("sub/inner"), "inner\n")?;
+    symlink("/etc/passwd", seed.join("link")).map_err(|e| e.to_string())?;
+    run_host(&["mkfifo", "-m", "0620", &seed.join("fifo").to_string_lossy()])?;
+    run_host(&["chown", "1000:1000", &seed.join("file").to_string_lossy()])?;
+    run_host(&["chmod", "0640", &seed.join("file").to_string_lossy()])?;
+    run_host(&[
+        "cp",
+        "-a",
+        &seed.to_string_lossy(),
+        &c.rootfs().join("srv/ro").to_string_lossy(),
+    ])?;
+    let mut cfg = sh(
+        "cd /srv/seed && stat -c '%n %a %u:%g %F' file sub sub/inner link fifo; readlink link; \
+         cat file sub/inner; echo new > added && echo WROTE; \
+         touch /srv/ro/x 2>/dev/null && echo RO-WRITABLE || echo RO; cat /srv/ro/sub/inner; \
+         cat /proc/self/mountinfo",
+    );
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/srv/seed", "type": "tmpfs", "source": "tmpfs",
+               "options": ["nosuid", "tmpcopyup", "mode=755"]}),
+    );
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/srv/ro", "type": "tmpfs", "source": "tmpfs",
+               "options": ["ro", "tmpcopyup"]}),
+    );
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    let lines: Vec<&str> = out.stdout.lines().take(11).collect();
+    ensure_eq(
+        lines,
+        vec![
+            "file 640 1000:1000 regular file",
+            "sub 750 0:0 directory",
+            "sub/inner 644 0:0 regular file",
+            "link 777 0:0 symbolic link",
+            "fifo 620 0:0 fifo",
+            "/etc/passwd",
+            "seeded",
+            "inner",
+            "WROTE",
+            "RO",
+            "inner",
+        ],
+        "the copied-up tmpfs seen from inside",
+    )?;
+    for mp in ["/srv/seed", "/srv/ro"] {
+        let m = mount_at(&out.stdout, mp)?;
+        ensure_eq(m.fstype.as_str(), "tmpfs", &format!("fstype of {mp}"))?;
+    }
+    ensure(mount_at(&out.stdout, "/srv/ro")?.has_opt("ro"), || {
+        "/srv/ro is not read-only after the copy".into()
+    })?;
+    ensure(!seed.join("added").exists(), || {
+        "a write into the tmpfs reached the image's directory".into()
+    })
 }
