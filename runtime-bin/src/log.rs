@@ -32,9 +32,14 @@ impl Logger {
         self.write("error", msg);
     }
 
-    /// A warning: stderr and the log file.
+    /// A warning: to the log file, or stderr without one (as runc). With
+    /// podman the runtime's stderr is the container's, so a warning printed
+    /// there would end up in `podman logs`; containerd's shim and podman's
+    /// conmon read the log file instead.
     pub fn warning(&self, msg: &str) {
-        eprintln!("cella: warning: {msg}");
+        if self.file.is_none() {
+            eprintln!("cella: warning: {msg}");
+        }
         self.write("warning", msg);
     }
 

@@ -79,6 +79,14 @@ pub fn blkio_weight_to_io_weight(weight: u16) -> u64 {
     1 + (u64::from(weight.clamp(10, 1000)) - 10) * 9999 / 990
 }
 
+/// A value that was given and is not zero. runc treats a zero in these
+/// fields as "not set" (it writes nothing), and engines rely on that: Docker
+/// sends `cpu.shares: 0` and `blockIO.weight: 0` for every container, which
+/// written as such would set the lowest weight the kernel allows.
+fn given<T: Default + PartialEq>(v: Option<T>) -> Option<T> {
+    v.filter(|x| *x != T::default())
+}
+
 /// `-1` means unlimited; v1 spells it `-1`, v2 `max`.
 fn limit(v: i64, version: Version) -> String {
     match (v, version) {
@@ -101,7 +109,7 @@ pub fn writes(r: &LinuxResources, version: Version) -> Result<Vec<CgroupWrite>, 
     if let Some(c) = r.cpu() {
         cpu(&mut out, c)?;
     }
-    if let Some(p) = r.pids() {
+    if let Some(p) = r.pids().filter(|p| p.limit() != 0) {
         let v = if p.limit() > 0 {
             p.limit().to_string()
         } else {
@@ -209,7 +217,7 @@ fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
     let v = out.version;
     match v {
         Version::V1 => {
-            if let Some(l) = m.limit() {
+            if let Some(l) = given(m.limit()) {
                 out.push(
                     "memory.limit",
                     "memory",
@@ -217,7 +225,7 @@ fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
                     limit(l, v),
                 );
             }
-            if let Some(s) = m.swap() {
+            if let Some(s) = given(m.swap()) {
                 // v1 memsw is memory+swap, like the OCI field.
                 out.push(
                     "memory.swap",
@@ -226,7 +234,7 @@ fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
                     limit(s, v),
                 );
             }
-            if let Some(r) = m.reservation() {
+            if let Some(r) = given(m.reservation()) {
                 out.push(
                     "memory.reservation",
                     "memory",
@@ -234,7 +242,7 @@ fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
                     limit(r, v),
                 );
             }
-            if let Some(k) = m.kernel() {
+            if let Some(k) = given(m.kernel()) {
                 out.push(
                     "memory.kernel",
                     "memory",
@@ -242,7 +250,7 @@ fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
                     limit(k, v),
                 );
             }
-            if let Some(k) = m.kernel_tcp() {
+            if let Some(k) = given(m.kernel_tcp()) {
                 out.push(
                     "memory.kernelTCP",
                     "memory",
@@ -274,12 +282,12 @@ fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
             }
         }
         Version::V2 => {
-            if let Some(l) = m.limit() {
+            if let Some(l) = given(m.limit()) {
                 out.push("memory.limit", "memory", "memory.max", limit(l, v));
             }
-            if let Some(s) = m.swap() {
+            if let Some(s) = given(m.swap()) {
                 // v2 limits swap alone; OCI's swap is memory+swap (v1 semantics).
-                let value = match (s, m.limit()) {
+                let value = match (s, given(m.limit())) {
                     (s, _) if s < 0 => "max".to_string(),
                     (s, Some(l)) if l >= 0 => {
                         if s < l {
@@ -291,12 +299,12 @@ fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
                 };
                 out.push("memory.swap", "memory", "memory.swap.max", value);
             }
-            if let Some(r) = m.reservation() {
+            if let Some(r) = given(m.reservation()) {
                 out.push("memory.reservation", "memory", "memory.low", limit(r, v));
             }
-            if m.kernel().is_some() || m.kernel_tcp().is_some() {
+            if given(m.kernel()).is_some() || given(m.kernel_tcp()).is_some() {
                 return refuse(
-                    if m.kernel().is_some() {
+                    if given(m.kernel()).is_some() {
                         "memory.kernel"
                     } else {
                         "memory.kernelTCP"
@@ -328,41 +336,41 @@ fn cpu(out: &mut Out, c: &LinuxCpu) -> Result<(), ResourceError> {
     let v = out.version;
     match v {
         Version::V1 => {
-            if let Some(s) = c.shares() {
+            if let Some(s) = given(c.shares()) {
                 out.push("cpu.shares", "cpu", "cpu.shares", s);
             }
             // The period first: a quota is checked against the current period.
-            if let Some(p) = c.period() {
+            if let Some(p) = given(c.period()) {
                 out.push("cpu.period", "cpu", "cpu.cfs_period_us", p);
             }
-            if let Some(q) = c.quota() {
+            if let Some(q) = given(c.quota()) {
                 out.push("cpu.quota", "cpu", "cpu.cfs_quota_us", limit(q, v));
             }
             if let Some(b) = c.burst() {
                 out.push("cpu.burst", "cpu", "cpu.cfs_burst_us", b);
             }
-            if let Some(p) = c.realtime_period() {
+            if let Some(p) = given(c.realtime_period()) {
                 out.push("cpu.realtimePeriod", "cpu", "cpu.rt_period_us", p);
             }
-            if let Some(r) = c.realtime_runtime() {
+            if let Some(r) = given(c.realtime_runtime()) {
                 out.push("cpu.realtimeRuntime", "cpu", "cpu.rt_runtime_us", r);
             }
         }
         Version::V2 => {
-            if let Some(s) = c.shares() {
+            if let Some(s) = given(c.shares()) {
                 out.push("cpu.shares", "cpu", "cpu.weight", shares_to_weight(s));
             }
-            if c.quota().is_some() || c.period().is_some() {
-                let quota = c.quota().map_or("max".to_string(), |q| limit(q, v));
-                let period = c.period().unwrap_or(100_000);
+            if given(c.quota()).is_some() || given(c.period()).is_some() {
+                let quota = given(c.quota()).map_or("max".to_string(), |q| limit(q, v));
+                let period = given(c.period()).unwrap_or(100_000);
                 out.push("cpu.quota", "cpu", "cpu.max", format!("{quota} {period}"));
             }
             if let Some(b) = c.burst() {
                 out.push("cpu.burst", "cpu", "cpu.max.burst", b);
             }
-            if c.realtime_period().is_some() || c.realtime_runtime().is_some() {
+            if given(c.realtime_period()).is_some() || given(c.realtime_runtime()).is_some() {
                 return refuse(
-                    if c.realtime_runtime().is_some() {
+                    if given(c.realtime_runtime()).is_some() {
                         "cpu.realtimeRuntime"
                     } else {
                         "cpu.realtimePeriod"
@@ -390,14 +398,14 @@ fn block_io(out: &mut Out, b: &LinuxBlockIo) -> Result<(), ResourceError> {
         Version::V1 => ("blkio", "blkio.weight"),
         Version::V2 => ("io", "io.weight"),
     };
-    if let Some(w) = b.weight() {
+    if let Some(w) = given(b.weight()) {
         let value = match v {
             Version::V1 => u64::from(w),
             Version::V2 => blkio_weight_to_io_weight(w),
         };
         out.push("blockIO.weight", ctrl, weight_file, value);
     }
-    if let Some(w) = b.leaf_weight() {
+    if let Some(w) = given(b.leaf_weight()) {
         if v == Version::V2 {
             return refuse("blockIO.leafWeight", "cgroup v2 has no leaf weight");
         }
@@ -405,7 +413,7 @@ fn block_io(out: &mut Out, b: &LinuxBlockIo) -> Result<(), ResourceError> {
     }
     for (i, d) in b.weight_device().iter().flatten().enumerate() {
         let field = format!("blockIO.weightDevice[{i}]");
-        if let Some(w) = d.weight() {
+        if let Some(w) = given(d.weight()) {
             let value = match v {
                 Version::V1 => format!("{}:{} {w}", d.major(), d.minor()),
                 Version::V2 => format!(
@@ -425,7 +433,7 @@ fn block_io(out: &mut Out, b: &LinuxBlockIo) -> Result<(), ResourceError> {
                 value,
             );
         }
-        if let Some(w) = d.leaf_weight() {
+        if let Some(w) = given(d.leaf_weight()) {
             if v == Version::V2 {
                 return refuse(&field, "cgroup v2 has no leaf weight");
             }
@@ -567,6 +575,26 @@ mod tests {
         );
     }
 
+    /// runc writes nothing for these zeros, and Docker sends them for every
+    /// container (`cpu.shares: 0`, `blockIO.weight: 0`).
+    #[test]
+    fn zero_means_unset() {
+        let r = res(json!({
+            "memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0, "kernelTCP": 0,
+                       "disableOOMKiller": false},
+            "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimePeriod": 0,
+                    "realtimeRuntime": 0},
+            "pids": {"limit": 0},
+            "blockIO": {"weight": 0, "leafWeight": 0,
+                        "weightDevice": [{"major": 8, "minor": 0, "weight": 0, "leafWeight": 0}]}
+        }));
+        assert_eq!(
+            files(&r, Version::V1),
+            pairs(&[("memory.oom_control", "0")])
+        );
+        assert_eq!(files(&r, Version::V2), pairs(&[]));
+    }
+
     #[test]
     fn cpu_v1_and_v2() {
         let r = res(
@@ -662,7 +690,7 @@ mod tests {
             .contains("cgroup v1"));
         let bad = res(json!({"unified": {"../escape": "1"}}));
         assert!(writes(&bad, Version::V2).is_err());
-        let unlimited = res(json!({"pids": {"limit": 0}}));
+        let unlimited = res(json!({"pids": {"limit": -1}}));
         assert_eq!(
             files(&unlimited, Version::V1),
             pairs(&[("pids.max", "max")])
