@@ -14,6 +14,7 @@ arch/x86/entry/syscalls/syscall_{64,32}.tbl (Linux 6.18): `common` entries of
 syscall_64.tbl exist for x86_64 and x32, `64` entries for x86_64 only.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -43,6 +44,7 @@ NEWER = [
     ("file_getattr", 468, True, 468),
     ("file_setattr", 469, True, 469),
     ("listns", 470, True, 470),
+    ("uretprobe", 335, False, None),  # Linux 6.11; `64` in syscall_64.tbl
 ]
 
 DEFINE = re.compile(r"^#define __NR_(\w+)\s+(?:\(__X32_SYSCALL_BIT \+ )?(\d+)\)?\s*$")
@@ -84,6 +86,17 @@ def emit(name, doc, table):
     print("];")
 
 
+def other_arch_names(known):
+    """Names libseccomp knows (libseccomp-names.txt, the first column of its
+    src/syscalls.csv) that no x86 table has: syscalls of other architectures.
+    A profile naming one is fine (podman's default profile names several), so
+    the compiler skips them without a warning, as libseccomp does."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "libseccomp-names.txt")) as f:
+        names = {l.strip() for l in f if l.strip() and not l.startswith("#")}
+    return sorted(names - known)
+
+
 def main():
     inc = sys.argv[1] if len(sys.argv) > 1 else "/usr/include/x86_64-linux-gnu/asm"
     x86_64 = parse(f"{inc}/unistd_64.h")
@@ -113,6 +126,13 @@ def main():
     emit("X86", "i386 (`AUDIT_ARCH_I386`).", x86)
     print("")
     emit("X32", "x32 (`AUDIT_ARCH_X86_64`, numbers carry `X32_BIT`).", x32)
+    print("")
+    print("/// Syscalls of other architectures only (from libseccomp's list): skipped")
+    print("/// without a warning.")
+    print("pub(super) static OTHER_ARCHES: &[&str] = &[")
+    for n in other_arch_names(set(x86_64) | set(x86) | set(x32)):
+        print(f'    "{n}",')
+    print("];")
 
 
 if __name__ == "__main__":

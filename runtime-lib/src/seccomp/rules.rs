@@ -154,6 +154,16 @@ pub fn resolve(sc: &LinuxSeccomp) -> Result<Resolved, SeccompError> {
             }
             let mux = Abi::X86.multiplexed(name);
             if known.is_empty() && mux.is_none() {
+                // Another architecture's syscall (podman's default profile
+                // names several): nothing to filter here, and nothing the
+                // user got wrong, so skipped without a word, as libseccomp
+                // does. Only names no architecture has are warned about.
+                if super::syscalls::OTHER_ARCHES
+                    .binary_search(&name.as_str())
+                    .is_ok()
+                {
+                    continue;
+                }
                 warnings.push(Warning::UnknownSyscall {
                     field: format!("{field}.names[{j}]"),
                     name: name.clone(),
