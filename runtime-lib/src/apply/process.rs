@@ -30,14 +30,20 @@ pub(crate) fn resolve_program(p: &ProcessPlan) -> Result<PathBuf> {
         } else {
             path.clone()
         };
-        return if is_executable(&full) {
-            Ok(path)
-        } else {
-            Err(ChildError::other(
+        // The errno's words matter: podman maps "no such file or directory"
+        // to exit status 127 and "permission denied" to 126, as with runc.
+        return match nix::unistd::access(&full, nix::unistd::AccessFlags::X_OK) {
+            Ok(()) if !full.is_dir() => Ok(path),
+            Ok(()) => Err(ChildError::other(
                 "exec",
                 arg0.clone(),
-                "no such executable file in the container",
-            ))
+                "is a directory: permission denied",
+            )),
+            Err(e) => Err(ChildError::other(
+                "exec",
+                arg0.clone(),
+                format!("{} in the container", e.desc().to_lowercase()),
+            )),
         };
     }
     let path_var = p

@@ -1,0 +1,232 @@
+//! engine-tests: the real engines — containerd (`ctr`, the runc shim), its CRI
+//! plugin, podman and dockerd, from Debian's packages, unmodified — running
+//! containers through a runc-compatible runtime, checked from the engine's
+//! side and from the host's. Point it at cella or at runc: a test that fails
+//! with runc too is the harness's fault, not the runtime's.
+//!
+//! Usage: `engine-tests --runtime PATH [--rootfs DIR] [--filter REGEX] [--list]`
+
+mod cmd;
+mod containerd;
+mod cri;
+mod docker;
+mod env;
+mod image;
+mod leftovers;
+mod podman;
+mod tmux;
+
+use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use regex::Regex;
+
+use env::{skip_reason, Env, TestResult};
+
+/// End-to-end tests of a runc-compatible runtime under containerd, the CRI
+/// plugin, podman and dockerd.
+#[derive(Parser)]
+#[command(name = "engine-tests")]
+struct Args {
+    /// The runtime binary to plug into the engines (e.g. target/release/cella, /usr/sbin/runc).
+    #[arg(long, required_unless_present = "list")]
+    runtime: Option<PathBuf>,
+    /// The busybox rootfs the test images are made from (fixtures/build-rootfs.sh builds it).
+    #[arg(long, default_value = "fixtures/cache/rootfs")]
+    rootfs: PathBuf,
+    /// Run only the tests whose name (`engine.test`) matches this regex.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Print the test names and exit.
+    #[arg(long)]
+    list: bool,
+}
+
+/// One test of a group: its short name and function.
+pub type Test<E> = (&'static str, fn(&E) -> TestResult);
+
+/// TAP output and the totals.
+pub struct Tap {
+    filter: Option<Regex>,
+    n: usize,
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+impl Tap {
+    fn selected(&self, name: &str) -> bool {
+        self.filter.as_ref().is_none_or(|re| re.is_match(name))
+    }
+
+    fn report(&mut self, name: &str, result: TestResult, took: std::time::Duration) {
+        self.n += 1;
+        let n = self.n;
+        match result {
+            Ok(()) => {
+                self.passed += 1;
+                println!("ok {n} - {name}");
+            }
+            Err(e) => match skip_reason(&e) {
+                Some(why) => {
+                    self.skipped += 1;
+                    println!("ok {n} - {name} # SKIP {why}");
+                }
+                None => {
+                    self.failed += 1;
+                    println!("not ok {n} - {name}");
+                    for line in e.lines() {
+                        println!("# {line}");
+                    }
+                }
+            },
+        }
+        println!("# {name} took {:.1}s", took.as_secs_f64());
+    }
+
+    /// Runs the selected tests of group `area`: `setup` once (only if a test
+    /// is selected), each test, then the engine's teardown (its `Drop`).
+    pub fn group<E>(&mut self, area: &str, tests: &[Test<E>], setup: impl FnOnce() -> Result<E, String>) {
+        let chosen: Vec<&Test<E>> = tests
+            .iter()
+            .filter(|(name, _)| self.selected(&format!("{area}.{name}")))
+            .collect();
+        if chosen.is_empty() {
+            return;
+        }
+        let t0 = Instant::now();
+        let engine = match panic::catch_unwind(AssertUnwindSafe(setup)) {
+            Ok(Ok(e)) => e,
+            Ok(Err(e)) => {
+                for (name, _) in chosen {
+                    let why = match skip_reason(&e) {
+                        Some(s) => env::skip(s),
+                        None => format!("setup of {area} failed: {e}"),
+                    };
+                    self.report(&format!("{area}.{name}"), Err(why), t0.elapsed());
+                }
+                return;
+            }
+            Err(_) => {
+                for (name, _) in chosen {
+                    self.report(&format!("{area}.{name}"), Err(format!("setup of {area} panicked")), t0.elapsed());
+                }
+                return;
+            }
+        };
+        println!("# {area}: engine ready in {:.1}s", t0.elapsed().as_secs_f64());
+        for (name, f) in chosen {
+            let full = format!("{area}.{name}");
+            let t = Instant::now();
+            let r = panic::catch_unwind(AssertUnwindSafe(|| f(&engine)))
+                .unwrap_or_else(|_| Err("the test panicked".into()));
+            self.report(&full, r, t.elapsed());
+        }
+        drop(engine);
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = match args.filter.as_deref().map(Regex::new).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("engine-tests: --filter: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.list {
+        for name in all_names() {
+            if filter.as_ref().is_none_or(|re| re.is_match(&name)) {
+                println!("{name}");
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    let runtime = args.runtime.expect("clap requires --runtime without --list");
+    let runtime = match resolve(&runtime) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("engine-tests: --runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rootfs = match args.rootfs.canonicalize() {
+        Ok(p) if p.join("bin/busybox").exists() => p,
+        _ => {
+            eprintln!(
+                "engine-tests: --rootfs {}: not a busybox rootfs (build one with fixtures/build-rootfs.sh)",
+                args.rootfs.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("engine-tests: must run as root (the engines run containers as root)");
+        return ExitCode::from(2);
+    }
+    let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let env = match Env::new(runtime, rootfs, scripts) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("engine-tests: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let before = leftovers::Before::take(&env);
+    let mut tap = Tap {
+        filter,
+        n: 0,
+        passed: 0,
+        failed: 0,
+        skipped: 0,
+    };
+    let planned = all_names().iter().filter(|n| tap.selected(n)).count() + 1;
+    println!("1..{planned}");
+    println!("# runtime {} work {}", env.runtime.display(), env.work.display());
+    let t0 = Instant::now();
+    containerd::run(&env, &mut tap);
+    cri::run(&env, &mut tap);
+    podman::run(&env, &mut tap);
+    docker::run(&env, &mut tap);
+    tmux::kill_server(&env);
+    let t = Instant::now();
+    let r = leftovers::check_and_clean(&env, &before, tap.failed > 0);
+    tap.report("suite.no_leftovers", r, t.elapsed());
+    println!("# suite took {:.1}s", t0.elapsed().as_secs_f64());
+    println!("{} passed, {} failed, {} skipped", tap.passed, tap.failed, tap.skipped);
+    if tap.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn all_names() -> Vec<String> {
+    let mut v = Vec::new();
+    for (area, names) in [
+        ("containerd", containerd::names()),
+        ("cri", cri::names()),
+        ("podman", podman::names()),
+        ("docker", docker::names()),
+    ] {
+        v.extend(names.into_iter().map(|n| format!("{area}.{n}")));
+    }
+    v
+}
+
+/// An absolute path for `p`, looked up in `PATH` when it is a bare name.
+fn resolve(p: &std::path::Path) -> Result<PathBuf, String> {
+    let found = if p.components().count() == 1 {
+        std::env::var_os("PATH")
+            .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(p)).find(|c| c.is_file()))
+    } else {
+        Some(p.to_path_buf())
+    };
+    found
+        .and_then(|f| f.canonicalize().ok())
+        .ok_or_else(|| format!("{}: not found", p.display()))
+}
