@@ -114,19 +114,38 @@ impl Env {
     }
 }
 
-/// Removes the cgroup `name` (a parent an engine or the runtime made for the
-/// suite's containers) from every hierarchy where it is empty.
-pub fn remove_cgroup_parent(name: &str) {
+/// The directories of cgroup `name` in every hierarchy that has it.
+fn cgroup_parent_dirs(name: &str) -> Vec<PathBuf> {
     let Ok(top) = std::fs::read_dir("/sys/fs/cgroup") else {
-        return;
+        return Vec::new();
     };
     let mut roots: Vec<PathBuf> = top.flatten().map(|e| e.path()).collect();
     roots.push(PathBuf::from("/sys/fs/cgroup"));
-    for r in roots {
-        let d = r.join(name.trim_start_matches('/'));
-        if d.is_dir() && r.join("cgroup.procs").exists() {
-            let _ = std::fs::remove_dir(&d);
-        }
+    roots
+        .into_iter()
+        .filter(|r| r.join("cgroup.procs").exists())
+        .map(|r| r.join(name.trim_start_matches('/')))
+        .filter(|d| d.is_dir())
+        .collect()
+}
+
+/// Removes the cgroup `name` (a parent an engine or the runtime made for the
+/// suite's containers) from every hierarchy, once its children and processes
+/// are gone: an engine may still be deleting them (podman's conmon lives in
+/// it until its cleanup, which runs after the container exits), so wait a
+/// little.
+pub fn remove_cgroup_parent(name: &str) {
+    let has_children = |d: &PathBuf| {
+        std::fs::read_dir(d)
+            .map(|es| es.flatten().any(|e| e.file_type().is_ok_and(|t| t.is_dir())))
+            .unwrap_or(false)
+            || std::fs::read_to_string(d.join("cgroup.procs")).is_ok_and(|p| !p.trim().is_empty())
+    };
+    crate::cmd::wait_until(Duration::from_secs(10), || {
+        !cgroup_parent_dirs(name).iter().any(has_children)
+    });
+    for d in cgroup_parent_dirs(name) {
+        let _ = std::fs::remove_dir(&d);
     }
 }
 

@@ -131,7 +131,6 @@ fn runtime_roots(env: &Env) -> Vec<PathBuf> {
     [
         ns.as_str(),
         "cri/runc-root/k8s.io",
-        "podman/runtime-state",
         "docker/exec/runtime-rt",
     ]
     .iter()
