@@ -7,7 +7,6 @@
 
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -56,8 +55,7 @@ impl Out {
 
 /// Exit code as a shell reports it: 128+N for a signal.
 pub fn status_code(st: ExitStatus) -> i32 {
-    st.code()
-        .unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
+    st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
 }
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -67,7 +65,6 @@ pub struct Cmd {
     cmd: Command,
     line: String,
     timeout: Duration,
-    stdin: Option<Vec<u8>>,
 }
 
 impl Cmd {
@@ -77,7 +74,6 @@ impl Cmd {
             cmd: Command::new(prog),
             line,
             timeout: Duration::from_secs(90),
-            stdin: None,
         }
     }
 
@@ -100,35 +96,15 @@ impl Cmd {
         self
     }
 
-    pub fn timeout(mut self, t: Duration) -> Cmd {
-        self.timeout = t;
-        self
-    }
-
-    pub fn stdin(mut self, data: &[u8]) -> Cmd {
-        self.stdin = Some(data.to_vec());
-        self
-    }
-
     /// Runs to completion (or the timeout), capturing output under `dir`.
     pub fn run_in(mut self, dir: &Path) -> Result<Out, String> {
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
         let (out_path, err_path) = (dir.join(format!("{n}.out")), dir.join(format!("{n}.err")));
         let open = |p: &PathBuf| File::create(p).map_err(|e| format!("{}: {e}", p.display()));
         let (out_f, err_f) = (open(&out_path)?, open(&err_path)?);
-        let stdin_path = dir.join(format!("{n}.in"));
-        let stdin = match &self.stdin {
-            Some(data) => {
-                File::create(&stdin_path)
-                    .and_then(|mut f| f.write_all(data))
-                    .map_err(|e| format!("{}: {e}", stdin_path.display()))?;
-                Stdio::from(File::open(&stdin_path).map_err(|e| e.to_string())?)
-            }
-            None => Stdio::null(),
-        };
         let mut child = self
             .cmd
-            .stdin(stdin)
+            .stdin(Stdio::null())
             .stdout(out_f)
             .stderr(err_f)
             .process_group(0)
@@ -142,7 +118,6 @@ impl Cmd {
             let _ = std::fs::remove_file(p);
             s
         };
-        let _ = std::fs::remove_file(&stdin_path);
         Ok(Out {
             line: self.line,
             code,

@@ -32,16 +32,19 @@ pub struct Containerd<'a> {
 
 fn tests<'a>() -> Vec<Test<Containerd<'a>>> {
     vec![
-    ("run_rm_exit_code", run_rm_exit_code),
-    ("run_detached", run_detached),
-    ("exec", exec),
-    ("exec_tty", exec_tty),
-    ("ps", ps),
-    ("pause_resume", pause_resume),
-    ("kill_delete", kill_delete),
-    ("run_tty", run_tty),
-    ("limits", limits),
-    ("create_failure_shows_runtime_error", create_failure_shows_runtime_error),
+        ("run_rm_exit_code", run_rm_exit_code),
+        ("run_detached", run_detached),
+        ("exec", exec),
+        ("exec_tty", exec_tty),
+        ("ps", ps),
+        ("pause_resume", pause_resume),
+        ("kill_delete", kill_delete),
+        ("run_tty", run_tty),
+        ("limits", limits),
+        (
+            "create_failure_shows_runtime_error",
+            create_failure_shows_runtime_error,
+        ),
     ]
 }
 
@@ -55,7 +58,11 @@ pub fn run(env: &Env, tap: &mut Tap) {
 
 /// A private containerd: `dir` holds its root, state, sockets and log;
 /// `cri` adds the CRI plugin's section (or disables the plugin when `None`).
-pub fn start_daemon(env: &Env, dir: &std::path::Path, cri: Option<&str>) -> Result<(Daemon, PathBuf), String> {
+pub fn start_daemon(
+    env: &Env,
+    dir: &std::path::Path,
+    cri: Option<&str>,
+) -> Result<(Daemon, PathBuf), String> {
     let socket = dir.join("containerd.sock");
     let mut config = format!(
         "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
@@ -82,7 +89,11 @@ pub fn start_daemon(env: &Env, dir: &std::path::Path, cri: Option<&str>) -> Resu
     });
     daemon.check_alive()?;
     if !ready {
-        return Err(format!("containerd did not answer on {}:\n{}", socket.display(), daemon.log_tail(20)));
+        return Err(format!(
+            "containerd did not answer on {}:\n{}",
+            socket.display(),
+            daemon.log_tail(20)
+        ));
     }
     Ok((daemon, socket))
 }
@@ -132,10 +143,16 @@ impl<'a> Containerd<'a> {
     fn detached(&self, id: &str, extra: &[&str], script: &str) -> Result<Task<'_, 'a>, String> {
         let mut args = vec!["-d"];
         args.extend_from_slice(extra);
-        self.env.run_ok(self.run_cmd(&args, id, &["sh", "-c", script]))?;
-        let task = Task { c: self, id: id.to_string() };
+        self.env
+            .run_ok(self.run_cmd(&args, id, &["sh", "-c", script]))?;
+        let task = Task {
+            c: self,
+            id: id.to_string(),
+        };
         let pid = task.pid()?;
-        ensure(proc_alive(pid), || format!("task {id} pid {pid} is not running"))?;
+        ensure(proc_alive(pid), || {
+            format!("task {id} pid {pid} is not running")
+        })?;
         Ok(task)
     }
 
@@ -205,7 +222,11 @@ impl Drop for Task<'_, '_> {
             let _ = env.run(self.c.ctr().args(["container", "delete", &self.id]));
             return;
         }
-        let _ = env.run(self.c.ctr().args(["task", "kill", "-s", "SIGKILL", &self.id]));
+        let _ = env.run(
+            self.c
+                .ctr()
+                .args(["task", "kill", "-s", "SIGKILL", &self.id]),
+        );
         let _ = self.c.wait_status(&self.id, "STOPPED");
         let _ = env.run(self.c.ctr().args(["task", "delete", &self.id]));
         let _ = env.run(self.c.ctr().args(["container", "delete", &self.id]));
@@ -218,10 +239,16 @@ impl Drop for Task<'_, '_> {
 /// status is ctr's, and nothing is left in the runtime's state.
 fn run_rm_exit_code(c: &Containerd) -> TestResult {
     let id = c.id("rm");
-    let out = c.env.run(c.run_cmd(&["--rm"], &id, &["sh", "-c", "echo hello-ctr; exit 3"]))?;
+    let out = c
+        .env
+        .run(c.run_cmd(&["--rm"], &id, &["sh", "-c", "echo hello-ctr; exit 3"]))?;
     ensure_eq(out.code, 3, &format!("exit status ({})", out.describe()))?;
     contains(&out.stdout, "hello-ctr", "stdout")?;
-    ensure_eq(c.env.runtime_ids(&c.runc_root)?.contains(&id), false, "runtime state after --rm")
+    ensure_eq(
+        c.env.runtime_ids(&c.runc_root)?.contains(&id),
+        false,
+        "runtime state after --rm",
+    )
 }
 
 /// `ctr run -d`: the task runs, in the cgroup containerd asked for, and the
@@ -232,9 +259,16 @@ fn run_detached(c: &Containerd) -> TestResult {
     let pid = t.pid()?;
     let cg = cgroup_of(pid, "memory")?;
     ensure_eq(cg, format!("/{}/{id}", c.ns), "memory cgroup of the task")?;
-    let state = c.env.run_ok(c.env.runtime_cmd(&c.runc_root).args(["state", &id]))?;
-    let v: serde_json::Value = serde_json::from_str(&state.stdout).map_err(|e| format!("state JSON: {e}"))?;
-    ensure_eq(v["status"].as_str(), Some("running"), "runtime state status")?;
+    let state = c
+        .env
+        .run_ok(c.env.runtime_cmd(&c.runc_root).args(["state", &id]))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&state.stdout).map_err(|e| format!("state JSON: {e}"))?;
+    ensure_eq(
+        v["status"].as_str(),
+        Some("running"),
+        "runtime state status",
+    )?;
     ensure_eq(v["pid"].as_i64(), Some(i64::from(pid)), "runtime state pid")
 }
 
@@ -242,10 +276,22 @@ fn run_detached(c: &Containerd) -> TestResult {
 /// the container's namespaces.
 fn exec(c: &Containerd) -> TestResult {
     let t = c.detached(&c.id("exec"), &[], "echo $$ > /tmp/init-pid; sleep 1000")?;
-    let out = t.exec("e1", &[], &["sh", "-c", "echo in-exec; cat /tmp/init-pid; exit 5"])?;
-    ensure_eq(out.code, 5, &format!("exec exit status ({})", out.describe()))?;
+    let out = t.exec(
+        "e1",
+        &[],
+        &["sh", "-c", "echo in-exec; cat /tmp/init-pid; exit 5"],
+    )?;
+    ensure_eq(
+        out.code,
+        5,
+        &format!("exec exit status ({})", out.describe()),
+    )?;
     let lines: Vec<&str> = out.stdout.lines().collect();
-    ensure_eq(lines, vec!["in-exec", "1"], "exec output (the init is pid 1 of the container)")
+    ensure_eq(
+        lines,
+        vec!["in-exec", "1"],
+        "exec output (the init is pid 1 of the container)",
+    )
 }
 
 /// `ctr task exec -t` in a real terminal: a pty of the terminal's size.
@@ -264,7 +310,11 @@ fn exec_tty(c: &Containerd) -> TestResult {
     s.wait_line("27 101", Duration::from_secs(10))?;
     s.wait_line("/dev/pts/N", Duration::from_secs(10))?;
     s.type_line("exit 4")?;
-    ensure_eq(s.exit_status(Duration::from_secs(20))?, 4, "exit status of exec -t")
+    ensure_eq(
+        s.exit_status(Duration::from_secs(20))?,
+        4,
+        "exit status of exec -t",
+    )
 }
 
 /// `ctr task ps`: the init and an exec'd process, by host pid.
@@ -288,10 +338,16 @@ fn ps(c: &Containerd) -> TestResult {
             .unwrap_or_default();
         pids.len() == 2
     });
-    ensure(seen && pids.contains(&init), || format!("task ps: {pids:?}, want the init {init} and one more"))?;
+    ensure(seen && pids.contains(&init), || {
+        format!("task ps: {pids:?}, want the init {init} and one more")
+    })?;
     let other = pids.iter().find(|p| **p != init).copied().unwrap_or(0);
     let cmdline = std::fs::read_to_string(format!("/proc/{other}/cmdline")).unwrap_or_default();
-    ensure_eq(cmdline.replace('\0', " ").trim(), "sleep 999", "the exec'd process")
+    ensure_eq(
+        cmdline.replace('\0', " ").trim(),
+        "sleep 999",
+        "the exec'd process",
+    )
 }
 
 /// `ctr task pause/resume`: containerd's status and the host's freezer.
@@ -300,10 +356,18 @@ fn pause_resume(c: &Containerd) -> TestResult {
     let pid = t.pid()?;
     c.env.run_ok(c.ctr().args(["task", "pause", &t.id]))?;
     c.wait_status(&t.id, "PAUSED")?;
-    ensure_eq(freezer_state(pid)?, "FROZEN".to_string(), "freezer state when paused")?;
+    ensure_eq(
+        freezer_state(pid)?,
+        "FROZEN".to_string(),
+        "freezer state when paused",
+    )?;
     c.env.run_ok(c.ctr().args(["task", "resume", &t.id]))?;
     c.wait_status(&t.id, "RUNNING")?;
-    ensure_eq(freezer_state(pid)?, "THAWED".to_string(), "freezer state when resumed")
+    ensure_eq(
+        freezer_state(pid)?,
+        "THAWED".to_string(),
+        "freezer state when resumed",
+    )
 }
 
 /// `ctr task kill` delivers SIGTERM to a container that handles it; SIGKILL
@@ -311,27 +375,38 @@ fn pause_resume(c: &Containerd) -> TestResult {
 /// runtime's state, the cgroup and the process.
 fn kill_delete(c: &Containerd) -> TestResult {
     let id = c.id("kill");
-    let t = c.detached(&id, &[], "trap 'exit 0' TERM; while true; do sleep 0.1; done")?;
+    let t = c.detached(
+        &id,
+        &[],
+        "trap 'exit 0' TERM; while true; do sleep 0.1; done",
+    )?;
     let pid = t.pid()?;
     let cg = cgroup_of(pid, "pids")?;
     c.env.run_ok(c.ctr().args(["task", "kill", &id]))?;
     c.wait_status(&id, "STOPPED")?;
     let del = c.env.run_ok(c.ctr().args(["task", "delete", &id]))?;
-    ensure(!del.stderr.contains("exit code"), || format!("a clean SIGTERM exit reported: {}", del.stderr))?;
+    ensure(!del.stderr.contains("exit code"), || {
+        format!("a clean SIGTERM exit reported: {}", del.stderr)
+    })?;
 
     let id2 = c.id("kill9");
     let t2 = c.detached(&id2, &[], "sleep 1000")?;
     let pid2 = t2.pid()?;
-    c.env.run_ok(c.ctr().args(["task", "kill", "-s", "SIGKILL", &id2]))?;
+    c.env
+        .run_ok(c.ctr().args(["task", "kill", "-s", "SIGKILL", &id2]))?;
     c.wait_status(&id2, "STOPPED")?;
     let del = c.env.run_ok(c.ctr().args(["task", "delete", &id2]))?;
     contains(&del.stderr, "exit code 137", "task delete after SIGKILL")?;
     for (p, i) in [(pid, &id), (pid2, &id2)] {
         wait_gone(p, Duration::from_secs(10))?;
-        ensure(!c.env.runtime_ids(&c.runc_root)?.contains(i), || format!("runtime still lists {i}"))?;
+        ensure(!c.env.runtime_ids(&c.runc_root)?.contains(i), || {
+            format!("runtime still lists {i}")
+        })?;
     }
     let dir = PathBuf::from(format!("/sys/fs/cgroup/pids{cg}"));
-    ensure(!dir.exists(), || format!("{} is left after delete", dir.display()))
+    ensure(!dir.exists(), || {
+        format!("{} is left after delete", dir.display())
+    })
 }
 
 /// `ctr run -t` in a real terminal: the size follows the terminal, the exit
@@ -353,7 +428,11 @@ fn run_tty(c: &Containerd) -> TestResult {
     s.wait_line("23 97", Duration::from_secs(10))?;
     s.wait_line("42", Duration::from_secs(10))?;
     s.type_line("exit 6")?;
-    ensure_eq(s.exit_status(Duration::from_secs(20))?, 6, "exit status of run -t")
+    ensure_eq(
+        s.exit_status(Duration::from_secs(20))?,
+        6,
+        "exit status of run -t",
+    )
 }
 
 /// Limits given to `ctr run` land in the container's cgroup.
@@ -370,21 +449,39 @@ fn limits(c: &Containerd) -> TestResult {
         "memory limit",
     )?;
     let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
-    ensure(quota == "50000" || quota == "50000 100000", || format!("cpu quota {quota:?}, want 50000 per 100000"))
+    ensure(quota == "50000" || quota == "50000 100000", || {
+        format!("cpu quota {quota:?}, want 50000 per 100000")
+    })
 }
 
 /// A create that fails: containerd shows the runtime's own error message,
 /// which its shim reads from `<bundle>/log.json` (the runtime's JSON log).
 fn create_failure_shows_runtime_error(c: &Containerd) -> TestResult {
     let id = c.id("fail");
-    let out = c.env.run(c.run_cmd(&["--rm"], &id, &["/no/such/program"]))?;
-    ensure(out.code != 0, || format!("a missing program ran: {}", out.describe()))?;
+    let out = c
+        .env
+        .run(c.run_cmd(&["--rm"], &id, &["/no/such/program"]))?;
+    ensure(out.code != 0, || {
+        format!("a missing program ran: {}", out.describe())
+    })?;
     contains(&out.stderr, "OCI runtime create failed", "ctr's error")?;
-    contains(&out.stderr, "/no/such/program", "ctr's error (from the runtime's log.json)")?;
-    contains(&out.stderr, "no such file or directory", "ctr's error (the errno)")?;
+    contains(
+        &out.stderr,
+        "/no/such/program",
+        "ctr's error (from the runtime's log.json)",
+    )?;
+    contains(
+        &out.stderr,
+        "no such file or directory",
+        "ctr's error (the errno)",
+    )?;
     let _ = c.env.run(c.ctr().args(["container", "delete", &id]));
-    ensure(!c.env.runtime_ids(&c.runc_root)?.contains(&id), || "a failed create left runtime state".into())?;
+    ensure(!c.env.runtime_ids(&c.runc_root)?.contains(&id), || {
+        "a failed create left runtime state".into()
+    })?;
     let leftover = crate::env::cgroup_dirs_with(&id);
-    ensure(leftover.is_empty(), || format!("a failed create left cgroups {leftover:?}"))?;
+    ensure(leftover.is_empty(), || {
+        format!("a failed create left cgroups {leftover:?}")
+    })?;
     Ok(())
 }

@@ -16,7 +16,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::cmd::{Cmd, Daemon};
-use crate::env::{cgroup_file, cgroup_of, contains, ensure, ensure_eq, proc_alive, wait_gone, Env, TestResult};
+use crate::env::{
+    cgroup_file, cgroup_of, contains, ensure, ensure_eq, proc_alive, wait_gone, Env, TestResult,
+};
 use crate::image;
 use crate::{Tap, Test};
 
@@ -77,7 +79,8 @@ fn cri_config(env: &Env, dir: &std::path::Path) -> String {
 impl<'a> Cri<'a> {
     fn start(env: &'a Env) -> Result<Cri<'a>, String> {
         let dir = env.dir("cri")?;
-        let (daemon, socket) = crate::containerd::start_daemon(env, &dir, Some(&cri_config(env, &dir)))?;
+        let (daemon, socket) =
+            crate::containerd::start_daemon(env, &dir, Some(&cri_config(env, &dir)))?;
         for spec in [&image::BUSYBOX, &image::PAUSE] {
             let tar = image::archive(env, spec)?;
             env.run_ok(
@@ -126,7 +129,8 @@ impl<'a> Cri<'a> {
                 .arg(&self.socket)
                 .args(args),
         )?;
-        serde_json::from_str(&out.stdout).map_err(|e| format!("{}: not JSON ({e}): {}", args[0], out.stdout))
+        serde_json::from_str(&out.stdout)
+            .map_err(|e| format!("{}: not JSON ({e}): {}", args[0], out.stdout))
     }
 
     /// Creates and starts a container in the pod; returns (id, host pid).
@@ -206,11 +210,18 @@ impl Drop for Ctr<'_, '_> {
 fn handler_runs_sandbox(c: &Cri) -> TestResult {
     let v = c.call(&["pod-status", &c.pod])?;
     ensure_eq(v["state"].as_str(), Some("SANDBOX_READY"), "sandbox state")?;
-    let pid = v["pid"].as_i64().ok_or_else(|| format!("no sandbox pid: {v}"))? as i32;
-    ensure(proc_alive(pid), || format!("sandbox pid {pid} is not running"))?;
+    let pid = v["pid"]
+        .as_i64()
+        .ok_or_else(|| format!("no sandbox pid: {v}"))? as i32;
+    ensure(proc_alive(pid), || {
+        format!("sandbox pid {pid} is not running")
+    })?;
     let ids = c.env.runtime_ids(&c.runc_root)?;
     ensure(ids.contains(&c.pod), || {
-        format!("the runtime under test does not list the sandbox {} (it lists {ids:?})", c.pod)
+        format!(
+            "the runtime under test does not list the sandbox {} (it lists {ids:?})",
+            c.pod
+        )
     })?;
     let cg = cgroup_of(pid, "memory")?;
     ensure(cg.starts_with(&format!("{}/", c.cgroup_parent)), || {
@@ -223,9 +234,15 @@ fn handler_runs_sandbox(c: &Cri) -> TestResult {
 fn container_lifecycle(c: &Cri) -> TestResult {
     let ctr = c.container("life", &[], "echo started; sleep 1000")?;
     let st = ctr.status()?;
-    ensure_eq(st["state"].as_str(), Some("CONTAINER_RUNNING"), "container state")?;
+    ensure_eq(
+        st["state"].as_str(),
+        Some("CONTAINER_RUNNING"),
+        "container state",
+    )?;
     let pid = ctr.pid()?;
-    ensure(c.env.runtime_ids(&c.runc_root)?.contains(&ctr.id), || "the runtime does not list the container".into())?;
+    ensure(c.env.runtime_ids(&c.runc_root)?.contains(&ctr.id), || {
+        "the runtime does not list the container".into()
+    })?;
     let ex = c.call(&[
         "exec-sync",
         &ctr.id,
@@ -241,25 +258,59 @@ fn container_lifecycle(c: &Cri) -> TestResult {
     ensure_eq(ex["stderr"].as_str(), Some("err\n"), "exec-sync stderr")?;
     c.call(&["stop", &ctr.id, "--timeout", "10"])?;
     let st = ctr.status()?;
-    ensure_eq(st["state"].as_str(), Some("CONTAINER_EXITED"), "state after stop")?;
-    ensure_eq(st["exit_code"].as_i64(), Some(143), "exit code after SIGTERM")?;
+    ensure_eq(
+        st["state"].as_str(),
+        Some("CONTAINER_EXITED"),
+        "state after stop",
+    )?;
+    ensure_eq(
+        st["exit_code"].as_i64(),
+        Some(143),
+        "exit code after SIGTERM",
+    )?;
     wait_gone(pid, Duration::from_secs(10))?;
     c.call(&["rm", &ctr.id])?;
     let ps = c.call(&["ps"])?;
     contains(&ps.to_string(), "\"containers\"", "ps answer")?;
-    ensure(!ps.to_string().contains(&ctr.id), || format!("removed container still listed: {ps}"))?;
-    ensure(!c.env.runtime_ids(&c.runc_root)?.contains(&ctr.id), || "the runtime still lists the removed container".into())
+    ensure(!ps.to_string().contains(&ctr.id), || {
+        format!("removed container still listed: {ps}")
+    })?;
+    ensure(!c.env.runtime_ids(&c.runc_root)?.contains(&ctr.id), || {
+        "the runtime still lists the removed container".into()
+    })
 }
 
 /// Limits at create and `UpdateContainerResources` (the runtime's `update
 /// --resources -`) reach the container's cgroup.
 fn update_resources(c: &Cri) -> TestResult {
-    let ctr = c.container("upd", &["--memory", "67108864", "--cpu-quota", "50000", "--cpu-period", "100000"], "sleep 1000")?;
+    let ctr = c.container(
+        "upd",
+        &[
+            "--memory",
+            "67108864",
+            "--cpu-quota",
+            "50000",
+            "--cpu-period",
+            "100000",
+        ],
+        "sleep 1000",
+    )?;
     let pid = ctr.pid()?;
     let mem = || cgroup_file(pid, "memory", "memory.limit_in_bytes", "memory.max");
     ensure_eq(mem()?, "67108864".to_string(), "memory limit at create")?;
-    c.call(&["update", &ctr.id, "--memory", "134217728", "--cpu-quota", "20000", "--cpu-period", "100000"])?;
+    c.call(&[
+        "update",
+        &ctr.id,
+        "--memory",
+        "134217728",
+        "--cpu-quota",
+        "20000",
+        "--cpu-period",
+        "100000",
+    ])?;
     ensure_eq(mem()?, "134217728".to_string(), "memory limit after update")?;
     let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
-    ensure(quota == "20000" || quota == "20000 100000", || format!("cpu quota after update: {quota:?}"))
+    ensure(quota == "20000" || quota == "20000 100000", || {
+        format!("cpu quota after update: {quota:?}")
+    })
 }

@@ -137,7 +137,10 @@ fn cgroup_parent_dirs(name: &str) -> Vec<PathBuf> {
 pub fn remove_cgroup_parent(name: &str) {
     let has_children = |d: &PathBuf| {
         std::fs::read_dir(d)
-            .map(|es| es.flatten().any(|e| e.file_type().is_ok_and(|t| t.is_dir())))
+            .map(|es| {
+                es.flatten()
+                    .any(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            })
             .unwrap_or(false)
             || std::fs::read_to_string(d.join("cgroup.procs")).is_ok_and(|p| !p.trim().is_empty())
     };
@@ -161,7 +164,9 @@ pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> TestResult {
 }
 
 pub fn ensure_eq<T: PartialEq + std::fmt::Debug>(got: T, want: T, what: &str) -> TestResult {
-    ensure(got == want, || format!("{what}: got {got:?}, want {want:?}"))
+    ensure(got == want, || {
+        format!("{what}: got {got:?}, want {want:?}")
+    })
 }
 
 pub fn contains(haystack: &str, needle: &str, what: &str) -> TestResult {
@@ -197,13 +202,21 @@ pub fn cgroup_of(pid: i32, controller: &str) -> Result<String, String> {
 
 /// Whether the host has a v1 hierarchy for `controller`.
 pub fn has_v1(controller: &str) -> bool {
-    Path::new("/sys/fs/cgroup").join(controller).join("cgroup.procs").exists()
+    Path::new("/sys/fs/cgroup")
+        .join(controller)
+        .join("cgroup.procs")
+        .exists()
         && !Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
 }
 
 /// Reads a cgroup file of `pid`'s cgroup: v1 `<controller>/<path>/<file>`
 /// or v2 `<path>/<v2_file>`.
-pub fn cgroup_file(pid: i32, controller: &str, v1_file: &str, v2_file: &str) -> Result<String, String> {
+pub fn cgroup_file(
+    pid: i32,
+    controller: &str,
+    v1_file: &str,
+    v2_file: &str,
+) -> Result<String, String> {
     let path = cgroup_of(pid, controller)?;
     let file = if has_v1(controller) {
         PathBuf::from(format!("/sys/fs/cgroup/{controller}{path}/{v1_file}"))
@@ -245,10 +258,9 @@ pub fn proc_alive(pid: i32) -> bool {
 
 /// Waits until `pid` is gone.
 pub fn wait_gone(pid: i32, timeout: Duration) -> TestResult {
-    ensure(
-        crate::cmd::wait_until(timeout, || !proc_alive(pid)),
-        || format!("process {pid} still runs"),
-    )
+    ensure(crate::cmd::wait_until(timeout, || !proc_alive(pid)), || {
+        format!("process {pid} still runs")
+    })
 }
 
 /// Every cgroup directory in every hierarchy whose path contains `needle`

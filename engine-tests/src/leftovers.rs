@@ -17,8 +17,18 @@ use crate::env::{cgroup_dirs_with, mounts_under, proc_alive, Env, TestResult};
 /// Host paths engines create outside any directory we can give them:
 /// containerd's shim sockets (`/run/containerd/s`) and, for dockerd's
 /// containers, fifos (`/run/containerd/fifo`), dockerd's key
-/// (`/etc/docker/key.json`) and plugin directory (`/run/docker`).
+/// (`/etc/docker/key.json`) and plugin directory (`/run/docker`), netavark's
+/// address database (`/run/containers/networks`), `ip netns`'s directory,
+/// and the runtime's default state directory (podman's containers use it).
+/// Children come before their parents.
 const FIXED: &[&str] = &[
+    "/run/containers/networks/ipam.db",
+    "/run/containers/networks",
+    "/run/containers",
+    "/run/netns",
+    "/run/cella",
+    "/run/runc",
+    "/run/crun",
     "/run/containerd/s",
     "/run/containerd/fifo",
     "/run/containerd",
@@ -61,7 +71,8 @@ fn our_processes(env: &Env) -> Vec<(i32, String)> {
             .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
             .unwrap_or_default();
         let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-        if cmdline.contains(&work) || cmdline.contains(&env.prefix) || cgroup.contains(&env.prefix) {
+        if cmdline.contains(&work) || cmdline.contains(&env.prefix) || cgroup.contains(&env.prefix)
+        {
             found.push((pid, cmdline.trim().to_string()));
         }
     }
@@ -94,24 +105,38 @@ pub fn check_and_clean(env: &Env, before: &Before, keep_logs: bool) -> TestResul
         found.push(format!("network namespace {}", netns.display()));
         let _ = env.run(Cmd::new("ip").args(["netns", "delete", &env.prefix]));
     }
-    let mut dirs = cgroup_dirs_with(&env.prefix);
-    // Deepest first: a parent can only go once its children have.
-    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-    for d in dirs {
-        found.push(format!("cgroup {}", d.display()));
-        let _ = std::fs::remove_dir(&d);
+    for d in cgroup_dirs_with(&env.prefix) {
+        let mut tree = Vec::new();
+        subtree(&d, &mut tree);
+        // Deepest first: a parent can only go once its children have.
+        tree.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        for t in tree {
+            if t.exists() {
+                found.push(format!("cgroup {}", t.display()));
+                if let Err(e) = std::fs::remove_dir(&t) {
+                    found.push(format!("  (could not remove it: {e})"));
+                }
+            }
+        }
     }
     for p in &before.absent {
-        if !p.exists() {
-            continue;
+        if p == Path::new("/run/netns") {
+            unmount_netns_dir(p);
         }
-        let gone = if p.is_dir() {
-            std::fs::remove_dir(p).is_ok()
+        // A directory someone else has started using meanwhile stays.
+        let r = if p.is_dir() {
+            std::fs::remove_dir(p)
         } else {
-            std::fs::remove_file(p).is_ok()
+            std::fs::remove_file(p)
         };
-        if !gone {
-            found.push(format!("{} (made by an engine during the run) could not be removed", p.display()));
+        match r {
+            Ok(()) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::DirectoryNotEmpty
+                ) => {}
+            Err(e) => found.push(format!("{} (made during the run): {e}", p.display())),
         }
     }
     if keep_logs {
@@ -131,7 +156,7 @@ fn runtime_roots(env: &Env) -> Vec<PathBuf> {
     [
         ns.as_str(),
         "cri/runc-root/k8s.io",
-        "docker/exec/runtime-rt",
+        "docker/exec/runtime-runc/moby",
     ]
     .iter()
     .map(|r| env.work.join(r))
@@ -151,8 +176,38 @@ fn save_logs(env: &Env) {
             let p = e.path();
             if p.extension().is_some_and(|x| x == "log") {
                 let _ = std::fs::create_dir_all(&keep);
-                let _ = std::fs::copy(&p, keep.join(format!("{dir}-{}", e.file_name().to_string_lossy())));
+                let _ = std::fs::copy(
+                    &p,
+                    keep.join(format!("{dir}-{}", e.file_name().to_string_lossy())),
+                );
             }
+        }
+    }
+}
+
+/// `dir` and every directory below it.
+fn subtree(dir: &Path, out: &mut Vec<PathBuf>) {
+    out.push(dir.to_path_buf());
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            subtree(&e.path(), out);
+        }
+    }
+}
+
+/// `ip netns` (and podman, for each container's network namespace) makes
+/// `/run/netns` a shared mount of itself; once no namespace is bound in it,
+/// that mount goes with the directory.
+fn unmount_netns_dir(p: &Path) {
+    let empty = std::fs::read_dir(p)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false);
+    if !empty {
+        return;
+    }
+    while mounts_under(p).iter().any(|m| Path::new(m) == p) {
+        if nix::mount::umount2(p, nix::mount::MntFlags::MNT_DETACH).is_err() {
+            break;
         }
     }
 }

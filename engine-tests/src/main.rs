@@ -89,7 +89,12 @@ impl Tap {
 
     /// Runs the selected tests of group `area`: `setup` once (only if a test
     /// is selected), each test, then the engine's teardown (its `Drop`).
-    pub fn group<E>(&mut self, area: &str, tests: &[Test<E>], setup: impl FnOnce() -> Result<E, String>) {
+    pub fn group<E>(
+        &mut self,
+        area: &str,
+        tests: &[Test<E>],
+        setup: impl FnOnce() -> Result<E, String>,
+    ) {
         let chosen: Vec<&Test<E>> = tests
             .iter()
             .filter(|(name, _)| self.selected(&format!("{area}.{name}")))
@@ -112,12 +117,19 @@ impl Tap {
             }
             Err(_) => {
                 for (name, _) in chosen {
-                    self.report(&format!("{area}.{name}"), Err(format!("setup of {area} panicked")), t0.elapsed());
+                    self.report(
+                        &format!("{area}.{name}"),
+                        Err(format!("setup of {area} panicked")),
+                        t0.elapsed(),
+                    );
                 }
                 return;
             }
         };
-        println!("# {area}: engine ready in {:.1}s", t0.elapsed().as_secs_f64());
+        println!(
+            "# {area}: engine ready in {:.1}s",
+            t0.elapsed().as_secs_f64()
+        );
         for (name, f) in chosen {
             let full = format!("{area}.{name}");
             let t = Instant::now();
@@ -146,7 +158,9 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let runtime = args.runtime.expect("clap requires --runtime without --list");
+    let runtime = args
+        .runtime
+        .expect("clap requires --runtime without --list");
     let runtime = match resolve(&runtime) {
         Ok(p) => p,
         Err(e) => {
@@ -186,7 +200,11 @@ fn main() -> ExitCode {
     };
     let planned = all_names().iter().filter(|n| tap.selected(n)).count() + 1;
     println!("1..{planned}");
-    println!("# runtime {} work {}", env.runtime.display(), env.work.display());
+    println!(
+        "# runtime {} work {}",
+        env.runtime.display(),
+        env.work.display()
+    );
     let t0 = Instant::now();
     containerd::run(&env, &mut tap);
     cri::run(&env, &mut tap);
@@ -197,7 +215,10 @@ fn main() -> ExitCode {
     let r = leftovers::check_and_clean(&env, &before, tap.failed > 0);
     tap.report("suite.no_leftovers", r, t.elapsed());
     println!("# suite took {:.1}s", t0.elapsed().as_secs_f64());
-    println!("{} passed, {} failed, {} skipped", tap.passed, tap.failed, tap.skipped);
+    println!(
+        "{} passed, {} failed, {} skipped",
+        tap.passed, tap.failed, tap.skipped
+    );
     if tap.failed > 0 {
         ExitCode::from(1)
     } else {
@@ -221,8 +242,11 @@ fn all_names() -> Vec<String> {
 /// An absolute path for `p`, looked up in `PATH` when it is a bare name.
 fn resolve(p: &std::path::Path) -> Result<PathBuf, String> {
     let found = if p.components().count() == 1 {
-        std::env::var_os("PATH")
-            .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(p)).find(|c| c.is_file()))
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(p))
+                .find(|c| c.is_file())
+        })
     } else {
         Some(p.to_path_buf())
     };

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use crate::cmd::{wait_until, Cmd, Out};
 use crate::env::{
-    cgroup_file, cgroup_of, contains, ensure, ensure_eq, freezer_state, proc_alive, proc_status, wait_gone, Env,
-    TestResult,
+    cgroup_file, cgroup_of, contains, ensure, ensure_eq, freezer_state, proc_alive, proc_status,
+    wait_gone, Env, TestResult,
 };
 use crate::tmux::Session;
 use crate::{Tap, Test};
@@ -96,7 +96,11 @@ impl<'a> Podman<'a> {
             image: "localhost/e2e-busybox:latest".into(),
         };
         let tar = env.rootfs_tar()?;
-        env.run_ok(p.podman(&["import", "--change", "CMD=sh"]).arg(tar).arg(&p.image))?;
+        env.run_ok(
+            p.podman(&["import", "--change", "CMD=sh"])
+                .arg(tar)
+                .arg(&p.image),
+        )?;
         Ok(p)
     }
 
@@ -141,7 +145,11 @@ impl<'a> Podman<'a> {
         let mut words = vec![format!("CONTAINERS_CONF={}", self.conf.display())];
         words.extend(self.words());
         words.extend(args.iter().map(|s| s.to_string()));
-        words.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ")
+        words
+            .iter()
+            .map(|w| shell_quote(w))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// `podman run` with the suite's cgroup parent.
@@ -169,7 +177,9 @@ impl<'a> Podman<'a> {
         };
         self.ids.borrow_mut().push(ctr.id.clone());
         let pid = ctr.pid()?;
-        ensure(proc_alive(pid), || format!("container {} pid {pid} not running", ctr.name))?;
+        ensure(proc_alive(pid), || {
+            format!("container {} pid {pid} not running", ctr.name)
+        })?;
         Ok(ctr)
     }
 
@@ -183,9 +193,13 @@ impl<'a> Podman<'a> {
 
 impl Drop for Podman<'_> {
     fn drop(&mut self) {
-        let _ = self.env.run(self.podman(&["rm", "--all", "--force", "--time", "0"]));
+        let _ = self
+            .env
+            .run(self.podman(&["rm", "--all", "--force", "--time", "0"]));
         let _ = self.env.run(self.podman(&["system", "reset", "--force"]));
-        let _ = self.env.run(Cmd::new("ip").args(["netns", "delete", &self.netns]));
+        let _ = self
+            .env
+            .run(Cmd::new("ip").args(["netns", "delete", &self.netns]));
         // podman makes the parent for its containers, with a cgroup for
         // conmon in it, and leaves both.
         crate::env::remove_cgroup_parent(&format!("{}/conmon", self.cgroup_parent));
@@ -196,19 +210,35 @@ impl Drop for Podman<'_> {
 /// The runtime's default `--root`: runc's is `/run/runc`, cella's
 /// `/run/cella`, crun's `/run/crun`.
 fn default_root(runtime: &std::path::Path) -> PathBuf {
-    let name = runtime.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let name = if name.starts_with("crun") { "crun" } else if name.starts_with("runc") { "runc" } else { "cella" };
+    let name = runtime
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = if name.starts_with("crun") {
+        "crun"
+    } else if name.starts_with("runc") {
+        "runc"
+    } else {
+        "cella"
+    };
     PathBuf::from("/run").join(name)
 }
 
 /// Ids of ours that the runtime still has in `root`.
 fn ours_in(p: &Podman, root: &std::path::Path) -> Result<Vec<String>, String> {
     let ids = p.env.runtime_ids(root)?;
-    Ok(p.ids.borrow().iter().filter(|i| ids.contains(i)).cloned().collect())
+    Ok(p.ids
+        .borrow()
+        .iter()
+        .filter(|i| ids.contains(i))
+        .cloned()
+        .collect())
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.=:,+@".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/-_.=:,+@".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -225,7 +255,8 @@ struct Ctr<'p, 'a> {
 impl Ctr<'_, '_> {
     fn pid(&self) -> Result<i32, String> {
         let s = self.p.inspect(&self.name, "{{.State.Pid}}")?;
-        s.parse().map_err(|_| format!("State.Pid of {}: {s:?}", self.name))
+        s.parse()
+            .map_err(|_| format!("State.Pid of {}: {s:?}", self.name))
     }
 
     fn status(&self) -> Result<String, String> {
@@ -233,19 +264,26 @@ impl Ctr<'_, '_> {
     }
 
     fn exec(&self, opts: &[&str], argv: &[&str]) -> Result<Out, String> {
-        self.p
-            .env
-            .run(self.p.podman(&["exec"]).args(opts).arg(&self.name).args(argv))
+        self.p.env.run(
+            self.p
+                .podman(&["exec"])
+                .args(opts)
+                .arg(&self.name)
+                .args(argv),
+        )
     }
 
     /// The runtime's own state of the container (its status), by the id
     /// podman gave it.
     fn runtime_status(&self) -> Result<String, String> {
-        let out = self
-            .p
-            .env
-            .run_ok(self.p.env.runtime_cmd(&self.p.runtime_root).args(["state", &self.id]))?;
-        let v: serde_json::Value = serde_json::from_str(&out.stdout).map_err(|e| format!("state JSON: {e}"))?;
+        let out = self.p.env.run_ok(
+            self.p
+                .env
+                .runtime_cmd(&self.p.runtime_root)
+                .args(["state", &self.id]),
+        )?;
+        let v: serde_json::Value =
+            serde_json::from_str(&out.stdout).map_err(|e| format!("state JSON: {e}"))?;
         Ok(v["status"].as_str().unwrap_or_default().to_string())
     }
 }
@@ -268,21 +306,35 @@ fn run_rm_env_exit_code(p: &Podman) -> TestResult {
     let cidfile = p.dir.join(format!("{name}.cid"));
     let cid_arg = cidfile.display().to_string();
     let out = p.env.run(p.run_cmd(
-        &["--rm", "--name", &name, "-e", "FOO=bar", "--cidfile", &cid_arg],
+        &[
+            "--rm",
+            "--name",
+            &name,
+            "-e",
+            "FOO=bar",
+            "--cidfile",
+            &cid_arg,
+        ],
         &["sh", "-c", "echo hello-$FOO; exit 7"],
     ))?;
     let id = std::fs::read_to_string(&cidfile).map_err(|e| format!("--cidfile: {e}"))?;
     p.ids.borrow_mut().push(id.trim().to_string());
     ensure_eq(out.code, 7, &format!("exit status ({})", out.describe()))?;
     ensure_eq(out.stdout.trim(), "hello-bar", "stdout")?;
-    let ps = p.env.run_ok(p.podman(&["ps", "-a", "--format", "{{.Names}}"]))?;
-    ensure(!ps.stdout.lines().any(|l| l == name), || format!("--rm left {name} in podman ps -a"))?;
+    let ps = p
+        .env
+        .run_ok(p.podman(&["ps", "-a", "--format", "{{.Names}}"]))?;
+    ensure(!ps.stdout.lines().any(|l| l == name), || {
+        format!("--rm left {name} in podman ps -a")
+    })?;
     let mut left = Vec::new();
     let gone = wait_until(Duration::from_secs(10), || {
         left = ours_in(p, &p.runtime_root).unwrap_or_default();
         left.is_empty()
     });
-    ensure(gone, || format!("--rm left the runtime's state of {left:?}"))
+    ensure(gone, || {
+        format!("--rm left the runtime's state of {left:?}")
+    })
 }
 
 /// podman's exit statuses for a program that cannot run, which it derives
@@ -290,9 +342,17 @@ fn run_rm_env_exit_code(p: &Podman) -> TestResult {
 /// is not executable (as docker does).
 fn exit_codes_of_failed_exec(p: &Podman) -> TestResult {
     let out = p.env.run(p.run_cmd(&["--rm"], &["/no/such/program"]))?;
-    ensure_eq(out.code, 127, &format!("missing program ({})", out.describe()))?;
+    ensure_eq(
+        out.code,
+        127,
+        &format!("missing program ({})", out.describe()),
+    )?;
     let out = p.env.run(p.run_cmd(&["--rm"], &["/etc/passwd"]))?;
-    ensure_eq(out.code, 126, &format!("file that is not executable ({})", out.describe()))
+    ensure_eq(
+        out.code,
+        126,
+        &format!("file that is not executable ({})", out.describe()),
+    )
 }
 
 /// `run -d`: stdout and stderr reach `podman logs`; the process runs in
@@ -309,16 +369,23 @@ fn run_detached_logs(p: &Podman) -> TestResult {
         logs.contains("out-line") && logs.contains("err-line")
     });
     ensure(seen, || format!("podman logs: {logs:?}"))?;
-    ensure(!logs.contains("warning"), || format!("the runtime's warnings reached the container's log: {logs:?}"))?;
+    ensure(!logs.contains("warning"), || {
+        format!("the runtime's warnings reached the container's log: {logs:?}")
+    })?;
     let cg = cgroup_of(c.pid()?, "memory")?;
-    ensure(cg.starts_with(&format!("{}/", p.cgroup_parent)), || format!("cgroup {cg} not under {}", p.cgroup_parent))?;
+    ensure(cg.starts_with(&format!("{}/", p.cgroup_parent)), || {
+        format!("cgroup {cg} not under {}", p.cgroup_parent)
+    })?;
     ensure_eq(c.runtime_status()?, "running".to_string(), "runtime status")
 }
 
 /// `podman exec` with env and workdir: output and exit status.
 fn exec(p: &Podman) -> TestResult {
     let c = p.detached("exec", &[], "sleep 1000")?;
-    let out = c.exec(&["-e", "X=42", "-w", "/tmp"], &["sh", "-c", "echo $X $PWD; exit 4"])?;
+    let out = c.exec(
+        &["-e", "X=42", "-w", "/tmp"],
+        &["sh", "-c", "echo $X $PWD; exit 4"],
+    )?;
     ensure_eq(out.code, 4, &format!("exec status ({})", out.describe()))?;
     ensure_eq(out.stdout.trim(), "42 /tmp", "exec output")
 }
@@ -326,19 +393,37 @@ fn exec(p: &Podman) -> TestResult {
 /// `podman exec -it` in a real terminal.
 fn exec_tty(p: &Podman) -> TestResult {
     let c = p.detached("exectty", &[], "sleep 1000")?;
-    let s = Session::start(p.env, "podman-exec", &p.shell_line(&["exec", "-it", &c.name, "sh"]), 103, 29)?;
+    let s = Session::start(
+        p.env,
+        "podman-exec",
+        &p.shell_line(&["exec", "-it", &c.name, "sh"]),
+        103,
+        29,
+    )?;
     s.wait_text("# ", Duration::from_secs(30))?;
     s.type_line("stty size; tty | sed 's/[0-9]*$/N/'")?;
     s.wait_line("29 103", Duration::from_secs(10))?;
     s.wait_line("/dev/pts/N", Duration::from_secs(10))?;
     s.type_line("exit 3")?;
-    ensure_eq(s.exit_status(Duration::from_secs(30))?, 3, "exit status of exec -it")
+    ensure_eq(
+        s.exit_status(Duration::from_secs(30))?,
+        3,
+        "exit status of exec -it",
+    )
 }
 
 /// `podman run -it`: the console socket carries the pty; its size follows
 /// the terminal, also after a resize; the exit status comes back.
 fn run_tty_window_size(p: &Podman) -> TestResult {
-    let line = p.shell_line(&["run", "-it", "--rm", "--cgroup-parent", &p.cgroup_parent, &p.image, "sh"]);
+    let line = p.shell_line(&[
+        "run",
+        "-it",
+        "--rm",
+        "--cgroup-parent",
+        &p.cgroup_parent,
+        &p.image,
+        "sh",
+    ]);
     let s = Session::start(p.env, "podman-run", &line, 111, 31)?;
     s.wait_text("# ", Duration::from_secs(30))?;
     s.type_line("stty size")?;
@@ -350,9 +435,15 @@ fn run_tty_window_size(p: &Podman) -> TestResult {
         std::thread::sleep(Duration::from_millis(300));
         s.screen().lines().any(|l| l.trim() == "20 80")
     });
-    ensure(resized, || format!("the size did not follow the resize:\n{}", s.screen()))?;
+    ensure(resized, || {
+        format!("the size did not follow the resize:\n{}", s.screen())
+    })?;
     s.type_line("exit 9")?;
-    ensure_eq(s.exit_status(Duration::from_secs(30))?, 9, "exit status of run -it")
+    ensure_eq(
+        s.exit_status(Duration::from_secs(30))?,
+        9,
+        "exit status of run -it",
+    )
 }
 
 /// pause/unpause: podman's status and the host's freezer.
@@ -361,27 +452,51 @@ fn pause_unpause(p: &Podman) -> TestResult {
     let pid = c.pid()?;
     p.env.run_ok(p.podman(&["pause", &c.name]))?;
     ensure_eq(c.status()?, "paused".to_string(), "status after pause")?;
-    ensure_eq(freezer_state(pid)?, "FROZEN".to_string(), "freezer after pause")?;
-    ensure_eq(c.runtime_status()?, "paused".to_string(), "runtime status after pause")?;
+    ensure_eq(
+        freezer_state(pid)?,
+        "FROZEN".to_string(),
+        "freezer after pause",
+    )?;
+    ensure_eq(
+        c.runtime_status()?,
+        "paused".to_string(),
+        "runtime status after pause",
+    )?;
     p.env.run_ok(p.podman(&["unpause", &c.name]))?;
     ensure_eq(c.status()?, "running".to_string(), "status after unpause")?;
-    ensure_eq(freezer_state(pid)?, "THAWED".to_string(), "freezer after unpause")
+    ensure_eq(
+        freezer_state(pid)?,
+        "THAWED".to_string(),
+        "freezer after unpause",
+    )
 }
 
 /// `podman stop`: SIGTERM to a process that handles it (it exits 0), then
 /// SIGKILL after the timeout for one that does not (a pid 1 that ignores
 /// SIGTERM by default: 137).
 fn stop_sigterm_then_sigkill(p: &Podman) -> TestResult {
-    let c = p.detached("term", &[], "trap 'echo got-term; exit 0' TERM; while true; do sleep 0.1; done")?;
+    let c = p.detached(
+        "term",
+        &[],
+        "trap 'echo got-term; exit 0' TERM; while true; do sleep 0.1; done",
+    )?;
     p.env.run_ok(p.podman(&["stop", "--time", "20", &c.name]))?;
-    ensure_eq(p.inspect(&c.name, "{{.State.ExitCode}}")?, "0".to_string(), "exit code after SIGTERM")?;
+    ensure_eq(
+        p.inspect(&c.name, "{{.State.ExitCode}}")?,
+        "0".to_string(),
+        "exit code after SIGTERM",
+    )?;
     let logs = p.env.run_ok(p.podman(&["logs", &c.name]))?;
     contains(&logs.stdout, "got-term", "logs of the stopped container")?;
 
     let k = p.detached("kill", &[], "sleep 1000")?;
     let pid = k.pid()?;
     p.env.run_ok(p.podman(&["stop", "--time", "1", &k.name]))?;
-    ensure_eq(p.inspect(&k.name, "{{.State.ExitCode}}")?, "137".to_string(), "exit code after SIGKILL")?;
+    ensure_eq(
+        p.inspect(&k.name, "{{.State.ExitCode}}")?,
+        "137".to_string(),
+        "exit code after SIGKILL",
+    )?;
     wait_gone(pid, Duration::from_secs(10))
 }
 
@@ -391,12 +506,20 @@ fn rm_force(p: &Podman) -> TestResult {
     let c = p.detached("rmf", &[], "sleep 1000")?;
     let pid = c.pid()?;
     let cg = cgroup_of(pid, "pids")?;
-    p.env.run_ok(p.podman(&["rm", "--force", "--time", "1", &c.name]))?;
+    p.env
+        .run_ok(p.podman(&["rm", "--force", "--time", "1", &c.name]))?;
     wait_gone(pid, Duration::from_secs(10))?;
-    let ps = p.env.run_ok(p.podman(&["ps", "-a", "--format", "{{.Names}}"]))?;
-    ensure(!ps.stdout.lines().any(|l| l == c.name), || "podman still lists it".into())?;
+    let ps = p
+        .env
+        .run_ok(p.podman(&["ps", "-a", "--format", "{{.Names}}"]))?;
+    ensure(!ps.stdout.lines().any(|l| l == c.name), || {
+        "podman still lists it".into()
+    })?;
     let left = wait_until(Duration::from_secs(10), || {
-        !p.env.runtime_ids(&p.runtime_root).unwrap_or_default().contains(&c.id)
+        !p.env
+            .runtime_ids(&p.runtime_root)
+            .unwrap_or_default()
+            .contains(&c.id)
     });
     ensure(left, || "the runtime still lists it".into())?;
     let dir = PathBuf::from(format!("/sys/fs/cgroup/pids{cg}"));
@@ -405,16 +528,26 @@ fn rm_force(p: &Podman) -> TestResult {
 
 /// `--memory`, `--pids-limit`, `--cpus` in the container's cgroup.
 fn limits(p: &Podman) -> TestResult {
-    let c = p.detached("limits", &["--memory", "64m", "--pids-limit", "50", "--cpus", "0.5"], "sleep 1000")?;
+    let c = p.detached(
+        "limits",
+        &["--memory", "64m", "--pids-limit", "50", "--cpus", "0.5"],
+        "sleep 1000",
+    )?;
     let pid = c.pid()?;
     ensure_eq(
         cgroup_file(pid, "memory", "memory.limit_in_bytes", "memory.max")?,
         "67108864".to_string(),
         "memory limit",
     )?;
-    ensure_eq(cgroup_file(pid, "pids", "pids.max", "pids.max")?, "50".to_string(), "pids limit")?;
+    ensure_eq(
+        cgroup_file(pid, "pids", "pids.max", "pids.max")?,
+        "50".to_string(),
+        "pids limit",
+    )?;
     let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
-    ensure(quota == "50000" || quota == "50000 100000", || format!("cpu quota {quota:?}"))
+    ensure(quota == "50000" || quota == "50000 100000", || {
+        format!("cpu quota {quota:?}")
+    })
 }
 
 /// `-v HOST:CTR`: what a container writes stays on the host after it is
@@ -422,17 +555,28 @@ fn limits(p: &Podman) -> TestResult {
 fn bind_volume(p: &Podman) -> TestResult {
     let host = p.env.dir("podman/volume-data")?;
     let v = format!("{}:/data", host.display());
-    p.env
-        .run_ok(p.run_cmd(&["--rm", "-v", &v], &["sh", "-c", "echo persisted > /data/file"]))?;
-    let on_host = std::fs::read_to_string(host.join("file")).map_err(|e| format!("file on the host: {e}"))?;
+    p.env.run_ok(p.run_cmd(
+        &["--rm", "-v", &v],
+        &["sh", "-c", "echo persisted > /data/file"],
+    ))?;
+    let on_host =
+        std::fs::read_to_string(host.join("file")).map_err(|e| format!("file on the host: {e}"))?;
     ensure_eq(on_host.trim(), "persisted", "the file on the host")?;
     let ro = format!("{v}:ro");
     let out = p.env.run(p.run_cmd(
         &["--rm", "-v", &ro],
-        &["sh", "-c", "cat /data/file; echo x > /data/other 2>/dev/null && echo WROTE || echo RO"],
+        &[
+            "sh",
+            "-c",
+            "cat /data/file; echo x > /data/other 2>/dev/null && echo WROTE || echo RO",
+        ],
     ))?;
     let out = out.ok()?;
-    ensure_eq(out.stdout.lines().collect::<Vec<_>>(), vec!["persisted", "RO"], "second container")
+    ensure_eq(
+        out.stdout.lines().collect::<Vec<_>>(),
+        vec!["persisted", "RO"],
+        "second container",
+    )
 }
 
 /// `--read-only`: the root refuses writes; podman's tmpfs on /tmp (made
@@ -444,13 +588,21 @@ fn read_only(p: &Podman) -> TestResult {
            grep -c ' /tmp ' /proc/self/mountinfo"],
     ))?;
     let out = out.ok()?;
-    ensure_eq(out.stdout.lines().collect::<Vec<_>>(), vec!["ROOT-RO", "TMP-OK", "1"], "output")
+    ensure_eq(
+        out.stdout.lines().collect::<Vec<_>>(),
+        vec!["ROOT-RO", "TMP-OK", "1"],
+        "output",
+    )
 }
 
 /// `--cap-drop all --cap-add`: exactly those capabilities, in every set
 /// that matters (effective, permitted, bounding), none ambient.
 fn capabilities(p: &Podman) -> TestResult {
-    let c = p.detached("caps", &["--cap-drop", "all", "--cap-add", "CHOWN,NET_RAW"], "sleep 1000")?;
+    let c = p.detached(
+        "caps",
+        &["--cap-drop", "all", "--cap-add", "CHOWN,NET_RAW"],
+        "sleep 1000",
+    )?;
     let pid = c.pid()?;
     // CAP_CHOWN = 0, CAP_NET_RAW = 13.
     let want = format!("{:016x}", (1u64 << 0) | (1u64 << 13));
@@ -458,7 +610,9 @@ fn capabilities(p: &Podman) -> TestResult {
         ensure_eq(proc_status(pid, set)?, want.clone(), set)?;
     }
     ensure_eq(proc_status(pid, "CapAmb")?, "0".repeat(16), "CapAmb")?;
-    let out = c.exec(&[], &["grep", "CapEff", "/proc/self/status"])?.ok()?;
+    let out = c
+        .exec(&[], &["grep", "CapEff", "/proc/self/status"])?
+        .ok()?;
     contains(&out.stdout, &want, "an exec'd process's CapEff")
 }
 
@@ -467,17 +621,38 @@ fn capabilities(p: &Podman) -> TestResult {
 /// the container's log; `seccomp=unconfined` loads none.
 fn seccomp_default_profile(p: &Podman) -> TestResult {
     let opt = format!("seccomp={PODMAN_SECCOMP}");
-    let c = p.detached("seccomp", &["--security-opt", &opt], "echo ready; sleep 1000")?;
+    let c = p.detached(
+        "seccomp",
+        &["--security-opt", &opt],
+        "echo ready; sleep 1000",
+    )?;
     let pid = c.pid()?;
-    ensure_eq(proc_status(pid, "Seccomp")?, "2".to_string(), "Seccomp of the init")?;
-    ensure_eq(proc_status(pid, "Seccomp_filters")?, "1".to_string(), "Seccomp_filters of the init")?;
-    let ex = c.exec(&[], &["grep", "^Seccomp:", "/proc/self/status"])?.ok()?;
+    ensure_eq(
+        proc_status(pid, "Seccomp")?,
+        "2".to_string(),
+        "Seccomp of the init",
+    )?;
+    ensure_eq(
+        proc_status(pid, "Seccomp_filters")?,
+        "1".to_string(),
+        "Seccomp_filters of the init",
+    )?;
+    let ex = c
+        .exec(&[], &["grep", "^Seccomp:", "/proc/self/status"])?
+        .ok()?;
     contains(&ex.stdout, "2", "Seccomp of an exec'd process")?;
     let logs = p.env.run_ok(p.podman(&["logs", &c.name]))?;
-    ensure_eq(format!("{}{}", logs.stdout, logs.stderr).trim(), "ready", "the container's log")?;
+    ensure_eq(
+        format!("{}{}", logs.stdout, logs.stderr).trim(),
+        "ready",
+        "the container's log",
+    )?;
     let out = p
         .env
-        .run(p.run_cmd(&["--rm", "--security-opt", "seccomp=unconfined"], &["grep", "^Seccomp:", "/proc/self/status"]))?
+        .run(p.run_cmd(
+            &["--rm", "--security-opt", "seccomp=unconfined"],
+            &["grep", "^Seccomp:", "/proc/self/status"],
+        ))?
         .ok()?;
     contains(&out.stdout, "0", "Seccomp with seccomp=unconfined")
 }
@@ -491,19 +666,47 @@ fn user_namespace(p: &Podman) -> TestResult {
     )?;
     let pid = c.pid()?;
     let uid = proc_status(pid, "Uid")?;
-    ensure_eq(uid.split_whitespace().next(), Some("100000"), "host uid of the container's root")?;
-    let out = c.exec(&[], &["sh", "-c", "cat /proc/self/uid_map; id -u; touch /root/f && stat -c %u /root/f"])?.ok()?;
-    let lines: Vec<String> = out.stdout.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
-    ensure_eq(lines, vec!["0 100000 65536".to_string(), "0".into(), "0".into()], "inside the user namespace")
+    ensure_eq(
+        uid.split_whitespace().next(),
+        Some("100000"),
+        "host uid of the container's root",
+    )?;
+    let out = c
+        .exec(
+            &[],
+            &[
+                "sh",
+                "-c",
+                "cat /proc/self/uid_map; id -u; touch /root/f && stat -c %u /root/f",
+            ],
+        )?
+        .ok()?;
+    let lines: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    ensure_eq(
+        lines,
+        vec!["0 100000 65536".to_string(), "0".into(), "0".into()],
+        "inside the user namespace",
+    )
 }
 
 /// `--network none`: only a loopback device.
 fn network_none(p: &Podman) -> TestResult {
     let out = p
         .env
-        .run(p.run_cmd(&["--rm", "--network", "none"], &["sh", "-c", "ls /sys/class/net"]))?
+        .run(p.run_cmd(
+            &["--rm", "--network", "none"],
+            &["sh", "-c", "ls /sys/class/net"],
+        ))?
         .ok()?;
-    ensure_eq(out.stdout.split_whitespace().collect::<Vec<_>>(), vec!["lo"], "network devices")
+    ensure_eq(
+        out.stdout.split_whitespace().collect::<Vec<_>>(),
+        vec!["lo"],
+        "network devices",
+    )
 }
 
 /// podman's default network (netavark bridge in the suite's network
@@ -516,19 +719,26 @@ fn network_default(p: &Podman) -> TestResult {
     ))?;
     let out = out.ok()?;
     let lines: Vec<&str> = out.stdout.lines().collect();
-    ensure(lines.len() == 2 && lines[0].contains('/') && lines[1] == "GATEWAY-OK", || {
-        format!("eth0 address and gateway ping: {lines:?}")
-    })
+    ensure(
+        lines.len() == 2 && lines[0].contains('/') && lines[1] == "GATEWAY-OK",
+        || format!("eth0 address and gateway ping: {lines:?}"),
+    )
 }
 
 /// Last: the runtime's state holds none of the containers podman made here
 /// (each `--rm` run and each removed container was deleted).
 fn no_runtime_state_left(p: &Podman) -> TestResult {
-    p.env.run_ok(p.podman(&["rm", "--all", "--force", "--time", "0"]))?;
+    p.env
+        .run_ok(p.podman(&["rm", "--all", "--force", "--time", "0"]))?;
     let mut left = Vec::new();
     let gone = wait_until(Duration::from_secs(10), || {
         left = ours_in(p, &p.runtime_root).unwrap_or_default();
         left.is_empty()
     });
-    ensure(gone, || format!("the runtime still has {left:?} in {}", p.runtime_root.display()))
+    ensure(gone, || {
+        format!(
+            "the runtime still has {left:?} in {}",
+            p.runtime_root.display()
+        )
+    })
 }

@@ -22,7 +22,13 @@ const EXITED: &str = "EXITED=";
 impl<'a> Session<'a> {
     /// Starts `command` (a shell command line) in a `cols`x`rows` terminal.
     /// When it ends the pane shows `EXITED=<status>` and stays open.
-    pub fn start(env: &'a Env, name: &str, command: &str, cols: u16, rows: u16) -> Result<Session<'a>, String> {
+    pub fn start(
+        env: &'a Env,
+        name: &str,
+        command: &str,
+        cols: u16,
+        rows: u16,
+    ) -> Result<Session<'a>, String> {
         let socket = env.work.join("tmux.sock");
         let wrapped = format!("{command}; echo {EXITED}$?; sleep 600");
         env.run_ok(
@@ -48,8 +54,10 @@ impl<'a> Session<'a> {
 
     /// Types `text` and Enter.
     pub fn type_line(&self, text: &str) -> Result<(), String> {
-        self.env
-            .run_ok(self.tmux().args(["send-keys", "-t", &self.name, "-l", text]))?;
+        self.env.run_ok(
+            self.tmux()
+                .args(["send-keys", "-t", &self.name, "-l", text]),
+        )?;
         self.env
             .run_ok(self.tmux().args(["send-keys", "-t", &self.name, "Enter"]))
             .map(drop)
@@ -58,7 +66,10 @@ impl<'a> Session<'a> {
     /// What the pane shows now (with its scrollback).
     pub fn screen(&self) -> String {
         self.env
-            .run(self.tmux().args(["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.name]))
+            .run(
+                self.tmux()
+                    .args(["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.name]),
+            )
             .map(|o| o.stdout)
             .unwrap_or_default()
     }
@@ -74,7 +85,9 @@ impl<'a> Session<'a> {
         if seen {
             Ok(last)
         } else {
-            Err(format!("the terminal never showed the line {line:?}; it shows:\n{last}"))
+            Err(format!(
+                "the terminal never showed the line {line:?}; it shows:\n{last}"
+            ))
         }
     }
 
@@ -87,7 +100,9 @@ impl<'a> Session<'a> {
         }) {
             Ok(last)
         } else {
-            Err(format!("the terminal never showed {text:?}; it shows:\n{last}"))
+            Err(format!(
+                "the terminal never showed {text:?}; it shows:\n{last}"
+            ))
         }
     }
 
