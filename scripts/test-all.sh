@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test of the repository, in order, stopping at the first failure:
-#   packages → fmt → clippy → release build (benches included) → rootfs → cargo test → spec-tests.
+#   packages → fmt → clippy → release build (benches included) → rootfs → cargo test → spec-tests
+#   → engine-tests (cella, then runc) → spec-tests in the cgroup v2 VM.
 # Needs root (integration tests and spec-tests create containers). Runs from the repository
 # root whatever the caller's cwd; honours CARGO_TARGET_DIR.
 set -euo pipefail
@@ -13,9 +14,13 @@ log_dir=$(mktemp -d /tmp/cella-test-all.XXXXXX)
 
 # Packages the tests use: busybox-static (rootfs), runc and crun (peers for spec-tests and
 # benches), hyperfine (benchmarks), iproute2 (network namespace checks), util-linux (unshare,
-# nsenter, mountpoint), gcc + libc6-dev (rustc links through cc).
+# nsenter, mountpoint), gcc + libc6-dev (rustc links through cc); the engines of
+# engine-tests: containerd, podman (with conmon, netavark and the containers-common files),
+# docker.io, tmux (interactive sessions), python3-grpcio + python3-protobuf (the CRI client).
 packages=(busybox-static runc crun hyperfine iproute2 util-linux gcc libc6-dev
-    qemu-system-x86 linux-image-cloud-amd64 cpio python3)
+    qemu-system-x86 linux-image-cloud-amd64 cpio python3
+    containerd podman conmon golang-github-containers-common netavark aardvark-dns
+    containernetworking-plugins iptables docker.io tmux python3-grpcio python3-protobuf)
 
 start_all=$SECONDS
 summary=()
@@ -101,6 +106,19 @@ run_vm_spec_tests() {
     fi
 }
 
+# containerd (ctr and the CRI plugin), podman and dockerd running containers through the
+# runtime (engine-tests/README.md); then the same suite through runc, so that a failure that
+# is the harness's shows.
+run_engine_tests() {
+    local runtime=$1 log=$2
+    limited 15m "$target_dir/release/engine-tests" --runtime "$runtime" --rootfs "$rootfs" \
+        2>&1 | tee "$log_dir/$log"
+    if ! grep -qE '^[0-9]+ passed, [0-9]+ failed' "$log_dir/$log"; then
+        echo "test-all: engine-tests printed no closing 'N passed, N failed, N skipped' line" >&2
+        return 1
+    fi
+}
+
 spec_tests_totals() {
     grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests.log" | tail -n1 | grep .
 }
@@ -122,6 +140,11 @@ step "cargo test (unit + integration)" run_cargo_test
 summary[-1]+=": $(cargo_test_totals)"
 step "spec-tests against cella" run_spec_tests
 summary[-1]+=": $(spec_tests_totals)"
+step "engine-tests (containerd, CRI, podman, docker) with cella" \
+    run_engine_tests "$target_dir/release/cella" engine-tests-cella.log
+summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/engine-tests-cella.log" | tail -n1)"
+step "engine-tests with runc (harness check)" run_engine_tests "$(command -v runc)" engine-tests-runc.log
+summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/engine-tests-runc.log" | tail -n1)"
 step "spec-tests against cella in a cgroup v2 VM" run_vm_spec_tests
 summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-spec-tests.log" | tail -n1)"
 

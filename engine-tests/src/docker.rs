@@ -1,5 +1,6 @@
-//! dockerd 20.10 (Debian's docker.io) with `--add-runtime rt=<runtime>` as
-//! its default runtime, on a containerd of its own: data root, exec root,
+//! dockerd 20.10 (Debian's docker.io) with the runtime under test as its
+//! default runtime (`runtimes` and `default-runtime` in its daemon.json), on a
+//! containerd of its own: data root, exec root,
 //! socket, pid file and daemon config under the work dir; no iptables, no
 //! bridge (the host's network stays as it is). dockerd reaches the runtime
 //! through containerd's runc shim, so this also covers `update` (`docker
@@ -63,7 +64,13 @@ impl<'a> Docker<'a> {
         let (containerd, ctrd_socket) = crate::containerd::start_daemon(env, &ctrd_dir, None)?;
         let socket = dir.join("docker.sock");
         let daemon_json = dir.join("daemon.json");
-        std::fs::write(&daemon_json, "{}").map_err(|e| e.to_string())?;
+        // The runtime as an operator would add it: daemon.json's `runtimes`
+        // and `default-runtime` (the same as `--add-runtime`).
+        let config = serde_json::json!({
+            "runtimes": {"rt": {"path": env.runtime}},
+            "default-runtime": "rt",
+        });
+        std::fs::write(&daemon_json, config.to_string()).map_err(|e| e.to_string())?;
         let cgroup_parent = format!("/{}-docker", env.prefix);
         let mut cmd = Command::new("dockerd");
         cmd.arg("--config-file")
@@ -85,9 +92,6 @@ impl<'a> Docker<'a> {
                 "--ip-forward=false",
                 "--ip-masq=false",
             ])
-            .arg("--add-runtime")
-            .arg(format!("rt={}", env.runtime.display()))
-            .args(["--default-runtime", "rt"])
             .args(["--default-ulimit", "nofile=4096:4096"])
             .args(["--exec-opt", "native.cgroupdriver=cgroupfs"])
             .arg("--cgroup-parent")

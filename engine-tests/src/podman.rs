@@ -1,4 +1,6 @@
-//! podman 4.3 (with conmon) with `--runtime <runtime>`: an isolated store,
+//! podman 4.3 (with conmon) with the runtime under test as its default
+//! runtime, set in `containers.conf` as an operator would (`[engine] runtime`
+//! and `[engine.runtimes]`; `--runtime PATH` does the same): an isolated store,
 //! run directory, tmp directory and network config under the work dir,
 //! `CONTAINERS_CONF` with the ulimits this host can give (see
 //! docs/testing.md), and every podman command run inside a network
@@ -78,8 +80,10 @@ impl<'a> Podman<'a> {
             format!(
                 "[containers]\ndefault_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]\n\
                  [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n\
-                 image_copy_tmp_dir = \"{}\"\n",
-                tmp.display()
+                 image_copy_tmp_dir = \"{}\"\nruntime = \"under-test\"\n\
+                 [engine.runtimes]\nunder-test = [\"{}\"]\n",
+                tmp.display(),
+                env.runtime.display()
             ),
         )
         .map_err(|e| format!("{}: {e}", conf.display()))?;
@@ -127,8 +131,6 @@ impl<'a> Podman<'a> {
             "cgroupfs".into(),
             "--events-backend".into(),
             "file".into(),
-            "--runtime".into(),
-            self.env.runtime.display().to_string(),
         ]
     }
 
