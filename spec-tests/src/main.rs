@@ -6,6 +6,7 @@
 //! [--list]`
 
 mod bundle;
+mod checker;
 mod harness;
 mod report;
 mod rootfs;
@@ -160,6 +161,7 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::hooks::tests());
     v.extend(tests::features::tests());
     v.extend(tests::seccomp::tests());
+    v.extend(tests::checker::tests());
     v.extend(tests::bad_configs::tests(bad_configs));
     v
 }

@@ -2,6 +2,7 @@
 
 pub mod bad_configs;
 pub mod cgroups;
+pub mod checker;
 pub mod devices;
 pub mod exec;
 pub mod features;
