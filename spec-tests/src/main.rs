@@ -162,6 +162,7 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::features::tests());
     v.extend(tests::seccomp::tests());
     v.extend(tests::checker::tests());
+    v.extend(tests::coverage::tests());
     v.extend(tests::bad_configs::tests(bad_configs));
     v
 }
@@ -295,4 +296,26 @@ fn list(tests: &[Test], format: Format) {
         .map(|t| serde_json::json!({"name": t.name, "spec": t.spec()}))
         .collect();
     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests_of_registry {
+    use super::*;
+
+    /// Every test names the spec sentence (or runc CLI behaviour) it checks.
+    #[test]
+    fn every_test_names_its_spec_sentence() {
+        let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/bad-configs");
+        let mut tests = all_tests(Some(&corpus));
+        tests.extend(tests::selftest::tests());
+        let missing: Vec<&str> = tests
+            .iter()
+            .filter(|t| t.spec().is_none())
+            .map(|t| t.name.as_str())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "tests without an entry in spec_refs.rs: {missing:?}"
+        );
+    }
 }

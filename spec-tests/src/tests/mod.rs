@@ -3,6 +3,7 @@
 pub mod bad_configs;
 pub mod cgroups;
 pub mod checker;
+pub mod coverage;
 pub mod devices;
 pub mod exec;
 pub mod features;
