@@ -14,6 +14,7 @@ mod runner;
 mod spec_refs;
 mod tests;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -66,11 +67,13 @@ struct Args {
     self_test: bool,
     format: Format,
     test_timeout: Duration,
+    /// Tests whose failure is expected (a known deviation of the runtime under test).
+    expected_failures: Option<PathBuf>,
 }
 
 const USAGE: &str = "usage: spec-tests --runtime PATH [--rootfs DIR] [--filter REGEX]... \
 [--exclude REGEX]... [--format tap|junit|json] [--test-timeout SECS] [--bad-configs DIR] \
-[--check-messages] [--list]";
+[--check-messages] [--expected-failures FILE] [--list]";
 
 /// How long one test may run before it is killed, unless `--test-timeout` says otherwise.
 const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(300);
@@ -91,6 +94,7 @@ fn parse_args() -> Result<Args, String> {
         self_test: false,
         format: Format::Tap,
         test_timeout: DEFAULT_TEST_TIMEOUT,
+        expected_failures: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -115,6 +119,9 @@ fn parse_args() -> Result<Args, String> {
             "--check-messages" => a.check_messages = true,
             "--list" => a.list = true,
             "--self-test" => a.self_test = true,
+            "--expected-failures" => {
+                a.expected_failures = Some(PathBuf::from(value("--expected-failures")?))
+            }
             "--format" => a.format = Format::parse(&value("--format")?)?,
             "--test-timeout" => {
                 let v = value("--test-timeout")?;
@@ -175,6 +182,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let expected = match args.expected_failures.as_deref().map(read_expected) {
+        None => BTreeSet::new(),
+        Some(Ok(e)) => e,
+        Some(Err(e)) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut tests = if args.self_test {
         tests::selftest::tests()
     } else {
@@ -227,9 +242,16 @@ fn main() -> ExitCode {
     if let Some(v) = runtime_version(&ctx) {
         rep.fact("version", &v);
     }
+    if let Some(f) = &args.expected_failures {
+        rep.fact("expected-failures", &f.to_string_lossy());
+    }
     for (i, t) in tests.iter().enumerate() {
         let o = runner::run_isolated(&ctx, i + 1, t, args.test_timeout);
-        rep.record(record(&t.name, t.spec(), o.result, o.output, o.duration));
+        let mut r = record(&t.name, t.spec(), o.result, o.output, o.duration);
+        if expected.contains(&t.name) {
+            r = expect_failure(r);
+        }
+        rep.record(r);
     }
     ctx.reload_records();
     let t0 = Instant::now();
@@ -272,6 +294,32 @@ fn record(
         output,
         duration,
     }
+}
+
+/// Reads an expected-failures file: one test name a line; `#` starts a comment.
+fn read_expected(path: &std::path::Path) -> Result<BTreeSet<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--expected-failures {}: {e}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
+}
+
+/// A listed test: its failure is expected; a pass means the list is out of date (a failure,
+/// so that the list stays exact).
+fn expect_failure(mut r: Record) -> Record {
+    match r.status {
+        Status::Fail => r.status = Status::ExpectedFail,
+        Status::Pass => {
+            r.status = Status::Fail;
+            r.reason = "listed in --expected-failures but passed: remove it from the list".into();
+        }
+        _ => {}
+    }
+    r
 }
 
 /// The first line of `RUNTIME --version` (for the report).
