@@ -131,6 +131,26 @@ pub fn install_with(c: &Ctn, cfg: &mut Value, told: &Value, groups: &[&str]) -> 
     c.write_config(cfg)
 }
 
+/// Copies the checker to `<bundle>/hookbin/check` and to the same absolute path inside the
+/// rootfs (a hook path resolves in the runtime's or the container's mount namespace), for use
+/// as a hook: `check --hook NAME LOG`. Returns the path.
+pub fn install_hook_binary(c: &Ctn) -> Result<String, String> {
+    let host = c.bundle.join("hookbin/check");
+    let inside = c
+        .rootfs()
+        .join(c.bundle.strip_prefix("/").unwrap_or(&c.bundle))
+        .join("hookbin/check");
+    for p in [&host, &inside] {
+        if let Some(d) = p.parent() {
+            fs::create_dir_all(d).map_err(|e| format!("mkdir {}: {e}", d.display()))?;
+        }
+        fs::write(p, CHECKER).map_err(|e| format!("write {}: {e}", p.display()))?;
+        fs::set_permissions(p, fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("chmod {}: {e}", p.display()))?;
+    }
+    Ok(host.to_string_lossy().into_owned())
+}
+
 /// Parses the checker's output; it must end with its `done` line.
 pub fn parse(stdout: &str) -> Result<Report, String> {
     let mut checks = Vec::new();

@@ -144,6 +144,7 @@ const REFS: &[(&str, &str)] = &[
     ("checker.seccomp_errno", "config-linux.md#seccomp: \"errnoRet (uint, OPTIONAL) - the errno return code to use.\" (EPERM without one)"),
     ("checker.cgroup_limits", "config-linux.md#control-groups: \"the runtime MUST apply\" linux.resources (pids, memory, cpu) as the container's own cgroup shows them through a cgroup namespace"),
     ("checker.joined_namespaces", "config-linux.md#namespaces: \"If a path is specified, the runtime MUST place the container process in the namespace at that path.\""),
+    ("checker.hooks_state", "runtime.md#state and config.md#posix-platform-hooks: each hook gets \"the state of the container\" on stdin (ociVersion, id, status, pid, bundle, annotations), at its lifecycle step"),
     ("checker.detects_mismatch", "(the suite itself) the checker reports each field that differs from the config it is told"),
     ("bad_configs.builtin_invalid_json", "runtime.md#create: \"If the runtime cannot apply a property as specified in the configuration, it MUST generate an error and a new container MUST NOT be created.\""),
     ("bad_configs.builtin_missing_rootfs", "config.md#root: \"path (string, REQUIRED) Specifies the path to the root filesystem for the container.\" / runtime.md#errors: \"generating an error MUST leave the state of the environment as if the operation were never attempted\""),

@@ -9,6 +9,8 @@
 //! done N
 //! ```
 //!
+//! As a hook: `spec-checker --hook NAME LOG` checks the state on stdin (see `hook.rs`).
+//!
 //! Usage: `spec-checker CONFIG [FACTS] [GROUP...]`. FACTS holds `key value` lines from the host
 //! that the container cannot see (`ns.KIND INODE`: the host's namespace; `nspath.KIND INODE`:
 //! the namespace a config path names). GROUPs limit the checks (all when none): namespaces,
@@ -19,6 +21,7 @@
 //! `-C target-feature=+crt-static`) so it runs in any rootfs, and it has no dependencies.
 
 mod checks;
+mod hook;
 mod json;
 
 use std::collections::BTreeMap;
@@ -56,6 +59,11 @@ impl Out {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, name, log] = &args[..] {
+        if flag == "--hook" {
+            return ExitCode::from(hook::run(name, log) as u8);
+        }
+    }
     let Some(config_path) = args.first() else {
         eprintln!("usage: spec-checker CONFIG [FACTS] [GROUP...]");
         return ExitCode::from(2);

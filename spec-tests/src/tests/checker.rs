@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 
 use crate::bundle::{add_mount, add_userns, base_config, put_namespace, set_caps};
-use crate::checker::{install_with, parse, run_checker, run_in};
+use crate::checker::{install_hook_binary, install_with, parse, run_checker, run_in};
 use crate::harness::{ensure, Ctn, Ctx, TestResult};
 use crate::rootfs::chown_tree;
 use crate::Test;
@@ -24,6 +24,7 @@ pub fn tests() -> Vec<Test> {
         t("cgroup_limits", cgroup_limits),
         t("joined_namespaces", joined_namespaces),
         t("detects_mismatch", detects_mismatch),
+        t("hooks_state", hooks_state),
     ]
 }
 
@@ -221,4 +222,66 @@ fn detects_mismatch(ctx: &Ctx) -> TestResult {
     ensure(missing.is_empty(), || {
         format!("the checker did not report {missing:?}; it failed only {failed:?}")
     })
+}
+
+/// The checker as each of the six hooks: every hook runs once, in lifecycle order, and the
+/// state on its stdin follows runtime.md "State" (ociVersion, id, status, pid when created or
+/// running, absolute bundle, annotations a map) with the status of its step.
+fn hooks_state(ctx: &Ctx) -> TestResult {
+    const ORDER: [&str; 6] = [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststart",
+        "poststop",
+    ];
+    let c = Ctn::new(ctx, "")?;
+    let bin = install_hook_binary(&c)?;
+    let logdir = c.bundle.join("hooklog");
+    std::fs::create_dir(&logdir).map_err(|e| format!("mkdir {}: {e}", logdir.display()))?;
+    let logdir = logdir.to_string_lossy().into_owned();
+    let log = format!("{logdir}/log");
+    let mut cfg = base_config(&["true"]);
+    cfg["annotations"] = json!({"org.spec-tests.hooks": "yes"});
+    add_mount(
+        &mut cfg,
+        json!({"destination": logdir, "type": "bind", "source": logdir,
+               "options": ["rbind", "rw"]}),
+    );
+    let mut hooks = json!({});
+    for name in ORDER {
+        hooks[name] = json!([{"path": bin, "args": ["check", "--hook", name, log]}]);
+    }
+    cfg["hooks"] = hooks;
+    c.write_config(&cfg)?;
+    c.start_new()?;
+    c.wait_status("stopped")?;
+    c.ctx.rt_ok(&["delete", &c.id])?;
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    println!("{}", text.trim_end().replace('\n', "\n# "));
+    let mut errors = Vec::new();
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    if names != ORDER {
+        errors.push(format!("hooks ran {names:?}, want {ORDER:?}"));
+    }
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let want = match f.first().copied() {
+            Some("createRuntime" | "createContainer") => Some("creating"),
+            Some("startContainer") => Some("created"),
+            Some("poststart") => Some("running"),
+            Some("poststop") => Some("stopped"),
+            _ => None,
+        };
+        if f.get(1) != Some(&"ok") {
+            errors.push(line.to_string());
+        } else if want.is_some() && f.get(2).copied() != want {
+            errors.push(format!("{line}: want status {want:?}"));
+        }
+    }
+    ensure(errors.is_empty(), || errors.join("\n"))
 }
