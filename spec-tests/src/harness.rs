@@ -60,6 +60,10 @@ pub struct Ctx {
     pids: RefCell<Vec<(i32, u64)>>,
     /// Counter for unique scratch file names.
     counter: Cell<u64>,
+    /// Where every id, cgroupsPath and pid recorded above is also appended, one per line, so
+    /// that the runner (the parent of the process a test runs in) learns what a test created
+    /// even when the test is killed.
+    records: PathBuf,
 }
 
 /// What a finished command gave.
@@ -108,6 +112,8 @@ impl Ctx {
         let root = PathBuf::from(format!("/tmp/spec-tests-root-{pid}"));
         let work = PathBuf::from(format!("/tmp/spec-tests-{pid}"));
         mkdir_mode(&work, 0o755)?;
+        let records = work.join(".records");
+        File::create(&records).map_err(|e| format!("create {}: {e}", records.display()))?;
         Ok(Ctx {
             runtime,
             rootfs,
@@ -120,7 +126,40 @@ impl Ctx {
             cgroup_paths: RefCell::new(BTreeSet::new()),
             pids: RefCell::new(Vec::new()),
             counter: Cell::new(0),
+            records,
         })
+    }
+
+    /// Appends one record line (`id ID`, `cgroup PATH`, `pid PID START`) to the records file.
+    fn record(&self, line: &str) {
+        if let Ok(mut f) = fs::OpenOptions::new().append(true).open(&self.records) {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+
+    /// Merges the records file into this context: what tests run in other processes created.
+    pub fn reload_records(&self) {
+        let text = fs::read_to_string(&self.records).unwrap_or_default();
+        for line in text.lines() {
+            let mut f = line.split(' ');
+            match (f.next(), f.next(), f.next()) {
+                (Some("id"), Some(id), None) => {
+                    self.ids.borrow_mut().insert(id.to_string());
+                }
+                (Some("cgroup"), Some(p), None) => {
+                    self.cgroup_paths.borrow_mut().insert(p.to_string());
+                }
+                (Some("pid"), Some(p), Some(s)) => {
+                    if let (Ok(p), Ok(s)) = (p.parse(), s.parse()) {
+                        let mut pids = self.pids.borrow_mut();
+                        if !pids.contains(&(p, s)) {
+                            pids.push((p, s));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     pub fn set_current(&self, short: &str) {
@@ -151,14 +190,18 @@ impl Ctx {
         } else {
             format!("st-{cur}-{tag}-{}", self.pid)
         };
-        self.ids.borrow_mut().insert(id.clone());
+        if self.ids.borrow_mut().insert(id.clone()) {
+            self.record(&format!("id {id}"));
+        }
         id
     }
 
     /// An absolute cgroupsPath unique to this test and run, recorded for the leak check.
     pub fn new_cgroup_path(&self, tag: &str) -> String {
         let p = format!("/spec-tests-{}-{}{}", self.pid, self.current(), tag);
-        self.cgroup_paths.borrow_mut().insert(p.clone());
+        if self.cgroup_paths.borrow_mut().insert(p.clone()) {
+            self.record(&format!("cgroup {p}"));
+        }
         p
     }
 
@@ -168,6 +211,7 @@ impl Ctx {
             let mut pids = self.pids.borrow_mut();
             if !pids.iter().any(|&(p, s)| p == pid && s == start) {
                 pids.push((pid, start));
+                self.record(&format!("pid {pid} {start}"));
             }
         }
     }
@@ -704,9 +748,21 @@ pub fn find_processes(
     cgroup_paths: &BTreeSet<String>,
     dir: &Path,
 ) -> Vec<(i32, String)> {
+    find_processes_in(ids, cgroup_paths, &[dir.to_path_buf()])
+}
+
+/// [`find_processes`] with the cwd test over several directories (none: cgroups only).
+pub fn find_processes_in(
+    ids: &BTreeSet<String>,
+    cgroup_paths: &BTreeSet<String>,
+    dirs: &[PathBuf],
+) -> Vec<(i32, String)> {
     let me = std::process::id() as i32;
     let mut found = Vec::new();
-    let dir_s = dir.to_string_lossy().to_string();
+    let dirs: Vec<String> = dirs
+        .iter()
+        .map(|d| d.to_string_lossy().trim_end_matches('/').to_string())
+        .collect();
     for pid in all_pids() {
         if pid == me || !proc_alive(pid) {
             continue;
@@ -728,7 +784,10 @@ pub fn find_processes(
         if why.is_none() {
             if let Ok(cwd) = fs::read_link(format!("/proc/{pid}/cwd")) {
                 let cwd = cwd.to_string_lossy();
-                if cwd == dir_s || cwd.starts_with(&format!("{dir_s}/")) {
+                if dirs
+                    .iter()
+                    .any(|d| cwd == d.as_str() || cwd.starts_with(&format!("{d}/")))
+                {
                     why = Some(format!("cwd {cwd}"));
                 }
             }

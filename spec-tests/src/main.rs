@@ -1,22 +1,31 @@
 //! spec-tests: an OCI runtime conformance suite that drives any runc-compatible runtime binary
-//! through its command line and prints TAP.
+//! through its command line and reports, test by test, which spec requirement holds.
 //!
-//! Usage: `spec-tests --runtime PATH [--rootfs DIR] [--filter SUBSTR] [--bad-configs DIR]
-//! [--check-messages] [--list]`
+//! Usage: `spec-tests --runtime PATH [--rootfs DIR] [--filter REGEX]... [--exclude REGEX]...
+//! [--format tap|junit|json] [--test-timeout SECS] [--bad-configs DIR] [--check-messages]
+//! [--list]`
 
 mod bundle;
+mod checker;
 mod harness;
+mod report;
 mod rootfs;
+mod runner;
+mod spec_refs;
 mod tests;
 
-use std::panic::{self, AssertUnwindSafe};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use regex::Regex;
 
 use harness::{skip_reason, Ctx, TestResult};
+use report::{Format, Record, Reporter, Status};
 
-/// One registered test: a name `area.short_name` and the function.
+/// One registered test: a name `area.short_name` and the function. The spec sentence it
+/// checks is found by name in [`spec_refs`].
 pub struct Test {
     pub name: String,
     pub run: Box<dyn Fn(&Ctx) -> TestResult>,
@@ -28,6 +37,11 @@ impl Test {
             name: format!("{area}.{short}"),
             run: Box::new(f),
         }
+    }
+
+    /// The requirement the test checks, `document#section: sentence`.
+    pub fn spec(&self) -> Option<&'static str> {
+        spec_refs::lookup(&self.name)
     }
 
     /// The part after the area: used in container ids.
@@ -42,24 +56,45 @@ impl Test {
 struct Args {
     runtime: Option<PathBuf>,
     rootfs: Option<PathBuf>,
-    /// Tests whose name contains any of these (all when empty).
-    filter: Vec<String>,
+    /// Tests whose name matches any of these (all when empty).
+    filter: Vec<Regex>,
+    /// Tests whose name matches any of these are left out.
+    exclude: Vec<Regex>,
     bad_configs: Option<PathBuf>,
     check_messages: bool,
     list: bool,
+    /// Run the runner's own tests instead of the suite.
+    self_test: bool,
+    format: Format,
+    test_timeout: Duration,
+    /// Tests whose failure is expected (a known deviation of the runtime under test).
+    expected_failures: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: spec-tests --runtime PATH [--rootfs DIR] [--filter SUBSTR]... \
-[--bad-configs DIR] [--check-messages] [--list]";
+const USAGE: &str = "usage: spec-tests --runtime PATH [--rootfs DIR] [--filter REGEX]... \
+[--exclude REGEX]... [--format tap|junit|json] [--test-timeout SECS] [--bad-configs DIR] \
+[--check-messages] [--expected-failures FILE] [--list]";
+
+/// How long one test may run before it is killed, unless `--test-timeout` says otherwise.
+const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn regex_arg(flag: &str, v: &str) -> Result<Regex, String> {
+    Regex::new(v).map_err(|e| format!("{flag} {v:?}: not a regular expression: {e}"))
+}
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         runtime: None,
         rootfs: None,
         filter: Vec::new(),
+        exclude: Vec::new(),
         bad_configs: None,
         check_messages: false,
         list: false,
+        self_test: false,
+        format: Format::Tap,
+        test_timeout: DEFAULT_TEST_TIMEOUT,
+        expected_failures: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -76,10 +111,25 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--runtime" => a.runtime = Some(PathBuf::from(value("--runtime")?)),
             "--rootfs" => a.rootfs = Some(PathBuf::from(value("--rootfs")?)),
-            "--filter" => a.filter.push(value("--filter")?),
+            "--filter" => a.filter.push(regex_arg("--filter", &value("--filter")?)?),
+            "--exclude" => a
+                .exclude
+                .push(regex_arg("--exclude", &value("--exclude")?)?),
             "--bad-configs" => a.bad_configs = Some(PathBuf::from(value("--bad-configs")?)),
             "--check-messages" => a.check_messages = true,
             "--list" => a.list = true,
+            "--self-test" => a.self_test = true,
+            "--expected-failures" => {
+                a.expected_failures = Some(PathBuf::from(value("--expected-failures")?))
+            }
+            "--format" => a.format = Format::parse(&value("--format")?)?,
+            "--test-timeout" => {
+                let v = value("--test-timeout")?;
+                let secs: u64 = v.parse().ok().filter(|&s| s > 0).ok_or_else(|| {
+                    format!("--test-timeout {v:?}: not a positive number of seconds")
+                })?;
+                a.test_timeout = Duration::from_secs(secs);
+            }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -118,15 +168,10 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::hooks::tests());
     v.extend(tests::features::tests());
     v.extend(tests::seccomp::tests());
+    v.extend(tests::checker::tests());
+    v.extend(tests::coverage::tests());
     v.extend(tests::bad_configs::tests(bad_configs));
     v
-}
-
-/// Prints a (possibly multi-line) diagnostic as TAP comment lines.
-fn diag(text: &str) {
-    for line in text.lines() {
-        println!("# {line}");
-    }
 }
 
 fn main() -> ExitCode {
@@ -137,14 +182,25 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut tests = all_tests(args.bad_configs.as_ref());
-    if !args.filter.is_empty() {
-        tests.retain(|t| args.filter.iter().any(|f| t.name.contains(f.as_str())));
-    }
-    if args.list {
-        for t in &tests {
-            println!("{}", t.name);
+    let expected = match args.expected_failures.as_deref().map(read_expected) {
+        None => BTreeSet::new(),
+        Some(Ok(e)) => e,
+        Some(Err(e)) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
         }
+    };
+    let mut tests = if args.self_test {
+        tests::selftest::tests()
+    } else {
+        all_tests(args.bad_configs.as_ref())
+    };
+    if !args.filter.is_empty() {
+        tests.retain(|t| args.filter.iter().any(|f| f.is_match(&t.name)));
+    }
+    tests.retain(|t| !args.exclude.iter().any(|f| f.is_match(&t.name)));
+    if args.list {
+        list(&tests, args.format);
         return ExitCode::SUCCESS;
     }
     let Some(runtime) = args.runtime else {
@@ -177,50 +233,38 @@ fn main() -> ExitCode {
     };
 
     let started = Instant::now();
+    let mut rep = Reporter::new(args.format);
     // The last test is the leak check over everything the others did.
-    println!("1..{}", tests.len() + 1);
-    diag(&format!(
-        "runtime {} rootfs {} root {}",
-        ctx.runtime.display(),
-        ctx.rootfs.display(),
-        ctx.root.display()
-    ));
-    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    let mut report = |n: usize, name: &str, res: TestResult| match res {
-        Ok(()) => {
-            passed += 1;
-            println!("ok {n} - {name}");
-        }
-        Err(e) => match skip_reason(&e) {
-            Some(reason) => {
-                skipped += 1;
-                println!("ok {n} - {name} # SKIP {}", reason.replace('\n', " "));
-            }
-            None => {
-                failed += 1;
-                println!("not ok {n} - {name}");
-                diag(&e);
-            }
-        },
-    };
-    for (i, t) in tests.iter().enumerate() {
-        ctx.set_current(t.short());
-        let t0 = Instant::now();
-        let res = panic::catch_unwind(AssertUnwindSafe(|| (t.run)(&ctx)))
-            .unwrap_or_else(|p| Err(format!("test panicked: {}", panic_text(&p))));
-        report(i + 1, &t.name, res);
-        let dt = t0.elapsed();
-        if dt.as_secs() >= 5 {
-            diag(&format!("{} took {:.1}s", t.name, dt.as_secs_f64()));
-        }
+    rep.plan(tests.len() + 1);
+    rep.fact("runtime", &ctx.runtime.to_string_lossy());
+    rep.fact("rootfs", &ctx.rootfs.to_string_lossy());
+    rep.fact("root", &ctx.root.to_string_lossy());
+    if let Some(v) = runtime_version(&ctx) {
+        rep.fact("version", &v);
     }
+    if let Some(f) = &args.expected_failures {
+        rep.fact("expected-failures", &f.to_string_lossy());
+    }
+    for (i, t) in tests.iter().enumerate() {
+        let o = runner::run_isolated(&ctx, i + 1, t, args.test_timeout);
+        let mut r = record(&t.name, t.spec(), o.result, o.output, o.duration);
+        if expected.contains(&t.name) {
+            r = expect_failure(r);
+        }
+        rep.record(r);
+    }
+    ctx.reload_records();
+    let t0 = Instant::now();
     let leak = tests::leftovers::check(&ctx);
-    report(tests.len() + 1, "suite.no_leftovers", leak);
-    diag(&format!(
-        "suite took {:.1}s",
-        started.elapsed().as_secs_f64()
+    rep.record(record(
+        "suite.no_leftovers",
+        spec_refs::lookup("suite.no_leftovers"),
+        leak,
+        String::new(),
+        t0.elapsed(),
     ));
-    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    let failed = rep.counts().1;
+    rep.finish(started.elapsed());
     if failed > 0 {
         ExitCode::FAILURE
     } else {
@@ -228,12 +272,98 @@ fn main() -> ExitCode {
     }
 }
 
-fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic".to_string()
+fn record(
+    name: &str,
+    spec: Option<&str>,
+    res: TestResult,
+    output: String,
+    duration: Duration,
+) -> Record {
+    let (status, reason) = match res {
+        Ok(()) => (Status::Pass, String::new()),
+        Err(e) => match skip_reason(&e) {
+            Some(r) => (Status::Skip, r.to_string()),
+            None => (Status::Fail, e),
+        },
+    };
+    Record {
+        name: name.to_string(),
+        spec: spec.map(String::from),
+        status,
+        reason,
+        output,
+        duration,
+    }
+}
+
+/// Reads an expected-failures file: one test name a line; `#` starts a comment.
+fn read_expected(path: &std::path::Path) -> Result<BTreeSet<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--expected-failures {}: {e}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
+}
+
+/// A listed test: its failure is expected; a pass means the list is out of date (a failure,
+/// so that the list stays exact).
+fn expect_failure(mut r: Record) -> Record {
+    match r.status {
+        Status::Fail => r.status = Status::ExpectedFail,
+        Status::Pass => {
+            r.status = Status::Fail;
+            r.reason = "listed in --expected-failures but passed: remove it from the list".into();
+        }
+        _ => {}
+    }
+    r
+}
+
+/// The first line of `RUNTIME --version` (for the report).
+fn runtime_version(ctx: &Ctx) -> Option<String> {
+    let mut cmd = std::process::Command::new(&ctx.runtime);
+    cmd.arg("--version");
+    let out = ctx.exec(cmd, None).ok()?;
+    let line = out.stdout.lines().next()?.trim().to_string();
+    (out.code == 0 && !line.is_empty()).then_some(line)
+}
+
+/// `--list`: the names (TAP), or names with their spec sentences (JSON; JUnit gives the same).
+fn list(tests: &[Test], format: Format) {
+    if format == Format::Tap {
+        for t in tests {
+            println!("{}", t.name);
+        }
+        return;
+    }
+    let v: Vec<serde_json::Value> = tests
+        .iter()
+        .map(|t| serde_json::json!({"name": t.name, "spec": t.spec()}))
+        .collect();
+    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests_of_registry {
+    use super::*;
+
+    /// Every test names the spec sentence (or runc CLI behaviour) it checks.
+    #[test]
+    fn every_test_names_its_spec_sentence() {
+        let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/bad-configs");
+        let mut tests = all_tests(Some(&corpus));
+        tests.extend(tests::selftest::tests());
+        let missing: Vec<&str> = tests
+            .iter()
+            .filter(|t| t.spec().is_none())
+            .map(|t| t.name.as_str())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "tests without an entry in spec_refs.rs: {missing:?}"
+        );
     }
 }

@@ -178,9 +178,14 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
     wait_for_start(ctx.exec_fifo)?;
     // After start, as the process's user, in the container: the path is
     // resolved in the container's root (runtime-spec).
-    hook_state(plan, "created", |st| {
+    if let Err(e) = hook_state(plan, "created", |st| {
         hooks::run_all("startContainer", &plan.hooks.start_container, st)
-    })?;
+    }) {
+        // runtime-spec: a failing startContainer hook makes `start` fail. `start` reads the
+        // fifo after its hangup: a byte left there means the program will not run.
+        let _ = nix::unistd::write(ctx.exec_fifo, &[START_FAILED]);
+        return Err(e);
+    }
     // Last, so that the filter sees only the program's own syscalls.
     if let Some(filter) = plan
         .seccomp
@@ -266,6 +271,9 @@ fn check_cwd(plan: &Plan) -> Result<(), ChildError> {
 }
 
 /// Blocks until `start` (or the foreground `run`) writes a byte.
+/// The byte the init leaves in the exec fifo when a startContainer hook failed.
+pub(crate) const START_FAILED: u8 = b'H';
+
 fn wait_for_start(fifo: &OwnedFd) -> Result<(), ChildError> {
     let mut buf = [0u8; 1];
     loop {

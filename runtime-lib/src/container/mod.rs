@@ -213,6 +213,18 @@ impl Container {
         drop(writer);
         std::fs::remove_file(&fifo_path).map_err(Error::io("remove", &fifo_path))?;
         wait_for_hangup(&reader, Duration::from_secs(10));
+        // The init consumed our byte; one left behind is its word that a startContainer hook
+        // failed and the program will not run (runtime-spec: start MUST then fail).
+        let mut buf = [0u8; 1];
+        if let Ok(1) = nix::unistd::read(&reader, &mut buf) {
+            if buf[0] == crate::apply::init::START_FAILED {
+                return Err(Error::Child(crate::error::ChildError::other(
+                    "run startContainer hooks",
+                    self.state.id.clone(),
+                    "a hook failed; the container's program did not run",
+                )));
+            }
+        }
         Ok(self.run_warning_hooks("poststart", "running"))
     }
 

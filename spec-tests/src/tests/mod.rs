@@ -2,6 +2,8 @@
 
 pub mod bad_configs;
 pub mod cgroups;
+pub mod checker;
+pub mod coverage;
 pub mod devices;
 pub mod exec;
 pub mod features;
@@ -13,4 +15,5 @@ pub mod namespaces;
 pub mod process;
 pub mod resources;
 pub mod seccomp;
+pub mod selftest;
 pub mod terminal;

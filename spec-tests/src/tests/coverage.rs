@@ -1,0 +1,475 @@
+//! Requirements of runtime-spec 1.2 (`runtime.md` operations, lifecycle, errors, state;
+//! `config.md` and `config-linux.md` Linux fields) that the area modules did not cover. Each
+//! test is named in the area of its requirement; see `spec_refs.rs` for the sentence.
+//!
+//! A field a runtime may not support is checked as "applied or refused": create (or run) fails
+//! with nothing left (the runner's sweep checks that), or the container shows the value. A
+//! runtime that accepts the field and drops it fails. Features this host lacks (AppArmor,
+//! SELinux, systemd, Intel RDT) are skipped with the reason.
+
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::bundle::{add_mount, base_config, put_namespace, sh};
+use crate::harness::{
+    ensure, ensure_eq, ns_link, parse_mountinfo, proc_alive, run_config, skip, wait_until, Ctn,
+    Ctx, Output, TestResult,
+};
+use crate::Test;
+
+pub fn tests() -> Vec<Test> {
+    let t = Test::new;
+    vec![
+        t(
+            "lifecycle",
+            "config_changes_after_create_ignored",
+            config_changes_after_create_ignored,
+        ),
+        t("lifecycle", "start_stopped_fails", start_stopped_fails),
+        t("lifecycle", "kill_created", kill_created),
+        t(
+            "lifecycle",
+            "delete_keeps_foreign_resources",
+            delete_keeps_foreign_resources,
+        ),
+        t("lifecycle", "missing_id_errors", missing_id_errors),
+        t("lifecycle", "no_process_fails", no_process_fails),
+        t("lifecycle", "state_annotations", state_annotations),
+        t(
+            "lifecycle",
+            "id_reusable_after_delete",
+            id_reusable_after_delete,
+        ),
+        t("process", "oom_score_adj_unset", oom_score_adj_unset),
+        t("process", "scheduler", scheduler),
+        t("process", "io_priority", io_priority),
+        t("process", "exec_cpu_affinity", exec_cpu_affinity),
+        t("process", "personality", personality),
+        t("process", "apparmor_profile", apparmor_profile),
+        t("process", "selinux_label", selinux_label),
+        t("mounts", "mount_label", mount_label),
+        t("cgroups", "systemd_driver", systemd_driver),
+        t("cgroups", "intel_rdt", intel_rdt),
+        t("hooks", "start_container_failure", start_container_failure),
+        t(
+            "hooks",
+            "create_container_failure",
+            create_container_failure,
+        ),
+    ]
+}
+
+/// Rewriting config.json between create and start changes nothing: the original args run.
+fn config_changes_after_create_ignored(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sh("echo original > /out"))?;
+    c.create_ok()?;
+    let mut changed = sh("echo changed > /out");
+    changed["hostname"] = json!("st-changed");
+    put_namespace(&mut changed, json!({"type": "uts"}));
+    c.write_config(&changed)?;
+    c.start_ok()?;
+    c.wait_status("stopped")?;
+    let out = fs::read_to_string(c.rootfs().join("out")).unwrap_or_default();
+    ensure_eq(out.trim(), "original", "what the started process wrote")
+}
+
+/// start of a stopped container fails and leaves it stopped.
+fn start_stopped_fails(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&base_config(&["true"]))?;
+    c.start_new()?;
+    c.wait_status("stopped")?;
+    let out = ctx.rt(&["start", &c.id])?;
+    ensure(out.code != 0, || {
+        "start of a stopped container succeeded".to_string()
+    })?;
+    ensure_eq(c.status()?, "stopped".to_string(), "status after the start")
+}
+
+/// kill of a created container delivers the signal: KILL stops it before the program ran.
+fn kill_created(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sh("touch /ran; sleep 1000"))?;
+    c.create_ok()?;
+    let pid = c.pid()?;
+    ctx.rt_ok(&["kill", &c.id, "KILL"])?;
+    c.wait_status("stopped")?;
+    ensure(
+        wait_until(Duration::from_secs(5), || !proc_alive(pid)),
+        || format!("init {pid} still alive"),
+    )?;
+    ensure(!c.rootfs().join("ran").exists(), || {
+        "the user process ran".to_string()
+    })
+}
+
+/// Deleting B, which joined A's network namespace and bind-mounted a host directory, leaves
+/// A's namespace (A keeps running in it) and the directory with its file.
+fn delete_keeps_foreign_resources(ctx: &Ctx) -> TestResult {
+    let a = Ctn::new(ctx, "a")?;
+    a.write_config(&base_config(&["sleep", "1000"]))?;
+    a.start_new()?;
+    let pid = a.pid()?;
+    let before = ns_link(&pid.to_string(), "net")?;
+    let b = Ctn::new(ctx, "b")?;
+    let shared = b.bundle.join("shared");
+    fs::create_dir_all(&shared).map_err(|e| format!("mkdir: {e}"))?;
+    fs::write(shared.join("keep"), "x").map_err(|e| format!("write: {e}"))?;
+    let mut cfg = sh("echo hi > /mnt/shared/new");
+    put_namespace(
+        &mut cfg,
+        json!({"type": "network", "path": format!("/proc/{pid}/ns/net")}),
+    );
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/mnt/shared", "type": "bind", "source": shared,
+               "options": ["rbind", "rw"]}),
+    );
+    b.write_config(&cfg)?;
+    b.start_new()?;
+    b.wait_status("stopped")?;
+    ctx.rt_ok(&["delete", &b.id])?;
+    ensure_eq(a.status()?, "running".to_string(), "A after B's delete")?;
+    ensure_eq(ns_link(&pid.to_string(), "net")?, before, "A's netns")?;
+    ensure(
+        shared.join("keep").exists() && shared.join("new").exists(),
+        || "the bind-mounted host directory lost files".to_string(),
+    )
+}
+
+/// state, start, kill and delete without an id fail; create without one fails and makes nothing.
+fn missing_id_errors(ctx: &Ctx) -> TestResult {
+    for verb in ["state", "start", "kill", "delete"] {
+        let out = ctx.rt(&[verb])?;
+        ensure(out.code != 0, || {
+            format!("`{verb}` without an id succeeded")
+        })?;
+    }
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&base_config(&["true"]))?;
+    let out = ctx.rt(&["create", "--bundle", &c.bundle_str()])?;
+    ensure(out.code != 0, || {
+        "`create` without an id succeeded".to_string()
+    })?;
+    let entries = fs::read_dir(&ctx.root).map(|r| r.count()).unwrap_or(0);
+    let list = ctx.rt_ok(&["list", "-q"])?;
+    ensure(list.stdout.trim().is_empty() || entries == 0, || {
+        format!("create without an id made a container: {}", list.stdout)
+    })
+}
+
+/// A config without `process`: create fails, or start does; the container never runs.
+fn no_process_fails(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = base_config(&["true"]);
+    cfg.as_object_mut().expect("object").remove("process");
+    c.write_config(&cfg)?;
+    let out = c.create(&[])?;
+    if out.code != 0 {
+        return Ok(());
+    }
+    let out = ctx.rt(&["start", &c.id])?;
+    ensure(out.code != 0, || {
+        "start of a container without process succeeded".to_string()
+    })
+}
+
+/// The state carries the config's annotations.
+fn state_annotations(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = base_config(&["sleep", "1000"]);
+    let ann = json!({"org.spec-tests.key": "value", "org.spec-tests.empty": ""});
+    cfg["annotations"] = ann.clone();
+    c.write_config(&cfg)?;
+    c.create_ok()?;
+    ensure_eq(c.state()?["annotations"].clone(), ann, "state annotations")
+}
+
+/// After delete the id can be used again (MAY: a runtime that refuses is skipped).
+fn id_reusable_after_delete(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&base_config(&["true"]))?;
+    let first = c.run()?;
+    ensure_eq(first.code, 0, &format!("first run ({})", first.describe()))?;
+    let second = c.run()?;
+    if second.code != 0 {
+        return Err(skip(format!(
+            "the runtime does not reuse a deleted id (allowed: MAY): {}",
+            second.describe()
+        )));
+    }
+    Ok(())
+}
+
+/// Without oomScoreAdj the container keeps the caller's oom_score_adj (the test raises its own
+/// to 123 first, which needs no privilege).
+fn oom_score_adj_unset(ctx: &Ctx) -> TestResult {
+    let own = fs::read_to_string("/proc/self/oom_score_adj").unwrap_or_default();
+    let own: i32 = own.trim().parse().unwrap_or(0);
+    let want = own.max(123);
+    fs::write("/proc/self/oom_score_adj", want.to_string())
+        .map_err(|e| format!("raise the test's own oom_score_adj: {e}"))?;
+    let out = crate::harness::run_ok(ctx, &sh("cat /proc/self/oom_score_adj"))?;
+    ensure_eq(out.trim(), want.to_string().as_str(), "oom_score_adj")
+}
+
+/// A run that either fails as a refusal (exit 1 of the runtime, before the program ran) or
+/// gives the program's output. `Ok(None)` is a refusal.
+fn applied_or_refused(ctx: &Ctx, cfg: &Value) -> Result<Option<String>, String> {
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = cfg.clone();
+    // The program marks that it ran, so a refusal is told from a failing program.
+    let script = cfg["process"]["args"][2].as_str().unwrap_or("").to_string();
+    cfg["process"]["args"] = json!(["sh", "-c", format!("touch /ran; {script}")]);
+    c.write_config(&cfg)?;
+    let out: Output = c.run()?;
+    if out.code == 0 {
+        return Ok(Some(out.stdout));
+    }
+    ensure(!c.rootfs().join("ran").exists(), || {
+        format!("the program ran but failed: {}", out.describe())
+    })?;
+    println!("# refused: {}", out.stderr.trim().replace('\n', " "));
+    Ok(None)
+}
+
+/// process.scheduler SCHED_BATCH nice 5: applied (policy 3 and nice 5 in /proc/self/stat) or
+/// refused.
+fn scheduler(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("cat /proc/self/stat");
+    cfg["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 5});
+    let Some(out) = applied_or_refused(ctx, &cfg)? else {
+        return Ok(());
+    };
+    let rest = out.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After the comm: field 3 is f[0], so field N is f[N-3].
+    ensure_eq(f.get(16).copied(), Some("5"), "nice (stat field 19)")?;
+    ensure_eq(
+        f.get(38).copied(),
+        Some("3"),
+        "policy (stat field 41, SCHED_BATCH)",
+    )
+}
+
+/// process.ioPriority best-effort 4: applied (`ionice` prints it) or refused.
+fn io_priority(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("ionice");
+    cfg["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 4});
+    let Some(out) = applied_or_refused(ctx, &cfg)? else {
+        return Ok(());
+    };
+    ensure_eq(out.trim(), "best-effort: prio 4", "ionice")
+}
+
+/// process.execCPUAffinity final "0" (it applies to exec'd processes, not the init): an exec'd
+/// process may run on CPU 0 only — or the runtime refuses the config at create.
+fn exec_cpu_affinity(ctx: &Ctx) -> TestResult {
+    let cpus = fs::read_to_string("/sys/fs/cgroup/cpuset/cpuset.cpus")
+        .or_else(|_| fs::read_to_string("/sys/fs/cgroup/cpuset.cpus.effective"))
+        .unwrap_or_default();
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return Err(skip(format!(
+            "one CPU only: an affinity of CPU 0 shows nothing ({})",
+            cpus.trim()
+        )));
+    }
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = base_config(&["sleep", "1000"]);
+    cfg["process"]["execCPUAffinity"] = json!({"final": "0"});
+    c.write_config(&cfg)?;
+    let out = c.create(&[])?;
+    if out.code != 0 {
+        println!("# refused: {}", out.stderr.trim().replace('\n', " "));
+        return Ok(());
+    }
+    c.start_ok()?;
+    let out = ctx.rt_ok(&[
+        "exec",
+        &c.id,
+        "sh",
+        "-c",
+        "grep Cpus_allowed_list /proc/self/status",
+    ])?;
+    let got = out
+        .stdout
+        .split(':')
+        .nth(1)
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    ensure_eq(got.as_str(), "0", "Cpus_allowed_list of an exec'd process")
+}
+
+/// linux.personality LINUX32: applied (`uname -m` prints i686) or refused.
+fn personality(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("uname -m");
+    cfg["linux"]["personality"] = json!({"domain": "LINUX32"});
+    let Some(out) = applied_or_refused(ctx, &cfg)? else {
+        return Ok(());
+    };
+    ensure_eq(out.trim(), "i686", "uname -m under LINUX32")
+}
+
+fn apparmor_enabled() -> bool {
+    fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.trim() == "Y")
+}
+
+fn selinux_enabled() -> bool {
+    Path::new("/sys/fs/selinux/enforce").exists()
+}
+
+/// process.apparmorProfile `unconfined`: the process runs under it (host with AppArmor only;
+/// the refusal without AppArmor is in the bad-config corpus).
+fn apparmor_profile(ctx: &Ctx) -> TestResult {
+    if !apparmor_enabled() {
+        return Err(skip(
+            "the host has no AppArmor (/sys/module/apparmor/parameters/enabled is not Y)",
+        ));
+    }
+    let mut cfg = sh("cat /proc/self/attr/current");
+    cfg["process"]["apparmorProfile"] = json!("unconfined");
+    let out = crate::harness::run_ok(ctx, &cfg)?;
+    ensure_eq(out.trim(), "unconfined", "/proc/self/attr/current")
+}
+
+/// process.selinuxLabel: the process runs with the label (host with SELinux only).
+fn selinux_label(ctx: &Ctx) -> TestResult {
+    if !selinux_enabled() {
+        return Err(skip("the host has no SELinux (no /sys/fs/selinux/enforce)"));
+    }
+    let label = fs::read_to_string("/proc/self/attr/current").unwrap_or_default();
+    let label = label.trim_end_matches('\0').trim().to_string();
+    let mut cfg = sh("cat /proc/self/attr/current");
+    cfg["process"]["selinuxLabel"] = json!(label);
+    let out = crate::harness::run_ok(ctx, &cfg)?;
+    ensure_eq(
+        out.trim_end_matches('\0').trim(),
+        label.as_str(),
+        "/proc/self/attr/current",
+    )
+}
+
+/// linux.mountLabel: mounts carry the context (host with SELinux only).
+fn mount_label(ctx: &Ctx) -> TestResult {
+    if !selinux_enabled() {
+        return Err(skip("the host has no SELinux (no /sys/fs/selinux/enforce)"));
+    }
+    let mut cfg = sh("grep ' /dev/shm ' /proc/self/mountinfo");
+    cfg["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0");
+    let out = crate::harness::run_ok(ctx, &cfg)?;
+    ensure(out.contains("context="), || {
+        format!("no context= on /dev/shm: {out}")
+    })
+}
+
+/// `--systemd-cgroup` with cgroupsPath `slice:prefix:name`: the init is in `prefix-name.scope`
+/// (host with systemd only).
+fn systemd_driver(ctx: &Ctx) -> TestResult {
+    if !Path::new("/run/systemd/system").is_dir() {
+        return Err(skip(
+            "the host does not run systemd (no /run/systemd/system): no systemd cgroup driver",
+        ));
+    }
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = base_config(&["sleep", "1000"]);
+    let name = format!("{}", ctx.pid);
+    cfg["linux"]["cgroupsPath"] = json!(format!("system.slice:spec-tests:{name}"));
+    c.write_config(&cfg)?;
+    let mut args = vec!["--systemd-cgroup".to_string()];
+    args.extend(
+        ["create", "--bundle", &c.bundle_str(), &c.id]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    let mut cmd = std::process::Command::new(&ctx.runtime);
+    cmd.arg("--root").arg(&ctx.root).args(&args);
+    let out = ctx.exec(cmd, None)?;
+    ensure_eq(out.code, 0, &format!("create ({})", out.describe()))?;
+    let pid = c.pid()?;
+    let cg = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    ensure(cg.contains(&format!("spec-tests-{name}.scope")), || {
+        format!("init not in spec-tests-{name}.scope: {cg}")
+    })
+}
+
+/// linux.intelRdt closID: the init is in the resctrl group (host with resctrl mounted only).
+fn intel_rdt(ctx: &Ctx) -> TestResult {
+    let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let Some(m) = parse_mountinfo(&text)
+        .into_iter()
+        .find(|m| m.fstype == "resctrl")
+    else {
+        return Err(skip(
+            "the host has no Intel RDT (no resctrl filesystem mounted)",
+        ));
+    };
+    let clos = format!("st-rdt-{}", ctx.pid);
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = base_config(&["sleep", "1000"]);
+    cfg["linux"]["intelRdt"] = json!({"closID": clos});
+    c.write_config(&cfg)?;
+    let out = c.create(&[])?;
+    let group = Path::new(&m.mount_point).join(&clos);
+    let res = (|| {
+        ensure_eq(out.code, 0, &format!("create ({})", out.describe()))?;
+        let pid = c.pid()?;
+        let tasks = fs::read_to_string(group.join("tasks")).unwrap_or_default();
+        ensure(tasks.lines().any(|l| l.trim() == pid.to_string()), || {
+            format!("init {pid} not in {}/tasks", group.display())
+        })
+    })();
+    drop(c);
+    let _ = fs::remove_dir(&group);
+    res
+}
+
+/// A hook entry running `sh -c script` (/bin/sh exists on the host and in the rootfs).
+fn sh_hook(script: &str) -> Value {
+    json!({"path": "/bin/sh", "args": ["sh", "-c", script]})
+}
+
+/// A failing startContainer hook: start fails, the user program never runs, and the container
+/// is stopped (or gone).
+fn start_container_failure(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = sh("touch /ran; sleep 1000");
+    cfg["hooks"] = json!({"startContainer": [sh_hook("exit 3")]});
+    c.write_config(&cfg)?;
+    c.create_ok()?;
+    let out = ctx.rt(&["start", &c.id])?;
+    ensure(out.code != 0, || {
+        format!(
+            "start succeeded despite a failing startContainer hook: {}",
+            out.describe()
+        )
+    })?;
+    std::thread::sleep(Duration::from_millis(200));
+    ensure(!c.rootfs().join("ran").exists(), || {
+        "the user program ran".to_string()
+    })?;
+    let st = ctx.rt(&["state", &c.id])?;
+    let status = serde_json::from_str::<Value>(&st.stdout)
+        .ok()
+        .and_then(|v| v["status"].as_str().map(String::from));
+    ensure(st.code != 0 || status.as_deref() == Some("stopped"), || {
+        format!("after the failed start the container is {status:?}, not stopped")
+    })
+}
+
+/// A failing createContainer hook: create fails (and, checked by the runner, leaves nothing).
+fn create_container_failure(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("touch /ran");
+    cfg["hooks"] = json!({"createContainer": [sh_hook("exit 3")]});
+    let out = run_config(ctx, &cfg)?;
+    ensure(out.code != 0, || {
+        format!(
+            "run succeeded despite a failing createContainer hook: {}",
+            out.describe()
+        )
+    })
+}
