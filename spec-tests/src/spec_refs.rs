@@ -65,6 +65,7 @@ const REFS: &[(&str, &str)] = &[
     ("mounts.cgroup_mount", "config-linux.md#control-groups and #namespaces (cgroup: \"the container will have an isolated view of the cgroup hierarchy\"): a cgroup mount shows the container's own cgroup"),
     ("mounts.bind_file", "config.md#mounts: \"source (string, OPTIONAL) A device name, but can also be a file or directory name for bind mounts\""),
     ("mounts.tmpfs_at_nested_missing_dir", "config.md#mounts: \"destination (string, REQUIRED) Destination of mount point: path inside container.\" (a missing destination and its parents are created, as runc does)"),
+    ("mounts.tmpfs_copyup", "config.md#mounts: \"options (array of strings, OPTIONAL) Mount options of the filesystem to be used.\" (runc's and crun's tmpcopyup extension: the tmpfs starts with a copy of the directory it covers)"),
     ("devices.default_devices", "config-linux.md#default-devices: \"the runtime MUST supply /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty, /dev/console (if terminal), /dev/ptmx\""),
     ("devices.default_devices_work", "config-linux.md#default-devices: \"the runtime MUST supply\" working /dev/null, /dev/zero, /dev/full"),
     ("devices.ptmx_and_symlinks", "config-linux.md#default-devices: \"/dev/ptmx. A bind-mount or symlink of the container's /dev/pts/ptmx.\"; runtime-linux.md#dev-symbolic-links: runtimes MUST create /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr"),
