@@ -42,6 +42,32 @@ pub(crate) fn open_joins(plan: &NamespacePlan) -> Result<Vec<JoinFd>, Error> {
         .collect()
 }
 
+/// A sysctl of the plan whose namespace is joined by path but is the
+/// runtime's own: setting it would change the host (or whatever runs the
+/// runtime). Returns the key and the path.
+pub(crate) fn sysctl_in_own_namespace<'a>(
+    sysctl: impl IntoIterator<Item = &'a String>,
+    joins: &'a [JoinFd],
+) -> Option<(&'a str, &'a str)> {
+    use oci_spec::runtime::LinuxNamespaceType as T;
+    let same = |j: &JoinFd| {
+        let ours = nix::sys::stat::stat(format!("/proc/self/ns/{}", j.kind.proc_name()).as_str());
+        let theirs = nix::sys::stat::fstat(j.fd.as_fd());
+        matches!((ours, theirs), (Ok(a), Ok(b)) if a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+    };
+    sysctl.into_iter().find_map(|key| {
+        let kind = match crate::spec::sysctl_namespace(&key.replace('/', "."))? {
+            T::Ipc => NamespaceKind::Ipc,
+            T::Network => NamespaceKind::Network,
+            _ => NamespaceKind::Uts,
+        };
+        joins
+            .iter()
+            .find(|j| j.kind == kind && same(j))
+            .map(|j| (key.as_str(), j.path.as_str()))
+    })
+}
+
 /// Joins the namespaces given by path, user first: the others may belong to
 /// it, and joining needs its capabilities.
 pub(crate) fn join_all(joins: &[JoinFd]) -> Result<(), ChildError> {

@@ -134,6 +134,15 @@ pub(super) fn create(
     let placed = place_cgroup(&plan, &loaded.config_path, wanted, &host, &own, caller.euid)?;
     let cgroup = placed.cgroup;
     let joins = namespaces::open_joins(&plan.namespaces)?;
+    if let Some((key, path)) = namespaces::sysctl_in_own_namespace(plan.sysctl.keys(), &joins) {
+        return Err(Error::Spec(SpecError::Invalid {
+            file: loaded.config_path.clone(),
+            field: format!("linux.sysctl.{key:?}"),
+            reason: format!(
+                "the namespace joined at {path} is the runtime's own: setting it would change the host"
+            ),
+        }));
+    }
 
     std::fs::create_dir_all(root).map_err(Error::io("create", root))?;
     let dir = root.join(id);
