@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test of the repository, in order, stopping at the first failure:
-#   packages → fmt → clippy → release build (benches included) → rootfs → cargo test → spec-tests.
+#   packages → fmt → clippy → release build (benches included) → rootfs → cargo test → spec-tests
+#   → rootless-tests → spec-tests in a cgroup v2 VM.
 # Needs root (integration tests and spec-tests create containers). Runs from the repository
 # root whatever the caller's cwd; honours CARGO_TARGET_DIR.
 set -euo pipefail
@@ -13,9 +14,12 @@ log_dir=$(mktemp -d /tmp/cella-test-all.XXXXXX)
 
 # Packages the tests use: busybox-static (rootfs), runc and crun (peers for spec-tests and
 # benches), hyperfine (benchmarks), iproute2 (network namespace checks), util-linux (unshare,
-# nsenter, mountpoint), gcc + libc6-dev (rustc links through cc).
+# nsenter, mountpoint), gcc + libc6-dev (rustc links through cc); for rootless-tests: uidmap
+# (newuidmap/newgidmap), podman, slirp4netns and catatonit (rootless podman: network, pause
+# process), passwd (useradd/userdel) and bsdutils (script: a pty for the terminal tests).
 packages=(busybox-static runc crun hyperfine iproute2 util-linux gcc libc6-dev
-    qemu-system-x86 linux-image-cloud-amd64 cpio python3)
+    qemu-system-x86 linux-image-cloud-amd64 cpio python3
+    uidmap podman slirp4netns catatonit passwd bsdutils)
 
 start_all=$SECONDS
 summary=()
@@ -101,6 +105,18 @@ run_vm_spec_tests() {
     fi
 }
 
+# The rootless suite: it makes a user of its own (useradd, subordinate ids), runs cella and
+# rootless podman as that user, and removes the user afterwards.
+run_rootless_tests() {
+    limited 15m "$target_dir/release/rootless-tests" \
+        --runtime "$target_dir/release/cella" \
+        --rootfs "$rootfs" 2>&1 | tee "$log_dir/rootless-tests.log"
+    if ! grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/rootless-tests.log" | tail -n1 | grep -q .; then
+        echo "test-all: rootless-tests printed no closing 'N passed, N failed' line" >&2
+        return 1
+    fi
+}
+
 spec_tests_totals() {
     grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests.log" | tail -n1 | grep .
 }
@@ -122,6 +138,8 @@ step "cargo test (unit + integration)" run_cargo_test
 summary[-1]+=": $(cargo_test_totals)"
 step "spec-tests against cella" run_spec_tests
 summary[-1]+=": $(spec_tests_totals)"
+step "rootless-tests against cella (as an unprivileged user)" run_rootless_tests
+summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/rootless-tests.log" | tail -n1)"
 step "spec-tests against cella in a cgroup v2 VM" run_vm_spec_tests
 summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-spec-tests.log" | tail -n1)"
 
