@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every test of the repository, in order, stopping at the first failure:
 #   packages → fmt → clippy → release build (benches included) → rootfs → cargo test → spec-tests
-#   → rootless-tests → spec-tests in a cgroup v2 VM.
+#   → rootless-tests → spec-tests and rootless-tests in a cgroup v2 VM.
 # Needs root (integration tests and spec-tests create containers). Runs from the repository
 # root whatever the caller's cwd; honours CARGO_TARGET_DIR.
 set -euo pipefail
@@ -117,6 +117,23 @@ run_rootless_tests() {
     fi
 }
 
+# The rootless suite again in the cgroup v2 VM, where a delegated subtree is a v2 one (the
+# caller inside it, as in a systemd user session). The VM has no podman, so the podman area is
+# left out; newuidmap/newgidmap and script come from the host (setuid set in the guest).
+run_vm_rootless_tests() {
+    limited 10m vm/run.sh --runtime "$target_dir/release/cella" --rootfs "$rootfs" \
+        --add "$target_dir/release/rootless-tests:/payload/rootless-tests" \
+        --add /usr/bin/newuidmap --add /usr/bin/newgidmap --add /usr/bin/script --timeout 500 \
+        -- sh -c 'chmod 4755 /usr/bin/newuidmap /usr/bin/newgidmap && exec rootless-tests \
+            --runtime /payload/cella --rootfs /payload/rootfs --filter lifecycle \
+            --filter idmaps --filter cgroups --filter features' \
+        2>&1 | tee "$log_dir/vm-rootless-tests.log"
+    if ! grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-rootless-tests.log" | tail -n1 | grep -q .; then
+        echo "test-all: the VM run printed no closing 'N passed, N failed' line" >&2
+        return 1
+    fi
+}
+
 spec_tests_totals() {
     grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests.log" | tail -n1 | grep .
 }
@@ -142,6 +159,8 @@ step "rootless-tests against cella (as an unprivileged user)" run_rootless_tests
 summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/rootless-tests.log" | tail -n1)"
 step "spec-tests against cella in a cgroup v2 VM" run_vm_spec_tests
 summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-spec-tests.log" | tail -n1)"
+step "rootless-tests against cella in a cgroup v2 VM" run_vm_rootless_tests
+summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-rootless-tests.log" | tail -n1)"
 
 print_summary
 echo "test-all: all steps passed"

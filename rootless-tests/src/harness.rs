@@ -368,6 +368,50 @@ impl Ctx {
     }
 }
 
+/// The suite itself in a new cgroup until dropped (then back where it
+/// was, and the cgroup removed): the user's commands it starts meanwhile
+/// begin there.
+pub struct EnterCgroup {
+    dir: PathBuf,
+    back: PathBuf,
+}
+
+impl EnterCgroup {
+    /// Makes the v2 cgroup directory `dir` and moves this process there.
+    pub fn new(dir: &Path) -> Result<EnterCgroup, String> {
+        fs::create_dir(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+        let own = proc_cgroup(std::process::id() as i32);
+        let path = own
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .ok_or("no v2 entry in /proc/self/cgroup")?;
+        let (_, mountpoint) = cgroup_mounts()
+            .into_iter()
+            .find(|(n, _)| n.is_empty())
+            .ok_or("no cgroup2 mount")?;
+        let back = mountpoint.join(path.trim_start_matches('/'));
+        let guard = EnterCgroup {
+            dir: dir.to_path_buf(),
+            back,
+        };
+        move_self(dir)?;
+        Ok(guard)
+    }
+}
+
+impl Drop for EnterCgroup {
+    fn drop(&mut self) {
+        let _ = move_self(&self.back);
+        let _ = remove_cgroup_tree(&self.dir);
+    }
+}
+
+fn move_self(dir: &Path) -> Result<(), String> {
+    let procs = dir.join("cgroup.procs");
+    fs::write(&procs, std::process::id().to_string())
+        .map_err(|e| format!("write {}: {e}", procs.display()))
+}
+
 /// The cgroup mounts of the host: `(v1 hierarchy name, mountpoint)`; the
 /// v2 tree has an empty name.
 pub fn cgroup_mounts() -> Vec<(String, PathBuf)> {
@@ -555,7 +599,7 @@ impl<'a> Ctn<'a> {
             .status()
             .map_err(|e| format!("cp: {e}"))?;
         let own = Command::new("chown")
-            .args(["-R", "--no-dereference"])
+            .args(["-R", "-h"])
             .arg(format!("{}:{}", ctx.user.uid, ctx.user.gid))
             .arg(&c.bundle)
             .status()

@@ -17,7 +17,7 @@ mod user;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use harness::{mkdir_mode, skip_reason, Ctx, TestResult};
@@ -135,12 +135,18 @@ fn teardown(ctx: &Ctx) -> TestResult {
     if let Err(e) = ctx.user.remove() {
         problems.push(e);
     }
-    let rm = Command::new("rm")
-        .args(["-rf", "--one-file-system"])
-        .arg(&ctx.work)
-        .status();
-    if !rm.is_ok_and(|s| s.success()) || ctx.work.exists() {
-        problems.push(format!("could not remove {}", ctx.work.display()));
+    // Never recurse into a mount (whatever it shows would go too).
+    let work = ctx.work.to_string_lossy().into_owned();
+    let mounted = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split(' ').nth(4).is_some_and(|mp| mp.starts_with(&work)));
+    if mounted {
+        problems.push(format!(
+            "something is mounted under {work}: not removing it"
+        ));
+    } else if let Err(e) = std::fs::remove_dir_all(&ctx.work) {
+        problems.push(format!("could not remove {work}: {e}"));
     }
     let name = &ctx.user.name;
     if std::fs::read_to_string("/etc/passwd")

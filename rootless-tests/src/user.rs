@@ -1,7 +1,9 @@
 //! The dedicated unprivileged user the suite runs as: created with
 //! `useradd` (which on Debian also grants it subordinate ids in
 //! `/etc/subuid` and `/etc/subgid`), removed with `userdel` at the end,
-//! together with every process it or its subordinate ids still run.
+//! together with every process it or its subordinate ids still run. Where
+//! there are no shadow utilities (the cgroup v2 VM) the entries are written
+//! here.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -93,18 +95,24 @@ impl TestUser {
             return Err(format!("user {name} exists already; not touching it"));
         }
         let home_s = home.to_string_lossy();
-        run(
-            "useradd",
-            &[
-                "--create-home",
-                "--home-dir",
-                &home_s,
-                "--shell",
-                "/bin/sh",
-                "--user-group",
-                name,
-            ],
-        )?;
+        if in_path("useradd") {
+            run(
+                "useradd",
+                &[
+                    "--create-home",
+                    "--home-dir",
+                    &home_s,
+                    "--shell",
+                    "/bin/sh",
+                    "--user-group",
+                    name,
+                ],
+            )?;
+        } else {
+            // No shadow utilities (the cgroup v2 VM's busybox has neither
+            // useradd nor adduser): write the entries.
+            add_entries(name, home)?;
+        }
         let (uid, gid) = passwd_ids(name)
             .ok_or_else(|| format!("useradd made no /etc/passwd entry for {name}"))?;
         let mut user = TestUser {
@@ -124,7 +132,12 @@ impl TestUser {
             if sub_ranges(file, name).is_empty() {
                 let start = first_free(file);
                 let range = format!("{start}-{}", start + 65535);
-                if let Err(e) = run("usermod", &[flag, &range, name]) {
+                let added = if in_path("usermod") {
+                    run("usermod", &[flag, &range, name])
+                } else {
+                    append_line(file, &format!("{name}:{start}:65536"))
+                };
+                if let Err(e) = added {
                     let _ = user.remove();
                     return Err(e);
                 }
@@ -184,7 +197,16 @@ impl TestUser {
     /// subordinate ids `userdel` left behind are removed with `usermod`.
     pub fn remove(&self) -> Result<(), String> {
         self.kill_processes();
-        run("userdel", &["--remove", &self.name]).or_else(|e| {
+        let removed = if in_path("userdel") {
+            run("userdel", &["--remove", &self.name])
+        } else {
+            remove_line(
+                "/etc/passwd",
+                &passwd_line(&self.name, self.uid, self.gid, &self.home),
+            )
+            .and_then(|()| remove_line("/etc/group", &format!("{}:x:{}:", self.name, self.gid)))
+        };
+        removed.or_else(|e| {
             // userdel exits 12 when it cannot remove the home directory
             // (e.g. files of subordinate uids with odd modes): the user
             // itself is gone then, and the caller removes the tree.
@@ -206,6 +228,48 @@ impl TestUser {
         }
         Ok(())
     }
+}
+
+fn passwd_line(name: &str, uid: u32, gid: u32, home: &Path) -> String {
+    format!("{name}:x:{uid}:{gid}::{}:/bin/sh", home.display())
+}
+
+/// What `useradd --user-group --create-home` does, for a system without
+/// it: the next free id from 2000 for both the user and its group.
+fn add_entries(name: &str, home: &Path) -> Result<(), String> {
+    let used = |file: &str| -> Vec<u32> {
+        std::fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split(':').nth(2)?.parse().ok())
+            .collect()
+    };
+    let (users, groups) = (used("/etc/passwd"), used("/etc/group"));
+    let id = (2000..60000)
+        .find(|i| !users.contains(i) && !groups.contains(i))
+        .ok_or("no free id")?;
+    append_line("/etc/group", &format!("{name}:x:{id}:"))?;
+    append_line("/etc/passwd", &passwd_line(name, id, id, home))?;
+    std::fs::create_dir_all(home).map_err(|e| format!("mkdir {}: {e}", home.display()))?;
+    std::os::unix::fs::chown(home, Some(id), Some(id))
+        .map_err(|e| format!("chown {}: {e}", home.display()))
+}
+
+/// Whether `program` is in PATH.
+fn in_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
+/// Appends a line to a file (made if missing).
+fn append_line(file: &str, line: &str) -> Result<(), String> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .and_then(|mut f| writeln!(f, "{line}"))
+        .map_err(|e| format!("{file}: {e}"))
 }
 
 /// Removes one exact line from a file (rewritten in place).

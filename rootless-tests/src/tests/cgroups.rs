@@ -167,15 +167,20 @@ fn read(p: &Path) -> String {
 
 /// A subtree given to the user (as an administrator would): limits are
 /// written there, the init is in it, pause/resume/update/events work and
-/// delete removes the container's directory.
+/// delete removes the container's directory. On v2 the caller must be
+/// inside the subtree too (the kernel checks `cgroup.procs` of the common
+/// ancestor when a process moves), as a systemd user session is: the
+/// suite moves itself into `<subtree>/caller` for the test.
 fn delegated_subtree_is_used(ctx: &Ctx) -> TestResult {
-    if !v1_host() {
-        return Err(skip(
-            "v2 delegation needs the caller inside the delegated subtree",
-        ));
-    }
+    let v1 = v1_host();
     let rel = format!("cella-rootless-{}-full", ctx.pid);
     let dirs = ctx.delegate_cgroup(&rel, &[])?;
+    let _inside = if v1 {
+        None
+    } else {
+        let caller = dirs.first().ok_or("no v2 tree")?.join("caller");
+        Some(crate::harness::EnterCgroup::new(&caller)?)
+    };
     let mut cfg = config::base(ctx, &["sleep", "1000"]);
     cfg["linux"]["cgroupsPath"] = json!(format!("/{rel}/ctr"));
     cfg["linux"]["resources"] = json!({
@@ -186,45 +191,55 @@ fn delegated_subtree_is_used(ctx: &Ctx) -> TestResult {
     let c = Ctn::new(ctx, "", &cfg)?;
     c.start_new()?;
     let pid = c.pid()?;
+    // v1: the hierarchy of a controller; v2: the one directory.
     let dir = |ctrl: &str| {
         dirs.iter()
             .find(|d| {
-                d.parent()
+                !v1 || d
+                    .parent()
                     .and_then(|p| p.file_name())
                     .is_some_and(|n| n.to_string_lossy().split(',').any(|x| x == ctrl))
             })
             .map(|d| d.join("ctr"))
             .unwrap_or_default()
     };
+    let (memory, cpu, cpu_want) = if v1 {
+        ("memory.limit_in_bytes", "cpu.shares", "512")
+    } else {
+        // runc's conversion: 1 + (512 - 2) * 9999 / 262142.
+        ("memory.max", "cpu.weight", "20")
+    };
     for (ctrl, file, want) in [
-        ("memory", "memory.limit_in_bytes", "67108864"),
+        ("memory", memory, "67108864"),
         ("pids", "pids.max", "50"),
-        ("cpu", "cpu.shares", "512"),
+        ("cpu", cpu, cpu_want),
     ] {
         let got = read(&dir(ctrl).join(file));
         ensure(got == want, || format!("{ctrl}/{file}: {got}, want {want}"))?;
     }
     let cg = proc_cgroup(pid);
-    ensure(
-        cg.lines()
-            .filter(|l| l.ends_with(&format!("/{rel}/ctr")))
-            .count()
-            >= 3,
-        || format!("init not in the delegated cgroups:\n{cg}"),
-    )?;
+    let inside = cg
+        .lines()
+        .filter(|l| l.ends_with(&format!("/{rel}/ctr")))
+        .count();
+    ensure(inside >= if v1 { 3 } else { 1 }, || {
+        format!("init not in the delegated cgroups:\n{cg}")
+    })?;
     ctx.rt_ok(&["pause", &c.id])?;
     c.wait_status("paused")?;
-    ensure(
-        read(&dir("freezer").join("freezer.state")) == "FROZEN",
-        || "freezer not frozen".into(),
-    )?;
+    let (freezer, frozen) = if v1 {
+        (dir("freezer").join("freezer.state"), "FROZEN")
+    } else {
+        (dir("").join("cgroup.freeze"), "1")
+    };
+    ensure(read(&freezer) == frozen, || {
+        format!("{} is not {frozen}", freezer.display())
+    })?;
     ctx.rt_ok(&["resume", &c.id])?;
     c.wait_status("running")?;
     ctx.rt_ok(&["update", "--memory", "134217728", &c.id])?;
-    let got = read(&dir("memory").join("memory.limit_in_bytes"));
-    ensure(got == "134217728", || {
-        format!("update: memory.limit_in_bytes {got}")
-    })?;
+    let got = read(&dir("memory").join(memory));
+    ensure(got == "134217728", || format!("update: {memory} {got}"))?;
     let ev = ctx.rt_ok(&["events", "--stats", &c.id])?;
     ensure(ev.stdout.contains("\"memory\""), || {
         format!("events --stats: {}", ev.stdout)
