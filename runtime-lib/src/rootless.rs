@@ -82,6 +82,33 @@ pub fn is_initial_uid_map(text: &str) -> bool {
     lines.len() == 1 && lines[0] == ["0", "0", "4294967295"]
 }
 
+/// What `id` (of this process's user namespace) is on the host side of
+/// the uid map `text` (`/proc/self/uid_map`).
+pub fn outer_id(text: &str, id: u32) -> Option<u32> {
+    text.lines().find_map(|l| {
+        let f: Vec<u64> = l
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        match f.as_slice() {
+            [inner, outer, size] if (*inner..inner + size).contains(&u64::from(id)) => {
+                u32::try_from(outer + (u64::from(id) - inner)).ok()
+            }
+            _ => None,
+        }
+    })
+}
+
+/// `uid N` for messages, with the host's uid when the runtime runs in a
+/// user namespace (rootless podman's runtime is uid 0 there).
+pub fn describe_uid(euid: u32) -> String {
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    match outer_id(&map, euid) {
+        Some(host) if !is_initial_uid_map(&map) => format!("uid {euid} ({host} on the host)"),
+        _ => format!("uid {euid}"),
+    }
+}
+
 /// runc's global `--rootless true|false|auto`: whether cgroups the caller
 /// cannot write are skipped (`true`) or an error (`false`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -179,6 +206,16 @@ mod tests {
         assert!(!is_initial_uid_map("         0       1001          1\n"));
         assert!(!is_initial_uid_map("0 0 4294967295\n0 0 1\n"));
         assert!(!is_initial_uid_map(""));
+    }
+
+    #[test]
+    fn ids_seen_from_the_host() {
+        let podman = "         0       1001          1\n         1     100000      65536\n";
+        assert_eq!(outer_id(podman, 0), Some(1001));
+        assert_eq!(outer_id(podman, 1), Some(100000));
+        assert_eq!(outer_id(podman, 65536), Some(165535));
+        assert_eq!(outer_id(podman, 65537), None);
+        assert_eq!(outer_id("0 0 4294967295\n", 7), Some(7));
     }
 
     #[test]

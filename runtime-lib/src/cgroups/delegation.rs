@@ -26,10 +26,10 @@ pub struct Delegated {
 /// Splits `wanted` into what the caller may use; `current` is the caller's
 /// own cgroup, resolved the same way (one entry per hierarchy, same order).
 pub fn delegated_part(wanted: &ContainerCgroup, current: &ContainerCgroup) -> Delegated {
-    let uid = nix::unistd::geteuid();
+    let uid = crate::rootless::describe_uid(nix::unistd::geteuid().as_raw());
     let note = |dir: &Path, why: String| {
         format!(
-            "rootless: cgroup {} not used ({why}, not delegated to uid {uid}): the container stays in the caller's cgroup there",
+            "rootless: cgroup {} not used ({why}, not delegated to {uid}): the container stays in the caller's cgroup there",
             dir.display()
         )
     };

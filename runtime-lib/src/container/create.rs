@@ -80,6 +80,7 @@ fn place_cgroup(
         });
     }
     let placed = delegated_part(&wanted, &ContainerCgroup::current(host, own));
+    let who = crate::rootless::describe_uid(euid);
     let refuse = |field: &str, reason: String| {
         Error::Spec(SpecError::Invalid {
             file: config.to_path_buf(),
@@ -96,7 +97,7 @@ fn place_cgroup(
             return Err(refuse(
                 &w.field,
                 format!(
-                    "rootless: no {} cgroup was delegated to uid {euid}, so the limit cannot be applied{}",
+                    "rootless: no {} cgroup was delegated to {who}, so the limit cannot be applied{}",
                     w.controller,
                     placed.notes.first().map(|n| format!(" ({n})")).unwrap_or_default()
                 ),
@@ -107,7 +108,7 @@ fn place_cgroup(
         return Err(refuse(
             "linux.namespaces",
             format!(
-                "rootless: no cgroup was delegated to uid {euid}, so the container needs a new pid \
+                "rootless: no cgroup was delegated to {who}, so the container needs a new pid \
                  namespace: without either, its processes could not be found to be killed"
             ),
         ));
