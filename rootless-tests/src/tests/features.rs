@@ -19,6 +19,7 @@ pub fn tests() -> Vec<Test> {
             "sysfs_with_own_network_namespace",
             sysfs_with_netns,
         ),
+        Test::new("features", "cgroup_mount", cgroup_mount),
         Test::new("features", "masked_and_readonly_paths", masked_and_readonly),
         Test::new("features", "devices_bound_from_the_host", devices),
         Test::new("features", "hooks_run_as_the_user", hooks),
@@ -100,6 +101,28 @@ fn sysfs_with_netns(ctx: &Ctx) -> TestResult {
     ensure(words == ["sysfs", "lo"], || {
         format!("want a sysfs showing only lo: {}", out.stdout)
     })
+}
+
+/// The `cgroup` mount shows where the container is (the caller's
+/// cgroups here, nothing being delegated), read-only.
+fn cgroup_mount(ctx: &Ctx) -> TestResult {
+    let script = "ls /sys/fs/cgroup; mkdir /sys/fs/cgroup/x 2>/dev/null && echo writable; echo end";
+    let mut cfg = config::base(ctx, &["sh", "-c", script]);
+    cfg["mounts"].as_array_mut().ok_or("mounts")?.push(json!({
+        "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+        "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]
+    }));
+    let c = Ctn::new(ctx, "", &cfg)?;
+    let out = c.run()?.ok("run")?;
+    let names: Vec<&str> = out.stdout.split_whitespace().collect();
+    let v1 = crate::harness::cgroup_mounts()
+        .iter()
+        .any(|(n, _)| !n.is_empty());
+    let want = if v1 { "memory" } else { "cgroup.procs" };
+    ensure(
+        names.contains(&want) && !names.contains(&"writable"),
+        || format!("want {want} in a read-only /sys/fs/cgroup: {}", out.stdout),
+    )
 }
 
 fn masked_and_readonly(ctx: &Ctx) -> TestResult {

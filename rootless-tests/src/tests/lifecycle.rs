@@ -30,6 +30,12 @@ pub fn tests() -> Vec<Test> {
         ),
         Test::new(
             "lifecycle",
+            "detached_run_with_a_preserved_fd",
+            detached_run_with_a_preserved_fd,
+        ),
+        Test::new("lifecycle", "rootless_flag", rootless_flag),
+        Test::new(
+            "lifecycle",
             "exec_joins_the_container",
             exec_joins_the_container,
         ),
@@ -171,6 +177,62 @@ fn run_passes_the_exit_code(ctx: &Ctx) -> TestResult {
     ensure(out.code == 7 && out.stdout.trim() == "out", || {
         format!("want exit 7 and \"out\": {}", out.describe())
     })
+}
+
+/// `run --detach --pid-file --preserve-fds 1`: the container writes to
+/// the fd the user's shell opened, and outlives the runtime.
+fn detached_run_with_a_preserved_fd(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(
+        ctx,
+        "",
+        &config::base(ctx, &["sh", "-c", "echo through-fd3 >&3; exec sleep 1000"]),
+    )?;
+    let dir = ctx.user_dir("preserve")?;
+    let (out, pid_file) = (dir.join("fd3"), dir.join("pid"));
+    let line = format!(
+        "exec 3>>{}; exec {} run --detach --preserve-fds 1 --pid-file {} --bundle {} {}",
+        crate::harness::shell_quote(&out.to_string_lossy()),
+        crate::harness::shell_quote(&ctx.runtime.to_string_lossy()),
+        crate::harness::shell_quote(&pid_file.to_string_lossy()),
+        crate::harness::shell_quote(&c.bundle_str()),
+        c.id
+    );
+    let mut cmd = ctx.user_cmd("sh");
+    cmd.args(["-c", &line]);
+    ctx.exec(cmd, None, crate::harness::RUNTIME_TIMEOUT)?
+        .ok("run --detach")?;
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .map_err(|e| format!("pid file: {e}"))?
+        .trim()
+        .parse()
+        .map_err(|e| format!("pid file: {e}"))?;
+    ensure(pid == c.pid()? && alive(pid), || {
+        format!("pid file {pid} is not the live init")
+    })?;
+    let mut text = String::new();
+    wait_until(Duration::from_secs(5), || {
+        text = std::fs::read_to_string(&out).unwrap_or_default();
+        !text.is_empty()
+    });
+    ensure(text == "through-fd3\n", || format!("fd 3 got {text:?}"))
+}
+
+/// `--rootless true` is what auto means for an unprivileged user; a
+/// value other than true, false or auto is refused.
+fn rootless_flag(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "", &config::base(ctx, &["true"]))?;
+    let b = c.bundle_str();
+    ctx.rt_ok(&["--rootless", "true", "run", "--bundle", &b, &c.id])?;
+    let out = ctx.rt(&["--rootless", "maybe", "list"])?;
+    ensure(out.code != 0, || {
+        format!("--rootless maybe accepted: {}", out.describe())
+    })?;
+    if ctx.is_cella {
+        ensure(out.stderr.contains("auto"), || {
+            format!("want the choices named: {}", out.describe())
+        })?;
+    }
+    Ok(())
 }
 
 /// An exec'd process is in the container's namespaces, root inside and
