@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test of the repository, in order, stopping at the first failure:
 #   packages → fmt → clippy → release build (benches included) → rootfs → cargo test → spec-tests
-#   → engine-tests (cella, then runc) → spec-tests in the cgroup v2 VM.
+#   → engine-tests (cella, then runc) → rootless-tests → spec-tests and rootless-tests in a
+#   cgroup v2 VM.
 # Needs root (integration tests and spec-tests create containers). Runs from the repository
 # root whatever the caller's cwd; honours CARGO_TARGET_DIR.
 set -euo pipefail
@@ -16,11 +17,15 @@ log_dir=$(mktemp -d /tmp/cella-test-all.XXXXXX)
 # benches), hyperfine (benchmarks), iproute2 (network namespace checks), util-linux (unshare,
 # nsenter, mountpoint), gcc + libc6-dev (rustc links through cc); the engines of
 # engine-tests: containerd, podman (with conmon, netavark and the containers-common files),
-# docker.io, tmux (interactive sessions), python3-grpcio + python3-protobuf (the CRI client).
+# docker.io, tmux (interactive sessions), python3-grpcio + python3-protobuf (the CRI client);
+# for rootless-tests: uidmap (newuidmap/newgidmap), podman, slirp4netns and catatonit (rootless
+# podman: network, pause process), passwd (useradd/userdel) and bsdutils (script: a pty for the
+# terminal tests).
 packages=(busybox-static runc crun hyperfine iproute2 util-linux gcc libc6-dev
     qemu-system-x86 linux-image-cloud-amd64 cpio python3
     containerd podman conmon golang-github-containers-common netavark aardvark-dns
-    containernetworking-plugins iptables docker.io tmux python3-grpcio python3-protobuf)
+    containernetworking-plugins iptables docker.io tmux python3-grpcio python3-protobuf
+    uidmap slirp4netns catatonit passwd bsdutils)
 
 start_all=$SECONDS
 summary=()
@@ -133,6 +138,35 @@ run_engine_tests() {
     fi
 }
 
+# The rootless suite: it makes a user of its own (useradd, subordinate ids), runs cella and
+# rootless podman as that user, and removes the user afterwards.
+run_rootless_tests() {
+    limited 15m "$target_dir/release/rootless-tests" \
+        --runtime "$target_dir/release/cella" \
+        --rootfs "$rootfs" 2>&1 | tee "$log_dir/rootless-tests.log"
+    if ! grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/rootless-tests.log" | tail -n1 | grep -q .; then
+        echo "test-all: rootless-tests printed no closing 'N passed, N failed' line" >&2
+        return 1
+    fi
+}
+
+# The rootless suite again in the cgroup v2 VM, where a delegated subtree is a v2 one (the
+# caller inside it, as in a systemd user session). The VM has no podman, so the podman area is
+# left out; newuidmap/newgidmap and script come from the host (setuid set in the guest).
+run_vm_rootless_tests() {
+    limited 10m vm/run.sh --runtime "$target_dir/release/cella" --rootfs "$rootfs" \
+        --add "$target_dir/release/rootless-tests:/payload/rootless-tests" \
+        --add /usr/bin/newuidmap --add /usr/bin/newgidmap --add /usr/bin/script --timeout 500 \
+        -- sh -c 'chmod 4755 /usr/bin/newuidmap /usr/bin/newgidmap && exec rootless-tests \
+            --runtime /payload/cella --rootfs /payload/rootfs --filter lifecycle \
+            --filter idmaps --filter cgroups --filter features' \
+        2>&1 | tee "$log_dir/vm-rootless-tests.log"
+    if ! grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-rootless-tests.log" | tail -n1 | grep -q .; then
+        echo "test-all: the VM run printed no closing 'N passed, N failed' line" >&2
+        return 1
+    fi
+}
+
 spec_tests_totals() {
     grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests.log" | tail -n1 | grep .
 }
@@ -161,8 +195,12 @@ step "engine-tests (containerd, CRI, podman, docker) with cella" \
 summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/engine-tests-cella.log" | tail -n1)"
 step "engine-tests with runc (harness check)" run_engine_tests "$(command -v runc)" engine-tests-runc.log
 summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/engine-tests-runc.log" | tail -n1)"
+step "rootless-tests against cella (as an unprivileged user)" run_rootless_tests
+summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/rootless-tests.log" | tail -n1)"
 step "spec-tests against cella in a cgroup v2 VM" run_vm_spec_tests
 summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-spec-tests.log" | tail -n1)"
+step "rootless-tests against cella in a cgroup v2 VM" run_vm_rootless_tests
+summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-rootless-tests.log" | tail -n1)"
 
 print_summary
 echo "test-all: all steps passed"

@@ -82,3 +82,13 @@ pub fn warnings(list: &[String]) {
         }
     }
 }
+
+/// Logs, with `--debug`, what the library decided quietly (the cgroups a
+/// rootless container did not get).
+pub fn debug_notes(list: &[String]) {
+    if let Some(l) = GLOBAL.get() {
+        for n in list {
+            l.debug(n);
+        }
+    }
+}

@@ -13,9 +13,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "cella", disable_version_flag = true)]
 struct Cli {
-    /// Directory for container state.
-    #[arg(long, global = true, default_value = cella::container::DEFAULT_ROOT)]
-    root: PathBuf,
+    /// Directory for container state [default: /run/cella; for an
+    /// unprivileged user, or root of a user namespace, $XDG_RUNTIME_DIR/cella].
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
     /// Log file (errors are also printed on stderr).
     #[arg(long, global = true)]
     log: Option<PathBuf>,
@@ -25,6 +26,11 @@ struct Cli {
     /// Log debug messages too.
     #[arg(long, global = true)]
     debug: bool,
+    /// Skip cgroups the caller may not write, as runc: true, false or auto
+    /// (true when not root, or root of a user namespace). Given before the
+    /// command, as runc's: `spec --rootless` is another flag.
+    #[arg(long, default_value = "auto")]
+    rootless: cella::rootless::RootlessMode,
     /// Use the systemd cgroup driver (not supported yet: refused).
     #[arg(long = "systemd-cgroup", global = true)]
     systemd_cgroup: bool,
@@ -96,25 +102,37 @@ fn main() -> ExitCode {
         "invoked as {:?}",
         std::env::args().collect::<Vec<_>>()
     ));
-    let rt = cella::container::Runtime::new(cli.root);
-    let result = match command {
-        Command::Create(a) => commands::create::run(&rt, a),
-        Command::Start(a) => commands::start::run(&rt, a),
-        Command::State(a) => commands::state::run(&rt, a),
-        Command::Kill(a) => commands::kill::run(&rt, a),
-        Command::Delete(a) => commands::delete::run(&rt, a),
-        Command::Run(a) => commands::run::run(&rt, a),
-        Command::List(a) => commands::list::run(&rt, a),
-        Command::Exec(a) => commands::exec::run(&rt, *a),
-        Command::Pause(a) => commands::pause::pause(&rt, a),
-        Command::Resume(a) => commands::pause::resume(&rt, a),
-        Command::Update(a) => commands::update::run(&rt, *a),
-        Command::Ps(a) => commands::ps::run(&rt, a),
-        Command::Events(a) => commands::events::run(&rt, a),
+    let caller = cella::rootless::Caller::detect();
+    let rootless = cli.rootless.resolve(&caller);
+    logger.debug(&format!("caller {caller:?}; rootless: {rootless}"));
+    // Only the verbs that keep state need a state directory.
+    let runtime = || -> Result<cella::container::Runtime, cella::Error> {
+        let root = match &cli.root {
+            Some(r) => r.clone(),
+            None => cella::rootless::default_state_root(&caller).map_err(cella::Error::Usage)?,
+        };
+        logger.debug(&format!("state directory {}", root.display()));
+        Ok(cella::container::Runtime::new(root))
+    };
+    let result = (|| match command {
+        Command::Create(a) => commands::create::run(&runtime()?, a, rootless),
+        Command::Start(a) => commands::start::run(&runtime()?, a),
+        Command::State(a) => commands::state::run(&runtime()?, a),
+        Command::Kill(a) => commands::kill::run(&runtime()?, a),
+        Command::Delete(a) => commands::delete::run(&runtime()?, a),
+        Command::Run(a) => commands::run::run(&runtime()?, a, rootless),
+        Command::List(a) => commands::list::run(&runtime()?, a),
+        Command::Exec(a) => commands::exec::run(&runtime()?, *a),
+        Command::Pause(a) => commands::pause::pause(&runtime()?, a),
+        Command::Resume(a) => commands::pause::resume(&runtime()?, a),
+        Command::Update(a) => commands::update::run(&runtime()?, *a),
+        Command::Ps(a) => commands::ps::run(&runtime()?, a),
+        Command::Events(a) => commands::events::run(&runtime()?, a),
         Command::Features => commands::features::run(),
         Command::Spec(a) => commands::spec::run(a),
-        Command::Plan(a) => commands::plan::run(a),
-    };
+        Command::Plan(a) => commands::plan::run(a, rootless),
+    })();
+
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

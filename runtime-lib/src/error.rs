@@ -142,6 +142,25 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `newuidmap` or `newgidmap` could not map a rootless container's ids.
+    #[error("{helper} {args}: {reason}")]
+    IdMapHelper {
+        /// `newuidmap` or `newgidmap`.
+        helper: &'static str,
+        /// Its arguments (the pid, then the ranges).
+        args: String,
+        /// Why it failed (its own message when it ran).
+        reason: String,
+    },
+    /// The operation needs the container's own cgroup, which a rootless
+    /// container without a delegated cgroup does not have.
+    #[error("cannot {op} container {id:?}: it has no cgroup of its own (rootless, and no cgroup was delegated to its user)")]
+    NoCgroup {
+        /// The id.
+        id: String,
+        /// The operation.
+        op: &'static str,
+    },
     /// Something the caller asked for is invalid (a flag, a signal name).
     #[error("{0}")]
     Usage(String),

@@ -25,6 +25,7 @@ pub mod error;
 pub mod features;
 pub mod hooks;
 pub mod plan;
+pub mod rootless;
 pub mod seccomp;
 pub mod spec;
 mod sync;

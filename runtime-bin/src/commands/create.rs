@@ -10,10 +10,11 @@ pub struct Args {
     id: String,
 }
 
-pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
-    let opts = a.flags.options(false);
+pub fn run(rt: &Runtime, a: Args, rootless: bool) -> Result<u8, cella::Error> {
+    let opts = a.flags.options(false, rootless);
     let c = rt.create(&a.id, a.flags.bundle(), &opts)?;
     crate::log::warnings(c.warnings());
+    crate::log::debug_notes(c.notes());
     if let Some(p) = &a.flags.pid_file {
         if let Err(e) = c.write_pid_file(p) {
             let _ = c.delete(true);

@@ -45,9 +45,11 @@ pub struct CreateFlags {
 
 impl CreateFlags {
     /// `foreground`: a `run` that stays attached, which can relay a
-    /// terminal itself when no console socket is given.
-    pub fn options(&self, foreground: bool) -> CreateOptions {
+    /// terminal itself when no console socket is given; `rootless`: the
+    /// resolved `--rootless`.
+    pub fn options(&self, foreground: bool, rootless: bool) -> CreateOptions {
         CreateOptions {
+            rootless,
             no_pivot: self.no_pivot,
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,

@@ -21,7 +21,7 @@ pub struct Args {
     id: String,
 }
 
-pub fn run(a: Args) -> Result<u8, cella::Error> {
+pub fn run(a: Args, rootless: bool) -> Result<u8, cella::Error> {
     cella::container::validate_id(&a.id)?;
     let opts = CreateOptions {
         no_pivot: a.no_pivot,
@@ -30,6 +30,7 @@ pub fn run(a: Args) -> Result<u8, cella::Error> {
         // As for a foreground `run`, which can always take a terminal.
         console: cella::plan::Console::Relay,
         listen_fds: 0,
+        rootless,
     };
     let plan = cella::container::plan_bundle(&a.bundle, &a.id, &opts)?;
     println!(

@@ -16,13 +16,14 @@ pub struct Args {
     id: String,
 }
 
-pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
-    let opts = a.flags.options(!a.detach);
+pub fn run(rt: &Runtime, a: Args, rootless: bool) -> Result<u8, cella::Error> {
+    let opts = a.flags.options(!a.detach, rootless);
     if !a.detach {
         cella::container::block_forwarded_signals()?;
     }
     let mut c = rt.create(&a.id, a.flags.bundle(), &opts)?;
     crate::log::warnings(c.warnings());
+    crate::log::debug_notes(c.notes());
     let started = a
         .flags
         .pid_file

@@ -8,7 +8,7 @@ use nix::sched::{setns, unshare, CloneFlags};
 use nix::unistd::Pid;
 
 use crate::error::{ChildError, Error};
-use crate::plan::{IdRange, NamespaceKind, NamespacePlan};
+use crate::plan::{IdRange, MapWriter, NamespaceKind, NamespacePlan};
 
 /// A namespace file opened by the runtime before forking, so that a bad path
 /// fails `create` early and the children need no access to the host's paths.
@@ -40,6 +40,32 @@ pub(crate) fn open_joins(plan: &NamespacePlan) -> Result<Vec<JoinFd>, Error> {
             })
         })
         .collect()
+}
+
+/// A sysctl of the plan whose namespace is joined by path but is the
+/// runtime's own: setting it would change the host (or whatever runs the
+/// runtime). Returns the key and the path.
+pub(crate) fn sysctl_in_own_namespace<'a>(
+    sysctl: impl IntoIterator<Item = &'a String>,
+    joins: &'a [JoinFd],
+) -> Option<(&'a str, &'a str)> {
+    use oci_spec::runtime::LinuxNamespaceType as T;
+    let same = |j: &JoinFd| {
+        let ours = nix::sys::stat::stat(format!("/proc/self/ns/{}", j.kind.proc_name()).as_str());
+        let theirs = nix::sys::stat::fstat(j.fd.as_fd());
+        matches!((ours, theirs), (Ok(a), Ok(b)) if a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+    };
+    sysctl.into_iter().find_map(|key| {
+        let kind = match crate::spec::sysctl_namespace(&key.replace('/', "."))? {
+            T::Ipc => NamespaceKind::Ipc,
+            T::Network => NamespaceKind::Network,
+            _ => NamespaceKind::Uts,
+        };
+        joins
+            .iter()
+            .find(|j| j.kind == kind && same(j))
+            .map(|j| (key.as_str(), j.path.as_str()))
+    })
 }
 
 /// Joins the namespaces given by path, user first: the others may belong to
@@ -148,12 +174,72 @@ fn map_text(ranges: &[IdRange]) -> String {
         .collect()
 }
 
-/// Writes the uid and gid maps of `pid`'s new user namespace (runtime side).
+/// Writes the uid and gid maps of `pid`'s new user namespace (runtime
+/// side), each the way the plan chose. A gid map written by an
+/// unprivileged runtime needs `setgroups` denied first: otherwise a
+/// process could drop a group it was denied by (user_namespaces(7)).
 pub(crate) fn write_id_maps(pid: Pid, plan: &NamespacePlan) -> Result<(), Error> {
     let base = Path::new("/proc").join(pid.as_raw().to_string());
-    for (file, ranges) in [("uid_map", &plan.uid_map), ("gid_map", &plan.gid_map)] {
+    for (file, ranges, writer, helper) in [
+        ("uid_map", &plan.uid_map, plan.uid_map_writer, "newuidmap"),
+        ("gid_map", &plan.gid_map, plan.gid_map_writer, "newgidmap"),
+    ] {
         let path = base.join(file);
-        std::fs::write(&path, map_text(ranges)).map_err(Error::io("write", path))?;
+        match writer.unwrap_or(MapWriter::Runtime) {
+            MapWriter::Runtime => {
+                std::fs::write(&path, map_text(ranges)).map_err(Error::io("write", path))?
+            }
+            MapWriter::SelfOnly => {
+                if file == "gid_map" {
+                    let setgroups = base.join("setgroups");
+                    std::fs::write(&setgroups, "deny").map_err(Error::io("write", setgroups))?;
+                }
+                std::fs::write(&path, map_text(ranges)).map_err(Error::io("write", path))?
+            }
+            MapWriter::Helper => run_map_helper(helper, pid, ranges)?,
+        }
     }
     Ok(())
+}
+
+/// Runs `newuidmap`/`newgidmap PID ID HOST-ID SIZE...`; they check the
+/// ranges against `/etc/subuid`/`/etc/subgid` and say why they refuse.
+fn run_map_helper(helper: &'static str, pid: Pid, ranges: &[IdRange]) -> Result<(), Error> {
+    let mut args = vec![pid.as_raw().to_string()];
+    for r in ranges {
+        args.extend([
+            r.container_id.to_string(),
+            r.host_id.to_string(),
+            r.size.to_string(),
+        ]);
+    }
+    let fail = |reason: String| Error::IdMapHelper {
+        helper,
+        args: args.join(" "),
+        reason,
+    };
+    let out = std::process::Command::new(helper)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            fail(if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "{helper} is not installed (Debian package uidmap): an unprivileged runtime \
+                     needs it to map more than its own id"
+                )
+            } else {
+                e.to_string()
+            })
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said = stderr.trim().lines().last().unwrap_or("").trim();
+    Err(fail(format!(
+        "{} ({said}); the ranges must be granted to this user in /etc/sub{}",
+        out.status,
+        if helper == "newuidmap" { "uid" } else { "gid" }
+    )))
 }

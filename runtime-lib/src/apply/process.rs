@@ -146,8 +146,14 @@ pub(crate) fn switch_user_and_caps(p: &ProcessPlan) -> Result<()> {
         .iter()
         .map(|g| Gid::from_raw(*g))
         .collect();
-    nix::unistd::setgroups(&gids)
-        .map_err(|e| ChildError::sys("setgroups", format!("{:?}", p.additional_gids), e))?;
+    // In a user namespace whose gid map an unprivileged runtime wrote,
+    // setgroups(2) is denied even to clear the list; there the only groups
+    // are the ones already held, so an empty list needs no call.
+    let denied = std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+    if !(denied && gids.is_empty()) {
+        nix::unistd::setgroups(&gids)
+            .map_err(|e| ChildError::sys("setgroups", format!("{:?}", p.additional_gids), e))?;
+    }
     let gid = Gid::from_raw(p.gid);
     nix::unistd::setresgid(gid, gid, gid)
         .map_err(|e| ChildError::sys("setresgid", p.gid.to_string(), e))?;

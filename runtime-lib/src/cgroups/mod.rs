@@ -4,6 +4,7 @@
 //! Every function takes its paths from a [`HostCgroups`], so tests can point
 //! it at a temporary directory instead of `/sys/fs/cgroup`.
 
+mod delegation;
 mod devices_bpf;
 mod oom;
 mod resources;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::DeviceRule;
 
+pub use delegation::{delegated_part, Delegated};
 pub use oom::OomWatcher;
 pub use resources::{
     blkio_weight_to_io_weight, shares_to_weight, writes, CgroupWrite, ResourceError, Version,
@@ -166,8 +168,9 @@ impl HostCgroups {
 impl HostCgroups {
     /// The facts a plan needs: v2 files only on a pure v2 host (a hybrid
     /// host's controllers are v1).
-    pub fn facts(&self) -> crate::plan::HostFacts {
+    pub fn facts(&self, caller: crate::rootless::Caller) -> crate::plan::HostFacts {
         crate::plan::HostFacts {
+            caller,
             cgroup_version: if self.mode == Mode::Unified {
                 Version::V2
             } else {
@@ -265,6 +268,23 @@ impl ContainerCgroup {
                     })
                     .collect(),
             },
+        }
+    }
+
+    /// The caller's own cgroup (one directory per hierarchy), where a
+    /// container stays when it gets none of its own.
+    pub fn current(host: &HostCgroups, own: &[(String, PathBuf)]) -> Self {
+        Self::resolve(host, own, Path::new(""))
+    }
+
+    /// The controllers (v1: of the hierarchies) this cgroup has
+    /// directories for; on v2 every controller lives in the one directory.
+    pub fn has_controller(&self, controller: &str) -> bool {
+        match self {
+            ContainerCgroup::V1 { dirs } => dirs
+                .iter()
+                .any(|(n, _)| n.split(',').any(|c| c == controller)),
+            ContainerCgroup::V2 { .. } => true,
         }
     }
 

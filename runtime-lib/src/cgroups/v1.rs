@@ -52,6 +52,10 @@ pub(super) fn apply_device_rules(
     dirs: &[(String, PathBuf)],
     rules: &[DeviceRule],
 ) -> Result<(), CgroupError> {
+    // No rules (an unprivileged runtime writes none) need no hierarchy.
+    if rules.is_empty() {
+        return Ok(());
+    }
     let Some((_, dir)) = dirs
         .iter()
         .find(|(n, _)| n.split(',').any(|c| c == "devices"))

@@ -1,7 +1,6 @@
 //! The commands that act on a running container's cgroup: `pause`,
 //! `resume`, `update`, `ps`, `events`.
 
-use nix::unistd::Pid;
 use oci_spec::runtime::LinuxResources;
 use serde::Serialize;
 
@@ -28,7 +27,7 @@ impl Container {
     pub fn pause(&self) -> Result<(), Error> {
         let _lock = DirLock::lock(&self.dir)?;
         match self.status() {
-            Status::Running | Status::Created => Ok(self.state.cgroup.set_frozen(true)?),
+            Status::Running | Status::Created => Ok(self.own_cgroup("pause")?.set_frozen(true)?),
             s => Err(self.wrong("pause", s)),
         }
     }
@@ -37,7 +36,7 @@ impl Container {
     pub fn resume(&self) -> Result<(), Error> {
         let _lock = DirLock::lock(&self.dir)?;
         match self.status() {
-            Status::Paused => Ok(self.state.cgroup.set_frozen(false)?),
+            Status::Paused => Ok(self.own_cgroup("resume")?.set_frozen(false)?),
             s => Err(self.wrong("resume", s)),
         }
     }
@@ -49,11 +48,12 @@ impl Container {
         if status == Status::Stopped {
             return Err(self.wrong("update", status));
         }
-        let writes = cgroups::writes(r, self.state.cgroup.version())
-            .map_err(|e| Error::Usage(e.to_string()))?;
+        let cgroup = self.own_cgroup("update")?;
+        let writes =
+            cgroups::writes(r, cgroup.version()).map_err(|e| Error::Usage(e.to_string()))?;
         if let Some(m) = r.memory() {
             if m.check_before_update() == Some(true) {
-                if let (Some(limit), Some(usage)) = (m.limit(), self.state.cgroup.memory_usage()) {
+                if let (Some(limit), Some(usage)) = (m.limit(), cgroup.memory_usage()) {
                     if limit >= 0 && (limit as u64) < usage {
                         return Err(Error::Usage(format!(
                             "linux.resources.memory.limit: {limit} is below the current usage {usage} (checkBeforeUpdate)"
@@ -62,18 +62,13 @@ impl Container {
                 }
             }
         }
-        self.state.cgroup.apply_writes(&writes)?;
+        cgroup.apply_writes(&writes)?;
         if let Some(rules) = r.devices().as_ref().filter(|d| !d.is_empty()) {
             let rules = crate::plan::device_rules_for_update(rules, &self.state.device_nodes)
                 .map_err(Error::Usage)?;
-            self.state.cgroup.apply_device_rules(&rules)?;
+            cgroup.apply_device_rules(&rules)?;
         }
         Ok(())
-    }
-
-    /// Every process of the container (from its cgroup).
-    pub fn processes(&self) -> Result<Vec<Pid>, Error> {
-        Ok(self.state.cgroup.pids()?)
     }
 
     /// Resource usage now.
@@ -85,7 +80,7 @@ impl Container {
         Ok(Event {
             kind: "stats",
             id: self.state.id.clone(),
-            data: Some(self.state.cgroup.stats()),
+            data: Some(self.own_cgroup("read stats of")?.stats()),
         })
     }
 
@@ -97,7 +92,7 @@ impl Container {
         interval: std::time::Duration,
         mut emit: impl FnMut(&Event) -> bool,
     ) -> Result<(), Error> {
-        let mut oom = OomWatcher::new(&self.state.cgroup)?;
+        let mut oom = OomWatcher::new(self.own_cgroup("watch events of")?)?;
         let mut next = std::time::Instant::now();
         loop {
             if self.status() == Status::Stopped {

@@ -12,12 +12,13 @@ use super::state::{self, DirLock, StateFile, EXEC_FIFO};
 use super::{time, Container};
 use crate::apply::init::{self, InitContext};
 use crate::apply::namespaces;
-use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups};
+use crate::cgroups::{delegated_part, own_cgroups, ContainerCgroup, Delegated, HostCgroups};
 use crate::console;
 use crate::error::{ChildError, Error};
 use crate::hooks::{self, HookState};
 use crate::plan::{self, Console, CreateOptions, NamespaceKind, Plan};
-use crate::spec;
+use crate::rootless::Caller;
+use crate::spec::{self, SpecError};
 use crate::sync::{self, FromChild, FromRuntime};
 use crate::sys::{self, Forked};
 
@@ -51,7 +52,68 @@ impl Drop for Cleanup {
 pub fn plan_bundle(bundle: &Path, id: &str, opts: &CreateOptions) -> Result<Plan, Error> {
     let loaded = spec::load_bundle(bundle)?;
     let host = HostCgroups::detect()?;
-    Ok(plan::compile(&loaded, id, opts, &host.facts())?)
+    Ok(plan::compile(
+        &loaded,
+        id,
+        opts,
+        &host.facts(Caller::detect()),
+    )?)
+}
+
+/// Where a rootless container's cgroup goes: the part delegated to the
+/// caller, if any. A limit for a controller it did not get, or no cgroup
+/// and no pid namespace of its own (its processes could then not be found
+/// again), is refused before anything is created.
+fn place_cgroup(
+    plan: &Plan,
+    config: &Path,
+    wanted: ContainerCgroup,
+    host: &HostCgroups,
+    own: &[(String, PathBuf)],
+    euid: u32,
+) -> Result<Delegated, Error> {
+    if !plan.cgroup.optional {
+        return Ok(Delegated {
+            cgroup: Some(wanted.clone()),
+            view: wanted,
+            notes: Vec::new(),
+        });
+    }
+    let placed = delegated_part(&wanted, &ContainerCgroup::current(host, own));
+    let who = crate::rootless::describe_uid(euid);
+    let refuse = |field: &str, reason: String| {
+        Error::Spec(SpecError::Invalid {
+            file: config.to_path_buf(),
+            field: field.to_string(),
+            reason,
+        })
+    };
+    for w in &plan.cgroup.writes {
+        if !placed
+            .cgroup
+            .as_ref()
+            .is_some_and(|c| c.has_controller(w.controller))
+        {
+            return Err(refuse(
+                &w.field,
+                format!(
+                    "rootless: no {} cgroup was delegated to {who}, so the limit cannot be applied{}",
+                    w.controller,
+                    placed.notes.first().map(|n| format!(" ({n})")).unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    if placed.cgroup.is_none() && !plan.namespaces.creates(NamespaceKind::Pid) {
+        return Err(refuse(
+            "linux.namespaces",
+            format!(
+                "rootless: no cgroup was delegated to {who}, so the container needs a new pid \
+                 namespace: without either, its processes could not be found to be killed"
+            ),
+        ));
+    }
+    Ok(placed)
 }
 
 pub(super) fn create(
@@ -64,11 +126,24 @@ pub(super) fn create(
     // Plan before touching anything: a bad config leaves nothing behind.
     let loaded = spec::load_bundle(bundle)?;
     let host = HostCgroups::detect()?;
-    let plan = plan::compile(&loaded, id, opts, &host.facts())?;
+    let caller = Caller::detect();
+    let plan = plan::compile(&loaded, id, opts, &host.facts(caller))?;
     let own = std::fs::read_to_string("/proc/self/cgroup")
         .map_err(Error::io("read", "/proc/self/cgroup"))?;
-    let cgroup = ContainerCgroup::resolve(&host, &own_cgroups(&own), &plan.cgroup.path);
+    let own = own_cgroups(&own);
+    let wanted = ContainerCgroup::resolve(&host, &own, &plan.cgroup.path);
+    let placed = place_cgroup(&plan, &loaded.config_path, wanted, &host, &own, caller.euid)?;
+    let cgroup = placed.cgroup;
     let joins = namespaces::open_joins(&plan.namespaces)?;
+    if let Some((key, path)) = namespaces::sysctl_in_own_namespace(plan.sysctl.keys(), &joins) {
+        return Err(Error::Spec(SpecError::Invalid {
+            file: loaded.config_path.clone(),
+            field: format!("linux.sysctl.{key:?}"),
+            reason: format!(
+                "the namespace joined at {path} is the runtime's own: setting it would change the host"
+            ),
+        }));
+    }
 
     std::fs::create_dir_all(root).map_err(Error::io("create", root))?;
     let dir = root.join(id);
@@ -87,16 +162,18 @@ pub(super) fn create(
     };
     let _lock = DirLock::lock(&dir)?;
 
-    if !cgroup.pids()?.is_empty() {
-        return Err(Error::Usage(format!(
-            "cgroup {:?} already has processes: refusing to share it",
-            plan.cgroup.path
-        )));
+    if let Some(cgroup) = &cgroup {
+        if !cgroup.pids()?.is_empty() {
+            return Err(Error::Usage(format!(
+                "cgroup {:?} already has processes: refusing to share it",
+                plan.cgroup.path
+            )));
+        }
+        cgroup.create()?;
+        cleanup.cgroup = Some(cgroup.clone());
+        cgroup.apply_writes(&plan.cgroup.writes)?;
+        cgroup.apply_device_rules(&plan.cgroup.device_rules)?;
     }
-    cgroup.create()?;
-    cleanup.cgroup = Some(cgroup.clone());
-    cgroup.apply_writes(&plan.cgroup.writes)?;
-    cgroup.apply_device_rules(&plan.cgroup.device_rules)?;
 
     let fifo_path = dir.join(EXEC_FIFO);
     nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o600))
@@ -131,7 +208,7 @@ pub(super) fn create(
     let (parent_end, child_end) = sync::channel()?;
     let ctx = InitContext {
         plan: &plan,
-        cgroup: &cgroup,
+        cgroup: &placed.view,
         joins: &joins,
         channel: &child_end,
         runtime_end: parent_end.raw_fd(),
@@ -150,7 +227,9 @@ pub(super) fn create(
     drop(console_for_child);
     drop(seccomp_listener);
 
-    cgroup.add_process(stage1)?;
+    if let Some(cgroup) = &cgroup {
+        cgroup.add_process(stage1)?;
+    }
     parent_end.send_to_child(FromRuntime::Proceed)?;
     let init_pid = loop {
         match parent_end.recv_from_child()? {
@@ -237,6 +316,7 @@ pub(super) fn create(
         exec_fifo: Some(exec_fifo),
         terminal,
         warnings: plan.warnings.clone(),
+        notes: placed.notes,
         is_parent: true,
     })
 }

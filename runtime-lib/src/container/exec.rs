@@ -121,9 +121,11 @@ impl Container {
             let _ = waitpid(stage1, None);
             e
         };
-        cgroup
-            .add_process(stage1)
-            .map_err(|e| kill_stage1(e.into()))?;
+        if let Some(cgroup) = &cgroup {
+            cgroup
+                .add_process(stage1)
+                .map_err(|e| kill_stage1(e.into()))?;
+        }
         parent_end
             .send_to_child(FromRuntime::Proceed)
             .map_err(kill_stage1)?;
@@ -192,10 +194,13 @@ impl Container {
         Ok(joins)
     }
 
-    fn exec_cgroup(&self, sub: Option<&str>) -> Result<ContainerCgroup, Error> {
+    /// The cgroup the process joins: the container's (`None`: it has none,
+    /// rootless, and the process stays in ours as the init did).
+    fn exec_cgroup(&self, sub: Option<&str>) -> Result<Option<ContainerCgroup>, Error> {
         let Some(sub) = sub else {
             return Ok(self.state.cgroup.clone());
         };
+        let cgroup = self.own_cgroup("exec --cgroup in")?;
         let (only, path) = match sub.split_once(':') {
             Some((ctrl, p)) => (Some(ctrl), p),
             None => (None, sub),
@@ -209,7 +214,7 @@ impl Container {
                 "--cgroup {sub:?}: must be a path below the container's cgroup"
             )));
         }
-        Ok(match &self.state.cgroup {
+        Ok(Some(match cgroup {
             ContainerCgroup::V2 { dir } => ContainerCgroup::V2 { dir: dir.join(rel) },
             ContainerCgroup::V1 { dirs } => ContainerCgroup::V1 {
                 dirs: dirs
@@ -220,7 +225,7 @@ impl Container {
                     })
                     .collect(),
             },
-        })
+        }))
     }
 }
 

@@ -5,6 +5,7 @@ mod cgroup_ops;
 mod create;
 mod exec;
 mod id;
+mod pid_namespace;
 mod run;
 mod state;
 mod time;
@@ -24,6 +25,7 @@ pub use id::validate_id;
 pub use state::{OciState, StateFile};
 pub use time::rfc3339_nano;
 
+use crate::cgroups::ContainerCgroup;
 use crate::error::{Error, Status};
 use crate::plan::CreateOptions;
 use crate::sys;
@@ -73,6 +75,7 @@ impl Runtime {
                 is_parent: false,
                 terminal: None,
                 warnings: Vec::new(),
+                notes: Vec::new(),
             }),
             None => Err(Error::NotFound { id: id.to_string() }),
         }
@@ -108,6 +111,9 @@ pub struct Container {
     terminal: Option<OwnedFd>,
     /// What `create` skipped and the caller should hear of.
     warnings: Vec<String>,
+    /// What `create` decided that only `--debug` shows (a rootless
+    /// container's cgroups that were not delegated).
+    notes: Vec<String>,
 }
 
 impl Container {
@@ -127,6 +133,12 @@ impl Container {
         &self.warnings
     }
 
+    /// What `create` decided and a debug log should show: the cgroup
+    /// directories a rootless container did not get, and why.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
     /// The stored state.
     pub fn state_file(&self) -> &StateFile {
         &self.state
@@ -139,7 +151,7 @@ impl Container {
             Status::Stopped
         } else if self.dir.join(EXEC_FIFO).exists() {
             Status::Created
-        } else if self.state.cgroup.is_frozen() {
+        } else if self.state.cgroup.as_ref().is_some_and(|c| c.is_frozen()) {
             Status::Paused
         } else {
             Status::Running
@@ -270,7 +282,7 @@ impl Container {
         if all || (signal == Signal::SIGKILL && !self.state.own_pid_namespace) {
             // runc 1.2: on a stopped container --all only suppresses the
             // error; stray processes left in the cgroup still get it.
-            return Ok(self.state.cgroup.signal_all(signal)?);
+            return self.signal_all(signal);
         }
         self.signal_init(signal)
     }
@@ -299,18 +311,52 @@ impl Container {
             _ => return Err(self.wrong("delete", status)),
         }
         if status != Status::Stopped {
-            if status == Status::Paused {
-                let _ = self.state.cgroup.set_frozen(false);
+            if let (Status::Paused, Some(cg)) = (status, &self.state.cgroup) {
+                let _ = cg.set_frozen(false);
             }
             let _ = self.signal_init(Signal::SIGKILL);
             self.wait_init_gone(Duration::from_secs(10));
         }
         // Whatever else is left in the cgroup (processes that escaped the
         // init's pid namespace or a container sharing the host's) goes too.
-        let _ = self.state.cgroup.signal_all(Signal::SIGKILL);
-        self.state.cgroup.destroy()?;
+        let _ = self.signal_all(Signal::SIGKILL);
+        if let Some(cg) = &self.state.cgroup {
+            cg.destroy()?;
+        }
         std::fs::remove_dir_all(&self.dir).map_err(Error::io("remove", &self.dir))?;
         Ok(self.run_warning_hooks("poststop", "stopped"))
+    }
+
+    /// The container's own cgroup, for an operation that needs one.
+    fn own_cgroup(&self, op: &'static str) -> Result<&ContainerCgroup, Error> {
+        self.state.cgroup.as_ref().ok_or_else(|| Error::NoCgroup {
+            id: self.state.id.clone(),
+            op,
+        })
+    }
+
+    /// Every process of the container: those in its cgroup, or, for a
+    /// rootless container without one, those in its pid namespace.
+    pub fn processes(&self) -> Result<Vec<nix::unistd::Pid>, Error> {
+        match &self.state.cgroup {
+            Some(cg) => Ok(cg.pids()?),
+            None => Ok(pid_namespace::members(self.state.pid)),
+        }
+    }
+
+    /// Signals every process of the container. Without a cgroup there is
+    /// no freezer to stop forks racing the signal; SIGKILL still gets them
+    /// all, since killing a pid namespace's init kills the namespace.
+    fn signal_all(&self, signal: Signal) -> Result<(), Error> {
+        match &self.state.cgroup {
+            Some(cg) => Ok(cg.signal_all(signal)?),
+            None => {
+                for pid in pid_namespace::members(self.state.pid) {
+                    let _ = nix::sys::signal::kill(pid, signal);
+                }
+                Ok(())
+            }
+        }
     }
 
     fn wait_init_gone(&self, limit: Duration) {

@@ -31,8 +31,10 @@ pub struct StateFile {
     pub created: String,
     /// Annotations of the config.
     pub annotations: BTreeMap<String, String>,
-    /// The container's cgroup on this host.
-    pub cgroup: ContainerCgroup,
+    /// The container's cgroup on this host; `None` for a rootless
+    /// container that got none (nothing was delegated to its user).
+    #[serde(default)]
+    pub cgroup: Option<ContainerCgroup>,
     /// The device nodes of the container, kept allowed when `update`
     /// replaces the device rules.
     #[serde(default)]
@@ -173,9 +175,9 @@ mod tests {
             rootfs: PathBuf::from("/b/rootfs"),
             created: String::new(),
             annotations: BTreeMap::new(),
-            cgroup: ContainerCgroup::V2 {
+            cgroup: Some(ContainerCgroup::V2 {
                 dir: PathBuf::from("/nonexistent"),
-            },
+            }),
             device_nodes: Vec::new(),
             process: None,
             hooks: Default::default(),

@@ -6,7 +6,7 @@ use oci_spec::runtime::Spec;
 use serde::Serialize;
 
 use super::devices::DeviceRule;
-use super::Problem;
+use super::{HostFacts, Problem};
 use crate::cgroups::{self, CgroupWrite, Version};
 
 /// The cgroup part of the plan.
@@ -20,16 +20,26 @@ pub struct CgroupPlan {
     pub version: Version,
     /// Resource limits as file writes, in order.
     pub writes: Vec<CgroupWrite>,
-    /// Device access rules, in order.
+    /// Device access rules, in order. Empty for an unprivileged runtime:
+    /// the kernel lets only `CAP_SYS_ADMIN` of the initial user namespace
+    /// write v1 `devices.allow` or load a v2 device program, and in a user
+    /// namespace `mknod` is refused anyway, so the container has only the
+    /// host's nodes the runtime binds in and those its mounts bring.
     pub device_rules: Vec<DeviceRule>,
+    /// Rootless: the cgroup is used only where the caller may write it (a
+    /// subtree delegated to it); elsewhere the container stays in the
+    /// caller's cgroup, and a resource limit there is an error.
+    pub optional: bool,
 }
 
 pub(super) fn plan(
     spec: &Spec,
     id: &str,
-    version: Version,
+    host: &HostFacts,
+    rootless: bool,
     device_rules: Vec<DeviceRule>,
 ) -> Result<CgroupPlan, Problem> {
+    let version = host.cgroup_version;
     let configured = spec
         .linux()
         .as_ref()
@@ -63,10 +73,28 @@ pub(super) fn plan(
         None => Vec::new(),
         Some(r) => cgroups::writes(r, version).map_err(|e| Problem::new(e.field, e.reason))?,
     };
+    let configured_rules = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.devices().as_ref())
+        .is_some_and(|d| !d.is_empty());
+    let device_rules = match (host.caller.privileged, configured_rules) {
+        (true, _) => device_rules,
+        (false, false) => Vec::new(),
+        (false, true) => {
+            return Err(Problem::new(
+                "linux.resources.devices",
+                "device cgroup rules need CAP_SYS_ADMIN in the host's initial user namespace, \
+                 which this (rootless) runtime lacks; remove them (a user namespace cannot mknod)",
+            ))
+        }
+    };
     Ok(CgroupPlan {
         path,
         version,
         writes,
         device_rules,
+        optional: rootless,
     })
 }

@@ -20,7 +20,7 @@ pub use mounts::{
     attr, MountKind, MountOp, MountPlan, MsFlags, RecursiveAttrs,
     KNOWN_OPTIONS as KNOWN_MOUNT_OPTIONS,
 };
-pub use namespaces::{ClockOffset, IdRange, NamespaceKind, NamespacePlan};
+pub use namespaces::{ClockOffset, IdRange, MapWriter, NamespaceKind, NamespacePlan};
 pub use process::{CapabilitySets, ProcessPlan, Rlimit};
 
 use crate::spec::{Bundle, SpecError};
@@ -94,6 +94,9 @@ pub struct CreateOptions {
     /// protocol): passed as fds 3.. before the `--preserve-fds` ones, with
     /// `LISTEN_FDS=N` and `LISTEN_PID=1` added to the environment.
     pub listen_fds: u32,
+    /// Rootless (runc's `--rootless`, resolved): a cgroup the caller may not
+    /// write (not delegated to it) is skipped instead of being an error.
+    pub rootless: bool,
 }
 
 /// Where a container's terminal (pty master) goes.
@@ -114,6 +117,8 @@ pub enum Console {
 pub struct HostFacts {
     /// Whether resource limits are written as cgroup v1 or v2 files.
     pub cgroup_version: crate::cgroups::Version,
+    /// Who runs the runtime (uid, user namespace, capabilities).
+    pub caller: crate::rootless::Caller,
 }
 
 /// Everything the executor will do, decided up front.
@@ -201,9 +206,9 @@ fn compile_inner(
         .as_ref()
         .ok_or_else(|| Problem::new("root", "is required"))?;
     let rootfs = bundle.dir.join(root.path());
-    let namespaces = namespaces::plan(spec)?;
+    let namespaces = namespaces::plan(spec, &host.caller)?;
     let devices = devices::plan(spec, namespaces.in_user_namespace())?;
-    let cgroup = cgroup::plan(spec, id, host.cgroup_version, devices.cgroup_rules.clone())?;
+    let cgroup = cgroup::plan(spec, id, host, opts.rootless, devices.cgroup_rules.clone())?;
     let linux = spec.linux().as_ref();
     let paths = |field: &str, list: Option<&Vec<String>>| -> Result<Vec<PathBuf>, Problem> {
         list.into_iter()
@@ -238,6 +243,16 @@ fn compile_inner(
                     .retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
                 process.env.push(format!("LISTEN_FDS={}", opts.listen_fds));
                 process.env.push("LISTEN_PID=1".to_string());
+            }
+            if namespaces.gid_map_writer == Some(MapWriter::SelfOnly)
+                && !process.additional_gids.is_empty()
+            {
+                return Err(Problem::new(
+                    "process.user.additionalGids",
+                    "an unprivileged runtime writing the gid map itself must deny setgroups(2) in \
+                     the container, so it cannot have supplementary groups; map the groups through \
+                     newgidmap (several linux.gidMappings ranges from /etc/subgid)",
+                ));
             }
             if process.terminal && opts.console == Console::None {
                 return Err(Problem::new(

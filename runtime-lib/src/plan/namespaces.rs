@@ -7,6 +7,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use serde::Serialize;
 
 use super::Problem;
+use crate::rootless::Caller;
 
 /// A kind of Linux namespace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -84,6 +85,37 @@ pub struct IdRange {
     pub size: u32,
 }
 
+/// Who writes a new user namespace's uid or gid map (user_namespaces(7),
+/// "Defining user and group ID mappings").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MapWriter {
+    /// The runtime writes `/proc/<pid>/{uid,gid}_map` itself: it has
+    /// `CAP_SETUID`/`CAP_SETGID`, so it may map any ids its own user
+    /// namespace has.
+    Runtime,
+    /// An unprivileged runtime writes the map itself, which the kernel
+    /// allows for exactly one id, its own effective one; a gid map then
+    /// needs `setgroups` denied first, so the container can never set
+    /// supplementary groups.
+    SelfOnly,
+    /// The setuid helper (`newuidmap`/`newgidmap`, Debian's `uidmap`)
+    /// writes it, allowing the caller's own id and the ranges that
+    /// `/etc/subuid` and `/etc/subgid` grant it.
+    Helper,
+}
+
+impl MapWriter {
+    /// Chooses the writer for `ranges` as the kernel's rules allow.
+    fn choose(ranges: &[IdRange], own_id: u32, can_map: bool) -> MapWriter {
+        match ranges {
+            _ if can_map => MapWriter::Runtime,
+            [only] if only.size == 1 && only.host_id == own_id => MapWriter::SelfOnly,
+            _ => MapWriter::Helper,
+        }
+    }
+}
+
 /// A clock offset of a new time namespace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ClockOffset {
@@ -106,6 +138,14 @@ pub struct NamespacePlan {
     pub uid_map: Vec<IdRange>,
     /// gid map of a new user namespace.
     pub gid_map: Vec<IdRange>,
+    /// Who writes the uid map (`None` without a new user namespace).
+    pub uid_map_writer: Option<MapWriter>,
+    /// Who writes the gid map (`None` without a new user namespace).
+    pub gid_map_writer: Option<MapWriter>,
+    /// The runtime itself runs in a user namespace other than the host's
+    /// (rootless podman): the container is in one even without creating
+    /// or joining one.
+    pub runtime_in_user_namespace: bool,
     /// `monotonic` offset of a new time namespace.
     pub monotonic_offset: Option<ClockOffset>,
     /// `boottime` offset of a new time namespace.
@@ -119,9 +159,12 @@ impl NamespacePlan {
         self.new.contains(&kind)
     }
 
-    /// Whether the container is in a user namespace other than the host's.
+    /// Whether the container is in a user namespace other than the host's
+    /// initial one (so `mknod` and mounting sysfs without a network
+    /// namespace of its own are refused).
     pub fn in_user_namespace(&self) -> bool {
-        self.creates(NamespaceKind::User)
+        self.runtime_in_user_namespace
+            || self.creates(NamespaceKind::User)
             || self.join.iter().any(|(k, _)| *k == NamespaceKind::User)
     }
 }
@@ -142,7 +185,7 @@ impl NamespaceKind {
     ];
 }
 
-pub(super) fn plan(spec: &Spec) -> Result<NamespacePlan, Problem> {
+pub(super) fn plan(spec: &Spec, caller: &Caller) -> Result<NamespacePlan, Problem> {
     let linux = spec.linux().as_ref();
     let mut new = Vec::new();
     let mut join = Vec::new();
@@ -196,6 +239,23 @@ pub(super) fn plan(spec: &Spec) -> Result<NamespacePlan, Problem> {
         (Vec::new(), Vec::new())
     };
 
+    let (uid_map_writer, gid_map_writer) = if new.contains(&NamespaceKind::User) {
+        (
+            Some(MapWriter::choose(
+                &uid_map,
+                caller.euid,
+                caller.can_map_uids,
+            )),
+            Some(MapWriter::choose(
+                &gid_map,
+                caller.egid,
+                caller.can_map_gids,
+            )),
+        )
+    } else {
+        (None, None)
+    };
+
     let offset = |name: &str| {
         linux
             .and_then(|l| l.time_offsets().as_ref())
@@ -211,6 +271,9 @@ pub(super) fn plan(spec: &Spec) -> Result<NamespacePlan, Problem> {
         join,
         uid_map,
         gid_map,
+        uid_map_writer,
+        gid_map_writer,
+        runtime_in_user_namespace: caller.in_user_namespace,
         monotonic_offset: offset("monotonic"),
         boottime_offset: offset("boottime"),
     })

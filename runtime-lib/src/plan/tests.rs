@@ -9,6 +9,7 @@ use crate::cgroups::Version;
 
 const V1: HostFacts = HostFacts {
     cgroup_version: Version::V1,
+    caller: crate::rootless::Caller::ROOT,
 };
 
 fn bundle(config: Value) -> Bundle {
@@ -347,6 +348,7 @@ fn resources_become_writes_for_the_host_version() {
     assert_eq!(files, [("cpu.shares", "1024"), ("pids.max", "20")]);
     let v2 = HostFacts {
         cgroup_version: Version::V2,
+        ..V1
     };
     let p = compile(&bundle(v.clone()), "ctr", &CreateOptions::default(), &v2).unwrap();
     let files: Vec<_> = p
@@ -377,4 +379,134 @@ fn socket_activation_fds_come_first_and_are_announced() {
         .process
         .env
         .ends_with(&["LISTEN_FDS=2".to_string(), "LISTEN_PID=1".to_string()]));
+}
+
+/// An unprivileged user (uid 1001, no capabilities) on a v1 host.
+const USER: HostFacts = HostFacts {
+    cgroup_version: Version::V1,
+    caller: crate::rootless::Caller {
+        euid: 1001,
+        egid: 1001,
+        in_user_namespace: false,
+        can_map_uids: false,
+        can_map_gids: false,
+        privileged: false,
+    },
+};
+
+fn rootless_config(uid_maps: Value, gid_maps: Value) -> Value {
+    let mut v = base();
+    v["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "mount"}, {"type": "user"}]);
+    v["linux"]["uidMappings"] = uid_maps;
+    v["linux"]["gidMappings"] = gid_maps;
+    v["linux"].as_object_mut().unwrap().remove("resources");
+    v["process"]["user"] = json!({"uid": 0, "gid": 0});
+    v
+}
+
+fn compile_as(v: Value, host: &HostFacts) -> Result<Plan, String> {
+    let opts = CreateOptions {
+        rootless: true,
+        ..Default::default()
+    };
+    compile(&bundle(v), "ctr", &opts, host).map_err(|e| e.to_string())
+}
+
+/// The kernel lets an unprivileged runtime map its own id once; anything
+/// more goes through newuidmap/newgidmap; root writes every map itself.
+#[test]
+fn id_maps_are_written_by_whoever_may() {
+    let own = json!([{"containerID": 0, "hostID": 1001, "size": 1}]);
+    let ranges = json!([{"containerID": 0, "hostID": 1001, "size": 1},
+                        {"containerID": 1, "hostID": 100000, "size": 65536}]);
+    let p = compile_as(rootless_config(own.clone(), own.clone()), &USER).unwrap();
+    assert_eq!(p.namespaces.uid_map_writer, Some(MapWriter::SelfOnly));
+    assert_eq!(p.namespaces.gid_map_writer, Some(MapWriter::SelfOnly));
+    assert!(p.cgroup.optional);
+    let p = compile_as(rootless_config(ranges.clone(), own.clone()), &USER).unwrap();
+    assert_eq!(p.namespaces.uid_map_writer, Some(MapWriter::Helper));
+    assert_eq!(p.namespaces.gid_map_writer, Some(MapWriter::SelfOnly));
+    let other = json!([{"containerID": 0, "hostID": 1002, "size": 1}]);
+    let p = compile_as(rootless_config(own.clone(), other), &USER).unwrap();
+    assert_eq!(
+        p.namespaces.gid_map_writer,
+        Some(MapWriter::Helper),
+        "another user's gid needs /etc/subgid"
+    );
+    let p = compile_as(rootless_config(ranges.clone(), ranges.clone()), &V1).unwrap();
+    assert_eq!(p.namespaces.uid_map_writer, Some(MapWriter::Runtime));
+    assert_eq!(p.namespaces.gid_map_writer, Some(MapWriter::Runtime));
+    assert!(
+        !compile_ok(base()).cgroup.optional,
+        "not rootless by default"
+    );
+    let mut no_userns = base();
+    no_userns["linux"]["namespaces"] = json!([{"type": "mount"}]);
+    no_userns["linux"]
+        .as_object_mut()
+        .unwrap()
+        .remove("uidMappings");
+    no_userns["linux"]
+        .as_object_mut()
+        .unwrap()
+        .remove("gidMappings");
+    assert_eq!(compile_ok(no_userns).namespaces.uid_map_writer, None);
+
+    // setgroups is denied when the gid map is written without newgidmap.
+    let mut v = rootless_config(own.clone(), own.clone());
+    v["process"]["user"]["additionalGids"] = json!([5]);
+    let e = compile_as(v.clone(), &USER).unwrap_err();
+    assert!(
+        e.contains("process.user.additionalGids") && e.contains("newgidmap"),
+        "{e}"
+    );
+    v["linux"]["gidMappings"] = ranges;
+    assert!(
+        compile_as(v, &USER).is_ok(),
+        "newgidmap leaves setgroups allowed"
+    );
+}
+
+/// Device cgroup rules need CAP_SYS_ADMIN of the initial namespace: an
+/// unprivileged runtime writes none, and refuses configured ones.
+#[test]
+fn unprivileged_runtime_has_no_device_rules() {
+    let own = json!([{"containerID": 0, "hostID": 1001, "size": 1}]);
+    let p = compile_as(rootless_config(own.clone(), own.clone()), &USER).unwrap();
+    assert!(p.cgroup.device_rules.is_empty());
+    assert!(p.devices.bind_from_host);
+    let mut v = rootless_config(own.clone(), own);
+    v["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+    let e = compile_as(v, &USER).unwrap_err();
+    assert!(
+        e.contains("linux.resources.devices") && e.contains("CAP_SYS_ADMIN"),
+        "{e}"
+    );
+    assert!(!compile_ok(base()).cgroup.device_rules.is_empty());
+}
+
+/// Rootless podman runs its runtime as root of a user namespace: the
+/// container is in it without a namespace of its own, so no mknod.
+#[test]
+fn runtime_in_a_user_namespace_binds_devices() {
+    let podman = HostFacts {
+        caller: crate::rootless::Caller {
+            euid: 0,
+            egid: 0,
+            in_user_namespace: true,
+            can_map_uids: true,
+            can_map_gids: true,
+            privileged: false,
+        },
+        ..V1
+    };
+    let mut v = base();
+    v["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "mount"}]);
+    for k in ["uidMappings", "gidMappings", "resources"] {
+        v["linux"].as_object_mut().unwrap().remove(k);
+    }
+    let p = compile_as(v, &podman).unwrap();
+    assert!(p.namespaces.in_user_namespace());
+    assert!(p.devices.bind_from_host);
+    assert!(p.cgroup.device_rules.is_empty());
 }

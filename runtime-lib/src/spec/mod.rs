@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 pub use default::default_spec;
 pub use load::{load_bundle, Bundle};
+pub(crate) use validate::sysctl_namespace;
 pub use validate::validate;
 
 /// An error in a bundle's configuration: it names the file, the JSON field

@@ -607,16 +607,28 @@ fn check_sysctl_key(key: &str, namespaces: &Namespaces) -> Result<(), String> {
     if name.split('.').any(str::is_empty) {
         return Err("not a valid sysctl name".to_string());
     }
-    let needs = if IPC_SYSCTLS.contains(&name.as_str()) || name.starts_with("fs.mqueue.") {
-        (LinuxNamespaceType::Ipc, "IPC")
-    } else if name.starts_with("net.") {
-        (LinuxNamespaceType::Network, "network")
-    } else if name == "kernel.hostname" || name == "kernel.domainname" {
-        (LinuxNamespaceType::Uts, "UTS")
-    } else {
+    let Some(typ) = sysctl_namespace(&name) else {
         return Err("sysctl is not namespaced, refusing to set it in a container".to_string());
     };
-    needs_new_namespace(namespaces, needs.0, needs.1)
+    let label = match typ {
+        LinuxNamespaceType::Ipc => "IPC",
+        LinuxNamespaceType::Network => "network",
+        _ => "UTS",
+    };
+    needs_new_namespace(namespaces, typ, label)
+}
+
+/// The namespace a sysctl (with `.` separators) belongs to, if any.
+pub(crate) fn sysctl_namespace(name: &str) -> Option<LinuxNamespaceType> {
+    if IPC_SYSCTLS.contains(&name) || name.starts_with("fs.mqueue.") {
+        Some(LinuxNamespaceType::Ipc)
+    } else if name.starts_with("net.") {
+        Some(LinuxNamespaceType::Network)
+    } else if name == "kernel.hostname" || name == "kernel.domainname" {
+        Some(LinuxNamespaceType::Uts)
+    } else {
+        None
+    }
 }
 
 fn needs_new_namespace(
@@ -624,12 +636,11 @@ fn needs_new_namespace(
     typ: LinuxNamespaceType,
     label: &str,
 ) -> Result<(), String> {
-    if namespaces.is_new(typ) {
+    // A joined namespace is the container's too (a pod's shared network,
+    // the one rootless podman makes for slirp4netns), as runc allows;
+    // `create` refuses it only when it is the runtime's own (the host's).
+    if namespaces.is_new(typ) || namespaces.is_joined(typ) {
         Ok(())
-    } else if namespaces.is_joined(typ) {
-        Err(format!(
-            "needs a new {label} namespace, not a joined one (it would change another container)"
-        ))
     } else {
         Err(format!(
             "needs a new {label} namespace (it would change the host)"
@@ -1362,14 +1373,13 @@ pub(super) mod tests {
             "linux.sysctl.\"net.ipv4.ip_forward\"",
             "needs a new network namespace",
         );
-        assert_refused(
-            |c| {
-                set(c, "net.ipv4.ip_forward");
-                c["linux"]["namespaces"][4]["path"] = json!("/proc/1/ns/net");
-            },
-            "linux.sysctl.\"net.ipv4.ip_forward\"",
-            "not a joined one",
-        );
+        // A joined network namespace is the container's (a pod's, the one
+        // rootless podman makes for slirp4netns): create checks it is not
+        // the runtime's own.
+        assert_accepted(|c| {
+            set(c, "net.ipv4.ip_forward");
+            c["linux"]["namespaces"][4]["path"] = json!("/proc/1/ns/net");
+        });
         assert_refused(
             |c| {
                 set(c, "kernel.msgmax");
