@@ -27,6 +27,7 @@ pub mod hooks;
 pub mod plan;
 pub mod seccomp;
 pub mod spec;
+mod stop_point;
 mod sync;
 mod sys;
 

@@ -118,6 +118,7 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::hooks::tests());
     v.extend(tests::features::tests());
     v.extend(tests::seccomp::tests());
+    v.extend(tests::security::tests());
     v.extend(tests::bad_configs::tests(bad_configs));
     v
 }

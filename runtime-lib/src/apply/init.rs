@@ -20,6 +20,7 @@ use crate::console;
 use crate::error::ChildError;
 use crate::hooks;
 use crate::plan::{NamespaceKind, Plan};
+use crate::stop_point;
 use crate::sync::{Channel, FromChild, FromRuntime};
 use crate::sys::{self, Forked};
 
@@ -134,6 +135,7 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
         join_session_keyring(&plan.id)?;
     }
     build_root(ctx)?;
+    stop_point::reached("init:pivoted");
     apply_sysctl(plan)?;
     mounts::mask_paths(&plan.masked_paths)?;
     mounts::readonly_paths(&plan.readonly_paths)?;
@@ -174,6 +176,7 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
     // Resolved as the process's user: access(2) checks the real uid.
     let program = process::resolve_program(&plan.process)?;
 
+    stop_point::reached("init:ready");
     ctx.channel.send_to_runtime(&FromChild::Ready)?;
     wait_for_start(ctx.exec_fifo)?;
     // After start, as the process's user, in the container: the path is
@@ -228,6 +231,7 @@ fn build_root(ctx: &InitContext<'_>) -> Result<(), ChildError> {
     let root = Root::open(&plan.rootfs)?;
     mounts::mount_all(plan, &root, ctx.cgroup)?;
     devices::create_devices(&root, &plan.devices)?;
+    stop_point::reached("init:devices");
     drop(root);
     run_create_hooks(ctx)?;
     if plan.mounts.pivot_root {

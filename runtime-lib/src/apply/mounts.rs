@@ -13,7 +13,7 @@ use super::fs::{fd_path, is_dir, Root};
 use crate::cgroups::ContainerCgroup;
 use crate::error::ChildError;
 use crate::plan::{MountKind, MountOp, Plan};
-use crate::sys;
+use crate::{stop_point, sys};
 
 type Result<T> = std::result::Result<T, ChildError>;
 
@@ -81,6 +81,9 @@ pub(crate) fn bind_rootfs(rootfs: &Path) -> Result<()> {
 /// Step 4. The mounts of config.json, in order.
 pub(crate) fn mount_all(plan: &Plan, root: &Root, cgroup: &ContainerCgroup) -> Result<()> {
     for op in &plan.mounts.ops {
+        if cfg!(debug_assertions) {
+            stop_point::reached(&format!("init:mount-{}", op.index));
+        }
         mount_one(plan, root, op, cgroup)?;
     }
     Ok(())
@@ -108,6 +111,7 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
             let target = root
                 .ensure_mountpoint(&op.destination, is_dir(&src))
                 .map_err(|e| ChildError::sys("create mount point", field(op), e))?;
+            target_opened(op);
             mount(
                 Some(fd_path(&src).as_str()),
                 fd_path(&target).as_str(),
@@ -131,6 +135,7 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
         }
         MountKind::Filesystem { fstype } => {
             let target = mountpoint_dir(root, op, fstype)?;
+            target_opened(op);
             let remount = mount_fs(plan, op, fstype, &target)?;
             let target = reopen(root, op)?;
             if let Some(bits) = remount {
@@ -166,6 +171,14 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
         .map_err(|e| ChildError::sys("mount_setattr", field(op), e))?;
     }
     Ok(())
+}
+
+/// The moment between resolving a mount point and mounting on it, where a
+/// symlink swapped in must make no difference (CVE-2021-30465).
+fn target_opened(op: &MountOp) {
+    if cfg!(debug_assertions) {
+        stop_point::reached(&format!("init:mount-{}-target", op.index));
+    }
 }
 
 fn reopen(root: &Root, op: &MountOp) -> Result<OwnedFd> {

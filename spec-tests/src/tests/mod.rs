@@ -13,4 +13,5 @@ pub mod namespaces;
 pub mod process;
 pub mod resources;
 pub mod seccomp;
+pub mod security;
 pub mod terminal;
