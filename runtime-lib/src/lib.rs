@@ -22,6 +22,7 @@ pub mod cgroups;
 pub mod console;
 pub mod container;
 pub mod error;
+pub mod exe;
 pub mod features;
 pub mod hooks;
 pub mod plan;
