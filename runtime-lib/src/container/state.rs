@@ -141,17 +141,22 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 impl StateFile {
     pub(crate) fn load(dir: &Path) -> Result<Option<Self>, Error> {
         let path = dir.join(STATE_FILE);
-        match std::fs::read(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("read", path)(e)),
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| Error::Io {
-                    op: "parse",
-                    path,
-                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-                }),
-        }
+        let file = match std::fs::File::open(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("read", path)(e)),
+            Ok(f) => f,
+        };
+        let bytes = crate::spec::read_document(file, &path)?;
+        Self::parse(&bytes, path).map(Some)
+    }
+
+    /// Parses the bytes of a state file (`path` names it in errors).
+    pub(crate) fn parse(bytes: &[u8], path: PathBuf) -> Result<Self, Error> {
+        serde_json::from_slice(bytes).map_err(|e| Error::Io {
+            op: "parse",
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })
     }
 
     pub(crate) fn save(&self, dir: &Path) -> Result<(), Error> {
