@@ -29,6 +29,23 @@ use crate::plan::CreateOptions;
 use crate::sys;
 use state::{DirLock, EXEC_FIFO};
 
+/// Parses a container's state file as every command reads it and computes
+/// the OCI state `state` would print for it (status from the process it
+/// names). For tests and the fuzz targets: no input makes it panic.
+pub fn parse_state(bytes: &[u8]) -> Result<OciState, Error> {
+    let path = PathBuf::from("/nonexistent/state.json");
+    let state = state::StateFile::parse(bytes, path)?;
+    let c = Container {
+        dir: PathBuf::from("/nonexistent"),
+        state,
+        exec_fifo: None,
+        is_parent: false,
+        terminal: None,
+        warnings: Vec::new(),
+    };
+    Ok(c.oci_state())
+}
+
 /// A runtime with its state directory (runc's `--root`).
 #[derive(Clone, Debug)]
 pub struct Runtime {
@@ -219,6 +236,15 @@ impl Container {
                 return Err(Error::NotFound {
                     id: self.state.id.clone(),
                 })
+            }
+        }
+        // A create still named in the state cannot be at work: we hold its
+        // lock. It died, and may still be exiting (its lock goes before its
+        // process does): wait for that, so the state reads as stopped.
+        if let Some((pid, start)) = self.state.creator {
+            let t0 = Instant::now();
+            while state::process_alive(pid, start) && t0.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
         Ok(lock)
