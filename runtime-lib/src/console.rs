@@ -47,12 +47,10 @@ pub(crate) fn setup_terminal(
     grantpt(&master).map_err(|e| ChildError::sys("grantpt", None, e))?;
     unlockpt(&master).map_err(|e| ChildError::sys("unlockpt", None, e))?;
     let name = ptsname_r(&master).map_err(|e| ChildError::sys("ptsname", None, e))?;
-    let slave = nix::fcntl::open(
-        name.as_str(),
-        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(|e| ChildError::sys("open", name.clone(), e))?;
+    // The slave is opened from the master (TIOCGPTPEER), not by its name:
+    // `/dev/pts/N` is a path the container could have made a symlink.
+    let slave = sys::open_pty_peer(master.as_fd())
+        .map_err(|e| ChildError::sys("open the pty slave of", name.clone(), e))?;
     nix::unistd::fchown(
         &slave,
         Some(nix::unistd::Uid::from_raw(owner.0)),
@@ -64,7 +62,7 @@ pub(crate) fn setup_terminal(
             .map_err(|e| ChildError::sys("set window size of", name.clone(), e))?;
     }
     if console {
-        bind_console(&name)?;
+        bind_console(&slave)?;
     }
     send_fd(socket, master.as_raw_fd(), name.as_bytes())
         .map_err(|e| ChildError::sys("send terminal to console socket", None, e))?;
@@ -79,21 +77,67 @@ pub(crate) fn setup_terminal(
 }
 
 /// `/dev/console` in the container is the process's terminal (runc binds
-/// the pty slave there too).
-fn bind_console(slave: &str) -> Result<(), ChildError> {
-    let console = Path::new("/dev/console");
-    if std::fs::symlink_metadata(console).is_err() {
-        std::fs::File::create(console)
-            .map_err(|e| ChildError::other("create", "/dev/console".to_string(), e.to_string()))?;
-    }
-    nix::mount::mount(
-        Some(slave),
-        console,
-        None::<&str>,
-        nix::mount::MsFlags::MS_BIND,
-        None::<&str>,
+/// the pty slave there too). The mount goes from the slave's fd onto an fd
+/// of `/dev/console` opened without following symlinks (created as an empty
+/// file if missing): a `/dev/console` made a symlink (runc CVE-2025-52565)
+/// is refused rather than followed to a file the container chose.
+fn bind_console(slave: &OwnedFd) -> Result<(), ChildError> {
+    use nix::sys::stat::{fstat, Mode, SFlag};
+    let what = || "/dev/console".to_string();
+    let dev = nix::fcntl::open(
+        "/dev",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
     )
-    .map_err(|e| ChildError::sys("bind terminal on", "/dev/console".to_string(), e))
+    .map_err(|e| ChildError::sys("open", "/dev".to_string(), e))?;
+    let open = || {
+        nix::fcntl::openat(
+            dev.as_fd(),
+            "console",
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+    };
+    let target = match open() {
+        Err(nix::errno::Errno::ENOENT) => {
+            let dir = nix::fcntl::openat(
+                dev.as_fd(),
+                ".",
+                OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| ChildError::sys("open", "/dev".to_string(), e))?;
+            match nix::fcntl::openat(
+                dir.as_fd(),
+                "console",
+                OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_WRONLY
+                    | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(0o600),
+            ) {
+                Ok(_) | Err(nix::errno::Errno::EEXIST) => {}
+                Err(e) => return Err(ChildError::sys("create", what(), e)),
+            }
+            open().map_err(|e| ChildError::sys("open", what(), e))?
+        }
+        r => r.map_err(|e| ChildError::sys("open", what(), e))?,
+    };
+    let kind = fstat(&target)
+        .map(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT)
+        .map_err(|e| ChildError::sys("stat", what(), e))?;
+    if kind != SFlag::S_IFREG && kind != SFlag::S_IFCHR {
+        return Err(ChildError::other(
+            "bind terminal on",
+            what(),
+            "is a symlink or not a file: refusing to mount the terminal on it",
+        ));
+    }
+    let tree = sys::open_tree(slave.as_fd(), sys::OPEN_TREE_CLONE)
+        .map_err(|e| ChildError::sys("clone the terminal mount for", what(), e))?;
+    sys::move_mount(tree.as_fd(), target.as_fd())
+        .map_err(|e| ChildError::sys("bind terminal on", what(), e))
 }
 
 fn send_fd(socket: RawFd, fd: RawFd, data: &[u8]) -> Result<(), nix::errno::Errno> {

@@ -22,12 +22,14 @@ pub mod cgroups;
 pub mod console;
 pub mod container;
 pub mod error;
+pub mod exe;
 pub mod features;
 pub mod hooks;
 pub mod plan;
 pub mod rootless;
 pub mod seccomp;
 pub mod spec;
+mod stop_point;
 mod sync;
 mod sys;
 

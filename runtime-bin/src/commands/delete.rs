@@ -13,9 +13,17 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
     match rt.load(&a.id) {
         Ok(c) => crate::log::warnings(&c.delete(a.force)?),
         Err(cella::Error::NotFound { .. }) if a.force => {
-            // A create that crashed may have left a directory without state.
-            cella::container::validate_id(&a.id)?;
-            let _ = std::fs::remove_dir_all(rt.root().join(&a.id));
+            // A create killed before it wrote its state left at most an
+            // empty directory.
+            match rt.remove_stateless(&a.id) {
+                // A create finished meanwhile: delete what it made.
+                Err(cella::Error::Exists { .. }) => {
+                    crate::log::warnings(&rt.load(&a.id)?.delete(true)?)
+                }
+                r => {
+                    r?;
+                }
+            }
         }
         Err(e) => return Err(e),
     }

@@ -65,9 +65,10 @@ fn usage(msg: impl Into<String>) -> cella::Error {
 }
 
 fn from_file(path: &PathBuf) -> Result<Process, cella::Error> {
-    let text = std::fs::read_to_string(path)
+    let f = std::fs::File::open(path)
         .map_err(|e| usage(format!("--process {}: {e}", path.display())))?;
-    let de = &mut serde_json::Deserializer::from_str(&text);
+    let text = cella::spec::read_document(f, path).map_err(|e| usage(format!("--process {e}")))?;
+    let de = &mut serde_json::Deserializer::from_slice(&text);
     serde_path_to_error::deserialize(de)
         .map_err(|e| usage(format!("{}: {}: {}", path.display(), e.path(), e.inner())))
 }

@@ -1,4 +1,3 @@
-use std::io::Read;
 use std::path::PathBuf;
 
 use cella::container::Runtime;
@@ -93,14 +92,16 @@ fn resources(a: &Args) -> Result<LinuxResources, cella::Error> {
     let mut map = match &a.resources {
         None => Map::new(),
         Some(path) => {
-            let mut text = String::new();
-            let res = if path.as_os_str() == "-" {
-                std::io::stdin().read_to_string(&mut text).map(drop)
+            let text = if path.as_os_str() == "-" {
+                cella::spec::read_document(std::io::stdin(), path)
             } else {
-                std::fs::read_to_string(path).map(|t| text = t)
-            };
-            res.map_err(|e| cella::Error::Usage(format!("--resources {}: {e}", path.display())))?;
-            match serde_json::from_str(&text) {
+                let f = std::fs::File::open(path).map_err(|e| {
+                    cella::Error::Usage(format!("--resources {}: {e}", path.display()))
+                })?;
+                cella::spec::read_document(f, path)
+            }
+            .map_err(|e| cella::Error::Usage(format!("--resources {e}")))?;
+            match serde_json::from_slice(&text) {
                 Ok(Value::Object(m)) => m,
                 Ok(_) => {
                     return Err(cella::Error::Usage(format!(

@@ -67,6 +67,10 @@ fn stage1_steps(ctx: &ExecContext<'_>) -> Result<(), ChildError> {
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| ChildError::sys("prctl PR_SET_DUMPABLE", None, e))?;
     ctx.channel.expect_from_runtime("Proceed")?;
+    // From the host's /proc, before joining: the container's /proc is
+    // whatever its processes made of it (runc CVE-2025-52881). The new
+    // process inherits the score.
+    process::set_oom_score_adj(ctx.process)?;
     namespaces::join_all(ctx.joins)?;
     if ctx.joins_user {
         namespaces::become_joined_root()?;
@@ -119,7 +123,6 @@ fn stage2_steps(
         crate::console::setup_terminal(socket, p.console_size, (p.uid, p.gid), false)?;
         sys::close_inherited(socket);
     }
-    process::set_oom_score_adj(p)?;
     process::set_rlimits(p)?;
     let listener = ctx.seccomp_listener.map(|socket| seccomp::ListenerInfo {
         socket,

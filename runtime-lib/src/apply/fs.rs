@@ -56,6 +56,31 @@ impl Root {
         }
     }
 
+    /// Opens `path`, which [`Root::resolve`] made free of symlinks, refusing
+    /// any symlink met now (`ELOOP`): a path swapped for a symlink since it
+    /// was resolved is not followed anywhere.
+    pub(crate) fn open_resolved(&self, path: &Path, flags: OFlag) -> Result<OwnedFd, Errno> {
+        let rel = relative(path);
+        let rel = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        let how = OpenHow::new()
+            .flags(flags | OFlag::O_PATH | OFlag::O_CLOEXEC)
+            .resolve(
+                ResolveFlag::RESOLVE_IN_ROOT
+                    | ResolveFlag::RESOLVE_NO_SYMLINKS
+                    | ResolveFlag::RESOLVE_NO_MAGICLINKS,
+            );
+        loop {
+            match openat2(self.fd.as_fd(), rel, how) {
+                Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
+                r => return r,
+            }
+        }
+    }
+
     /// Resolves every symlink of `path` that exists, as the kernel would
     /// with the rootfs as `/` (`..` stops at the root, absolute targets
     /// restart from it), and appends the part that does not exist yet. The

@@ -14,12 +14,14 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use crate::apply::fs::Root;
 use crate::apply::namespaces::JoinFd;
+use crate::apply::procfs::ProcFs;
 use crate::apply::{devices, mounts, namespaces, process, seccomp};
 use crate::cgroups::ContainerCgroup;
 use crate::console;
 use crate::error::ChildError;
 use crate::hooks;
 use crate::plan::{NamespaceKind, Plan};
+use crate::stop_point;
 use crate::sync::{Channel, FromChild, FromRuntime};
 use crate::sys::{self, Forked};
 
@@ -77,6 +79,9 @@ fn stage1_steps(ctx: &InitContext<'_>) -> Result<(), ChildError> {
     ctx.channel.expect_from_runtime("Proceed")?;
     // Joins first, as runc does: a namespace to join may be owned by a user
     // namespace we would leave by creating our own.
+    // From the host's /proc, before any namespace is entered; the init
+    // inherits it (see process.rs).
+    process::set_oom_score_adj(&ctx.plan.process)?;
     namespaces::join_all(ctx.joins)?;
     if ns.creates(NamespaceKind::User) {
         namespaces::unshare_user()?;
@@ -133,10 +138,13 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
     if plan.process.new_session_keyring {
         join_session_keyring(&plan.id)?;
     }
-    build_root(ctx)?;
+    // Before pivot_root, from the host: the container's /dev/null may be
+    // anything by the time the masks are made.
+    let null = mounts::open_null()?;
+    build_root(ctx, &null)?;
+    drop(null);
+    stop_point::reached("init:pivoted");
     apply_sysctl(plan)?;
-    mounts::mask_paths(&plan.masked_paths)?;
-    mounts::readonly_paths(&plan.readonly_paths)?;
     if plan.root_readonly {
         mounts::remount_root_readonly()?;
     }
@@ -151,7 +159,6 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
     // The process's identity is set up before "ready", as runc does, so
     // that an impossible rlimit, capability or user fails `create` with a
     // message instead of a dead container after `start`.
-    process::set_oom_score_adj(&plan.process)?;
     process::set_rlimits(&plan.process)?;
     let listener = ctx.seccomp_listener.map(|socket| seccomp::ListenerInfo {
         socket,
@@ -174,6 +181,7 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
     // Resolved as the process's user: access(2) checks the real uid.
     let program = process::resolve_program(&plan.process)?;
 
+    stop_point::reached("init:ready");
     ctx.channel.send_to_runtime(&FromChild::Ready)?;
     wait_for_start(ctx.exec_fifo)?;
     // After start, as the process's user, in the container: the path is
@@ -223,7 +231,7 @@ fn join_session_keyring(id: &str) -> Result<(), ChildError> {
 /// The root filesystem, in the order the kernel requires: propagation before
 /// any mount, the rootfs bind before mounts into it, devices after a `/dev`
 /// tmpfs is mounted, the switch of root last.
-fn build_root(ctx: &InitContext<'_>) -> Result<(), ChildError> {
+fn build_root(ctx: &InitContext<'_>, null: &OwnedFd) -> Result<(), ChildError> {
     let plan = ctx.plan;
     mounts::set_root_propagation(plan)?;
     if plan.mounts.root_propagation.0 & libc::MS_SHARED != 0 {
@@ -233,8 +241,15 @@ fn build_root(ctx: &InitContext<'_>) -> Result<(), ChildError> {
     let root = Root::open(&plan.rootfs)?;
     mounts::mount_all(plan, &root, ctx.cgroup)?;
     devices::create_devices(&root, &plan.devices)?;
-    drop(root);
+    stop_point::reached("init:devices");
     run_create_hooks(ctx)?;
+    // Masks and read-only binds are made here, inside the rootfs, while
+    // the mounts they clone (the host's /dev/null among them) are still in
+    // this mount namespace: open_tree(2) clones only those. After the
+    // hooks, which may have mounted more.
+    mounts::mask_paths(&root, &plan.masked_paths, null)?;
+    mounts::readonly_paths(&root, &plan.readonly_paths)?;
+    drop(root);
     if plan.mounts.pivot_root {
         mounts::pivot_to(&plan.rootfs)?;
     } else {
@@ -245,11 +260,18 @@ fn build_root(ctx: &InitContext<'_>) -> Result<(), ChildError> {
 
 /// After `pivot_root`, so `/proc/sys` is the container's; before the
 /// read-only paths (which usually include `/proc/sys`).
+/// Written through a procfs instance of the runtime's own (see
+/// `procfs.rs`): whatever the container's `/proc` has become, the values
+/// reach the kernel (runc CVE-2025-52881).
 fn apply_sysctl(plan: &Plan) -> Result<(), ChildError> {
+    if plan.sysctl.is_empty() {
+        return Ok(());
+    }
+    let proc = ProcFs::private()?;
     for (key, value) in &plan.sysctl {
-        let path = format!("/proc/sys/{}", key.replace('.', "/"));
-        std::fs::write(&path, value)
-            .map_err(|e| ChildError::other("set sysctl", key.clone(), e.to_string()))?;
+        let rel = format!("sys/{}", key.replace('.', "/"));
+        proc.write(&rel, value)
+            .map_err(|e| ChildError::sys("set sysctl", key.clone(), e))?;
     }
     Ok(())
 }

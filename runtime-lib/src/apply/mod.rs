@@ -8,6 +8,7 @@ pub(crate) mod init;
 pub(crate) mod mounts;
 pub(crate) mod namespaces;
 pub(crate) mod process;
+pub(crate) mod procfs;
 pub(crate) mod seccomp;
 
 mod cgroupfs;

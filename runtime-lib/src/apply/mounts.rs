@@ -13,7 +13,7 @@ use super::fs::{fd_path, is_dir, Root};
 use crate::cgroups::ContainerCgroup;
 use crate::error::ChildError;
 use crate::plan::{MountKind, MountOp, Plan};
-use crate::sys;
+use crate::{stop_point, sys};
 
 type Result<T> = std::result::Result<T, ChildError>;
 
@@ -81,6 +81,9 @@ pub(crate) fn bind_rootfs(rootfs: &Path) -> Result<()> {
 /// Step 4. The mounts of config.json, in order.
 pub(crate) fn mount_all(plan: &Plan, root: &Root, cgroup: &ContainerCgroup) -> Result<()> {
     for op in &plan.mounts.ops {
+        if cfg!(debug_assertions) {
+            stop_point::reached(&format!("init:mount-{}", op.index));
+        }
         mount_one(plan, root, op, cgroup)?;
     }
     Ok(())
@@ -90,7 +93,62 @@ fn field(op: &MountOp) -> String {
     format!("mounts[{}] ({})", op.index, op.destination.display())
 }
 
+/// Files under `/proc` that a bind mount may cover: lxcfs's, as runc allows.
+const PROC_BIND_ALLOWED: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
+
+/// Nothing but procfs goes on `/proc` or below it, wherever the destination
+/// leads through the rootfs's symlinks (runc CVE-2019-19921,
+/// CVE-2023-27561): a volume there would receive what the runtime and the
+/// kernel's users mean for procfs. lxcfs's bind mounts of single files are
+/// the exception.
+fn check_not_over_proc(op: &MountOp, resolved: &Path) -> Result<()> {
+    if matches!(&op.kind, MountKind::Filesystem { fstype } if fstype == "proc") {
+        // A proc mount point must be a real directory: see mountpoint_dir.
+        return Ok(());
+    }
+    if !resolved.starts_with("/proc") {
+        return Ok(());
+    }
+    let allowed = matches!(op.kind, MountKind::Bind { .. })
+        && PROC_BIND_ALLOWED.iter().any(|a| resolved == Path::new(a));
+    if allowed {
+        return Ok(());
+    }
+    Err(ChildError::other(
+        "mount",
+        field(op),
+        format!(
+            "the destination is {} (through the rootfs's symlinks): only procfs may be mounted \
+             on /proc, and only lxcfs's files below it",
+            resolved.display()
+        ),
+    ))
+}
+
 fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -> Result<()> {
+    // The destination, with the rootfs's symlinks resolved inside it, once:
+    // the mount is looked up again by this path after it is made, refusing
+    // symlinks, so a swap in between fails instead of redirecting the
+    // remount or the propagation change to another mount.
+    let resolved = root
+        .resolve(&op.destination)
+        .map_err(|e| ChildError::sys("resolve mount point", field(op), e))?;
+    check_not_over_proc(op, &resolved)?;
+    let reopen = || {
+        root.open_resolved(&resolved, OFlag::empty())
+            .map_err(|e| ChildError::sys("open mount point", field(op), e))
+    };
     let target = match &op.kind {
         MountKind::Bind { .. } => {
             let src = nix::fcntl::open(
@@ -108,6 +166,7 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
             let target = root
                 .ensure_mountpoint(&op.destination, is_dir(&src))
                 .map_err(|e| ChildError::sys("create mount point", field(op), e))?;
+            target_opened(op);
             mount(
                 Some(fd_path(&src).as_str()),
                 fd_path(&target).as_str(),
@@ -123,7 +182,7 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
                 )
             })?;
             // Reopen: the fd we had names the directory under the new mount.
-            let target = reopen(root, op)?;
+            let target = reopen()?;
             if let Some(remount) = op.bind_remount {
                 remount_bind(&fd_path(&target), remount.0, &field(op))?;
             }
@@ -131,11 +190,12 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
         }
         MountKind::Filesystem { fstype } => {
             let target = mountpoint_dir(root, op, fstype)?;
+            target_opened(op);
             if op.copy_up {
-                mount_copied_up(plan, root, op, fstype, &target)?
+                mount_copied_up(plan, op, fstype, &target, &reopen)?
             } else {
                 let remount = mount_fs(plan, op, fstype, &target)?;
-                let target = reopen(root, op)?;
+                let target = reopen()?;
                 if let Some(bits) = remount {
                     remount_bind(&fd_path(&target), bits, &field(op))?;
                 }
@@ -145,7 +205,7 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
         MountKind::Cgroup => {
             let target = mountpoint_dir(root, op, "cgroup")?;
             super::cgroupfs::mount_cgroups(plan, root, op, &target, cgroup)?;
-            reopen(root, op)?
+            reopen()?
         }
     };
     for p in &op.propagation {
@@ -176,10 +236,10 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
 /// make it read-only if asked (the copy needs to write).
 fn mount_copied_up(
     plan: &Plan,
-    root: &Root,
     op: &MountOp,
     fstype: &str,
     target: &OwnedFd,
+    reopen: &dyn Fn() -> Result<OwnedFd>,
 ) -> Result<OwnedFd> {
     let open_err = |e| ChildError::sys("tmpcopyup: open", field(op), e);
     // Opened before the mount covers it: the fd keeps the image's directory
@@ -191,7 +251,7 @@ fn mount_copied_up(
         ..op.clone()
     };
     mount_fs(plan, &writable, fstype, target)?;
-    let target = reopen(root, op)?;
+    let target = reopen()?;
     let fresh = read_dir_fd(&target).map_err(open_err)?;
     super::copyup::copy_tree(covered.as_fd(), fresh.as_fd())
         .map_err(|e| ChildError::sys("tmpcopyup: copy into", field(op), e))?;
@@ -219,9 +279,12 @@ fn read_dir_fd(dir: &OwnedFd) -> std::result::Result<OwnedFd, Errno> {
     )
 }
 
-fn reopen(root: &Root, op: &MountOp) -> Result<OwnedFd> {
-    root.open_in(&op.destination, OFlag::empty())
-        .map_err(|e| ChildError::sys("open mount point", field(op), e))
+/// The moment between resolving a mount point and mounting on it, where a
+/// symlink swapped in must make no difference (CVE-2021-30465).
+fn target_opened(op: &MountOp) {
+    if cfg!(debug_assertions) {
+        stop_point::reached(&format!("init:mount-{}-target", op.index));
+    }
 }
 
 /// proc and sysfs must be mounted on a real directory: a symlink there
@@ -394,56 +457,89 @@ pub(crate) fn move_root_to(rootfs: &Path) -> Result<()> {
     nix::unistd::chdir("/").map_err(|e| ChildError::sys("chdir", "/".to_string(), e))
 }
 
-/// Step 8. `maskedPaths`: a directory gets an empty read-only tmpfs, a file
-/// `/dev/null`. Missing paths are fine (runc).
-pub(crate) fn mask_paths(paths: &[PathBuf]) -> Result<()> {
+/// The host's null device, opened before `pivot_root` and checked to be
+/// the character device 1:3: masks are bind mounts of it, and the
+/// container's own `/dev/null` may have been replaced by a symlink (runc
+/// CVE-2025-31133).
+pub(crate) fn open_null() -> Result<OwnedFd> {
+    let what = || "/dev/null".to_string();
+    let fd = nix::fcntl::open(
+        "/dev/null",
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| ChildError::sys("open", what(), e))?;
+    let st = nix::sys::stat::fstat(&fd).map_err(|e| ChildError::sys("stat", what(), e))?;
+    let is_chr = st.st_mode & libc::S_IFMT == libc::S_IFCHR;
+    if !is_chr || st.st_rdev != libc::makedev(1, 3) {
+        return Err(ChildError::other(
+            "mask",
+            what(),
+            "the runtime's /dev/null is not the null device (1:3)",
+        ));
+    }
+    Ok(fd)
+}
+
+/// Opens each of `paths` inside the (new) root, skipping missing ones.
+fn open_existing(root: &Root, p: &Path) -> Result<Option<OwnedFd>> {
+    match root.open_in(p, OFlag::empty()) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(ChildError::sys("open", p.display().to_string(), e)),
+    }
+}
+
+/// Step 8 (after the create hooks, before `pivot_root`). `maskedPaths`: a directory gets an empty read-only tmpfs, a file
+/// the null device. Missing paths are fine (runc). Both mounts are made
+/// detached and moved onto an fd of the target (looked up inside the root):
+/// no path is resolved at mount time, through `/proc` or otherwise.
+pub(crate) fn mask_paths(root: &Root, paths: &[PathBuf], null: &OwnedFd) -> Result<()> {
     for p in paths {
-        let meta = match std::fs::symlink_metadata(p) {
-            Err(_) => continue,
-            Ok(m) => m,
+        let Some(target) = open_existing(root, p)? else {
+            continue;
         };
-        let res = if meta.is_dir() {
-            mount(
-                Some("tmpfs"),
-                p,
-                Some("tmpfs"),
-                MsFlags::MS_RDONLY,
-                Some("size=0k"),
-            )
+        let what = p.display().to_string();
+        let mnt = if is_dir(&target) {
+            sys::new_detached_mount(c"tmpfs", &[(c"size", Some(c"0k"))], sys::MOUNT_ATTR_RDONLY)
         } else {
-            mount(
-                Some("/dev/null"),
-                p,
-                None::<&str>,
-                MsFlags::MS_BIND,
-                None::<&str>,
-            )
-        };
-        res.map_err(|e| ChildError::sys("mask", p.display().to_string(), e))?;
+            sys::open_tree(null.as_fd(), sys::OPEN_TREE_CLONE)
+        }
+        .map_err(|e| ChildError::sys("make the mask for", what.clone(), e))?;
+        sys::move_mount(mnt.as_fd(), target.as_fd())
+            .map_err(|e| ChildError::sys("mask", what, e))?;
     }
     Ok(())
 }
 
-/// Step 9. `readonlyPaths`: bind each onto itself, then remount read-only.
-pub(crate) fn readonly_paths(paths: &[PathBuf]) -> Result<()> {
+/// Step 9. `readonlyPaths`: a recursive bind of each onto itself, made
+/// read-only (and nosuid, nodev, noexec) while still detached, then moved
+/// onto the fd of the path.
+pub(crate) fn readonly_paths(root: &Root, paths: &[PathBuf]) -> Result<()> {
     for p in paths {
-        if std::fs::symlink_metadata(p).is_err() {
+        let Some(target) = open_existing(root, p)? else {
             continue;
-        }
-        mount(
-            Some(p),
-            p,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None::<&str>,
+        };
+        let what = p.display().to_string();
+        let tree = sys::open_tree(
+            target.as_fd(),
+            sys::OPEN_TREE_CLONE | libc::AT_RECURSIVE as libc::c_uint,
         )
-        .map_err(|e| ChildError::sys("bind read-only path", p.display().to_string(), e))?;
-        let path = p.to_string_lossy();
-        remount_bind(
-            &path,
-            libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            &p.display().to_string(),
-        )?;
+        .map_err(|e| ChildError::sys("bind read-only path", what.clone(), e))?;
+        sys::mount_setattr(
+            tree.as_fd(),
+            c"",
+            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            sys::MOUNT_ATTR_RDONLY
+                | sys::MOUNT_ATTR_NOSUID
+                | sys::MOUNT_ATTR_NODEV
+                | sys::MOUNT_ATTR_NOEXEC,
+            0,
+            0,
+        )
+        .map_err(|e| ChildError::sys("make read-only", what.clone(), e))?;
+        sys::move_mount(tree.as_fd(), target.as_fd())
+            .map_err(|e| ChildError::sys("bind read-only path", what, e))?;
     }
     Ok(())
 }

@@ -64,12 +64,15 @@ fn is_executable(p: &Path) -> bool {
     nix::unistd::access(p, nix::unistd::AccessFlags::X_OK).is_ok() && !p.is_dir()
 }
 
-/// oom_score_adj first: lowering it needs CAP_SYS_RESOURCE, which the
-/// process may be about to lose.
+/// oom_score_adj, set by the first child while it still has the host's
+/// `/proc` and the runtime's privileges (lowering it needs
+/// CAP_SYS_RESOURCE); forks inherit it, so the container's process gets it.
+/// Written through the checked procfs, never a path of the container.
 pub(crate) fn set_oom_score_adj(p: &ProcessPlan) -> Result<()> {
     if let Some(v) = p.oom_score_adj {
-        std::fs::write("/proc/self/oom_score_adj", v.to_string())
-            .map_err(|e| ChildError::other("set oom_score_adj", v.to_string(), e.to_string()))?;
+        crate::apply::procfs::ProcFs::at_proc()?
+            .write("self/oom_score_adj", &v.to_string())
+            .map_err(|e| ChildError::sys("set oom_score_adj", v.to_string(), e))?;
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ use crate::hooks::{self, HookState};
 use crate::plan::{self, Console, CreateOptions, NamespaceKind, Plan};
 use crate::rootless::Caller;
 use crate::spec::{self, SpecError};
+use crate::stop_point;
 use crate::sync::{self, FromChild, FromRuntime};
 use crate::sys::{self, Forked};
 
@@ -116,6 +117,25 @@ fn place_cgroup(
     Ok(placed)
 }
 
+/// Makes `<root>/<id>` (mode 0700: state, FIFO and lock are the runtime's
+/// alone), and the root (0700) if it is missing.
+fn make_state_dir(root: &Path, id: &str) -> Result<PathBuf, Error> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(root)
+        .map_err(Error::io("create", root))?;
+    let dir = root.join(id);
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => Ok(dir),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(Error::Exists { id: id.to_string() })
+        }
+        Err(e) => Err(Error::io("create", &dir)(e)),
+    }
+}
+
 pub(super) fn create(
     root: &Path,
     id: &str,
@@ -145,15 +165,7 @@ pub(super) fn create(
         }));
     }
 
-    std::fs::create_dir_all(root).map_err(Error::io("create", root))?;
-    let dir = root.join(id);
-    match std::fs::create_dir(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(Error::Exists { id: id.to_string() })
-        }
-        Err(e) => return Err(Error::io("create", &dir)(e)),
-    }
+    let dir = make_state_dir(root, id)?;
     let mut cleanup = Cleanup {
         state_dir: dir.clone(),
         cgroup: None,
@@ -161,6 +173,33 @@ pub(super) fn create(
         armed: true,
     };
     let _lock = DirLock::lock(&dir)?;
+    // The state is written before anything else is made, and says who is
+    // creating: a `create` killed at any later point leaves a container
+    // that `state` and `list` show and `delete` removes (cgroup included).
+    let me = nix::unistd::getpid().as_raw();
+    let mut st = StateFile {
+        oci_version: plan.oci_version.clone(),
+        id: id.to_string(),
+        pid: 0,
+        start_time: 0,
+        bundle: plan.bundle.clone(),
+        rootfs: plan.rootfs.clone(),
+        created: time::rfc3339_nano(std::time::SystemTime::now()),
+        annotations: plan.annotations.clone(),
+        cgroup: cgroup.clone(),
+        own_pid_namespace: plan.namespaces.creates(NamespaceKind::Pid),
+        device_nodes: plan.devices.nodes.clone(),
+        process: loaded.spec.process().clone(),
+        hooks: plan.hooks.clone(),
+        seccomp: loaded
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().clone()),
+        creator: state::proc_stat(me).map(|(_, start)| (me, start)),
+    };
+    st.save(&dir)?;
+    stop_point::reached("create:state-saved");
 
     if let Some(cgroup) = &cgroup {
         if !cgroup.pids()?.is_empty() {
@@ -169,11 +208,14 @@ pub(super) fn create(
                 plan.cgroup.path
             )));
         }
-        cgroup.create()?;
+        // Armed before it exists: a create that fails half-way through
+        // making it removes what it made.
         cleanup.cgroup = Some(cgroup.clone());
+        cgroup.create()?;
         cgroup.apply_writes(&plan.cgroup.writes)?;
         cgroup.apply_device_rules(&plan.cgroup.device_rules)?;
     }
+    stop_point::reached("create:cgroup-made");
 
     let fifo_path = dir.join(EXEC_FIFO);
     nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o600))
@@ -184,6 +226,7 @@ pub(super) fn create(
         Mode::empty(),
     )
     .map_err(Error::sys("open", fifo_path.clone()))?;
+    stop_point::reached("create:fifo-made");
 
     // The console socket is connected before forking: its path is on the
     // host, out of reach once the container's root is in place.
@@ -221,6 +264,7 @@ pub(super) fn create(
         Forked::Parent(pid) => pid,
     };
     cleanup.pids.push(stage1);
+    stop_point::reached("create:forked");
     // Our copy of the child's end must go, or a dead child would never
     // show as end-of-file.
     drop(child_end);
@@ -230,6 +274,7 @@ pub(super) fn create(
     if let Some(cgroup) = &cgroup {
         cgroup.add_process(stage1)?;
     }
+    stop_point::reached("create:in-cgroup");
     parent_end.send_to_child(FromRuntime::Proceed)?;
     let init_pid = loop {
         match parent_end.recv_from_child()? {
@@ -250,10 +295,19 @@ pub(super) fn create(
     cleanup.pids.push(init_pid);
     let _ = waitpid(stage1, None);
     cleanup.pids.retain(|p| *p != stage1);
+    // Recorded at once: a `delete` after a crash from here on finds the
+    // init by pid as well as by cgroup.
+    let (_, init_start) = state::proc_stat(init_pid.as_raw())
+        .ok_or_else(|| Error::Usage("the container init died right after it was forked".into()))?;
+    st.pid = init_pid.as_raw();
+    st.start_time = init_start;
+    st.save(&dir)?;
+    stop_point::reached("create:init-forked");
     loop {
         match parent_end.recv_from_child()? {
             FromChild::Ready => break,
             FromChild::RunHooks => {
+                stop_point::reached("create:hooks");
                 let state = HookState {
                     oci_version: &plan.oci_version,
                     id,
@@ -282,34 +336,21 @@ pub(super) fn create(
         }
     }
 
+    stop_point::reached("create:ready");
     let terminal = relay_end
         .map(|fd| console::recv_master(fd.as_raw_fd()))
         .transpose()?
         .map(|(m, _)| m);
-    let (_, start_time) = state::proc_stat(init_pid.as_raw())
-        .ok_or_else(|| Error::Usage("the container init died right after setup".into()))?;
-    let st = StateFile {
-        oci_version: plan.oci_version.clone(),
-        id: id.to_string(),
-        pid: init_pid.as_raw(),
-        start_time,
-        bundle: plan.bundle.clone(),
-        rootfs: plan.rootfs.clone(),
-        created: time::rfc3339_nano(std::time::SystemTime::now()),
-        annotations: plan.annotations.clone(),
-        cgroup,
-        own_pid_namespace: plan.namespaces.creates(NamespaceKind::Pid),
-        device_nodes: plan.devices.nodes.clone(),
-        process: loaded.spec.process().clone(),
-        hooks: plan.hooks.clone(),
-        seccomp: loaded
-            .spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.seccomp().clone()),
-    };
+    if !state::init_alive(&st) {
+        return Err(Error::Usage(
+            "the container init died right after setup".into(),
+        ));
+    }
+    st.created = time::rfc3339_nano(std::time::SystemTime::now());
+    st.creator = None;
     st.save(&dir)?;
     cleanup.armed = false;
+    stop_point::reached("create:done");
     Ok(Container {
         dir,
         state: st,

@@ -31,6 +31,24 @@ use crate::plan::CreateOptions;
 use crate::sys;
 use state::{DirLock, EXEC_FIFO};
 
+/// Parses a container's state file as every command reads it and computes
+/// the OCI state `state` would print for it (status from the process it
+/// names). For tests and the fuzz targets: no input makes it panic.
+pub fn parse_state(bytes: &[u8]) -> Result<OciState, Error> {
+    let path = PathBuf::from("/nonexistent/state.json");
+    let state = state::StateFile::parse(bytes, path)?;
+    let c = Container {
+        dir: PathBuf::from("/nonexistent"),
+        state,
+        exec_fifo: None,
+        is_parent: false,
+        terminal: None,
+        warnings: Vec::new(),
+        notes: Vec::new(),
+    };
+    Ok(c.oci_state())
+}
+
 /// A runtime with its state directory (runc's `--root`).
 #[derive(Clone, Debug)]
 pub struct Runtime {
@@ -79,6 +97,26 @@ impl Runtime {
             }),
             None => Err(Error::NotFound { id: id.to_string() }),
         }
+    }
+
+    /// Removes what a `create` killed before writing any state left: the
+    /// directory `<root>/<id>` without a state file (after waiting for the
+    /// container's lock, so a `create` still at work is never disturbed).
+    /// Nothing else exists at that point. Returns whether there was one.
+    pub fn remove_stateless(&self, id: &str) -> Result<bool, Error> {
+        validate_id(id)?;
+        let dir = self.root.join(id);
+        let _lock = match DirLock::lock(&dir) {
+            Err(Error::Io { ref source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(false)
+            }
+            r => r?,
+        };
+        if state::StateFile::load(&dir)?.is_some() {
+            return Err(Error::Exists { id: id.to_string() });
+        }
+        std::fs::remove_dir_all(&dir).map_err(Error::io("remove", &dir))?;
+        Ok(true)
     }
 
     /// All containers under the root, sorted by id. Directories without a
@@ -147,6 +185,15 @@ impl Container {
     /// The current status, computed from the process and the cgroup, never
     /// from a stored field.
     pub fn status(&self) -> Status {
+        if self.state.creator.is_some() {
+            // A create that died left this state: whatever it made is
+            // for `delete` to remove, nothing in it will ever start.
+            return if state::still_creating(&self.state) {
+                Status::Creating
+            } else {
+                Status::Stopped
+            };
+        }
         if !state::init_alive(&self.state) {
             Status::Stopped
         } else if self.dir.join(EXEC_FIFO).exists() {
@@ -184,6 +231,38 @@ impl Container {
         state::write_atomic(path, self.state.pid.to_string().as_bytes())
     }
 
+    /// Takes the container's lock, then reads its state again: the command
+    /// we may have waited for (a `create` finishing or dying, a `delete`)
+    /// changed it.
+    fn lock_and_reload(&mut self) -> Result<DirLock, Error> {
+        let lock = DirLock::lock(&self.dir).map_err(|e| match e {
+            Error::Io { ref source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Error::NotFound {
+                    id: self.state.id.clone(),
+                }
+            }
+            e => e,
+        })?;
+        match state::StateFile::load(&self.dir)? {
+            Some(st) => self.state = st,
+            None => {
+                return Err(Error::NotFound {
+                    id: self.state.id.clone(),
+                })
+            }
+        }
+        // A create still named in the state cannot be at work: we hold its
+        // lock. It died, and may still be exiting (its lock goes before its
+        // process does): wait for that, so the state reads as stopped.
+        if let Some((pid, start)) = self.state.creator {
+            let t0 = Instant::now();
+            while state::process_alive(pid, start) && t0.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        Ok(lock)
+    }
+
     fn wrong(&self, op: &'static str, status: Status) -> Error {
         Error::WrongStatus {
             id: self.state.id.clone(),
@@ -197,7 +276,7 @@ impl Container {
     /// Returns the warnings of failed poststart hooks (runtime-spec: they
     /// do not stop the lifecycle).
     pub fn start(&mut self) -> Result<Vec<String>, Error> {
-        let _lock = DirLock::lock(&self.dir)?;
+        let _lock = self.lock_and_reload()?;
         let status = self.status();
         if status != Status::Created {
             return Err(self.wrong("start", status));
@@ -276,7 +355,7 @@ impl Container {
     /// runc 1.2 does).
     pub fn kill(&self, signal: Signal, all: bool) -> Result<(), Error> {
         let status = self.status();
-        if status == Status::Stopped && !all {
+        if (status == Status::Stopped && !all) || status == Status::Creating {
             return Err(self.wrong("kill", status));
         }
         if all || (signal == Signal::SIGKILL && !self.state.own_pid_namespace) {
@@ -302,14 +381,19 @@ impl Container {
     /// only created), its cgroup and its state, then runs the poststop
     /// hooks, whose failures are returned as warnings. Idempotent after a
     /// crash.
-    pub fn delete(self, force: bool) -> Result<Vec<String>, Error> {
-        let _lock = DirLock::lock(&self.dir)?;
+    pub fn delete(mut self, force: bool) -> Result<Vec<String>, Error> {
+        let _lock = match self.lock_and_reload() {
+            // Deleted by the command we waited for.
+            Err(Error::NotFound { .. }) => return Ok(Vec::new()),
+            r => r?,
+        };
         let status = self.status();
         match status {
             Status::Stopped | Status::Created => {}
             Status::Running | Status::Paused if force => {}
             _ => return Err(self.wrong("delete", status)),
         }
+        let failed_create = self.state.creator.is_some();
         if status != Status::Stopped {
             if let (Status::Paused, Some(cg)) = (status, &self.state.cgroup) {
                 let _ = cg.set_frozen(false);
@@ -320,10 +404,21 @@ impl Container {
         // Whatever else is left in the cgroup (processes that escaped the
         // init's pid namespace or a container sharing the host's) goes too.
         let _ = self.signal_all(Signal::SIGKILL);
+        if failed_create && state::init_alive(&self.state) {
+            // Normally gone with the rest of its cgroup above; by pid too,
+            // so that it goes even if its cgroup could not be used.
+            let _ = self.signal_init(Signal::SIGKILL);
+            self.wait_init_gone(Duration::from_secs(10));
+        }
         if let Some(cg) = &self.state.cgroup {
             cg.destroy()?;
         }
         std::fs::remove_dir_all(&self.dir).map_err(Error::io("remove", &self.dir))?;
+        if failed_create {
+            // Its hooks never ran to the end: poststop is for containers
+            // that were created.
+            return Ok(Vec::new());
+        }
         Ok(self.run_warning_hooks("poststop", "stopped"))
     }
 

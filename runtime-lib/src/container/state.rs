@@ -52,6 +52,12 @@ pub struct StateFile {
     /// Whether the container has its own pid namespace (without one, killing
     /// the init does not kill the rest).
     pub own_pid_namespace: bool,
+    /// While `create` runs: its pid and start time. `create` writes the
+    /// state before it makes anything (cgroup, processes), so a `create`
+    /// killed at any point leaves a state that `delete` can undo; a state
+    /// whose creator is gone is a failed create and counts as stopped.
+    #[serde(default)]
+    pub creator: Option<(i32, u64)>,
 }
 
 /// The OCI state as `cella state` prints it (runc's field order and extras).
@@ -82,13 +88,18 @@ pub struct OciState {
 pub(crate) const STATE_FILE: &str = "state.json";
 pub(crate) const EXEC_FIFO: &str = "exec.fifo";
 
-/// An exclusive `flock` on a container's state directory, held until drop.
+/// An exclusive `flock` on a container's state directory, held until drop:
+/// the per-id lock that serialises the commands that change a container
+/// (`create`, `start`, `delete`, `pause`, `resume`, `update`). Commands on
+/// other ids take other locks and never wait for it; `state` and `list`
+/// only read files that are replaced atomically and take no lock.
 pub(crate) struct DirLock {
     _lock: Flock<File>,
 }
 
 impl DirLock {
     pub(crate) fn lock(dir: &Path) -> Result<Self, Error> {
+        // std opens with O_CLOEXEC: the lock never reaches a child's exec.
         let mut file = File::open(dir).map_err(Error::io("open", dir))?;
         loop {
             match Flock::lock(file, FlockArg::LockExclusive) {
@@ -100,28 +111,54 @@ impl DirLock {
     }
 }
 
-/// Writes `bytes` to `path` atomically (temp file + rename), so a reader
-/// never sees half a state.
+/// Writes `bytes` to `path` atomically: a new file (mode 0600, `O_EXCL`,
+/// so a file or symlink planted at the temporary name is never followed)
+/// is written and renamed over `path`, so a reader sees the old
+/// content or the new, never half of it.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(Error::io("write", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(Error::io("rename", path))
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(name);
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(Error::io("create", &tmp))?;
+    let written = f.write_all(bytes);
+    drop(f);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("write", &tmp)(e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("rename", path)(e)
+    })
 }
 
 impl StateFile {
     pub(crate) fn load(dir: &Path) -> Result<Option<Self>, Error> {
         let path = dir.join(STATE_FILE);
-        match std::fs::read(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("read", path)(e)),
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| Error::Io {
-                    op: "parse",
-                    path,
-                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-                }),
-        }
+        let file = match std::fs::File::open(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("read", path)(e)),
+            Ok(f) => f,
+        };
+        let bytes = crate::spec::read_document(file, &path)?;
+        Self::parse(&bytes, path).map(Some)
+    }
+
+    /// Parses the bytes of a state file (`path` names it in errors).
+    pub(crate) fn parse(bytes: &[u8], path: PathBuf) -> Result<Self, Error> {
+        serde_json::from_slice(bytes).map_err(|e| Error::Io {
+            op: "parse",
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })
     }
 
     pub(crate) fn save(&self, dir: &Path) -> Result<(), Error> {
@@ -142,10 +179,22 @@ pub(crate) fn proc_stat(pid: i32) -> Option<(char, u64)> {
     Some((state, start))
 }
 
+/// Whether `pid` is still the process that had `start_time`, and alive.
+pub(crate) fn process_alive(pid: i32, start_time: u64) -> bool {
+    pid > 0
+        && matches!(proc_stat(pid), Some((state, start)) if start == start_time && state != 'Z' && state != 'X')
+}
+
 /// Whether the init recorded in the state is still that process and alive.
 pub(crate) fn init_alive(st: &StateFile) -> bool {
-    st.pid > 0
-        && matches!(proc_stat(st.pid), Some((state, start)) if start == st.start_time && state != 'Z' && state != 'X')
+    process_alive(st.pid, st.start_time)
+}
+
+/// Whether the state is that of a `create` still at work (its process is
+/// alive). A state left by a `create` that died is not: it is stopped.
+pub(crate) fn still_creating(st: &StateFile) -> bool {
+    st.creator
+        .is_some_and(|(pid, start)| process_alive(pid, start))
 }
 
 /// The user name owning `uid` (from `/etc/passwd`), or `#uid` like runc.
@@ -183,6 +232,7 @@ mod tests {
             hooks: Default::default(),
             seccomp: None,
             own_pid_namespace: true,
+            creator: None,
         }
     }
 

@@ -24,6 +24,38 @@ pub struct Bundle {
     pub spec: Spec,
 }
 
+/// The largest JSON document cella reads: `config.json`, `process.json`,
+/// a `--resources` file and a state file. Real ones are a few hundred KiB
+/// at most (a seccomp profile of every syscall is about 100 KiB); a larger
+/// input is refused before it is read whole, let alone parsed.
+pub const MAX_DOCUMENT_BYTES: u64 = 16 << 20;
+
+/// Reads the document `file` names from `r` (a file, stdin), refusing one
+/// larger than [`MAX_DOCUMENT_BYTES`] with an error naming `file`.
+pub fn read_document(r: impl std::io::Read, file: &Path) -> Result<Vec<u8>, SpecError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    r.take(MAX_DOCUMENT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| SpecError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(SpecError::Read {
+            file: file.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "larger than the limit of {} MiB: refusing to parse it",
+                    MAX_DOCUMENT_BYTES >> 20
+                ),
+            ),
+        });
+    }
+    Ok(bytes)
+}
+
 /// Loads and validates the bundle in `dir`.
 ///
 /// A type error names the JSON path of the offending field (for example
@@ -47,11 +79,17 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle, SpecError> {
 /// field that fails to deserialize (plain `serde_json` would only give a
 /// line and column).
 fn parse_config(file: &Path) -> Result<Spec, SpecError> {
-    let bytes = fs::read(file).map_err(|source| SpecError::Read {
+    let f = fs::File::open(file).map_err(|source| SpecError::Read {
         file: file.to_path_buf(),
         source,
     })?;
-    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    parse_spec(&read_document(f, file)?, file)
+}
+
+/// Deserializes a `config.json` document (`file` names it in errors);
+/// no validation (see [`crate::spec::validate`]).
+pub fn parse_spec(bytes: &[u8], file: &Path) -> Result<Spec, SpecError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let spec: Spec = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         // A syntax error is not about a field: the path would be wherever
         // the parser happened to stop, so say "." as for an unknown field.

@@ -11,7 +11,7 @@ mod validate;
 use std::path::PathBuf;
 
 pub use default::default_spec;
-pub use load::{load_bundle, Bundle};
+pub use load::{load_bundle, parse_spec, read_document, Bundle, MAX_DOCUMENT_BYTES};
 pub(crate) use validate::sysctl_namespace;
 pub use validate::validate;
 

@@ -34,6 +34,56 @@ pub fn validate(spec: &Spec, bundle_dir: &Path, file: &Path) -> Result<(), SpecE
     })
 }
 
+/// The most entries a list of the config may have. Far above any real
+/// config (Kubernetes pods have tens of mounts), low enough that a config
+/// at the limit is still set up in seconds: checked first, so a config
+/// with 100,000 mounts is refused at once rather than mounted for minutes.
+pub const MAX_LIST_ENTRIES: usize = 4096;
+
+fn check_counts(spec: &Spec) -> Check {
+    let linux = spec.linux().as_ref();
+    let lists = [
+        ("mounts", spec.mounts().as_ref().map_or(0, Vec::len)),
+        (
+            "linux.devices",
+            linux.and_then(|l| l.devices().as_ref()).map_or(0, Vec::len),
+        ),
+        (
+            "linux.maskedPaths",
+            linux
+                .and_then(|l| l.masked_paths().as_ref())
+                .map_or(0, Vec::len),
+        ),
+        (
+            "linux.readonlyPaths",
+            linux
+                .and_then(|l| l.readonly_paths().as_ref())
+                .map_or(0, Vec::len),
+        ),
+        (
+            "linux.uidMappings",
+            linux
+                .and_then(|l| l.uid_mappings().as_ref())
+                .map_or(0, Vec::len),
+        ),
+        (
+            "linux.gidMappings",
+            linux
+                .and_then(|l| l.gid_mappings().as_ref())
+                .map_or(0, Vec::len),
+        ),
+    ];
+    for (field, n) in lists {
+        if n > MAX_LIST_ENTRIES {
+            return refuse(
+                field,
+                format!("{n} entries, more than the limit of {MAX_LIST_ENTRIES}"),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A broken rule: the JSON path of the field and why it is refused.
 #[derive(Debug)]
 struct Refusal {
@@ -53,6 +103,7 @@ fn refuse(field: impl Into<String>, reason: impl Into<String>) -> Check {
 /// The rules in the order of the fields in a typical `config.json`, so the
 /// first error reported is the first one a reader meets in the file.
 fn check_spec(spec: &Spec, bundle_dir: &Path) -> Check {
+    check_counts(spec)?;
     check_version(spec.version())?;
     check_root(spec.root().as_ref(), bundle_dir)?;
     let Some(process) = spec.process() else {

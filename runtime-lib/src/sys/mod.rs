@@ -305,3 +305,122 @@ pub fn seccomp_set_filter(
     // SAFETY: with NEW_LISTENER the return value is a new fd owned by no one.
     Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as RawFd) }))
 }
+
+// The new mount API (Linux 5.2). These syscall numbers are the same on every
+// architecture (the unified table from 424 on), so they are spelt out here.
+const SYS_OPEN_TREE: libc::c_long = 428;
+const SYS_MOVE_MOUNT: libc::c_long = 429;
+const SYS_FSOPEN: libc::c_long = 430;
+const SYS_FSCONFIG: libc::c_long = 431;
+const SYS_FSMOUNT: libc::c_long = 432;
+
+/// `OPEN_TREE_CLONE`: a detached copy of the mount (a bind mount not yet attached).
+pub const OPEN_TREE_CLONE: libc::c_uint = 1;
+/// `MOUNT_ATTR_RDONLY` (mount_setattr(2), fsmount(2)).
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+/// `MOUNT_ATTR_NOSUID`.
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+/// `MOUNT_ATTR_NODEV`.
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+/// `MOUNT_ATTR_NOEXEC`.
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+
+/// Takes ownership of an fd a syscall returned.
+fn owned_result(ret: libc::c_long) -> Result<OwnedFd, Errno> {
+    let fd = Errno::result(ret)? as RawFd;
+    // SAFETY: the syscall just returned this fd to us; no other value owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `open_tree(2)` of the object `fd` names (`AT_EMPTY_PATH`); with
+/// [`OPEN_TREE_CLONE`] the result is a detached bind mount of it, to be
+/// attached with [`move_mount`]. Always close-on-exec.
+pub fn open_tree(fd: BorrowedFd<'_>, flags: libc::c_uint) -> Result<OwnedFd, Errno> {
+    // SAFETY: the path is a NUL-terminated empty string that outlives the
+    // call; `fd` is borrowed for its duration; no memory is written.
+    let ret = unsafe {
+        libc::syscall(
+            SYS_OPEN_TREE,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags | libc::O_CLOEXEC as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint,
+        )
+    };
+    owned_result(ret)
+}
+
+/// `move_mount(2)` of the detached mount `from` onto the directory or file
+/// `to` (both by fd, no path is looked up: nothing in the container can
+/// redirect it).
+pub fn move_mount(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> Result<(), Errno> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    // SAFETY: both paths are NUL-terminated empty strings that outlive the
+    // call; both fds are borrowed for its duration.
+    let ret = unsafe {
+        libc::syscall(
+            SYS_MOVE_MOUNT,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            to.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// A new filesystem of type `fstype` with `options` (`key=value` or flag
+/// keys, as fsconfig(2) takes them), as a detached mount with the
+/// `MOUNT_ATTR_*` bits `attrs` (fsopen, fsconfig, fsmount). It is reachable
+/// by no path until [`move_mount`] attaches it, if ever.
+pub fn new_detached_mount(
+    fstype: &CStr,
+    options: &[(&CStr, Option<&CStr>)],
+    attrs: u64,
+) -> Result<OwnedFd, Errno> {
+    const FSOPEN_CLOEXEC: libc::c_uint = 1;
+    const FSCONFIG_SET_FLAG: libc::c_uint = 0;
+    const FSCONFIG_SET_STRING: libc::c_uint = 1;
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+    // SAFETY: `fstype` is NUL-terminated and outlives the call.
+    let fsfd = owned_result(unsafe { libc::syscall(SYS_FSOPEN, fstype.as_ptr(), FSOPEN_CLOEXEC) })?;
+    for (key, value) in options {
+        let (cmd, value) = match value {
+            Some(v) => (FSCONFIG_SET_STRING, v.as_ptr()),
+            None => (FSCONFIG_SET_FLAG, std::ptr::null()),
+        };
+        // SAFETY: `key` (and `value` when given) are NUL-terminated and
+        // outlive the call; a null value is what FSCONFIG_SET_FLAG takes;
+        // `fsfd` is ours.
+        let ret =
+            unsafe { libc::syscall(SYS_FSCONFIG, fsfd.as_raw_fd(), cmd, key.as_ptr(), value, 0) };
+        Errno::result(ret)?;
+    }
+    // SAFETY: FSCONFIG_CMD_CREATE takes no key or value; `fsfd` is ours.
+    let ret = unsafe {
+        libc::syscall(
+            SYS_FSCONFIG,
+            fsfd.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    Errno::result(ret)?;
+    // SAFETY: no pointers are passed; `fsfd` is ours.
+    owned_result(unsafe { libc::syscall(SYS_FSMOUNT, fsfd.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) })
+}
+
+/// Opens the slave of the pty `master` (`ioctl(TIOCGPTPEER)`, Linux 4.13),
+/// without looking up its name in `/dev/pts`.
+pub fn open_pty_peer(master: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
+    const TIOCGPTPEER: libc::c_ulong = 0x5441;
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: TIOCGPTPEER takes the open flags as an int and returns a new
+    // fd; no memory is passed; `master` is borrowed for the call.
+    let ret = unsafe { libc::ioctl(master.as_raw_fd(), TIOCGPTPEER as _, flags) };
+    owned_result(ret as libc::c_long)
+}

@@ -15,5 +15,6 @@ pub mod namespaces;
 pub mod process;
 pub mod resources;
 pub mod seccomp;
+pub mod security;
 pub mod selftest;
 pub mod terminal;

@@ -1,0 +1,167 @@
+//! `cella`: runc's command line over the `cella` library. Only argument
+//! parsing, logging and exit codes live here. The binary's `main` calls
+//! [`run`]; [`parse_args`] is the parser alone (fuzzed in `fuzz/`).
+
+mod commands;
+mod log;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A Linux OCI container runtime, compatible with runc's command line.
+#[derive(Parser)]
+#[command(name = "cella", disable_version_flag = true)]
+struct Cli {
+    /// Directory for container state [default: /run/cella; for an
+    /// unprivileged user, or root of a user namespace, $XDG_RUNTIME_DIR/cella].
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
+    /// Log file (errors are also printed on stderr).
+    #[arg(long, global = true)]
+    log: Option<PathBuf>,
+    /// Log format: text or json.
+    #[arg(long = "log-format", global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    /// Log debug messages too.
+    #[arg(long, global = true)]
+    debug: bool,
+    /// Skip cgroups the caller may not write, as runc: true, false or auto
+    /// (true when not root, or root of a user namespace). Given before the
+    /// command, as runc's: `spec --rootless` is another flag.
+    #[arg(long, default_value = "auto")]
+    rootless: cella::rootless::RootlessMode,
+    /// Use the systemd cgroup driver (not supported yet: refused).
+    #[arg(long = "systemd-cgroup", global = true)]
+    systemd_cgroup: bool,
+    /// Print the version.
+    #[arg(short = 'v', long = "version")]
+    version: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a container from a bundle; it waits for `start`.
+    Create(commands::create::Args),
+    /// Run the user process of a created container.
+    Start(commands::start::Args),
+    /// Print the state of a container as JSON.
+    State(commands::state::Args),
+    /// Send a signal to a container's init (or every process with --all).
+    Kill(commands::kill::Args),
+    /// Delete a container and everything it holds.
+    Delete(commands::delete::Args),
+    /// Create and start a container, wait for it and delete it.
+    Run(commands::run::Args),
+    /// List containers.
+    List(commands::list::Args),
+    /// Run a process in a running container.
+    Exec(Box<commands::exec::Args>),
+    /// Freeze every process of a container.
+    Pause(commands::pause::Args),
+    /// Thaw a paused container.
+    Resume(commands::pause::Args),
+    /// Change a running container's resource limits.
+    Update(Box<commands::update::Args>),
+    /// List a container's processes.
+    Ps(commands::ps::Args),
+    /// Print resource usage (--stats) or stream stats and OOM events.
+    Events(commands::events::Args),
+    /// Print the OCI features document of this build.
+    Features,
+    /// Write a default config.json.
+    Spec(commands::spec::Args),
+    /// Print the plan for a bundle as JSON, without creating anything.
+    Plan(commands::plan::Args),
+}
+
+/// Parses a command line (`args[0]` is the program name) as `cella` does,
+/// without running anything.
+pub fn parse_args<I, T>(args: I) -> Result<(), clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Cli::try_parse_from(args).map(drop)
+}
+
+/// The `cella` program: parses `std::env::args`, runs the command, and
+/// returns runc's exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    // Commands whose forks enter a container run from a sealed copy of this
+    // binary, so the container can never reach the host's (CVE-2019-5736).
+    if matches!(
+        cli.command,
+        Some(Command::Create(_) | Command::Run(_) | Command::Exec(_))
+    ) {
+        if let Err(e) = cella::exe::reexec_from_sealed_copy() {
+            eprintln!("cella: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    let logger = match log::Logger::open(cli.log.as_deref(), cli.log_format == "json", cli.debug) {
+        Ok(l) => log::install(l),
+        Err(e) => {
+            eprintln!("cella: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if cli.version {
+        commands::print_version();
+        return ExitCode::SUCCESS;
+    }
+    let Some(command) = cli.command else {
+        eprintln!("cella: no command given; see `cella --help`");
+        return ExitCode::from(1);
+    };
+    if cli.systemd_cgroup {
+        logger.error("--systemd-cgroup: the systemd cgroup driver is not supported yet; use the cgroupfs driver");
+        return ExitCode::from(1);
+    }
+    logger.debug(&format!(
+        "invoked as {:?}",
+        std::env::args().collect::<Vec<_>>()
+    ));
+    let caller = cella::rootless::Caller::detect();
+    let rootless = cli.rootless.resolve(&caller);
+    logger.debug(&format!("caller {caller:?}; rootless: {rootless}"));
+    // Only the verbs that keep state need a state directory.
+    let runtime = || -> Result<cella::container::Runtime, cella::Error> {
+        let root = match &cli.root {
+            Some(r) => r.clone(),
+            None => cella::rootless::default_state_root(&caller).map_err(cella::Error::Usage)?,
+        };
+        logger.debug(&format!("state directory {}", root.display()));
+        Ok(cella::container::Runtime::new(root))
+    };
+    let result = (|| match command {
+        Command::Create(a) => commands::create::run(&runtime()?, a, rootless),
+        Command::Start(a) => commands::start::run(&runtime()?, a),
+        Command::State(a) => commands::state::run(&runtime()?, a),
+        Command::Kill(a) => commands::kill::run(&runtime()?, a),
+        Command::Delete(a) => commands::delete::run(&runtime()?, a),
+        Command::Run(a) => commands::run::run(&runtime()?, a, rootless),
+        Command::List(a) => commands::list::run(&runtime()?, a),
+        Command::Exec(a) => commands::exec::run(&runtime()?, *a),
+        Command::Pause(a) => commands::pause::pause(&runtime()?, a),
+        Command::Resume(a) => commands::pause::resume(&runtime()?, a),
+        Command::Update(a) => commands::update::run(&runtime()?, *a),
+        Command::Ps(a) => commands::ps::run(&runtime()?, a),
+        Command::Events(a) => commands::events::run(&runtime()?, a),
+        Command::Features => commands::features::run(),
+        Command::Spec(a) => commands::spec::run(a),
+        Command::Plan(a) => commands::plan::run(a, rootless),
+    })();
+
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            logger.error(&e.to_string());
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Running from a sealed copy of the runtime's own binary (runc
+//! CVE-2019-5736).
+//!
+//! The container's init and `exec`'d processes are forks of the runtime
+//! until they `execve` the container's program, and a program in the
+//! container can be `#!/proc/self/exe`: either way a process in the
+//! container's pid namespace has the runtime's binary as `/proc/<pid>/exe`
+//! for a while, and a container process that opens it then can write to the
+//! host's binary once the runtime has exited. [`reexec_from_sealed_copy`]
+//! makes that binary a memfd copy, sealed against every write, before
+//! anything is forked: what the container can reach is the copy.
+
+use std::ffi::{CString, OsString};
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStringExt;
+
+use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+use nix::sys::memfd::{memfd_create, MFdFlags};
+
+use crate::error::Error;
+
+/// The seals that make a memfd immutable (and its seals too).
+fn seals() -> SealFlag {
+    SealFlag::F_SEAL_SEAL
+        | SealFlag::F_SEAL_SHRINK
+        | SealFlag::F_SEAL_GROW
+        | SealFlag::F_SEAL_WRITE
+        | SealFlag::F_SEAL_FUTURE_WRITE
+}
+
+/// Whether this process already runs from a sealed copy.
+pub fn running_from_sealed_copy() -> bool {
+    File::open("/proc/self/exe")
+        .ok()
+        .and_then(|f| fcntl(f.as_fd(), FcntlArg::F_GET_SEALS).ok())
+        .is_some_and(|s| SealFlag::from_bits_truncate(s).contains(seals()))
+}
+
+/// Re-executes this program, with the same arguments and environment, from
+/// a sealed in-memory copy of its binary, unless it already runs from one
+/// (then it returns at once). Call it first thing in `main` of a program
+/// that creates containers or execs into them; it returns only on error.
+///
+/// The copy costs one read of the binary per command (measured in
+/// `docs/security.md`).
+pub fn reexec_from_sealed_copy() -> Result<(), Error> {
+    if running_from_sealed_copy() {
+        return Ok(());
+    }
+    let sys = |op| {
+        move |e| Error::Sys {
+            op,
+            path: None,
+            source: e,
+        }
+    };
+    let mut exe = File::open("/proc/self/exe").map_err(Error::io("open", "/proc/self/exe"))?;
+    // MFD_EXEC: kernels with vm.memfd_noexec (6.3) otherwise may refuse it.
+    let flags = MFdFlags::MFD_CLOEXEC
+        | MFdFlags::MFD_ALLOW_SEALING
+        | MFdFlags::from_bits_retain(libc::MFD_EXEC);
+    let memfd = memfd_create(c"cella", flags)
+        .or_else(|_| {
+            memfd_create(
+                c"cella",
+                MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING,
+            )
+        })
+        .map_err(sys("memfd_create"))?;
+    let mut copy = File::from(memfd);
+    std::io::copy(&mut exe, &mut copy).map_err(Error::io("copy", "/proc/self/exe"))?;
+    fcntl(copy.as_fd(), FcntlArg::F_ADD_SEALS(seals())).map_err(sys("seal the copy of"))?;
+    let cstrings = |v: Vec<OsString>| -> Result<Vec<CString>, Error> {
+        v.into_iter()
+            .map(|s| {
+                CString::new(s.into_vec())
+                    .map_err(|_| Error::Usage("an argument contains a NUL byte".into()))
+            })
+            .collect()
+    };
+    let args = cstrings(std::env::args_os().collect())?;
+    let env = cstrings(
+        std::env::vars_os()
+            .map(|(k, v)| {
+                let mut kv = k;
+                kv.push("=");
+                kv.push(v);
+                kv
+            })
+            .collect(),
+    )?;
+    nix::unistd::fexecve(copy.as_fd(), &args, &env).map_err(sys("execute the sealed copy of"))?;
+    Ok(())
+}
