@@ -15,7 +15,7 @@ use crate::env::{
     TestResult,
 };
 use crate::image;
-use crate::tmux::Session;
+use crate::tmux::shell_round;
 use crate::{Tap, Test};
 
 pub struct Containerd<'a> {
@@ -304,17 +304,7 @@ fn exec_tty(c: &Containerd) -> TestResult {
         c.dir.join("fifo").display(),
         t.id
     );
-    let s = Session::start(c.env, "ctr-exec", &cmd, 101, 27)?;
-    s.wait_text("# ", Duration::from_secs(20))?;
-    s.type_line("stty size; tty | sed 's/[0-9]*$/N/'")?;
-    s.wait_line("27 101", Duration::from_secs(10))?;
-    s.wait_line("/dev/pts/N", Duration::from_secs(10))?;
-    s.type_line("exit 4")?;
-    ensure_eq(
-        s.exit_status(Duration::from_secs(20))?,
-        4,
-        "exit status of exec -t",
-    )
+    shell_round(c.env, "ctr-exec", &cmd, 101, 27, 4)
 }
 
 /// `ctr task ps`: the init and an exec'd process, by host pid.
@@ -422,17 +412,7 @@ fn run_tty(c: &Containerd) -> TestResult {
         c.dir.join("fifo").display(),
         image::reference(image::BUSYBOX.name)
     );
-    let s = Session::start(c.env, "ctr-run", &cmd, 97, 23)?;
-    s.wait_text("# ", Duration::from_secs(20))?;
-    s.type_line("stty size; echo $((6*7))")?;
-    s.wait_line("23 97", Duration::from_secs(10))?;
-    s.wait_line("42", Duration::from_secs(10))?;
-    s.type_line("exit 6")?;
-    ensure_eq(
-        s.exit_status(Duration::from_secs(20))?,
-        6,
-        "exit status of run -t",
-    )
+    shell_round(c.env, "ctr-run", &cmd, 97, 23, 6)
 }
 
 /// Limits given to `ctr run` land in the container's cgroup.

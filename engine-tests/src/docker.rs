@@ -16,7 +16,7 @@ use crate::env::{
     TestResult,
 };
 use crate::image;
-use crate::tmux::Session;
+use crate::tmux::shell_round;
 use crate::{Tap, Test};
 
 /// Debian's client: the one that matches the daemon's API.
@@ -271,42 +271,14 @@ fn run_detached_exec_logs(d: &Docker) -> TestResult {
 /// `docker exec -it` in a real terminal.
 fn exec_tty(d: &Docker) -> TestResult {
     let c = d.detached("exectty", &[], "sleep 1000")?;
-    let s = Session::start(
-        d.env,
-        "docker-exec",
-        &d.shell_line(&["exec", "-it", &c.name, "sh"]),
-        89,
-        21,
-    )?;
-    s.wait_text("# ", Duration::from_secs(30))?;
-    s.type_line("stty size")?;
-    s.wait_line("21 89", Duration::from_secs(10))?;
-    s.type_line("exit 2")?;
-    ensure_eq(
-        s.exit_status(Duration::from_secs(30))?,
-        2,
-        "exit status of exec -it",
-    )
+    let line = d.shell_line(&["exec", "-it", &c.name, "sh"]);
+    shell_round(d.env, "docker-exec", &line, 89, 21, 2)
 }
 
 /// `docker run -it --rm` in a real terminal.
 fn run_tty(d: &Docker) -> TestResult {
-    let s = Session::start(
-        d.env,
-        "docker-run",
-        &d.shell_line(&["run", "-it", "--rm", &d.image, "sh"]),
-        93,
-        25,
-    )?;
-    s.wait_text("# ", Duration::from_secs(30))?;
-    s.type_line("stty size")?;
-    s.wait_line("25 93", Duration::from_secs(10))?;
-    s.type_line("exit 8")?;
-    ensure_eq(
-        s.exit_status(Duration::from_secs(30))?,
-        8,
-        "exit status of run -it",
-    )
+    let line = d.shell_line(&["run", "-it", "--rm", &d.image, "sh"]);
+    shell_round(d.env, "docker-run", &line, 93, 25, 8)
 }
 
 fn pause_unpause(d: &Docker) -> TestResult {

@@ -15,7 +15,7 @@ use crate::env::{
     cgroup_file, cgroup_of, contains, ensure, ensure_eq, freezer_state, proc_alive, proc_status,
     wait_gone, Env, TestResult,
 };
-use crate::tmux::Session;
+use crate::tmux::{shell_round, Session};
 use crate::{Tap, Test};
 
 /// podman's own default seccomp profile (containers-common).
@@ -395,23 +395,8 @@ fn exec(p: &Podman) -> TestResult {
 /// `podman exec -it` in a real terminal.
 fn exec_tty(p: &Podman) -> TestResult {
     let c = p.detached("exectty", &[], "sleep 1000")?;
-    let s = Session::start(
-        p.env,
-        "podman-exec",
-        &p.shell_line(&["exec", "-it", &c.name, "sh"]),
-        103,
-        29,
-    )?;
-    s.wait_text("# ", Duration::from_secs(30))?;
-    s.type_line("stty size; tty | sed 's/[0-9]*$/N/'")?;
-    s.wait_line("29 103", Duration::from_secs(10))?;
-    s.wait_line("/dev/pts/N", Duration::from_secs(10))?;
-    s.type_line("exit 3")?;
-    ensure_eq(
-        s.exit_status(Duration::from_secs(30))?,
-        3,
-        "exit status of exec -it",
-    )
+    let line = p.shell_line(&["exec", "-it", &c.name, "sh"]);
+    shell_round(p.env, "podman-exec", &line, 103, 29, 3)
 }
 
 /// `podman run -it`: the console socket carries the pty; its size follows

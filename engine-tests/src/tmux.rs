@@ -140,6 +140,32 @@ impl Drop for Session<'_> {
     }
 }
 
+/// The interactive round every engine's `-t` path must pass: `command`
+/// (a shell in a container) started in a `cols`x`rows` terminal shows a
+/// prompt, its stdio is a pty of the terminal's size, and `exit <status>`
+/// ends it with that status.
+pub fn shell_round(
+    env: &Env,
+    name: &str,
+    command: &str,
+    cols: u16,
+    rows: u16,
+    status: i32,
+) -> Result<(), String> {
+    let s = Session::start(env, name, command, cols, rows)?;
+    s.wait_text("# ", Duration::from_secs(30))?;
+    s.type_line("stty size; tty | sed 's/[0-9]*$/N/'")?;
+    s.wait_line(&format!("{rows} {cols}"), Duration::from_secs(10))?;
+    s.wait_line("/dev/pts/N", Duration::from_secs(10))?;
+    s.type_line(&format!("exit {status}"))?;
+    let got = s.exit_status(Duration::from_secs(30))?;
+    if got == status {
+        Ok(())
+    } else {
+        Err(format!("{name}: exit status {got}, want {status}"))
+    }
+}
+
 /// Stops the suite's tmux server (at the end).
 pub fn kill_server(env: &Env) {
     let socket = env.work.join("tmux.sock");
