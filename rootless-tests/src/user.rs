@@ -94,6 +94,12 @@ impl TestUser {
         if passwd_ids(name).is_some() {
             return Err(format!("user {name} exists already; not touching it"));
         }
+        // useradd grants subordinate ids only into files that exist.
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            if !Path::new(file).exists() {
+                std::fs::write(file, "").map_err(|e| format!("create {file}: {e}"))?;
+            }
+        }
         let home_s = home.to_string_lossy();
         if in_path("useradd") {
             run(
