@@ -48,7 +48,13 @@ pub(super) fn place_cgroup(
                 format!(
                     "rootless: no {} cgroup was delegated to {who}, so the limit cannot be applied{}",
                     w.controller,
-                    placed.notes.first().map(|n| format!(" ({n})")).unwrap_or_default()
+                    placed
+                        .notes
+                        .iter()
+                        .find(|n| n.contains(w.controller))
+                        .or(placed.notes.first())
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default()
                 ),
             ));
         }
