@@ -320,15 +320,29 @@ impl Ctx {
                 continue;
             }
             let dir = mountpoint.join(rel);
-            fs::create_dir(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
-            self.delegated.borrow_mut().push(dir.clone());
-            if name.split(',').any(|c| c == "cpuset") {
-                for f in ["cpuset.cpus", "cpuset.mems"] {
-                    let v = fs::read_to_string(mountpoint.join(f)).unwrap_or_default();
-                    fs::write(dir.join(f), v.trim()).map_err(|e| format!("{f}: {e}"))?;
-                }
+            self.make_cgroup(&dir, true)?;
+            made.push(dir);
+        }
+        Ok(made)
+    }
+
+    /// Makes the cgroup directory `dir` as root (removed at the end) and,
+    /// with `delegate`, gives it to the user: the directory and the files
+    /// a delegatee writes (`cgroup.procs`, `tasks`,
+    /// `cgroup.subtree_control`, `cgroup.threads`). A v1 cpuset gets its
+    /// parent's cpus and mems first (it takes no task without them).
+    pub fn make_cgroup(&self, dir: &Path, delegate: bool) -> Result<(), String> {
+        fs::create_dir(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+        self.delegated.borrow_mut().push(dir.to_path_buf());
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            let (mine, parent) = (dir.join(f), dir.parent().unwrap_or(dir).join(f));
+            if mine.exists() && fs::read_to_string(&mine).is_ok_and(|v| v.trim().is_empty()) {
+                let v = fs::read_to_string(&parent).unwrap_or_default();
+                fs::write(&mine, v.trim()).map_err(|e| format!("{}: {e}", mine.display()))?;
             }
-            chown(&dir, &self.user)?;
+        }
+        if delegate {
+            chown(dir, &self.user)?;
             for f in [
                 "cgroup.procs",
                 "tasks",
@@ -339,9 +353,8 @@ impl Ctx {
                     chown(&dir.join(f), &self.user)?;
                 }
             }
-            made.push(dir);
         }
-        Ok(made)
+        Ok(())
     }
 
     /// Removes the delegated cgroups (children first); what cannot be
@@ -356,14 +369,15 @@ impl Ctx {
         problems
     }
 
-    /// Cgroup directories below the delegated ones (left by a container).
+    /// Cgroup directories below the ones the suite made (left by a
+    /// container).
     pub fn delegated_children(&self) -> Vec<PathBuf> {
-        self.delegated
-            .borrow()
-            .iter()
+        let made = self.delegated.borrow();
+        made.iter()
             .flat_map(|d| fs::read_dir(d).into_iter().flatten().flatten())
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .map(|e| e.path())
+            .filter(|p| !made.contains(p))
             .collect()
     }
 }

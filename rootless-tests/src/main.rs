@@ -18,6 +18,7 @@ mod user;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use harness::{mkdir_mode, skip_reason, Ctx, TestResult};
@@ -166,6 +167,35 @@ fn teardown(ctx: &Ctx) -> TestResult {
     }
 }
 
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// SIGTERM (from `timeout`), SIGINT and SIGHUP stop the suite between two
+/// tests, so that the user and everything else is still removed.
+fn catch_termination() {
+    let action = nix::sys::signal::SigAction::new(
+        nix::sys::signal::SigHandler::Handler(on_signal),
+        nix::sys::signal::SaFlags::SA_RESTART,
+        nix::sys::signal::SigSet::empty(),
+    );
+    for sig in [
+        nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGHUP,
+    ] {
+        // SAFETY: the handler only stores to an atomic, which is
+        // async-signal-safe; no other handler is installed for these.
+        let _ = unsafe { nix::sys::signal::sigaction(sig, &action) };
+    }
+}
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
@@ -200,6 +230,7 @@ fn main() -> ExitCode {
         eprintln!("--rootfs {}: not found", rootfs.display());
         return ExitCode::from(2);
     };
+    catch_termination();
     let work = PathBuf::from(format!("/tmp/cella-rootless-{}", std::process::id()));
     let started = Instant::now();
     println!("1..{}", list.len() + 2);
@@ -241,6 +272,10 @@ fn main() -> ExitCode {
         },
     };
     for (i, t) in list.iter().enumerate() {
+        if interrupted() {
+            report(i + 1, &t.name, Err("interrupted: not run".to_string()));
+            continue;
+        }
         ctx.set_current(t.short());
         let t0 = Instant::now();
         let res = panic::catch_unwind(AssertUnwindSafe(|| (t.run)(&ctx)))

@@ -24,6 +24,9 @@ pub struct TestUser {
     pub subuid: (u32, u32),
     /// Its first subordinate gid and how many it has.
     pub subgid: (u32, u32),
+    /// `/etc/subuid` or `/etc/subgid` when they did not exist before (they
+    /// go again if empty at the end).
+    made_files: Vec<&'static str>,
 }
 
 fn run(program: &str, args: &[&str]) -> Result<(), String> {
@@ -94,6 +97,14 @@ impl TestUser {
         if passwd_ids(name).is_some() {
             return Err(format!("user {name} exists already; not touching it"));
         }
+        // useradd grants subordinate ids only into files that exist.
+        let mut made_files = Vec::new();
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            if !Path::new(file).exists() {
+                std::fs::write(file, "").map_err(|e| format!("create {file}: {e}"))?;
+                made_files.push(file);
+            }
+        }
         let home_s = home.to_string_lossy();
         if in_path("useradd") {
             run(
@@ -122,6 +133,7 @@ impl TestUser {
             home: home.to_path_buf(),
             subuid: (0, 0),
             subgid: (0, 0),
+            made_files,
         };
         // Debian's useradd grants SUB_UID_COUNT ids by itself; elsewhere
         // (or with an empty count) grant them here.
@@ -224,6 +236,11 @@ impl TestUser {
                 // The user is gone, so usermod cannot name it: edit the file.
                 remove_line(file, &format!("{}:{start}:{count}", self.name))
                     .map_err(|e| format!("{flag} {file}: {e}"))?;
+            }
+        }
+        for file in &self.made_files {
+            if std::fs::read_to_string(file).is_ok_and(|t| t.trim().is_empty()) {
+                let _ = std::fs::remove_file(file);
             }
         }
         Ok(())

@@ -254,16 +254,30 @@ fn delegated_subtree_is_used(ctx: &Ctx) -> TestResult {
 }
 
 /// Only memory and pids delegated: a memory limit works, a cpu one is
-/// refused naming its field, and the container stays in the caller's cpu
-/// cgroup.
+/// refused naming its field. On v1 the container stays in the caller's
+/// cpu cgroup; on v2 (systemd's default delegation) the subtree is one
+/// whose parent enables only memory and pids for it.
 fn partly_delegated(ctx: &Ctx) -> TestResult {
-    if !v1_host() {
-        return Err(skip("one directory per controller is a cgroup v1 thing"));
-    }
+    let v1 = v1_host();
     let rel = format!("cella-rootless-{}-part", ctx.pid);
-    ctx.delegate_cgroup(&rel, &["memory", "pids"])?;
+    let (path, _inside) = if v1 {
+        ctx.delegate_cgroup(&rel, &["memory", "pids"])?;
+        (format!("/{rel}/ctr"), None)
+    } else {
+        let (_, mountpoint) = cgroup_mounts()
+            .into_iter()
+            .next()
+            .ok_or("no cgroup2 mount")?;
+        let top = mountpoint.join(&rel);
+        ctx.make_cgroup(&top, false)?;
+        std::fs::write(top.join("cgroup.subtree_control"), "+memory +pids")
+            .map_err(|e| format!("enable memory and pids: {e}"))?;
+        ctx.make_cgroup(&top.join("deleg"), true)?;
+        let inside = crate::harness::EnterCgroup::new(&top.join("deleg/caller"))?;
+        (format!("/{rel}/deleg/ctr"), Some(inside))
+    };
     let mut cfg = config::base(ctx, &["sleep", "1000"]);
-    cfg["linux"]["cgroupsPath"] = json!(format!("/{rel}/ctr"));
+    cfg["linux"]["cgroupsPath"] = json!(path);
     cfg["linux"]["resources"] = json!({"memory": {"limit": 67108864}});
     let c = Ctn::new(ctx, "ok", &cfg)?;
     let out = c.create_with(&["--debug"])?.ok("create")?;
@@ -280,29 +294,42 @@ fn partly_delegated(ctx: &Ctx) -> TestResult {
             .map(|l| l.to_string())
             .unwrap_or_default()
     };
-    ensure(
-        line(&cg, "memory").ends_with(&format!("/{rel}/ctr")),
-        || format!("memory: {cg}"),
-    )?;
-    ensure(line(&cg, "cpu") == line(&ours, "cpu"), || {
-        format!("cpu: {cg}")
+    let memory_line = if v1 {
+        line(&cg, "memory")
+    } else {
+        line(&cg, "")
+    };
+    ensure(memory_line.ends_with(&path), || {
+        format!("want {path}: {cg}")
     })?;
-    if ctx.is_cella {
-        ensure(
-            out.stderr.contains("not delegated") && out.stderr.contains("cpu"),
-            || format!("--debug: {}", out.describe()),
-        )?;
+    if v1 {
+        ensure(line(&cg, "cpu") == line(&ours, "cpu"), || {
+            format!("cpu: {cg}")
+        })?;
+        if ctx.is_cella {
+            ensure(
+                out.stderr.contains("not delegated") && out.stderr.contains("cpu"),
+                || format!("--debug: {}", out.describe()),
+            )?;
+        }
     }
     ctx.rt_ok(&["delete", "--force", &c.id])?;
     cfg["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "cpu": {"shares": 512}});
     let c = Ctn::new(ctx, "cpu", &cfg)?;
     let out = c.create_with(&[])?;
+    ensure(out.code != 0, || {
+        format!(
+            "a cpu limit without cpu delegated was accepted: {}",
+            out.describe()
+        )
+    })?;
     if ctx.is_cella {
         ensure(
-            out.code == 1 && out.stderr.contains("linux.resources.cpu.shares"),
+            out.code == 1
+                && out.stderr.contains("linux.resources.cpu.shares")
+                && out.stderr.contains("delegated"),
             || format!("want cpu.shares refused: {}", out.describe()),
         )?;
-        return nothing_left(ctx, &c);
     }
-    Ok(())
+    nothing_left(ctx, &c)
 }

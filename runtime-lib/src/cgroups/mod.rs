@@ -277,14 +277,23 @@ impl ContainerCgroup {
         Self::resolve(host, own, Path::new(""))
     }
 
-    /// The controllers (v1: of the hierarchies) this cgroup has
-    /// directories for; on v2 every controller lives in the one directory.
-    pub fn has_controller(&self, controller: &str) -> bool {
+    /// Whether the cgroup can have `controller`'s files: on v1, whether it
+    /// has a directory in that controller's hierarchy; on v2, whether the
+    /// controller is in `cgroup.controllers` of its deepest existing level
+    /// (what the levels below may enable: a delegated subtree may have only
+    /// some, systemd's default being memory and pids).
+    pub fn can_have(&self, controller: &str) -> bool {
         match self {
             ContainerCgroup::V1 { dirs } => dirs
                 .iter()
                 .any(|(n, _)| n.split(',').any(|c| c == controller)),
-            ContainerCgroup::V2 { .. } => true,
+            // Core files (`cgroup.*`) belong to no controller.
+            ContainerCgroup::V2 { .. } if controller.is_empty() => true,
+            ContainerCgroup::V2 { dir } => dir
+                .ancestors()
+                .find(|p| p.exists())
+                .and_then(|p| std::fs::read_to_string(p.join("cgroup.controllers")).ok())
+                .is_some_and(|list| list.split_whitespace().any(|c| c == controller)),
         }
     }
 
@@ -637,6 +646,24 @@ mod tests {
             "no rules, nothing to do"
         );
         std::fs::remove_dir(&dir).unwrap();
+    }
+
+    #[test]
+    fn v2_controllers_a_new_cgroup_can_have() {
+        let base = temp("v2can");
+        std::fs::create_dir_all(base.join("deleg")).unwrap();
+        std::fs::write(base.join("deleg/cgroup.controllers"), "memory pids\n").unwrap();
+        let cg = ContainerCgroup::V2 {
+            dir: base.join("deleg/ctr"),
+        };
+        assert!(cg.can_have("memory") && cg.can_have("pids"));
+        assert!(!cg.can_have("cpu"), "not delegated");
+        assert!(cg.can_have(""), "core files");
+        let v1 = ContainerCgroup::V1 {
+            dirs: vec![("cpu,cpuacct".into(), base.join("x"))],
+        };
+        assert!(v1.can_have("cpuacct") && !v1.can_have("memory"));
+        std::fs::remove_dir_all(base).unwrap();
     }
 
     #[test]

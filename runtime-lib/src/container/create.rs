@@ -12,7 +12,7 @@ use super::state::{self, DirLock, StateFile, EXEC_FIFO};
 use super::{time, Container};
 use crate::apply::init::{self, InitContext};
 use crate::apply::namespaces;
-use crate::cgroups::{delegated_part, own_cgroups, ContainerCgroup, Delegated, HostCgroups};
+use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups};
 use crate::console;
 use crate::error::{ChildError, Error};
 use crate::hooks::{self, HookState};
@@ -61,62 +61,6 @@ pub fn plan_bundle(bundle: &Path, id: &str, opts: &CreateOptions) -> Result<Plan
     )?)
 }
 
-/// Where a rootless container's cgroup goes: the part delegated to the
-/// caller, if any. A limit for a controller it did not get, or no cgroup
-/// and no pid namespace of its own (its processes could then not be found
-/// again), is refused before anything is created.
-fn place_cgroup(
-    plan: &Plan,
-    config: &Path,
-    wanted: ContainerCgroup,
-    host: &HostCgroups,
-    own: &[(String, PathBuf)],
-    euid: u32,
-) -> Result<Delegated, Error> {
-    if !plan.cgroup.optional {
-        return Ok(Delegated {
-            cgroup: Some(wanted.clone()),
-            view: wanted,
-            notes: Vec::new(),
-        });
-    }
-    let placed = delegated_part(&wanted, &ContainerCgroup::current(host, own));
-    let who = crate::rootless::describe_uid(euid);
-    let refuse = |field: &str, reason: String| {
-        Error::Spec(SpecError::Invalid {
-            file: config.to_path_buf(),
-            field: field.to_string(),
-            reason,
-        })
-    };
-    for w in &plan.cgroup.writes {
-        if !placed
-            .cgroup
-            .as_ref()
-            .is_some_and(|c| c.has_controller(w.controller))
-        {
-            return Err(refuse(
-                &w.field,
-                format!(
-                    "rootless: no {} cgroup was delegated to {who}, so the limit cannot be applied{}",
-                    w.controller,
-                    placed.notes.first().map(|n| format!(" ({n})")).unwrap_or_default()
-                ),
-            ));
-        }
-    }
-    if placed.cgroup.is_none() && !plan.namespaces.creates(NamespaceKind::Pid) {
-        return Err(refuse(
-            "linux.namespaces",
-            format!(
-                "rootless: no cgroup was delegated to {who}, so the container needs a new pid \
-                 namespace: without either, its processes could not be found to be killed"
-            ),
-        ));
-    }
-    Ok(placed)
-}
-
 /// Makes `<root>/<id>` (mode 0700: state, FIFO and lock are the runtime's
 /// alone), and the root (0700) if it is missing.
 fn make_state_dir(root: &Path, id: &str) -> Result<PathBuf, Error> {
@@ -152,7 +96,14 @@ pub(super) fn create(
         .map_err(Error::io("read", "/proc/self/cgroup"))?;
     let own = own_cgroups(&own);
     let wanted = ContainerCgroup::resolve(&host, &own, &plan.cgroup.path);
-    let placed = place_cgroup(&plan, &loaded.config_path, wanted, &host, &own, caller.euid)?;
+    let placed = super::placement::place_cgroup(
+        &plan,
+        &loaded.config_path,
+        wanted,
+        &host,
+        &own,
+        caller.euid,
+    )?;
     let cgroup = placed.cgroup;
     let joins = namespaces::open_joins(&plan.namespaces)?;
     if let Some((key, path)) = namespaces::sysctl_in_own_namespace(plan.sysctl.keys(), &joins) {

@@ -6,6 +6,7 @@ mod create;
 mod exec;
 mod id;
 mod pid_namespace;
+mod placement;
 mod run;
 mod state;
 mod time;

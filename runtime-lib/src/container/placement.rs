@@ -1,0 +1,72 @@
+//! Where a container's cgroup goes when it is rootless: the part of it
+//! delegated to the caller, and the refusals that must come before
+//! anything is created.
+
+use std::path::{Path, PathBuf};
+
+use crate::cgroups::{delegated_part, ContainerCgroup, Delegated, HostCgroups};
+use crate::error::Error;
+use crate::plan::{NamespaceKind, Plan};
+use crate::spec::SpecError;
+
+/// Where a rootless container's cgroup goes: the part delegated to the
+/// caller, if any. A limit for a controller it did not get, or no cgroup
+/// and no pid namespace of its own (its processes could then not be found
+/// again), is refused before anything is created.
+pub(super) fn place_cgroup(
+    plan: &Plan,
+    config: &Path,
+    wanted: ContainerCgroup,
+    host: &HostCgroups,
+    own: &[(String, PathBuf)],
+    euid: u32,
+) -> Result<Delegated, Error> {
+    if !plan.cgroup.optional {
+        return Ok(Delegated {
+            cgroup: Some(wanted.clone()),
+            view: wanted,
+            notes: Vec::new(),
+        });
+    }
+    let placed = delegated_part(&wanted, &ContainerCgroup::current(host, own));
+    let who = crate::rootless::describe_uid(euid);
+    let refuse = |field: &str, reason: String| {
+        Error::Spec(SpecError::Invalid {
+            file: config.to_path_buf(),
+            field: field.to_string(),
+            reason,
+        })
+    };
+    for w in &plan.cgroup.writes {
+        if !placed
+            .cgroup
+            .as_ref()
+            .is_some_and(|c| c.can_have(w.controller))
+        {
+            return Err(refuse(
+                &w.field,
+                format!(
+                    "rootless: no {} cgroup was delegated to {who}, so the limit cannot be applied{}",
+                    w.controller,
+                    placed
+                        .notes
+                        .iter()
+                        .find(|n| n.contains(w.controller))
+                        .or(placed.notes.first())
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    if placed.cgroup.is_none() && !plan.namespaces.creates(NamespaceKind::Pid) {
+        return Err(refuse(
+            "linux.namespaces",
+            format!(
+                "rootless: no cgroup was delegated to {who}, so the container needs a new pid \
+                 namespace: without either, its processes could not be found to be killed"
+            ),
+        ));
+    }
+    Ok(placed)
+}
