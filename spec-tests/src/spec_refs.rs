@@ -38,6 +38,7 @@ const REFS: &[(&str, &str)] = &[
     ("lifecycle.no_process_fails", "runtime.md#start: \"This operation MUST generate an error if process was not set.\""),
     ("lifecycle.state_annotations", "runtime.md#state: \"annotations (map, OPTIONAL) contains the list of annotations associated with the container.\""),
     ("lifecycle.id_reusable_after_delete", "runtime.md#delete: \"Once a container is deleted its ID MAY be used by a subsequent container.\""),
+    ("namespaces.net_devices", "config-linux.md#network-devices: linux.netDevices moves each named host network device into the container's network namespace (under its new name) / runtime.md#create: \"If the runtime cannot apply a property as specified in the configuration, it MUST generate an error\""),
     ("namespaces.pid_ns_init_is_1", "config-linux.md#namespaces: \"pid processes inside the container will only be able to see other processes inside the same container or inside the same pid namespace.\""),
     ("namespaces.new_namespaces_differ", "config-linux.md#namespaces: \"If a namespace type is specified without a path, the runtime MUST create a new namespace of that type.\""),
     ("namespaces.absent_namespaces_shared", "config-linux.md#namespaces: \"If a namespace type is not specified in the namespaces array, the container MUST inherit the runtime namespace of that type.\""),
