@@ -93,7 +93,7 @@ const REFS: &[(&str, &str)] = &[
     ("process.scheduler", "config.md#linux-process: \"scheduler (object, OPTIONAL) is an object describing the scheduler properties for the process.\" / runtime.md#create: \"If the runtime cannot apply a property as specified in the configuration, it MUST generate an error\""),
     ("process.io_priority", "config.md#linux-process: \"ioPriority (object, OPTIONAL) configures the I/O priority settings for the container's processes.\" / runtime.md#create: \"If the runtime cannot apply a property ... it MUST generate an error\""),
     ("process.exec_cpu_affinity", "config.md#linux-process: \"execCPUAffinity (object, OPTIONAL) specifies CPU affinity used to execute the process.\" / runtime.md#create: \"If the runtime cannot apply a property ... it MUST generate an error\""),
-    ("process.apparmor_profile", "config.md#linux-process: \"apparmorProfile (string, OPTIONAL) specifies the name of the AppArmor profile for the process.\""),
+    ("process.apparmor_profile", "config.md#linux-process: \"apparmorProfile (string, OPTIONAL) specifies the name of the AppArmor profile for the process.\" / runtime.md#create: \"If the runtime cannot apply a property ... it MUST generate an error\""),
     ("process.selinux_label", "config.md#linux-process: \"selinuxLabel (string, OPTIONAL) specifies the SELinux label for the process.\""),
     ("cgroups.cgroups_path_placement", "config-linux.md#cgroups-path: \"If the value is specified, the runtime MUST consistently attach to the same place in the cgroups hierarchy given the same value of cgroupsPath.\""),
     ("cgroups.systemd_driver", "config-linux.md#cgroups-path: cgroupsPath \"slice:prefix:name\" with a systemd cgroup manager (runc --systemd-cgroup)"),
@@ -159,6 +159,7 @@ const REFS: &[(&str, &str)] = &[
     ("bad_configs.builtin_capability_outside_bounding_set", "runc behaviour: a capability the runtime cannot grant is refused. NB runtime-spec 1.2 config.md says such a value \"MUST be logged as a warning by the runtime. Runtimes SHOULD NOT fail\""),
     ("bad_configs.corpus_*", "runtime.md#errors: \"Unless otherwise stated, generating an error MUST leave the state of the environment as if the operation were never attempted\" (a config the runtime must refuse: see fixtures/bad-configs)"),
     ("suite.no_leftovers", "runtime.md#delete: \"Deleting a container MUST delete the resources that were created during the create step.\" (over the whole run)"),
+    ("security.*", "runtime.md#lifecycle step 2: \"The container's runtime environment MUST be created according to the configuration in config.json\" and no further: the container cannot reach the host (DESIGN.md's rules: runc CVE-2019-5736, CVE-2021-30465, CVE-2024-21626); tests of the area may name their own sentence in this table"),
     ("selftest.*", "(the runner itself)"),
 ];
 
