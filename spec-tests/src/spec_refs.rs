@@ -38,6 +38,7 @@ const REFS: &[(&str, &str)] = &[
     ("lifecycle.no_process_fails", "runtime.md#start: \"This operation MUST generate an error if process was not set.\""),
     ("lifecycle.state_annotations", "runtime.md#state: \"annotations (map, OPTIONAL) contains the list of annotations associated with the container.\""),
     ("lifecycle.id_reusable_after_delete", "runtime.md#delete: \"Once a container is deleted its ID MAY be used by a subsequent container.\""),
+    ("namespaces.net_devices", "config-linux.md#network-devices: linux.netDevices moves each named host network device into the container's network namespace (under its new name) / runtime.md#create: \"If the runtime cannot apply a property as specified in the configuration, it MUST generate an error\""),
     ("namespaces.pid_ns_init_is_1", "config-linux.md#namespaces: \"pid processes inside the container will only be able to see other processes inside the same container or inside the same pid namespace.\""),
     ("namespaces.new_namespaces_differ", "config-linux.md#namespaces: \"If a namespace type is specified without a path, the runtime MUST create a new namespace of that type.\""),
     ("namespaces.absent_namespaces_shared", "config-linux.md#namespaces: \"If a namespace type is not specified in the namespaces array, the container MUST inherit the runtime namespace of that type.\""),
@@ -93,7 +94,7 @@ const REFS: &[(&str, &str)] = &[
     ("process.scheduler", "config.md#linux-process: \"scheduler (object, OPTIONAL) is an object describing the scheduler properties for the process.\" / runtime.md#create: \"If the runtime cannot apply a property as specified in the configuration, it MUST generate an error\""),
     ("process.io_priority", "config.md#linux-process: \"ioPriority (object, OPTIONAL) configures the I/O priority settings for the container's processes.\" / runtime.md#create: \"If the runtime cannot apply a property ... it MUST generate an error\""),
     ("process.exec_cpu_affinity", "config.md#linux-process: \"execCPUAffinity (object, OPTIONAL) specifies CPU affinity used to execute the process.\" / runtime.md#create: \"If the runtime cannot apply a property ... it MUST generate an error\""),
-    ("process.apparmor_profile", "config.md#linux-process: \"apparmorProfile (string, OPTIONAL) specifies the name of the AppArmor profile for the process.\""),
+    ("process.apparmor_profile", "config.md#linux-process: \"apparmorProfile (string, OPTIONAL) specifies the name of the AppArmor profile for the process.\" / runtime.md#create: \"If the runtime cannot apply a property ... it MUST generate an error\""),
     ("process.selinux_label", "config.md#linux-process: \"selinuxLabel (string, OPTIONAL) specifies the SELinux label for the process.\""),
     ("cgroups.cgroups_path_placement", "config-linux.md#cgroups-path: \"If the value is specified, the runtime MUST consistently attach to the same place in the cgroups hierarchy given the same value of cgroupsPath.\""),
     ("cgroups.systemd_driver", "config-linux.md#cgroups-path: cgroupsPath \"slice:prefix:name\" with a systemd cgroup manager (runc --systemd-cgroup)"),
@@ -179,6 +180,7 @@ const REFS: &[(&str, &str)] = &[
     ("security.oversized_config", "runtime.md#errors: \"If the runtime is unable to ... it MUST generate an error\": an oversized config.json is refused quickly and leaves nothing"),
     ("security.too_many_mounts", "runtime.md#errors: a config with 100,000 mounts is refused quickly and leaves nothing"),
     ("security.lifecycles_leak_nothing", "runtime.md#delete: \"MUST delete the resources that were created during the create step\": repeated lifecycles leave mounts, cgroups, fds and processes as they were"),
+    ("security.*", "runtime.md#lifecycle step 2: \"The container's runtime environment MUST be created according to the configuration in config.json\" and no further: the container cannot reach the host (DESIGN.md's rules: runc CVE-2019-5736, CVE-2021-30465, CVE-2024-21626); tests of the area may name their own sentence in this table"),
     ("selftest.*", "(the runner itself)"),
 ];
 

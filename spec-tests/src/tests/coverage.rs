@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 
 use crate::bundle::{add_mount, base_config, put_namespace, sh};
 use crate::harness::{
-    ensure, ensure_eq, ns_link, parse_mountinfo, proc_alive, run_config, skip, wait_until, Ctn,
-    Ctx, Output, TestResult,
+    ensure, ensure_eq, ns_link, parse_mountinfo, proc_alive, run_config, run_host, skip,
+    wait_until, Ctn, Ctx, Output, TestResult,
 };
 use crate::Test;
 
@@ -53,6 +53,7 @@ pub fn tests() -> Vec<Test> {
         t("mounts", "mount_label", mount_label),
         t("cgroups", "systemd_driver", systemd_driver),
         t("cgroups", "intel_rdt", intel_rdt),
+        t("namespaces", "net_devices", net_devices),
         t("hooks", "start_container_failure", start_container_failure),
         t(
             "hooks",
@@ -323,17 +324,21 @@ fn selinux_enabled() -> bool {
     Path::new("/sys/fs/selinux/enforce").exists()
 }
 
-/// process.apparmorProfile `unconfined`: the process runs under it (host with AppArmor only;
-/// the refusal without AppArmor is in the bad-config corpus).
+/// process.apparmorProfile `unconfined`: the process runs under it, or the config is refused
+/// (host with AppArmor enabled only; the refusal without AppArmor is in the bad-config corpus).
 fn apparmor_profile(ctx: &Ctx) -> TestResult {
     if !apparmor_enabled() {
         return Err(skip(
             "the host has no AppArmor (/sys/module/apparmor/parameters/enabled is not Y)",
         ));
     }
+    // The kernel may have AppArmor enabled without its filesystem or profiles (the cgroup v2
+    // VM): a runtime that cannot apply the profile must refuse the config.
     let mut cfg = sh("cat /proc/self/attr/current");
     cfg["process"]["apparmorProfile"] = json!("unconfined");
-    let out = crate::harness::run_ok(ctx, &cfg)?;
+    let Some(out) = applied_or_refused(ctx, &cfg)? else {
+        return Ok(());
+    };
     ensure_eq(out.trim(), "unconfined", "/proc/self/attr/current")
 }
 
@@ -472,4 +477,37 @@ fn create_container_failure(ctx: &Ctx) -> TestResult {
             out.describe()
         )
     })
+}
+
+/// linux.netDevices: one end of a veth pair made on the host for the test is moved into the
+/// container's network namespace under its new name (`ip link show st0` inside), or the config
+/// is refused. The pair is removed afterwards wherever the end ended up (deleting the end
+/// left on the host removes both).
+fn net_devices(ctx: &Ctx) -> TestResult {
+    let n = ctx.pid % 10_000_000;
+    let (dev, peer) = (format!("stnd{n}"), format!("stnp{n}"));
+    if let Err(e) = run_host(&[
+        "ip", "link", "add", &dev, "type", "veth", "peer", "name", &peer,
+    ]) {
+        return Err(skip(format!("cannot make a veth pair on this host: {e}")));
+    }
+    let res = (|| {
+        let mut cfg = sh("ip link show st0");
+        cfg["linux"]["netDevices"] = json!({ dev.as_str(): {"name": "st0"} });
+        let Some(out) = applied_or_refused(ctx, &cfg)? else {
+            return Ok(());
+        };
+        ensure(out.contains("st0"), || {
+            format!("ip link show st0 inside: {out}")
+        })?;
+        let back = run_host(&["ip", "link", "show", &dev]).is_ok();
+        println!(
+            "# after delete the device is {}",
+            if back { "back on the host" } else { "gone" }
+        );
+        Ok(())
+    })();
+    let _ = run_host(&["ip", "link", "del", &peer]);
+    let _ = run_host(&["ip", "link", "del", &dev]);
+    res
 }

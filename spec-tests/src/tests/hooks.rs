@@ -36,16 +36,15 @@ pub fn tests() -> Vec<Test> {
 
 /// The recording hook: `hook.sh NAME LOGDIR` appends `BEGIN NAME`, `mnt|net|pid LINK`
 /// lines, `STATE`, its stdin, and `END` to LOGDIR/log.
+/// The record is appended with one write: the user process and the poststart hook run at the
+/// same time and append to the same log, and records written line by line interleave.
 const HOOK_SCRIPT: &str = r#"#!/bin/sh
 log="$2/log"
-{
-    echo "BEGIN $1"
-    for n in mnt net pid; do echo "$n $(readlink /proc/self/ns/$n)"; done
-    echo STATE
-    cat
-    echo
-    echo END
-} >> "$log"
+ns=""
+for n in mnt net pid; do ns="$ns$n $(readlink /proc/self/ns/$n)
+"; done
+state=$(cat)
+printf 'BEGIN %s\n%sSTATE\n%s\nEND\n' "$1" "$ns" "$state" >> "$log"
 "#;
 
 const HOOK_ENV: &str = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
