@@ -50,7 +50,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: spec-tests --runtime PATH [--rootfs DIR] [--filter SUBSTR]... \
-[--bad-configs DIR] [--check-messages] [--list]";
+[--bad-configs DIR] [--check-messages] [--lifecycles N] [--list]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -79,6 +79,8 @@ fn parse_args() -> Result<Args, String> {
             "--filter" => a.filter.push(value("--filter")?),
             "--bad-configs" => a.bad_configs = Some(PathBuf::from(value("--bad-configs")?)),
             "--check-messages" => a.check_messages = true,
+            // Read by security.lifecycles_leak_nothing (default 1000).
+            "--lifecycles" => std::env::set_var("SPEC_TESTS_LIFECYCLES", value("--lifecycles")?),
             "--list" => a.list = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
