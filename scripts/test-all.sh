@@ -92,8 +92,8 @@ run_spec_tests() {
 
 # The whole suite again (but the bad-config corpus, which assumes this v1 host), inside a
 # throw-away VM whose only hierarchy is cgroup v2 (vm/README.md): the host is hybrid. About
-# 2.5 minutes under TCG. 100 lifecycles for the leak test there (1000 on the host): the
-# emulated CPU makes each one about 20 times slower.
+# 6 minutes under TCG. 100 lifecycles for the leak test there (1000 on the host): the emulated
+# CPU makes each one about 40 times slower (91 s for the 100).
 run_vm_spec_tests() {
     limited 25m vm/run-spec-tests.sh --runtime "$target_dir/release/cella" \
         --spec-tests "$target_dir/release/spec-tests" --rootfs "$rootfs" --timeout 1200 \
