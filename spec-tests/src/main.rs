@@ -73,7 +73,7 @@ struct Args {
 
 const USAGE: &str = "usage: spec-tests --runtime PATH [--rootfs DIR] [--filter REGEX]... \
 [--exclude REGEX]... [--format tap|junit|json] [--test-timeout SECS] [--bad-configs DIR] \
-[--check-messages] [--expected-failures FILE] [--list]";
+[--check-messages] [--expected-failures FILE] [--lifecycles N] [--list]";
 
 /// How long one test may run before it is killed, unless `--test-timeout` says otherwise.
 const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(300);
@@ -117,6 +117,8 @@ fn parse_args() -> Result<Args, String> {
                 .push(regex_arg("--exclude", &value("--exclude")?)?),
             "--bad-configs" => a.bad_configs = Some(PathBuf::from(value("--bad-configs")?)),
             "--check-messages" => a.check_messages = true,
+            // Read by security.lifecycles_leak_nothing (default 1000).
+            "--lifecycles" => std::env::set_var("SPEC_TESTS_LIFECYCLES", value("--lifecycles")?),
             "--list" => a.list = true,
             "--self-test" => a.self_test = true,
             "--expected-failures" => {

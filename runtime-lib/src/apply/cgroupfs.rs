@@ -55,7 +55,12 @@ pub(crate) fn mount_cgroups(
                     None::<&str>,
                 )
                 .map_err(|e| ChildError::sys("bind cgroup on", what(op), e))?;
-                remount_bind(&fd_path(target), fl.bits(), &what(op))
+                // The fd names the directory under the bind: look it up again
+                // to remount the bind itself.
+                let bound = root
+                    .open_in(&op.destination, nix::fcntl::OFlag::O_DIRECTORY)
+                    .map_err(|e| ChildError::sys("open", what(op), e))?;
+                remount_bind(&fd_path(&bound), fl.bits(), &what(op))
             }
         }
         ContainerCgroup::V1 { dirs } => {

@@ -198,6 +198,20 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
                 let target = reopen()?;
                 if let Some(bits) = remount {
                     remount_bind(&fd_path(&target), bits, &field(op))?;
+                    if bits & libc::MS_RDONLY != 0 {
+                        // The host's /sys came with its submounts (its cgroup
+                        // tree among them): read-only means all of them (runc
+                        // CVE-2023-25809).
+                        sys::mount_setattr(
+                            target.as_fd(),
+                            c"",
+                            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+                            sys::MOUNT_ATTR_RDONLY,
+                            0,
+                            0,
+                        )
+                        .map_err(|e| ChildError::sys("make read-only", field(op), e))?;
+                    }
                 }
                 target
             }
