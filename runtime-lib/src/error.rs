@@ -77,13 +77,40 @@ impl std::fmt::Display for Status {
     }
 }
 
-/// Everything that can go wrong, by cause. The `cella` binary maps each to
-/// runc's exit code (1) and a one-line message.
+/// Everything that can go wrong, by cause: match on the variant to tell a
+/// missing container ([`Error::NotFound`]) from a taken id
+/// ([`Error::AlreadyExists`]), an operation the container's status forbids
+/// ([`Error::WrongState`]), a config that is wrong ([`Error::InvalidConfig`],
+/// naming the file and the JSON field) from one this host or this runtime
+/// cannot honour ([`Error::Unsupported`]), and a failed syscall
+/// ([`Error::Sys`], naming the call and what it was made on).
+///
+/// The `cella` binary prints every error as one line (its `Display`) and
+/// exits with status 1, as runc does. New variants may be added: the enum
+/// is `#[non_exhaustive]`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
-    /// The bundle's configuration is invalid.
+    /// The configuration is invalid: unreadable, not JSON, a field of the
+    /// wrong type, or a value that breaks a rule. The [`SpecError`] names
+    /// the file and the JSON path of the field (`linux.namespaces[2]`).
     #[error(transparent)]
-    Spec(#[from] SpecError),
+    InvalidConfig(SpecError),
+    /// The configuration asks for something this host or this runtime
+    /// cannot honour (AppArmor on a host without it, a limit for a cgroup
+    /// controller that was not delegated, a feature not implemented yet).
+    /// Refused rather than ignored: the container would run otherwise than
+    /// asked.
+    #[error("{}{field}: {reason}", file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default())]
+    Unsupported {
+        /// The configuration file, when the field is one of a file.
+        file: Option<PathBuf>,
+        /// The JSON path of the field (`process.apparmorProfile`), or the
+        /// option (`CgroupSetting::Disabled`) that cannot be honoured.
+        field: String,
+        /// Why, and what would work instead.
+        reason: String,
+    },
     /// A cgroup operation failed.
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
@@ -97,7 +124,7 @@ pub enum Error {
     },
     /// A container with this id exists already.
     #[error("container {id:?} already exists")]
-    Exists {
+    AlreadyExists {
         /// The id.
         id: String,
     },
@@ -107,9 +134,11 @@ pub enum Error {
         /// The id.
         id: String,
     },
-    /// The operation is not allowed in the container's current status.
+    /// The operation is not allowed in the container's current status
+    /// (runtime-spec: `start` needs `created`, `delete` without force
+    /// `stopped`, ...).
     #[error("cannot {op} container {id:?}: it is {status}")]
-    WrongStatus {
+    WrongState {
         /// The id.
         id: String,
         /// The operation.
@@ -117,13 +146,23 @@ pub enum Error {
         /// The status that forbids it.
         status: Status,
     },
+    /// Only the process that created a container (or started an `exec`)
+    /// is the parent of its process and can wait for its exit status.
+    #[error("cannot wait for {what} of container {id:?}: it is not a child of this process")]
+    NotChild {
+        /// The id.
+        id: String,
+        /// `the init` or `process <pid>`.
+        what: String,
+    },
     /// Setting up the container failed inside its processes.
     #[error("container setup failed: {0}")]
     Child(#[from] ChildError),
     /// A syscall made by the runtime failed.
     #[error("{op}{}: {source}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
     Sys {
-        /// What was attempted.
+        /// What was attempted: the syscall, and what for (`open exec fifo`,
+        /// `pidfd_open`).
         op: &'static str,
         /// The file it was attempted on, if any.
         path: Option<PathBuf>,
@@ -152,16 +191,18 @@ pub enum Error {
         /// Why it failed (its own message when it ran).
         reason: String,
     },
-    /// The operation needs the container's own cgroup, which a rootless
-    /// container without a delegated cgroup does not have.
-    #[error("cannot {op} container {id:?}: it has no cgroup of its own (rootless, and no cgroup was delegated to its user)")]
+    /// The operation needs the container's own cgroup, which a container
+    /// created without one (cgroups disabled, or rootless without a
+    /// delegated cgroup) does not have.
+    #[error("cannot {op} container {id:?}: it has no cgroup of its own (cgroups disabled, or rootless and no cgroup was delegated to its user)")]
     NoCgroup {
         /// The id.
         id: String,
         /// The operation.
         op: &'static str,
     },
-    /// Something the caller asked for is invalid (a flag, a signal name).
+    /// Something the caller passed is invalid (an option, a flag, a signal
+    /// name, a process for `exec`, resources for `update`).
     #[error("{0}")]
     Usage(String),
     /// The runtime and the container's processes disagree on the protocol.
@@ -172,6 +213,26 @@ pub enum Error {
         /// What came.
         received: String,
     },
+}
+
+/// A refusal of the configuration becomes [`Error::Unsupported`] when the
+/// host or the runtime cannot honour the field, [`Error::InvalidConfig`]
+/// otherwise.
+impl From<SpecError> for Error {
+    fn from(e: SpecError) -> Self {
+        match e {
+            SpecError::Unsupported {
+                file,
+                field,
+                reason,
+            } => Error::Unsupported {
+                file: Some(file),
+                field,
+                reason,
+            },
+            e => Error::InvalidConfig(e),
+        }
+    }
 }
 
 impl Error {

@@ -17,7 +17,7 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
             // empty directory.
             match rt.remove_stateless(&a.id) {
                 // A create finished meanwhile: delete what it made.
-                Err(cella::Error::Exists { .. }) => {
+                Err(cella::Error::AlreadyExists { .. }) => {
                     crate::log::warnings(&rt.load(&a.id)?.delete(true)?)
                 }
                 r => {

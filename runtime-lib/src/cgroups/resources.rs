@@ -36,6 +36,9 @@ pub struct ResourceError {
     pub field: String,
     /// Why.
     pub reason: String,
+    /// The host's cgroup version cannot express the field (rather than the
+    /// value being wrong).
+    pub unsupported: bool,
 }
 
 struct Out {
@@ -58,6 +61,15 @@ fn refuse<T>(field: &str, reason: impl Into<String>) -> Result<T, ResourceError>
     Err(ResourceError {
         field: format!("linux.resources.{field}"),
         reason: reason.into(),
+        unsupported: false,
+    })
+}
+
+/// A field the host's cgroup version has no file for.
+fn cannot<T>(field: &str, reason: impl Into<String>) -> Result<T, ResourceError> {
+    refuse(field, reason).map_err(|e| ResourceError {
+        unsupported: true,
+        ..e
     })
 }
 
@@ -143,7 +155,7 @@ pub fn writes(r: &LinuxResources, version: Version) -> Result<Vec<CgroupWrite>, 
         if version == Version::V2
             && (n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty()))
         {
-            return refuse("network", "net_cls and net_prio exist only on cgroup v1");
+            return cannot("network", "net_cls and net_prio exist only on cgroup v1");
         }
         if let Some(id) = n.class_id() {
             out.push("network.classID", "net_cls", "net_cls.classid", id);
@@ -176,7 +188,7 @@ pub fn writes(r: &LinuxResources, version: Version) -> Result<Vec<CgroupWrite>, 
     for (key, value) in unified {
         let field = format!("unified.{key:?}");
         if version == Version::V1 {
-            return refuse(
+            return cannot(
                 &field,
                 "unified (cgroup v2) keys cannot be set on a cgroup v1 host",
             );
@@ -303,7 +315,7 @@ fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
                 out.push("memory.reservation", "memory", "memory.low", limit(r, v));
             }
             if given(m.kernel()).is_some() || given(m.kernel_tcp()).is_some() {
-                return refuse(
+                return cannot(
                     if given(m.kernel()).is_some() {
                         "memory.kernel"
                     } else {
@@ -313,19 +325,19 @@ fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
                 );
             }
             if m.swappiness().is_some() {
-                return refuse(
+                return cannot(
                     "memory.swappiness",
                     "cgroup v2 has no per-cgroup swappiness",
                 );
             }
             if m.disable_oom_killer() == Some(true) {
-                return refuse(
+                return cannot(
                     "memory.disableOOMKiller",
                     "cgroup v2 cannot disable the OOM killer",
                 );
             }
             if m.use_hierarchy() == Some(false) {
-                return refuse("memory.useHierarchy", "cgroup v2 is always hierarchical");
+                return cannot("memory.useHierarchy", "cgroup v2 is always hierarchical");
             }
         }
     }
@@ -369,7 +381,7 @@ fn cpu(out: &mut Out, c: &LinuxCpu) -> Result<(), ResourceError> {
                 out.push("cpu.burst", "cpu", "cpu.max.burst", b);
             }
             if given(c.realtime_period()).is_some() || given(c.realtime_runtime()).is_some() {
-                return refuse(
+                return cannot(
                     if given(c.realtime_runtime()).is_some() {
                         "cpu.realtimeRuntime"
                     } else {
@@ -407,7 +419,7 @@ fn block_io(out: &mut Out, b: &LinuxBlockIo) -> Result<(), ResourceError> {
     }
     if let Some(w) = given(b.leaf_weight()) {
         if v == Version::V2 {
-            return refuse("blockIO.leafWeight", "cgroup v2 has no leaf weight");
+            return cannot("blockIO.leafWeight", "cgroup v2 has no leaf weight");
         }
         out.push("blockIO.leafWeight", ctrl, "blkio.leaf_weight", w);
     }
@@ -435,7 +447,7 @@ fn block_io(out: &mut Out, b: &LinuxBlockIo) -> Result<(), ResourceError> {
         }
         if let Some(w) = given(d.leaf_weight()) {
             if v == Version::V2 {
-                return refuse(&field, "cgroup v2 has no leaf weight");
+                return cannot(&field, "cgroup v2 has no leaf weight");
             }
             out.push(
                 &field,

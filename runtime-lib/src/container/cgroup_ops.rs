@@ -49,8 +49,14 @@ impl Container {
             return Err(self.wrong("update", status));
         }
         let cgroup = self.own_cgroup("update")?;
-        let writes =
-            cgroups::writes(r, cgroup.version()).map_err(|e| Error::Usage(e.to_string()))?;
+        let writes = cgroups::writes(r, cgroup.version()).map_err(|e| match e.unsupported {
+            true => Error::Unsupported {
+                file: None,
+                field: e.field,
+                reason: e.reason,
+            },
+            false => Error::Usage(format!("{}: {}", e.field, e.reason)),
+        })?;
         if let Some(m) = r.memory() {
             if m.check_before_update() == Some(true) {
                 if let (Some(limit), Some(usage)) = (m.limit(), cgroup.memory_usage()) {

@@ -74,7 +74,7 @@ fn make_state_dir(root: &Path, id: &str) -> Result<PathBuf, Error> {
     match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => Ok(dir),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            Err(Error::Exists { id: id.to_string() })
+            Err(Error::AlreadyExists { id: id.to_string() })
         }
         Err(e) => Err(Error::io("create", &dir)(e)),
     }
@@ -107,7 +107,7 @@ pub(super) fn create(
     let cgroup = placed.cgroup;
     let joins = namespaces::open_joins(&plan.namespaces)?;
     if let Some((key, path)) = namespaces::sysctl_in_own_namespace(plan.sysctl.keys(), &joins) {
-        return Err(Error::Spec(SpecError::Invalid {
+        return Err(Error::InvalidConfig(SpecError::Invalid {
             file: loaded.config_path.clone(),
             field: format!("linux.sysctl.{key:?}"),
             reason: format!(

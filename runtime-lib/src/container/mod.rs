@@ -114,7 +114,7 @@ impl Runtime {
             r => r?,
         };
         if state::StateFile::load(&dir)?.is_some() {
-            return Err(Error::Exists { id: id.to_string() });
+            return Err(Error::AlreadyExists { id: id.to_string() });
         }
         std::fs::remove_dir_all(&dir).map_err(Error::io("remove", &dir))?;
         Ok(true)
@@ -265,7 +265,7 @@ impl Container {
     }
 
     fn wrong(&self, op: &'static str, status: Status) -> Error {
-        Error::WrongStatus {
+        Error::WrongState {
             id: self.state.id.clone(),
             op,
             status,

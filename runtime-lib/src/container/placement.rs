@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use crate::cgroups::{delegated_part, ContainerCgroup, Delegated, HostCgroups};
 use crate::error::Error;
 use crate::plan::{NamespaceKind, Plan};
-use crate::spec::SpecError;
 
 /// Where a rootless container's cgroup goes: the part delegated to the
 /// caller, if any. A limit for a controller it did not get, or no cgroup
@@ -30,12 +29,11 @@ pub(super) fn place_cgroup(
     }
     let placed = delegated_part(&wanted, &ContainerCgroup::current(host, own));
     let who = crate::rootless::describe_uid(euid);
-    let refuse = |field: &str, reason: String| {
-        Error::Spec(SpecError::Invalid {
-            file: config.to_path_buf(),
-            field: field.to_string(),
-            reason,
-        })
+    // The host (what was delegated) cannot honour it: not a wrong config.
+    let refuse = |field: &str, reason: String| Error::Unsupported {
+        file: Some(config.to_path_buf()),
+        field: field.to_string(),
+        reason,
     };
     for w in &plan.cgroup.writes {
         if !placed

@@ -52,7 +52,7 @@ pub(super) fn plan(
                 return Err(Problem::new("linux.cgroupsPath", "must not contain \"..\""));
             }
             if p.to_string_lossy().contains(':') {
-                return Err(Problem::new(
+                return Err(Problem::unsupported(
                     "linux.cgroupsPath",
                     "looks like a systemd slice:prefix:name path, but the systemd cgroup driver is not supported",
                 ));
@@ -71,7 +71,10 @@ pub(super) fn plan(
     }
     let writes = match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
         None => Vec::new(),
-        Some(r) => cgroups::writes(r, version).map_err(|e| Problem::new(e.field, e.reason))?,
+        Some(r) => cgroups::writes(r, version).map_err(|e| match e.unsupported {
+            true => Problem::unsupported(e.field, e.reason),
+            false => Problem::new(e.field, e.reason),
+        })?,
     };
     let configured_rules = spec
         .linux()
@@ -83,7 +86,7 @@ pub(super) fn plan(
         (true, _) => device_rules,
         (false, false) => Vec::new(),
         (false, true) => {
-            return Err(Problem::new(
+            return Err(Problem::unsupported(
                 "linux.resources.devices",
                 "device cgroup rules need CAP_SYS_ADMIN in the host's initial user namespace, \
                  which this (rootless) runtime lacks; remove them (a user namespace cannot mknod)",

@@ -169,6 +169,8 @@ pub struct Plan {
 pub(crate) struct Problem {
     field: String,
     reason: String,
+    /// The field cannot be honoured here (rather than being wrong).
+    unsupported: bool,
 }
 
 impl Problem {
@@ -176,6 +178,15 @@ impl Problem {
         Problem {
             field: field.into(),
             reason: reason.into(),
+            unsupported: false,
+        }
+    }
+
+    /// A field this host or this runtime cannot honour.
+    pub(crate) fn unsupported(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Problem {
+            unsupported: true,
+            ..Problem::new(field, reason)
         }
     }
 }
@@ -187,10 +198,21 @@ pub fn compile(
     opts: &CreateOptions,
     host: &HostFacts,
 ) -> Result<Plan, SpecError> {
-    compile_inner(bundle, id, opts, host).map_err(|p| SpecError::Invalid {
-        file: bundle.config_path.clone(),
-        field: p.field,
-        reason: p.reason,
+    compile_inner(bundle, id, opts, host).map_err(|p| {
+        let (file, field, reason) = (bundle.config_path.clone(), p.field, p.reason);
+        if p.unsupported {
+            SpecError::Unsupported {
+                file,
+                field,
+                reason,
+            }
+        } else {
+            SpecError::Invalid {
+                file,
+                field,
+                reason,
+            }
+        }
     })
 }
 

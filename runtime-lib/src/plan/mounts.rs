@@ -372,7 +372,7 @@ fn plan_mount(
             Some(Opt::Bind { recursive: r }) => bind = Some(r || bind == Some(true)),
             Some(Opt::CopyUp) => copy_up = Some(j),
             None if UNSUPPORTED.contains(&o.as_str()) => {
-                return Err(Problem::new(
+                return Err(Problem::unsupported(
                     format!("{field}.options[{j}]"),
                     format!("mount option {o:?} is not supported yet"),
                 ))

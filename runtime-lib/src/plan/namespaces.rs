@@ -199,7 +199,7 @@ pub(super) fn plan(spec: &Spec, caller: &Caller) -> Result<NamespacePlan, Proble
         match ns.path() {
             Some(path) if !path.as_os_str().is_empty() => {
                 if kind == NamespaceKind::Mount {
-                    return Err(Problem::new(
+                    return Err(Problem::unsupported(
                         format!("linux.namespaces[{i}]"),
                         "joining a mount namespace by path is not supported: the container's root \
                          and mounts could not be applied",

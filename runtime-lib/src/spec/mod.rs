@@ -48,4 +48,38 @@ pub enum SpecError {
         /// Why it is refused.
         reason: String,
     },
+    /// A field asks for what this host or this runtime cannot honour
+    /// (becomes [`crate::Error::Unsupported`] at the library's boundary).
+    #[error("{file}: {field}: {reason}")]
+    Unsupported {
+        /// The file.
+        file: PathBuf,
+        /// JSON path of the field.
+        field: String,
+        /// What cannot be honoured, and why.
+        reason: String,
+    },
+}
+
+impl SpecError {
+    /// The configuration file the error is about.
+    pub fn file(&self) -> &std::path::Path {
+        match self {
+            SpecError::Read { file, .. }
+            | SpecError::Parse { file, .. }
+            | SpecError::Invalid { file, .. }
+            | SpecError::Unsupported { file, .. } => file,
+        }
+    }
+
+    /// The JSON path of the offending field (`.` for the whole document),
+    /// or `None` when the file could not be read.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            SpecError::Read { .. } => None,
+            SpecError::Parse { field, .. }
+            | SpecError::Invalid { field, .. }
+            | SpecError::Unsupported { field, .. } => Some(field),
+        }
+    }
 }

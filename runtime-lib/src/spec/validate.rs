@@ -27,10 +27,21 @@ use super::SpecError;
 /// Checks `spec` against the rules above; `bundle_dir` resolves a relative
 /// `root.path`, `file` is named in the error.
 pub fn validate(spec: &Spec, bundle_dir: &Path, file: &Path) -> Result<(), SpecError> {
-    check_spec(spec, bundle_dir).map_err(|refusal| SpecError::Invalid {
-        file: file.to_path_buf(),
-        field: refusal.field,
-        reason: refusal.reason,
+    check_spec(spec, bundle_dir).map_err(|refusal| {
+        let (file, field, reason) = (file.to_path_buf(), refusal.field, refusal.reason);
+        if refusal.unsupported {
+            SpecError::Unsupported {
+                file,
+                field,
+                reason,
+            }
+        } else {
+            SpecError::Invalid {
+                file,
+                field,
+                reason,
+            }
+        }
     })
 }
 
@@ -84,11 +95,13 @@ fn check_counts(spec: &Spec) -> Check {
     Ok(())
 }
 
-/// A broken rule: the JSON path of the field and why it is refused.
+/// A broken rule: the JSON path of the field and why it is refused;
+/// `unsupported` when the field is fine but cannot be honoured here.
 #[derive(Debug)]
 struct Refusal {
     field: String,
     reason: String,
+    unsupported: bool,
 }
 
 type Check = Result<(), Refusal>;
@@ -97,6 +110,16 @@ fn refuse(field: impl Into<String>, reason: impl Into<String>) -> Check {
     Err(Refusal {
         field: field.into(),
         reason: reason.into(),
+        unsupported: false,
+    })
+}
+
+/// A field this host or this runtime cannot honour ([`SpecError::Unsupported`]).
+fn unsupported(field: impl Into<String>, reason: impl Into<String>) -> Check {
+    Err(Refusal {
+        field: field.into(),
+        reason: reason.into(),
+        unsupported: true,
     })
 }
 
@@ -290,13 +313,13 @@ fn check_rlimits(rlimits: &[PosixRlimit]) -> Check {
 /// container less confined than asked.
 fn check_security_labels(process: &Process) -> Check {
     if is_set(process.apparmor_profile()) {
-        return refuse(
+        return unsupported(
             "process.apparmorProfile",
             "AppArmor is not supported (this host does not have AppArmor)",
         );
     }
     if is_set(process.selinux_label()) {
-        return refuse(
+        return unsupported(
             "process.selinuxLabel",
             "SELinux is not supported (this host does not have SELinux)",
         );
@@ -306,16 +329,16 @@ fn check_security_labels(process: &Process) -> Check {
 
 fn check_unsupported_process(process: &Process) -> Check {
     if process.scheduler().is_some() {
-        return refuse(
+        return unsupported(
             "process.scheduler",
             "scheduling policies are not supported yet",
         );
     }
     if process.io_priority().is_some() {
-        return refuse("process.ioPriority", "I/O priorities are not supported yet");
+        return unsupported("process.ioPriority", "I/O priorities are not supported yet");
     }
     if is_set(process.exec_cpu_affinity()) {
-        return refuse(
+        return unsupported(
             "process.execCPUAffinity",
             "exec CPU affinity is not supported yet",
         );
@@ -514,13 +537,13 @@ fn check_mount(field: &str, mount: &Mount) -> Check {
         );
     }
     if is_set(mount.uid_mappings()) {
-        return refuse(
+        return unsupported(
             format!("{field}.uidMappings"),
             "idmapped mounts are not supported yet",
         );
     }
     if is_set(mount.gid_mappings()) {
-        return refuse(
+        return unsupported(
             format!("{field}.gidMappings"),
             "idmapped mounts are not supported yet",
         );
@@ -757,25 +780,25 @@ fn check_cgroups_path(path: Option<&Path>) -> Check {
 /// container that is less confined or differently set up than asked.
 fn check_unsupported_linux(linux: &Linux) -> Check {
     if is_set(linux.intel_rdt()) {
-        return refuse("linux.intelRdt", "Intel RDT is not supported yet");
+        return unsupported("linux.intelRdt", "Intel RDT is not supported yet");
     }
     if linux.memory_policy().is_some() {
-        return refuse(
+        return unsupported(
             "linux.memoryPolicy",
             "memory policies are not supported yet",
         );
     }
     if linux.personality().is_some() {
-        return refuse("linux.personality", "personality is not supported yet");
+        return unsupported("linux.personality", "personality is not supported yet");
     }
     if is_set(linux.net_devices()) {
-        return refuse(
+        return unsupported(
             "linux.netDevices",
             "moving network devices is not supported yet",
         );
     }
     if is_set(linux.mount_label()) {
-        return refuse(
+        return unsupported(
             "linux.mountLabel",
             "SELinux mount labels are not supported (this host does not have SELinux)",
         );
@@ -900,11 +923,18 @@ pub(super) mod tests {
         let mut config = good();
         edit(&mut config);
         match check(config) {
-            Err(SpecError::Invalid {
-                field: got,
-                reason: why,
-                ..
-            }) => {
+            Err(
+                SpecError::Invalid {
+                    field: got,
+                    reason: why,
+                    ..
+                }
+                | SpecError::Unsupported {
+                    field: got,
+                    reason: why,
+                    ..
+                },
+            ) => {
                 assert_eq!(got, field, "wrong field (reason: {why})");
                 assert!(why.contains(reason), "{field}: {why:?} lacks {reason:?}");
             }
@@ -1083,6 +1113,18 @@ pub(super) mod tests {
             "process.execCPUAffinity",
             "not supported yet",
         );
+    }
+
+    /// What the host or the runtime cannot honour is told apart from a
+    /// config that is wrong, so that an embedder can match on it.
+    #[test]
+    fn unsupported_is_its_own_kind() {
+        let mut config = good();
+        config["process"]["apparmorProfile"] = json!("docker-default");
+        assert!(matches!(check(config), Err(SpecError::Unsupported { .. })));
+        let mut config = good();
+        config["process"]["args"] = json!([]);
+        assert!(matches!(check(config), Err(SpecError::Invalid { .. })));
     }
 
     #[test]
