@@ -2,7 +2,7 @@
 //! build the container: one message per step, over a `SOCK_SEQPACKET`
 //! socketpair, so that message boundaries are kept by the kernel.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use serde::{Deserialize, Serialize};
@@ -42,8 +42,9 @@ pub(crate) struct Channel {
     fd: OwnedFd,
 }
 
-/// Creates the two ends: `(runtime, child)`.
-pub(crate) fn channel() -> Result<(Channel, Channel), Error> {
+/// Creates the two ends: `(runtime, child)`, numbered `floor` or above
+/// (the child's fds below it are its stdio and preserved fds).
+pub(crate) fn channel(floor: RawFd) -> Result<(Channel, Channel), Error> {
     let (a, b) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -51,7 +52,8 @@ pub(crate) fn channel() -> Result<(Channel, Channel), Error> {
         SockFlag::SOCK_CLOEXEC,
     )
     .map_err(Error::sys("socketpair", None))?;
-    Ok((Channel { fd: a }, Channel { fd: b }))
+    let lift = |fd| crate::apply::fds::lift(fd, floor);
+    Ok((Channel { fd: lift(a)? }, Channel { fd: lift(b)? }))
 }
 
 impl Channel {

@@ -10,22 +10,6 @@ pub struct Args {
 }
 
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
-    match rt.load(&a.id) {
-        Ok(c) => crate::log::warnings(&c.delete(a.force)?),
-        Err(cella::Error::NotFound { .. }) if a.force => {
-            // A create killed before it wrote its state left at most an
-            // empty directory.
-            match rt.remove_stateless(&a.id) {
-                // A create finished meanwhile: delete what it made.
-                Err(cella::Error::AlreadyExists { .. }) => {
-                    crate::log::warnings(&rt.load(&a.id)?.delete(true)?)
-                }
-                r => {
-                    r?;
-                }
-            }
-        }
-        Err(e) => return Err(e),
-    }
+    crate::log::warnings(&rt.delete(&a.id, a.force)?);
     Ok(0)
 }

@@ -148,15 +148,16 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
     }
     let opts = ExecOptions {
         process,
+        io: Default::default(),
         preserve_fds: a.preserve_fds,
         ignore_paused: a.ignore_paused,
         sub_cgroup: a.cgroup.clone(),
         pid_file: a.pid_file.clone(),
         console: super::console(a.console_socket.as_ref(), !a.detach),
     };
-    let proc = c.exec(&opts)?;
+    let mut proc = c.exec(opts)?;
     if a.detach {
         return Ok(0);
     }
-    Ok(proc.wait()? as u8)
+    Ok(proc.wait_forwarding_signals()? as u8)
 }

@@ -16,8 +16,9 @@ pub mod start;
 pub mod state;
 pub mod update;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use cella::container::{ContainerBuilder, Runtime};
 use cella::plan::{Console, CreateOptions};
 
 /// Flags shared by `create` and `run`.
@@ -55,11 +56,25 @@ impl CreateFlags {
             preserve_fds: self.preserve_fds,
             console: console(self.console_socket.as_ref(), foreground),
             listen_fds: listen_fds(),
+            cgroups: Default::default(),
         }
     }
 
-    pub fn bundle(&self) -> &Path {
-        &self.bundle
+    /// The library's builder for container `id` with these flags.
+    pub fn builder<'r>(
+        &self,
+        rt: &'r Runtime,
+        id: &str,
+        foreground: bool,
+        rootless: bool,
+    ) -> ContainerBuilder<'r> {
+        let b = rt
+            .builder(id, &self.bundle)
+            .options(self.options(foreground, rootless));
+        match &self.pid_file {
+            Some(p) => b.pid_file(p),
+            None => b,
+        }
     }
 }
 

@@ -31,6 +31,7 @@ pub fn run(a: Args, rootless: bool) -> Result<u8, cella::Error> {
         console: cella::plan::Console::Relay,
         listen_fds: 0,
         rootless,
+        cgroups: Default::default(),
     };
     let plan = cella::container::plan_bundle(&a.bundle, &a.id, &opts)?;
     println!(

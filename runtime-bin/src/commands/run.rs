@@ -17,23 +17,14 @@ pub struct Args {
 }
 
 pub fn run(rt: &Runtime, a: Args, rootless: bool) -> Result<u8, cella::Error> {
-    let opts = a.flags.options(!a.detach, rootless);
     if !a.detach {
         cella::container::block_forwarded_signals()?;
     }
-    let mut c = rt.create(&a.id, a.flags.bundle(), &opts)?;
+    let builder = a.flags.builder(rt, &a.id, !a.detach, rootless);
+    let (mut c, warnings) = builder.create_and_start()?;
     crate::log::warnings(c.warnings());
     crate::log::debug_notes(c.notes());
-    let started = a
-        .flags
-        .pid_file
-        .as_ref()
-        .map_or(Ok(()), |p| c.write_pid_file(p))
-        .and_then(|()| c.start().map(|w| crate::log::warnings(&w)));
-    if let Err(e) = started {
-        let _ = c.delete(true);
-        return Err(e);
-    }
+    crate::log::warnings(&warnings);
     if a.detach {
         return Ok(0);
     }

@@ -10,6 +10,7 @@
 
 use std::os::fd::RawFd;
 
+use crate::apply::fds::ChildFds;
 use crate::apply::namespaces::{self, JoinFd};
 use crate::apply::{process, seccomp};
 use crate::error::ChildError;
@@ -19,6 +20,8 @@ use crate::sys::{self, Forked};
 
 /// What the exec children need, prepared by the runtime.
 pub(crate) struct ExecContext<'a> {
+    /// The process's stdio and preserved fds, to put in place.
+    pub(crate) fds: &'a ChildFds,
     pub(crate) process: &'a ProcessPlan,
     pub(crate) joins: &'a [JoinFd],
     pub(crate) channel: &'a Channel,
@@ -55,6 +58,7 @@ pub(crate) fn stage1(ctx: &ExecContext<'_>) -> ! {
 
 fn stage1_steps(ctx: &ExecContext<'_>) -> Result<(), ChildError> {
     sys::close_inherited(ctx.runtime_end);
+    ctx.fds.place()?;
     let mut keep: Vec<RawFd> = ctx
         .joins
         .iter()

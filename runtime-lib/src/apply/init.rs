@@ -12,6 +12,7 @@
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
+use crate::apply::fds::ChildFds;
 use crate::apply::fs::Root;
 use crate::apply::namespaces::JoinFd;
 use crate::apply::procfs::ProcFs;
@@ -27,6 +28,8 @@ use crate::sys::{self, Forked};
 
 /// What the children need, all prepared by the runtime before forking.
 pub(crate) struct InitContext<'a> {
+    /// The container process's stdio and preserved fds, to put in place.
+    pub(crate) fds: &'a ChildFds,
     pub(crate) plan: &'a Plan,
     pub(crate) cgroup: &'a ContainerCgroup,
     pub(crate) joins: &'a [JoinFd],
@@ -72,6 +75,9 @@ fn close_runtime_fds(ctx: &InitContext<'_>, with_joins: bool) {
 
 fn stage1_steps(ctx: &InitContext<'_>) -> Result<(), ChildError> {
     sys::close_inherited(ctx.runtime_end);
+    // Before the runtime's other fds are closed: a source may be among
+    // them (an fd the caller gave that is numbered above the range).
+    ctx.fds.place()?;
     close_runtime_fds(ctx, true);
     let ns = &ctx.plan.namespaces;
     // Wait until the runtime has put us in the container's cgroup: a new

@@ -3,6 +3,7 @@
 
 pub(crate) mod devices;
 pub(crate) mod exec;
+pub(crate) mod fds;
 pub(crate) mod fs;
 pub(crate) mod init;
 pub(crate) mod mounts;

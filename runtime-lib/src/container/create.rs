@@ -1,6 +1,6 @@
 //! `create`: from a bundle to a container waiting for `start`.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
@@ -9,16 +9,16 @@ use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
 use super::state::{self, DirLock, StateFile, EXEC_FIFO};
-use super::{time, Container};
+use super::{time, Container, Io};
 use crate::apply::init::{self, InitContext};
-use crate::apply::namespaces;
+use crate::apply::namespaces::{self, JoinFd};
 use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups};
 use crate::console;
 use crate::error::{ChildError, Error};
 use crate::hooks::{self, HookState};
 use crate::plan::{self, Console, CreateOptions, NamespaceKind, Plan};
 use crate::rootless::Caller;
-use crate::spec::{self, SpecError};
+use crate::spec::{self, Bundle, SpecError};
 use crate::stop_point;
 use crate::sync::{self, FromChild, FromRuntime};
 use crate::sys::{self, Forked};
@@ -51,14 +51,55 @@ impl Drop for Cleanup {
 
 /// Loads, validates and plans the bundle for this host; nothing is created.
 pub fn plan_bundle(bundle: &Path, id: &str, opts: &CreateOptions) -> Result<Plan, Error> {
-    let loaded = spec::load_bundle(bundle)?;
+    plan_loaded(&spec::load_bundle(bundle)?, id, opts)
+}
+
+/// Plans a loaded (or in-memory) bundle for this host; nothing is created.
+pub(super) fn plan_loaded(loaded: &Bundle, id: &str, opts: &CreateOptions) -> Result<Plan, Error> {
     let host = HostCgroups::detect()?;
     Ok(plan::compile(
-        &loaded,
+        loaded,
         id,
         opts,
         &host.facts(Caller::detect()),
     )?)
+}
+
+/// What `create` is given besides the plan's options.
+pub(super) struct Request<'a> {
+    pub(super) id: &'a str,
+    pub(super) bundle: Bundle,
+    pub(super) io: Io,
+    pub(super) pid_file: Option<&'a Path>,
+}
+
+/// The fd numbers the runtime's own fds must stay at or above in the
+/// child (see `apply/fds.rs`).
+fn fd_floor(plan: &Plan) -> RawFd {
+    3 + plan.process.preserve_fds as RawFd
+}
+
+/// The preserved fds an [`Io`] gives replace runc's `--preserve-fds N`,
+/// and cannot be had with a terminal, which is the process's stdio.
+pub(super) fn check_io(io: &Io, opts: &mut CreateOptions, terminal: bool) -> Result<(), Error> {
+    if !io.fds.is_empty() {
+        if opts.preserve_fds != 0 || opts.listen_fds != 0 {
+            return Err(Error::Usage(
+                "Io::fds: cannot be combined with preserve_fds or listen_fds (the caller's own \
+                 fds 3 and up)"
+                    .into(),
+            ));
+        }
+        opts.preserve_fds = io.fds.len() as u32;
+    }
+    if terminal && io.sets_stdio() {
+        return Err(Error::Usage(
+            "Io: the process has a terminal (process.terminal), which is its stdin, stdout and \
+             stderr: leave them Stdio::Inherit"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Makes `<root>/<id>` (mode 0700: state, FIFO and lock are the runtime's
@@ -82,13 +123,25 @@ fn make_state_dir(root: &Path, id: &str) -> Result<PathBuf, Error> {
 
 pub(super) fn create(
     root: &Path,
-    id: &str,
-    bundle: &Path,
+    req: Request<'_>,
     opts: &CreateOptions,
 ) -> Result<Container, Error> {
+    let Request {
+        id,
+        bundle: loaded,
+        io,
+        pid_file,
+    } = req;
     super::id::validate_id(id)?;
+    let mut opts = opts.clone();
+    let terminal = loaded
+        .spec
+        .process()
+        .as_ref()
+        .is_some_and(|p| p.terminal() == Some(true));
+    check_io(&io, &mut opts, terminal)?;
+    let opts = &opts;
     // Plan before touching anything: a bad config leaves nothing behind.
-    let loaded = spec::load_bundle(bundle)?;
     let host = HostCgroups::detect()?;
     let caller = Caller::detect();
     let plan = plan::compile(&loaded, id, opts, &host.facts(caller))?;
@@ -105,7 +158,17 @@ pub(super) fn create(
         caller.euid,
     )?;
     let cgroup = placed.cgroup;
-    let joins = namespaces::open_joins(&plan.namespaces)?;
+    let floor = fd_floor(&plan);
+    let lift = |fd| crate::apply::fds::lift(fd, floor);
+    let joins = namespaces::open_joins(&plan.namespaces)?
+        .into_iter()
+        .map(|j| {
+            Ok(JoinFd {
+                fd: lift(j.fd)?,
+                ..j
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     if let Some((key, path)) = namespaces::sysctl_in_own_namespace(plan.sysctl.keys(), &joins) {
         return Err(Error::InvalidConfig(SpecError::Invalid {
             file: loaded.config_path.clone(),
@@ -171,36 +234,43 @@ pub(super) fn create(
     let fifo_path = dir.join(EXEC_FIFO);
     nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o600))
         .map_err(Error::sys("mkfifo", fifo_path.clone()))?;
-    let exec_fifo: OwnedFd = nix::fcntl::open(
-        &fifo_path,
-        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(Error::sys("open", fifo_path.clone()))?;
+    let exec_fifo: OwnedFd = lift(
+        nix::fcntl::open(
+            &fifo_path,
+            nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(Error::sys("open", fifo_path.clone()))?,
+    )?;
     stop_point::reached("create:fifo-made");
 
     // The console socket is connected before forking: its path is on the
     // host, out of reach once the container's root is in place.
     let (console_for_child, relay_end) = match (&opts.console, plan.process.terminal) {
         (_, false) | (Console::None, _) => (None, None),
-        (Console::Socket(path), true) => (Some(console::connect_console_socket(path)?), None),
+        (Console::Socket(path), true) => {
+            (Some(lift(console::connect_console_socket(path)?)?), None)
+        }
         (Console::Relay, true) => {
             let (ours, theirs) = console::private_console_socket()?;
-            (Some(theirs), Some(ours))
+            (Some(lift(theirs)?), Some(ours))
         }
     };
 
     // Like the console socket, the listener's path is on the host.
     let seccomp_listener = match plan.seccomp.as_ref().and_then(|c| c.listener.as_ref()) {
-        Some(l) => Some(console::connect_unix(
+        Some(l) => Some(lift(console::connect_unix(
             &l.path,
             "connect to the seccomp listener",
-        )?),
+        )?)?),
         None => None,
     };
 
-    let (parent_end, child_end) = sync::channel()?;
+    let io = io.prepare()?;
+    let child_fds = io.child_fds();
+    let (parent_end, child_end) = sync::channel(floor)?;
     let ctx = InitContext {
+        fds: &child_fds,
         plan: &plan,
         cgroup: &placed.view,
         joins: &joins,
@@ -210,7 +280,7 @@ pub(super) fn create(
         console: console_for_child.as_ref().map(|fd| fd.as_raw_fd()),
         seccomp_listener: seccomp_listener.as_ref().map(|fd| fd.as_raw_fd()),
     };
-    let stage1 = match sys::fork_with_flags(0).map_err(Error::sys("fork", None))? {
+    let stage1 = match sys::fork().map_err(Error::sys("fork", None))? {
         Forked::Child => init::stage1(&ctx),
         Forked::Parent(pid) => pid,
     };
@@ -221,6 +291,9 @@ pub(super) fn create(
     drop(child_end);
     drop(console_for_child);
     drop(seccomp_listener);
+    // The child has its copies: a pipe given as stdout must end when the
+    // container's processes are gone, not when this caller lets go.
+    drop(io);
 
     if let Some(cgroup) = &cgroup {
         cgroup.add_process(stage1)?;
@@ -297,6 +370,12 @@ pub(super) fn create(
             "the container init died right after setup".into(),
         ));
     }
+    if let Some(path) = pid_file {
+        // Before the state says "created": containerd reads the pid file
+        // as soon as create returns, and a create that cannot write it
+        // fails whole (the cleanup undoes the rest).
+        state::write_atomic(path, init_pid.as_raw().to_string().as_bytes())?;
+    }
     st.created = time::rfc3339_nano(std::time::SystemTime::now());
     st.creator = None;
     st.save(&dir)?;
@@ -310,5 +389,6 @@ pub(super) fn create(
         warnings: plan.warnings.clone(),
         notes: placed.notes,
         is_parent: true,
+        exit_status: None,
     })
 }

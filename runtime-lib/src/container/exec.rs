@@ -1,30 +1,35 @@
 //! `exec`: a new process in a running container's namespaces and cgroup.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use oci_spec::runtime::Process;
 
+use super::create::check_io;
 use super::state::{init_alive, write_atomic};
-use super::Container;
+use super::{Container, Io};
 use crate::apply::exec::{self, ExecContext};
 use crate::apply::namespaces::JoinFd;
 use crate::cgroups::ContainerCgroup;
 use crate::console;
 use crate::error::{Error, Status};
-use crate::plan::{self, Console, NamespaceKind};
+use crate::plan::{self, Console, CreateOptions, NamespaceKind};
 use crate::sync::{self, FromChild, FromRuntime};
 use crate::sys::{self, Forked};
 
 /// How to run a process with [`Container::exec`].
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct ExecOptions {
     /// The process (as in `process.json`).
     pub process: Process,
-    /// `--preserve-fds N`.
+    /// Its stdio and the fds it gets as 3, 4, ...
+    pub io: Io,
+    /// `--preserve-fds N`: this process's own fds 3 to 3+N-1 pass as they
+    /// are (not with [`Io::fds`]).
     pub preserve_fds: u32,
     /// `--ignore-paused`: run even in a paused container (it starts frozen).
     pub ignore_paused: bool,
@@ -37,13 +42,34 @@ pub struct ExecOptions {
     pub console: Console,
 }
 
-/// A started exec'd process.
+impl ExecOptions {
+    /// Runs `process` with the caller's stdio, no preserved fds, no
+    /// terminal unless `process.terminal` (then [`ExecOptions::console`]
+    /// must be set).
+    pub fn new(process: Process) -> Self {
+        ExecOptions {
+            process,
+            io: Io::default(),
+            preserve_fds: 0,
+            ignore_paused: false,
+            sub_cgroup: None,
+            pid_file: None,
+            console: Console::None,
+        }
+    }
+}
+
+/// A process started by [`Container::exec`]; this process is its parent.
 #[derive(Debug)]
 pub struct ExecProcess {
     /// Its pid (in the runtime's pid namespace).
     pub pid: Pid,
+    /// The container's id, for errors.
+    id: String,
     /// The terminal master kept for relaying (`Console::Relay`).
     terminal: Option<OwnedFd>,
+    /// Its exit status, once reaped.
+    exit_status: Option<ExitStatus>,
 }
 
 fn ns_inode(path: &Path) -> Option<u64> {
@@ -58,15 +84,35 @@ impl Container {
 
     /// Starts `opts.process` in the container. It inherits this process's
     /// stdio and is its child: wait for it with [`ExecProcess::wait`].
-    pub fn exec(&self, opts: &ExecOptions) -> Result<ExecProcess, Error> {
+    pub fn exec(&self, opts: ExecOptions) -> Result<ExecProcess, Error> {
         match self.status() {
             Status::Running | Status::Created => {}
             Status::Paused if opts.ignore_paused => {}
             s => return Err(self.wrong("exec in", s)),
         }
-        let plan =
-            plan::plan_exec_process(&opts.process, opts.preserve_fds).map_err(Error::Usage)?;
-        let joins = self.open_namespaces()?;
+        let mut create_opts = CreateOptions {
+            preserve_fds: opts.preserve_fds,
+            ..CreateOptions::default()
+        };
+        check_io(
+            &opts.io,
+            &mut create_opts,
+            opts.process.terminal() == Some(true),
+        )?;
+        let plan = plan::plan_exec_process(&opts.process, create_opts.preserve_fds)
+            .map_err(Error::Usage)?;
+        let floor = 3 + plan.preserve_fds as RawFd;
+        let lift = |fd| crate::apply::fds::lift(fd, floor);
+        let joins = self
+            .open_namespaces()?
+            .into_iter()
+            .map(|j| {
+                Ok(JoinFd {
+                    fd: lift(j.fd)?,
+                    ..j
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         let cgroup = self.exec_cgroup(opts.sub_cgroup.as_deref())?;
         let joins_user = joins.iter().any(|j| j.kind == NamespaceKind::User);
         let filter = match &self.state.seccomp {
@@ -74,10 +120,10 @@ impl Container {
             None => None,
         };
         let seccomp_listener = match filter.as_ref().and_then(|c| c.listener.as_ref()) {
-            Some(l) => Some(console::connect_unix(
+            Some(l) => Some(lift(console::connect_unix(
                 &l.path,
                 "connect to the seccomp listener",
-            )?),
+            )?)?),
             None => None,
         };
         let (console_for_child, relay_end) = match (&opts.console, plan.terminal) {
@@ -87,15 +133,20 @@ impl Container {
                     "terminal: a terminal needs --console-socket (or a foreground exec)".into(),
                 ))
             }
-            (Console::Socket(path), true) => (Some(console::connect_console_socket(path)?), None),
+            (Console::Socket(path), true) => {
+                (Some(lift(console::connect_console_socket(path)?)?), None)
+            }
             (Console::Relay, true) => {
                 let (ours, theirs) = console::private_console_socket()?;
-                (Some(theirs), Some(ours))
+                (Some(lift(theirs)?), Some(ours))
             }
         };
 
-        let (parent_end, child_end) = sync::channel()?;
+        let io = opts.io.prepare()?;
+        let child_fds = io.child_fds();
+        let (parent_end, child_end) = sync::channel(floor)?;
         let ctx = ExecContext {
+            fds: &child_fds,
             process: &plan,
             joins: &joins,
             channel: &child_end,
@@ -109,13 +160,15 @@ impl Container {
             oci_version: &self.state.oci_version,
             annotations: &self.state.annotations,
         };
-        let stage1 = match sys::fork_with_flags(0).map_err(Error::sys("fork", None))? {
+        let stage1 = match sys::fork().map_err(Error::sys("fork", None))? {
             Forked::Child => exec::stage1(&ctx),
             Forked::Parent(pid) => pid,
         };
         drop(child_end);
         drop(console_for_child);
         drop(seccomp_listener);
+        // The child has its copies (see `create`).
+        drop(io);
         let kill_stage1 = |e: Error| {
             let _ = nix::sys::signal::kill(stage1, nix::sys::signal::Signal::SIGKILL);
             let _ = waitpid(stage1, None);
@@ -160,7 +213,12 @@ impl Container {
             .map(|fd| console::recv_master(fd.as_raw_fd()))
             .transpose()?
             .map(|(m, _)| m);
-        Ok(ExecProcess { pid, terminal })
+        Ok(ExecProcess {
+            pid,
+            id: self.state.id.clone(),
+            terminal,
+            exit_status: None,
+        })
     }
 
     /// Opens the init's namespaces that differ from ours, checking after
@@ -230,13 +288,44 @@ impl Container {
 }
 
 impl ExecProcess {
-    /// Waits for the process, forwarding signals to it (block them first
-    /// with [`super::block_forwarded_signals`]); returns its exit code as a
-    /// shell reports it.
-    pub fn wait(&self) -> Result<i32, Error> {
-        match &self.terminal {
+    /// Waits for the process to exit and returns its exit status, leaving
+    /// signals alone. Once reaped, the status is kept.
+    pub fn wait(&mut self) -> Result<ExitStatus, Error> {
+        if let Some(s) = self.exit_status {
+            return Ok(s);
+        }
+        let status = super::run::wait_child(self.pid, true)?;
+        self.exit_status = status;
+        status.ok_or_else(|| Error::NotChild {
+            id: self.id.clone(),
+            what: format!("process {}", self.pid),
+        })
+    }
+
+    /// Like [`ExecProcess::wait`] without blocking: `None` while it runs.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>, Error> {
+        if self.exit_status.is_none() {
+            self.exit_status = super::run::wait_child(self.pid, false)?;
+        }
+        Ok(self.exit_status)
+    }
+
+    /// The terminal's master when the process has a terminal and the
+    /// console was [`Console::Relay`]; `None` otherwise, or once taken.
+    pub fn take_terminal(&mut self) -> Option<OwnedFd> {
+        self.terminal.take()
+    }
+
+    /// For a foreground command line (`cella exec`): waits for the process,
+    /// forwarding signals to it (block them first with
+    /// [`super::block_forwarded_signals`]) and relaying its terminal if the
+    /// runtime kept it; returns its exit code as a shell reports it.
+    pub fn wait_forwarding_signals(&mut self) -> Result<i32, Error> {
+        let status = match &self.terminal {
             Some(master) => super::run::relay_terminal(self.pid, master),
             None => super::run::wait_forwarding(self.pid),
-        }
+        }?;
+        self.exit_status = Some(status);
+        Ok(super::run::shell_code(status))
     }
 }

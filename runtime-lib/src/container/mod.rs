@@ -1,6 +1,7 @@
 //! The public API: create containers from bundles and drive their lifecycle
 //! (`start`, `state`, `kill`, `delete`), as runc's commands do.
 
+mod builder;
 mod cgroup_ops;
 mod create;
 mod exec;
@@ -9,21 +10,25 @@ mod pid_namespace;
 mod placement;
 mod run;
 mod state;
+mod stdio;
 mod time;
 
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
+pub use builder::ContainerBuilder;
 pub use cgroup_ops::Event;
 pub use create::plan_bundle;
 pub use exec::{ExecOptions, ExecProcess};
 pub use id::validate_id;
 pub use state::{OciState, StateFile};
+pub use stdio::{Io, Stdio};
 pub use time::rfc3339_nano;
 
 use crate::cgroups::ContainerCgroup;
@@ -38,16 +43,7 @@ use state::{DirLock, EXEC_FIFO};
 pub fn parse_state(bytes: &[u8]) -> Result<OciState, Error> {
     let path = PathBuf::from("/nonexistent/state.json");
     let state = state::StateFile::parse(bytes, path)?;
-    let c = Container {
-        dir: PathBuf::from("/nonexistent"),
-        state,
-        exec_fifo: None,
-        is_parent: false,
-        terminal: None,
-        warnings: Vec::new(),
-        notes: Vec::new(),
-    };
-    Ok(c.oci_state())
+    Ok(Container::loaded(PathBuf::from("/nonexistent"), state).oci_state())
 }
 
 /// A runtime with its state directory (runc's `--root`).
@@ -72,14 +68,32 @@ impl Runtime {
 
     /// Creates container `id` from `bundle`: namespaces, rootfs and cgroup
     /// are set up and the init waits for [`Container::start`]. The init
-    /// inherits this process's stdin, stdout and stderr.
+    /// inherits this process's stdin, stdout and stderr. For the other
+    /// options (stdio, an in-memory spec, a pid file) see
+    /// [`Runtime::builder`].
     pub fn create(
         &self,
         id: &str,
         bundle: &Path,
         opts: &CreateOptions,
     ) -> Result<Container, Error> {
-        create::create(&self.root, id, bundle, opts)
+        create::create(&self.root, builder::bundle_request(id, bundle)?, opts)
+    }
+
+    /// Deletes container `id` (see [`Container::delete`]). With `force`, a
+    /// container that does not exist is not an error, and what a `create`
+    /// killed before it wrote any state left (an empty directory) is
+    /// removed. Returns the warnings of failed poststop hooks.
+    pub fn delete(&self, id: &str, force: bool) -> Result<Vec<String>, Error> {
+        match self.load(id) {
+            Ok(c) => c.delete(force),
+            Err(Error::NotFound { .. }) if force => match self.remove_stateless(id) {
+                // A create finished meanwhile: delete what it made.
+                Err(Error::AlreadyExists { .. }) => self.load(id)?.delete(true),
+                r => r.map(|_| Vec::new()),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     /// Loads an existing container.
@@ -87,15 +101,7 @@ impl Runtime {
         validate_id(id)?;
         let dir = self.root.join(id);
         match state::StateFile::load(&dir)? {
-            Some(st) => Ok(Container {
-                dir,
-                state: st,
-                exec_fifo: None,
-                is_parent: false,
-                terminal: None,
-                warnings: Vec::new(),
-                notes: Vec::new(),
-            }),
+            Some(st) => Ok(Container::loaded(dir, st)),
             None => Err(Error::NotFound { id: id.to_string() }),
         }
     }
@@ -153,9 +159,25 @@ pub struct Container {
     /// What `create` decided that only `--debug` shows (a rootless
     /// container's cgroups that were not delegated).
     notes: Vec<String>,
+    /// The init's exit status, once this process (its parent) reaped it.
+    exit_status: Option<ExitStatus>,
 }
 
 impl Container {
+    /// A container read from its state by a process that did not create it.
+    fn loaded(dir: PathBuf, state: StateFile) -> Self {
+        Container {
+            dir,
+            state,
+            exec_fifo: None,
+            is_parent: false,
+            terminal: None,
+            warnings: Vec::new(),
+            notes: Vec::new(),
+            exit_status: None,
+        }
+    }
+
     /// The id.
     pub fn id(&self) -> &str {
         &self.state.id
@@ -402,6 +424,11 @@ impl Container {
             let _ = self.signal_init(Signal::SIGKILL);
             self.wait_init_gone(Duration::from_secs(10));
         }
+        if self.is_parent && self.exit_status.is_none() && !state::init_alive(&self.state) {
+            // Our child: reaped here, or it would stay a zombie of the
+            // caller's (nobody can wait for it once the container is gone).
+            let _ = run::wait_child(nix::unistd::Pid::from_raw(self.state.pid), false);
+        }
         // Whatever else is left in the cgroup (processes that escaped the
         // init's pid namespace or a container sharing the host's) goes too.
         let _ = self.signal_all(Signal::SIGKILL);
@@ -462,20 +489,67 @@ impl Container {
         }
     }
 
-    /// Waits for the init (only from the process that created the
-    /// container) and forwards every catchable signal to it; returns the
-    /// exit code as a shell reports it (128+signal when killed).
-    pub fn wait_forwarding_signals(&self) -> Result<i32, Error> {
+    /// Waits for the init to exit and returns its exit status; only the
+    /// process that created the container is its parent and can
+    /// ([`Error::NotChild`] otherwise). Signals are left alone; it only
+    /// blocks this thread. Once reaped, the status is kept: later calls
+    /// return it again.
+    pub fn wait(&mut self) -> Result<ExitStatus, Error> {
+        self.wait_inner(true)
+            .map(|s| s.expect("a blocking wait returns a status"))
+    }
+
+    /// Like [`Container::wait`] without blocking: `None` while the init
+    /// runs.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>, Error> {
+        self.wait_inner(false)
+    }
+
+    fn wait_inner(&mut self, block: bool) -> Result<Option<ExitStatus>, Error> {
+        if let Some(s) = self.exit_status {
+            return Ok(Some(s));
+        }
         if !self.is_parent {
-            return Err(Error::Usage(
-                "only the creating process can wait for a container".into(),
-            ));
+            return Err(Error::NotChild {
+                id: self.state.id.clone(),
+                what: "the init".into(),
+            });
+        }
+        let status = run::wait_child(nix::unistd::Pid::from_raw(self.state.pid), block)?;
+        self.exit_status = status;
+        Ok(status)
+    }
+
+    /// The terminal's master, kept by the runtime for a `process.terminal`
+    /// container created with [`plan::Console::Relay`](crate::plan::Console::Relay):
+    /// the caller reads the container's output from it and writes its
+    /// input. `None` otherwise, or once taken.
+    pub fn take_terminal(&mut self) -> Option<OwnedFd> {
+        self.terminal.take()
+    }
+
+    /// For a foreground command line (`cella run`): waits for the init
+    /// (only from the process that created the container), forwarding every
+    /// catchable signal to it, and relays the terminal to this process's
+    /// stdio if the runtime kept it; returns the exit code as a shell
+    /// reports it (128+signal when killed). The signals must have been
+    /// blocked before `create` with [`block_forwarded_signals`]: this
+    /// takes them from a signalfd, which only a single-threaded program
+    /// (or one that blocked them in every thread) can rely on.
+    pub fn wait_forwarding_signals(&mut self) -> Result<i32, Error> {
+        if !self.is_parent {
+            return Err(Error::NotChild {
+                id: self.state.id.clone(),
+                what: "the init".into(),
+            });
         }
         let pid = nix::unistd::Pid::from_raw(self.state.pid);
-        match &self.terminal {
+        let status = match &self.terminal {
             Some(master) => run::relay_terminal(pid, master),
             None => run::wait_forwarding(pid),
-        }
+        }?;
+        self.exit_status = Some(status);
+        Ok(run::shell_code(status))
     }
 }
 

@@ -1,6 +1,6 @@
-//! Where a container's cgroup goes when it is rootless: the part of it
-//! delegated to the caller, and the refusals that must come before
-//! anything is created.
+//! Where a container's cgroup goes when it is rootless (the part of it
+//! delegated to the caller) or when cgroups are disabled (nowhere), and the
+//! refusals that must come before anything is created.
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +20,25 @@ pub(super) fn place_cgroup(
     own: &[(String, PathBuf)],
     euid: u32,
 ) -> Result<Delegated, Error> {
+    if plan.cgroup.disabled {
+        // The plan refused every limit already; the processes stay in the
+        // caller's cgroups, which is what the container's cgroup mount shows.
+        if !plan.namespaces.creates(NamespaceKind::Pid) {
+            return Err(Error::Unsupported {
+                file: Some(config.to_path_buf()),
+                field: "linux.namespaces".into(),
+                reason: "cgroups are disabled (CgroupSetting::Disabled), so the container needs \
+                         a new pid namespace: without either, its processes could not be found \
+                         to be killed"
+                    .into(),
+            });
+        }
+        return Ok(Delegated {
+            cgroup: None,
+            view: ContainerCgroup::current(host, own),
+            notes: Vec::new(),
+        });
+    }
     if !plan.cgroup.optional {
         return Ok(Delegated {
             cgroup: Some(wanted.clone()),

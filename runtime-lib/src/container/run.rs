@@ -1,6 +1,9 @@
-//! The foreground `run`: wait for the init, forwarding signals to it.
+//! Waiting for a container's process: plainly ([`wait_child`]), or as the
+//! foreground `run` does, forwarding signals to it.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
@@ -23,19 +26,35 @@ pub(super) fn block_signals() -> Result<(), Error> {
         .map_err(Error::sys("sigprocmask", None))
 }
 
-/// Reaps `init` if it has exited: its exit code as a shell reports it.
-fn reap(init: Pid) -> Result<Option<i32>, Error> {
+/// Waits for `pid`, a child of this process, and only for it (an
+/// embedder's other children are not reaped): `None` if `block` is false
+/// and it still runs. Signals are left alone.
+pub(super) fn wait_child(pid: Pid, block: bool) -> Result<Option<ExitStatus>, Error> {
+    let flags = (!block).then_some(WaitPidFlag::WNOHANG);
     loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) if pid == init => return Ok(Some(code)),
-            Ok(WaitStatus::Signaled(pid, sig, _)) if pid == init => {
-                return Ok(Some(128 + sig as i32))
+        // The raw status as wait(2) encodes it: what `ExitStatus` decodes.
+        match waitpid(pid, flags) {
+            Ok(WaitStatus::Exited(_, code)) => {
+                return Ok(Some(ExitStatus::from_raw((code & 0xff) << 8)))
             }
-            Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => return Ok(None),
+            Ok(WaitStatus::Signaled(_, sig, core)) => {
+                return Ok(Some(ExitStatus::from_raw(
+                    sig as i32 | if core { 0x80 } else { 0 },
+                )))
+            }
+            Ok(WaitStatus::StillAlive) => return Ok(None),
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(Error::sys("waitpid", None)(e)),
         }
     }
+}
+
+/// An exit status as a shell reports it: the code, or 128+signal.
+pub(super) fn shell_code(status: ExitStatus) -> i32 {
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(255)
 }
 
 /// Puts our terminal (if stdin is one) in raw mode until dropped, so keys
@@ -78,7 +97,7 @@ fn copy_size(master: &OwnedFd) {
 /// Like [`wait_forwarding`], relaying our stdio to the container's
 /// terminal (a foreground `run`/`exec` without a console socket): stdin
 /// goes to the pty master, its output to stdout, window size changes along.
-pub(super) fn relay_terminal(init: Pid, master: &OwnedFd) -> Result<i32, Error> {
+pub(super) fn relay_terminal(init: Pid, master: &OwnedFd) -> Result<ExitStatus, Error> {
     let sfd = SignalFd::with_flags(&forwarded(), SfdFlags::SFD_CLOEXEC)
         .map_err(Error::sys("signalfd", None))?;
     let _raw = RawMode::enter();
@@ -90,7 +109,7 @@ pub(super) fn relay_terminal(init: Pid, master: &OwnedFd) -> Result<i32, Error> 
     let mut exit = None;
     loop {
         if exit.is_none() {
-            exit = reap(init)?;
+            exit = wait_child(init, false)?;
         }
         if exit.is_some() && !master_open {
             break;
@@ -169,20 +188,13 @@ fn write_all(fd: std::os::fd::BorrowedFd<'_>, mut data: &[u8]) {
     }
 }
 
-pub(super) fn wait_forwarding(init: Pid) -> Result<i32, Error> {
+pub(super) fn wait_forwarding(init: Pid) -> Result<ExitStatus, Error> {
     let sfd = SignalFd::with_flags(&forwarded(), SfdFlags::SFD_CLOEXEC)
         .map_err(Error::sys("signalfd", None))?;
     loop {
         // Reap first: the init may have exited before we got here.
-        loop {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) if pid == init => return Ok(code),
-                Ok(WaitStatus::Signaled(pid, sig, _)) if pid == init => return Ok(128 + sig as i32),
-                Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => break,
-                Ok(_) => continue,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(Error::sys("waitpid", None)(e)),
-            }
+        if let Some(status) = wait_child(init, false)? {
+            return Ok(status);
         }
         match sfd.read_signal() {
             Ok(Some(info)) => {

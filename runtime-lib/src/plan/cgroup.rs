@@ -6,7 +6,7 @@ use oci_spec::runtime::Spec;
 use serde::Serialize;
 
 use super::devices::DeviceRule;
-use super::{HostFacts, Problem};
+use super::{CgroupSetting, CreateOptions, HostFacts, Problem};
 use crate::cgroups::{self, CgroupWrite, Version};
 
 /// The cgroup part of the plan.
@@ -30,30 +30,43 @@ pub struct CgroupPlan {
     /// subtree delegated to it); elsewhere the container stays in the
     /// caller's cgroup, and a resource limit there is an error.
     pub optional: bool,
+    /// No cgroup is made ([`CgroupSetting::Disabled`]): the container stays
+    /// in the caller's cgroups; `writes` and `device_rules` are empty.
+    pub disabled: bool,
 }
 
 pub(super) fn plan(
     spec: &Spec,
     id: &str,
     host: &HostFacts,
-    rootless: bool,
+    opts: &CreateOptions,
     device_rules: Vec<DeviceRule>,
 ) -> Result<CgroupPlan, Problem> {
     let version = host.cgroup_version;
-    let configured = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.cgroups_path().clone())
-        .filter(|p| !p.as_os_str().is_empty());
+    if opts.cgroups == CgroupSetting::Disabled {
+        return disabled(spec, version, id);
+    }
+    // A path the caller gives is checked as the config's would be, under
+    // the option's name.
+    let (field, configured) = match &opts.cgroups {
+        CgroupSetting::Path(p) => ("cgroups (CgroupSetting::Path)", Some(p.clone())),
+        _ => (
+            "linux.cgroupsPath",
+            spec.linux()
+                .as_ref()
+                .and_then(|l| l.cgroups_path().clone())
+                .filter(|p| !p.as_os_str().is_empty()),
+        ),
+    };
     let path = match configured {
         None => PathBuf::from(id),
         Some(p) => {
             if p.components().any(|c| c == Component::ParentDir) {
-                return Err(Problem::new("linux.cgroupsPath", "must not contain \"..\""));
+                return Err(Problem::new(field, "must not contain \"..\""));
             }
             if p.to_string_lossy().contains(':') {
                 return Err(Problem::unsupported(
-                    "linux.cgroupsPath",
+                    field,
                     "looks like a systemd slice:prefix:name path, but the systemd cgroup driver is not supported",
                 ));
             }
@@ -65,7 +78,7 @@ pub(super) fn plan(
         .all(|c| matches!(c, Component::RootDir | Component::CurDir))
     {
         return Err(Problem::new(
-            "linux.cgroupsPath",
+            field,
             "must name a cgroup below the root, not the root itself",
         ));
     }
@@ -98,6 +111,36 @@ pub(super) fn plan(
         version,
         writes,
         device_rules,
-        optional: rootless,
+        optional: opts.rootless,
+        disabled: false,
+    })
+}
+
+/// The plan without a cgroup: every limit or device rule of the config is
+/// refused, since nothing could enforce it.
+fn disabled(spec: &Spec, version: Version, id: &str) -> Result<CgroupPlan, Problem> {
+    let refuse = |field: String| {
+        Problem::unsupported(
+            field,
+            "cgroups are disabled (CgroupSetting::Disabled): nothing would enforce it; remove \
+             it or give the container a cgroup",
+        )
+    };
+    if let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+            return Err(refuse("linux.resources.devices".into()));
+        }
+        let writes = cgroups::writes(r, version).map_err(|e| refuse(e.field))?;
+        if let Some(w) = writes.first() {
+            return Err(refuse(w.field.clone()));
+        }
+    }
+    Ok(CgroupPlan {
+        path: PathBuf::from(id),
+        version,
+        writes: Vec::new(),
+        device_rules: Vec::new(),
+        optional: false,
+        disabled: true,
     })
 }

@@ -97,6 +97,32 @@ pub struct CreateOptions {
     /// Rootless (runc's `--rootless`, resolved): a cgroup the caller may not
     /// write (not delegated to it) is skipped instead of being an error.
     pub rootless: bool,
+    /// Where the container's cgroup goes, or that it gets none.
+    pub cgroups: CgroupSetting,
+}
+
+/// Where a container's cgroup goes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CgroupSetting {
+    /// Where `linux.cgroupsPath` says (absolute: from each hierarchy's root;
+    /// relative: below the caller's own cgroup), or the container id below
+    /// the caller's cgroup when it is absent (runc's rules).
+    #[default]
+    FromConfig,
+    /// At this path instead of `linux.cgroupsPath`, read the same way: an
+    /// embedder running inside a container or a CI job points it at a
+    /// subtree it was given (`/ci-job-42/containers/x`, or a relative path
+    /// below its own cgroup).
+    Path(PathBuf),
+    /// No cgroup at all: the container's processes stay in the caller's
+    /// cgroups. A config with `linux.resources` limits or device rules is
+    /// then refused ([`crate::Error::Unsupported`]), as are `pause`,
+    /// `resume`, `update` and `stats`; the container needs a pid namespace
+    /// of its own (its processes are found and killed through it).
+    /// Without a device cgroup nothing but the kernel's own checks limits
+    /// device access: a container keeping `CAP_MKNOD` in the host's user
+    /// namespace could make and open any device node.
+    Disabled,
 }
 
 /// Where a container's terminal (pty master) goes.
@@ -230,7 +256,7 @@ fn compile_inner(
     let rootfs = bundle.dir.join(root.path());
     let namespaces = namespaces::plan(spec, &host.caller)?;
     let devices = devices::plan(spec, namespaces.in_user_namespace())?;
-    let cgroup = cgroup::plan(spec, id, host, opts.rootless, devices.cgroup_rules.clone())?;
+    let cgroup = cgroup::plan(spec, id, host, opts, devices.cgroup_rules.clone())?;
     let linux = spec.linux().as_ref();
     let paths = |field: &str, list: Option<&Vec<String>>| -> Result<Vec<PathBuf>, Problem> {
         list.into_iter()

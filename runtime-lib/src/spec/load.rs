@@ -75,6 +75,47 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle, SpecError> {
     })
 }
 
+/// The name errors give the configuration of [`bundle_from_spec`], which
+/// has no file.
+pub const IN_MEMORY_CONFIG: &str = "(in-memory spec)";
+
+/// Validates an in-memory `spec` as [`load_bundle`] validates a file, and
+/// makes it a bundle without writing anything: `dir` (made absolute) is
+/// the bundle directory, which a relative `root.path` is relative to and
+/// which the state and the hooks report as the bundle. Without one,
+/// `root.path` must be absolute and its parent directory is the bundle.
+/// Errors name the file [`IN_MEMORY_CONFIG`].
+pub fn bundle_from_spec(spec: Spec, dir: Option<&Path>) -> Result<Bundle, SpecError> {
+    let config_path = PathBuf::from(IN_MEMORY_CONFIG);
+    let dir = match dir {
+        Some(d) => fs::canonicalize(d).map_err(|source| SpecError::Read {
+            file: d.to_path_buf(),
+            source,
+        })?,
+        None => {
+            let root = spec.root().as_ref().map(|r| r.path().clone());
+            match root {
+                Some(p) if p.is_absolute() => p.parent().unwrap_or(Path::new("/")).to_path_buf(),
+                _ => {
+                    return Err(SpecError::Invalid {
+                        file: config_path,
+                        field: "root.path".into(),
+                        reason: "must be absolute for an in-memory spec without a bundle \
+                                 directory (or give one)"
+                            .into(),
+                    })
+                }
+            }
+        }
+    };
+    validate(&spec, &dir, &config_path)?;
+    Ok(Bundle {
+        dir,
+        config_path,
+        spec,
+    })
+}
+
 /// Reads and deserializes `config.json`, keeping the JSON path of the first
 /// field that fails to deserialize (plain `serde_json` would only give a
 /// line and column).

@@ -11,7 +11,10 @@ mod validate;
 use std::path::PathBuf;
 
 pub use default::default_spec;
-pub use load::{load_bundle, parse_spec, read_document, Bundle, MAX_DOCUMENT_BYTES};
+pub use load::{
+    bundle_from_spec, load_bundle, parse_spec, read_document, Bundle, IN_MEMORY_CONFIG,
+    MAX_DOCUMENT_BYTES,
+};
 pub(crate) use validate::sysctl_namespace;
 pub use validate::validate;
 

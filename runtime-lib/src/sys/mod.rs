@@ -23,13 +23,14 @@ pub enum Forked {
 /// new process a sibling of the caller, so the runtime's top process is its
 /// parent and can wait for it). See clone(2).
 ///
-/// Must be called while the process is single-threaded: the runtime is
-/// single-threaded until the container process is cloned (DESIGN.md).
+/// Must be called from a single-threaded process: it is used only in the
+/// runtime's forked children (stage 1 forking the container's process),
+/// which [`fork`] made from the caller; they never start threads.
 pub fn fork_with_flags(flags: libc::c_ulong) -> Result<Forked, Errno> {
     // SAFETY: a raw clone with a null stack duplicates the calling thread like
-    // fork(2): the child continues on a copy of this stack. The process is
-    // single-threaded (the runtime never starts threads before this point), so
-    // no lock held by another thread can be left poisoned in the child.
+    // fork(2): the child continues on a copy of this stack. The caller is a
+    // single-threaded child of the runtime (see above), so no lock held by
+    // another thread can be left poisoned in the new process.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone,
@@ -44,6 +45,55 @@ pub fn fork_with_flags(flags: libc::c_ulong) -> Result<Forked, Errno> {
         0 => Ok(Forked::Child),
         pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
     }
+}
+
+/// `fork(2)` through the C library, for the first process the runtime
+/// forks from its caller. Unlike a raw `clone`, glibc's `fork` runs the
+/// `pthread_atfork` handlers and resets its own locks (malloc's arenas,
+/// stdio) in the child, so the child can allocate even when the caller is
+/// a multi-threaded program whose other threads held those locks at the
+/// moment of the fork (see the crate documentation, "Fork safety").
+pub fn fork() -> Result<Forked, Errno> {
+    // SAFETY: fork(2) takes no arguments; the child is a copy of this
+    // thread alone. What the child may do after it is the caller's
+    // contract (the crate's fork-safety rules): the runtime's children use
+    // only glibc (whose fork made its locks usable again) and their own
+    // copies of the parent's data, never a lock of another thread.
+    match Errno::result(unsafe { libc::fork() })? {
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(Pid::from_raw(pid))),
+    }
+}
+
+/// A close-on-exec duplicate of `fd` numbered `floor` or above
+/// (`fcntl(F_DUPFD_CLOEXEC)`): keeps the runtime's own fds out of the
+/// range a container's stdio and preserved fds are placed in.
+pub fn dup_at_least(fd: BorrowedFd<'_>, floor: RawFd) -> Result<OwnedFd, Errno> {
+    // SAFETY: F_DUPFD_CLOEXEC takes an int and returns a new fd; `fd` is
+    // borrowed for the call.
+    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, floor) };
+    let new = Errno::result(ret)?;
+    // SAFETY: the kernel just created `new` for us; no other value owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// In a forked child: a close-on-exec copy of `fd` numbered `floor` or
+/// above, returned as a raw number (the child ends with `_exit`, nothing
+/// owns it; it is closed with the runtime's other fds).
+pub fn dup_raw_above(fd: RawFd, floor: RawFd) -> Result<RawFd, Errno> {
+    // SAFETY: F_DUPFD_CLOEXEC only creates a new fd; no memory is passed.
+    Errno::result(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, floor) })
+}
+
+/// In a forked child: `dup2(fd, target)`, which clears close-on-exec on
+/// `target` so the container's program gets it.
+pub fn dup_raw_onto(fd: RawFd, target: RawFd) -> Result<(), Errno> {
+    // SAFETY: in the forked child, `target` is a number the container's
+    // process is given on purpose (stdio or a preserved fd); the runtime's
+    // own fds the child still uses were numbered above every target by the
+    // parent (`dup_at_least`), and the Rust owners of whatever `target`
+    // held live in the parent's copy of memory, never dropped here.
+    Errno::result(unsafe { libc::dup2(fd, target) }).map(drop)
 }
 
 /// Ends the calling process at once, without running destructors or atexit

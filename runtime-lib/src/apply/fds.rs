@@ -1,0 +1,65 @@
+//! The container process's fds: its stdio and preserved fds put in place
+//! (0, 1, 2, then 3, 4, ...), first thing in the forked child.
+//!
+//! The parent numbers every fd of its own that the child still needs (the
+//! sync channel, the exec FIFO, the console socket, the namespaces to join)
+//! above the range the child fills ([`lift`]), so placing can never
+//! overwrite one of them.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+
+use crate::error::{ChildError, Error};
+use crate::sys;
+
+/// Returns `fd` if its number is `floor` or above, else a close-on-exec
+/// duplicate that is (the original is closed).
+pub(crate) fn lift(fd: OwnedFd, floor: RawFd) -> Result<OwnedFd, Error> {
+    if fd.as_raw_fd() >= floor {
+        return Ok(fd);
+    }
+    sys::dup_at_least(fd.as_fd(), floor).map_err(Error::sys("fcntl F_DUPFD_CLOEXEC", None))
+}
+
+/// Where the child's fds come from: for each of stdin, stdout and stderr
+/// an fd to put there (`None`: keep the inherited one), and the fds that
+/// become 3, 4, ... in order (empty: the inherited ones stay, as
+/// `--preserve-fds N` passes the caller's own).
+#[derive(Debug, Default)]
+pub(crate) struct ChildFds {
+    pub(crate) stdio: [Option<RawFd>; 3],
+    pub(crate) preserved: Vec<RawFd>,
+}
+
+impl ChildFds {
+    /// Puts every source at its target. In two passes: a source may sit at
+    /// another source's target (the caller's fd 4 to become 3 and its fd 3
+    /// to become 4), so all are first copied above every target, then the
+    /// copies are placed. `dup2` leaves the targets without close-on-exec;
+    /// the copies are close-on-exec and go with the runtime's other fds.
+    pub(crate) fn place(&self) -> Result<(), ChildError> {
+        let moves: Vec<(RawFd, RawFd)> = (0..3)
+            .filter_map(|i| self.stdio[i].map(|src| (src, i as RawFd)))
+            .chain(
+                self.preserved
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &src)| (src, 3 + i as RawFd)),
+            )
+            .collect();
+        if moves.is_empty() {
+            return Ok(());
+        }
+        let floor = 3 + self.preserved.len() as RawFd;
+        let mut copies = Vec::with_capacity(moves.len());
+        for (src, target) in moves {
+            let copy = sys::dup_raw_above(src, floor)
+                .map_err(|e| ChildError::sys("dup", format!("fd {src} (for fd {target})"), e))?;
+            copies.push((copy, target));
+        }
+        for (copy, target) in copies {
+            sys::dup_raw_onto(copy, target)
+                .map_err(|e| ChildError::sys("dup2", format!("fd {target}"), e))?;
+        }
+        Ok(())
+    }
+}
