@@ -34,3 +34,10 @@ mod sync;
 mod sys;
 
 pub use error::{ChildError, Error, Status};
+/// The signal and pid types of the API ([`container::Container::kill`],
+/// [`container::Container::processes`]), from `nix`.
+pub use nix::{sys::signal::Signal, unistd::Pid};
+/// The `oci-spec` crate whose types the API takes ([`oci_spec::runtime::Spec`],
+/// `Process`, `LinuxResources`), re-exported so that an embedder uses the
+/// same version.
+pub use oci_spec;

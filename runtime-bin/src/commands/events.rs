@@ -41,7 +41,10 @@ fn parse_duration(s: &str) -> Result<Duration, cella::Error> {
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
     let c = rt.load(&a.id)?;
     if a.stats {
-        println!("{}", serde_json::to_string(&c.stats()?).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string(&c.stats_event()?).unwrap_or_default()
+        );
         return Ok(0);
     }
     let interval = parse_duration(&a.interval)?;

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
-use cella::container::{ExecOptions, Runtime};
-use oci_spec::runtime::{Capability, Process};
+use cella::container::{ExecOptions, ProcessOverrides, Runtime};
+use oci_spec::runtime::Capability;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -47,10 +47,10 @@ pub struct Args {
     /// Sub-cgroup of the container to run in (path, or controller:path on v1).
     #[arg(long)]
     cgroup: Option<String>,
-    /// AppArmor profile (this host has no AppArmor: refused).
+    /// AppArmor profile (refused where the host has no AppArmor).
     #[arg(long)]
     apparmor: Option<String>,
-    /// SELinux label (this host has no SELinux: refused).
+    /// SELinux label (refused where the host has no SELinux).
     #[arg(long = "process-label")]
     process_label: Option<String>,
     /// Container id.
@@ -64,79 +64,51 @@ fn usage(msg: impl Into<String>) -> cella::Error {
     cella::Error::Usage(msg.into())
 }
 
-fn from_file(path: &PathBuf) -> Result<Process, cella::Error> {
-    let f = std::fs::File::open(path)
-        .map_err(|e| usage(format!("--process {}: {e}", path.display())))?;
-    let text = cella::spec::read_document(f, path).map_err(|e| usage(format!("--process {e}")))?;
-    let de = &mut serde_json::Deserializer::from_slice(&text);
-    serde_path_to_error::deserialize(de)
-        .map_err(|e| usage(format!("{}: {}: {}", path.display(), e.path(), e.inner())))
-}
-
-fn from_flags(a: &Args, base: Option<&Process>) -> Result<Process, cella::Error> {
+/// runc's flags as the library's overrides: only the spelling is parsed here.
+fn overrides(a: &Args) -> Result<ProcessOverrides, cella::Error> {
     if a.command.is_empty() {
         return Err(usage("exec needs a command (or --process FILE)"));
     }
-    let mut p = base.cloned().unwrap_or_default();
-    p.set_args(Some(a.command.clone()));
-    p.set_terminal(Some(a.tty));
-    if let Some(cwd) = &a.cwd {
-        p.set_cwd(cwd.clone());
-    }
-    if !a.env.is_empty() {
-        let mut env = p.env().clone().unwrap_or_default();
-        env.extend(a.env.iter().cloned());
-        p.set_env(Some(env));
-    }
-    if let Some(u) = &a.user {
-        let (uid, gid) = match u.split_once(':') {
-            Some((u, g)) => (u, Some(g)),
-            None => (u.as_str(), None),
-        };
-        let bad = || usage(format!("--user {u:?}: expected uid[:gid] (numbers)"));
-        let user = p.user_mut();
-        user.set_uid(uid.parse().map_err(|_| bad())?);
-        if let Some(g) = gid {
-            user.set_gid(g.parse().map_err(|_| bad())?);
-        }
-    }
-    if !a.additional_gids.is_empty() {
-        p.user_mut()
-            .set_additional_gids(Some(a.additional_gids.clone()));
-    }
-    if !a.cap.is_empty() {
-        let mut caps = p.capabilities().clone().unwrap_or_default();
-        for c in &a.cap {
-            let cap: Capability = serde_json::from_value(serde_json::json!(c))
-                .map_err(|_| usage(format!("--cap {c:?}: unknown capability")))?;
-            let add = |s: &Option<oci_spec::runtime::Capabilities>| {
-                let mut s = s.clone().unwrap_or_default();
-                s.insert(cap);
-                Some(s)
+    let user = match &a.user {
+        None => None,
+        Some(u) => {
+            let bad = || usage(format!("--user {u:?}: expected uid[:gid] (numbers)"));
+            let (uid, gid) = match u.split_once(':') {
+                Some((u, g)) => (u, Some(g)),
+                None => (u.as_str(), None),
             };
-            caps.set_bounding(add(caps.bounding()));
-            caps.set_effective(add(caps.effective()));
-            caps.set_permitted(add(caps.permitted()));
+            let gid = gid.map(|g| g.parse().map_err(|_| bad())).transpose()?;
+            Some((uid.parse().map_err(|_| bad())?, gid))
         }
-        p.set_capabilities(Some(caps));
-    }
-    if a.no_new_privs {
-        p.set_no_new_privileges(Some(true));
-    }
-    Ok(p)
+    };
+    let capabilities = a
+        .cap
+        .iter()
+        .map(|c| {
+            serde_json::from_value::<Capability>(serde_json::json!(c))
+                .map_err(|_| usage(format!("--cap {c:?}: unknown capability")))
+        })
+        .collect::<Result<_, _>>()?;
+    let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+    Ok(ProcessOverrides {
+        args: a.command.clone(),
+        cwd: a.cwd.clone(),
+        env: a.env.clone(),
+        user,
+        additional_gids: a.additional_gids.clone(),
+        capabilities,
+        no_new_privileges: a.no_new_privs,
+        terminal: a.tty,
+        apparmor_profile: nonempty(&a.apparmor),
+        selinux_label: nonempty(&a.process_label),
+    })
 }
 
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
-    if a.apparmor.as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(usage("--apparmor: this host has no AppArmor"));
-    }
-    if a.process_label.as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(usage("--process-label: this host has no SELinux"));
-    }
     let c = rt.load(&a.id)?;
     let process = match &a.process {
-        Some(path) => from_file(path)?,
-        None => from_flags(&a, c.config_process())?,
+        Some(path) => cella::spec::load_process(path)?,
+        None => c.process_with(&overrides(&a)?),
     };
     if process.terminal() != Some(true) && a.console_socket.is_some() {
         return Err(usage(
@@ -147,13 +119,12 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
         cella::container::block_forwarded_signals()?;
     }
     let opts = ExecOptions {
-        process,
-        io: Default::default(),
         preserve_fds: a.preserve_fds,
         ignore_paused: a.ignore_paused,
         sub_cgroup: a.cgroup.clone(),
         pid_file: a.pid_file.clone(),
         console: super::console(a.console_socket.as_ref(), !a.detach),
+        ..ExecOptions::new(process)
     };
     let mut proc = c.exec(opts)?;
     if a.detach {

@@ -77,16 +77,21 @@ impl Container {
         Ok(())
     }
 
-    /// Resource usage now.
-    pub fn stats(&self) -> Result<Event, Error> {
+    /// Resource usage now, from the container's cgroup.
+    pub fn stats(&self) -> Result<Stats, Error> {
         let status = self.status();
         if status == Status::Stopped {
             return Err(self.wrong("read stats of", status));
         }
+        Ok(self.own_cgroup("read stats of")?.stats())
+    }
+
+    /// [`Container::stats`] as the event `events --stats` prints.
+    pub fn stats_event(&self) -> Result<Event, Error> {
         Ok(Event {
             kind: "stats",
             id: self.state.id.clone(),
-            data: Some(self.own_cgroup("read stats of")?.stats()),
+            data: Some(self.stats()?),
         })
     }
 
@@ -106,7 +111,7 @@ impl Container {
             }
             let now = std::time::Instant::now();
             if now >= next {
-                if !emit(&self.stats()?) {
+                if !emit(&self.stats_event()?) {
                     return Ok(());
                 }
                 next = now + interval;

@@ -77,11 +77,6 @@ fn ns_inode(path: &Path) -> Option<u64> {
 }
 
 impl Container {
-    /// The config's process, which `exec` flags amend.
-    pub fn config_process(&self) -> Option<&Process> {
-        self.state.process.as_ref()
-    }
-
     /// Starts `opts.process` in the container. It inherits this process's
     /// stdio and is its child: wait for it with [`ExecProcess::wait`].
     pub fn exec(&self, opts: ExecOptions) -> Result<ExecProcess, Error> {
@@ -99,6 +94,7 @@ impl Container {
             &mut create_opts,
             opts.process.terminal() == Some(true),
         )?;
+        crate::spec::check_exec_process(&opts.process)?;
         let plan = plan::plan_exec_process(&opts.process, create_opts.preserve_fds)
             .map_err(Error::Usage)?;
         let floor = 3 + plan.preserve_fds as RawFd;

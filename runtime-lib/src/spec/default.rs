@@ -17,6 +17,20 @@ const OCI_VERSION: &str = "1.2.0";
 /// (sysfs cannot be mounted without a network namespace of one's own) and
 /// no cgroup rules (an unprivileged user usually cannot write them).
 pub fn default_spec(rootless: bool) -> Value {
+    default_json(rootless)
+}
+
+/// [`default_spec`] as a typed [`oci_spec::runtime::Spec`], the start of
+/// an in-memory configuration: set `root.path` (absolute), `process.args`
+/// and `process.terminal`, and give it to
+/// [`Runtime::builder_from_spec`](crate::container::Runtime::builder_from_spec).
+pub fn default_config(rootless: bool) -> oci_spec::runtime::Spec {
+    // The document is built here and matches oci-spec's types (a unit test
+    // checks it), so this cannot fail; the fallback is the empty spec.
+    serde_json::from_value(default_json(rootless)).unwrap_or_default()
+}
+
+fn default_json(rootless: bool) -> Value {
     json!({
         "ociVersion": OCI_VERSION,
         "process": process(),
@@ -171,6 +185,16 @@ mod tests {
         let spec: Spec = serde_json::from_value(value).expect("default spec deserializes");
         let bundle = TempBundle::new();
         validate(&spec, &bundle.dir, &bundle.dir.join("config.json"))
+    }
+
+    #[test]
+    fn default_config_is_the_default_spec() {
+        for rootless in [false, true] {
+            let typed = serde_json::to_value(default_config(rootless)).unwrap();
+            let expected: Spec = serde_json::from_value(default_spec(rootless)).unwrap();
+            assert_eq!(typed, serde_json::to_value(expected).unwrap());
+            assert_eq!(typed["hostname"], "cella");
+        }
     }
 
     #[test]

@@ -116,6 +116,33 @@ pub fn bundle_from_spec(spec: Spec, dir: Option<&Path>) -> Result<Bundle, SpecEr
     })
 }
 
+/// Reads a `process.json` (what `runc exec --process FILE` takes): one
+/// [`oci_spec::runtime::Process`]. Errors name the file and the JSON path
+/// of the field; [`crate::container::Container::exec`] checks the rest.
+pub fn load_process(file: &Path) -> Result<oci_spec::runtime::Process, SpecError> {
+    let f = fs::File::open(file).map_err(|source| SpecError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    let bytes = read_document(f, file)?;
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let p = serde_path_to_error::deserialize(&mut de).map_err(|err| SpecError::Parse {
+        file: file.to_path_buf(),
+        field: if err.inner().is_data() {
+            err.path().to_string()
+        } else {
+            ".".to_string()
+        },
+        reason: err.into_inner().to_string(),
+    })?;
+    de.end().map_err(|err| SpecError::Parse {
+        file: file.to_path_buf(),
+        field: ".".to_string(),
+        reason: err.to_string(),
+    })?;
+    Ok(p)
+}
+
 /// Reads and deserializes `config.json`, keeping the JSON path of the first
 /// field that fails to deserialize (plain `serde_json` would only give a
 /// line and column).

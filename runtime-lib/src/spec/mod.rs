@@ -10,13 +10,13 @@ mod validate;
 
 use std::path::PathBuf;
 
-pub use default::default_spec;
+pub use default::{default_config, default_spec};
 pub use load::{
-    bundle_from_spec, load_bundle, parse_spec, read_document, Bundle, IN_MEMORY_CONFIG,
-    MAX_DOCUMENT_BYTES,
+    bundle_from_spec, load_bundle, load_process, parse_spec, read_document, Bundle,
+    IN_MEMORY_CONFIG, MAX_DOCUMENT_BYTES,
 };
-pub(crate) use validate::sysctl_namespace;
 pub use validate::validate;
+pub(crate) use validate::{check_exec_process, sysctl_namespace};
 
 /// An error in a bundle's configuration: it names the file, the JSON field
 /// (in JSON spelling, e.g. `linux.namespaces[2]`) and the reason.

@@ -45,6 +45,31 @@ pub fn validate(spec: &Spec, bundle_dir: &Path, file: &Path) -> Result<(), SpecE
     })
 }
 
+/// Checks a process for `exec` (a `process.json`, or the config's process
+/// amended) with the rules a config's `process` follows, so that `exec`
+/// refuses what `create` would (an AppArmor profile on a host without
+/// AppArmor, a scheduler policy, an env entry without `=`) instead of
+/// ignoring it. Fields are named as in a `process.json`, without the
+/// `process.` prefix.
+pub(crate) fn check_exec_process(process: &Process) -> Result<(), crate::Error> {
+    check_process(process).map_err(|r| {
+        let field = r
+            .field
+            .strip_prefix("process.")
+            .unwrap_or(&r.field)
+            .to_string();
+        if r.unsupported {
+            crate::Error::Unsupported {
+                file: None,
+                field,
+                reason: r.reason,
+            }
+        } else {
+            crate::Error::Usage(format!("{field}: {}", r.reason))
+        }
+    })
+}
+
 /// The most entries a list of the config may have. Far above any real
 /// config (Kubernetes pods have tens of mounts), low enough that a config
 /// at the limit is still set up in seconds: checked first, so a config
