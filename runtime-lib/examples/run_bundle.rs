@@ -2,15 +2,17 @@
 //! it and clean up — what `cella run` does, from Rust.
 //!
 //! ```text
-//! cargo run --example run_bundle -- /path/to/bundle my-container
+//! cargo run -p cella --example run_bundle -- /path/to/bundle my-container
 //! ```
-//! (as root; the bundle holds `config.json` and its rootfs).
+//! (as root; the bundle holds `config.json` and its rootfs). Exits with the
+//! container's exit code. The container inherits this program's stdio;
+//! signals are not forwarded (see `Container::wait_forwarding_signals` for
+//! a foreground command line that does).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cella::container::{block_forwarded_signals, plan_bundle, Runtime};
-use cella::plan::CreateOptions;
+use cella::container::Runtime;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -27,21 +29,27 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(bundle: &std::path::Path, id: &str) -> Result<i32, cella::Error> {
-    let opts = CreateOptions::default();
+fn run(bundle: &Path, id: &str) -> Result<i32, cella::Error> {
+    let root = std::env::temp_dir().join(format!("cella-example-{}", std::process::id()));
+    let rt = Runtime::new(&root);
     // The plan is plain data: inspect it before anything is created.
-    let plan = plan_bundle(bundle, id, &opts)?;
+    let plan = rt.builder(id, bundle).plan()?;
     eprintln!(
         "{} mounts, namespaces {:?}, cgroup {}",
         plan.mounts.ops.len(),
         plan.namespaces.new,
         plan.cgroup.path.display()
     );
-    let rt = Runtime::new(std::env::temp_dir().join("cella-example"));
-    block_forwarded_signals()?;
-    let mut container = rt.create(id, bundle, &opts)?;
-    container.start()?;
-    let code = container.wait_forwarding_signals();
+    let (mut container, warnings) = rt.builder(id, bundle).create_and_start()?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let status = container.wait();
     container.delete(true)?;
-    code
+    let _ = std::fs::remove_dir(&root);
+    let status = status?;
+    // As a shell reports it: the code, or 128 + the signal.
+    Ok(status.code().unwrap_or_else(|| {
+        128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
+    }))
 }
