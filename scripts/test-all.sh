@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every test of the repository, in order, stopping at the first failure:
-#   packages → fmt → clippy → release build (benches included) → rootfs → cargo test → spec-tests
+#   packages → fmt → clippy → cargo doc → release build (benches included) → rootfs → cargo test → spec-tests
 #   → engine-tests (cella, then runc) → rootless-tests → spec-tests with stop points (debug
 #   cella) → fuzz → spec-tests and rootless-tests in a cgroup v2 VM.
 # Needs root (integration tests and spec-tests create containers). Runs from the repository
@@ -80,6 +80,12 @@ check_root() {
         return 1
     fi
     command -v cargo >/dev/null || { echo "test-all: cargo not found (install Rust first)" >&2; return 1; }
+}
+
+# The library's documentation: every public item documented (#![deny(missing_docs)]), every
+# link resolved, as an embedder reads it.
+run_cargo_doc() {
+    RUSTDOCFLAGS="-D warnings" limited 10m cargo doc -p cella --no-deps
 }
 
 run_cargo_test() {
@@ -204,6 +210,7 @@ step "preflight (root, cargo)" check_root
 step "install packages" limited 15m scripts/ensure-packages.sh "${packages[@]}"
 step "cargo fmt --check" limited 2m cargo fmt --all -- --check
 step "cargo clippy -D warnings" limited 20m cargo clippy --workspace --all-targets -- -D warnings
+step "cargo doc (cella, -D warnings)" run_cargo_doc
 step "cargo build --release" limited 20m cargo build --release --workspace
 step "build rootfs" limited 5m fixtures/build-rootfs.sh "$rootfs"
 step "cargo test (unit + integration)" run_cargo_test

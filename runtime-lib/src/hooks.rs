@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub struct Hook {
     /// Absolute path of the program.
     pub path: PathBuf,
-    /// argv (the first is argv[0]); empty means just the path.
+    /// argv (the first is `argv[0]`); empty means just the path.
     pub args: Vec<String>,
     /// The whole environment of the hook.
     pub env: Vec<String>,

@@ -126,7 +126,9 @@ fn stage2(ctx: &InitContext<'_>) -> ! {
         .send_to_runtime(&FromChild::Failed(err.clone()))
         .is_err()
     {
-        eprintln!("cella init: {err}");
+        // write(2) to fd 2, not eprintln!: std's stderr lock may be held
+        // by a thread of the caller's that this fork did not copy.
+        let _ = nix::unistd::write(std::io::stderr(), format!("cella init: {err}\n").as_bytes());
     }
     sys::exit_now(127)
 }
