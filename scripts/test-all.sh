@@ -21,8 +21,8 @@ log_dir=$(mktemp -d /tmp/cella-test-all.XXXXXX)
 # docker.io, tmux (interactive sessions), python3-grpcio + python3-protobuf (the CRI client);
 # for rootless-tests: uidmap (newuidmap/newgidmap), podman, slirp4netns and catatonit (rootless
 # podman: network, pause process), passwd (useradd/userdel) and bsdutils (script: a pty for the
-# terminal tests).
-packages=(busybox-static runc crun hyperfine iproute2 util-linux gcc g++ libc6-dev
+# terminal tests); groff-base (the CLI test renders `cella man`).
+packages=(busybox-static runc crun hyperfine iproute2 util-linux gcc g++ libc6-dev groff-base
     qemu-system-x86 linux-image-cloud-amd64 cpio python3
     containerd podman conmon golang-github-containers-common netavark aardvark-dns
     containernetworking-plugins iptables docker.io tmux python3-grpcio python3-protobuf

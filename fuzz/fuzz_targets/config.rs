@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
             &CreateOptions::default(),
             &HostFacts {
                 cgroup_version: version,
+                caller: cella::rootless::Caller::ROOT,
             },
         );
     }

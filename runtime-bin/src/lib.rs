@@ -76,6 +76,16 @@ enum Command {
     Spec(commands::spec::Args),
     /// Print the plan for a bundle as JSON, without creating anything.
     Plan(commands::plan::Args),
+    /// Print a shell completion script for cella (bash, zsh, fish, elvish,
+    /// powershell), generated from this command line's definition.
+    Completion(commands::docs::CompletionArgs),
+    /// Print cella's man page (roff), or one command's (`cella man exec`).
+    Man(commands::docs::ManArgs),
+}
+
+/// The command line's definition, for the completion scripts and man pages.
+pub(crate) fn cli_definition() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// Parses a command line (`args[0]` is the program name) as `cella` does,
@@ -155,6 +165,8 @@ pub fn run() -> ExitCode {
         Command::Features => commands::features::run(),
         Command::Spec(a) => commands::spec::run(a),
         Command::Plan(a) => commands::plan::run(a, rootless),
+        Command::Completion(a) => commands::docs::completion(a),
+        Command::Man(a) => commands::docs::man(a),
     })();
 
     match result {

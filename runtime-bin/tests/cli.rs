@@ -217,3 +217,109 @@ fn debug_lines_go_to_the_log() {
     assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = cella(args);
+    assert!(
+        out.status.success(),
+        "cella {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The bash script loads and completes commands and their flags (bash
+/// itself runs it: the completion function fills COMPREPLY).
+#[test]
+fn bash_completion_completes_commands_and_flags() {
+    let script = stdout_of(&["completion", "bash"]);
+    let dir = temp_dir("completion");
+    let file = dir.join("cella.bash");
+    std::fs::write(&file, &script).unwrap();
+    let complete = |words: &str| {
+        let probe = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _cella cella \"${{COMP_WORDS[-1]}}\" \"${{COMP_WORDS[-2]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            file.display()
+        );
+        let out = Command::new("bash").args(["-c", &probe]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let commands = complete("cella ex");
+    assert!(commands.lines().any(|l| l == "exec"), "{commands}");
+    let flags = complete("cella exec --pre");
+    assert!(flags.lines().any(|l| l == "--preserve-fds"), "{flags}");
+    let out = Command::new("bash")
+        .args([
+            "-c",
+            &format!("source {}; complete -p cella", file.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("_cella"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn completion_for_every_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _cella"),
+        ("zsh", "#compdef cella"),
+        ("fish", "complete -c cella"),
+        ("elvish", "edit:completion:arg-completer[cella]"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let s = stdout_of(&["completion", shell]);
+        assert!(s.contains(marker), "{shell}: no {marker:?}");
+        assert!(s.contains("exec"), "{shell}");
+    }
+    let out = cella(&["completion", "tcsh"]);
+    assert!(!out.status.success());
+}
+
+/// The man pages render with groff without a warning, and name every
+/// command and the flags of one.
+#[test]
+fn man_pages_render() {
+    let groff = |page: &str| {
+        let mut child = Command::new("groff")
+            // -P-cbou: plain text, no overstriking for bold and underline.
+            .args(["-man", "-Tutf8", "-ww", "-P-cbou"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("groff (package groff-base) runs");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(page.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "groff warnings");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let main = stdout_of(&["man"]);
+    assert!(main.contains(".TH cella 8"), "{main}");
+    let text = groff(&main);
+    for cmd in ["create", "start", "exec", "delete", "completion", "man"] {
+        assert!(text.contains(cmd), "cella(8) lacks {cmd}");
+    }
+    let exec = groff(&stdout_of(&["man", "exec"]));
+    assert!(exec.contains("cella-exec"), "{exec}");
+    assert!(exec.contains("--preserve-fds"), "{exec}");
+    // Only the flags cella exec has.
+    assert!(!exec.contains("--version"), "{exec}");
+    let out = cella(&["man", "nosuch"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such command"));
+}
