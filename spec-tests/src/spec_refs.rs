@@ -100,6 +100,8 @@ const REFS: &[(&str, &str)] = &[
     ("cgroups.systemd_driver", "config-linux.md#cgroups-path: cgroupsPath \"slice:prefix:name\" with a systemd cgroup manager (runc --systemd-cgroup)"),
     ("cgroups.intel_rdt", "config-linux.md#intelrdt: \"intelRdt (object, OPTIONAL) represents the Intel Resource Director Technology.\""),
     ("process.personality", "config-linux.md#personality: \"personality (object, OPTIONAL) sets the Linux execution personality.\" / runtime.md#create: \"If the runtime cannot apply a property ... it MUST generate an error\""),
+    ("mounts.idmapped_mount", "config.md#posix-platform-mounts: \"uidMappings (array of type LinuxIDMapping, OPTIONAL) The mapping to convert UIDs from the source file system to the destination mount point.\" / runtime.md#create: a property the runtime cannot apply MUST generate an error"),
+    ("cgroups.memory_policy", "config-linux.md#memory-policy: \"memoryPolicy (object, OPTIONAL) sets the NUMA memory policy for the container.\" / runtime.md#create: a property the runtime cannot apply MUST generate an error"),
     ("mounts.mount_label", "config-linux.md#mount-label: \"mountLabel (string, OPTIONAL) will set the Selinux context for the mounts in the container.\""),
     ("resources.pids_limit", "config-linux.md#pids: \"limit (int64, REQUIRED) - specifies the maximum number of tasks in the cgroup\""),
     ("resources.memory_limit", "config-linux.md#memory: \"limit (int64, OPTIONAL) - sets limit of memory usage in bytes\"; \"swap (int64, OPTIONAL) - sets limit of memory+Swap usage\""),

@@ -328,10 +328,16 @@ impl Container {
             .map_err(Error::io("write", &fifo_path))?;
         drop(writer);
         std::fs::remove_file(&fifo_path).map_err(Error::io("remove", &fifo_path))?;
-        wait_for_hangup(&reader, Duration::from_secs(10));
-        // The init consumed our byte; one left behind is its word that a startContainer hook
-        // failed and the program will not run (runtime-spec: start MUST then fail).
+        // After the hangup the init has consumed our byte; one left behind is its word that a
+        // startContainer hook failed and the program will not run (runtime-spec: start MUST
+        // then fail). Without a hangup (an init slow to be scheduled, on a loaded machine) the
+        // byte in the FIFO may still be ours: reading it would take it from the init, which
+        // would then wait for ever.
+        let hung_up = wait_for_hangup(&reader, Duration::from_secs(10));
         let mut buf = [0u8; 1];
+        if !hung_up {
+            return Ok(self.run_warning_hooks("poststart", "running"));
+        }
         if let Ok(1) = nix::unistd::read(&reader, &mut buf) {
             if buf[0] == crate::apply::init::START_FAILED {
                 return Err(Error::Child(crate::error::ChildError::other(
@@ -561,14 +567,14 @@ pub fn block_forwarded_signals() -> Result<(), Error> {
     run::block_signals()
 }
 
-/// Waits until `fd` (a FIFO's read end) reports POLLHUP, or `limit`.
-fn wait_for_hangup(fd: &OwnedFd, limit: Duration) {
+/// Waits until `fd` (a FIFO's read end) reports POLLHUP (true), or `limit` passes (false).
+fn wait_for_hangup(fd: &OwnedFd, limit: Duration) -> bool {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     let deadline = Instant::now() + limit;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return;
+            return false;
         }
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
         let ms =
@@ -579,12 +585,12 @@ fn wait_for_hangup(fd: &OwnedFd, limit: Duration) {
                     .revents()
                     .is_some_and(|r| r.contains(PollFlags::POLLHUP)) =>
             {
-                return
+                return true
             }
             // Only the init's byte is readable: it has not read it yet.
             Ok(_) => std::thread::sleep(Duration::from_millis(1)),
             Err(nix::errno::Errno::EINTR) => {}
-            Err(_) => return,
+            Err(_) => return false,
         }
     }
 }

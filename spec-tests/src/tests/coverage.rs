@@ -48,6 +48,8 @@ pub fn tests() -> Vec<Test> {
         t("process", "io_priority", io_priority),
         t("process", "exec_cpu_affinity", exec_cpu_affinity),
         t("process", "personality", personality),
+        t("mounts", "idmapped_mount", idmapped_mount),
+        t("cgroups", "memory_policy", memory_policy),
         t("process", "apparmor_profile", apparmor_profile),
         t("process", "selinux_label", selinux_label),
         t("mounts", "mount_label", mount_label),
@@ -314,6 +316,51 @@ fn personality(ctx: &Ctx) -> TestResult {
         return Ok(());
     };
     ensure_eq(out.trim(), "i686", "uname -m under LINUX32")
+}
+
+/// mounts[].uidMappings/gidMappings (an idmapped bind mount): applied (a host file owned by
+/// 100000 shows as owned by 0 through the mount) or refused.
+fn idmapped_mount(ctx: &Ctx) -> TestResult {
+    let src = ctx.work.join("idmap-src");
+    fs::create_dir_all(&src).map_err(|e| format!("mkdir {}: {e}", src.display()))?;
+    let file = src.join("f");
+    fs::write(&file, "x").map_err(|e| e.to_string())?;
+    run_host(&["chown", "100000:100000", &file.to_string_lossy()])?;
+    let mut cfg = sh("stat -c '%u %g' /mnt/idmap/f");
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 1}]);
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/mnt/idmap", "type": "bind", "source": src,
+               "options": ["rbind", "idmap"], "uidMappings": map, "gidMappings": map}),
+    );
+    let r = applied_or_refused(ctx, &cfg);
+    let _ = fs::remove_dir_all(&src);
+    let Some(out) = r? else {
+        return Ok(());
+    };
+    ensure_eq(
+        out.trim(),
+        "0 0",
+        "owner of a host file (100000) through the idmapped mount",
+    )
+}
+
+/// linux.memoryPolicy MPOL_BIND to node 0: applied (the process's mappings show `bind:0` in
+/// /proc/self/numa_maps) or refused.
+fn memory_policy(ctx: &Ctx) -> TestResult {
+    if !Path::new("/proc/self/numa_maps").exists() {
+        return Err(skip(
+            "the kernel has no NUMA support (/proc/self/numa_maps)",
+        ));
+    }
+    let mut cfg = sh("head -n 1 /proc/self/numa_maps");
+    cfg["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "0"});
+    let Some(out) = applied_or_refused(ctx, &cfg)? else {
+        return Ok(());
+    };
+    ensure(out.contains("bind:0"), || {
+        format!("numa_maps under MPOL_BIND: {out:?}")
+    })
 }
 
 fn apparmor_enabled() -> bool {
