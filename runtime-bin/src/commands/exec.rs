@@ -107,7 +107,18 @@ fn overrides(a: &Args) -> Result<ProcessOverrides, cella::Error> {
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
     let c = rt.load(&a.id)?;
     let process = match &a.process {
-        Some(path) => cella::spec::load_process(path)?,
+        Some(path) => {
+            // The security labels are not dropped for a process.json: the
+            // library refuses what the host cannot honour.
+            let mut p = cella::spec::load_process(path)?;
+            if let Some(profile) = a.apparmor.clone().filter(|s| !s.is_empty()) {
+                p.set_apparmor_profile(Some(profile));
+            }
+            if let Some(label) = a.process_label.clone().filter(|s| !s.is_empty()) {
+                p.set_selinux_label(Some(label));
+            }
+            p
+        }
         None => c.process_with(&overrides(&a)?),
     };
     if process.terminal() != Some(true) && a.console_socket.is_some() {
