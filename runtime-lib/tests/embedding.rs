@@ -236,6 +236,11 @@ fn typed_errors() {
         }
         other => panic!("expected Unsupported, got {:?}", other.err()),
     }
+    // A bundle directory is only for an in-memory spec.
+    assert!(matches!(
+        rt.builder(&id, &s.dir).bundle_dir(&s.dir).create(),
+        Err(Error::Usage(m)) if m.starts_with("bundle_dir")
+    ));
     // A terminal is the process's stdio: giving stdio too is refused.
     let mut tty = s.spec(&["true"]);
     tty.process_mut().as_mut().unwrap().set_terminal(Some(true));

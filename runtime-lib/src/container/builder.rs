@@ -15,8 +15,9 @@ use crate::spec::{self, Bundle};
 /// Where the configuration comes from.
 #[derive(Debug)]
 enum Source {
-    /// A bundle directory with its `config.json`.
-    Bundle(PathBuf),
+    /// A bundle directory with its `config.json`, and a bundle directory
+    /// wrongly given to it too.
+    Bundle(PathBuf, Option<PathBuf>),
     /// An in-memory spec, with the bundle directory a relative `root.path`
     /// is relative to, if any.
     Spec(Box<Spec>, Option<PathBuf>),
@@ -26,7 +27,14 @@ impl Source {
     /// Loads (or takes) and validates the configuration.
     fn load(self) -> Result<Bundle, Error> {
         Ok(match self {
-            Source::Bundle(dir) => spec::load_bundle(&dir)?,
+            Source::Bundle(_, Some(extra)) => {
+                return Err(Error::Usage(format!(
+                    "bundle_dir {}: only for an in-memory spec (a bundle given by path is its \
+                     own directory)",
+                    extra.display()
+                )))
+            }
+            Source::Bundle(dir, None) => spec::load_bundle(&dir)?,
             Source::Spec(spec, dir) => spec::bundle_from_spec(*spec, dir.as_deref())?,
         })
     }
@@ -70,7 +78,7 @@ impl Runtime {
     /// A builder for container `id` from the bundle directory `bundle`
     /// (`config.json` and, usually, the rootfs).
     pub fn builder(&self, id: &str, bundle: impl Into<PathBuf>) -> ContainerBuilder<'_> {
-        ContainerBuilder::new(self, id, Source::Bundle(bundle.into()))
+        ContainerBuilder::new(self, id, Source::Bundle(bundle.into(), None))
     }
 
     /// A builder for container `id` from an in-memory spec: no
@@ -96,11 +104,12 @@ impl<'r> ContainerBuilder<'r> {
 
     /// For an in-memory spec: the bundle directory, which a relative
     /// `root.path` is relative to and which the state and the hooks report
-    /// (default: the parent of the absolute `root.path`). Ignored for a
-    /// bundle given by path, which is its own directory.
+    /// (default: the parent of the absolute `root.path`). A bundle given
+    /// by path is its own directory: giving one to it too is an error at
+    /// `create`.
     pub fn bundle_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        if let Source::Spec(_, d) = &mut self.source {
-            *d = Some(dir.into());
+        match &mut self.source {
+            Source::Spec(_, d) | Source::Bundle(_, d) => *d = Some(dir.into()),
         }
         self
     }
