@@ -2,7 +2,7 @@
 # Run every test of the repository, in order, stopping at the first failure:
 #   packages → fmt → clippy → cargo doc → release build (benches included) → rootfs → cargo test → spec-tests
 #   → engine-tests (cella, then runc) → rootless-tests → spec-tests with stop points (debug
-#   cella) → fuzz → spec-tests and rootless-tests in a cgroup v2 VM.
+#   cella) → fuzz → spec-tests, rootless-tests and the embedding tests in a cgroup v2 VM.
 # Needs root (integration tests and spec-tests create containers). Runs from the repository
 # root whatever the caller's cwd; honours CARGO_TARGET_DIR.
 set -euo pipefail
@@ -175,6 +175,32 @@ run_vm_rootless_tests() {
     fi
 }
 
+# The library's embedding tests (runtime-lib/tests/embedding.rs, the examples run as programs)
+# again in the cgroup v2 VM, where stats, limits, pause and a caller-given cgroup path are v2's.
+# The test binary and the examples are the debug ones `cargo test` built; the guest has no
+# repository, so the rootfs is given by path. About 15 s.
+run_vm_embedding_tests() {
+    local exe adds=() ex
+    exe=$(cargo test -p cella --test embedding --no-run --message-format=json 2>/dev/null |
+        python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "embedding":
+        print(m["executable"])')
+    [[ -x $exe ]] || { echo "test-all: no embedding test binary" >&2; return 1; }
+    for ex in capture_stdout exec_into limits_stats run_bundle; do
+        adds+=(--add "$target_dir/debug/examples/$ex:/payload/examples/$ex")
+    done
+    limited 10m vm/run.sh --runtime "$target_dir/release/cella" --rootfs "$rootfs" \
+        --add "$exe:/payload/embedding" "${adds[@]}" --timeout 500 \
+        -- sh -c 'CELLA_EMBED_ROOTFS=/payload/rootfs CELLA_EXAMPLES_DIR=/payload/examples \
+            exec /payload/embedding --test-threads 2' 2>&1 | tee "$log_dir/vm-embedding.log"
+    grep -qE '^test result: ok\. [1-9][0-9]* passed; 0 failed' "$log_dir/vm-embedding.log" || {
+        echo "test-all: the embedding tests failed in the VM" >&2
+        return 1
+    }
+}
+
 # The security tests that need cella's stop points (docs/security.md), which only a debug build
 # has: against the debug binary `cargo test` built.
 run_stop_point_tests() {
@@ -233,6 +259,9 @@ step "spec-tests against cella in a cgroup v2 VM" run_vm_spec_tests
 summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-spec-tests.log" | tail -n1)"
 step "rootless-tests against cella in a cgroup v2 VM" run_vm_rootless_tests
 summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-rootless-tests.log" | tail -n1)"
+
+step "embedding tests and examples in a cgroup v2 VM" run_vm_embedding_tests
+summary[-1]+=": $(grep -E '^test result:' "$log_dir/vm-embedding.log" | tail -n1 | cut -d' ' -f3-7)"
 
 print_summary
 echo "test-all: all steps passed"

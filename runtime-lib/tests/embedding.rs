@@ -3,9 +3,11 @@
 //! settings, a multi-threaded caller, and the examples run as programs.
 //!
 //! Each test makes its own directory `/tmp/cella-embed-<pid>-<name>/` with
-//! a busybox rootfs (`fixtures/build-rootfs.sh`) and the runtime's state
-//! root, and removes it at the end; its containers are deleted, their
-//! cgroups with them.
+//! a busybox rootfs (`fixtures/build-rootfs.sh`, or a copy of
+//! `$CELLA_EMBED_ROOTFS` where the repository is not at hand, as in the
+//! cgroup v2 VM) and the runtime's state root, and removes it at the end;
+//! its containers are deleted, their cgroups with them. The examples are
+//! found next to the test binary, or in `$CELLA_EXAMPLES_DIR`.
 
 use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -33,12 +35,19 @@ impl Scratch {
         let dir = PathBuf::from(format!("/tmp/cella-embed-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/build-rootfs.sh");
         let rootfs = dir.join("rootfs");
-        let out = Command::new(script).arg(&rootfs).output().unwrap();
+        let out = match std::env::var_os("CELLA_EMBED_ROOTFS") {
+            Some(src) => Command::new("cp").arg("-a").arg(src).arg(&rootfs).output(),
+            None => Command::new(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/build-rootfs.sh"),
+            )
+            .arg(&rootfs)
+            .output(),
+        }
+        .unwrap();
         assert!(
             out.status.success(),
-            "build-rootfs.sh: {}",
+            "making the rootfs: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         Some(Scratch { dir, rootfs })
@@ -344,15 +353,18 @@ fn cgroup_settings() {
     c.wait().unwrap();
     c.delete(false).unwrap();
     // Removed in every hierarchy, below our own cgroup there.
+    let pure_v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
     for line in &ours {
         let mut parts = line.splitn(3, ':');
         let (_, ctrl, own) = (parts.next(), parts.next().unwrap(), parts.next().unwrap());
-        let name = ctrl.split(',').find(|c| !c.is_empty()).unwrap_or("unified");
-        let name = name.strip_prefix("name=").unwrap_or(name);
-        let dir = Path::new("/sys/fs/cgroup")
-            .join(name)
-            .join(own.trim_start_matches('/'))
-            .join(&path);
+        let mount = match ctrl.split(',').find(|c| !c.is_empty()) {
+            None if pure_v2 => PathBuf::from("/sys/fs/cgroup"),
+            None => PathBuf::from("/sys/fs/cgroup/unified"),
+            Some(name) => {
+                Path::new("/sys/fs/cgroup").join(name.strip_prefix("name=").unwrap_or(name))
+            }
+        };
+        let dir = mount.join(own.trim_start_matches('/')).join(&path);
         assert!(!dir.exists(), "{} left behind", dir.display());
     }
 }
@@ -455,6 +467,9 @@ fn multithreaded_caller() {
 /// The path of an example's binary, built by `cargo test` next to the
 /// test binaries (`target/<profile>/examples/`).
 fn example(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("CELLA_EXAMPLES_DIR") {
+        return PathBuf::from(dir).join(name);
+    }
     let exe = std::env::current_exe().unwrap();
     exe.parent()
         .and_then(Path::parent)
