@@ -1453,7 +1453,10 @@ fn check_before_update(ctx: &Ctx) -> TestResult {
     let (c, path) = container(
         ctx,
         "",
-        "head -c 4194304 /dev/zero >/tmp/fill && touch /tmp/filled; exec sleep 1000",
+        // Synced, so the 4 MiB are clean page cache the kernel can always reclaim: a runtime
+        // without checkBeforeUpdate then always manages to lower the limit below the usage
+        // (dirty pages made that depend on writeback, and the kernel's EBUSY on luck).
+        "head -c 4194304 /dev/zero >/tmp/fill && sync && touch /tmp/filled; exec sleep 1000",
         json!({"memory": {"limit": limit}}),
     )?;
     c.start_new()?;
