@@ -570,3 +570,43 @@ fn example_run_bundle() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Planning needs no root: the plan of a builder counts the fds it is
+/// given as the process's preserved fds, as `create` does, and refuses
+/// them together with `inherit_fds`.
+#[test]
+fn builder_plan_counts_given_fds() {
+    let dir = std::env::temp_dir().join(format!("cella-embed-plan-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("rootfs")).unwrap();
+    let mut spec = cella::spec::default_config(false);
+    spec.set_root(Some(
+        RootBuilder::default()
+            .path(dir.join("rootfs"))
+            .build()
+            .unwrap(),
+    ));
+    spec.process_mut()
+        .as_mut()
+        .unwrap()
+        .set_terminal(Some(false));
+    let rt = Runtime::new(dir.join("state"));
+    let fds = || -> Vec<std::os::fd::OwnedFd> {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        vec![r, w]
+    };
+    let plan = rt
+        .builder_from_spec("plan", spec.clone())
+        .preserve_fds(fds())
+        .plan()
+        .unwrap();
+    assert_eq!(plan.process.preserve_fds, 2);
+    assert!(matches!(
+        rt.builder_from_spec("plan", spec)
+            .preserve_fds(fds())
+            .inherit_fds(1)
+            .plan(),
+        Err(Error::Usage(m)) if m.starts_with("Io::fds")
+    ));
+    assert!(!dir.join("state").exists(), "planning made the state root");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -202,7 +202,10 @@ impl<'r> ContainerBuilder<'r> {
     pub fn plan(self) -> Result<Plan, Error> {
         super::id::validate_id(&self.id)?;
         let bundle = self.source.load()?;
-        create::plan_loaded(&bundle, &self.id, &self.options)
+        // As `create` counts them: the fds given become `preserve_fds`.
+        let mut options = self.options;
+        create::check_io(&self.io, &mut options, create::has_terminal(&bundle))?;
+        create::plan_loaded(&bundle, &self.id, &options)
     }
 
     /// Creates the container: namespaces, rootfs, cgroup; the init waits

@@ -102,6 +102,15 @@ pub(super) fn check_io(io: &Io, opts: &mut CreateOptions, terminal: bool) -> Res
     Ok(())
 }
 
+/// Whether the config's process asks for a terminal.
+pub(super) fn has_terminal(loaded: &Bundle) -> bool {
+    loaded
+        .spec
+        .process()
+        .as_ref()
+        .is_some_and(|p| p.terminal() == Some(true))
+}
+
 /// Makes `<root>/<id>` (mode 0700: state, FIFO and lock are the runtime's
 /// alone), and the root (0700) if it is missing.
 fn make_state_dir(root: &Path, id: &str) -> Result<PathBuf, Error> {
@@ -134,12 +143,7 @@ pub(super) fn create(
     } = req;
     super::id::validate_id(id)?;
     let mut opts = opts.clone();
-    let terminal = loaded
-        .spec
-        .process()
-        .as_ref()
-        .is_some_and(|p| p.terminal() == Some(true));
-    check_io(&io, &mut opts, terminal)?;
+    check_io(&io, &mut opts, has_terminal(&loaded))?;
     let opts = &opts;
     // Plan before touching anything: a bad config leaves nothing behind.
     let host = HostCgroups::detect()?;
