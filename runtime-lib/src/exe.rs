@@ -29,6 +29,37 @@ fn seals() -> SealFlag {
         | SealFlag::F_SEAL_FUTURE_WRITE
 }
 
+/// Copies with read(2) and write(2) only. `std::io::copy` may splice,
+/// and pages still referenced from a pipe count as pins that make
+/// `F_SEAL_WRITE` fail with EBUSY (seen once in 4,000 creates).
+fn copy_plainly(from: &mut File, to: &mut File) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => to.write_all(&buf[..n])?,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `F_SEAL_WRITE` waits a little for transient page references and then
+/// gives EBUSY; they go away by themselves, so try again for a while.
+fn seal(copy: &File) -> nix::Result<()> {
+    let mut tries = 0;
+    loop {
+        match fcntl(copy.as_fd(), FcntlArg::F_ADD_SEALS(seals())) {
+            Err(nix::errno::Errno::EBUSY) if tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            r => return r.map(drop),
+        }
+    }
+}
+
 /// Whether this process already runs from a sealed copy.
 pub fn running_from_sealed_copy() -> bool {
     File::open("/proc/self/exe")
@@ -69,8 +100,8 @@ pub fn reexec_from_sealed_copy() -> Result<(), Error> {
         })
         .map_err(sys("memfd_create"))?;
     let mut copy = File::from(memfd);
-    std::io::copy(&mut exe, &mut copy).map_err(Error::io("copy", "/proc/self/exe"))?;
-    fcntl(copy.as_fd(), FcntlArg::F_ADD_SEALS(seals())).map_err(sys("seal the copy of"))?;
+    copy_plainly(&mut exe, &mut copy).map_err(Error::io("copy", "/proc/self/exe"))?;
+    seal(&copy).map_err(sys("seal the copy of"))?;
     let cstrings = |v: Vec<OsString>| -> Result<Vec<CString>, Error> {
         v.into_iter()
             .map(|s| {
