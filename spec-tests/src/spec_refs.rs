@@ -176,6 +176,7 @@ const REFS: &[(&str, &str)] = &[
     ("security.cve_2022_29162_exec_inheritable_caps", "config.md#linux-process: \"capabilities ... inheritable, ambient\"; runc CVE-2022-29162: exec'd processes get no inheritable or ambient capabilities they were not given"),
     ("security.cve_2023_25809_sys_fs_cgroup_readonly", "config-linux.md#cgroup mount; runc CVE-2023-25809: /sys/fs/cgroup is read-only where the config asks for it (rootless, no cgroup namespace)"),
     ("security.crash_at_each_create_step", "runtime.md#delete: \"Deleting a container MUST delete the resources that were created during the create step.\" (also after create was killed at any step); runtime.md#query-state for a half-made container"),
+    ("security.init_waits_for_its_pid", "runtime.md#create: \"If the runtime is unable to create the environment specified in the config.json, it MUST generate an error\" and runtime.md#delete (no resource left): a create must not lose track of the init it forked"),
     ("security.lock_serializes_one_id", "runtime.md#create: ids unique \"across all containers within the scope of the runtime\": two operations on one id are serialized"),
     ("security.runtime_fds_cloexec", "runc CVE-2024-21626 class (not in runtime-spec): every fd of the runtime is O_CLOEXEC"),
     ("security.state_dir_private_and_atomic", "runc CLI (not in runtime-spec): the state directory is 0700 and its files are written atomically"),

@@ -95,9 +95,13 @@ fn stage1_steps(ctx: &ExecContext<'_>) -> Result<(), ChildError> {
             stage2(ctx, outer)
         }
         Ok(Forked::Parent(pid)) => {
+            // Sent before the child is let go: a "failed" from it must
+            // reach the runtime after the pid, as the runtime expects.
+            let sent = ctx
+                .channel
+                .send_to_runtime(&FromChild::InitPid(pid.as_raw()));
             let _ = nix::unistd::write(&pid_pipe.1, &pid.as_raw().to_ne_bytes());
-            ctx.channel
-                .send_to_runtime(&FromChild::InitPid(pid.as_raw()))
+            sent
         }
     }
 }

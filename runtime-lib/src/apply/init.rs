@@ -106,12 +106,39 @@ fn stage1_steps(ctx: &InitContext<'_>) -> Result<(), ChildError> {
     namespaces::become_namespace_root(ns)?;
     namespaces::unshare_rest(ns)?;
     namespaces::write_time_offsets(ns)?;
+    // Both processes write to the one channel: the init waits on this pipe
+    // until its pid is sent, or under load its "ready" could reach the
+    // runtime first, which would then fail without knowing the init's pid
+    // and leave it behind.
+    let (pid_sent_r, pid_sent_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| ChildError::sys("pipe", None, e))?;
     match sys::fork_with_flags(libc::CLONE_PARENT as libc::c_ulong) {
         Err(e) => Err(ChildError::sys("fork container init", None, e)),
-        Ok(Forked::Child) => stage2(ctx),
-        Ok(Forked::Parent(pid)) => ctx
-            .channel
-            .send_to_runtime(&FromChild::InitPid(pid.as_raw())),
+        Ok(Forked::Child) => {
+            drop(pid_sent_w);
+            let mut buf = [0u8; 1];
+            let sent = loop {
+                match nix::unistd::read(&pid_sent_r, &mut buf) {
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    r => break matches!(r, Ok(1)),
+                }
+            };
+            if !sent {
+                // Stage 1 died before the runtime learnt who we are: the
+                // runtime fails the create and nobody would ever start us.
+                sys::exit_now(1)
+            }
+            drop(pid_sent_r);
+            stage2(ctx)
+        }
+        Ok(Forked::Parent(pid)) => {
+            stop_point::reached("stage1:init-forked");
+            ctx.channel
+                .send_to_runtime(&FromChild::InitPid(pid.as_raw()))?;
+            nix::unistd::write(&pid_sent_w, &[1])
+                .map(drop)
+                .map_err(|e| ChildError::sys("write", "the init's pipe".to_string(), e))
+        }
     }
 }
 

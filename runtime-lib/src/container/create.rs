@@ -43,6 +43,15 @@ impl Drop for Cleanup {
             let _ = waitpid(*pid, None);
         }
         if let Some(cg) = &self.cgroup {
+            // The cgroup was empty when made: all in it is ours, including
+            // a process whose pid we never learnt.
+            let strays = cg.pids().unwrap_or_default();
+            let _ = cg.signal_all(Signal::SIGKILL);
+            // Such a process is a child of ours (forked with CLONE_PARENT):
+            // reaped here, or it would stay a zombie of the caller's.
+            for pid in strays {
+                let _ = waitpid(pid, None);
+            }
             let _ = cg.destroy();
         }
         let _ = std::fs::remove_dir_all(&self.state_dir);

@@ -64,6 +64,7 @@ pub fn tests() -> Vec<Test> {
             sys_fs_cgroup_readonly,
         ),
         t("crash_at_each_create_step", crash_at_each_create_step),
+        t("init_waits_for_its_pid", init_waits_for_its_pid),
         t("lock_serializes_one_id", lock_serializes_one_id),
         t("runtime_fds_cloexec", runtime_fds_cloexec),
         t("state_dir_private_and_atomic", state_dir_private_and_atomic),
@@ -1037,6 +1038,82 @@ fn crash_at_each_create_step(ctx: &Ctx) -> TestResult {
         nothing_left(ctx, &c, &cg).map_err(|e| format!("{step}: {e}"))?;
     }
     Ok(())
+}
+
+/// Stage 1 and the init share the channel to `create`: the init must report nothing before
+/// stage 1 has sent its pid, or `create` fails without knowing the init and leaves it behind
+/// (cella did, once in a few thousand lifecycles on a loaded machine: the init's "ready" came
+/// first and it stayed blocked on the deleted exec FIFO in the container's cgroup). Stage 1 is
+/// stopped right after forking the init (`stage1:init-forked`); the init must then block
+/// reading a pipe, not the exec FIFO (which it reads only after "ready"), and `create` must
+/// succeed once stage 1 goes on.
+fn init_waits_for_its_pid(ctx: &Ctx) -> TestResult {
+    const STEP: &str = "stage1:init-forked";
+    let c = Ctn::new(ctx, "")?;
+    let cg = ctx.new_cgroup_path("");
+    let mut cfg = sh("true");
+    cfg["linux"]["cgroupsPath"] = json!(cg);
+    c.write_config(&cfg)?;
+    let mut staged = Staged::spawn(&c, &[STEP])?;
+    let mut stage1 = None;
+    let reported = wait_until(Duration::from_secs(20), || {
+        stage1 = fs::read_to_string(&staged.report)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| {
+                let mut w = l.split_whitespace();
+                let pid = w.next()?.parse::<i32>().ok()?;
+                (w.next() == Some(STEP)).then_some(pid)
+            });
+        stage1.is_some_and(|p| proc_state(p) == Some('T'))
+            || staged.child.try_wait().ok().flatten().is_some()
+    });
+    let Some(stage1) = stage1.filter(|_| reported) else {
+        ensure(reported, || format!("create did not reach {STEP} in 20 s"))?;
+        return Err(skip(NO_STOP_POINTS));
+    };
+    let me = staged.pid();
+    let mut init = None;
+    let mut blocked_on = None;
+    let blocked = wait_until(Duration::from_secs(20), || {
+        init = all_pids().into_iter().find(|&p| {
+            p != stage1 && proc_ppid(p) == Some(me) && proc_state(p).is_some_and(|s| s != 'Z')
+        });
+        blocked_on = init.and_then(blocked_read_fd);
+        blocked_on.is_some()
+    });
+    ensure(blocked, || {
+        format!("the init ({init:?}) never blocked in read(2) while stage 1 was stopped")
+    })?;
+    let target = blocked_on.unwrap_or_default();
+    ensure(target.starts_with("pipe:"), || {
+        format!(
+            "while stage 1 had not yet sent the init's pid, the init read {target}: it was at \
+             \"ready\" already"
+        )
+    })?;
+    staged.cont(stage1);
+    let out = staged.finish()?;
+    ensure_eq(out.code, 0, &format!("create ({})", out.describe()))?;
+    let out = ctx.rt(&["delete", "--force", &c.id])?;
+    ensure_eq(out.code, 0, &format!("delete --force ({})", out.describe()))?;
+    nothing_left(ctx, &c, &cg)
+}
+
+/// When `pid` sleeps in read(2) (`/proc/<pid>/syscall`): what its fd is (`/proc/<pid>/fd/N`).
+fn blocked_read_fd(pid: i32) -> Option<String> {
+    if proc_state(pid) != Some('S') {
+        return None;
+    }
+    let text = fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    let mut f = text.split_whitespace();
+    if f.next()?.parse::<i64>().ok()? != libc::SYS_read {
+        return None;
+    }
+    let fd = i64::from_str_radix(f.next()?.trim_start_matches("0x"), 16).ok()?;
+    fs::read_link(format!("/proc/{pid}/fd/{fd}"))
+        .ok()
+        .map(|p| p.display().to_string())
 }
 
 /// Whether `/proc/locks` shows `pid` blocked waiting for a lock (`->` lines).
