@@ -50,6 +50,7 @@ fn tests<'a>() -> Vec<Test<Podman<'a>>> {
         ("pause_unpause", pause_unpause),
         ("stop_sigterm_then_sigkill", stop_sigterm_then_sigkill),
         ("rm_force", rm_force),
+        ("init_then_rm", init_then_rm),
         ("limits", limits),
         ("bind_volume", bind_volume),
         ("read_only", read_only),
@@ -511,6 +512,51 @@ fn rm_force(p: &Podman) -> TestResult {
     ensure(left, || "the runtime still lists it".into())?;
     let dir = PathBuf::from(format!("/sys/fs/cgroup/pids{cg}"));
     ensure(!dir.exists(), || format!("{} left", dir.display()))
+}
+
+/// `podman init` runs the runtime's `create` only: the runtime reports the
+/// container `created`, its init waiting. A plain `podman rm` (no `--force`)
+/// then removes it, runtime state and process included: podman deletes
+/// through the runtime with `--force`, which a spec-following runtime needs
+/// for a container that is not stopped.
+fn init_then_rm(p: &Podman) -> TestResult {
+    let name = p.name("init");
+    let out = p.env.run_ok(
+        p.podman(&[
+            "create",
+            "--cgroup-parent",
+            &p.cgroup_parent,
+            "--name",
+            &name,
+        ])
+        .arg(&p.image)
+        .args(["sleep", "1000"]),
+    )?;
+    let c = Ctr {
+        p,
+        name,
+        id: out.stdout.trim().to_string(),
+    };
+    p.ids.borrow_mut().push(c.id.clone());
+    p.env.run_ok(p.podman(&["init", &c.name]))?;
+    ensure_eq(
+        c.runtime_status()?.as_str(),
+        "created",
+        "the runtime's status after podman init",
+    )?;
+    let pid = c.pid()?;
+    ensure(proc_alive(pid), || {
+        format!("init {pid} not alive after podman init")
+    })?;
+    p.env.run_ok(p.podman(&["rm", &c.name]))?;
+    wait_gone(pid, Duration::from_secs(10))?;
+    let left = wait_until(Duration::from_secs(10), || {
+        !p.env
+            .runtime_ids(&p.runtime_root)
+            .unwrap_or_default()
+            .contains(&c.id)
+    });
+    ensure(left, || "the runtime still lists it".into())
 }
 
 /// `--memory`, `--pids-limit`, `--cpus` in the container's cgroup.

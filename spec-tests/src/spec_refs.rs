@@ -13,6 +13,7 @@ const REFS: &[(&str, &str)] = &[
     ("lifecycle.run_signal_exit_code", "runc CLI (not in runtime-spec): `run` exits with 128+N for a process killed by signal N"),
     ("lifecycle.start_twice_fails", "runtime.md#start: \"Attempting to start a container that is not created MUST have no effect on the container and MUST generate an error.\""),
     ("lifecycle.kill_stopped_fails", "runtime.md#kill: \"Attempting to send a signal to a container that is neither created nor running MUST have no effect on the container and MUST generate an error.\""),
+    ("lifecycle.delete_created_fails_force_ok", "runtime.md#delete: \"Attempting to delete a container that is not stopped MUST have no effect on the container and MUST generate an error.\" (created is not stopped)"),
     ("lifecycle.delete_running_fails_force_ok", "runtime.md#delete: \"Attempting to delete a container that is not stopped MUST have no effect on the container and MUST generate an error.\""),
     ("lifecycle.create_duplicate_id_fails", "runtime.md#create: \"If the ID provided is not unique across all containers within the scope of the runtime, or is not valid in any other way, the implementation MUST generate an error and a new container MUST NOT be created.\""),
     ("lifecycle.invalid_ids_rejected", "runtime.md#create: \"If the ID provided is not unique ... or is not valid in any other way, the implementation MUST generate an error and a new container MUST NOT be created.\""),

@@ -408,8 +408,8 @@ impl Container {
         sys::pidfd_send_signal(pidfd.as_fd(), signal as i32).map_err(Error::sys("kill", None))
     }
 
-    /// Deletes the container: its processes (with `force`, or when it was
-    /// only created), its cgroup and its state, then runs the poststop
+    /// Deletes the container: its processes (`force` is needed unless it
+    /// is stopped), its cgroup and its state, then runs the poststop
     /// hooks, whose failures are returned as warnings. Idempotent after a
     /// crash.
     pub fn delete(mut self, force: bool) -> Result<Vec<String>, Error> {
@@ -419,9 +419,12 @@ impl Container {
             r => r?,
         };
         let status = self.status();
+        // runtime-spec: deleting a container that is not stopped MUST fail
+        // and leave it alone. runc kills a created one anyway; crun refuses,
+        // as here. Engines pass --force (podman) or kill first (containerd).
         match status {
-            Status::Stopped | Status::Created => {}
-            Status::Running | Status::Paused if force => {}
+            Status::Stopped => {}
+            Status::Created | Status::Running | Status::Paused if force => {}
             _ => return Err(self.wrong("delete", status)),
         }
         let failed_create = self.state.creator.is_some();

@@ -28,6 +28,10 @@ pub fn tests() -> Vec<Test> {
         t("start_twice_fails", start_twice_fails),
         t("kill_stopped_fails", kill_stopped_fails),
         t(
+            "delete_created_fails_force_ok",
+            delete_created_fails_force_ok,
+        ),
+        t(
             "delete_running_fails_force_ok",
             delete_running_fails_force_ok,
         ),
@@ -164,6 +168,38 @@ fn kill_stopped_fails(ctx: &Ctx) -> TestResult {
     ensure(out.code != 0, || {
         "kill of a stopped container succeeded".into()
     })
+}
+
+/// delete on a created container (not stopped) fails with exit 1 and leaves it created, its
+/// init waiting; delete --force kills and removes it.
+fn delete_created_fails_force_ok(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sleeper())?;
+    c.create_ok()?;
+    let pid = c.pid()?;
+    let out = ctx.rt(&["delete", &c.id])?;
+    ensure_eq(
+        out.code,
+        1,
+        &format!("delete of created ({})", out.describe()),
+    )?;
+    ensure_eq(
+        c.status()?,
+        "created".to_string(),
+        "status after failed delete",
+    )?;
+    ensure(proc_alive(pid), || {
+        format!("init {pid} gone after a failed delete")
+    })?;
+    ctx.rt_ok(&["delete", "--force", &c.id])?;
+    let out = ctx.rt(&["state", &c.id])?;
+    ensure(out.code != 0, || {
+        "state after delete --force succeeded".into()
+    })?;
+    ensure(
+        wait_until(Duration::from_secs(5), || !proc_alive(pid)),
+        || format!("init {pid} still alive after delete --force"),
+    )
 }
 
 /// delete on a running container fails with exit 1; delete --force kills and removes it.
