@@ -420,8 +420,8 @@ impl Container {
         };
         let status = self.status();
         // runtime-spec: deleting a container that is not stopped MUST fail
-        // and leave it alone. runc kills a created one anyway; crun refuses,
-        // as here. Engines pass --force (podman) or kill first (containerd).
+        // and leave it alone. runc and crun kill a created one anyway;
+        // engines pass --force (podman, CRI-O) or kill first (containerd).
         match status {
             Status::Stopped => {}
             Status::Created | Status::Running | Status::Paused if force => {}
