@@ -176,30 +176,7 @@ fn delete_created_fails_force_ok(ctx: &Ctx) -> TestResult {
     let c = Ctn::new(ctx, "")?;
     c.write_config(&sleeper())?;
     c.create_ok()?;
-    let pid = c.pid()?;
-    let out = ctx.rt(&["delete", &c.id])?;
-    ensure_eq(
-        out.code,
-        1,
-        &format!("delete of created ({})", out.describe()),
-    )?;
-    ensure_eq(
-        c.status()?,
-        "created".to_string(),
-        "status after failed delete",
-    )?;
-    ensure(proc_alive(pid), || {
-        format!("init {pid} gone after a failed delete")
-    })?;
-    ctx.rt_ok(&["delete", "--force", &c.id])?;
-    let out = ctx.rt(&["state", &c.id])?;
-    ensure(out.code != 0, || {
-        "state after delete --force succeeded".into()
-    })?;
-    ensure(
-        wait_until(Duration::from_secs(5), || !proc_alive(pid)),
-        || format!("init {pid} still alive after delete --force"),
-    )
+    delete_refused_then_forced(ctx, &c, "created")
 }
 
 /// delete on a running container fails with exit 1; delete --force kills and removes it.
@@ -207,18 +184,27 @@ fn delete_running_fails_force_ok(ctx: &Ctx) -> TestResult {
     let c = Ctn::new(ctx, "")?;
     c.write_config(&sleeper())?;
     c.start_new()?;
+    delete_refused_then_forced(ctx, &c, "running")
+}
+
+/// A container in `status` (not stopped): delete fails with exit 1 and leaves it as it was,
+/// its init alive; delete --force kills and removes it.
+fn delete_refused_then_forced(ctx: &Ctx, c: &Ctn, status: &str) -> TestResult {
     let pid = c.pid()?;
     let out = ctx.rt(&["delete", &c.id])?;
     ensure_eq(
         out.code,
         1,
-        &format!("delete of running ({})", out.describe()),
+        &format!("delete of {status} ({})", out.describe()),
     )?;
     ensure_eq(
         c.status()?,
-        "running".to_string(),
+        status.to_string(),
         "status after failed delete",
     )?;
+    ensure(proc_alive(pid), || {
+        format!("init {pid} gone after a failed delete")
+    })?;
     ctx.rt_ok(&["delete", "--force", &c.id])?;
     let out = ctx.rt(&["state", &c.id])?;
     ensure(out.code != 0, || {
