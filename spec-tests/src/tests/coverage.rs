@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::bundle::{add_mount, base_config, put_namespace, sh};
+use crate::bundle::{add_mount, add_userns, base_config, put_namespace, sh};
 use crate::harness::{
     ensure, ensure_eq, ns_link, parse_mountinfo, proc_alive, run_config, run_host, skip,
     wait_until, Ctn, Ctx, Output, TestResult,
@@ -61,6 +61,41 @@ pub fn tests() -> Vec<Test> {
             "hooks",
             "create_container_failure",
             create_container_failure,
+        ),
+        t(
+            "lifecycle",
+            "unknown_properties_ignored",
+            unknown_properties_ignored,
+        ),
+        t("features", "oci_versions_accepted", oci_versions_accepted),
+        t(
+            "terminal",
+            "console_size_ignored_without_terminal",
+            console_size_ignored_without_terminal,
+        ),
+        t("mounts", "relative_destination", relative_destination),
+        t("mounts", "root_path_absolute", root_path_absolute),
+        t(
+            "mounts",
+            "bind_source_relative_to_bundle",
+            bind_source_relative_to_bundle,
+        ),
+        t(
+            "seccomp",
+            "errno_ret_without_errno_action_refused",
+            errno_ret_without_errno_action_refused,
+        ),
+        t(
+            "namespaces",
+            "path_of_wrong_type_refused",
+            path_of_wrong_type_refused,
+        ),
+        t("mounts", "listed_order", listed_order),
+        t("process", "unknown_rlimit_refused", unknown_rlimit_refused),
+        t(
+            "namespaces",
+            "userns_ownership_unchanged",
+            userns_ownership_unchanged,
         ),
     ]
 }
@@ -557,4 +592,210 @@ fn net_devices(ctx: &Ctx) -> TestResult {
     let _ = run_host(&["ip", "link", "del", &peer]);
     let _ = run_host(&["ip", "link", "del", &dev]);
     res
+}
+
+/// A create the spec requires to fail must fail and leave no container (the runner's sweep
+/// checks the rest: no state directory, cgroup or process).
+fn refused(c: &Ctn, what: &str) -> TestResult {
+    let out = c.create(&[])?;
+    ensure(out.code != 0, || format!("{what} was accepted"))?;
+    ensure(c.state().is_err(), || {
+        format!("{what}: the refused create left a container")
+    })
+}
+
+/// Unknown properties at the top level, in `process` and in `linux` are ignored: the
+/// container runs as if they were absent.
+fn unknown_properties_ignored(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("echo ok");
+    cfg["org.spec-tests.unknown"] = json!({"nested": [1, 2]});
+    cfg["process"]["specTestsUnknown"] = json!(true);
+    cfg["linux"]["specTestsUnknown"] = json!("x");
+    let out = run_config(ctx, &cfg)?;
+    ensure(out.code == 0 && out.stdout.trim() == "ok", || {
+        format!("a config with unknown properties: {}", out.describe())
+    })
+}
+
+/// The `ociVersionMin` and `ociVersionMax` of the runtime's features document are both
+/// accepted as a config's `ociVersion`.
+fn oci_versions_accepted(ctx: &Ctx) -> TestResult {
+    let out = ctx.rt(&["features"])?;
+    if out.code != 0 {
+        let err = out.stderr.to_lowercase();
+        if err.contains("unknown command") || err.contains("no help topic") {
+            return Err(skip(format!(
+                "the runtime has no `features` command: {}",
+                out.stderr.trim()
+            )));
+        }
+        return Err(format!("`features` failed: {}", out.describe()));
+    }
+    let f: Value = serde_json::from_str(&out.stdout)
+        .map_err(|e| format!("`features` output is not JSON ({e}): {}", out.stdout))?;
+    for key in ["ociVersionMin", "ociVersionMax"] {
+        let v = f[key]
+            .as_str()
+            .ok_or_else(|| format!("features has no {key}: {f}"))?;
+        let mut cfg = sh("echo ok");
+        cfg["ociVersion"] = json!(v);
+        let out = run_config(ctx, &cfg)?;
+        ensure(out.code == 0 && out.stdout.trim() == "ok", || {
+            format!("ociVersion {v:?} ({key}): {}", out.describe())
+        })?;
+    }
+    Ok(())
+}
+
+/// `consoleSize` with `terminal` false is ignored: no terminal is needed, the container runs
+/// with the caller's stdio.
+fn console_size_ignored_without_terminal(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("echo ok");
+    cfg["process"]["terminal"] = json!(false);
+    cfg["process"]["consoleSize"] = json!({"height": 25, "width": 80});
+    let out = run_config(ctx, &cfg)?;
+    ensure(out.code == 0 && out.stdout.trim() == "ok", || {
+        format!("consoleSize without a terminal: {}", out.describe())
+    })
+}
+
+/// A relative mount destination (deprecated, still allowed) is taken relative to `/`.
+fn relative_destination(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("grep ' /st-rel ' /proc/self/mountinfo");
+    add_mount(
+        &mut cfg,
+        json!({"destination": "st-rel", "type": "tmpfs", "source": "tmpfs",
+               "options": ["nosuid", "nodev"]}),
+    );
+    let out = run_config(ctx, &cfg)?;
+    ensure(out.code == 0 && out.stdout.contains(" - tmpfs "), || {
+        format!(
+            "a tmpfs with destination \"st-rel\" is not at /st-rel: {}",
+            out.describe()
+        )
+    })
+}
+
+/// `root.path` may be absolute: the container runs in that directory.
+fn root_path_absolute(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = sh("echo x > /st-abs-root");
+    cfg["root"]["path"] = json!(c.rootfs().to_string_lossy());
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    ensure(c.rootfs().join("st-abs-root").exists(), || {
+        "the container did not write into the absolute root.path".to_string()
+    })
+}
+
+/// A bind mount's relative `source` is relative to the bundle.
+fn bind_source_relative_to_bundle(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let src = c.bundle.join("st-src");
+    fs::create_dir_all(&src).map_err(|e| format!("mkdir: {e}"))?;
+    fs::write(src.join("f"), "from-bundle\n").map_err(|e| format!("write: {e}"))?;
+    let mut cfg = sh("cat /mnt/st/f");
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/mnt/st", "type": "bind", "source": "st-src",
+               "options": ["rbind", "ro"]}),
+    );
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure(out.code == 0 && out.stdout.trim() == "from-bundle", || {
+        format!("bind of the relative source \"st-src\": {}", out.describe())
+    })
+}
+
+/// `errnoRet` on an action that returns no errno (`SCMP_ACT_KILL`) is refused.
+fn errno_ret_without_errno_action_refused(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = base_config(&["true"]);
+    cfg["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL", "errnoRet": 1}]
+    });
+    c.write_config(&cfg)?;
+    refused(&c, "errnoRet 1 with SCMP_ACT_KILL")
+}
+
+/// A namespace `path` of another type (a uts namespace given as `network`) is refused.
+fn path_of_wrong_type_refused(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = base_config(&["true"]);
+    put_namespace(
+        &mut cfg,
+        json!({"type": "network", "path": "/proc/1/ns/uts"}),
+    );
+    c.write_config(&cfg)?;
+    refused(&c, "a network namespace path that is a uts namespace")
+}
+
+/// Mounts are made in the listed order: of two tmpfs on one destination the second is on top,
+/// and a tmpfs listed under an earlier one is inside it (made after it).
+fn listed_order(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("stat -c %a /mnt/ord /mnt/ord/sub");
+    for (dest, mode) in [
+        ("/mnt/ord", "711"),
+        ("/mnt/ord", "755"),
+        ("/mnt/ord/sub", "700"),
+    ] {
+        add_mount(
+            &mut cfg,
+            json!({"destination": dest, "type": "tmpfs", "source": "tmpfs",
+                   "options": ["nosuid", "nodev", format!("mode={mode}")]}),
+        );
+    }
+    let out = run_config(ctx, &cfg)?;
+    let got: Vec<&str> = out.stdout.split_whitespace().collect();
+    ensure(out.code == 0 && got == ["755", "700"], || {
+        format!(
+            "modes of /mnt/ord and /mnt/ord/sub: want 755 700 (mounted in the listed order): {}",
+            out.describe()
+        )
+    })
+}
+
+/// An rlimit type the kernel has no interface for is refused.
+fn unknown_rlimit_refused(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = base_config(&["true"]);
+    cfg["process"]["rlimits"] = json!([{"type": "RLIMIT_SPECTESTS", "soft": 1, "hard": 1}]);
+    c.write_config(&cfg)?;
+    refused(&c, "rlimit type RLIMIT_SPECTESTS")
+}
+
+/// A user-namespace container leaves the owners of its rootfs as they were (no chown to
+/// realise the mapping).
+fn userns_ownership_unchanged(ctx: &Ctx) -> TestResult {
+    use std::os::unix::fs::MetadataExt;
+    let c = Ctn::new(ctx, "")?;
+    let paths = [
+        c.rootfs(),
+        c.rootfs().join("bin"),
+        c.rootfs().join("etc/passwd"),
+        c.rootfs().join("tmp"),
+    ];
+    let owners = |ps: &[std::path::PathBuf]| -> Result<Vec<(u32, u32)>, String> {
+        ps.iter()
+            .map(|p| {
+                fs::symlink_metadata(p)
+                    .map(|m| (m.uid(), m.gid()))
+                    .map_err(|e| format!("{}: {e}", p.display()))
+            })
+            .collect()
+    };
+    let before = owners(&paths)?;
+    let mut cfg = sh("ls / > /dev/null");
+    add_userns(&mut cfg, &[(0, 100000, 65536)]);
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    ensure_eq(
+        owners(&paths)?,
+        before,
+        "owners (uid, gid) of rootfs, bin, etc/passwd, tmp",
+    )
 }

@@ -27,6 +27,7 @@ pub fn tests() -> Vec<Test> {
     vec![
         t("order_namespaces_state", order_namespaces_state),
         t("create_runtime_failure", create_runtime_failure),
+        t("prestart_failure", prestart_failure),
         t("poststart_failure_warns", poststart_failure_warns),
         t("poststop_failure_warns", poststop_failure_warns),
         t("timeout", timeout),
@@ -276,6 +277,26 @@ fn create_runtime_failure(ctx: &Ctx) -> TestResult {
             "create with a failing createRuntime hook ({})",
             out.describe()
         ),
+    )?;
+    let left = leftovers_of(ctx, &c)?;
+    ensure(left.is_empty(), || {
+        format!("left after the failed create: {}", left.join("; "))
+    })
+}
+
+/// A prestart hook that exits 3 makes create fail with exit code 1, and nothing of the
+/// container is left. (Lifecycle step 13 after the failure, the poststop hooks, is not
+/// checked: cella does not run them after a failed create hook; see COVERAGE.md.)
+fn prestart_failure(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = base_config(&["sleep", "1000"]);
+    cfg["hooks"] = json!({"prestart": [sh_hook("exit 3")]});
+    c.write_config(&cfg)?;
+    let out = c.create(&[])?;
+    ensure_eq(
+        out.code,
+        1,
+        &format!("create with a failing prestart hook ({})", out.describe()),
     )?;
     let left = leftovers_of(ctx, &c)?;
     ensure(left.is_empty(), || {
