@@ -108,10 +108,14 @@ run_spec_tests() {
 # The suite against Debian's runc: its known deviations from the spec are listed in
 # spec-tests/expected/runc.txt and reported as TODO; any other failure, or a listed test that
 # passes, fails the step (a harness regression shows, runc's deviations do not fail CI).
+# security.too_many_mounts is left out: runc 1.1.5 passes it in about 20 s on a quiet machine
+# and fails it on a loaded one (it refuses after 46-81 s and leaves its state directory and
+# cgroups), so neither list would hold. results.sh still runs it against runc.
 run_spec_tests_runc() {
     limited 20m "$target_dir/release/spec-tests" \
         --runtime "$(command -v runc)" \
         --rootfs "$rootfs" \
+        --exclude 'security\.too_many_mounts' \
         --expected-failures spec-tests/expected/runc.txt 2>&1 | tee "$log_dir/spec-tests-runc.log"
     if ! grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests-runc.log" | tail -n1 | grep -q .; then
         echo "test-all: spec-tests against runc printed no closing 'N passed, N failed' line" >&2
