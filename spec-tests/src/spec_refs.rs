@@ -74,6 +74,7 @@ const REFS: &[(&str, &str)] = &[
     ("mounts.symlink_destination_stays_inside", "config.md#mounts: \"destination (string, REQUIRED) Destination of mount point: path inside container.\" (a symlink cannot lead it out of the rootfs)"),
     ("mounts.rootfs_propagation_private", "config-linux.md#rootfs-mount-propagation: \"rootfsPropagation (string, OPTIONAL) sets the rootfs's mount propagation.\"; \"private: the rootfs mount doesn't receive mount propagation events from the host\""),
     ("mounts.rootfs_propagation_slave", "config-linux.md#rootfs-mount-propagation: \"slave: the rootfs mount receives propagation events from the host (e.g. if something is mounted on the host it will also appear in the container) but not the other way around.\""),
+    ("mounts.rootfs_propagation_unbindable", "config-linux.md#rootfs-mount-propagation: \"unbindable: the rootfs mount is a private mount that cannot be bind-mounted.\""),
     ("mounts.no_pivot", "runc CLI (not in runtime-spec): `--no-pivot` (chroot/move mount instead of pivot_root)"),
     ("mounts.masked_paths", "config-linux.md#masked-paths: \"maskedPaths (array of strings, OPTIONAL) will mask over the provided paths inside the container so that they cannot be read.\""),
     ("mounts.readonly_paths", "config-linux.md#readonly-paths: \"readonlyPaths (array of strings, OPTIONAL) will set the provided paths as readonly inside the container.\""),

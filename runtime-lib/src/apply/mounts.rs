@@ -30,14 +30,15 @@ fn mount_err<'a>(what: &str, target: &'a Path) -> impl FnOnce(Errno) -> ChildErr
 /// `rootfsPropagation` asks for), so that nothing mounted from now on
 /// propagates back to the host's namespace.
 pub(crate) fn set_root_propagation(plan: &Plan) -> Result<()> {
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        flags(plan.mounts.root_propagation.0),
-        None::<&str>,
-    )
-    .map_err(mount_err("propagation", Path::new("/")))
+    let mut p = plan.mounts.root_propagation.0;
+    // The rootfs is bound from these mounts next, and the kernel refuses
+    // to bind from an unbindable one: private until the switch of root,
+    // unbindable after it (set_new_root_propagation).
+    if p & libc::MS_UNBINDABLE != 0 {
+        p = (p & !libc::MS_UNBINDABLE) | libc::MS_PRIVATE;
+    }
+    mount(None::<&str>, "/", None::<&str>, flags(p), None::<&str>)
+        .map_err(mount_err("propagation", Path::new("/")))
 }
 
 /// Step 2. `pivot_root` refuses a new root whose parent mount is shared;
@@ -436,6 +437,10 @@ pub(crate) fn pivot_to(rootfs: &Path) -> Result<()> {
 /// it inherited from the host, then shared.
 pub(crate) fn set_new_root_propagation(plan: &Plan) -> Result<()> {
     let p = plan.mounts.root_propagation.0;
+    if p & libc::MS_UNBINDABLE != 0 {
+        return mount(None::<&str>, "/", None::<&str>, flags(p), None::<&str>)
+            .map_err(mount_err("unbindable propagation", Path::new("/")));
+    }
     if p & libc::MS_SHARED == 0 {
         return Ok(());
     }

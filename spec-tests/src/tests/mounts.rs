@@ -29,6 +29,10 @@ pub fn tests() -> Vec<Test> {
         ),
         t("rootfs_propagation_private", rootfs_propagation_private),
         t("rootfs_propagation_slave", rootfs_propagation_slave),
+        t(
+            "rootfs_propagation_unbindable",
+            rootfs_propagation_unbindable,
+        ),
         t("no_pivot", no_pivot),
         t("masked_paths", masked_paths),
         t("readonly_paths", readonly_paths),
@@ -241,6 +245,20 @@ fn rootfs_propagation_slave(ctx: &Ctx) -> TestResult {
     })?;
     ensure(seen, || {
         "a host mount did not propagate into a slave rootfs".into()
+    })
+}
+
+/// With the rootfs on a shared mount, `unbindable` makes `/` unbindable (no peer group, no
+/// master): the container gets created at all (the rootfs is bound before `/` becomes
+/// unbindable), and a mount made on the host later does not reach it.
+fn rootfs_propagation_unbindable(ctx: &Ctx) -> TestResult {
+    let (opt, seen) = propagation_case(ctx, "unbindable")?;
+    ensure(
+        opt.contains("unbindable") && !opt.contains("shared:") && !opt.contains("master:"),
+        || format!("/ has propagation fields {opt:?}, want unbindable only"),
+    )?;
+    ensure(!seen, || {
+        "a host mount propagated into an unbindable rootfs".into()
     })
 }
 
