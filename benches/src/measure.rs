@@ -110,6 +110,31 @@ impl Subject {
         }
     }
 
+    /// `[wrapper] runtime --root ROOT ARGS...` for a runtime subject (None for the baseline).
+    pub fn argv(&self, args: &[OsString]) -> Option<Vec<OsString>> {
+        match &self.kind {
+            Kind::Baseline => None,
+            Kind::Runtime { root } => {
+                let mut argv = self.prefix.clone();
+                argv.push("--root".into());
+                argv.push(root.into());
+                argv.extend(args.iter().cloned());
+                Some(argv)
+            }
+        }
+    }
+
+    /// The runtime's own binary: the path given, or for a script (its own wrapper, like
+    /// `benches/crun-hybrid.sh`) the program of the subject's name on `$PATH` (`crun`).
+    pub fn binary(&self) -> Option<PathBuf> {
+        let path = PathBuf::from(self.prefix.last()?);
+        if is_script(&path) {
+            crate::which(&self.name)
+        } else {
+            Some(path)
+        }
+    }
+
     fn runtime_argv(&self, root: &Path, verb: &[&str], bundle: &Path, id: &str) -> Vec<OsString> {
         let mut argv = self.prefix.clone();
         argv.push("--root".into());
@@ -144,7 +169,7 @@ fn is_script(path: &Path) -> bool {
 
 /// Spawns `argv` with stdin and stdout on /dev/null and stderr on a pipe, and reaps it with
 /// `wait4`. Any failure to spawn or reap is reported as a failed sample.
-fn measure(argv: &[OsString]) -> Sample {
+pub fn measure(argv: &[OsString]) -> Sample {
     let start = Instant::now();
     match spawn_and_reap(argv) {
         Ok((status, maxrss_kib, stderr)) => {
@@ -166,6 +191,29 @@ fn measure(argv: &[OsString]) -> Sample {
             ok: false,
             error: format!("{}: {e}", argv[0].to_string_lossy()),
         },
+    }
+}
+
+/// Spawns `argv` as [`measure`] does, without waiting for it: for runs made in parallel.
+pub fn spawn(argv: &[OsString]) -> io::Result<std::process::Child> {
+    Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+}
+
+/// Reaps a child of [`spawn`]: whether it exited 0, and its stderr when not.
+pub fn reap(mut child: std::process::Child) -> Result<(), String> {
+    let mut stderr = Vec::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_end(&mut stderr);
+    }
+    match child.wait() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(describe_failure(status, &stderr)),
+        Err(e) => Err(e.to_string()),
     }
 }
 

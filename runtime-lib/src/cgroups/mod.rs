@@ -61,6 +61,37 @@ pub enum CgroupError {
     Unsupported(String),
 }
 
+/// Moves the calling process, which must be single-threaded (a fresh
+/// fork), into a v1 cgroup by writing `0` to each of
+/// [`ContainerCgroup::self_join_files`]. Where a `tasks` file refuses the
+/// write (a delegation that grants `cgroup.procs` only), the process's pid
+/// goes to that directory's `cgroup.procs` instead, as the runtime would
+/// have written it. Returns the file that failed and the errno.
+pub fn join_self(tasks_files: &[PathBuf]) -> Result<(), (PathBuf, nix::errno::Errno)> {
+    use nix::errno::Errno;
+    let write = |path: &Path, text: &[u8]| -> Result<(), Errno> {
+        // No O_CREAT or O_TRUNC: a missing file is an error, never made.
+        let fd = nix::fcntl::open(
+            path,
+            nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )?;
+        nix::unistd::write(&fd, text).map(drop)
+    };
+    for tasks in tasks_files {
+        match write(tasks, b"0") {
+            Ok(()) => {}
+            Err(Errno::EACCES | Errno::EPERM) => {
+                let procs = tasks.with_file_name("cgroup.procs");
+                let pid = nix::unistd::getpid().as_raw().to_string();
+                write(&procs, pid.as_bytes()).map_err(|e| (procs, e))?;
+            }
+            Err(e) => return Err((tasks.clone(), e)),
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn io_err<'a>(
     op: &'static str,
     path: &'a Path,
@@ -320,6 +351,27 @@ impl ContainerCgroup {
         match self {
             ContainerCgroup::V1 { dirs } => v1::apply_writes(dirs, list),
             ContainerCgroup::V2 { dir } => list.iter().try_for_each(|w| write_one(dir, w)),
+        }
+    }
+
+    /// The files a freshly forked, single-threaded child writes `0` to in
+    /// order to move itself into the cgroup ([`join_self`]), or `None` where
+    /// the runtime moves it with [`Self::add_process`] (cgroup v2).
+    ///
+    /// Why: on cgroup v1, writing a pid to `cgroup.procs` moves a whole
+    /// thread group and takes the kernel's global
+    /// `cgroup_threadgroup_rwsem` for writing, which waits for an RCU grace
+    /// period: 5–20 ms on this project's VMs, the largest single cost of a
+    /// `create`. A thread moving itself through `tasks` (pid 0, one thread)
+    /// needs no thread-group stability and the kernel skips that lock
+    /// (`cgroup_procs_write_start`). The child is a fork, so one thread is
+    /// the whole process; its own children inherit the cgroups.
+    pub fn self_join_files(&self) -> Option<Vec<PathBuf>> {
+        match self {
+            ContainerCgroup::V1 { dirs } => {
+                Some(dirs.iter().map(|(_, d)| d.join("tasks")).collect())
+            }
+            ContainerCgroup::V2 { .. } => None,
         }
     }
 
