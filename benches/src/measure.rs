@@ -194,23 +194,26 @@ pub fn measure(argv: &[OsString]) -> Sample {
     }
 }
 
-/// Spawns `argv` as [`measure`] does, without waiting for it: for runs made in parallel.
-pub fn spawn(argv: &[OsString]) -> io::Result<std::process::Child> {
-    Command::new(&argv[0])
+/// Spawns `argv` without waiting for it, for runs made in parallel and for commands that
+/// leave a container running (`run --detach`): stderr goes to the file `log`, not a pipe,
+/// because a detached container inherits the runtime's stdio and would hold a pipe open.
+pub fn spawn(argv: &[OsString], log: &Path) -> io::Result<(std::process::Child, PathBuf)> {
+    let err = std::fs::File::create(log)?;
+    let child = Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
+        .stderr(err)
+        .spawn()?;
+    Ok((child, log.to_path_buf()))
 }
 
-/// Reaps a child of [`spawn`]: whether it exited 0, and its stderr when not.
-pub fn reap(mut child: std::process::Child) -> Result<(), String> {
-    let mut stderr = Vec::new();
-    if let Some(mut pipe) = child.stderr.take() {
-        let _ = pipe.read_to_end(&mut stderr);
-    }
-    match child.wait() {
+/// Reaps a child of [`spawn`]: whether it exited 0, with its stderr when not; removes the log.
+pub fn reap((mut child, log): (std::process::Child, PathBuf)) -> Result<(), String> {
+    let status = child.wait();
+    let stderr = std::fs::read(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    match status {
         Ok(status) if status.success() => Ok(()),
         Ok(status) => Err(describe_failure(status, &stderr)),
         Err(e) => Err(e.to_string()),

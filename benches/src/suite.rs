@@ -136,10 +136,13 @@ pub fn run(args: impl Iterator<Item = String>) -> Result<(), String> {
     let exec_ids: Vec<String> = subjects.iter().map(|s| id(s, "exec")).collect();
     for (s, cid) in subjects.iter().zip(&exec_ids) {
         let argv = runtime(s, &["run", "--detach", "--bundle"], Some(&sleeper), cid);
-        let sample = measure::measure(&argv);
-        if !sample.ok {
+        let log = work.path().join(format!("{cid}.log"));
+        let started = measure::spawn(&argv, &log)
+            .map_err(|e| e.to_string())
+            .and_then(measure::reap);
+        if let Err(e) = started {
             cleanup_exec(&subjects, &exec_ids);
-            return Err(format!("{}: run --detach failed: {}", s.name, sample.error));
+            return Err(format!("{}: run --detach failed: {e}", s.name));
         }
     }
 
@@ -159,7 +162,7 @@ pub fn run(args: impl Iterator<Item = String>) -> Result<(), String> {
     let mut parallel: Vec<Series> = subjects.iter().map(|_| Series::default()).collect();
     for round in 0..opts.parallel_rounds {
         for (i, s) in subjects.iter().enumerate() {
-            parallel_round(s, &sleeper, opts.parallel, round, &mut parallel[i]);
+            parallel_round(s, &work, &sleeper, opts.parallel, round, &mut parallel[i]);
         }
     }
 
@@ -234,7 +237,11 @@ fn sequential_round(s: &Subject, work: &WorkDir, exec_id: &str, round: usize, ou
         work.bundle().into(),
         OsString::from(&cid),
     ]);
-    let created = measure::measure(&s.argv(&create).expect("a runtime"));
+    // Not measure::measure: its stderr pipe would stay open in the created init until it exits.
+    let created = timed(
+        &s.argv(&create).expect("a runtime"),
+        &work.path().join(format!("{cid}.log")),
+    );
     let ok = record(s, "create", &created, out);
     if ok {
         let pid = std::fs::read_to_string(&pid_file)
@@ -274,18 +281,24 @@ fn sequential_round(s: &Subject, work: &WorkDir, exec_id: &str, round: usize, ou
 }
 
 /// Measure 4: `n` `run --detach` at once, then `n` `delete --force` at once.
-fn parallel_round(s: &Subject, bundle: &Path, n: usize, round: usize, out: &mut Series) {
+fn parallel_round(
+    s: &Subject,
+    work: &WorkDir,
+    bundle: &Path,
+    n: usize,
+    round: usize,
+    out: &mut Series,
+) {
+    let log = |cid: &str| work.path().join(format!("{cid}.log"));
     let ids: Vec<String> = (0..n).map(|i| id(s, &format!("p{round}-{i}"))).collect();
     let start = Instant::now();
     let children: Vec<_> = ids
         .iter()
         .map(|cid| {
-            measure::spawn(&runtime(
-                s,
-                &["run", "--detach", "--bundle"],
-                Some(bundle),
-                cid,
-            ))
+            measure::spawn(
+                &runtime(s, &["run", "--detach", "--bundle"], Some(bundle), cid),
+                &log(cid),
+            )
         })
         .collect();
     let mut failed = 0;
@@ -302,7 +315,7 @@ fn parallel_round(s: &Subject, bundle: &Path, n: usize, round: usize, out: &mut 
     let start = Instant::now();
     let children: Vec<_> = ids
         .iter()
-        .map(|cid| measure::spawn(&runtime(s, &["delete", "--force"], None, cid)))
+        .map(|cid| measure::spawn(&runtime(s, &["delete", "--force"], None, cid), &log(cid)))
         .collect();
     for child in children {
         if let Err(e) = child.map_err(|e| e.to_string()).and_then(measure::reap) {
@@ -353,6 +366,20 @@ fn peak_rss_kib(s: &Subject, wrapper: &Path, work: &WorkDir, round: usize) -> Re
         .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
         .and_then(|v| v.trim().parse().ok())
         .ok_or_else(|| "no \"Maximum resident set size\" in /usr/bin/time's output".into())
+}
+
+/// Runs `argv` with stderr to the file `log` (see [`measure::spawn`]), timing it.
+fn timed(argv: &[OsString], log: &Path) -> Sample {
+    let start = Instant::now();
+    let result = measure::spawn(argv, log)
+        .map_err(|e| e.to_string())
+        .and_then(measure::reap);
+    Sample {
+        wall: start.elapsed(),
+        maxrss_kib: 0,
+        ok: result.is_ok(),
+        error: result.err().unwrap_or_default(),
+    }
 }
 
 fn record(s: &Subject, measure: &str, sample: &Sample, out: &mut Series) -> bool {
