@@ -587,6 +587,34 @@ mod tests {
     }
 
     #[test]
+    fn self_join_writes_zero_to_every_v1_tasks_file_and_names_a_missing_one() {
+        let root = std::env::temp_dir().join(format!("cella-selfjoin-{}", std::process::id()));
+        let dirs: Vec<(String, PathBuf)> = ["cpu", "memory"]
+            .iter()
+            .map(|c| (c.to_string(), root.join(c).join("ctr")))
+            .collect();
+        for (_, d) in &dirs {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("tasks"), "").unwrap();
+        }
+        let cg = ContainerCgroup::V1 { dirs: dirs.clone() };
+        let files = cg.self_join_files().unwrap();
+        assert_eq!(files, [dirs[0].1.join("tasks"), dirs[1].1.join("tasks")]);
+        join_self(&files).unwrap();
+        for f in &files {
+            assert_eq!(std::fs::read_to_string(f).unwrap(), "0");
+        }
+        std::fs::remove_file(&files[1]).unwrap();
+        let (path, errno) = join_self(&files).unwrap_err();
+        assert_eq!((path, errno), (files[1].clone(), nix::errno::Errno::ENOENT));
+        std::fs::remove_dir_all(&root).unwrap();
+        let v2 = ContainerCgroup::V2 {
+            dir: PathBuf::from("/sys/fs/cgroup/x"),
+        };
+        assert_eq!(v2.self_join_files(), None);
+    }
+
+    #[test]
     fn detects_unified() {
         let host = HostCgroups::from_mountinfo(
             "32 31 0:28 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n",
