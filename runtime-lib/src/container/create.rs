@@ -43,6 +43,13 @@ impl Drop for Cleanup {
             let _ = waitpid(*pid, None);
         }
         if let Some(cg) = &self.cgroup {
+            // A process whose pid we never learnt (an init forked before a
+            // failure) is still in the cgroup, and would keep it (and run
+            // on, waiting for a start that never comes): kill and reap it.
+            for pid in cg.pids().unwrap_or_default() {
+                let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+                let _ = waitpid(pid, None);
+            }
             let _ = cg.destroy();
         }
         let _ = std::fs::remove_dir_all(&self.state_dir);
@@ -304,6 +311,11 @@ pub(super) fn create(
     place_child(cgroup.as_ref(), &self_join, &parent_end, stage1)?;
     stop_point::reached("create:in-cgroup");
     parent_end.send_to_child(FromRuntime::Proceed)?;
+    // Stage 1 and the init it forks both write to this channel: the init's
+    // first message can overtake stage 1's InitPid when stage 1 is
+    // descheduled right after the fork (seen on a loaded machine: "expected
+    // InitPid, got Ready"). It is kept and handled after InitPid.
+    let mut overtaking = None;
     let init_pid = loop {
         match parent_end.recv_from_child()? {
             FromChild::MapIds => {
@@ -312,6 +324,9 @@ pub(super) fn create(
             }
             FromChild::InitPid(pid) => break Pid::from_raw(pid),
             FromChild::Failed(e) => return Err(e.into()),
+            m @ (FromChild::Ready | FromChild::RunHooks) if overtaking.is_none() => {
+                overtaking = Some(m)
+            }
             other => {
                 return Err(Error::UnexpectedMessage {
                     expected: "InitPid",
@@ -332,7 +347,11 @@ pub(super) fn create(
     st.save(&dir)?;
     stop_point::reached("create:init-forked");
     loop {
-        match parent_end.recv_from_child()? {
+        let message = match overtaking.take() {
+            Some(m) => m,
+            None => parent_end.recv_from_child()?,
+        };
+        match message {
             FromChild::Ready => break,
             FromChild::RunHooks => {
                 stop_point::reached("create:hooks");
