@@ -52,6 +52,21 @@ impl WorkDir {
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
+    /// A second bundle whose container sleeps until killed (for `exec` and the parallel
+    /// runs), on the same rootfs (by absolute path, read-only as in the first).
+    pub fn sleep_bundle(&self) -> Result<PathBuf, String> {
+        let dir = self.dir.join("bundle-sleep");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut config = bench_config();
+        config["process"]["args"] = json!(["sleep", "1000000"]);
+        config["root"]["path"] = json!(self.bundle.join("rootfs"));
+        let text =
+            serde_json::to_string_pretty(&config).map_err(|e| format!("config.json: {e}"))?;
+        let path = dir.join("config.json");
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(dir)
+    }
+
     /// The bundle directory.
     pub fn bundle(&self) -> &Path {
         &self.bundle

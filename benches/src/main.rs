@@ -16,6 +16,7 @@ mod bundle;
 mod measure;
 mod report;
 mod seccomp;
+mod suite;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,8 @@ const USAGE: &str = "\
 usage: cella-benches [--rootfs DIR] [--runtime NAME=PATH]... [-n RUNS] [--warmup N]
                      [--wrap unshare|none] [--json FILE] [--keep]
        cella-benches seccomp --help     (seccomp compile time and syscall cost)
+       cella-benches suite --help       (every measure of issue [9]: run, split lifecycle,
+                                         exec, parallel, peak RSS, binary size, seccomp)
 
   --rootfs DIR          busybox rootfs to copy into the bundle
                         (default: fixtures/cache/rootfs, built by fixtures/build-rootfs.sh)
@@ -62,6 +65,9 @@ fn main() -> ExitCode {
     let result = if args.peek().map(String::as_str) == Some("seccomp") {
         args.next();
         seccomp::run(args)
+    } else if args.peek().map(String::as_str) == Some("suite") {
+        args.next();
+        suite::run(args)
     } else {
         parse_options(args).and_then(|opts| run(&opts))
     };
@@ -260,7 +266,7 @@ fn default_runtimes() -> Vec<(String, PathBuf)> {
     found
 }
 
-fn which(program: &str) -> Option<PathBuf> {
+pub(crate) fn which(program: &str) -> Option<PathBuf> {
     let path: OsString = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))

@@ -110,6 +110,31 @@ impl Subject {
         }
     }
 
+    /// `[wrapper] runtime --root ROOT ARGS...` for a runtime subject (None for the baseline).
+    pub fn argv(&self, args: &[OsString]) -> Option<Vec<OsString>> {
+        match &self.kind {
+            Kind::Baseline => None,
+            Kind::Runtime { root } => {
+                let mut argv = self.prefix.clone();
+                argv.push("--root".into());
+                argv.push(root.into());
+                argv.extend(args.iter().cloned());
+                Some(argv)
+            }
+        }
+    }
+
+    /// The runtime's own binary: the path given, or for a script (its own wrapper, like
+    /// `benches/crun-hybrid.sh`) the program of the subject's name on `$PATH` (`crun`).
+    pub fn binary(&self) -> Option<PathBuf> {
+        let path = PathBuf::from(self.prefix.last()?);
+        if is_script(&path) {
+            crate::which(&self.name)
+        } else {
+            Some(path)
+        }
+    }
+
     fn runtime_argv(&self, root: &Path, verb: &[&str], bundle: &Path, id: &str) -> Vec<OsString> {
         let mut argv = self.prefix.clone();
         argv.push("--root".into());
@@ -144,7 +169,7 @@ fn is_script(path: &Path) -> bool {
 
 /// Spawns `argv` with stdin and stdout on /dev/null and stderr on a pipe, and reaps it with
 /// `wait4`. Any failure to spawn or reap is reported as a failed sample.
-fn measure(argv: &[OsString]) -> Sample {
+pub fn measure(argv: &[OsString]) -> Sample {
     let start = Instant::now();
     match spawn_and_reap(argv) {
         Ok((status, maxrss_kib, stderr)) => {
@@ -166,6 +191,32 @@ fn measure(argv: &[OsString]) -> Sample {
             ok: false,
             error: format!("{}: {e}", argv[0].to_string_lossy()),
         },
+    }
+}
+
+/// Spawns `argv` without waiting for it, for runs made in parallel and for commands that
+/// leave a container running (`run --detach`): stderr goes to the file `log`, not a pipe,
+/// because a detached container inherits the runtime's stdio and would hold a pipe open.
+pub fn spawn(argv: &[OsString], log: &Path) -> io::Result<(std::process::Child, PathBuf)> {
+    let err = std::fs::File::create(log)?;
+    let child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()?;
+    Ok((child, log.to_path_buf()))
+}
+
+/// Reaps a child of [`spawn`]: whether it exited 0, with its stderr when not; removes the log.
+pub fn reap((mut child, log): (std::process::Child, PathBuf)) -> Result<(), String> {
+    let status = child.wait();
+    let stderr = std::fs::read(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    match status {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(describe_failure(status, &stderr)),
+        Err(e) => Err(e.to_string()),
     }
 }
 

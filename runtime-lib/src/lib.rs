@@ -140,7 +140,8 @@
 //! CVE-2019-5736): `exec`'d processes are made non-dumpable, and a program
 //! that creates containers should call [`exe::reexec_from_sealed_copy`]
 //! first thing in `main` (before it starts threads), as the `cella` binary
-//! does, so that what the container could reach is a sealed copy. Mount
+//! does, so that what the container could reach is a read-only view of
+//! the binary (a private lower-only overlay) or a sealed copy. Mount
 //! destinations are resolved inside the rootfs (symlinks cannot redirect
 //! them to the host), no runtime fd reaches the container, and a setting
 //! that cannot be honoured (an AppArmor profile without AppArmor, a limit

@@ -12,6 +12,9 @@ use crate::error::{ChildError, Error};
 /// Messages from the container's processes to the runtime.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum FromChild {
+    /// The child moved itself into the container's cgroup (cgroup v1,
+    /// `cgroups::join_self`).
+    InCgroup,
     /// Stage 1 created a user namespace: write its uid/gid maps.
     MapIds,
     /// Stage 1 forked the container init; this is its pid (in the

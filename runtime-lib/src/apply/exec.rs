@@ -26,6 +26,9 @@ pub(crate) struct ExecContext<'a> {
     pub(crate) joins: &'a [JoinFd],
     pub(crate) channel: &'a Channel,
     pub(crate) runtime_end: RawFd,
+    /// The v1 `tasks` files the child writes itself into (empty: the
+    /// runtime moves it).
+    pub(crate) self_join: &'a [std::path::PathBuf],
     /// Whether a user namespace is among the joins (then become its root).
     pub(crate) joins_user: bool,
     /// The console socket when the process gets a terminal.
@@ -70,6 +73,9 @@ fn stage1_steps(ctx: &ExecContext<'_>) -> Result<(), ChildError> {
     sys::close_fds_except(3 + ctx.process.preserve_fds, &keep);
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| ChildError::sys("prctl PR_SET_DUMPABLE", None, e))?;
+    // Into the container's cgroup from the host, before any namespace is
+    // joined (see `join_cgroup_self`).
+    super::join_cgroup_self(ctx.channel, ctx.self_join)?;
     ctx.channel.expect_from_runtime("Proceed")?;
     // From the host's /proc, before joining: the container's /proc is
     // whatever its processes made of it (runc CVE-2025-52881). The new

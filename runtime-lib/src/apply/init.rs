@@ -32,6 +32,9 @@ pub(crate) struct InitContext<'a> {
     pub(crate) fds: &'a ChildFds,
     pub(crate) plan: &'a Plan,
     pub(crate) cgroup: &'a ContainerCgroup,
+    /// The v1 `tasks` files the child writes itself into (empty: the
+    /// runtime moves it, as on cgroup v2).
+    pub(crate) self_join: &'a [std::path::PathBuf],
     pub(crate) joins: &'a [JoinFd],
     pub(crate) channel: &'a Channel,
     /// The runtime's end of the channel, inherited through fork: closed
@@ -80,8 +83,10 @@ fn stage1_steps(ctx: &InitContext<'_>) -> Result<(), ChildError> {
     ctx.fds.place()?;
     close_runtime_fds(ctx, true);
     let ns = &ctx.plan.namespaces;
-    // Wait until the runtime has put us in the container's cgroup: a new
-    // cgroup namespace takes the current cgroup as its root.
+    // Into the container's cgroup before any namespace is made, either by
+    // ourselves (v1) or by the runtime, which says "Proceed" once we are
+    // in: a new cgroup namespace takes the current cgroup as its root.
+    super::join_cgroup_self(ctx.channel, ctx.self_join)?;
     ctx.channel.expect_from_runtime("Proceed")?;
     // Joins first, as runc does: a namespace to join may be owned by a user
     // namespace we would leave by creating our own.

@@ -14,3 +14,25 @@ pub(crate) mod seccomp;
 
 mod cgroupfs;
 mod copyup;
+
+/// Moves the freshly forked child into the container's cgroup itself
+/// (cgroup v1: see `ContainerCgroup::self_join_files`) and tells the
+/// runtime, which waits for that instead of writing `cgroup.procs`. Nothing
+/// to do, and nothing sent, when `tasks_files` is empty (the runtime places
+/// the child).
+pub(crate) fn join_cgroup_self(
+    channel: &crate::sync::Channel,
+    tasks_files: &[std::path::PathBuf],
+) -> Result<(), crate::error::ChildError> {
+    if tasks_files.is_empty() {
+        return Ok(());
+    }
+    crate::cgroups::join_self(tasks_files).map_err(|(path, errno)| {
+        crate::error::ChildError::sys(
+            "join the container's cgroup",
+            Some(path.display().to_string()),
+            errno,
+        )
+    })?;
+    channel.send_to_runtime(&crate::sync::FromChild::InCgroup)
+}

@@ -61,6 +61,37 @@ pub enum CgroupError {
     Unsupported(String),
 }
 
+/// Moves the calling process, which must be single-threaded (a fresh
+/// fork), into a v1 cgroup by writing `0` to each of
+/// [`ContainerCgroup::self_join_files`]. Where a `tasks` file refuses the
+/// write (a delegation that grants `cgroup.procs` only), the process's pid
+/// goes to that directory's `cgroup.procs` instead, as the runtime would
+/// have written it. Returns the file that failed and the errno.
+pub fn join_self(tasks_files: &[PathBuf]) -> Result<(), (PathBuf, nix::errno::Errno)> {
+    use nix::errno::Errno;
+    let write = |path: &Path, text: &[u8]| -> Result<(), Errno> {
+        // No O_CREAT or O_TRUNC: a missing file is an error, never made.
+        let fd = nix::fcntl::open(
+            path,
+            nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )?;
+        nix::unistd::write(&fd, text).map(drop)
+    };
+    for tasks in tasks_files {
+        match write(tasks, b"0") {
+            Ok(()) => {}
+            Err(Errno::EACCES | Errno::EPERM) => {
+                let procs = tasks.with_file_name("cgroup.procs");
+                let pid = nix::unistd::getpid().as_raw().to_string();
+                write(&procs, pid.as_bytes()).map_err(|e| (procs, e))?;
+            }
+            Err(e) => return Err((tasks.clone(), e)),
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn io_err<'a>(
     op: &'static str,
     path: &'a Path,
@@ -323,6 +354,27 @@ impl ContainerCgroup {
         }
     }
 
+    /// The files a freshly forked, single-threaded child writes `0` to in
+    /// order to move itself into the cgroup ([`join_self`]), or `None` where
+    /// the runtime moves it with [`Self::add_process`] (cgroup v2).
+    ///
+    /// Why: on cgroup v1, writing a pid to `cgroup.procs` moves a whole
+    /// thread group and takes the kernel's global
+    /// `cgroup_threadgroup_rwsem` for writing, which waits for an RCU grace
+    /// period: 5–20 ms on this project's VMs, the largest single cost of a
+    /// `create`. A thread moving itself through `tasks` (pid 0, one thread)
+    /// needs no thread-group stability and the kernel skips that lock
+    /// (`cgroup_procs_write_start`). The child is a fork, so one thread is
+    /// the whole process; its own children inherit the cgroups.
+    pub fn self_join_files(&self) -> Option<Vec<PathBuf>> {
+        match self {
+            ContainerCgroup::V1 { dirs } => {
+                Some(dirs.iter().map(|(_, d)| d.join("tasks")).collect())
+            }
+            ContainerCgroup::V2 { .. } => None,
+        }
+    }
+
     /// Moves a process into the cgroup.
     pub fn add_process(&self, pid: Pid) -> Result<(), CgroupError> {
         let each = |dir: &Path| {
@@ -532,6 +584,34 @@ mod tests {
             panic!()
         };
         assert_eq!(dirs[0].1, PathBuf::from("/sys/fs/cgroup/memory/a/b"));
+    }
+
+    #[test]
+    fn self_join_writes_zero_to_every_v1_tasks_file_and_names_a_missing_one() {
+        let root = std::env::temp_dir().join(format!("cella-selfjoin-{}", std::process::id()));
+        let dirs: Vec<(String, PathBuf)> = ["cpu", "memory"]
+            .iter()
+            .map(|c| (c.to_string(), root.join(c).join("ctr")))
+            .collect();
+        for (_, d) in &dirs {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("tasks"), "").unwrap();
+        }
+        let cg = ContainerCgroup::V1 { dirs: dirs.clone() };
+        let files = cg.self_join_files().unwrap();
+        assert_eq!(files, [dirs[0].1.join("tasks"), dirs[1].1.join("tasks")]);
+        join_self(&files).unwrap();
+        for f in &files {
+            assert_eq!(std::fs::read_to_string(f).unwrap(), "0");
+        }
+        std::fs::remove_file(&files[1]).unwrap();
+        let (path, errno) = join_self(&files).unwrap_err();
+        assert_eq!((path, errno), (files[1].clone(), nix::errno::Errno::ENOENT));
+        std::fs::remove_dir_all(&root).unwrap();
+        let v2 = ContainerCgroup::V2 {
+            dir: PathBuf::from("/sys/fs/cgroup/x"),
+        };
+        assert_eq!(v2.self_join_files(), None);
     }
 
     #[test]

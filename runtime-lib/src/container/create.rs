@@ -282,10 +282,12 @@ pub(super) fn create(
     let io = io.prepare()?;
     let child_fds = io.child_fds();
     let (parent_end, child_end) = sync::channel(floor)?;
+    let self_join = self_join_files(cgroup.as_ref());
     let ctx = InitContext {
         fds: &child_fds,
         plan: &plan,
         cgroup: &placed.view,
+        self_join: &self_join,
         joins: &joins,
         channel: &child_end,
         runtime_end: parent_end.raw_fd(),
@@ -308,9 +310,7 @@ pub(super) fn create(
     // container's processes are gone, not when this caller lets go.
     drop(io);
 
-    if let Some(cgroup) = &cgroup {
-        cgroup.add_process(stage1)?;
-    }
+    place_child(cgroup.as_ref(), &self_join, &parent_end, stage1)?;
     stop_point::reached("create:in-cgroup");
     parent_end.send_to_child(FromRuntime::Proceed)?;
     let init_pid = loop {
@@ -404,4 +404,37 @@ pub(super) fn create(
         is_parent: true,
         exit_status: None,
     })
+}
+
+/// The files a forked child writes itself into the cgroup with (see
+/// `ContainerCgroup::self_join_files`); empty without a cgroup or where the
+/// runtime must move the child.
+pub(super) fn self_join_files(cgroup: Option<&ContainerCgroup>) -> Vec<PathBuf> {
+    cgroup
+        .and_then(ContainerCgroup::self_join_files)
+        .unwrap_or_default()
+}
+
+/// Puts the forked `child` into `cgroup`: waits for the child's word that
+/// it moved itself (`self_join` given), or moves it.
+pub(super) fn place_child(
+    cgroup: Option<&ContainerCgroup>,
+    self_join: &[PathBuf],
+    channel: &sync::Channel,
+    child: Pid,
+) -> Result<(), Error> {
+    let Some(cgroup) = cgroup else {
+        return Ok(());
+    };
+    if self_join.is_empty() {
+        return Ok(cgroup.add_process(child)?);
+    }
+    match channel.recv_from_child()? {
+        FromChild::InCgroup => Ok(()),
+        FromChild::Failed(e) => Err(e.into()),
+        other => Err(Error::UnexpectedMessage {
+            expected: "InCgroup",
+            received: format!("{other:?}"),
+        }),
+    }
 }

@@ -9,7 +9,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use oci_spec::runtime::Process;
 
-use super::create::check_io;
+use super::create::{check_io, place_child, self_join_files};
 use super::state::{init_alive, write_atomic};
 use super::{Container, Io};
 use crate::apply::exec::{self, ExecContext};
@@ -141,12 +141,14 @@ impl Container {
         let io = opts.io.prepare()?;
         let child_fds = io.child_fds();
         let (parent_end, child_end) = sync::channel(floor)?;
+        let self_join = self_join_files(cgroup.as_ref());
         let ctx = ExecContext {
             fds: &child_fds,
             process: &plan,
             joins: &joins,
             channel: &child_end,
             runtime_end: parent_end.raw_fd(),
+            self_join: &self_join,
             joins_user,
             console: console_for_child.as_ref().map(|fd| fd.as_raw_fd()),
             seccomp: filter.as_ref(),
@@ -170,11 +172,7 @@ impl Container {
             let _ = waitpid(stage1, None);
             e
         };
-        if let Some(cgroup) = &cgroup {
-            cgroup
-                .add_process(stage1)
-                .map_err(|e| kill_stage1(e.into()))?;
-        }
+        place_child(cgroup.as_ref(), &self_join, &parent_end, stage1).map_err(kill_stage1)?;
         parent_end
             .send_to_child(FromRuntime::Proceed)
             .map_err(kill_stage1)?;
