@@ -30,7 +30,40 @@ struct Cleanup {
     state_dir: PathBuf,
     cgroup: Option<ContainerCgroup>,
     pids: Vec<Pid>,
+    /// Set once the container's hooks may run: a create that fails from
+    /// there on runs the poststop hooks after undoing the rest.
+    poststop: Option<Poststop>,
     armed: bool,
+}
+
+/// What the poststop hooks of a failed create need. runtime-spec: a failed
+/// prestart, createRuntime or createContainer hook continues the lifecycle
+/// at step 12 (destroy), and step 13 runs the poststop hooks; runc runs them
+/// whenever it destroys a failed create.
+struct Poststop {
+    oci_version: String,
+    id: String,
+    bundle: PathBuf,
+    annotations: std::collections::BTreeMap<String, String>,
+    hooks: Vec<hooks::Hook>,
+}
+
+impl Poststop {
+    /// Each hook runs even if an earlier one failed; failures are warnings,
+    /// and a failed create has only its error to report, so they go.
+    fn run(&self) {
+        let state = HookState {
+            oci_version: &self.oci_version,
+            id: &self.id,
+            status: "stopped",
+            pid: 0,
+            bundle: &self.bundle,
+            annotations: &self.annotations,
+        };
+        for i in 0..self.hooks.len() {
+            let _ = hooks::run_all("poststop", &self.hooks[i..=i], &state);
+        }
+    }
 }
 
 impl Drop for Cleanup {
@@ -55,6 +88,9 @@ impl Drop for Cleanup {
             let _ = cg.destroy();
         }
         let _ = std::fs::remove_dir_all(&self.state_dir);
+        if let Some(p) = &self.poststop {
+            p.run();
+        }
     }
 }
 
@@ -197,6 +233,7 @@ pub(super) fn create(
         state_dir: dir.clone(),
         cgroup: None,
         pids: Vec::new(),
+        poststop: None,
         armed: true,
     };
     let _lock = DirLock::lock(&dir)?;
@@ -295,6 +332,15 @@ pub(super) fn create(
         console: console_for_child.as_ref().map(|fd| fd.as_raw_fd()),
         seccomp_listener: seccomp_listener.as_ref().map(|fd| fd.as_raw_fd()),
     };
+    if !plan.hooks.poststop.is_empty() {
+        cleanup.poststop = Some(Poststop {
+            oci_version: plan.oci_version.clone(),
+            id: id.to_string(),
+            bundle: plan.bundle.clone(),
+            annotations: plan.annotations.clone(),
+            hooks: plan.hooks.poststop.clone(),
+        });
+    }
     let stage1 = match sys::fork().map_err(Error::sys("fork", None))? {
         Forked::Child => init::stage1(&ctx),
         Forked::Parent(pid) => pid,

@@ -284,13 +284,17 @@ fn create_runtime_failure(ctx: &Ctx) -> TestResult {
     })
 }
 
-/// A prestart hook that exits 3 makes create fail with exit code 1, and nothing of the
-/// container is left. (Lifecycle step 13 after the failure, the poststop hooks, is not
-/// checked: cella does not run them after a failed create hook; see COVERAGE.md.)
+/// A prestart hook that exits 3 makes create fail with exit code 1, nothing of the container
+/// is left, and the lifecycle goes on at step 12: the poststop hooks run (step 13), with the
+/// state of a stopped container.
 fn prestart_failure(ctx: &Ctx) -> TestResult {
     let c = Ctn::new(ctx, "")?;
+    let mark = c.bundle.join("poststop.ran");
     let mut cfg = base_config(&["sleep", "1000"]);
-    cfg["hooks"] = json!({"prestart": [sh_hook("exit 3")]});
+    cfg["hooks"] = json!({
+        "prestart": [sh_hook("exit 3")],
+        "poststop": [sh_hook(&format!("cat > '{}'", mark.display()))],
+    });
     c.write_config(&cfg)?;
     let out = c.create(&[])?;
     ensure_eq(
@@ -301,7 +305,17 @@ fn prestart_failure(ctx: &Ctx) -> TestResult {
     let left = leftovers_of(ctx, &c)?;
     ensure(left.is_empty(), || {
         format!("left after the failed create: {}", left.join("; "))
-    })
+    })?;
+    let state = std::fs::read_to_string(&mark).map_err(|e| {
+        format!("the poststop hook did not run after the failed prestart hook ({e})")
+    })?;
+    let v: serde_json::Value = serde_json::from_str(&state)
+        .map_err(|e| format!("poststop hook state is not JSON ({e}): {state}"))?;
+    ensure_eq(
+        v["id"].as_str(),
+        Some(c.id.as_str()),
+        "id in the poststop state",
+    )
 }
 
 /// A failing poststart hook is a warning: start succeeds and the container keeps running.
