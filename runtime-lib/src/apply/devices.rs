@@ -3,8 +3,8 @@
 use std::os::fd::AsFd;
 
 use nix::errno::Errno;
-use nix::mount::{mount, MsFlags};
 use nix::fcntl::AtFlags;
+use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{fchmodat, fstatat, mknodat, FchmodatFlags, Mode, SFlag};
 use nix::unistd::{fchownat, symlinkat, Gid, Uid};
 

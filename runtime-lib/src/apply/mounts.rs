@@ -432,8 +432,7 @@ pub(crate) fn pivot_to(rootfs: &Path) -> Result<()> {
         .map_err(|e| ChildError::sys("chdir", rootfs.display().to_string(), e))?;
     nix::unistd::pivot_root(".", ".")
         .map_err(|e| ChildError::sys("pivot_root", rootfs.display().to_string(), e))?;
-    nix::unistd::fchdir(&old_root)
-        .map_err(|e| ChildError::sys("chdir to old root", None, e))?;
+    nix::unistd::fchdir(&old_root).map_err(|e| ChildError::sys("chdir to old root", None, e))?;
     drop(old_root);
     mount(
         None::<&str>,

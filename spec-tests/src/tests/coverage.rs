@@ -716,7 +716,11 @@ fn path_of_wrong_type_refused(ctx: &Ctx) -> TestResult {
         &mut cfg,
         json!({"type": "network", "path": "/proc/1/ns/uts"}),
     );
-    refused(ctx, &cfg, "a network namespace path that is a uts namespace")
+    refused(
+        ctx,
+        &cfg,
+        "a network namespace path that is a uts namespace",
+    )
 }
 
 /// Mounts are made in the listed order: of two tmpfs on one destination the second is on top,

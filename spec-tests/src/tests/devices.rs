@@ -183,10 +183,17 @@ fn existing_file_mismatch(ctx: &Ctx) -> TestResult {
         c.write_config(cfg)?;
         let out = c.run()?;
         ensure(out.code != 0, || {
-            format!("{case}: a device over a regular file was accepted ({})", out.describe())
+            format!(
+                "{case}: a device over a regular file was accepted ({})",
+                out.describe()
+            )
         })?;
         let now = fs::read_to_string(file).unwrap_or_default();
-        ensure_eq(now.as_str(), "keep\n", &format!("{case}: the file's content"))?;
+        ensure_eq(
+            now.as_str(),
+            "keep\n",
+            &format!("{case}: the file's content"),
+        )?;
         let left = super::hooks::leftovers_of(c.ctx, c)?;
         ensure(left.is_empty(), || {
             format!("{case}: left after the failed run: {}", left.join("; "))
@@ -209,5 +216,10 @@ fn existing_file_mismatch(ctx: &Ctx) -> TestResult {
         ms.retain(|m| m["destination"] != "/dev");
     }
     cfg["linux"]["devices"] = device;
-    check(&c, &cfg, &c.rootfs().join("dev/st-dev"), "a file of the image's /dev")
+    check(
+        &c,
+        &cfg,
+        &c.rootfs().join("dev/st-dev"),
+        "a file of the image's /dev",
+    )
 }

@@ -253,7 +253,10 @@ fn mount_options(ctx: &Ctx) -> TestResult {
         c.run()
     };
     let out = run(&tried)?;
-    println!("# {} claimed options of the table used at once", tried.len());
+    println!(
+        "# {} claimed options of the table used at once",
+        tried.len()
+    );
     if out.code != 0 {
         for o in &tried {
             let out = run(&[o])?;

@@ -617,7 +617,10 @@ fn recursive_option_strings(ctx: &Ctx) -> TestResult {
         &c,
         vec![
             bind("/mnt/st-rflags", &["rro", "rnosuid", "rnodev", "rnoexec"]),
-            bind("/mnt/st-ratime", &["rnoatime", "rnodiratime", "rnosymfollow"]),
+            bind(
+                "/mnt/st-ratime",
+                &["rnoatime", "rnodiratime", "rnosymfollow"],
+            ),
         ],
     )
 }
@@ -633,10 +636,14 @@ fn propagation_option_strings(ctx: &Ctx) -> TestResult {
     c.host_mount_tmpfs_at(&src.join("sub"))?;
     let mut mounts = Vec::new();
     for p in ["private", "shared", "slave", "unbindable"] {
-        mounts.push(json!({"destination": format!("/mnt/st-{p}"), "type": "bind",
-                           "source": src, "options": ["bind", p]}));
-        mounts.push(json!({"destination": format!("/mnt/st-r{p}"), "type": "bind",
-                           "source": src, "options": ["rbind", format!("r{p}")]}));
+        mounts.push(
+            json!({"destination": format!("/mnt/st-{p}"), "type": "bind",
+                           "source": src, "options": ["bind", p]}),
+        );
+        mounts.push(
+            json!({"destination": format!("/mnt/st-r{p}"), "type": "bind",
+                           "source": src, "options": ["rbind", format!("r{p}")]}),
+        );
     }
     check_mounts(&c, mounts)
 }
