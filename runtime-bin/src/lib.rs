@@ -172,6 +172,10 @@ pub fn run() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            // Warnings of the failed operation's clean-up first (a failed
+            // create's poststop hooks), then the error, as `delete` logs its
+            // poststop warnings.
+            log::warnings(e.warnings());
             logger.error(&e.to_string());
             ExitCode::from(1)
         }

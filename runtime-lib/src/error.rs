@@ -205,6 +205,17 @@ pub enum Error {
     /// name, a process for `exec`, resources for `update`).
     #[error("{0}")]
     Usage(String),
+    /// An operation failed, and undoing it logged warnings: the poststop
+    /// hooks of a failed `create` that failed too (runtime-spec lifecycle
+    /// step 13: a failed poststop hook is a warning). Shown as `source`;
+    /// [`Error::warnings`] gives the warnings, [`Error::root`] the error.
+    #[error("{source}")]
+    WithWarnings {
+        /// What failed.
+        source: Box<Error>,
+        /// The warnings, one line each.
+        warnings: Vec<String>,
+    },
     /// The runtime and the container's processes disagree on the protocol.
     #[error("internal: expected {expected} from the container process, got {received}")]
     UnexpectedMessage {
@@ -236,6 +247,35 @@ impl From<SpecError> for Error {
 }
 
 impl Error {
+    /// The warnings logged while the failed operation was undone (see
+    /// [`Error::WithWarnings`]); empty for every other error.
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            Error::WithWarnings { warnings, .. } => warnings,
+            _ => &[],
+        }
+    }
+
+    /// The error itself, without the warnings of [`Error::WithWarnings`].
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::WithWarnings { source, .. } => source.root(),
+            e => e,
+        }
+    }
+
+    /// `self` with `warnings` attached (itself when there are none).
+    pub(crate) fn with_warnings(self, warnings: Vec<String>) -> Error {
+        if warnings.is_empty() {
+            self
+        } else {
+            Error::WithWarnings {
+                source: Box::new(self),
+                warnings,
+            }
+        }
+    }
+
     pub(crate) fn sys(
         op: &'static str,
         path: impl Into<Option<PathBuf>>,

@@ -478,11 +478,27 @@ impl<'a> Ctn<'a> {
     /// Mounts a tmpfs on the host at `<rootfs>/<rel>` (to watch propagation into the
     /// container). Undone when the container is dropped.
     pub fn host_mount_tmpfs(&self, rel: &str) -> Result<(), String> {
-        let p = self.rootfs().join(rel);
-        fs::create_dir_all(&p).map_err(|e| format!("mkdir {}: {e}", p.display()))?;
+        self.host_mount_tmpfs_at(&self.rootfs().join(rel))
+    }
+
+    /// Mounts a tmpfs on the host at `p` (a path in the bundle: a submount for a bind mount's
+    /// source). Undone when the container is dropped.
+    pub fn host_mount_tmpfs_at(&self, p: &Path) -> Result<(), String> {
+        fs::create_dir_all(p).map_err(|e| format!("mkdir {}: {e}", p.display()))?;
         let ps = p.to_string_lossy().into_owned();
         run_host(&["mount", "-t", "tmpfs", "st-probe", &ps])?;
-        self.host_mounts.borrow_mut().push(p);
+        self.host_mounts.borrow_mut().push(p.to_path_buf());
+        Ok(())
+    }
+
+    /// Makes the bundle directory `p` a shared mount of its own on the host (a bind onto
+    /// itself), for a bind mount's propagation to act on. Undone when the container is dropped.
+    pub fn host_shared_bind(&self, p: &Path) -> Result<(), String> {
+        fs::create_dir_all(p).map_err(|e| format!("mkdir {}: {e}", p.display()))?;
+        let ps = p.to_string_lossy().into_owned();
+        run_host(&["mount", "--bind", &ps, &ps])?;
+        self.host_mounts.borrow_mut().push(p.to_path_buf());
+        run_host(&["mount", "--make-shared", &ps])?;
         Ok(())
     }
 }

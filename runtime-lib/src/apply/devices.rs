@@ -3,8 +3,9 @@
 use std::os::fd::AsFd;
 
 use nix::errno::Errno;
+use nix::fcntl::AtFlags;
 use nix::mount::{mount, MsFlags};
-use nix::sys::stat::{fchmodat, mknodat, FchmodatFlags, Mode, SFlag};
+use nix::sys::stat::{fchmodat, fstatat, mknodat, FchmodatFlags, Mode, SFlag};
 use nix::unistd::{fchownat, symlinkat, Gid, Uid};
 
 use super::fs::{fd_path, Root};
@@ -43,16 +44,37 @@ fn make_node(root: &Root, node: &DeviceNode) -> Result<()> {
     let (dir, name) = root
         .parent_dir(&node.path)
         .map_err(|e| ChildError::sys("open parent of", what.clone(), e))?;
-    // A node the image already has is replaced: its numbers may be anything.
-    match nix::unistd::unlinkat(
-        dir.as_fd(),
-        name.as_path(),
-        nix::unistd::UnlinkatFlags::NoRemoveDir,
-    ) {
-        Ok(()) | Err(Errno::ENOENT) => {}
-        Err(e) => return Err(ChildError::sys("remove old node", what, e)),
-    }
     let dev = libc::makedev(node.major as u32, node.minor as u32);
+    // config-linux.md "Devices": "If a file already exists at path that does
+    // not match the requested device, the runtime MUST generate an error."
+    // Replacing it would also destroy what the path held: a file of the
+    // image, or a mount's (unlinking a mount point fails with EBUSY anyway).
+    // The same node (type and numbers) is replaced, so that mode and owner
+    // are the config's.
+    match fstatat(dir.as_fd(), name.as_path(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Err(Errno::ENOENT) => {}
+        Err(e) => return Err(ChildError::sys("stat", what, e)),
+        Ok(st) if !same_node(&st, node, dev) => {
+            return Err(ChildError::other(
+                "create device",
+                what,
+                format!(
+                    "a file that is not this device is already there (mode {:o}, device {}:{})",
+                    st.st_mode,
+                    libc::major(st.st_rdev),
+                    libc::minor(st.st_rdev)
+                ),
+            ))
+        }
+        Ok(_) => match nix::unistd::unlinkat(
+            dir.as_fd(),
+            name.as_path(),
+            nix::unistd::UnlinkatFlags::NoRemoveDir,
+        ) {
+            Ok(()) | Err(Errno::ENOENT) => {}
+            Err(e) => return Err(ChildError::sys("remove old node", what, e)),
+        },
+    }
     mknodat(
         dir.as_fd(),
         name.as_path(),
@@ -81,9 +103,16 @@ fn make_node(root: &Root, node: &DeviceNode) -> Result<()> {
         name.as_path(),
         Some(Uid::from_raw(node.uid)),
         Some(Gid::from_raw(node.gid)),
-        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        AtFlags::AT_SYMLINK_NOFOLLOW,
     )
     .map_err(|e| ChildError::sys("chown", what, e))
+}
+
+/// Whether `st` is the node `node` asks for: its type, and for a character
+/// or block device its numbers (a FIFO has none).
+fn same_node(st: &libc::stat, node: &DeviceNode, dev: libc::dev_t) -> bool {
+    let kind = node.kind.mode_bits();
+    st.st_mode & libc::S_IFMT == kind && (kind == libc::S_IFIFO || st.st_rdev == dev)
 }
 
 /// In a user namespace `mknod` is refused: bind the host's node over an

@@ -18,7 +18,9 @@ use crate::{stop_point, sys};
 type Result<T> = std::result::Result<T, ChildError>;
 
 fn flags(bits: u64) -> MsFlags {
-    MsFlags::from_bits_truncate(bits)
+    // Retain, not truncate: nix's MsFlags has no MS_NOSYMFOLLOW (Linux 5.10), which the plan's
+    // `nosymfollow` sets; every bit comes from the plan's option table.
+    MsFlags::from_bits_retain(bits)
 }
 
 fn mount_err<'a>(what: &str, target: &'a Path) -> impl FnOnce(Errno) -> ChildError + 'a {
@@ -414,12 +416,24 @@ fn locked_flags(f: FsFlags) -> MsFlags {
 /// Step 6. Make the rootfs `/`. With `pivot_root(".", ".")` the old root
 /// ends up stacked on the new one, so no directory is needed for it; it is
 /// made a slave first so that detaching it cannot unmount anything on the
-/// host.
+/// host. The old root is reached through an fd opened before: after the
+/// pivot a path's last "." does not step into the mount stacked on the cwd,
+/// so `mount(".")` would make the *new* root a slave, recursively, and the
+/// container's own shared mounts (a bind with `shared`) with it (runc too
+/// changes to the old root's fd first).
 pub(crate) fn pivot_to(rootfs: &Path) -> Result<()> {
+    let old_root = nix::fcntl::open(
+        "/",
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| ChildError::sys("open old root", "/".to_string(), e))?;
     nix::unistd::chdir(rootfs)
         .map_err(|e| ChildError::sys("chdir", rootfs.display().to_string(), e))?;
     nix::unistd::pivot_root(".", ".")
         .map_err(|e| ChildError::sys("pivot_root", rootfs.display().to_string(), e))?;
+    nix::unistd::fchdir(&old_root).map_err(|e| ChildError::sys("chdir to old root", None, e))?;
+    drop(old_root);
     mount(
         None::<&str>,
         ".",

@@ -1,5 +1,6 @@
 //! `create`: from a bundle to a container waiting for `start`.
 
+use std::cell::RefCell;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
@@ -26,13 +27,16 @@ use crate::sys::{self, Forked};
 /// Undoes a half-made container when `create` fails: processes, cgroup,
 /// state directory, in that order. Mounts need no undoing: they live in the
 /// container's mount namespace, which dies with its processes.
-struct Cleanup {
+struct Cleanup<'w> {
     state_dir: PathBuf,
     cgroup: Option<ContainerCgroup>,
     pids: Vec<Pid>,
     /// Set once the container's hooks may run: a create that fails from
     /// there on runs the poststop hooks after undoing the rest.
     poststop: Option<Poststop>,
+    /// Where the warnings of failed poststop hooks go: `create` returns
+    /// them with its error.
+    warnings: &'w RefCell<Vec<String>>,
     armed: bool,
 }
 
@@ -49,9 +53,10 @@ struct Poststop {
 }
 
 impl Poststop {
-    /// Each hook runs even if an earlier one failed; failures are warnings,
-    /// and a failed create has only its error to report, so they go.
-    fn run(&self) {
+    /// Each hook runs even if an earlier one failed; a failure is a warning
+    /// (runtime-spec lifecycle step 13: "the runtime MUST log a warning"),
+    /// returned in the form `Container::delete` gives its own.
+    fn run(&self) -> Vec<String> {
         let state = HookState {
             oci_version: &self.oci_version,
             id: &self.id,
@@ -60,13 +65,22 @@ impl Poststop {
             bundle: &self.bundle,
             annotations: &self.annotations,
         };
-        for i in 0..self.hooks.len() {
-            let _ = hooks::run_all("poststop", &self.hooks[i..=i], &state);
-        }
+        (0..self.hooks.len())
+            .filter_map(|i| {
+                hooks::run_all("poststop", &self.hooks[i..=i], &state)
+                    .err()
+                    .map(|(_, reason)| {
+                        format!(
+                            "hooks.poststop[{i}] ({}): {reason}",
+                            self.hooks[i].path.display()
+                        )
+                    })
+            })
+            .collect()
     }
 }
 
-impl Drop for Cleanup {
+impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         if !self.armed {
             return;
@@ -89,7 +103,7 @@ impl Drop for Cleanup {
         }
         let _ = std::fs::remove_dir_all(&self.state_dir);
         if let Some(p) = &self.poststop {
-            p.run();
+            self.warnings.borrow_mut().extend(p.run());
         }
     }
 }
@@ -180,6 +194,21 @@ pub(super) fn create(
     req: Request<'_>,
     opts: &CreateOptions,
 ) -> Result<Container, Error> {
+    // A failed create is undone when its `Cleanup` drops, poststop hooks
+    // included; their failures come back here to go out with the error.
+    let warnings = RefCell::new(Vec::new());
+    let result = create_or_undo(root, req, opts, &warnings);
+    result.map_err(|e| e.with_warnings(warnings.into_inner()))
+}
+
+/// `create`'s steps; on an error what was made is undone (see [`Cleanup`]),
+/// the warnings of failed poststop hooks going to `warnings`.
+fn create_or_undo(
+    root: &Path,
+    req: Request<'_>,
+    opts: &CreateOptions,
+    warnings: &RefCell<Vec<String>>,
+) -> Result<Container, Error> {
     let Request {
         id,
         bundle: loaded,
@@ -234,6 +263,7 @@ pub(super) fn create(
         cgroup: None,
         pids: Vec::new(),
         poststop: None,
+        warnings,
         armed: true,
     };
     let _lock = DirLock::lock(&dir)?;

@@ -182,6 +182,8 @@ fn option(name: &str) -> Option<Opt> {
         "nostrictatime" => Clear(libc::MS_STRICTATIME),
         "lazytime" => Set(libc::MS_LAZYTIME),
         "nolazytime" => Clear(libc::MS_LAZYTIME),
+        "nosymfollow" => Set(libc::MS_NOSYMFOLLOW),
+        "symfollow" => Clear(libc::MS_NOSYMFOLLOW),
         "iversion" => Set(libc::MS_I_VERSION),
         "noiversion" => Clear(libc::MS_I_VERSION),
         "silent" => Set(libc::MS_SILENT),
@@ -243,6 +245,8 @@ pub const KNOWN_OPTIONS: &[&str] = &[
     "nostrictatime",
     "lazytime",
     "nolazytime",
+    "nosymfollow",
+    "symfollow",
     "iversion",
     "noiversion",
     "silent",
@@ -291,7 +295,8 @@ const REMOUNT_FLAGS: u64 = libc::MS_RDONLY
     | libc::MS_NODIRATIME
     | libc::MS_RELATIME
     | libc::MS_STRICTATIME
-    | libc::MS_LAZYTIME;
+    | libc::MS_LAZYTIME
+    | libc::MS_NOSYMFOLLOW;
 
 /// Makes a container path absolute and free of `.` (config paths may be
 /// relative to `/`, runtime-spec 1.1).

@@ -561,6 +561,24 @@ fn check_mount(field: &str, mount: &Mount) -> Check {
             "missing: only bind mounts (options \"bind\" or \"rbind\") may omit the type",
         );
     }
+    // config.md: each of uidMappings and gidMappings "MUST be specified along
+    // with" the other; checked before the refusal below so that the message
+    // names the real fault of such a config.
+    match (is_set(mount.uid_mappings()), is_set(mount.gid_mappings())) {
+        (true, false) => {
+            return refuse(
+                format!("{field}.gidMappings"),
+                "missing: uidMappings and gidMappings must be given together",
+            )
+        }
+        (false, true) => {
+            return refuse(
+                format!("{field}.uidMappings"),
+                "missing: uidMappings and gidMappings must be given together",
+            )
+        }
+        _ => {}
+    }
     if is_set(mount.uid_mappings()) {
         return unsupported(
             format!("{field}.uidMappings"),
@@ -1400,8 +1418,21 @@ pub(super) mod tests {
                     }),
                 )
             },
+            "mounts[1].uidMappings",
+            "missing: uidMappings and gidMappings must be given together",
+        );
+        assert_refused(
+            |c| {
+                mount(
+                    c,
+                    json!({
+                        "destination": "/data", "source": "/srv", "options": ["bind", "idmap"],
+                        "uidMappings": [{ "containerID": 0, "hostID": 1000, "size": 1 }]
+                    }),
+                )
+            },
             "mounts[1].gidMappings",
-            "idmapped mounts are not supported yet",
+            "missing: uidMappings and gidMappings must be given together",
         );
     }
 

@@ -569,7 +569,53 @@ const FLAG_OPTS: &[(&str, &str)] = &[
     ("noatime", "noatime"),
     ("nodiratime", "nodiratime"),
     ("relatime", "relatime"),
+    ("nosymfollow", "nosymfollow"),
 ];
+
+/// Per-mount options that show as the absence of flags in mountinfo field 6: `atime` and
+/// `diratime` clear `noatime` and `nodiratime`, `strictatime` clears both `noatime` and
+/// `relatime`, `symfollow` clears `nosymfollow`.
+const ABSENT_OPTS: &[(&str, &[&str])] = &[
+    ("atime", &["noatime"]),
+    ("diratime", &["nodiratime"]),
+    ("strictatime", &["noatime", "relatime"]),
+    ("symfollow", &["nosymfollow"]),
+];
+
+/// Superblock flags, which mountinfo shows in the filesystem options (field 11) of a new
+/// filesystem: checked on non-bind mounts only (a bind shares its source's superblock).
+const SUPER_OPTS: &[&str] = &["sync", "dirsync", "lazytime"];
+
+/// The per-mount flag option (`FLAG_OPTS` or `ABSENT_OPTS` name) of a recursive option
+/// string (`rro`, `rnoatime`, ...), applied to the mount and every mount under it.
+fn recursive_flag(o: &str) -> Option<&str> {
+    let f = o.strip_prefix('r').filter(|f| f.len() > 1)?;
+    let known = FLAG_OPTS.iter().any(|(n, _)| *n == f) || ABSENT_OPTS.iter().any(|(n, _)| *n == f);
+    known.then_some(f)
+}
+
+/// The mount at `dest` and, for a recursive option, every mount below it.
+fn mounts_of<'a>(ms: &'a [Mnt], mi: &'a Mnt, dest: &str, recursive: bool) -> Vec<&'a Mnt> {
+    let mut v = vec![mi];
+    if recursive {
+        let prefix = format!("{}/", dest.trim_end_matches('/'));
+        v.extend(ms.iter().filter(|m| m.point.starts_with(&prefix)));
+    }
+    v
+}
+
+/// Whether mount `m` has propagation `want` (`shared`: a peer group; `slave`: a master;
+/// `private`: neither and not unbindable; `unbindable`). A bind of a slave mount made shared
+/// is both shared and a slave, so each tag is looked at by itself.
+fn has_propagation(m: &Mnt, want: &str) -> bool {
+    let has = |p: &str| m.optional.iter().any(|o| o.starts_with(p));
+    match want {
+        "shared" => has("shared:"),
+        "slave" => has("master:"),
+        "unbindable" => has("unbindable"),
+        _ => !has("shared:") && !has("master:") && !has("unbindable"),
+    }
+}
 
 /// Filesystem options whose value mountinfo shows as given (modes without leading zeros).
 const DATA_KEYS: &[&str] = &["size", "mode", "ptmxmode", "gid", "uid", "nr_inodes"];
@@ -613,21 +659,35 @@ fn mounts(env: &Env, out: &mut Out) {
             }
         }
         for o in &opts {
-            let flag = o
-                .strip_prefix('r')
-                .filter(|f| ["ro", "nosuid", "nodev", "noexec"].contains(f) && o.len() > 2);
-            if let Some(&(_, shown)) = FLAG_OPTS
-                .iter()
-                .find(|(n, _)| n == o)
-                .or_else(|| flag.and_then(|f| FLAG_OPTS.iter().find(|(n, _)| *n == f)))
-            {
-                if mi.opts.iter().any(|x| x == shown) {
+            let rec = recursive_flag(o);
+            let flag = rec.unwrap_or(o);
+            let targets = mounts_of(&ms, mi, &dest, rec.is_some());
+            if let Some(&(_, shown)) = FLAG_OPTS.iter().find(|(n, _)| *n == flag) {
+                for t in &targets {
+                    let what = format!("{} {o}", t.point);
+                    if t.opts.iter().any(|x| x == shown) {
+                        out.ok(g, &what);
+                    } else {
+                        out.fail(g, &what, &format!("mount options {}", t.opts.join(",")));
+                    }
+                }
+            } else if let Some(&(_, absent)) = ABSENT_OPTS.iter().find(|(n, _)| *n == flag) {
+                for t in &targets {
+                    let what = format!("{} {o}", t.point);
+                    if t.opts.iter().any(|x| absent.contains(&x.as_str())) {
+                        out.fail(g, &what, &format!("mount options {}", t.opts.join(",")));
+                    } else {
+                        out.ok(g, &what);
+                    }
+                }
+            } else if SUPER_OPTS.contains(o) && !bind {
+                if mi.super_opts.iter().any(|x| x == o) {
                     out.ok(g, &format!("{dest} {o}"));
                 } else {
                     out.fail(
                         g,
                         &format!("{dest} {o}"),
-                        &format!("mount options {}", mi.opts.join(",")),
+                        &format!("filesystem options {}", mi.super_opts.join(",")),
                     );
                 }
             } else if let Some((k, v)) = o.split_once('=') {
@@ -666,15 +726,22 @@ fn mounts(env: &Env, out: &mut Out) {
                     }
                 }
             } else if let Some(want) = propagation(o) {
-                let got = propagation_of(mi);
-                if got == want {
-                    out.ok(g, &format!("{dest} {o}"));
-                } else {
-                    out.fail(
-                        g,
-                        &format!("{dest} {o}"),
-                        &format!("propagation is {got} ({})", mi.optional.join(" ")),
-                    );
+                let recursive = o.starts_with('r');
+                for t in mounts_of(&ms, mi, &dest, recursive) {
+                    let what = format!("{} {o}", t.point);
+                    if has_propagation(t, want) {
+                        out.ok(g, &what);
+                    } else {
+                        out.fail(
+                            g,
+                            &what,
+                            &format!(
+                                "propagation is {} ({})",
+                                propagation_of(t),
+                                t.optional.join(" ")
+                            ),
+                        );
+                    }
                 }
             }
         }

@@ -2,16 +2,22 @@
 //! /proc/<pid>/cgroup of the init and the cgroup directories.
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 
 use serde_json::json;
 
-use crate::bundle::sh;
-use crate::harness::{cgroup_path_dirs, ensure, wait_until, Ctn, Ctx, TestResult};
+use crate::bundle::{add_mount, add_userns, put_namespace, sh};
+use crate::harness::{
+    cgroup_path_dirs, ensure, host_cgroup_v2, skip, wait_until, Ctn, Ctx, TestResult,
+};
 use crate::Test;
 
 pub fn tests() -> Vec<Test> {
     let t = |name, f| Test::new("cgroups", name, f);
-    vec![t("cgroups_path_placement", cgroups_path_placement)]
+    vec![
+        t("cgroups_path_placement", cgroups_path_placement),
+        t("ownership_unchanged_v1", ownership_unchanged_v1),
+    ]
 }
 
 /// With an absolute cgroupsPath the init is in that cgroup in every controller hierarchy (v1
@@ -59,5 +65,51 @@ fn cgroups_path_placement(ctx: &Ctx) -> TestResult {
             "cgroup directories left after delete: {:?}",
             cgroup_path_dirs(&path)
         )
+    })
+}
+
+/// On cgroup v1 the container's cgroups keep the runtime's owner (root) even when everything
+/// else that could call for a change is there: a user namespace mapping root to 100000, a new
+/// cgroup namespace and a read-write `cgroup` mount at `/sys/fs/cgroup`. Every v1 directory
+/// at the cgroupsPath and every file in it is checked (the cgroup2 mount of a hybrid host is
+/// left out: the rule is about v1).
+fn ownership_unchanged_v1(ctx: &Ctx) -> TestResult {
+    if host_cgroup_v2() {
+        return Err(skip("a cgroup v2 host: the rule is about cgroup v1"));
+    }
+    let path = ctx.new_cgroup_path("");
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = sh("sleep 1000");
+    add_userns(&mut cfg, &[(0, 100000, 65536)]);
+    put_namespace(&mut cfg, json!({"type": "cgroup"}));
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+               "options": ["nosuid", "noexec", "nodev", "relatime", "rw"]}),
+    );
+    cfg["linux"]["cgroupsPath"] = json!(path);
+    c.write_config(&cfg)?;
+    c.create_ok()?;
+    let dirs: Vec<_> = cgroup_path_dirs(&path)
+        .into_iter()
+        .filter(|d| !d.starts_with("/sys/fs/cgroup/unified"))
+        .collect();
+    ensure(!dirs.is_empty(), || {
+        format!("no cgroup v1 directory for {path}")
+    })?;
+    let mut changed = Vec::new();
+    for d in &dirs {
+        let entries = fs::read_dir(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        let paths = std::iter::once(d.clone()).chain(entries.flatten().map(|e| e.path()));
+        for p in paths {
+            let m = fs::symlink_metadata(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            if (m.uid(), m.gid()) != (0, 0) {
+                changed.push(format!("{} {}:{}", p.display(), m.uid(), m.gid()));
+            }
+        }
+    }
+    println!("# checked {} v1 cgroup directories", dirs.len());
+    ensure(changed.is_empty(), || {
+        format!("cgroup v1 files not owned by root: {}", changed.join(", "))
     })
 }

@@ -594,13 +594,24 @@ fn net_devices(ctx: &Ctx) -> TestResult {
     res
 }
 
-/// A create the spec requires to fail must fail and leave no container (the runner's sweep
-/// checks the rest: no state directory, cgroup or process).
-fn refused(c: &Ctn, what: &str) -> TestResult {
+/// A config whose create the spec requires to fail: create must fail and leave no container
+/// (the runner's sweep checks the rest: no state directory, cgroup or process).
+fn refused(ctx: &Ctx, cfg: &Value, what: &str) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(cfg)?;
     let out = c.create(&[])?;
     ensure(out.code != 0, || format!("{what} was accepted"))?;
     ensure(c.state().is_err(), || {
         format!("{what}: the refused create left a container")
+    })
+}
+
+/// A config that must run as if nothing were special about it: the container prints `ok`
+/// (`echo ok`) and exits 0.
+fn runs_ok(ctx: &Ctx, cfg: &Value, what: &str) -> TestResult {
+    let out = run_config(ctx, cfg)?;
+    ensure(out.code == 0 && out.stdout.trim() == "ok", || {
+        format!("{what}: {}", out.describe())
     })
 }
 
@@ -611,38 +622,20 @@ fn unknown_properties_ignored(ctx: &Ctx) -> TestResult {
     cfg["org.spec-tests.unknown"] = json!({"nested": [1, 2]});
     cfg["process"]["specTestsUnknown"] = json!(true);
     cfg["linux"]["specTestsUnknown"] = json!("x");
-    let out = run_config(ctx, &cfg)?;
-    ensure(out.code == 0 && out.stdout.trim() == "ok", || {
-        format!("a config with unknown properties: {}", out.describe())
-    })
+    runs_ok(ctx, &cfg, "a config with unknown properties")
 }
 
 /// The `ociVersionMin` and `ociVersionMax` of the runtime's features document are both
 /// accepted as a config's `ociVersion`.
 fn oci_versions_accepted(ctx: &Ctx) -> TestResult {
-    let out = ctx.rt(&["features"])?;
-    if out.code != 0 {
-        let err = out.stderr.to_lowercase();
-        if err.contains("unknown command") || err.contains("no help topic") {
-            return Err(skip(format!(
-                "the runtime has no `features` command: {}",
-                out.stderr.trim()
-            )));
-        }
-        return Err(format!("`features` failed: {}", out.describe()));
-    }
-    let f: Value = serde_json::from_str(&out.stdout)
-        .map_err(|e| format!("`features` output is not JSON ({e}): {}", out.stdout))?;
+    let f = super::features::features_document(ctx)?;
     for key in ["ociVersionMin", "ociVersionMax"] {
         let v = f[key]
             .as_str()
             .ok_or_else(|| format!("features has no {key}: {f}"))?;
         let mut cfg = sh("echo ok");
         cfg["ociVersion"] = json!(v);
-        let out = run_config(ctx, &cfg)?;
-        ensure(out.code == 0 && out.stdout.trim() == "ok", || {
-            format!("ociVersion {v:?} ({key}): {}", out.describe())
-        })?;
+        runs_ok(ctx, &cfg, &format!("ociVersion {v:?} ({key})"))?;
     }
     Ok(())
 }
@@ -653,10 +646,7 @@ fn console_size_ignored_without_terminal(ctx: &Ctx) -> TestResult {
     let mut cfg = sh("echo ok");
     cfg["process"]["terminal"] = json!(false);
     cfg["process"]["consoleSize"] = json!({"height": 25, "width": 80});
-    let out = run_config(ctx, &cfg)?;
-    ensure(out.code == 0 && out.stdout.trim() == "ok", || {
-        format!("consoleSize without a terminal: {}", out.describe())
-    })
+    runs_ok(ctx, &cfg, "consoleSize without a terminal")
 }
 
 /// A relative mount destination (deprecated, still allowed) is taken relative to `/`.
@@ -710,27 +700,27 @@ fn bind_source_relative_to_bundle(ctx: &Ctx) -> TestResult {
 
 /// `errnoRet` on an action that returns no errno (`SCMP_ACT_KILL`) is refused.
 fn errno_ret_without_errno_action_refused(ctx: &Ctx) -> TestResult {
-    let c = Ctn::new(ctx, "")?;
     let mut cfg = base_config(&["true"]);
     cfg["linux"]["seccomp"] = json!({
         "defaultAction": "SCMP_ACT_ALLOW",
         "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
         "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL", "errnoRet": 1}]
     });
-    c.write_config(&cfg)?;
-    refused(&c, "errnoRet 1 with SCMP_ACT_KILL")
+    refused(ctx, &cfg, "errnoRet 1 with SCMP_ACT_KILL")
 }
 
 /// A namespace `path` of another type (a uts namespace given as `network`) is refused.
 fn path_of_wrong_type_refused(ctx: &Ctx) -> TestResult {
-    let c = Ctn::new(ctx, "")?;
     let mut cfg = base_config(&["true"]);
     put_namespace(
         &mut cfg,
         json!({"type": "network", "path": "/proc/1/ns/uts"}),
     );
-    c.write_config(&cfg)?;
-    refused(&c, "a network namespace path that is a uts namespace")
+    refused(
+        ctx,
+        &cfg,
+        "a network namespace path that is a uts namespace",
+    )
 }
 
 /// Mounts are made in the listed order: of two tmpfs on one destination the second is on top,
@@ -760,11 +750,9 @@ fn listed_order(ctx: &Ctx) -> TestResult {
 
 /// An rlimit type the kernel has no interface for is refused.
 fn unknown_rlimit_refused(ctx: &Ctx) -> TestResult {
-    let c = Ctn::new(ctx, "")?;
     let mut cfg = base_config(&["true"]);
     cfg["process"]["rlimits"] = json!([{"type": "RLIMIT_SPECTESTS", "soft": 1, "hard": 1}]);
-    c.write_config(&cfg)?;
-    refused(&c, "rlimit type RLIMIT_SPECTESTS")
+    refused(ctx, &cfg, "rlimit type RLIMIT_SPECTESTS")
 }
 
 /// A user-namespace container leaves the owners of its rootfs as they were (no chown to

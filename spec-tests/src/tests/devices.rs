@@ -1,9 +1,11 @@
 //! Devices (config-linux.md "Default Devices", "Devices"; runtime-linux.md "Dev symbolic
 //! links"), observed from inside with busybox `stat` and `readlink`.
 
-use serde_json::json;
+use std::fs;
 
-use crate::bundle::{add_userns, sh};
+use serde_json::{json, Value};
+
+use crate::bundle::{add_mount, add_userns, base_config, sh};
 use crate::harness::{ensure, ensure_eq, run_ok, Ctn, Ctx, TestResult};
 use crate::rootfs::chown_tree;
 use crate::Test;
@@ -17,6 +19,7 @@ pub fn tests() -> Vec<Test> {
         t("pts_and_shm_dirs", pts_and_shm_dirs),
         t("linux_devices", linux_devices),
         t("userns_devices", userns_devices),
+        t("existing_file_mismatch", existing_file_mismatch),
     ]
 }
 
@@ -165,5 +168,58 @@ fn userns_devices(ctx: &Ctx) -> TestResult {
             "null", "zero", "full", "random", "urandom", "tty", "null-ok", "4", "8",
         ],
         "devices in a user namespace",
+    )
+}
+
+/// A `linux.devices` entry (char 1:3) at a path where a regular file already is: the run fails,
+/// the file keeps its content, and nothing of the container is left. Two cases: a host file
+/// bind-mounted at the path in the tmpfs `/dev`, and a file of the image's `/dev` (a config
+/// without a `/dev` mount).
+fn existing_file_mismatch(ctx: &Ctx) -> TestResult {
+    let device = json!([{"path": "/dev/st-dev", "type": "c", "major": 1, "minor": 3,
+                         "fileMode": 0o666, "uid": 0, "gid": 0}]);
+    let check = |c: &Ctn, cfg: &Value, file: &std::path::Path, case: &str| -> TestResult {
+        fs::write(file, "keep\n").map_err(|e| format!("write {}: {e}", file.display()))?;
+        c.write_config(cfg)?;
+        let out = c.run()?;
+        ensure(out.code != 0, || {
+            format!(
+                "{case}: a device over a regular file was accepted ({})",
+                out.describe()
+            )
+        })?;
+        let now = fs::read_to_string(file).unwrap_or_default();
+        ensure_eq(
+            now.as_str(),
+            "keep\n",
+            &format!("{case}: the file's content"),
+        )?;
+        let left = super::hooks::leftovers_of(c.ctx, c)?;
+        ensure(left.is_empty(), || {
+            format!("{case}: left after the failed run: {}", left.join("; "))
+        })
+    };
+    let c = Ctn::new(ctx, "bind")?;
+    let file = c.bundle.join("st-file");
+    let mut cfg = base_config(&["true"]);
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/dev/st-dev", "type": "bind", "source": file,
+               "options": ["bind"]}),
+    );
+    cfg["linux"]["devices"] = device.clone();
+    check(&c, &cfg, &file, "a bind-mounted host file")?;
+
+    let c = Ctn::new(ctx, "image")?;
+    let mut cfg = base_config(&["true"]);
+    if let Some(ms) = cfg["mounts"].as_array_mut() {
+        ms.retain(|m| m["destination"] != "/dev");
+    }
+    cfg["linux"]["devices"] = device;
+    check(
+        &c,
+        &cfg,
+        &c.rootfs().join("dev/st-dev"),
+        "a file of the image's /dev",
     )
 }

@@ -30,6 +30,14 @@ pub fn tests() -> Vec<Test> {
         t("prestart_failure", prestart_failure),
         t("poststart_failure_warns", poststart_failure_warns),
         t("poststop_failure_warns", poststop_failure_warns),
+        t(
+            "failed_create_poststop_failure_warns",
+            failed_create_poststop_failure_warns,
+        ),
+        t(
+            "start_container_failure_poststop",
+            start_container_failure_poststop,
+        ),
         t("timeout", timeout),
         t("env_and_args", env_and_args),
     ]
@@ -316,6 +324,94 @@ fn prestart_failure(ctx: &Ctx) -> TestResult {
         Some(c.id.as_str()),
         "id in the poststop state",
     )
+}
+
+/// The state a poststop hook wrote to `mark` (its stdin): a stopped container `c`.
+fn poststop_state(c: &Ctn, mark: &Path, after: &str) -> TestResult {
+    let state = fs::read_to_string(mark)
+        .map_err(|e| format!("the poststop hook did not run after {after} ({e})"))?;
+    let v: Value = serde_json::from_str(&state)
+        .map_err(|e| format!("poststop hook state is not JSON ({e}): {state}"))?;
+    ensure_eq(
+        v["id"].as_str(),
+        Some(c.id.as_str()),
+        "id in the poststop state",
+    )?;
+    ensure_eq(
+        v["status"].as_str(),
+        Some("stopped"),
+        "status in the poststop state",
+    )
+}
+
+/// A failed create (its prestart hook exits 3) runs its poststop hooks; the first fails (exit
+/// 4), which is a warning: the second still runs, create fails with the prestart error and
+/// leaves nothing. Under `--check-messages` the warning must name `hooks.poststop[0]` on
+/// stderr (cella's form, as `delete` logs it).
+fn failed_create_poststop_failure_warns(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mark = c.bundle.join("poststop.ran");
+    let mut cfg = base_config(&["sleep", "1000"]);
+    cfg["hooks"] = json!({
+        "prestart": [sh_hook("exit 3")],
+        "poststop": [sh_hook("exit 4"), sh_hook(&format!("cat > '{}'", mark.display()))],
+    });
+    c.write_config(&cfg)?;
+    let out = c.create(&[])?;
+    ensure_eq(
+        out.code,
+        1,
+        &format!("create with a failing prestart hook ({})", out.describe()),
+    )?;
+    let left = leftovers_of(ctx, &c)?;
+    ensure(left.is_empty(), || {
+        format!("left after the failed create: {}", left.join("; "))
+    })?;
+    poststop_state(&c, &mark, "a failing poststop hook of a failed create")?;
+    if ctx.check_messages {
+        ensure(out.stderr.contains("hooks.poststop[0]"), || {
+            format!(
+                "no warning naming hooks.poststop[0] on stderr: {}",
+                out.stderr.trim()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// A failing startContainer hook fails `start` and stops the container (step 7 goes on at
+/// step 12); the poststop hooks run (step 13) by the time the container is deleted (by the
+/// failed start itself, or by the `delete` that follows), with the state of a stopped
+/// container.
+fn start_container_failure_poststop(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mark = c.bundle.join("poststop.ran");
+    let mut cfg = sh("touch /ran; sleep 1000");
+    cfg["hooks"] = json!({
+        "startContainer": [sh_hook("exit 3")],
+        "poststop": [sh_hook(&format!("cat > '{}'", mark.display()))],
+    });
+    c.write_config(&cfg)?;
+    c.create_ok()?;
+    let out = ctx.rt(&["start", &c.id])?;
+    ensure(out.code != 0, || {
+        format!(
+            "start succeeded despite a failing startContainer hook: {}",
+            out.describe()
+        )
+    })?;
+    if c.state().is_ok() {
+        c.wait_status("stopped")?;
+        ctx.rt_ok(&["delete", &c.id])?;
+    }
+    ensure(!c.rootfs().join("ran").exists(), || {
+        "the user program ran".to_string()
+    })?;
+    poststop_state(&c, &mark, "a failed startContainer hook and delete")?;
+    let left = leftovers_of(ctx, &c)?;
+    ensure(left.is_empty(), || {
+        format!("left after delete: {}", left.join("; "))
+    })
 }
 
 /// A failing poststart hook is a warning: start succeeds and the container keeps running.

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::bundle::{add_mount, put_namespace, sh};
+use crate::bundle::{add_mount, base_config, put_namespace, sh};
+use crate::checker::run_in;
 use crate::harness::{
     ensure, ensure_eq, host_cgroup_v2, mkdir_mode, mount_at, parse_mountinfo, run_host, run_ok,
     wait_until, write_file, Ctn, Ctx, TestResult,
@@ -42,6 +43,9 @@ pub fn tests() -> Vec<Test> {
         t("bind_file", bind_file),
         t("tmpfs_at_nested_missing_dir", tmpfs_at_nested_missing_dir),
         t("tmpfs_copyup", tmpfs_copyup),
+        t("option_strings", option_strings),
+        t("recursive_option_strings", recursive_option_strings),
+        t("propagation_option_strings", propagation_option_strings),
     ]
 }
 
@@ -559,4 +563,87 @@ fn tmpfs_copyup(ctx: &Ctx) -> TestResult {
     ensure(!seed.join("added").exists(), || {
         "a write into the tmpfs reached the image's directory".into()
     })
+}
+
+/// Runs the checker's `mounts` group on the baseline config plus `mounts` (in container `c`).
+fn check_mounts(c: &Ctn, mounts: Vec<serde_json::Value>) -> TestResult {
+    let mut cfg = base_config(&["true"]);
+    for m in mounts {
+        add_mount(&mut cfg, m);
+    }
+    run_in(c, &cfg, &["mounts"])?.verdict()
+}
+
+/// More option strings of config.md's table, one tmpfs each, checked from inside by the
+/// checker in /proc/self/mountinfo: `atime` (no `noatime`), `noatime`, `relatime`,
+/// `strictatime` (neither), `nodiratime`, `nosymfollow` (per-mount flags), and `sync`,
+/// `dirsync`, `lazytime` (superblock flags, in the filesystem options).
+fn option_strings(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let opts = [
+        "atime",
+        "noatime",
+        "relatime",
+        "strictatime",
+        "nodiratime",
+        "nosymfollow",
+        "sync",
+        "dirsync",
+        "lazytime",
+    ];
+    let mounts = opts
+        .iter()
+        .map(|o| {
+            json!({"destination": format!("/mnt/st-{o}"), "type": "tmpfs", "source": "tmpfs",
+                   "options": ["nosuid", "nodev", o]})
+        })
+        .collect();
+    check_mounts(&c, mounts)
+}
+
+/// The recursive forms on an rbind of a host tree with a submount (a tmpfs at `sub`): `rro`,
+/// `rnosuid`, `rnodev`, `rnoexec` on one bind and `rnoatime`, `rnodiratime`, `rnosymfollow`
+/// on another; the checker requires each flag on the bind and on its submount.
+fn recursive_option_strings(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let tree = c.bundle.join("st-tree");
+    c.host_mount_tmpfs_at(&tree.join("sub"))?;
+    let bind = |dest: &str, opts: &[&str]| {
+        let mut o = vec!["rbind"];
+        o.extend_from_slice(opts);
+        json!({"destination": dest, "type": "bind", "source": tree, "options": o})
+    };
+    check_mounts(
+        &c,
+        vec![
+            bind("/mnt/st-rflags", &["rro", "rnosuid", "rnodev", "rnoexec"]),
+            bind(
+                "/mnt/st-ratime",
+                &["rnoatime", "rnodiratime", "rnosymfollow"],
+            ),
+        ],
+    )
+}
+
+/// Per-mount propagation strings on bind mounts of a host directory that is a shared mount
+/// with a submount: `private`, `shared`, `slave`, `unbindable` on a bind, and `rprivate`,
+/// `rshared`, `rslave`, `runbindable` on an rbind (the checker requires the r-forms on the
+/// submount too). `slave` needs a source in a peer group, hence the shared host mount.
+fn propagation_option_strings(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let src = c.bundle.join("st-psrc");
+    c.host_shared_bind(&src)?;
+    c.host_mount_tmpfs_at(&src.join("sub"))?;
+    let mut mounts = Vec::new();
+    for p in ["private", "shared", "slave", "unbindable"] {
+        mounts.push(
+            json!({"destination": format!("/mnt/st-{p}"), "type": "bind",
+                           "source": src, "options": ["bind", p]}),
+        );
+        mounts.push(
+            json!({"destination": format!("/mnt/st-r{p}"), "type": "bind",
+                           "source": src, "options": ["rbind", format!("r{p}")]}),
+        );
+    }
+    check_mounts(&c, mounts)
 }
