@@ -45,5 +45,8 @@ fn rust_lld_dir(target: &str) -> Option<String> {
         .filter(|o| o.status.success())?;
     let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let dir = format!("{sysroot}/lib/rustlib/{target}/bin/gcc-ld");
-    std::path::Path::new(&dir).join("ld.lld").exists().then_some(dir)
+    std::path::Path::new(&dir)
+        .join("ld.lld")
+        .exists()
+        .then_some(dir)
 }

@@ -226,6 +226,27 @@ run_fuzz() {
     CARGO_TARGET_DIR="$target_dir/fuzz" limited 40m fuzz/run.sh 20 2>&1 | tee "$log_dir/fuzz.log"
 }
 
+# The release cella is a static PIE (runtime-bin/link-gcc.sh) and linked with its hot functions
+# together (runtime-bin/cella.order): check both, since either would only show as a larger peak
+# RSS in benches/. Fewer than half of the order's names left in the binary means the code moved
+# on: rerun benches/layout/profile.sh.
+check_cella_layout() {
+    local bin=$target_dir/release/cella
+    if readelf -lW "$bin" | grep -q INTERP; then
+        echo "test-all: $bin has a program interpreter: it is not a static PIE" >&2
+        return 1
+    fi
+    readelf -hW "$bin" | grep -q 'DYN (' || { echo "test-all: $bin is not position-independent" >&2; return 1; }
+    local line found total
+    line=$(python3 benches/layout/hot-symbols.py --check "$bin" runtime-bin/cella.order)
+    echo "$line"
+    read -r found _ total _ <<<"$line"
+    if ((found * 2 < total)); then
+        echo "test-all: runtime-bin/cella.order is stale; rerun benches/layout/profile.sh" >&2
+        return 1
+    fi
+}
+
 spec_tests_totals() {
     grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests.log" | tail -n1 | grep .
 }
@@ -243,6 +264,7 @@ step "cargo fmt --check" limited 2m cargo fmt --all -- --check
 step "cargo clippy -D warnings" limited 20m cargo clippy --workspace --all-targets -- -D warnings
 step "cargo doc (cella, -D warnings)" run_cargo_doc
 step "cargo build --release" limited 20m cargo build --release --workspace
+step "cella binary: static PIE, hot functions together" check_cella_layout
 step "build rootfs" limited 5m fixtures/build-rootfs.sh "$rootfs"
 step "cargo test (unit + integration)" run_cargo_test
 summary[-1]+=": $(cargo_test_totals)"
