@@ -13,6 +13,7 @@
 //! `cella-benches seccomp ...` measures seccomp instead: see the `seccomp` module.
 
 mod bundle;
+mod flags;
 mod measure;
 mod report;
 mod seccomp;
@@ -160,7 +161,7 @@ fn measure_rounds(subjects: &[Subject], runs: usize, bundle: &Path) -> Vec<Vec<S
     samples
 }
 
-fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut opts = Options {
         rootfs: PathBuf::from(REPO).join("fixtures/cache/rootfs"),
         runtimes: Vec::new(),
@@ -170,23 +171,15 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
         json: None,
         keep: false,
     };
-    while let Some(arg) = args.next() {
-        // Accept both `--flag value` and `--flag=value`.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-        };
-        match flag.as_str() {
+    let mut flags = crate::flags::Flags::new(args, USAGE);
+    while let Some(flag) = flags.next_flag() {
+        let name = flag.name.clone();
+        let mut value = || flags.value(&flag);
+        match name.as_str() {
             "--rootfs" => opts.rootfs = PathBuf::from(value()?),
             "--runtime" => opts.runtimes.push(parse_runtime(&value()?)?),
-            "-n" | "--runs" => opts.runs = parse_count(&flag, &value()?)?,
-            "--warmup" => opts.warmup = parse_count(&flag, &value()?)?,
+            "-n" | "--runs" => opts.runs = parse_count(&name, &value()?)?,
+            "--warmup" => opts.warmup = parse_count(&name, &value()?)?,
             "--wrap" => {
                 opts.wrap = match value()?.as_str() {
                     "unshare" => true,
@@ -200,7 +193,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
                 print!("{USAGE}");
                 std::process::exit(0);
             }
-            _ => return Err(format!("unknown argument {arg:?}\n{USAGE}")),
+            _ => return Err(format!("unknown argument {name:?}\n{USAGE}")),
         }
     }
     if opts.runs == 0 {

@@ -406,7 +406,7 @@ fn run_loop(subject: &Subject, bundle: &Path, tag: &str, filtered: bool) -> Resu
     Ok(ns)
 }
 
-fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut opts = Options {
         profile: PathBuf::from(REPO).join("fixtures/seccomp/podman-default.json"),
         compiles: 200,
@@ -418,28 +418,21 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
         compile_only: false,
         keep: false,
     };
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-        };
-        match flag.as_str() {
+    let mut flags = crate::flags::Flags::new(args, USAGE);
+    while let Some(flag) = flags.next_flag() {
+        let name = flag.name.clone();
+        let mut value = || flags.value(&flag);
+        match name.as_str() {
             "--profile" => opts.profile = PathBuf::from(value()?),
-            "--compiles" => opts.compiles = crate::parse_count(&flag, &value()?)?,
+            "--compiles" => opts.compiles = crate::parse_count(&name, &value()?)?,
             "--rootfs" => opts.rootfs = PathBuf::from(value()?),
             "--runtime" => opts.runtimes.push(crate::parse_runtime(&value()?)?),
             "--calls" => {
                 opts.calls = value()?
                     .parse()
-                    .map_err(|_| format!("{flag}: not a count"))?
+                    .map_err(|_| format!("{name}: not a count"))?
             }
-            "-n" | "--repeats" => opts.repeats = crate::parse_count(&flag, &value()?)?,
+            "-n" | "--repeats" => opts.repeats = crate::parse_count(&name, &value()?)?,
             "--wrap" => {
                 opts.wrap = match value()?.as_str() {
                     "unshare" => true,
@@ -453,7 +446,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
                 print!("{USAGE}");
                 std::process::exit(0);
             }
-            _ => return Err(format!("unknown argument {arg:?}\n{USAGE}")),
+            _ => return Err(format!("unknown argument {name:?}\n{USAGE}")),
         }
     }
     opts.profile = std::fs::canonicalize(&opts.profile)

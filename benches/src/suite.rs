@@ -585,7 +585,7 @@ fn print_summary(
     }
 }
 
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut opts = Options {
         rootfs: PathBuf::from(crate::REPO).join("fixtures/cache/rootfs"),
         runtimes: Vec::new(),
@@ -598,26 +598,19 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         json: None,
         keep: false,
     };
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-        };
-        match flag.as_str() {
+    let mut flags = crate::flags::Flags::new(args, USAGE);
+    while let Some(flag) = flags.next_flag() {
+        let name = flag.name.clone();
+        let mut value = || flags.value(&flag);
+        match name.as_str() {
             "--rootfs" => opts.rootfs = PathBuf::from(value()?),
             "--runtime" => opts.runtimes.push(crate::parse_runtime(&value()?)?),
-            "-n" | "--rounds" => opts.rounds = crate::parse_count(&flag, &value()?)?,
-            "--warmup" => opts.warmup = crate::parse_count(&flag, &value()?)?,
-            "--parallel" => opts.parallel = crate::parse_count(&flag, &value()?)?,
-            "--parallel-rounds" => opts.parallel_rounds = crate::parse_count(&flag, &value()?)?,
-            "--rss-runs" => opts.rss_runs = crate::parse_count(&flag, &value()?)?,
-            "--seccomp-rounds" => opts.seccomp_rounds = Some(crate::parse_count(&flag, &value()?)?),
+            "-n" | "--rounds" => opts.rounds = crate::parse_count(&name, &value()?)?,
+            "--warmup" => opts.warmup = crate::parse_count(&name, &value()?)?,
+            "--parallel" => opts.parallel = crate::parse_count(&name, &value()?)?,
+            "--parallel-rounds" => opts.parallel_rounds = crate::parse_count(&name, &value()?)?,
+            "--rss-runs" => opts.rss_runs = crate::parse_count(&name, &value()?)?,
+            "--seccomp-rounds" => opts.seccomp_rounds = Some(crate::parse_count(&name, &value()?)?),
             "--no-seccomp" => opts.seccomp_rounds = None,
             "--json" => opts.json = Some(PathBuf::from(value()?)),
             "--keep" => opts.keep = true,
@@ -625,7 +618,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
                 print!("{USAGE}");
                 std::process::exit(0);
             }
-            _ => return Err(format!("unknown argument {arg:?}\n{USAGE}")),
+            _ => return Err(format!("unknown argument {name:?}\n{USAGE}")),
         }
     }
     if opts.rounds == 0 {
