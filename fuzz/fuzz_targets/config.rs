@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
         dir: dir.to_path_buf(),
         config_path: file.to_path_buf(),
         spec,
+        warnings: Vec::new(),
     };
     for version in [Version::V1, Version::V2] {
         let _ = cella::plan::compile(

@@ -34,6 +34,13 @@ pub struct Caller {
     /// cgroup rules (v1 `devices.allow`, v2 BPF device programs) and, in
     /// practice, for the host's cgroups.
     pub privileged: bool,
+    /// The runtime's own bounding set, bit N for capability N: a capability
+    /// outside it can never be granted to a process the runtime starts
+    /// (capset(2) and execve(2) keep every set within it).
+    pub bounding_set: u64,
+    /// The highest capability number the kernel has
+    /// (`/proc/sys/kernel/cap_last_cap`).
+    pub cap_last_cap: u8,
 }
 
 impl Caller {
@@ -46,6 +53,8 @@ impl Caller {
         can_map_uids: true,
         can_map_gids: true,
         privileged: true,
+        bounding_set: (1 << 41) - 1,
+        cap_last_cap: 40,
     };
 
     /// Reads the facts of this process (`/proc/self/uid_map`, capabilities).
@@ -61,6 +70,13 @@ impl Caller {
             can_map_uids: has(Capability::CAP_SETUID),
             can_map_gids: has(Capability::CAP_SETGID),
             privileged: !in_user_namespace && has(Capability::CAP_SYS_ADMIN),
+            bounding_set: caps::read(None, CapSet::Bounding)
+                .map(|set| set.iter().fold(0, |mask, c| mask | c.bitmask()))
+                .unwrap_or(0),
+            cap_last_cap: std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(Capability::CAP_CHECKPOINT_RESTORE.index()),
         }
     }
 
@@ -197,6 +213,7 @@ mod tests {
             can_map_uids: euid == 0,
             can_map_gids: euid == 0,
             privileged: false,
+            ..Caller::ROOT
         }
     }
 

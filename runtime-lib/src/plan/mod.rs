@@ -186,7 +186,8 @@ pub struct Plan {
     pub hooks: crate::hooks::HookPlan,
     /// The compiled seccomp filter.
     pub seccomp: Option<crate::seccomp::Compiled>,
-    /// What the runtime skipped and should say so (unknown syscall names).
+    /// What the runtime skipped and should say so (unknown capability and
+    /// syscall names, capabilities it cannot grant).
     pub warnings: Vec<String>,
 }
 
@@ -270,6 +271,9 @@ fn compile_inner(
         .and_then(|l| l.seccomp().as_ref())
         .map(seccomp_plan)
         .transpose()?;
+    // What loading left out (unknown capability names), then what planning
+    // leaves out (capabilities this runtime cannot grant), then seccomp's.
+    let mut warnings = bundle.warnings.clone();
     Ok(Plan {
         id: id.to_string(),
         bundle: bundle.dir.clone(),
@@ -284,6 +288,8 @@ fn compile_inner(
                 spec,
                 opts.listen_fds + opts.preserve_fds,
                 !opts.no_new_keyring,
+                &host.caller,
+                &mut warnings,
             )?;
             if opts.listen_fds > 0 {
                 process
@@ -338,10 +344,14 @@ fn compile_inner(
             .into_iter()
             .collect(),
         hooks: crate::hooks::HookPlan::from_spec(spec.hooks().as_ref()),
-        warnings: seccomp
-            .as_ref()
-            .map(|c| c.warnings.iter().map(|w| w.to_string()).collect())
-            .unwrap_or_default(),
+        warnings: {
+            warnings.extend(
+                seccomp
+                    .iter()
+                    .flat_map(|c| c.warnings.iter().map(|w| w.to_string())),
+            );
+            warnings
+        },
         seccomp,
         namespaces,
     })

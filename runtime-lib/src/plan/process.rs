@@ -7,6 +7,7 @@ use oci_spec::runtime::{Capabilities, PosixRlimitType, Process, Spec};
 use serde::Serialize;
 
 use super::Problem;
+use crate::rootless::Caller;
 
 /// A resource limit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -115,16 +116,88 @@ fn cap_names(field: &str, set: &Option<Capabilities>) -> Result<Vec<String>, Pro
     Ok(names)
 }
 
+/// Plans the container's process. Capabilities `caller` cannot grant are
+/// left out, with a warning each in `warnings` (see [`keep_grantable`]).
 pub(super) fn plan(
     spec: &Spec,
     preserve_fds: u32,
     new_session_keyring: bool,
+    caller: &Caller,
+    warnings: &mut Vec<String>,
 ) -> Result<ProcessPlan, Problem> {
     let p = spec
         .process()
         .as_ref()
         .ok_or_else(|| Problem::new("process", "is required to create a container"))?;
-    plan_process(p, "process.", preserve_fds, new_session_keyring)
+    let mut plan = plan_process(p, "process.", preserve_fds, new_session_keyring)?;
+    warnings.extend(keep_grantable(&mut plan.capabilities, "process.", caller));
+    Ok(plan)
+}
+
+/// Removes from `caps` every capability `caller` cannot hand on, returning
+/// one warning per set and capability. runtime-spec config.md ("Linux
+/// Process", `capabilities`): "Any value which cannot be mapped to a
+/// relevant kernel interface, or cannot be granted otherwise MUST be logged
+/// as a warning by the runtime. Runtimes SHOULD NOT fail if the container
+/// configuration requests capabilities that cannot be granted, for example,
+/// if the runtime operates in a restricted environment with a limited set of
+/// capabilities." Two cases: a capability the running kernel does not have
+/// (a number above `cap_last_cap`: this build knows a newer kernel's name),
+/// and one missing from the runtime's own bounding set (`capsh --drop`, a
+/// runtime inside a container): capset(2) can only lower the sets and
+/// execve(2) keeps them within the bounding set, so asking for it could
+/// only fail. Leaving it out gives the container less privilege, never more.
+pub(crate) fn keep_grantable(
+    caps: &mut CapabilitySets,
+    prefix: &str,
+    caller: &Caller,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let CapabilitySets {
+        bounding,
+        effective,
+        inheritable,
+        permitted,
+        ambient,
+    } = caps;
+    for (set, names) in [
+        ("bounding", bounding),
+        ("effective", effective),
+        ("inheritable", inheritable),
+        ("permitted", permitted),
+        ("ambient", ambient),
+    ] {
+        names.retain(|name| {
+            let Some(why) = ungrantable(name, caller) else {
+                return true;
+            };
+            warnings.push(format!(
+                "{prefix}capabilities.{set}: {name} cannot be granted: {why}; left out"
+            ));
+            false
+        });
+    }
+    warnings
+}
+
+/// Why `caller` cannot grant the capability `name`, if it cannot.
+fn ungrantable(name: &str, caller: &Caller) -> Option<String> {
+    // Names were checked by cap_names: every one is known to `caps`.
+    let cap = caps::Capability::from_str(name).ok()?;
+    if cap.index() > caller.cap_last_cap {
+        Some(format!(
+            "the kernel has no capability {} (its last is {}, /proc/sys/kernel/cap_last_cap)",
+            cap.index(),
+            caller.cap_last_cap
+        ))
+    } else if caller.bounding_set & cap.bitmask() == 0 {
+        Some(
+            "it is not in the runtime's own bounding set, so no process it starts can have it"
+                .into(),
+        )
+    } else {
+        None
+    }
 }
 
 /// Plans one process (a container's, or one for `exec`); `prefix` is the

@@ -17,6 +17,7 @@ fn bundle(config: Value) -> Bundle {
         dir: PathBuf::from("/bundles/b"),
         config_path: PathBuf::from("/bundles/b/config.json"),
         spec: serde_json::from_value(config).expect("config parses"),
+        warnings: Vec::new(),
     }
 }
 
@@ -230,6 +231,67 @@ fn process_settings() {
     assert!(pr.new_session_keyring);
 }
 
+/// runtime-spec config.md: a capability that "cannot be granted otherwise MUST be logged as a
+/// warning" and "Runtimes SHOULD NOT fail": one outside the runtime's own bounding set is left
+/// out of every set, with a warning per set naming the field and the capability.
+#[test]
+fn capability_outside_the_runtime_bounding_set_is_left_out_with_a_warning() {
+    let chown = 1u64 << 0;
+    let host = HostFacts {
+        caller: crate::rootless::Caller {
+            bounding_set: chown,
+            ..crate::rootless::Caller::ROOT
+        },
+        ..V1
+    };
+    let p = compile(&bundle(base()), "ctr", &CreateOptions::default(), &host).expect("plans");
+    let c = &p.process.capabilities;
+    assert_eq!(c.bounding, ["CAP_CHOWN"]);
+    assert!(c.effective.is_empty());
+    assert_eq!(c.permitted, ["CAP_CHOWN"]);
+    assert_eq!(c.ambient, ["CAP_CHOWN"]);
+    let why = "it is not in the runtime's own bounding set, so no process it starts can have it";
+    assert_eq!(
+        p.warnings,
+        ["bounding", "effective", "permitted"].map(|set| format!(
+            "process.capabilities.{set}: CAP_KILL cannot be granted: {why}; left out"
+        ))
+    );
+}
+
+/// A capability this build names but the running kernel lacks (a number above its
+/// `cap_last_cap`) is left out with a warning saying so.
+#[test]
+fn capability_the_kernel_lacks_is_left_out_with_a_warning() {
+    let host = HostFacts {
+        caller: crate::rootless::Caller {
+            cap_last_cap: 39,
+            ..crate::rootless::Caller::ROOT
+        },
+        ..V1
+    };
+    let mut v = base();
+    v["process"]["capabilities"] = json!({"bounding": ["CAP_KILL", "CAP_CHECKPOINT_RESTORE"]});
+    let p = compile(&bundle(v), "ctr", &CreateOptions::default(), &host).expect("plans");
+    assert_eq!(p.process.capabilities.bounding, ["CAP_KILL"]);
+    assert_eq!(
+        p.warnings,
+        [
+            "process.capabilities.bounding: CAP_CHECKPOINT_RESTORE cannot be granted: the kernel \
+          has no capability 40 (its last is 39, /proc/sys/kernel/cap_last_cap); left out"
+        ]
+    );
+}
+
+/// The warnings of loading (unknown capability names) come first in the plan's.
+#[test]
+fn load_warnings_reach_the_plan() {
+    let mut b = bundle(base());
+    b.warnings = vec!["process.capabilities.bounding[2]: CAP_X ...".into()];
+    let p = compile(&b, "ctr", &CreateOptions::default(), &V1).expect("plans");
+    assert_eq!(p.warnings, b.warnings);
+}
+
 #[test]
 fn absent_capabilities_mean_none() {
     let mut v = base();
@@ -391,6 +453,7 @@ const USER: HostFacts = HostFacts {
         can_map_uids: false,
         can_map_gids: false,
         privileged: false,
+        ..crate::rootless::Caller::ROOT
     },
 };
 
@@ -497,6 +560,7 @@ fn runtime_in_a_user_namespace_binds_devices() {
             can_map_uids: true,
             can_map_gids: true,
             privileged: false,
+            ..crate::rootless::Caller::ROOT
         },
         ..V1
     };

@@ -22,6 +22,10 @@ pub struct Bundle {
     pub config_path: PathBuf,
     /// The parsed configuration.
     pub spec: Spec,
+    /// What loading left out and the runtime must log as a warning: a
+    /// capability name no kernel interface maps to (runtime-spec config.md,
+    /// "Linux Process": such a value "MUST be logged as a warning").
+    pub warnings: Vec<String>,
 }
 
 /// The largest JSON document cella reads: `config.json`, `process.json`,
@@ -66,12 +70,13 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle, SpecError> {
         source,
     })?;
     let config_path = dir.join(CONFIG_FILE);
-    let spec = parse_config(&config_path)?;
+    let (spec, warnings) = parse_config(&config_path)?;
     validate(&spec, &dir, &config_path)?;
     Ok(Bundle {
         dir,
         config_path,
         spec,
+        warnings,
     })
 }
 
@@ -113,6 +118,7 @@ pub fn bundle_from_spec(spec: Spec, dir: Option<&Path>) -> Result<Bundle, SpecEr
         dir,
         config_path,
         spec,
+        warnings: Vec::new(),
     })
 }
 
@@ -145,13 +151,78 @@ pub fn load_process(file: &Path) -> Result<oci_spec::runtime::Process, SpecError
 
 /// Reads and deserializes `config.json`, keeping the JSON path of the first
 /// field that fails to deserialize (plain `serde_json` would only give a
-/// line and column).
-fn parse_config(file: &Path) -> Result<Spec, SpecError> {
+/// line and column). Capability names no kernel interface maps to are left
+/// out with a warning each (see [`drop_unknown_capabilities`]).
+fn parse_config(file: &Path) -> Result<(Spec, Vec<String>), SpecError> {
     let f = fs::File::open(file).map_err(|source| SpecError::Read {
         file: file.to_path_buf(),
         source,
     })?;
-    parse_spec(&read_document(f, file)?, file)
+    let bytes = read_document(f, file)?;
+    let (cleaned, warnings) = drop_unknown_capabilities(&bytes);
+    let spec = parse_spec(cleaned.as_deref().unwrap_or(&bytes), file)?;
+    Ok((spec, warnings))
+}
+
+/// The five capability sets of `process.capabilities`.
+const CAPABILITY_SETS: [&str; 5] = [
+    "bounding",
+    "effective",
+    "inheritable",
+    "permitted",
+    "ambient",
+];
+
+/// Removes the capability names `oci-spec` does not know (a misspelling,
+/// or a capability newer than this build) from `process.capabilities`,
+/// returning the rewritten document (`None` when nothing was removed) and a
+/// warning naming each entry. runtime-spec config.md ("Linux Process",
+/// `capabilities`): "Any value which cannot be mapped to a relevant kernel
+/// interface, or cannot be granted otherwise MUST be logged as a warning by
+/// the runtime. Runtimes SHOULD NOT fail if the container configuration
+/// requests capabilities that cannot be granted". Such a name can only be
+/// left out, never granted, so the container gets less privilege, not more;
+/// runc does the same ("ignoring unknown or unavailable capabilities").
+/// `oci-spec` would refuse the whole document, so this runs on the raw JSON
+/// first. A document that is not JSON, or has no such name, is left to
+/// [`parse_spec`] as it is, which reports its errors as before.
+fn drop_unknown_capabilities(bytes: &[u8]) -> (Option<Vec<u8>>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return (None, warnings);
+    };
+    let Some(sets) = doc
+        .pointer_mut("/process/capabilities")
+        .and_then(|c| c.as_object_mut())
+    else {
+        return (None, warnings);
+    };
+    for set in CAPABILITY_SETS {
+        let Some(list) = sets.get_mut(set).and_then(|l| l.as_array_mut()) else {
+            continue;
+        };
+        let mut i = 0;
+        list.retain(|v| {
+            let index = i;
+            i += 1;
+            // Only strings that do not name a capability: any other type is
+            // a type error, which parse_spec reports with its path.
+            let unknown = v.is_string()
+                && serde_json::from_value::<oci_spec::runtime::Capability>(v.clone()).is_err();
+            if unknown {
+                warnings.push(format!(
+                    "process.capabilities.{set}[{index}]: {} cannot be granted: no kernel \
+                     capability of that name is known to this runtime; left out",
+                    v.as_str().unwrap_or_default()
+                ));
+            }
+            !unknown
+        });
+    }
+    if warnings.is_empty() {
+        return (None, warnings);
+    }
+    (serde_json::to_vec(&doc).ok(), warnings)
 }
 
 /// Deserializes a `config.json` document (`file` names it in errors);
@@ -180,4 +251,49 @@ pub fn parse_spec(bytes: &[u8], file: &Path) -> Result<Spec, SpecError> {
         reason: err.to_string(),
     })?;
     Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unknown capability name is removed from its set with a warning naming the field, its
+    /// index and the name; the known names and the other sets stay.
+    #[test]
+    fn unknown_capability_names_are_dropped_with_warnings() {
+        let doc = br#"{"process": {"capabilities": {
+            "bounding": ["CAP_KILL", "CAP_NOT_A_CAP", "CAP_CHOWN"],
+            "effective": ["CAP_KILL"],
+            "ambient": ["cap_bogus"]}}}"#;
+        let (cleaned, warnings) = drop_unknown_capabilities(doc);
+        let cleaned: serde_json::Value = serde_json::from_slice(&cleaned.unwrap()).unwrap();
+        assert_eq!(
+            cleaned["process"]["capabilities"],
+            serde_json::json!({"bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"],
+                               "ambient": []})
+        );
+        let why = "cannot be granted: no kernel capability of that name is known to this \
+                   runtime; left out";
+        assert_eq!(
+            warnings,
+            [
+                format!("process.capabilities.bounding[1]: CAP_NOT_A_CAP {why}"),
+                format!("process.capabilities.ambient[0]: cap_bogus {why}"),
+            ]
+        );
+    }
+
+    /// Names oci-spec accepts (any case, without `CAP_`), other types and documents that are
+    /// not JSON are left for parse_spec, unchanged.
+    #[test]
+    fn known_names_and_other_errors_are_left_alone() {
+        for doc in [
+            &br#"{"process": {"capabilities": {"bounding": ["CAP_KILL", "sys_admin"]}}}"#[..],
+            br#"{"process": {"capabilities": {"bounding": [5]}}}"#,
+            br#"{"process": {"capabilities": "#,
+            br#"{"process": {}}"#,
+        ] {
+            assert_eq!(drop_unknown_capabilities(doc), (None, Vec::new()));
+        }
+    }
 }

@@ -137,18 +137,6 @@ fn builtins() -> Vec<Builtin> {
                 cfg_text(c)
             },
         },
-        Builtin {
-            name: "capability_outside_bounding_set",
-            expect: "CAP_SYS_RESOURCE",
-            when: When::CreateOrStart,
-            config: || {
-                let mut c = base_config(&["true"]);
-                let caps = ["CAP_KILL", "CAP_SYS_RESOURCE"];
-                c["process"]["capabilities"] =
-                    json!({"bounding": caps, "effective": caps, "permitted": caps});
-                cfg_text(c)
-            },
-        },
     ]
 }
 
@@ -184,13 +172,9 @@ pub fn tests(corpus: Option<&PathBuf>) -> Vec<Test> {
         v.push(Test {
             name,
             run: Box::new(move |ctx: &Ctx| {
-                // Both cases are bad only where the runtime lacks CAP_SYS_RESOURCE (as in
-                // this project's sandbox); a host that has it (the cgroup v2 VM) can honour them.
-                if matches!(
-                    b.name,
-                    "rlimit_above_hard_limit" | "capability_outside_bounding_set"
-                ) && host_bounding_has_sys_resource()
-                {
+                // Bad only where the runtime lacks CAP_SYS_RESOURCE (as in this project's
+                // sandbox); a host that has it (the cgroup v2 VM) can honour it.
+                if b.name == "rlimit_above_hard_limit" && host_bounding_has_sys_resource() {
                     return Err(crate::harness::skip(
                         "the host's bounding set has CAP_SYS_RESOURCE: the config is valid here",
                     ));

@@ -31,6 +31,14 @@ pub fn tests() -> Vec<Test> {
         t("rlimits", rlimits),
         t("capabilities_root", capabilities_root),
         t("capabilities_ambient", capabilities_ambient),
+        t(
+            "capabilities_unknown_name_warned",
+            capabilities_unknown_name_warned,
+        ),
+        t(
+            "capabilities_outside_bounding_set_warned",
+            capabilities_outside_bounding_set_warned,
+        ),
         t("no_new_privileges_true", no_new_privileges_true),
         t("no_new_privileges_false", no_new_privileges_false),
         t("oom_score_adj", oom_score_adj),
@@ -172,6 +180,85 @@ fn capabilities_root(ctx: &Ctx) -> TestResult {
             ("CapAmb", 0),
         ],
     )
+}
+
+/// Runs `cfg` (whose process prints its `Cap*` lines) and checks what config.md asks of a
+/// capability that cannot be granted: the container runs (exit 0), stderr names each of
+/// `ungrantable` (under --check-messages also the field, `process.capabilities.bounding`, and
+/// the word warning), and the process has exactly `granted` in its bounding, permitted and
+/// effective sets.
+fn ungrantable_caps_warned(
+    ctx: &Ctx,
+    cfg: &serde_json::Value,
+    ungrantable: &[&str],
+    granted: u64,
+) -> TestResult {
+    let out = crate::harness::run_config(ctx, cfg)?;
+    if out.code != 0 {
+        return Err(format!(
+            "the container should run without {ungrantable:?}: {}",
+            out.describe()
+        ));
+    }
+    let mut problems = Vec::new();
+    let mut want: Vec<&str> = ungrantable.to_vec();
+    if ctx.check_messages {
+        want.extend(["process.capabilities.bounding", "warning"]);
+    }
+    let stderr = out.stderr.to_lowercase();
+    for w in want {
+        if !stderr.contains(&w.to_lowercase()) {
+            problems.push(format!(
+                "stderr should warn naming {w}; got: {:?}",
+                out.stderr
+            ));
+        }
+    }
+    if let Err(e) = check_caps(
+        &out.stdout,
+        &[
+            ("CapPrm", granted),
+            ("CapEff", granted),
+            ("CapBnd", granted),
+        ],
+    ) {
+        problems.push(e);
+    }
+    ensure(problems.is_empty(), || problems.join("\n"))
+}
+
+/// config.md "Linux Process": a capability name no kernel interface maps to ("Any value which
+/// cannot be mapped to a relevant kernel interface ... MUST be logged as a warning"; "SHOULD
+/// NOT fail"): `CAP_NOT_A_CAP` in three sets is left out with a warning naming it, the rest
+/// is granted.
+fn capabilities_unknown_name_warned(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("grep ^Cap /proc/self/status");
+    set_caps(&mut cfg, &["CAP_CHOWN", "CAP_KILL", "CAP_NOT_A_CAP"]);
+    ungrantable_caps_warned(ctx, &cfg, &["CAP_NOT_A_CAP"], CAP_CHOWN | CAP_KILL)
+}
+
+/// config.md "Linux Process": "Runtimes SHOULD NOT fail if the container configuration
+/// requests capabilities that cannot be granted, for example, if the runtime operates in a
+/// restricted environment with a limited set of capabilities." The test drops `CAP_SYS_RESOURCE` from
+/// its own bounding set (the test runs in a process of its own; the runtime it starts
+/// inherits the set, as a runtime inside a container or under `capsh --drop` has it), then
+/// asks for it: a warning names it, the container runs without it.
+fn capabilities_outside_bounding_set_warned(ctx: &Ctx) -> TestResult {
+    const CAP_SYS_RESOURCE: u64 = 1 << 24;
+    // SAFETY: PR_CAPBSET_DROP takes an integer capability number and no pointers; it changes
+    // only this thread's bounding set, which the runtime started from it inherits.
+    let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, 24, 0, 0, 0) };
+    if r != 0 {
+        return Err(format!(
+            "prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let mut cfg = sh("grep ^Cap /proc/self/status");
+    set_caps(&mut cfg, &["CAP_CHOWN", "CAP_KILL", "CAP_SYS_RESOURCE"]);
+    let granted = CAP_CHOWN | CAP_KILL;
+    debug_assert_eq!(granted & CAP_SYS_RESOURCE, 0);
+    ungrantable_caps_warned(ctx, &cfg, &["CAP_SYS_RESOURCE"], granted)
 }
 
 /// A non-root user keeps an ambient capability across execve; the other sets follow the

@@ -43,6 +43,10 @@ pub fn tests() -> Vec<Test> {
         t("devices_rules", devices_rules),
         t("every_field", every_field),
         t("check_before_update", check_before_update),
+        t(
+            "v1_fields_without_v2_conversion_refused",
+            v1_fields_without_v2_conversion_refused,
+        ),
     ]
 }
 
@@ -675,6 +679,81 @@ fn unenforceable_is_refused(ctx: &Ctx) -> TestResult {
         Mode::V1 => expect_refused(ctx, "unified", unified, "linux.resources.unified"),
         Mode::V2 => expect_applied(ctx, "unified", unified, "pids", "pids.max", "9"),
     }
+}
+
+/// The v1 fields that have no cgroup v2 equivalent, each as `(tag, linux.resources value, the
+/// field an error names)`: kernel memory limits, swappiness, the OOM killer switch, a
+/// non-hierarchical memory cgroup, realtime CPU limits and blkio leaf weights.
+fn unconvertible_v1_fields() -> Vec<(&'static str, Value, &'static str)> {
+    vec![
+        (
+            "kmem",
+            json!({"memory": {"kernel": 67108864}}),
+            "memory.kernel",
+        ),
+        (
+            "kmemtcp",
+            json!({"memory": {"kernelTCP": 67108864}}),
+            "memory.kernelTCP",
+        ),
+        (
+            "swappiness",
+            json!({"memory": {"swappiness": 10}}),
+            "memory.swappiness",
+        ),
+        (
+            "nooom",
+            json!({"memory": {"disableOOMKiller": true}}),
+            "memory.disableOOMKiller",
+        ),
+        (
+            "flat",
+            json!({"memory": {"useHierarchy": false}}),
+            "memory.useHierarchy",
+        ),
+        (
+            "rtrun",
+            json!({"cpu": {"realtimeRuntime": 1000}}),
+            "cpu.realtimeRuntime",
+        ),
+        (
+            "rtper",
+            json!({"cpu": {"realtimePeriod": 100000}}),
+            "cpu.realtimePeriod",
+        ),
+        (
+            "leaf",
+            json!({"blockIO": {"leafWeight": 300}}),
+            "blockIO.leafWeight",
+        ),
+        (
+            "leafdev",
+            json!({"blockIO": {"weightDevice": [{"major": 8, "minor": 0, "leafWeight": 300}]}}),
+            "blockIO.weightDevice[0]",
+        ),
+    ]
+}
+
+/// config-linux.md "Unified": on a pure cgroup v2 host a v1 field the runtime cannot convert
+/// MUST be an error. Each field of [`unconvertible_v1_fields`] alone: `create` exits 1, leaves
+/// no state directory or cgroup (and, swept after the test, no process or mount), and under
+/// --check-messages stderr names `linux.resources.<field>`. On a v1 or hybrid host the fields
+/// are v1 files and nothing is converted: skip.
+fn v1_fields_without_v2_conversion_refused(ctx: &Ctx) -> TestResult {
+    if mode() != Mode::V2 {
+        return Err(crate::harness::skip(
+            "not a pure cgroup v2 host (no /sys/fs/cgroup/cgroup.controllers): v1 fields are \
+             written to v1 files here, nothing is converted",
+        ));
+    }
+    let mut failures = Vec::new();
+    for (tag, resources, field) in unconvertible_v1_fields() {
+        let field = format!("linux.resources.{field}");
+        if let Err(e) = expect_refused(ctx, tag, resources.clone(), &field) {
+            failures.push(format!("{field} ({resources}): {e}"));
+        }
+    }
+    ensure(failures.is_empty(), || failures.join("\n"))
 }
 
 /// Device cgroup rules: with `linux.resources.devices` denying everything, only the runtime's
