@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::bundle::{add_mount, base_config, sh, DEFAULT_PATH};
 use crate::harness::{
     ensure, ensure_eq, find_cgroup_dirs, find_processes, ns_link, proc_alive, wait_until, Ctn, Ctx,
-    TestResult,
+    Output, TestResult,
 };
 use crate::Test;
 
@@ -298,22 +298,11 @@ fn create_runtime_failure(ctx: &Ctx) -> TestResult {
 fn prestart_failure(ctx: &Ctx) -> TestResult {
     let c = Ctn::new(ctx, "")?;
     let mark = c.bundle.join("poststop.ran");
-    let mut cfg = base_config(&["sleep", "1000"]);
-    cfg["hooks"] = json!({
-        "prestart": [sh_hook("exit 3")],
-        "poststop": [sh_hook(&format!("cat > '{}'", mark.display()))],
-    });
-    c.write_config(&cfg)?;
-    let out = c.create(&[])?;
-    ensure_eq(
-        out.code,
-        1,
-        &format!("create with a failing prestart hook ({})", out.describe()),
+    create_with_failing_prestart(
+        ctx,
+        &c,
+        json!([sh_hook(&format!("cat > '{}'", mark.display()))]),
     )?;
-    let left = leftovers_of(ctx, &c)?;
-    ensure(left.is_empty(), || {
-        format!("left after the failed create: {}", left.join("; "))
-    })?;
     let state = std::fs::read_to_string(&mark).map_err(|e| {
         format!("the poststop hook did not run after the failed prestart hook ({e})")
     })?;
@@ -324,6 +313,25 @@ fn prestart_failure(ctx: &Ctx) -> TestResult {
         Some(c.id.as_str()),
         "id in the poststop state",
     )
+}
+
+/// Creates `c` with a prestart hook that exits 3 and the given poststop hooks: create must
+/// exit 1 and leave nothing of the container. Returns create's output.
+fn create_with_failing_prestart(ctx: &Ctx, c: &Ctn, poststop: Value) -> Result<Output, String> {
+    let mut cfg = base_config(&["sleep", "1000"]);
+    cfg["hooks"] = json!({"prestart": [sh_hook("exit 3")], "poststop": poststop});
+    c.write_config(&cfg)?;
+    let out = c.create(&[])?;
+    ensure_eq(
+        out.code,
+        1,
+        &format!("create with a failing prestart hook ({})", out.describe()),
+    )?;
+    let left = leftovers_of(ctx, c)?;
+    ensure(left.is_empty(), || {
+        format!("left after the failed create: {}", left.join("; "))
+    })?;
+    Ok(out)
 }
 
 /// The state a poststop hook wrote to `mark` (its stdin): a stopped container `c`.
@@ -351,22 +359,14 @@ fn poststop_state(c: &Ctn, mark: &Path, after: &str) -> TestResult {
 fn failed_create_poststop_failure_warns(ctx: &Ctx) -> TestResult {
     let c = Ctn::new(ctx, "")?;
     let mark = c.bundle.join("poststop.ran");
-    let mut cfg = base_config(&["sleep", "1000"]);
-    cfg["hooks"] = json!({
-        "prestart": [sh_hook("exit 3")],
-        "poststop": [sh_hook("exit 4"), sh_hook(&format!("cat > '{}'", mark.display()))],
-    });
-    c.write_config(&cfg)?;
-    let out = c.create(&[])?;
-    ensure_eq(
-        out.code,
-        1,
-        &format!("create with a failing prestart hook ({})", out.describe()),
+    let out = create_with_failing_prestart(
+        ctx,
+        &c,
+        json!([
+            sh_hook("exit 4"),
+            sh_hook(&format!("cat > '{}'", mark.display()))
+        ]),
     )?;
-    let left = leftovers_of(ctx, &c)?;
-    ensure(left.is_empty(), || {
-        format!("left after the failed create: {}", left.join("; "))
-    })?;
     poststop_state(&c, &mark, "a failing poststop hook of a failed create")?;
     if ctx.check_messages {
         ensure(out.stderr.contains("hooks.poststop[0]"), || {
