@@ -34,12 +34,14 @@ pub(crate) fn connect_unix(path: &Path, what: &'static str) -> Result<OwnedFd, E
 
 /// Creates a pty in the current mount namespace (the container's), makes
 /// its slave this process's stdio and controlling terminal, sends the master
-/// over `socket` and closes it. `owner` gets the slave (so a non-root
-/// process can use its terminal); `console` also binds it to `/dev/console`.
+/// over `socket` and closes it; `console` also binds it to `/dev/console`.
+/// The slave keeps the owner and group the kernel gave it (the group is
+/// devpts's `gid=`, `tty` in the usual configs); its owner becomes the
+/// process's user with the rest of stdio, as runc does (see
+/// `apply::process::switch_user_and_caps`).
 pub(crate) fn setup_terminal(
     socket: RawFd,
     size: Option<(u16, u16)>,
-    owner: (u32, u32),
     console: bool,
 ) -> Result<(), ChildError> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
@@ -51,12 +53,6 @@ pub(crate) fn setup_terminal(
     // `/dev/pts/N` is a path the container could have made a symlink.
     let slave = sys::open_pty_peer(master.as_fd())
         .map_err(|e| ChildError::sys("open the pty slave of", name.clone(), e))?;
-    nix::unistd::fchown(
-        &slave,
-        Some(nix::unistd::Uid::from_raw(owner.0)),
-        Some(nix::unistd::Gid::from_raw(owner.1)),
-    )
-    .map_err(|e| ChildError::sys("chown", name.clone(), e))?;
     if let Some((rows, cols)) = size {
         sys::set_window_size(slave.as_raw_fd(), rows, cols)
             .map_err(|e| ChildError::sys("set window size of", name.clone(), e))?;

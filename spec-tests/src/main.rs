@@ -170,6 +170,7 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::hooks::tests());
     v.extend(tests::features::tests());
     v.extend(tests::seccomp::tests());
+    v.extend(tests::as_runc::tests());
     v.extend(tests::checker::tests());
     v.extend(tests::coverage::tests());
     v.extend(tests::security::tests());

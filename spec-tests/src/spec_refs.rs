@@ -213,6 +213,8 @@ const REFS: &[(&str, &str)] = &[
     ("security.lifecycles_leak_nothing", "runtime.md#delete: \"Deleting a container MUST delete the resources that were created during the create step.\": repeated lifecycles leave mounts, cgroups, fds and processes as they were"),
     ("security.*", "runtime.md#lifecycle step 2: \"The container's runtime environment MUST be created according to the configuration in config.json\" and no further: the container cannot reach the host (DESIGN.md's rules: runc CVE-2019-5736, CVE-2021-30465, CVE-2024-21626); tests of the area may name their own sentence in this table"),
     ("selftest.*", "(the runner itself)"),
+    ("as_runc.*", "runtime-spec is silent here; runc's behaviour is the reference every engine was written against (README: \"where runtime-spec is silent, runc's behaviour is the reference\"): the container observes what it observes under runc"),
+    ("terminal.console_owner_as_runc", "config.md#process: \"terminal (bool, OPTIONAL) specifies whether a terminal is attached to the process\"; runc (not in runtime-spec): the pty slave belongs to the process's user and keeps devpts's gid= group"),
 ];
 
 /// The spec reference of a test: its own entry, else the longest `prefix*` entry covering it.

@@ -11,6 +11,7 @@
 use std::os::fd::RawFd;
 
 use crate::apply::fds::ChildFds;
+use crate::apply::last_steps::ReadyToExec;
 use crate::apply::namespaces::{self, JoinFd};
 use crate::apply::{process, seccomp};
 use crate::error::ChildError;
@@ -70,7 +71,7 @@ fn stage1_steps(ctx: &ExecContext<'_>) -> Result<(), ChildError> {
     keep.push(ctx.channel.raw_fd());
     keep.extend(ctx.console);
     keep.extend(ctx.seccomp_listener);
-    sys::close_fds_except(3 + ctx.process.preserve_fds, &keep);
+    crate::apply::fds::close_all_except(3 + ctx.process.preserve_fds, &keep)?;
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| ChildError::sys("prctl PR_SET_DUMPABLE", None, e))?;
     // Into the container's cgroup from the host, before any namespace is
@@ -131,13 +132,14 @@ fn stage2_steps(
     for j in ctx.joins {
         sys::close_inherited(std::os::fd::AsRawFd::as_raw_fd(&j.fd));
     }
+    // A session of its own, as runc gives every process it starts: the
+    // caller's job control must not reach into the container, and a
+    // terminal needs a session to be controlling in.
+    nix::unistd::setsid().map_err(|e| ChildError::sys("setsid", None, e))?;
     if let Some(socket) = ctx.console {
-        // A terminal needs a session of its own to be controlling in.
-        nix::unistd::setsid().map_err(|e| ChildError::sys("setsid", None, e))?;
-        crate::console::setup_terminal(socket, p.console_size, (p.uid, p.gid), false)?;
+        crate::console::setup_terminal(socket, p.console_size, false)?;
         sys::close_inherited(socket);
     }
-    process::set_rlimits(p)?;
     let listener = ctx.seccomp_listener.map(|socket| seccomp::ListenerInfo {
         socket,
         oci_version: ctx.oci_version,
@@ -147,17 +149,7 @@ fn stage2_steps(
         bundle: ctx.bundle,
         annotations: ctx.annotations,
     });
-    // As for the init: early while CAP_SYS_ADMIN is there, or last.
-    if let Some(filter) = ctx.seccomp.filter(|_| !p.no_new_privileges) {
-        seccomp::load(filter, listener.as_ref())?;
-    }
-    process::switch_user_and_caps(p)?;
-    process::set_no_new_privs(p)?;
-    let program = process::resolve_program(p)?;
-    if let Some(filter) = ctx.seccomp.filter(|_| p.no_new_privileges) {
-        seccomp::load(filter, listener.as_ref())?;
-    }
     // No "ready" message: the channel is close-on-exec, so a successful
     // execve shows as end-of-file to the runtime, a failure as a message.
-    process::exec(p, &program)
+    ReadyToExec::prepare(p, ctx.seccomp, listener)?.exec()
 }

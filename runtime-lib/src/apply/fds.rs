@@ -63,3 +63,45 @@ impl ChildFds {
         Ok(())
     }
 }
+
+/// Closes every fd from `first` upwards but `keep`: `close_range(2)` where
+/// the kernel has it (5.9), else one `close` per fd listed by a checked
+/// procfs. Called first thing in the forked children, while `/proc` is still
+/// the host's.
+pub(crate) fn close_all_except(first: u32, keep: &[RawFd]) -> Result<(), ChildError> {
+    if sys::close_fds_except(first, keep).is_ok() {
+        return Ok(());
+    }
+    for fd in listed_fds()? {
+        if u32::try_from(fd).is_ok_and(|n| n >= first) && !keep.contains(&fd) {
+            sys::close_inherited(fd);
+        }
+    }
+    Ok(())
+}
+
+/// Marks every fd from `first` upwards close-on-exec: `close_range(2)` with
+/// `CLOSE_RANGE_CLOEXEC` where the kernel has it (5.11), else one `fcntl`
+/// per fd listed by a checked procfs (runc falls back the same way). Made
+/// before the seccomp filter is loaded, so no profile can deny it.
+pub(crate) fn cloexec_all_from(first: u32) -> Result<(), ChildError> {
+    if sys::cloexec_from(first).is_ok() {
+        return Ok(());
+    }
+    for fd in listed_fds()? {
+        if u32::try_from(fd).is_ok_and(|n| n >= first) {
+            sys::set_cloexec(fd)
+                .map_err(|e| ChildError::sys("fcntl FD_CLOEXEC", format!("fd {fd}"), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// This process's open fds, from a procfs the container cannot fake: a
+/// private instance where one can be mounted, else `/proc`, checked.
+fn listed_fds() -> Result<Vec<RawFd>, ChildError> {
+    let proc = crate::apply::procfs::ProcFs::private()
+        .or_else(|_| crate::apply::procfs::ProcFs::at_proc())?;
+    proc.own_fds()
+        .map_err(|e| ChildError::sys("list", "/proc/self/fd".to_string(), e))
+}

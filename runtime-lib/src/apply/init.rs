@@ -11,12 +11,15 @@
 //! identity and executes it.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::DirBuilderExt;
 
 use crate::apply::fds::ChildFds;
 use crate::apply::fs::Root;
+use crate::apply::last_steps::ReadyToExec;
 use crate::apply::namespaces::JoinFd;
 use crate::apply::procfs::ProcFs;
-use crate::apply::{devices, mounts, namespaces, process, seccomp};
+use crate::apply::seccomp::{self, ListenerInfo};
+use crate::apply::{devices, mounts, namespaces, process};
 use crate::cgroups::ContainerCgroup;
 use crate::console;
 use crate::error::ChildError;
@@ -66,14 +69,14 @@ pub(crate) fn stage1(ctx: &InitContext<'_>) -> ! {
 /// The fds a child keeps from the runtime: the channel, the exec FIFO and
 /// (stage 1 only) the namespaces to join; everything else above stdio and
 /// `--preserve-fds` is closed at once.
-fn close_runtime_fds(ctx: &InitContext<'_>, with_joins: bool) {
+fn close_runtime_fds(ctx: &InitContext<'_>, with_joins: bool) -> Result<(), ChildError> {
     let mut keep = vec![ctx.channel.raw_fd(), ctx.exec_fifo.as_raw_fd()];
     keep.extend(ctx.console);
     keep.extend(ctx.seccomp_listener);
     if with_joins {
         keep.extend(ctx.joins.iter().map(|j| j.fd.as_raw_fd()));
     }
-    sys::close_fds_except(3 + ctx.plan.process.preserve_fds, &keep);
+    crate::apply::fds::close_all_except(3 + ctx.plan.process.preserve_fds, &keep)
 }
 
 fn stage1_steps(ctx: &InitContext<'_>) -> Result<(), ChildError> {
@@ -81,7 +84,7 @@ fn stage1_steps(ctx: &InitContext<'_>) -> Result<(), ChildError> {
     // Before the runtime's other fds are closed: a source may be among
     // them (an fd the caller gave that is numbered above the range).
     ctx.fds.place()?;
-    close_runtime_fds(ctx, true);
+    close_runtime_fds(ctx, true)?;
     let ns = &ctx.plan.namespaces;
     // Into the container's cgroup before any namespace is made, either by
     // ourselves (v1) or by the runtime, which says "Proceed" once we are
@@ -167,7 +170,7 @@ fn stage2(ctx: &InitContext<'_>) -> ! {
 
 fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, ChildError> {
     let plan = ctx.plan;
-    close_runtime_fds(ctx, false);
+    close_runtime_fds(ctx, false)?;
     let outer_pid = seccomp::outer_pid();
     // A session of its own: the init must not share the caller's
     // controlling terminal or receive its job-control signals.
@@ -185,42 +188,19 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
     drop(null);
     stop_point::reached("init:pivoted");
     apply_sysctl(plan)?;
+    // Before the root is made read-only, in the container's root (runc
+    // creates a missing cwd too: images' WORKDIRs need not exist).
+    make_cwd(plan)?;
     if plan.root_readonly {
         mounts::remount_root_readonly()?;
     }
-    check_cwd(plan)?;
     // The pty is made after pivot_root, in the container's /dev/pts, and
     // while still root: its slave is handed to the process's user.
     if let Some(socket) = ctx.console {
-        let p = &plan.process;
-        console::setup_terminal(socket, p.console_size, (p.uid, p.gid), true)?;
+        console::setup_terminal(socket, plan.process.console_size, true)?;
         sys::close_inherited(socket);
     }
-    // The process's identity is set up before "ready", as runc does, so
-    // that an impossible rlimit, capability or user fails `create` with a
-    // message instead of a dead container after `start`.
-    process::set_rlimits(&plan.process)?;
-    let listener = ctx.seccomp_listener.map(|socket| seccomp::ListenerInfo {
-        socket,
-        oci_version: &plan.oci_version,
-        id: &plan.id,
-        status: "creating",
-        pid: outer_pid,
-        bundle: &plan.bundle,
-        annotations: &plan.annotations,
-    });
-    if let Some(filter) = plan
-        .seccomp
-        .as_ref()
-        .filter(|_| !plan.process.no_new_privileges)
-    {
-        seccomp::load(filter, listener.as_ref())?;
-    }
-    process::switch_user_and_caps(&plan.process)?;
-    process::set_no_new_privs(&plan.process)?;
-    // Resolved as the process's user: access(2) checks the real uid.
-    let program = process::resolve_program(&plan.process)?;
-
+    let program = become_process(ctx, outer_pid)?;
     stop_point::reached("init:ready");
     ctx.channel.send_to_runtime(&FromChild::Ready)?;
     wait_for_start(ctx.exec_fifo)?;
@@ -234,17 +214,30 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
         let _ = nix::unistd::write(ctx.exec_fifo, &[START_FAILED]);
         return Err(e);
     }
-    // Last, so that the filter sees only the program's own syscalls.
-    if let Some(filter) = plan
-        .seccomp
-        .as_ref()
-        .filter(|_| plan.process.no_new_privileges)
-    {
-        seccomp::load(filter, listener.as_ref())?;
-    }
-    process::exec(&plan.process, &program)
+    program.exec()
 }
 
+/// Everything between the root filesystem and "ready": the process's
+/// limits, cwd, environment and identity, checked now so that an impossible
+/// rlimit, capability, user or program fails `create` with a message rather
+/// than `start` with a dead container (as runc). What is left for after
+/// `start` is the filter and `execve` ([`ReadyToExec`]).
+fn become_process<'a>(
+    ctx: &InitContext<'a>,
+    outer_pid: i32,
+) -> Result<ReadyToExec<'a>, ChildError> {
+    let p = &ctx.plan.process;
+    let listener = ctx.seccomp_listener.map(|socket| ListenerInfo {
+        socket,
+        oci_version: &ctx.plan.oci_version,
+        id: &ctx.plan.id,
+        status: "creating",
+        pid: outer_pid,
+        bundle: &ctx.plan.bundle,
+        annotations: &ctx.plan.annotations,
+    });
+    ReadyToExec::prepare(p, ctx.plan.seccomp.as_ref(), listener)
+}
 /// Hostname and domain name belong to the new UTS namespace.
 fn set_names(plan: &Plan) -> Result<(), ChildError> {
     if let Some(h) = &plan.hostname {
@@ -316,19 +309,29 @@ fn apply_sysctl(plan: &Plan) -> Result<(), ChildError> {
     Ok(())
 }
 
-fn check_cwd(plan: &Plan) -> Result<(), ChildError> {
-    match std::fs::metadata(&plan.process.cwd) {
+/// Creates `process.cwd` (mode 0755, root's) where it is missing, in the
+/// container's root after the switch: nothing there leads outside it.
+fn make_cwd(plan: &Plan) -> Result<(), ChildError> {
+    let cwd = &plan.process.cwd;
+    let err = |e: std::io::Error| {
+        ChildError::other("process.cwd", cwd.display().to_string(), e.to_string())
+    };
+    match std::fs::metadata(cwd) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(ChildError::other(
             "process.cwd",
-            plan.process.cwd.display().to_string(),
+            cwd.display().to_string(),
             "not a directory",
         )),
-        Err(e) => Err(ChildError::other(
-            "process.cwd",
-            plan.process.cwd.display().to_string(),
-            e.to_string(),
-        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(cwd)
+            .map_err(err),
+        // Root may not search it here (an unmapped owner in a user
+        // namespace); the process's user may: enter_cwd tries both.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok(()),
+        Err(e) => Err(err(e)),
     }
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod exec;
 pub(crate) mod fds;
 pub(crate) mod fs;
 pub(crate) mod init;
+pub(crate) mod last_steps;
 pub(crate) mod mounts;
 pub(crate) mod namespaces;
 pub(crate) mod process;

@@ -9,7 +9,7 @@
 //! top of any of its directories, no magic links) and checked again with
 //! `fstatfs` before anything is written.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -69,16 +69,14 @@ impl ProcFs {
         Ok(ProcFs { root: fd })
     }
 
-    /// Writes `value` to `rel` (relative to the procfs root, e.g.
-    /// `sys/net/ipv4/ip_forward` or `self/oom_score_adj`).
-    pub(crate) fn write(&self, rel: &str, value: &str) -> Result<(), Errno> {
-        let how = OpenHow::new()
-            .flags(OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY)
-            .resolve(
-                ResolveFlag::RESOLVE_BENEATH
-                    | ResolveFlag::RESOLVE_NO_XDEV
-                    | ResolveFlag::RESOLVE_NO_MAGICLINKS,
-            );
+    /// Opens `rel` beneath the root (no `..` out, no crossing into another
+    /// mount, no magic links) and checks that it is still procfs.
+    fn open_beneath(&self, rel: &str, flags: OFlag) -> Result<OwnedFd, Errno> {
+        let how = OpenHow::new().flags(flags | OFlag::O_CLOEXEC).resolve(
+            ResolveFlag::RESOLVE_BENEATH
+                | ResolveFlag::RESOLVE_NO_XDEV
+                | ResolveFlag::RESOLVE_NO_MAGICLINKS,
+        );
         let fd = loop {
             match openat2(self.root.as_fd(), Path::new(rel), how) {
                 Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
@@ -88,6 +86,32 @@ impl ProcFs {
         if !is_procfs(&fd) {
             return Err(Errno::EXDEV);
         }
+        Ok(fd)
+    }
+
+    /// The fds this process has open (`self/fd`), but the one used to list
+    /// them.
+    pub(crate) fn own_fds(&self) -> Result<Vec<RawFd>, Errno> {
+        let fd = self.open_beneath("self/fd", OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
+        let listing = fd.as_raw_fd();
+        let mut dir = nix::dir::Dir::from_fd(fd)?;
+        let mut fds = Vec::new();
+        for entry in dir.iter() {
+            let entry = entry?;
+            let name = entry.file_name().to_str().unwrap_or_default();
+            if let Ok(n) = name.parse::<RawFd>() {
+                if n != listing {
+                    fds.push(n);
+                }
+            }
+        }
+        Ok(fds)
+    }
+
+    /// Writes `value` to `rel` (relative to the procfs root, e.g.
+    /// `sys/net/ipv4/ip_forward` or `self/oom_score_adj`).
+    pub(crate) fn write(&self, rel: &str, value: &str) -> Result<(), Errno> {
+        let fd = self.open_beneath(rel, OFlag::O_WRONLY | OFlag::O_NOCTTY)?;
         let n = nix::unistd::write(&fd, value.as_bytes())?;
         if n != value.len() {
             return Err(Errno::EIO);

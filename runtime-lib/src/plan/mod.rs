@@ -21,6 +21,7 @@ pub use mounts::{
     KNOWN_OPTIONS as KNOWN_MOUNT_OPTIONS,
 };
 pub use namespaces::{ClockOffset, IdRange, MapWriter, NamespaceKind, NamespacePlan};
+pub(crate) use process::{exec_env, home_of};
 pub use process::{CapabilitySets, ProcessPlan, Rlimit};
 
 use crate::spec::{Bundle, SpecError};

@@ -267,3 +267,91 @@ pub(crate) fn plan_process(
             .map(|b| (b.height() as u16, b.width() as u16)),
     })
 }
+
+/// The environment `execve` gets, from the planned one, as runc prepares it:
+/// a name given twice keeps its last value (at the place of that last
+/// entry), and an empty `HOME` counts as unset. The second value says
+/// whether `HOME` must still be added: runc adds the home directory of the
+/// process's uid from the container's `/etc/passwd` (`/` when it has no
+/// entry), and shells and programs expect it (`~`, dotfiles).
+pub(crate) fn exec_env(env: &[String]) -> (Vec<String>, bool) {
+    let name = |entry: &str| entry.split_once('=').map_or(entry, |(n, _)| n).to_string();
+    let mut seen = std::collections::HashSet::new();
+    let mut home_set = false;
+    let mut out: Vec<String> = Vec::with_capacity(env.len());
+    for entry in env.iter().rev() {
+        let key = name(entry);
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        if key == "HOME" {
+            if entry.len() == "HOME=".len() {
+                continue;
+            }
+            home_set = true;
+        }
+        out.push(entry.clone());
+    }
+    out.reverse();
+    (out, !home_set)
+}
+
+/// The home directory of `uid` in a `passwd(5)` file's text: the sixth field
+/// of the first line whose third field is `uid`; `/` when no line matches or
+/// the match has an empty home (runc's defaults). Malformed lines are
+/// skipped, as getpwent(3) does.
+pub(crate) fn home_of(passwd: &str, uid: u32) -> String {
+    passwd
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 6 && f[2].trim().parse::<u32>().ok() == Some(uid)).then(|| f[5].to_string())
+        })
+        .next()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".to_string())
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::{exec_env, home_of};
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn last_value_wins_at_its_place() {
+        let (env, needs_home) = exec_env(&v(&["A=1", "B=2", "A=3", "HOME=/h"]));
+        assert_eq!(env, v(&["B=2", "A=3", "HOME=/h"]));
+        assert!(!needs_home);
+    }
+
+    #[test]
+    fn empty_or_missing_home_is_added() {
+        assert_eq!(exec_env(&v(&["PATH=/bin"])), (v(&["PATH=/bin"]), true));
+        assert_eq!(exec_env(&v(&["HOME=", "X=1"])), (v(&["X=1"]), true));
+        // The last HOME decides, even when an earlier one was set.
+        assert_eq!(exec_env(&v(&["HOME=/a", "HOME="])), (v(&[]), true));
+        assert_eq!(
+            exec_env(&v(&["HOME=", "HOME=/a"])),
+            (v(&["HOME=/a"]), false)
+        );
+    }
+
+    #[test]
+    fn home_from_passwd() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\n\
+                      # comment\n\
+                      bad line\n\
+                      daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n\
+                      nohome:x:7:7:::/bin/sh\n\
+                      dup:x:1:1::/second:/bin/sh\n";
+        assert_eq!(home_of(passwd, 0), "/root");
+        assert_eq!(home_of(passwd, 1), "/usr/sbin");
+        assert_eq!(home_of(passwd, 7), "/");
+        assert_eq!(home_of(passwd, 1000), "/");
+        assert_eq!(home_of("", 0), "/");
+    }
+}

@@ -301,15 +301,19 @@ fn check_user(process: &Process) -> Check {
 }
 
 /// execve(2) takes the environment as `NAME=VALUE` strings; an entry without
-/// `=` would reach the program as garbage.
+/// `=`, with an empty name or with a NUL byte would reach the program as
+/// garbage (runc refuses the same three).
 fn check_env(env: &[String]) -> Check {
-    match env.iter().position(|entry| !entry.contains('=')) {
-        Some(i) => refuse(
-            format!("process.env[{i}]"),
-            format!("{:?} is not of the form NAME=VALUE", env[i]),
-        ),
-        None => Ok(()),
+    for (i, entry) in env.iter().enumerate() {
+        let why = match entry.find('=') {
+            None => "is not of the form NAME=VALUE",
+            Some(0) => "has an empty name",
+            Some(_) if entry.contains('\0') => "contains a NUL byte",
+            Some(_) => continue,
+        };
+        return refuse(format!("process.env[{i}]"), format!("{entry:?} {why}"));
     }
+    Ok(())
 }
 
 /// setrlimit(2) fails with EINVAL when soft > hard; a duplicate type would
@@ -1096,6 +1100,16 @@ pub(super) mod tests {
             "NAME=VALUE",
         );
         assert_accepted(|c| c["process"]["env"] = json!(["A=", "B=x=y"]));
+        assert_refused(
+            |c| c["process"]["env"] = json!(["A=1", "=x"]),
+            "process.env[1]",
+            "empty name",
+        );
+        assert_refused(
+            |c| c["process"]["env"] = json!(["A=1\u{0}2"]),
+            "process.env[0]",
+            "NUL byte",
+        );
         assert_refused(
             |c| c["process"]["user"]["username"] = json!("root"),
             "process.user.username",

@@ -143,7 +143,9 @@ pub fn mount_setattr(
 
 /// Marks every fd from `first` upwards close-on-exec (`close_range(2)` with
 /// `CLOSE_RANGE_CLOEXEC`), so nothing of the host leaks through `execve`
-/// (runc CVE-2024-21626).
+/// (runc CVE-2024-21626). Fails with ENOSYS before Linux 5.9 and EINVAL
+/// before 5.11 (no `CLOSE_RANGE_CLOEXEC`): the caller falls back to
+/// [`set_cloexec`] on each open fd.
 pub fn cloexec_from(first: u32) -> Result<(), Errno> {
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: close_range only changes fd flags; no memory is passed.
@@ -155,6 +157,59 @@ pub fn cloexec_from(first: u32) -> Result<(), Errno> {
             CLOSE_RANGE_CLOEXEC,
         )
     };
+    Errno::result(ret).map(drop)
+}
+
+/// Sets `FD_CLOEXEC` on `fd` (`fcntl(F_SETFD)`), the one-fd fallback of
+/// [`cloexec_from`]. No other flag exists in `F_SETFD`'s word, so nothing
+/// is lost by not reading it first.
+pub fn set_cloexec(fd: RawFd) -> Result<(), Errno> {
+    // SAFETY: F_SETFD takes an int and only changes the fd's flags; an fd
+    // that is not open gives EBADF.
+    let ret = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    Errno::result(ret).map(drop)
+}
+
+/// Sets the three capability sets of this thread at once (`capset(2)`,
+/// version 3: 64-bit masks), with nothing read first: the one call left
+/// after a seccomp filter is loaded without `no_new_privs`, so it must not
+/// need `capget` too.
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Errno> {
+    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let split = |v: u64| (v as u32, (v >> 32) as u32);
+    let (e, p, i) = (split(effective), split(permitted), split(inheritable));
+    let mut header = Header {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let data = [
+        Data {
+            effective: e.0,
+            permitted: p.0,
+            inheritable: i.0,
+        },
+        Data {
+            effective: e.1,
+            permitted: p.1,
+            inheritable: i.1,
+        },
+    ];
+    // SAFETY: both pointers are to live, properly laid out structs of the
+    // sizes version 3 asks for (one header, two data words); the kernel
+    // writes only the header's version back, into our mutable header.
+    let ret = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) };
     Errno::result(ret).map(drop)
 }
 
@@ -251,7 +306,9 @@ pub fn close_inherited(fd: RawFd) {
 /// after fork: the runtime's fds (the state directory's lock among them)
 /// must not be reachable from inside, even before `execve` (runc
 /// CVE-2024-21626: a cwd of `/proc/self/fd/N` led to the host).
-pub fn close_fds_except(first: u32, keep: &[RawFd]) {
+/// Fails with ENOSYS on kernels before 5.9, with nothing closed: the caller
+/// then closes them one by one ([`close_inherited`]).
+pub fn close_fds_except(first: u32, keep: &[RawFd]) -> Result<(), Errno> {
     let mut keep: Vec<u32> = keep
         .iter()
         .filter_map(|&k| u32::try_from(k).ok())
@@ -264,10 +321,12 @@ pub fn close_fds_except(first: u32, keep: &[RawFd]) {
             // SAFETY: close_range only closes fds of this process; the
             // caller is a forked child whose Rust owners of these fds live in
             // the parent's copy of memory and are never dropped here.
-            unsafe { libc::syscall(libc::SYS_close_range, start, k - 1, 0) };
+            let ret = unsafe { libc::syscall(libc::SYS_close_range, start, k - 1, 0) };
+            Errno::result(ret)?;
         }
         start = k.saturating_add(1);
     }
+    Ok(())
 }
 
 /// Makes `fd` (a terminal) the controlling terminal of this session

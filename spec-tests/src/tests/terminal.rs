@@ -45,6 +45,7 @@ pub fn tests() -> Vec<Test> {
             "console_socket_without_terminal_fails",
             console_socket_without_terminal_fails,
         ),
+        t("console_owner_as_runc", console_owner_as_runc),
     ]
 }
 
@@ -527,5 +528,28 @@ fn console_socket_without_terminal_fails(ctx: &Ctx) -> TestResult {
     let left = leftovers_of(ctx, &c)?;
     ensure(left.is_empty(), || {
         format!("left after the failed create: {}", left.join("; "))
+    })
+}
+
+/// The pty of a process running as uid 1000 belongs to uid 1000 (so it can control its
+/// terminal) and keeps the group devpts gave it, `gid=5` (`tty`) in the config, as under runc:
+/// tools such as `write`/`mesg` and sshd-style checks look for group `tty`.
+fn console_owner_as_runc(ctx: &Ctx) -> TestResult {
+    let _reaper = Subreaper::set()?;
+    let c = Ctn::new(ctx, "")?;
+    let mut cfg = terminal_config(&["sh"]);
+    cfg["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    c.write_config(&cfg)?;
+    let sock = ConsoleSocket::bind(&c.bundle, "console.sock")?;
+    let (b, s) = (c.bundle_str(), sock.path_str());
+    let args = ["create", "--bundle", &b, "--console-socket", &s, &c.id];
+    let (out, rec) = sock.run(ctx, &args, &c.bundle)?;
+    ensure_eq(out.code, 0, &format!("create ({})", out.describe()))?;
+    ctx.track_pid(c.pid()?);
+    let rec = rec.ok_or("create succeeded but sent nothing over the console socket")?;
+    c.start_ok()?;
+    let text = converse(rec.master, b"echo owner=$(stat -c %u:%g $(tty)); exit 0\n")?;
+    ensure(text.contains("owner=1000:5"), || {
+        format!("the pty is not 1000:5 (user's, devpts's gid=5): {text:?}")
     })
 }

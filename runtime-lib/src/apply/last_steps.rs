@@ -1,0 +1,84 @@
+//! The steps a container's init and an `exec`'d process share, from their
+//! limits to `execve`, and the one place that decides what happens after
+//! the seccomp filter is loaded.
+//!
+//! Profiles are often allow-lists recorded from an application's own
+//! syscalls (or the classic Docker profile, older than `close_range`): they
+//! do not list what a runtime needs. So everything the runtime does is done
+//! before the filter, and between loading it and `execve` there is nothing
+//! but sending a notify listener its fd (`sendmsg`, `close`) and, without
+//! `no_new_privs`, one `capset` dropping the CAP_SYS_ADMIN that loading
+//! needed. runc loads the filter earlier: without `no_new_privs` before the
+//! identity switch, with it before the start wait and the startContainer
+//! hooks (it must hand the listener fd to its parent over the sync pipe
+//! while that is open); so under runc chdir, setgroups, setuid, capset, the
+//! exec FIFO and those hooks all run under the container's profile. Cella's
+//! hooks run unfiltered, as every other hook; the program itself meets the
+//! same filter either way.
+
+use std::convert::Infallible;
+
+use crate::apply::fds;
+use crate::apply::process::{self, Execve, HeldCaps};
+use crate::apply::seccomp::{self, ListenerInfo};
+use crate::error::ChildError;
+use crate::plan::ProcessPlan;
+use crate::seccomp::Compiled;
+use crate::sys;
+
+/// A process with its identity taken, waiting only for the filter and
+/// `execve`.
+pub(crate) struct ReadyToExec<'a> {
+    execve: Execve,
+    filter: Option<&'a Compiled>,
+    listener: Option<ListenerInfo<'a>>,
+    held: Option<HeldCaps>,
+}
+
+impl<'a> ReadyToExec<'a> {
+    /// Takes the process's limits, cwd, environment, identity and
+    /// privileges, in the order each step needs (see the comments), and
+    /// resolves the program, so that whatever cannot be done fails now.
+    pub(crate) fn prepare(
+        p: &ProcessPlan,
+        filter: Option<&'a Compiled>,
+        listener: Option<ListenerInfo<'a>>,
+    ) -> Result<Self, ChildError> {
+        // Nothing the runtime still holds may reach the program (runc
+        // CVE-2024-21626); every fd opened from here on is close-on-exec.
+        fds::cloexec_all_from(3 + p.preserve_fds)?;
+        // Raising a hard limit needs CAP_SYS_RESOURCE: before the switch.
+        process::set_rlimits(p)?;
+        // As root first (runc does too): a cwd the runtime may search but
+        // the user may not is still the process's cwd.
+        let cwd = process::enter_cwd(p)?;
+        // After the switch of root (the container's /etc/passwd) and as
+        // root (the file may be root's alone).
+        let env = process::exec_env(p);
+        let hold_admin = filter.is_some() && !p.no_new_privileges;
+        let held = process::switch_user_and_caps(p, hold_admin)?;
+        process::finish_cwd(p, cwd)?;
+        process::set_no_new_privs(p)?;
+        // As the process's user: access(2) checks the real uid.
+        let program = process::resolve_program(p, &env)?;
+        let execve = process::prepare_exec(p, &program, &env)?;
+        Ok(ReadyToExec {
+            execve,
+            filter,
+            listener,
+            held,
+        })
+    }
+
+    /// Resets signal handling (the runtime ignores SIGPIPE; ignored signals
+    /// stay ignored across `execve`), loads the filter, drops what loading
+    /// it needed, and executes the program.
+    pub(crate) fn exec(self) -> Result<Infallible, ChildError> {
+        sys::reset_signals();
+        if let Some(filter) = self.filter {
+            seccomp::load(filter, self.listener.as_ref())?;
+        }
+        process::release_held_caps(self.held)?;
+        process::exec(&self.execve)
+    }
+}

@@ -1,0 +1,286 @@
+//! Where runtime-spec is silent, the container should find what it finds under runc, the
+//! runtime every engine was written against: the environment runc completes (`HOME` from the
+//! container's `/etc/passwd`, one value per name, no `PATH` of the runtime's own), the working
+//! directory (made when missing, entered before the switch of user), stdio handed to the
+//! process's user, an `exec`'d process in a session of its own, and seccomp profiles that do
+//! not list the runtime's own syscalls (allow-lists recorded from an application, the classic
+//! Docker profile that predates `close_range`). Each case is observed from inside the
+//! container, and each passes against runc 1.1.5.
+
+use serde_json::{json, Value};
+
+use crate::bundle::{base_config, set_caps, sh, DEFAULT_PATH};
+use crate::harness::{ensure, ensure_eq, mkdir_mode, run_config, run_ok, Ctn, Ctx, TestResult};
+use crate::Test;
+
+/// The `linux.seccomp` object podman derives from containers-common's profile on x86_64.
+const PODMAN_DEFAULT: &str = include_str!("../../../fixtures/seccomp/podman-default.json");
+
+pub fn tests() -> Vec<Test> {
+    let t = |name, f| Test::new("as_runc", name, f);
+    vec![
+        t("home_from_passwd", home_from_passwd),
+        t("home_default_without_entry", home_default_without_entry),
+        t("env_last_value_wins", env_last_value_wins),
+        t("env_empty_name_refused", env_empty_name_refused),
+        t("no_path_no_lookup", no_path_no_lookup),
+        t("exec_home_from_passwd", exec_home_from_passwd),
+        t("exec_own_session", exec_own_session),
+        t("cwd_created", cwd_created),
+        t(
+            "cwd_entered_before_user_switch",
+            cwd_entered_before_user_switch,
+        ),
+        t("stdio_owned_by_user", stdio_owned_by_user),
+        t("seccomp_without_close_range", seccomp_without_close_range),
+        t(
+            "seccomp_without_runtime_syscalls",
+            seccomp_without_runtime_syscalls,
+        ),
+        t(
+            "seccomp_without_identity_syscalls",
+            seccomp_without_identity_syscalls,
+        ),
+    ]
+}
+
+/// The environment lines of `env` output.
+fn env_lines(out: &str) -> Vec<&str> {
+    out.lines()
+        .map(str::trim)
+        .filter(|l| l.contains('='))
+        .collect()
+}
+
+/// Without `HOME` in `process.env` (or with an empty one), runc adds the home directory of the
+/// process's uid from the container's `/etc/passwd`: `/root` for root in the test rootfs,
+/// `/home/user` for uid 1000.
+fn home_from_passwd(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("env");
+    cfg["process"]["env"] = json!([DEFAULT_PATH]);
+    let out = run_ok(ctx, &cfg)?;
+    ensure(env_lines(&out).contains(&"HOME=/root"), || {
+        format!("no HOME=/root without HOME in process.env: {out:?}")
+    })?;
+    cfg["process"]["env"] = json!([DEFAULT_PATH, "HOME="]);
+    cfg["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let out = run_ok(ctx, &cfg)?;
+    ensure(env_lines(&out).contains(&"HOME=/home/user"), || {
+        format!("an empty HOME is not replaced by uid 1000's /home/user: {out:?}")
+    })
+}
+
+/// A uid without a passwd entry gets `HOME=/`; a `HOME` that is set stays.
+fn home_default_without_entry(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("env");
+    cfg["process"]["env"] = json!([DEFAULT_PATH]);
+    cfg["process"]["user"] = json!({"uid": 4321, "gid": 4321});
+    let out = run_ok(ctx, &cfg)?;
+    ensure(env_lines(&out).contains(&"HOME=/"), || {
+        format!("uid 4321 (no passwd entry) did not get HOME=/: {out:?}")
+    })?;
+    cfg["process"]["env"] = json!([DEFAULT_PATH, "HOME=/here"]);
+    let out = run_ok(ctx, &cfg)?;
+    let homes: Vec<&str> = env_lines(&out)
+        .into_iter()
+        .filter(|l| l.starts_with("HOME="))
+        .collect();
+    ensure_eq(homes, vec!["HOME=/here"], "HOME given in process.env")
+}
+
+/// A name given twice reaches the program once, with its last value (runc, like Go's os/exec,
+/// de-duplicates; `execve` itself would pass both and programs disagree on which wins). The
+/// program is `cat` itself, so its environment is exactly what the runtime passed.
+fn env_last_value_wins(ctx: &Ctx) -> TestResult {
+    let mut cfg = base_config(&["cat", "/proc/self/environ"]);
+    cfg["process"]["env"] = json!([DEFAULT_PATH, "HOME=/", "A=1", "B=2", "A=3"]);
+    let out = run_ok(ctx, &cfg)?;
+    let a: Vec<&str> = out.split('\0').filter(|l| l.starts_with("A=")).collect();
+    ensure_eq(a, vec!["A=3"], "A given as A=1 then A=3")
+}
+
+/// An entry with an empty name is refused at create, as runc refuses it.
+fn env_empty_name_refused(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("true");
+    cfg["process"]["env"] = json!([DEFAULT_PATH, "=x"]);
+    let out = run_config(ctx, &cfg)?;
+    ensure(out.code != 0, || {
+        format!("process.env with \"=x\" was run: {}", out.describe())
+    })
+}
+
+/// With no `PATH` in `process.env`, a program named without `/` is not found: runc looks it up
+/// only in the container's `PATH` (its own init has none), so the config fails as it would
+/// under runc instead of running whatever a default `PATH` finds.
+fn no_path_no_lookup(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("true");
+    cfg["process"]["env"] = json!(["HOME=/"]);
+    let out = run_config(ctx, &cfg)?;
+    ensure(out.code != 0, || {
+        format!(
+            "`sh` was found without PATH in process.env: {}",
+            out.describe()
+        )
+    })?;
+    // The same program by its path runs.
+    cfg["process"]["args"] = json!(["/bin/sh", "-c", "true"]);
+    run_ok(ctx, &cfg).map(drop)
+}
+
+/// An exec'd process without `HOME` gets the user's home too.
+fn exec_home_from_passwd(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&base_config(&["sleep", "1000"]))?;
+    c.start_new()?;
+    let process = json!({
+        "args": ["sh", "-c", "env"], "cwd": "/", "env": [DEFAULT_PATH],
+        "user": {"uid": 1000, "gid": 1000},
+    });
+    let path = c.bundle.join("process.json");
+    std::fs::write(&path, process.to_string()).map_err(|e| format!("process.json: {e}"))?;
+    let p = path.to_string_lossy().into_owned();
+    let out = ctx.rt_ok(&["exec", "--process", &p, &c.id])?;
+    ensure(env_lines(&out.stdout).contains(&"HOME=/home/user"), || {
+        format!(
+            "exec'd process as uid 1000 lacks HOME=/home/user: {:?}",
+            out.stdout
+        )
+    })
+}
+
+/// An exec'd process leads a session of its own (runc's setsid for every process it starts),
+/// with or without a terminal: the caller's job control does not reach into the container.
+fn exec_own_session(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&base_config(&["sleep", "1000"]))?;
+    c.start_new()?;
+    let out = ctx.rt_ok(&["exec", &c.id, "cat", "/proc/self/stat"])?;
+    // pid (comm) state ppid pgrp session: comm has no spaces here (`cat`).
+    let f: Vec<&str> = out.stdout.split_whitespace().collect();
+    ensure(f.len() > 5, || format!("/proc/self/stat: {:?}", out.stdout))?;
+    ensure(f[0] == f[4] && f[0] == f[5], || {
+        format!(
+            "exec'd process {} has process group {} and session {}: not its own session",
+            f[0], f[4], f[5]
+        )
+    })
+}
+
+/// A `process.cwd` missing from the rootfs is created (images' WORKDIRs need not exist), even
+/// under a read-only root.
+fn cwd_created(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("pwd");
+    cfg["process"]["cwd"] = json!("/not/yet/here");
+    cfg["root"]["readonly"] = json!(true);
+    let out = run_ok(ctx, &cfg)?;
+    ensure_eq(out.trim(), "/not/yet/here", "pwd in a missing process.cwd")
+}
+
+/// A cwd that only root may search is entered before the switch to the process's user, so
+/// the process starts in it (runc: chdir first as root, again as the user only on EACCES).
+fn cwd_entered_before_user_switch(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    mkdir_mode(&c.rootfs().join("rootonly"), 0o700)?;
+    let mut cfg = sh("pwd");
+    cfg["process"]["cwd"] = json!("/rootonly");
+    cfg["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    // No CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH: the user alone may not enter it.
+    set_caps(&mut cfg, &[]);
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    ensure_eq(out.stdout.trim(), "/rootonly", "pwd")
+}
+
+/// stdio (pipes of the caller here) is handed to the process's user, so a non-root process
+/// can reopen its own stdout (`/dev/stdout`, as nginx-style images log).
+fn stdio_owned_by_user(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("echo reopened > /dev/stdout");
+    cfg["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let out = run_ok(ctx, &cfg)?;
+    ensure_eq(out.trim(), "reopened", "uid 1000 writing to /dev/stdout")
+}
+
+/// podman's default profile without `names` in its allow-lists, `default_errno` as its
+/// `defaultErrnoRet`.
+fn podman_without(names: &[&str], default_errno: Option<u32>) -> Result<Value, String> {
+    let mut p: Value =
+        serde_json::from_str(PODMAN_DEFAULT).map_err(|e| format!("podman-default.json: {e}"))?;
+    for e in p["syscalls"]
+        .as_array_mut()
+        .ok_or("podman-default.json has no syscalls")?
+    {
+        if e["action"] == "SCMP_ACT_ALLOW" {
+            if let Some(list) = e["names"].as_array_mut() {
+                list.retain(|n| !n.as_str().is_some_and(|n| names.contains(&n)));
+            }
+        }
+    }
+    if let Some(errno) = default_errno {
+        p["defaultErrnoRet"] = json!(errno);
+    }
+    Ok(p)
+}
+
+/// Runs `echo ok` under `profile` with `noNewPrivileges` on and off; both must print `ok`.
+fn runs_under(ctx: &Ctx, profile: &Value, nnp: &[bool]) -> TestResult {
+    for &no_new_privileges in nnp {
+        let mut cfg = sh("echo ok");
+        cfg["linux"]["seccomp"] = profile.clone();
+        cfg["process"]["noNewPrivileges"] = json!(no_new_privileges);
+        let out = run_config(ctx, &cfg)?;
+        ensure(out.code == 0 && out.stdout.trim() == "ok", || {
+            format!(
+                "with noNewPrivileges {no_new_privileges} the container did not run: {}",
+                out.describe()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The classic Docker profile predates `close_range`: a runtime that closes its fds with it
+/// after loading the filter kills every container (ENOSYS, or EPERM as the default errno).
+fn seccomp_without_close_range(ctx: &Ctx) -> TestResult {
+    runs_under(
+        ctx,
+        &podman_without(&["close_range"], None)?,
+        &[true, false],
+    )
+}
+
+/// A profile recorded from an application lacks what only the runtime calls (close_range,
+/// chdir, getcwd, umask, capget), and answers ENXIO by default: with `noNewPrivileges` runc
+/// makes them all before the filter, so the container runs.
+fn seccomp_without_runtime_syscalls(ctx: &Ctx) -> TestResult {
+    let names = [
+        "close_range",
+        "chdir",
+        "fchdir",
+        "getcwd",
+        "umask",
+        "capget",
+    ];
+    runs_under(ctx, &podman_without(&names, Some(6))?, &[true])
+}
+
+/// The same without `noNewPrivileges`: runc loads the filter before the switch of user (the
+/// kernel wants CAP_SYS_ADMIN for it) and then fails at its own chdir; Cella keeps
+/// CAP_SYS_ADMIN until the filter is in and runs the container. runc 1.1.5 fails this test
+/// (spec-tests/expected/runc.txt).
+fn seccomp_without_identity_syscalls(ctx: &Ctx) -> TestResult {
+    let names = [
+        "close_range",
+        "chdir",
+        "fchdir",
+        "getcwd",
+        "umask",
+        "capget",
+        "setgroups",
+        "setresuid",
+        "setresgid",
+        "setuid",
+        "setgid",
+    ];
+    runs_under(ctx, &podman_without(&names, Some(6))?, &[false])
+}
