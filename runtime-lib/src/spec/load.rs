@@ -131,6 +131,7 @@ pub fn load_process(file: &Path) -> Result<oci_spec::runtime::Process, SpecError
         source,
     })?;
     let bytes = read_document(f, file)?;
+    let bytes = default_user(&bytes, "").unwrap_or(bytes);
     let mut de = serde_json::Deserializer::from_slice(&bytes);
     let p = serde_path_to_error::deserialize(&mut de).map_err(|err| SpecError::Parse {
         file: file.to_path_buf(),
@@ -159,6 +160,7 @@ fn parse_config(file: &Path) -> Result<(Spec, Vec<String>), SpecError> {
         source,
     })?;
     let bytes = read_document(f, file)?;
+    let bytes = default_user(&bytes, "/process").unwrap_or(bytes);
     let (cleaned, warnings) = drop_unknown_capabilities(&bytes);
     let spec = parse_spec(cleaned.as_deref().unwrap_or(&bytes), file)?;
     Ok((spec, warnings))
@@ -225,6 +227,22 @@ fn drop_unknown_capabilities(bytes: &[u8]) -> (Option<Vec<u8>>, Vec<String>) {
     (serde_json::to_vec(&doc).ok(), warnings)
 }
 
+/// Adds `"user": {"uid": 0, "gid": 0}` to the process object at `pointer`
+/// when it has no `user`: runc's process user is a plain struct, so a
+/// `process.json` (or a config) without one runs as uid 0, gid 0, and
+/// engines and scripts write such files. `oci-spec` requires the field.
+/// Returns the rewritten document, `None` when nothing was added (the
+/// document is not JSON, has no such object, or has a `user`).
+fn default_user(bytes: &[u8], pointer: &str) -> Option<Vec<u8>> {
+    let mut doc = serde_json::from_slice::<serde_json::Value>(bytes).ok()?;
+    let process = doc.pointer_mut(pointer)?.as_object_mut()?;
+    if process.contains_key("user") {
+        return None;
+    }
+    process.insert("user".into(), serde_json::json!({"uid": 0, "gid": 0}));
+    serde_json::to_vec(&doc).ok()
+}
+
 /// Deserializes a `config.json` document (`file` names it in errors);
 /// no validation (see [`crate::spec::validate`]).
 pub fn parse_spec(bytes: &[u8], file: &Path) -> Result<Spec, SpecError> {
@@ -281,6 +299,24 @@ mod tests {
                 format!("process.capabilities.ambient[0]: cap_bogus {why}"),
             ]
         );
+    }
+
+    /// A process without `user` runs as root (runc's zero value); a given one stays.
+    #[test]
+    fn missing_user_defaults_to_root() {
+        let added = default_user(br#"{"args": ["id"], "cwd": "/"}"#, "").unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&added).unwrap();
+        assert_eq!(doc["user"], serde_json::json!({"uid": 0, "gid": 0}));
+        let added = default_user(br#"{"process": {"cwd": "/"}}"#, "/process").unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&added).unwrap();
+        assert_eq!(doc["process"]["user"]["uid"], 0);
+        for (doc, pointer) in [
+            (&br#"{"user": {"uid": 5, "gid": 5}}"#[..], ""),
+            (br#"{"root": {}}"#, "/process"),
+            (br#"{"args": "#, ""),
+        ] {
+            assert_eq!(default_user(doc, pointer), None);
+        }
     }
 
     /// Names oci-spec accepts (any case, without `CAP_`), other types and documents that are

@@ -26,6 +26,8 @@ pub fn tests() -> Vec<Test> {
         t("no_path_no_lookup", no_path_no_lookup),
         t("exec_home_from_passwd", exec_home_from_passwd),
         t("exec_own_session", exec_own_session),
+        t("exec_process_without_user", exec_process_without_user),
+        t("config_without_user", config_without_user),
         t("cwd_created", cwd_created),
         t(
             "cwd_entered_before_user_switch",
@@ -164,6 +166,33 @@ fn exec_own_session(ctx: &Ctx) -> TestResult {
             f[0], f[4], f[5]
         )
     })
+}
+
+/// A `process.json` without `user` runs as uid 0, gid 0 (runc's process user is a plain
+/// struct; engines and scripts write such files).
+fn exec_process_without_user(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&base_config(&["sleep", "1000"]))?;
+    c.start_new()?;
+    let process = json!({"args": ["id"], "cwd": "/", "env": [DEFAULT_PATH]});
+    let path = c.bundle.join("process.json");
+    std::fs::write(&path, process.to_string()).map_err(|e| format!("process.json: {e}"))?;
+    let p = path.to_string_lossy().into_owned();
+    let out = ctx.rt_ok(&["exec", "--process", &p, &c.id])?;
+    ensure(out.stdout.starts_with("uid=0(root) gid=0(root)"), || {
+        format!("`id` of a process.json without user: {:?}", out.stdout)
+    })
+}
+
+/// The same for `config.json`: `process.user` left out means root.
+fn config_without_user(ctx: &Ctx) -> TestResult {
+    let mut cfg = base_config(&["id", "-u"]);
+    cfg["process"]
+        .as_object_mut()
+        .ok_or("base config without process")?
+        .remove("user");
+    let out = run_ok(ctx, &cfg)?;
+    ensure_eq(out.trim(), "0", "id -u without process.user")
 }
 
 /// A `process.cwd` missing from the rootfs is created (images' WORKDIRs need not exist), even
