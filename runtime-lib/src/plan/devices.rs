@@ -48,6 +48,10 @@ pub struct DeviceNode {
     pub uid: u32,
     /// Group.
     pub gid: u32,
+    /// Whether `linux.devices` asked for it. Such a node takes the place of
+    /// a default node of the same path, and of that default's cgroup rule.
+    #[serde(default)]
+    pub from_config: bool,
 }
 
 /// One rule of the device cgroup (v1 `devices.allow`/`devices.deny` syntax).
@@ -107,6 +111,7 @@ fn node(path: &str, major: i64, minor: i64) -> DeviceNode {
         mode: 0o666,
         uid: 0,
         gid: 0,
+        from_config: false,
     }
 }
 
@@ -131,36 +136,44 @@ fn allow(kind: char, major: Option<i64>, minor: Option<i64>, access: &str) -> De
     }
 }
 
-/// The rules runc always appends: the default nodes, `/dev/pts/*`, `/dev/ptmx`,
-/// `/dev/console`, and `mknod` of anything (creating a node is harmless as
-/// long as opening it is denied).
-fn default_rules() -> Vec<DeviceRule> {
-    let mut rules: Vec<DeviceRule> = default_nodes()
-        .iter()
-        .map(|n| allow('c', Some(n.major), Some(n.minor), "rwm"))
-        .collect();
-    rules.push(allow('c', None, None, "m"));
-    rules.push(allow('b', None, None, "m"));
+/// The rules runc always appends after the config's (specconv's
+/// `AllowedDevices`): `mknod` of anything (creating a node is harmless as
+/// long as opening it is denied), the default nodes but those `nodes` from
+/// `linux.devices` replace, `/dev/pts/*`, `/dev/ptmx` and `/dev/net/tun`.
+fn default_rules(nodes: &[DeviceNode]) -> Vec<DeviceRule> {
+    let replaced = |d: &DeviceNode| nodes.iter().any(|n| n.from_config && n.path == d.path);
+    let mut rules = vec![allow('c', None, None, "m"), allow('b', None, None, "m")];
+    rules.extend(
+        default_nodes()
+            .iter()
+            .filter(|d| !replaced(d))
+            .map(|n| allow('c', Some(n.major), Some(n.minor), "rwm")),
+    );
     rules.push(allow('c', Some(136), None, "rwm")); // /dev/pts/*
     rules.push(allow('c', Some(5), Some(2), "rwm")); // /dev/ptmx
-    rules.push(allow('c', Some(5), Some(1), "rwm")); // /dev/console
+    rules.push(allow('c', Some(10), Some(200), "rwm")); // /dev/net/tun
     rules
 }
 
-/// The device cgroup rules: deny everything, allow runc's defaults, then
-/// the config's rules in order, then the nodes the container has.
+/// The device cgroup rules, as runc orders them: deny everything, the
+/// config's rules in order, then runc's defaults. The config's rules come
+/// first, so they cannot take a default away; a "deny all" among them drops
+/// the rules before it. The nodes of `linux.devices` get no rule of their
+/// own: a config that denies everything and lists a device in
+/// `linux.devices` has the node but may not open it, as under runc (engines
+/// add a `resources.devices` rule for each device they pass).
 pub(crate) fn cgroup_rules(
     config: &[LinuxDeviceCgroup],
     nodes: &[DeviceNode],
 ) -> Result<Vec<DeviceRule>, Problem> {
-    let mut rules = vec![DeviceRule {
+    let deny_all = DeviceRule {
         allow: false,
         kind: 'a',
         major: None,
         minor: None,
         access: "rwm".to_string(),
-    }];
-    rules.extend(default_rules());
+    };
+    let mut rules = vec![deny_all.clone()];
     for (i, r) in config.iter().enumerate() {
         let kind = match r.typ() {
             None | Some(LinuxDeviceType::A) => 'a',
@@ -183,22 +196,12 @@ pub(crate) fn cgroup_rules(
         };
         // "deny all" in the config resets the list: the same as our first rule.
         if kind == 'a' && !rule.allow {
-            rules.truncate(1);
-            rules.extend(default_rules());
+            rules = vec![deny_all.clone()];
             continue;
         }
         rules.push(rule);
     }
-    // The container's own nodes stay usable whatever the config says (runc).
-    for n in nodes {
-        if n.kind != NodeKind::Fifo {
-            let kind = if n.kind == NodeKind::Block { 'b' } else { 'c' };
-            let r = allow(kind, Some(n.major), Some(n.minor), "rwm");
-            if !rules.contains(&r) {
-                rules.push(r);
-            }
-        }
-    }
+    rules.extend(default_rules(nodes));
     Ok(rules)
 }
 
@@ -232,6 +235,7 @@ pub(super) fn plan(spec: &Spec, in_user_namespace: bool) -> Result<DevicePlan, P
             mode: d.file_mode().unwrap_or(0o666) & 0o7777,
             uid: d.uid().unwrap_or(0),
             gid: d.gid().unwrap_or(0),
+            from_config: true,
         };
         // A configured device replaces a default one of the same path.
         nodes.retain(|n| n.path != new.path);
@@ -261,4 +265,55 @@ pub(super) fn plan(spec: &Spec, in_user_namespace: bool) -> Result<DevicePlan, P
         bind_from_host: in_user_namespace,
         cgroup_rules,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(json: serde_json::Value) -> LinuxDeviceCgroup {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn kernel(rules: &[DeviceRule]) -> Vec<String> {
+        rules
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    if r.allow { "allow" } else { "deny" },
+                    r.to_kernel()
+                )
+            })
+            .collect()
+    }
+
+    /// runc's order: deny all, the config's rules, then the defaults, which the config cannot
+    /// take away; a node of linux.devices gets no rule of its own but drops the default rule
+    /// of the path it replaces.
+    #[test]
+    fn config_rules_before_runc_defaults() {
+        let config = [
+            rule(serde_json::json!({"allow": false, "access": "rwm"})),
+            rule(
+                serde_json::json!({"allow": false, "type": "c", "major": 1, "minor": 5, "access": "rwm"}),
+            ),
+        ];
+        let mut nodes = default_nodes();
+        let mut fuse = node("/dev/fuse", 10, 229);
+        fuse.from_config = true;
+        let mut null = node("/dev/null", 1, 3);
+        null.from_config = true;
+        nodes.retain(|n| n.path != null.path);
+        nodes.extend([fuse, null]);
+        let rules = kernel(&cgroup_rules(&config, &nodes).unwrap());
+        assert_eq!(rules[0], "deny a");
+        assert_eq!(rules[1], "deny c 1:5 rwm");
+        // The default for /dev/zero comes after the config's deny, so it wins.
+        assert!(rules[2..].contains(&"allow c 1:5 rwm".to_string()));
+        assert!(!rules.contains(&"allow c 1:3 rwm".to_string()), "{rules:?}");
+        assert!(!rules.iter().any(|r| r.contains("10:229")), "{rules:?}");
+        assert!(rules.contains(&"allow c 10:200 rwm".to_string()));
+        assert!(!rules.contains(&"allow c 5:1 rwm".to_string()));
+    }
 }

@@ -28,6 +28,7 @@ pub fn tests() -> Vec<Test> {
         t("exec_own_session", exec_own_session),
         t("exec_process_without_user", exec_process_without_user),
         t("config_without_user", config_without_user),
+        t("device_listed_but_denied", device_listed_but_denied),
         t("cwd_created", cwd_created),
         t(
             "cwd_entered_before_user_switch",
@@ -193,6 +194,38 @@ fn config_without_user(ctx: &Ctx) -> TestResult {
         .remove("user");
     let out = run_ok(ctx, &cfg)?;
     ensure_eq(out.trim(), "0", "id -u without process.user")
+}
+
+/// A device in `linux.devices` gets its node, but no device cgroup rule of its own: with
+/// `resources.devices` denying everything it cannot be opened (runc's specconv appends only
+/// its fixed defaults; engines add a rule for each device they pass). The device is
+/// `/dev/fuse` (10:229): opening it is harmless, and where the cgroup allows it the open
+/// succeeds or fails with ENODEV, never EPERM.
+fn device_listed_but_denied(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh("ls -l /dev/fuse; exec 3</dev/fuse && echo opened");
+    cfg["linux"]["devices"] = json!([
+        {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438}
+    ]);
+    cfg["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+    let out = run_config(ctx, &cfg)?;
+    ensure(
+        out.stdout.contains("10,") && out.stdout.contains("229"),
+        || {
+            format!(
+                "no /dev/fuse node 10:229 in the container: {}",
+                out.describe()
+            )
+        },
+    )?;
+    ensure(
+        !out.stdout.contains("opened") && out.stderr.contains("Operation not permitted"),
+        || {
+            format!(
+                "/dev/fuse opened although the device cgroup denies everything: {}",
+                out.describe()
+            )
+        },
+    )
 }
 
 /// A `process.cwd` missing from the rootfs is created (images' WORKDIRs need not exist), even
