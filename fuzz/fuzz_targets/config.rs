@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
             &HostFacts {
                 cgroup_version: version,
                 caller: cella::rootless::Caller::ROOT,
+                proc_kcore: true,
             },
         );
     }

@@ -272,7 +272,7 @@ fn build_root(ctx: &InitContext<'_>, null: &OwnedFd) -> Result<(), ChildError> {
     }
     mounts::bind_rootfs(&plan.rootfs)?;
     let root = Root::open(&plan.rootfs)?;
-    mounts::mount_all(plan, &root, ctx.cgroup)?;
+    let readonly_last = mounts::mount_all(plan, &root, ctx.cgroup)?;
     devices::create_devices(&root, &plan.devices)?;
     stop_point::reached("init:devices");
     run_create_hooks(ctx)?;
@@ -282,6 +282,8 @@ fn build_root(ctx: &InitContext<'_>, null: &OwnedFd) -> Result<(), ChildError> {
     // hooks, which may have mounted more.
     mounts::mask_paths(&root, &plan.masked_paths, null)?;
     mounts::readonly_paths(&root, &plan.readonly_paths)?;
+    mounts::make_readonly_last(&readonly_last)?;
+    drop(readonly_last);
     drop(root);
     if plan.mounts.pivot_root {
         mounts::pivot_to(&plan.rootfs)?;

@@ -82,12 +82,32 @@ pub(crate) fn bind_rootfs(rootfs: &Path) -> Result<()> {
 }
 
 /// Step 4. The mounts of config.json, in order.
-pub(crate) fn mount_all(plan: &Plan, root: &Root, cgroup: &ContainerCgroup) -> Result<()> {
+/// Mounts every op in order. Returns the mounts whose `ro` waits for
+/// [`make_readonly_last`], with an fd of each (the mount's root).
+pub(crate) fn mount_all<'p>(
+    plan: &'p Plan,
+    root: &Root,
+    cgroup: &ContainerCgroup,
+) -> Result<Vec<(&'p MountOp, OwnedFd)>> {
+    let mut readonly_last = Vec::new();
     for op in &plan.mounts.ops {
         if cfg!(debug_assertions) {
             stop_point::reached(&format!("init:mount-{}", op.index));
         }
-        mount_one(plan, root, op, cgroup)?;
+        let target = mount_one(plan, root, op, cgroup)?;
+        if op.readonly_last {
+            readonly_last.push((op, target));
+        }
+    }
+    Ok(readonly_last)
+}
+
+/// Makes the tmpfs mounts and `/dev` that asked for `ro` read-only, now
+/// that what goes inside them is made (see `MountOp::readonly_last`).
+/// Through the fd taken when each was mounted: no path is looked up again.
+pub(crate) fn make_readonly_last(mounts: &[(&MountOp, OwnedFd)]) -> Result<()> {
+    for (op, target) in mounts {
+        remount_bind(&fd_path(target), op.flags.0 | libc::MS_RDONLY, &field(op))?;
     }
     Ok(())
 }
@@ -139,7 +159,7 @@ fn check_not_over_proc(op: &MountOp, resolved: &Path) -> Result<()> {
     ))
 }
 
-fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -> Result<()> {
+fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -> Result<OwnedFd> {
     // The destination, with the rootfs's symlinks resolved inside it, once:
     // the mount is looked up again by this path after it is made, refusing
     // symlinks, so a swap in between fails instead of redirecting the
@@ -246,7 +266,7 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
         )
         .map_err(|e| ChildError::sys("mount_setattr", field(op), e))?;
     }
-    Ok(())
+    Ok(target)
 }
 
 /// `tmpcopyup`: mount the tmpfs, copy what it covers into it, and only then

@@ -202,6 +202,7 @@ impl HostCgroups {
     pub fn facts(&self, caller: crate::rootless::Caller) -> crate::plan::HostFacts {
         crate::plan::HostFacts {
             caller,
+            proc_kcore: std::path::Path::new("/proc/kcore").exists(),
             cgroup_version: if self.mode == Mode::Unified {
                 Version::V2
             } else {

@@ -205,7 +205,11 @@ pub(crate) fn cgroup_rules(
     Ok(rules)
 }
 
-pub(super) fn plan(spec: &Spec, in_user_namespace: bool) -> Result<DevicePlan, Problem> {
+pub(super) fn plan(
+    spec: &Spec,
+    in_user_namespace: bool,
+    proc_kcore: bool,
+) -> Result<DevicePlan, Problem> {
     let linux = spec.linux().as_ref();
     let mut nodes = default_nodes();
     for (i, d) in linux
@@ -259,6 +263,7 @@ pub(super) fn plan(spec: &Spec, in_user_namespace: bool) -> Result<DevicePlan, P
             ("/dev/core", "/proc/kcore"),
         ]
         .iter()
+        .filter(|(l, _)| proc_kcore || *l != "/dev/core")
         .map(|(l, t)| (PathBuf::from(l), PathBuf::from(t)))
         .collect(),
         dirs: vec![PathBuf::from("/dev/pts"), PathBuf::from("/dev/shm")],

@@ -146,6 +146,9 @@ pub struct HostFacts {
     pub cgroup_version: crate::cgroups::Version,
     /// Who runs the runtime (uid, user namespace, capabilities).
     pub caller: crate::rootless::Caller,
+    /// Whether the kernel has `/proc/kcore` (`CONFIG_PROC_KCORE`): runc
+    /// links `/dev/core` to it only then.
+    pub proc_kcore: bool,
 }
 
 /// Everything the executor will do, decided up front.
@@ -257,7 +260,7 @@ fn compile_inner(
         .ok_or_else(|| Problem::new("root", "is required"))?;
     let rootfs = bundle.dir.join(root.path());
     let namespaces = namespaces::plan(spec, &host.caller)?;
-    let devices = devices::plan(spec, namespaces.in_user_namespace())?;
+    let devices = devices::plan(spec, namespaces.in_user_namespace(), host.proc_kcore)?;
     let cgroup = cgroup::plan(spec, id, host, opts, devices.cgroup_rules.clone())?;
     let linux = spec.linux().as_ref();
     let paths = |field: &str, list: Option<&Vec<String>>| -> Result<Vec<PathBuf>, Problem> {

@@ -127,6 +127,10 @@ pub struct MountOp {
     /// `tmpcopyup`: fill the new tmpfs with what the directory it covers
     /// held in the image.
     pub copy_up: bool,
+    /// `ro` of a tmpfs or of `/dev`, held back from `flags` and applied once
+    /// everything inside is made (mount points, device nodes, symlinks), as
+    /// runc does: a read-only `/dev` still gets its `/dev/pts`.
+    pub readonly_last: bool,
 }
 
 /// The mount part of the plan.
@@ -426,6 +430,11 @@ fn plan_mount(
     if let MountKind::Bind { recursive: r } = kind {
         flags = libc::MS_BIND | if r { libc::MS_REC } else { 0 };
     }
+    let readonly_last = flags & libc::MS_RDONLY != 0
+        && matches!(&kind, MountKind::Filesystem { fstype } if fstype == "tmpfs" || destination == Path::new("/dev"));
+    if readonly_last {
+        flags &= !libc::MS_RDONLY;
+    }
     Ok(MountOp {
         index,
         kind,
@@ -437,6 +446,7 @@ fn plan_mount(
         propagation,
         recursive: (recursive != RecursiveAttrs::default()).then_some(recursive),
         copy_up: copy_up.is_some(),
+        readonly_last,
     })
 }
 

@@ -10,6 +10,7 @@ use crate::cgroups::Version;
 const V1: HostFacts = HostFacts {
     cgroup_version: Version::V1,
     caller: crate::rootless::Caller::ROOT,
+    proc_kcore: true,
 };
 
 fn bundle(config: Value) -> Bundle {
@@ -455,6 +456,7 @@ const USER: HostFacts = HostFacts {
         privileged: false,
         ..crate::rootless::Caller::ROOT
     },
+    proc_kcore: false,
 };
 
 fn rootless_config(uid_maps: Value, gid_maps: Value) -> Value {

@@ -10,7 +10,9 @@
 use serde_json::{json, Value};
 
 use crate::bundle::{base_config, set_caps, sh, DEFAULT_PATH};
-use crate::harness::{ensure, ensure_eq, mkdir_mode, run_config, run_ok, Ctn, Ctx, TestResult};
+use crate::harness::{
+    ensure, ensure_eq, mkdir_mode, mount_at, run_config, run_ok, Ctn, Ctx, TestResult,
+};
 use crate::Test;
 
 /// The `linux.seccomp` object podman derives from containers-common's profile on x86_64.
@@ -29,6 +31,12 @@ pub fn tests() -> Vec<Test> {
         t("exec_process_without_user", exec_process_without_user),
         t("config_without_user", config_without_user),
         t("device_listed_but_denied", device_listed_but_denied),
+        t("readonly_dev", readonly_dev),
+        t(
+            "readonly_tmpfs_with_mounts_inside",
+            readonly_tmpfs_with_mounts_inside,
+        ),
+        t("dev_core_only_with_kcore", dev_core_only_with_kcore),
         t("cwd_created", cwd_created),
         t(
             "cwd_entered_before_user_switch",
@@ -225,6 +233,76 @@ fn device_listed_but_denied(ctx: &Ctx) -> TestResult {
                 out.describe()
             )
         },
+    )
+}
+
+/// A `/dev` tmpfs with `ro` still gets its mount points, nodes and symlinks: runc mounts it
+/// read-write, makes what goes inside, and only then makes it read-only.
+fn readonly_dev(ctx: &Ctx) -> TestResult {
+    let mut cfg = sh(
+        "cat /proc/self/mountinfo; echo x > /dev/null && echo null-ok; \
+                      touch /dev/new 2>/dev/null || echo dev-ro",
+    );
+    let mounts = cfg["mounts"]
+        .as_array_mut()
+        .ok_or("base config without mounts")?;
+    for m in mounts.iter_mut().filter(|m| m["destination"] == "/dev") {
+        m["options"]
+            .as_array_mut()
+            .ok_or("/dev without options")?
+            .push(json!("ro"));
+    }
+    let out = run_ok(ctx, &cfg)?;
+    let dev = mount_at(&out, "/dev")?;
+    ensure(dev.mount_opts.iter().any(|o| o == "ro"), || {
+        format!("/dev is not read-only: {}", dev.line)
+    })?;
+    mount_at(&out, "/dev/pts")?;
+    ensure(out.contains("null-ok") && out.contains("dev-ro"), || {
+        format!("/dev/null unusable or /dev writable: {out}")
+    })
+}
+
+/// The same for any tmpfs: a read-only tmpfs with a bind mount below it (a secret in a
+/// read-only `/run`, as engines write) gets its mount point made first.
+fn readonly_tmpfs_with_mounts_inside(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let secret = c.bundle.join("secret");
+    std::fs::write(&secret, "s3cret\n").map_err(|e| format!("{}: {e}", secret.display()))?;
+    let mut cfg = sh("cat /run/secrets/token; touch /run/x 2>/dev/null || echo run-ro");
+    let mounts = cfg["mounts"]
+        .as_array_mut()
+        .ok_or("base config without mounts")?;
+    mounts.push(
+        json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs",
+                       "options": ["nosuid", "nodev", "ro", "mode=755"]}),
+    );
+    mounts.push(json!({"destination": "/run/secrets/token", "type": "bind",
+                       "source": secret.to_string_lossy(), "options": ["rbind", "ro"]}));
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure_eq(out.code, 0, &format!("run ({})", out.describe()))?;
+    ensure(
+        out.stdout.contains("s3cret") && out.stdout.contains("run-ro"),
+        || {
+            format!(
+                "the secret is missing or /run is writable: {}",
+                out.describe()
+            )
+        },
+    )
+}
+
+/// `/dev/core` links to `/proc/kcore` only when the kernel has one (`CONFIG_PROC_KCORE`), as
+/// runc makes it.
+fn dev_core_only_with_kcore(ctx: &Ctx) -> TestResult {
+    let out = run_ok(ctx, &sh("ls /dev"))?;
+    let has_core = out.split_whitespace().any(|n| n == "core");
+    let kcore = std::path::Path::new("/proc/kcore").exists();
+    ensure_eq(
+        has_core,
+        kcore,
+        &format!("/dev/core present (the host has /proc/kcore: {kcore})"),
     )
 }
 
