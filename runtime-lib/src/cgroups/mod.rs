@@ -550,8 +550,11 @@ impl ContainerCgroup {
     pub fn remove(&self, own: &Ownership) -> Vec<String> {
         let mut warnings = Vec::new();
         let leaves = self.leaves();
+        // One wait for processes that are dying, not one per directory: a
+        // directory someone else's process keeps busy stays busy.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
         for leaf in &leaves {
-            remove_tree(leaf, own, own.made(leaf), &mut warnings);
+            remove_tree(leaf, own, own.made(leaf), until, &mut warnings);
         }
         let mut above: Vec<&PathBuf> = own
             .created
@@ -596,9 +599,15 @@ pub(crate) fn write_one(dir: &Path, w: &CgroupWrite) -> Result<(), CgroupError> 
 /// the container's, then `dir` itself if `and_self` (cgroup directories can
 /// only be rmdir'ed, and only once their children are gone). Retries
 /// briefly on EBUSY: a process that just died may take a moment to leave
-/// the cgroup. Returns whether nothing is left below `dir`; what stays is
-/// said in `warnings`.
-fn remove_tree(dir: &Path, own: &Ownership, and_self: bool, warnings: &mut Vec<String>) -> bool {
+/// the cgroup (until `until`). Returns whether nothing is left below `dir`;
+/// what stays is said in `warnings`.
+fn remove_tree(
+    dir: &Path,
+    own: &Ownership,
+    and_self: bool,
+    until: std::time::Instant,
+    warnings: &mut Vec<String>,
+) -> bool {
     let entries = match std::fs::read_dir(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
         Err(e) => {
@@ -615,7 +624,7 @@ fn remove_tree(dir: &Path, own: &Ownership, and_self: bool, warnings: &mut Vec<S
         let child = e.path();
         if own.is_foreign(&child) {
             emptied = false;
-        } else if !remove_tree(&child, own, true, warnings) {
+        } else if !remove_tree(&child, own, true, until, warnings) {
             emptied = false;
         }
     }
@@ -624,18 +633,19 @@ fn remove_tree(dir: &Path, own: &Ownership, and_self: bool, warnings: &mut Vec<S
     }
     if !emptied {
         warnings.push(format!(
-            "cgroup {} not removed: it has a child cgroup that is not the container's",
+            "cgroup {} not removed: a cgroup below it is not the container's or could not be \
+             removed",
             dir.display()
         ));
         return false;
     }
-    let mut tries = 0;
     loop {
         match std::fs::remove_dir(dir) {
             Ok(()) => return true,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
-                tries += 1;
+            Err(e)
+                if e.raw_os_error() == Some(libc::EBUSY) && std::time::Instant::now() < until =>
+            {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
             Err(e) => {
