@@ -622,9 +622,8 @@ fn remove_tree(
             continue;
         }
         let child = e.path();
-        if own.is_foreign(&child) {
-            emptied = false;
-        } else if !remove_tree(&child, own, true, until, warnings) {
+        // A child that is not the container's stays, and so its parent.
+        if own.is_foreign(&child) || !remove_tree(&child, own, true, until, warnings) {
             emptied = false;
         }
     }
