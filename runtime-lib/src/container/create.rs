@@ -331,7 +331,8 @@ fn create_or_undo(
                 .unwrap_or_default(),
         };
         if st.cgroup_ownership.as_ref() != Some(&cleanup.ownership) {
-            // A level appeared meanwhile: it is not ours.
+            // It stopped half-way, or a level appeared meanwhile (which
+            // is not ours): the state says what was made.
             st.cgroup_ownership = Some(cleanup.ownership.clone());
             st.save(&dir)?;
         }
