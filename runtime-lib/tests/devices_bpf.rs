@@ -37,8 +37,9 @@ struct TestCgroup(ContainerCgroup);
 
 impl Drop for TestCgroup {
     fn drop(&mut self) {
-        if let Err(e) = self.0.destroy() {
-            eprintln!("devices_bpf: could not remove the test cgroup: {e}");
+        let own = cella::cgroups::Ownership::assumed(&self.0);
+        for w in self.0.remove(&own) {
+            eprintln!("devices_bpf: could not remove the test cgroup: {w}");
         }
     }
 }
@@ -120,7 +121,10 @@ fn device_filter_on_a_real_cgroup() {
         }
     };
     let cgroup = TestCgroup(ContainerCgroup::V2 { dir });
-    cgroup.0.create().expect("create the test cgroup");
+    cgroup
+        .0
+        .create(&mut Vec::new())
+        .expect("create the test cgroup");
 
     // /dev/null is refused for reading and writing, /dev/zero allowed.
     let first = [

@@ -14,6 +14,6 @@ pub struct Args {
 
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
     let sig = super::parse_signal(&a.signal)?;
-    rt.load(&a.id)?.kill(sig, a.all)?;
+    crate::log::warnings(&rt.load(&a.id)?.kill(sig, a.all)?);
     Ok(0)
 }

@@ -7,6 +7,7 @@
 mod delegation;
 mod devices_bpf;
 mod oom;
+mod ownership;
 mod resources;
 mod stats;
 mod v1;
@@ -21,6 +22,7 @@ use crate::plan::DeviceRule;
 
 pub use delegation::{delegated_part, Delegated};
 pub use oom::OomWatcher;
+pub use ownership::{Existing, Ownership};
 pub use resources::{
     blkio_weight_to_io_weight, shares_to_weight, writes, CgroupWrite, ResourceError, Version,
 };
@@ -329,12 +331,14 @@ impl ContainerCgroup {
         }
     }
 
-    /// Creates the directories. Returns an error if the cgroup already
-    /// exists with processes in it: two containers must not share one.
-    pub fn create(&self) -> Result<(), CgroupError> {
+    /// Creates the missing directories, adding each one it made to `made`
+    /// (parents first) as it goes: a failure half-way leaves `made` naming
+    /// what to undo. Whether an existing cgroup may be used is for
+    /// [`Existing::refusal`] to say, before.
+    pub fn create(&self, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
         match self {
-            ContainerCgroup::V1 { dirs } => v1::create(dirs),
-            ContainerCgroup::V2 { dir } => v2::create(dir),
+            ContainerCgroup::V1 { dirs } => v1::create(dirs, made),
+            ContainerCgroup::V2 { dir } => v2::create(dir, made),
         }
     }
 
@@ -454,30 +458,69 @@ impl ContainerCgroup {
         }
     }
 
-    /// Sends `signal` to every process in the cgroup, freezing it first so
-    /// that none can fork away from the kill.
-    pub fn signal_all(&self, signal: nix::sys::signal::Signal) -> Result<(), CgroupError> {
-        // v2 kills a whole subtree atomically, forks included.
+    /// Sends `signal` to every process in the cgroup's subtree but those in
+    /// directories that are not the container's (`own.foreign`), freezing
+    /// it first so that none can fork away from the kill. Returns the
+    /// processes it failed to signal (one that exited meanwhile is no
+    /// failure).
+    pub fn signal_all(
+        &self,
+        signal: nix::sys::signal::Signal,
+        own: &Ownership,
+    ) -> Result<Vec<String>, CgroupError> {
+        if !self.main_dir().is_dir() {
+            return Ok(Vec::new());
+        }
+        // v2 kills a whole subtree atomically, forks included: only where
+        // all of it is the container's.
         if let ContainerCgroup::V2 { dir } = self {
             let kill = dir.join("cgroup.kill");
-            if signal == nix::sys::signal::Signal::SIGKILL && kill.exists() {
-                return std::fs::write(&kill, "1").map_err(io_err("write", &kill));
+            if signal == nix::sys::signal::Signal::SIGKILL
+                && own.foreign.is_empty()
+                && kill.exists()
+            {
+                std::fs::write(&kill, "1").map_err(io_err("write", &kill))?;
+                return Ok(Vec::new());
             }
         }
-        let freezable = self.can_freeze();
-        // A paused container stays paused: its processes get the signal
-        // when it is resumed.
-        let was_frozen = freezable && self.is_frozen();
-        if freezable && !was_frozen {
+        self.while_frozen(|| {
+            let mut failed = Vec::new();
+            for pid in self.subtree_pids(own)? {
+                match nix::sys::signal::kill(pid, signal) {
+                    Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+                    Err(e) => failed.push(format!("kill {pid} {signal}: {e}")),
+                }
+            }
+            Ok(failed)
+        })?
+    }
+
+    /// Runs `f` with the cgroup frozen where it can be, so that no process
+    /// in it forks meanwhile; a paused cgroup stays paused (its processes
+    /// get a signal when it is resumed).
+    pub fn while_frozen<T>(&self, f: impl FnOnce() -> T) -> Result<T, CgroupError> {
+        let freeze = self.can_freeze() && !self.is_frozen();
+        if freeze {
             self.set_frozen(true)?;
         }
-        for pid in self.pids()? {
-            let _ = nix::sys::signal::kill(pid, signal);
-        }
-        if freezable && !was_frozen {
+        let out = f();
+        if freeze {
             self.set_frozen(false)?;
         }
-        Ok(())
+        Ok(out)
+    }
+
+    /// The processes of the cgroup's subtree (v1: in the freezer hierarchy,
+    /// else the first), but those in directories that are not the
+    /// container's (`own.foreign`).
+    pub fn subtree_pids(&self, own: &Ownership) -> Result<Vec<Pid>, CgroupError> {
+        let mut pids = Vec::new();
+        ownership::walk(self.main_dir(), &mut |dir, found| {
+            if !own.is_foreign(dir) {
+                pids.extend_from_slice(found);
+            }
+        })?;
+        Ok(pids)
     }
 
     fn can_freeze(&self) -> bool {
@@ -499,13 +542,42 @@ impl ContainerCgroup {
         }
     }
 
-    /// Removes the cgroup and everything below it. Missing directories are
-    /// fine (delete is idempotent after a crash).
-    pub fn destroy(&self) -> Result<(), CgroupError> {
-        match self {
-            ContainerCgroup::V1 { dirs } => dirs.iter().try_for_each(|(_, d)| remove_tree(d)),
-            ContainerCgroup::V2 { dir } => remove_tree(dir),
+    /// Removes what of the cgroup the container made (`own.created`): in
+    /// each hierarchy the directories below its cgroup (but those that are
+    /// not its, `own.foreign`), the cgroup itself if it made it, then the
+    /// levels above that it made, once no one else has a cgroup there.
+    /// Missing directories are fine (delete is idempotent after a crash).
+    /// Returns what could not be removed, and why.
+    pub fn remove(&self, own: &Ownership) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let leaves = self.leaves();
+        // One wait for processes that are dying, not one per directory: a
+        // directory someone else's process keeps busy stays busy.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        for leaf in &leaves {
+            remove_tree(leaf, own, own.made(leaf), until, &mut warnings);
         }
+        let mut above: Vec<&PathBuf> = own
+            .created
+            .iter()
+            .filter(|d| !leaves.contains(&d.as_path()))
+            .collect();
+        above.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        for dir in above {
+            match std::fs::remove_dir(dir) {
+                Err(e)
+                    if !matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOENT | libc::EBUSY | libc::ENOTEMPTY)
+                    ) =>
+                {
+                    warnings.push(format!("cgroup {} not removed: {e}", dir.display()))
+                }
+                // Gone, or in use by another cgroup: not ours to wait for.
+                _ => {}
+            }
+        }
+        warnings
     }
 }
 
@@ -524,29 +596,69 @@ pub(crate) fn write_one(dir: &Path, w: &CgroupWrite) -> Result<(), CgroupError> 
     })
 }
 
-/// Removes a cgroup directory bottom-up (cgroup dirs can only be rmdir'ed,
-/// and only once their children are gone). Retries briefly on EBUSY: a
-/// process that just died may take a moment to leave the cgroup.
-fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
+/// Removes the directories below `dir` bottom-up, but those that are not
+/// the container's, then `dir` itself if `and_self` (cgroup directories can
+/// only be rmdir'ed, and only once their children are gone). Retries
+/// briefly on EBUSY: a process that just died may take a moment to leave
+/// the cgroup (until `until`). Returns whether nothing is left below `dir`;
+/// what stays is said in `warnings`.
+fn remove_tree(
+    dir: &Path,
+    own: &Ownership,
+    and_self: bool,
+    until: std::time::Instant,
+    warnings: &mut Vec<String>,
+) -> bool {
     let entries = match std::fs::read_dir(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        r => r.map_err(io_err("read", dir))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
+        Err(e) => {
+            warnings.push(format!("cgroup {} not removed: read: {e}", dir.display()));
+            return false;
+        }
+        Ok(entries) => entries,
     };
+    let mut emptied = true;
     for e in entries.flatten() {
-        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-            remove_tree(&e.path())?;
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let child = e.path();
+        // A child that is not the container's stays, and so its parent.
+        if own.is_foreign(&child) || !remove_tree(&child, own, true, until, warnings) {
+            emptied = false;
         }
     }
-    let mut tries = 0;
+    if !and_self {
+        return emptied;
+    }
+    if !emptied {
+        warnings.push(format!(
+            "cgroup {} not removed: a cgroup below it is not the container's or could not be \
+             removed",
+            dir.display()
+        ));
+        return false;
+    }
     loop {
         match std::fs::remove_dir(dir) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
-                tries += 1;
+            Ok(()) => return true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
+            Err(e)
+                if e.raw_os_error() == Some(libc::EBUSY) && std::time::Instant::now() < until =>
+            {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
-            Err(e) => return Err(io_err("remove", dir)(e)),
+            Err(e) => {
+                let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+                let pids: Vec<&str> = procs.split_whitespace().collect();
+                let held = if pids.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (processes {} are in it)", pids.join(" "))
+                };
+                warnings.push(format!("cgroup {} not removed: {e}{held}", dir.display()));
+                return false;
+            }
         }
     }
 }
@@ -653,8 +765,23 @@ mod tests {
             ("freezer".to_string(), base.join("freezer/a/ctr")),
         ];
         let cg = ContainerCgroup::V1 { dirs: dirs.clone() };
-        cg.create().unwrap();
+        std::fs::create_dir_all(base.join("devices/a")).unwrap();
+        std::fs::create_dir_all(base.join("freezer")).unwrap();
+        let mut made = Vec::new();
+        cg.create(&mut made).unwrap();
         assert!(dirs.iter().all(|(_, d)| d.is_dir()));
+        assert_eq!(
+            made,
+            [
+                base.join("devices/a/ctr"),
+                base.join("freezer/a"),
+                base.join("freezer/a/ctr")
+            ]
+        );
+        let own = Ownership {
+            created: made,
+            foreign: Vec::new(),
+        };
         let rule = DeviceRule {
             allow: true,
             kind: 'c',
@@ -679,13 +806,45 @@ mod tests {
             }
         }
         std::fs::create_dir(dirs[0].1.join("nested")).unwrap();
-        cg.destroy().unwrap();
+        assert_eq!(cg.remove(&own), Vec::<String>::new());
         assert!(dirs.iter().all(|(_, d)| !d.exists()));
+        assert!(!base.join("freezer/a").exists(), "a level it made goes too");
         assert!(
             base.join("devices/a").is_dir(),
-            "only the container's own subtree goes"
+            "only what the container made goes"
         );
-        cg.destroy().unwrap();
+        assert_eq!(cg.remove(&own), Vec::<String>::new(), "idempotent");
+        std::fs::remove_dir_all(base).unwrap();
+    }
+
+    /// An adopted cgroup (it existed, empty) stays, and so do the child
+    /// cgroups it had; a child made after create goes.
+    #[test]
+    fn removing_an_adopted_cgroup_keeps_what_was_there() {
+        let base = temp("adopted");
+        let leaf = base.join("ctr");
+        std::fs::create_dir_all(leaf.join("theirs/deeper")).unwrap();
+        let cg = ContainerCgroup::V2 { dir: leaf.clone() };
+        let found = cg.inspect().unwrap();
+        assert_eq!(found.refusal(), None);
+        let mut made = Vec::new();
+        cg.create(&mut made).unwrap();
+        assert!(made.is_empty());
+        let own = found.ownership();
+        std::fs::create_dir(leaf.join("later")).unwrap();
+        assert_eq!(cg.remove(&own), Vec::<String>::new());
+        assert!(!leaf.join("later").exists());
+        assert!(leaf.join("theirs/deeper").is_dir());
+        // The same child in a cgroup the container made blocks its removal,
+        // which is said.
+        let own = Ownership {
+            created: vec![leaf.clone()],
+            foreign: vec![leaf.join("theirs"), leaf.join("theirs/deeper")],
+        };
+        let warnings = cg.remove(&own);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("not the container's"), "{warnings:?}");
+        assert!(leaf.join("theirs/deeper").is_dir());
         std::fs::remove_dir_all(base).unwrap();
     }
 
@@ -756,8 +915,10 @@ mod tests {
         let cg = ContainerCgroup::V2 {
             dir: base.join("a/b"),
         };
-        cg.create().unwrap();
+        let mut made = Vec::new();
+        cg.create(&mut made).unwrap();
         assert!(base.join("a/b").is_dir());
+        assert_eq!(made, [base.join("a"), base.join("a/b")]);
         // cpu was enabled already; only memory is written (a plain file
         // keeps the last write).
         assert_eq!(

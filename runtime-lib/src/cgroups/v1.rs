@@ -6,12 +6,25 @@ use std::time::Duration;
 use super::{io_err, write_one, CgroupError, CgroupWrite};
 use crate::plan::DeviceRule;
 
-pub(super) fn create(dirs: &[(String, PathBuf)]) -> Result<(), CgroupError> {
+/// Makes the missing levels of every hierarchy's directory, adding each
+/// one it made to `made` (a level that appeared meanwhile is not ours).
+pub(super) fn create(
+    dirs: &[(String, PathBuf)],
+    made: &mut Vec<PathBuf>,
+) -> Result<(), CgroupError> {
     for (name, dir) in dirs {
-        if name.split(',').any(|c| c == "cpuset") {
-            create_cpuset(dir)?;
-        } else {
-            std::fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+        let cpuset = name.split(',').any(|c| c == "cpuset");
+        let mut missing: Vec<&Path> = dir.ancestors().take_while(|p| !p.exists()).collect();
+        missing.reverse();
+        for level in missing {
+            match std::fs::create_dir(level) {
+                Ok(()) => made.push(level.to_path_buf()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io_err("create", level)(e)),
+            }
+            if cpuset {
+                fill_cpuset(level)?;
+            }
         }
     }
     Ok(())
@@ -20,22 +33,7 @@ pub(super) fn create(dirs: &[(String, PathBuf)]) -> Result<(), CgroupError> {
 /// A new v1 cpuset cgroup starts with empty `cpuset.cpus`/`cpuset.mems`,
 /// and the kernel refuses tasks until both are set: copy them down from the
 /// parent at every level we create.
-fn create_cpuset(dir: &Path) -> Result<(), CgroupError> {
-    if dir.exists() {
-        return Ok(());
-    }
-    if let Some(parent) = dir.parent() {
-        create_cpuset(parent)?;
-    }
-    std::fs::create_dir(dir)
-        .or_else(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
-        .map_err(io_err("create", dir))?;
+fn fill_cpuset(dir: &Path) -> Result<(), CgroupError> {
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let mine = dir.join(file);
         let current = std::fs::read_to_string(&mine).map_err(io_err("read", &mine))?;

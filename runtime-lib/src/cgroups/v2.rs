@@ -3,7 +3,7 @@
 use std::ffi::CStr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -17,18 +17,18 @@ use crate::sys::bpf;
 /// available controller is enabled at each level from the deepest existing
 /// one down to the container's parent. A level that cannot ("no internal
 /// processes": a non-root cgroup with processes of its own) is left alone;
-/// a limit that then has no file fails later, naming its field.
-pub(super) fn create(dir: &Path) -> Result<(), CgroupError> {
+/// a limit that then has no file fails later, naming its field. Each level
+/// made is added to `made` (one that appeared meanwhile is not ours).
+pub(super) fn create(dir: &Path, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
     let missing: Vec<&Path> = dir.ancestors().take_while(|p| !p.exists()).collect();
     for level in missing.into_iter().rev() {
         if let Some(parent) = level.parent() {
             enable_controllers(parent);
         }
         match std::fs::create_dir(level) {
-            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                return Err(io_err("create", level)(e))
-            }
-            _ => {}
+            Ok(()) => made.push(level.to_path_buf()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_err("create", level)(e)),
         }
     }
     Ok(())

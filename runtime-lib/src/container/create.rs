@@ -13,7 +13,7 @@ use super::state::{self, DirLock, StateFile, EXEC_FIFO};
 use super::{time, Container, Io};
 use crate::apply::init::{self, InitContext};
 use crate::apply::namespaces::{self, JoinFd};
-use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups};
+use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups, Ownership};
 use crate::console;
 use crate::error::{ChildError, Error};
 use crate::hooks::{self, HookState};
@@ -30,12 +30,14 @@ use crate::sys::{self, Forked};
 struct Cleanup<'w> {
     state_dir: PathBuf,
     cgroup: Option<ContainerCgroup>,
+    /// What of the cgroup this create made: all it may remove.
+    ownership: Ownership,
     pids: Vec<Pid>,
     /// Set once the container's hooks may run: a create that fails from
     /// there on runs the poststop hooks after undoing the rest.
     poststop: Option<Poststop>,
-    /// Where the warnings of failed poststop hooks go: `create` returns
-    /// them with its error.
+    /// Where the warnings of failed poststop hooks and of a clean-up step
+    /// that failed go: `create` returns them with its error.
     warnings: &'w RefCell<Vec<String>>,
     armed: bool,
 }
@@ -89,19 +91,30 @@ impl Drop for Cleanup<'_> {
             let _ = nix::sys::signal::kill(*pid, Signal::SIGKILL);
             let _ = waitpid(*pid, None);
         }
+        let mut warnings = Vec::new();
         if let Some(cg) = &self.cgroup {
-            // The cgroup was empty when made: all in it is ours, including
-            // a process whose pid we never learnt.
-            let strays = cg.pids().unwrap_or_default();
-            let _ = cg.signal_all(Signal::SIGKILL);
+            // The cgroup had no process when it was checked: what is in it
+            // now is this create's, including a process whose pid we never
+            // learnt; what is in a child cgroup that was there before is not.
+            let strays = cg.subtree_pids(&self.ownership).unwrap_or_default();
+            match cg.signal_all(Signal::SIGKILL, &self.ownership) {
+                Ok(w) => warnings.extend(w),
+                Err(e) => warnings.push(format!("killing what is in the cgroup: {e}")),
+            }
             // Such a process is a child of ours (forked with CLONE_PARENT):
             // reaped here, or it would stay a zombie of the caller's.
             for pid in strays {
                 let _ = waitpid(pid, None);
             }
-            let _ = cg.destroy();
+            warnings.extend(cg.remove(&self.ownership));
         }
-        let _ = std::fs::remove_dir_all(&self.state_dir);
+        match std::fs::remove_dir_all(&self.state_dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                warnings.push(format!("remove {}: {e}", self.state_dir.display()))
+            }
+            _ => {}
+        }
+        self.warnings.borrow_mut().extend(warnings);
         if let Some(p) = &self.poststop {
             self.warnings.borrow_mut().extend(p.run());
         }
@@ -261,12 +274,19 @@ fn create_or_undo(
     let mut cleanup = Cleanup {
         state_dir: dir.clone(),
         cgroup: None,
+        ownership: Ownership::default(),
         pids: Vec::new(),
         poststop: None,
         warnings,
         armed: true,
     };
     let _lock = DirLock::lock(&dir)?;
+    // After the id is taken (a duplicate id is that error, as in runc),
+    // before anything is made in the cgroup.
+    let planned = match &cgroup {
+        Some(cg) => Some(check_cgroup(cg, &loaded.config_path, opts)?),
+        None => None,
+    };
     // The state is written before anything else is made, and says who is
     // creating: a `create` killed at any later point leaves a container
     // that `state` and `list` show and `delete` removes (cgroup included).
@@ -281,6 +301,7 @@ fn create_or_undo(
         created: time::rfc3339_nano(std::time::SystemTime::now()),
         annotations: plan.annotations.clone(),
         cgroup: cgroup.clone(),
+        cgroup_ownership: planned.clone(),
         own_pid_namespace: plan.namespaces.creates(NamespaceKind::Pid),
         device_nodes: plan.devices.nodes.clone(),
         process: loaded.spec.process().clone(),
@@ -296,16 +317,26 @@ fn create_or_undo(
     stop_point::reached("create:state-saved");
 
     if let Some(cgroup) = &cgroup {
-        if !cgroup.pids()?.is_empty() {
-            return Err(Error::Usage(format!(
-                "cgroup {:?} already has processes: refusing to share it",
-                plan.cgroup.path
-            )));
-        }
         // Armed before it exists: a create that fails half-way through
-        // making it removes what it made.
+        // making it removes what it made. The state names what was to be
+        // made, so a create killed meanwhile leaves it to `delete`.
         cleanup.cgroup = Some(cgroup.clone());
-        cgroup.create()?;
+        let mut made = Vec::new();
+        let result = cgroup.create(&mut made);
+        cleanup.ownership = Ownership {
+            created: made,
+            foreign: planned
+                .as_ref()
+                .map(|p| p.foreign.clone())
+                .unwrap_or_default(),
+        };
+        if st.cgroup_ownership.as_ref() != Some(&cleanup.ownership) {
+            // It stopped half-way, or a level appeared meanwhile (which
+            // is not ours): the state says what was made.
+            st.cgroup_ownership = Some(cleanup.ownership.clone());
+            st.save(&dir)?;
+        }
+        result?;
         cgroup.apply_writes(&plan.cgroup.writes)?;
         cgroup.apply_device_rules(&plan.cgroup.device_rules)?;
     }
@@ -480,6 +511,28 @@ fn create_or_undo(
         is_parent: true,
         exit_status: None,
     })
+}
+
+/// Refuses a cgroup that is someone else's (it has processes) or frozen,
+/// naming the field that chose it; else what of it the container will own.
+/// Before anything is made: a refusal leaves nothing behind.
+fn check_cgroup(
+    cgroup: &ContainerCgroup,
+    config: &Path,
+    opts: &CreateOptions,
+) -> Result<Ownership, Error> {
+    let found = cgroup.inspect()?;
+    match found.refusal() {
+        None => Ok(found.ownership()),
+        Some(reason) => Err(Error::Unsupported {
+            file: Some(config.to_path_buf()),
+            field: match opts.cgroups {
+                plan::CgroupSetting::Path(_) => "cgroups (CgroupSetting::Path)".into(),
+                _ => "linux.cgroupsPath".into(),
+            },
+            reason,
+        }),
+    }
 }
 
 /// The files a forked child writes itself into the cgroup with (see

@@ -33,7 +33,7 @@ pub use state::{OciState, StateFile};
 pub use stdio::{Io, Stdio};
 pub use time::rfc3339_nano;
 
-use crate::cgroups::ContainerCgroup;
+use crate::cgroups::{ContainerCgroup, Ownership};
 use crate::error::{Error, Status};
 use crate::plan::CreateOptions;
 use crate::sys;
@@ -383,18 +383,30 @@ impl Container {
     /// Sends `signal` to the init, or with `all` to every process of the
     /// container. Without a pid namespace of its own, SIGKILL to the init
     /// would leave the rest running, so it goes to every process anyway (as
-    /// runc 1.2 does).
-    pub fn kill(&self, signal: Signal, all: bool) -> Result<(), Error> {
+    /// runc 1.2 does). Returns the processes that could not be signalled.
+    ///
+    /// On a stopped container `all` only suppresses the error, as in runc
+    /// 1.2+ (`kill.go` ignores `ErrNotRunning` with `--all`; runc 1.1
+    /// signalled whatever was in the cgroup): nothing of the container is
+    /// left to signal, except, without a pid namespace of its own, processes
+    /// left in its cgroup, which SIGKILL still reaches (runc's
+    /// `Container.Signal`).
+    pub fn kill(&self, signal: Signal, all: bool) -> Result<Vec<String>, Error> {
         let status = self.status();
         if (status == Status::Stopped && !all) || status == Status::Creating {
             return Err(self.wrong("kill", status));
         }
-        if all || (signal == Signal::SIGKILL && !self.state.own_pid_namespace) {
-            // runc 1.2: on a stopped container --all only suppresses the
-            // error; stray processes left in the cgroup still get it.
+        let everyone = signal == Signal::SIGKILL && !self.state.own_pid_namespace;
+        if status == Status::Stopped {
+            return match everyone {
+                true => self.signal_all(signal),
+                false => Ok(Vec::new()),
+            };
+        }
+        if all || everyone {
             return self.signal_all(signal);
         }
-        self.signal_init(signal)
+        self.signal_init(signal).map(|()| Vec::new())
     }
 
     /// Signals the init through a pidfd opened after checking its start
@@ -428,37 +440,69 @@ impl Container {
             _ => return Err(self.wrong("delete", status)),
         }
         let failed_create = self.state.creator.is_some();
+        let mut warnings = Vec::new();
         if status != Status::Stopped {
             if let (Status::Paused, Some(cg)) = (status, &self.state.cgroup) {
-                let _ = cg.set_frozen(false);
+                if let Err(e) = cg.set_frozen(false) {
+                    warnings.push(format!("thawing the container before killing it: {e}"));
+                }
             }
-            let _ = self.signal_init(Signal::SIGKILL);
-            self.wait_init_gone(Duration::from_secs(10));
+            self.kill_init(&mut warnings);
         }
         if self.is_parent && self.exit_status.is_none() && !state::init_alive(&self.state) {
             // Our child: reaped here, or it would stay a zombie of the
             // caller's (nobody can wait for it once the container is gone).
             let _ = run::wait_child(nix::unistd::Pid::from_raw(self.state.pid), false);
         }
-        // Whatever else is left in the cgroup (processes that escaped the
-        // init's pid namespace or a container sharing the host's) goes too.
-        let _ = self.signal_all(Signal::SIGKILL);
+        // With a pid namespace of its own, the container's processes died
+        // with its init. Without one, what is left in its cgroup goes too
+        // (runc's destroy); and so does what a create that died left there
+        // (its cgroup was empty when it was checked).
+        if failed_create || !self.state.own_pid_namespace {
+            if let Some(cg) = &self.state.cgroup {
+                match cg.signal_all(Signal::SIGKILL, &self.ownership(cg)) {
+                    Ok(w) => warnings.extend(w),
+                    Err(e) => warnings.push(format!("killing what is left in the cgroup: {e}")),
+                }
+            }
+        }
         if failed_create && state::init_alive(&self.state) {
             // Normally gone with the rest of its cgroup above; by pid too,
             // so that it goes even if its cgroup could not be used.
-            let _ = self.signal_init(Signal::SIGKILL);
-            self.wait_init_gone(Duration::from_secs(10));
+            self.kill_init(&mut warnings);
         }
         if let Some(cg) = &self.state.cgroup {
-            cg.destroy()?;
+            warnings.extend(cg.remove(&self.ownership(cg)));
         }
         std::fs::remove_dir_all(&self.dir).map_err(Error::io("remove", &self.dir))?;
-        if failed_create {
-            // Its hooks never ran to the end: poststop is for containers
-            // that were created.
-            return Ok(Vec::new());
+        if !failed_create {
+            // A failed create's hooks never ran to the end: poststop is
+            // for containers that were created.
+            warnings.extend(self.run_warning_hooks("poststop", "stopped"));
         }
-        Ok(self.run_warning_hooks("poststop", "stopped"))
+        Ok(warnings)
+    }
+
+    /// SIGKILL to the init, and a wait of up to 10 s for it to go; a
+    /// failure is a warning (the cgroup's removal then says what is left).
+    fn kill_init(&self, warnings: &mut Vec<String>) {
+        let result = self.signal_init(Signal::SIGKILL);
+        self.wait_init_gone(Duration::from_secs(10));
+        if state::init_alive(&self.state) {
+            let why = result.err().map(|e| format!(": {e}")).unwrap_or_default();
+            warnings.push(format!(
+                "the init (pid {}) is still alive 10 s after SIGKILL{why}",
+                self.state.pid
+            ));
+        }
+    }
+
+    /// Which of the cgroup's directories are the container's.
+    fn ownership(&self, cg: &ContainerCgroup) -> Ownership {
+        self.state
+            .cgroup_ownership
+            .clone()
+            .unwrap_or_else(|| Ownership::assumed(cg))
     }
 
     /// The container's own cgroup, for an operation that needs one.
@@ -474,22 +518,58 @@ impl Container {
     pub fn processes(&self) -> Result<Vec<nix::unistd::Pid>, Error> {
         match &self.state.cgroup {
             Some(cg) => Ok(cg.pids()?),
-            None => Ok(pid_namespace::members(self.state.pid)),
+            None => Ok(self
+                .pid_namespace()
+                .map_or_else(Vec::new, |ns| pid_namespace::members(&ns, None))),
         }
     }
 
-    /// Signals every process of the container. Without a cgroup there is
-    /// no freezer to stop forks racing the signal; SIGKILL still gets them
-    /// all, since killing a pid namespace's init kills the namespace.
-    fn signal_all(&self, signal: Signal) -> Result<(), Error> {
-        match &self.state.cgroup {
-            Some(cg) => Ok(cg.signal_all(signal)?),
-            None => {
-                for pid in pid_namespace::members(self.state.pid) {
-                    let _ = nix::sys::signal::kill(pid, signal);
-                }
-                Ok(())
+    /// The init's pid namespace while the init is the recorded process.
+    fn pid_namespace(&self) -> Option<PathBuf> {
+        pid_namespace::of_process(self.state.pid, self.state.start_time)
+    }
+
+    /// Signals every process of the container; returns those it failed to.
+    ///
+    /// With a pid namespace of its own, the container's processes are those
+    /// of its init's namespace: a process in its cgroup outside it was put
+    /// there by someone else and is left alone. SIGKILL then needs only the
+    /// init (killing a namespace's init kills the namespace); another
+    /// signal goes to each member found in the cgroup (frozen meanwhile,
+    /// so none forks away), or, without a cgroup, in `/proc`. Without a pid
+    /// namespace of its own, every process in the cgroup but in the
+    /// directories that existed before it (an adopted cgroup's children) is
+    /// the container's, as for runc.
+    fn signal_all(&self, signal: Signal) -> Result<Vec<String>, Error> {
+        let cgroup = self.state.cgroup.as_ref();
+        if !self.state.own_pid_namespace {
+            return match cgroup {
+                Some(cg) => Ok(cg.signal_all(signal, &self.ownership(cg))?),
+                // `create` refuses a container with neither.
+                None => Ok(Vec::new()),
+            };
+        }
+        let Some(ns) = self.pid_namespace() else {
+            // The init is gone, and every process of its namespace with it.
+            return Ok(Vec::new());
+        };
+        if signal == Signal::SIGKILL {
+            return self.signal_init(signal).map(|()| Vec::new());
+        }
+        match cgroup {
+            Some(cg) => {
+                let own = self.ownership(cg);
+                let signalled = cg.while_frozen(|| {
+                    let pids = cg.subtree_pids(&own)?;
+                    Ok::<_, crate::cgroups::CgroupError>(pid_namespace::signal_members(
+                        &ns,
+                        Some(pids),
+                        signal,
+                    ))
+                })?;
+                Ok(signalled?)
             }
+            None => Ok(pid_namespace::signal_members(&ns, None, signal)),
         }
     }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
-use crate::cgroups::ContainerCgroup;
+use crate::cgroups::{ContainerCgroup, Ownership};
 use crate::error::{Error, Status};
 
 /// What the runtime remembers about a container between commands.
@@ -35,6 +35,11 @@ pub struct StateFile {
     /// container that got none (nothing was delegated to its user).
     #[serde(default)]
     pub cgroup: Option<ContainerCgroup>,
+    /// Which of the cgroup's directories the container made (and `delete`
+    /// removes) and which existed before it; `None` in a state written
+    /// before this was recorded (the cgroup counts as made by it).
+    #[serde(default)]
+    pub cgroup_ownership: Option<Ownership>,
     /// The device nodes of the container, kept allowed when `update`
     /// replaces the device rules.
     #[serde(default)]
@@ -227,6 +232,7 @@ mod tests {
             cgroup: Some(ContainerCgroup::V2 {
                 dir: PathBuf::from("/nonexistent"),
             }),
+            cgroup_ownership: None,
             device_nodes: Vec::new(),
             process: None,
             hooks: Default::default(),

@@ -1,6 +1,8 @@
 //! Cgroup placement (config-linux.md "Control groups": cgroupsPath), observed from the host:
 //! /proc/<pid>/cgroup of the init and the cgroup directories.
 
+mod foreign;
+
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 
@@ -17,6 +19,19 @@ pub fn tests() -> Vec<Test> {
     vec![
         t("cgroups_path_placement", cgroups_path_placement),
         t("ownership_unchanged_v1", ownership_unchanged_v1),
+        t(
+            "refuses_cgroup_with_processes",
+            foreign::refuses_cgroup_with_processes,
+        ),
+        t("refuses_frozen_cgroup", foreign::refuses_frozen_cgroup),
+        t(
+            "foreign_process_in_child_cgroup_survives",
+            foreign::foreign_process_in_child_cgroup_survives,
+        ),
+        t(
+            "kill_all_stopped_leaves_foreign_process",
+            foreign::kill_all_stopped_leaves_foreign_process,
+        ),
     ]
 }
 
