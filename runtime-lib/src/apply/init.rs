@@ -171,6 +171,12 @@ fn stage2(ctx: &InitContext<'_>) -> ! {
 fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, ChildError> {
     let plan = ctx.plan;
     close_runtime_fds(ctx, false)?;
+    // Until `execve` the init is a copy of the runtime inside the
+    // container's pid namespace: its `/proc/<pid>/exe`, memory and fds must
+    // not be reachable from the container (runc CVE-2019-5736, CVE-2016-9962;
+    // exec'd processes do the same). `execve` of the program resets it.
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| ChildError::sys("prctl PR_SET_DUMPABLE", None, e))?;
     let outer_pid = seccomp::outer_pid();
     // A session of its own: the init must not share the caller's
     // controlling terminal or receive its job-control signals.

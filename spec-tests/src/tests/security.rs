@@ -71,6 +71,7 @@ pub fn tests() -> Vec<Test> {
         t("oversized_config", oversized_config),
         t("too_many_mounts", too_many_mounts),
         t("lifecycles_leak_nothing", lifecycles_leak_nothing),
+        t("init_non_dumpable_until_exec", init_non_dumpable_until_exec),
     ]
 }
 
@@ -1433,4 +1434,34 @@ fn lifecycles_leak_nothing(ctx: &Ctx) -> TestResult {
         format!("the containers saw different fd counts: {seen:?}")
     })?;
     nothing_left(ctx, &c, &cg)
+}
+
+/// The init of a created container is a copy of the runtime inside the container's pid
+/// namespace until `start`: it must be non-dumpable, like runc's `runc init` and like an
+/// exec'd process, so that the container cannot ptrace it, read its memory or take its fds
+/// and `/proc/<pid>/exe` (runc CVE-2016-9962, CVE-2019-5736). Observed from a process exec'd
+/// into the created container as root without CAP_SYS_PTRACE (Docker's default capabilities):
+/// `/proc/1/environ` of a dumpable root process is readable, of a non-dumpable one it is not.
+/// The init runs as root here: a switch to another uid would make it non-dumpable anyway
+/// (`fs.suid_dumpable` 0). After `start` the program is a normal, dumpable process.
+fn init_non_dumpable_until_exec(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sh("sleep 1000"))?;
+    c.create_ok()?;
+    let probe = "cat /proc/1/environ >/dev/null 2>&1 && echo readable || echo denied";
+    let read = |when: &str| -> Result<String, String> {
+        let out = ctx.rt_ok(&["exec", &c.id, "sh", "-c", probe])?;
+        Ok(format!("{when}: {}", out.stdout.trim()))
+    };
+    ensure_eq(
+        read("before start")?,
+        "before start: denied".into(),
+        "/proc/1/environ",
+    )?;
+    c.start_ok()?;
+    ensure_eq(
+        read("after start")?,
+        "after start: readable".into(),
+        "/proc/1/environ",
+    )
 }
