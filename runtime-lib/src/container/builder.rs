@@ -231,8 +231,13 @@ impl<'r> ContainerBuilder<'r> {
         match c.start() {
             Ok(warnings) => Ok((c, warnings)),
             Err(e) => {
-                let _ = c.delete(true);
-                Err(e)
+                // What undoing the create could not do is reported with the
+                // start's error, not dropped.
+                let warnings = match c.delete(true) {
+                    Ok(w) => w,
+                    Err(d) => vec![format!("deleting the container after the failed start: {d}")],
+                };
+                Err(e.with_warnings(warnings))
             }
         }
     }
