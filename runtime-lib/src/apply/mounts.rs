@@ -104,10 +104,18 @@ pub(crate) fn mount_all<'p>(
 
 /// Makes the tmpfs mounts and `/dev` that asked for `ro` read-only, now
 /// that what goes inside them is made (see `MountOp::readonly_last`).
-/// Through the fd taken when each was mounted: no path is looked up again.
+/// On the fd taken when each was mounted (`mount_setattr`, no path looked
+/// up: a createContainer hook may have mounted over `/proc` by now); a
+/// bind remount through that fd where the kernel lacks `mount_setattr`.
 pub(crate) fn make_readonly_last(mounts: &[(&MountOp, OwnedFd)]) -> Result<()> {
     for (op, target) in mounts {
-        remount_bind(&fd_path(target), op.flags.0 | libc::MS_RDONLY, &field(op))?;
+        let at = libc::AT_EMPTY_PATH as libc::c_uint;
+        match sys::mount_setattr(target.as_fd(), c"", at, sys::MOUNT_ATTR_RDONLY, 0, 0) {
+            Err(Errno::ENOSYS) => {
+                remount_bind(&fd_path(target), op.flags.0 | libc::MS_RDONLY, &field(op))?
+            }
+            r => r.map_err(|e| ChildError::sys("make read-only", field(op), e))?,
+        }
     }
     Ok(())
 }

@@ -235,7 +235,9 @@ impl<'r> ContainerBuilder<'r> {
                 // start's error, not dropped.
                 let warnings = match c.delete(true) {
                     Ok(w) => w,
-                    Err(d) => vec![format!("deleting the container after the failed start: {d}")],
+                    Err(d) => vec![format!(
+                        "deleting the container after the failed start: {d}"
+                    )],
                 };
                 Err(e.with_warnings(warnings))
             }
