@@ -84,7 +84,11 @@ fn status(o: &mut Obs) {
             continue;
         };
         if STATUS_FIELDS.contains(&k) {
-            put(o, format!("status.{k}"), v.split_whitespace().collect::<Vec<_>>().join(" "));
+            put(
+                o,
+                format!("status.{k}"),
+                v.split_whitespace().collect::<Vec<_>>().join(" "),
+            );
         }
     }
 }
@@ -112,9 +116,17 @@ fn process(o: &mut Obs) {
     put(o, "proc.nice", field(16));
     put(o, "proc.rt_priority", field(37));
     put(o, "proc.policy", field(38));
-    put(o, "proc.oom_score_adj", read_or_err("/proc/self/oom_score_adj"));
+    put(
+        o,
+        "proc.oom_score_adj",
+        read_or_err("/proc/self/oom_score_adj"),
+    );
     put(o, "proc.personality", read_or_err("/proc/self/personality"));
-    put(o, "proc.timens_offsets", read_or_err("/proc/self/timens_offsets").replace('\n', "; "));
+    put(
+        o,
+        "proc.timens_offsets",
+        read_or_err("/proc/self/timens_offsets").replace('\n', "; "),
+    );
     put(o, "proc.ioprio", ioprio());
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
@@ -157,7 +169,8 @@ fn rlimits(o: &mut Obs) {
         };
         let v: Vec<&str> = rest.split_whitespace().collect();
         if v.len() >= 2 {
-            put(o, format!("rlimit.{}", name.trim()), format!("{} {}", v[0], v[1]));
+            let name = name.trim().replace(' ', "_");
+            put(o, format!("rlimit.{name}"), format!("{} {}", v[0], v[1]));
         }
     }
 }
@@ -166,7 +179,11 @@ fn rlimits(o: &mut Obs) {
 /// `host` or `new`) and a few namespaced sysctls the generated variants set.
 fn identity(o: &mut Obs) {
     put(o, "uts.hostname", read_or_err("/proc/sys/kernel/hostname"));
-    put(o, "uts.domainname", read_or_err("/proc/sys/kernel/domainname"));
+    put(
+        o,
+        "uts.domainname",
+        read_or_err("/proc/sys/kernel/domainname"),
+    );
     for m in ["uid_map", "gid_map"] {
         let t = read_or_err(&format!("/proc/self/{m}"));
         let lines = t
@@ -184,7 +201,11 @@ fn identity(o: &mut Obs) {
         put(o, format!("ns.{ns}"), v);
     }
     for s in SYSCTLS {
-        put(o, format!("sysctl.{s}"), read_or_err(&format!("/proc/sys/{}", s.replace('.', "/"))));
+        put(
+            o,
+            format!("sysctl.{s}"),
+            read_or_err(&format!("/proc/sys/{}", s.replace('.', "/"))),
+        );
     }
 }
 
@@ -214,6 +235,9 @@ fn mount_line(line: &str) -> Option<String> {
         prop.push("private");
     }
     let fstype = f[sep + 1];
+    if let Some(mask) = mask_kind(f[4], fstype, f[5]) {
+        return Some(format!("{} {mask}", f[4]));
+    }
     let mut s = format!("{} {} {} {}", f[4], fstype, f[5], prop.join("+"));
     if matches!(fstype, "tmpfs" | "devpts" | "mqueue" | "proc" | "sysfs") {
         // Inode counts and the default size follow the host's memory: the same in both runs.
@@ -221,6 +245,27 @@ fn mount_line(line: &str) -> Option<String> {
         s.push_str(f.get(sep + 3).copied().unwrap_or(""));
     }
     Some(s)
+}
+
+/// A mask (`linux.maskedPaths`) as the container meets it: a bind of a null device (runtimes
+/// bind the host's or the container's `/dev/null`: the file system and flags of that mount
+/// differ, the device does not) or an empty read-only tmpfs on a directory (whatever its
+/// superblock options).
+fn mask_kind(point: &str, fstype: &str, opts: &str) -> Option<String> {
+    let m = fs::metadata(point).ok()?;
+    let ro = if opts.split(',').any(|o| o == "ro") {
+        "ro"
+    } else {
+        "rw"
+    };
+    if m.file_type().is_char_device() && dev_numbers(m.rdev()) == (1, 3) {
+        return Some(format!("null-device {ro}"));
+    }
+    let empty = fs::read_dir(point).map(|mut d| d.next().is_none());
+    if fstype == "tmpfs" && ro == "ro" && m.is_dir() && empty.unwrap_or(false) {
+        return Some("empty read-only tmpfs".into());
+    }
+    None
 }
 
 fn mounts(o: &mut Obs) {
@@ -310,7 +355,11 @@ fn write_probe(p: &str) -> String {
     let res = match is_dir {
         Err(e) => Err(e),
         Ok(true) => {
-            let f = format!("{}/.difftest-probe-{}", p.trim_end_matches('/'), std::process::id());
+            let f = format!(
+                "{}/.difftest-probe-{}",
+                p.trim_end_matches('/'),
+                std::process::id()
+            );
             let r = fs::OpenOptions::new().write(true).create_new(true).open(&f);
             if r.is_ok() {
                 let _ = fs::remove_file(&f);
@@ -348,7 +397,11 @@ fn fds(o: &mut Obs) {
         v.push((n, t));
     }
     v.sort();
-    put_list(o, "fds", v.into_iter().map(|(n, t)| format!("{n} {t}")).collect());
+    put_list(
+        o,
+        "fds",
+        v.into_iter().map(|(n, t)| format!("{n} {t}")).collect(),
+    );
 }
 
 /// Cgroup files a `linux.resources` entry sets, as seen through a `/sys/fs/cgroup` mount (if

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::corpus::Case;
 use crate::expected::Entry;
-use crate::observe::Obs;
+use crate::observe::{Obs, NOTE_STDERR};
 
 pub struct Tally {
     expected: Vec<Entry>,
@@ -24,7 +24,7 @@ pub fn differing_keys(r: &Obs, t: &Obs) -> Vec<String> {
     }
     let keys: BTreeSet<&String> = r.keys().chain(t.keys()).collect();
     keys.into_iter()
-        .filter(|k| r.get(*k) != t.get(*k))
+        .filter(|k| *k != NOTE_STDERR && r.get(*k) != t.get(*k))
         .cloned()
         .collect()
 }
@@ -34,13 +34,24 @@ fn describe(r: Option<&String>, t: Option<&String>) -> Vec<String> {
     let none = String::from("<absent>");
     let (r, t) = (r.unwrap_or(&none), t.unwrap_or(&none));
     if !r.contains('\n') && !t.contains('\n') {
-        return vec![format!("  reference: {}", clip(r)), format!("  runtime:   {}", clip(t))];
+        return vec![
+            format!("  reference: {}", clip(r)),
+            format!("  runtime:   {}", clip(t)),
+        ];
     }
     let rl: Vec<&str> = r.lines().collect();
     let tl: Vec<&str> = t.lines().collect();
     let mut v: Vec<String> = Vec::new();
-    v.extend(rl.iter().filter(|l| !tl.contains(l)).map(|l| format!("  - {}", clip(l))));
-    v.extend(tl.iter().filter(|l| !rl.contains(l)).map(|l| format!("  + {}", clip(l))));
+    v.extend(
+        rl.iter()
+            .filter(|l| !tl.contains(l))
+            .map(|l| format!("  - {}", clip(l))),
+    );
+    v.extend(
+        tl.iter()
+            .filter(|l| !rl.contains(l))
+            .map(|l| format!("  + {}", clip(l))),
+    );
     if v.is_empty() {
         v.push("  (same lines, in another order)".into());
     }
@@ -93,7 +104,21 @@ impl Tally {
                     lines.push(format!("# {k}: differs"));
                 }
             }
-            lines.extend(describe(r.get(k), t.get(k)).into_iter().map(|l| format!("#{l}")));
+            lines.extend(
+                describe(r.get(k), t.get(k))
+                    .into_iter()
+                    .map(|l| format!("#{l}")),
+            );
+            if k == "outcome" {
+                for (side, o) in [("reference", r), ("runtime", t)] {
+                    if let Some(e) = o.get(NOTE_STDERR).filter(|e| !e.is_empty()) {
+                        lines.push(format!(
+                            "#   {side} said: {}",
+                            clip(&e.replace('\n', " / "))
+                        ));
+                    }
+                }
+            }
         }
         if unexpected == 0 {
             self.expected_only += 1;
@@ -112,7 +137,9 @@ impl Tally {
     pub fn finish(&self, cases: &[Case]) -> bool {
         let mut stale = 0;
         for (e, used) in self.expected.iter().zip(&self.used) {
-            let ran = cases.iter().any(|c| crate::expected::glob(&e.case, &c.name));
+            let ran = cases
+                .iter()
+                .any(|c| crate::expected::glob(&e.case, &c.name));
             if ran && !used {
                 stale += 1;
                 println!(

@@ -158,7 +158,10 @@ fn seccomp_cases(base: &Value, stem: &str, profile: &Value) -> Vec<Case> {
         c["linux"]["seccomp"] = p;
         c
     };
-    let mut v = vec![Case::probe(format!("seccomp/{stem}"), with(profile.clone()))];
+    let mut v = vec![Case::probe(
+        format!("seccomp/{stem}"),
+        with(profile.clone()),
+    )];
     for s in POST_FILTER_SYSCALLS {
         v.push(Case::probe(
             format!("seccomp/{stem}-no-{s}"),
@@ -166,7 +169,10 @@ fn seccomp_cases(base: &Value, stem: &str, profile: &Value) -> Vec<Case> {
         ));
     }
     let reduced = with(without(profile, POST_FILTER_SYSCALLS));
-    v.push(Case::probe(format!("seccomp/{stem}-reduced"), reduced.clone()));
+    v.push(Case::probe(
+        format!("seccomp/{stem}-reduced"),
+        reduced.clone(),
+    ));
     let mut nnp_off = reduced;
     nnp_off["process"]["noNewPrivileges"] = json!(false);
     v.push(Case::probe(

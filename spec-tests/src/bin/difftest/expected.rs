@@ -28,12 +28,11 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, String> {
             continue;
         }
         let at = format!("{}:{}", path.display(), i + 1);
-        let mut parts = line.splitn(3, char::is_whitespace);
-        let (Some(case), Some(key), Some(reason)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let mut words = line.split_whitespace();
+        let (Some(case), Some(key)) = (words.next(), words.next()) else {
             return Err(format!("{at}: want `CASE KEY REASON`, got {line:?}"));
         };
-        let reason = reason.trim();
+        let reason = words.collect::<Vec<_>>().join(" ");
         if reason.is_empty() {
             return Err(format!("{at}: no reason given"));
         }
@@ -76,9 +75,15 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob("seccomp/*-no-close_range", "seccomp/podman-default-no-close_range"));
+        assert!(glob(
+            "seccomp/*-no-close_range",
+            "seccomp/podman-default-no-close_range"
+        ));
         assert!(glob("*", "anything/at all"));
-        assert!(glob("field/process.cwd.?issing", "field/process.cwd.missing"));
+        assert!(glob(
+            "field/process.cwd.?issing",
+            "field/process.cwd.missing"
+        ));
         assert!(!glob("field/process.cwd", "field/process.cwd.missing"));
         assert!(glob("status.Cap*", "status.CapEff"));
         assert!(!glob("a*b", "acbd"));

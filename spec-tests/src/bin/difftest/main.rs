@@ -63,7 +63,10 @@ fn parse_args() -> Result<Args, String> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
         match flag.as_str() {
             "--runtime" => a.runtime = Some(PathBuf::from(value()?)),
             "--reference" => a.reference = Some(PathBuf::from(value()?)),
@@ -136,8 +139,12 @@ fn run() -> Result<bool, String> {
     let (rt_rx, rt_worker) = spawn_worker("rt", runtime, &scratch, rootfs, &cases);
     let mut tally = compare::Tally::new(expected);
     for (i, case) in cases.iter().enumerate() {
-        let r = ref_rx.recv().map_err(|_| "the reference's worker died".to_string())?;
-        let t = rt_rx.recv().map_err(|_| "the runtime's worker died".to_string())?;
+        let r = ref_rx
+            .recv()
+            .map_err(|_| "the reference's worker died".to_string())?;
+        let t = rt_rx
+            .recv()
+            .map_err(|_| "the runtime's worker died".to_string())?;
         if let Some(d) = &a.dump {
             dump(d, case, &r, &t)?;
         }

@@ -15,6 +15,9 @@ use crate::prepare;
 /// Key → value (lists are joined with newlines).
 pub type Obs = BTreeMap<String, String>;
 
+/// The runtime's stderr: kept for the report, never compared.
+pub const NOTE_STDERR: &str = "note.stderr";
+
 const BEGIN: &str = "--- difftest observation ---";
 const END: &str = "--- end ---";
 
@@ -44,6 +47,9 @@ fn observe_in(ctx: &Ctx, case: &Case, tag: &str) -> Result<Obs, String> {
         Mode::Probe => from_probe(&out),
         Mode::OwnArgs => from_args(&out),
     };
+    // Not compared (error texts differ between runtimes): shown with a differing outcome.
+    let err: String = out.stderr.trim().chars().take(400).collect();
+    o.insert(NOTE_STDERR.into(), err);
     host_side(ctx, &c, &cfg, &cgroup, &mut o);
     let subst = Subst::new(ctx, &c, &cgroup);
     Ok(o.into_iter().map(|(k, v)| (k, subst.apply(&v))).collect())
@@ -63,7 +69,21 @@ fn from_probe(out: &Output) -> Obs {
         Some(Value::Object(m)) => {
             o.insert("outcome".into(), format!("ran, exit {}", out.code));
             for (k, v) in m {
-                o.insert(k, flatten(&v));
+                match (itemised(&k), v.as_array()) {
+                    (Some(split), Some(items)) => {
+                        for it in items.iter().filter_map(Value::as_str) {
+                            let (ik, iv) = split(it);
+                            let e = o.entry(format!("{k}:{ik}")).or_default();
+                            if !e.is_empty() {
+                                e.push_str(" | ");
+                            }
+                            e.push_str(iv);
+                        }
+                    }
+                    _ => {
+                        o.insert(k, flatten(&v));
+                    }
+                }
             }
             o = normalise_namespaces(o);
         }
@@ -96,6 +116,26 @@ fn from_args(out: &Output) -> Obs {
     o
 }
 
+/// How the items of a list are keyed: one key per mount point, `/dev` entry, fd, variable,
+/// cgroup hierarchy, so that an expected difference names exactly one of them.
+fn itemised(key: &str) -> Option<fn(&str) -> (&str, &str)> {
+    fn at_space(s: &str) -> (&str, &str) {
+        s.split_once(' ').unwrap_or((s, ""))
+    }
+    fn at_equals(s: &str) -> (&str, &str) {
+        s.split_once('=').unwrap_or((s, ""))
+    }
+    fn at_last_colon(s: &str) -> (&str, &str) {
+        s.rsplit_once(':').unwrap_or((s, ""))
+    }
+    match key {
+        "mounts" | "dev" | "fds" => Some(at_space),
+        "proc.env" => Some(at_equals),
+        "cgroup.self" => Some(at_last_colon),
+        _ => None,
+    }
+}
+
 fn flatten(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -117,7 +157,11 @@ fn normalise_namespaces(mut o: Obs) -> Obs {
         let mine = fs::read_link(format!("/proc/self/ns/{kind}"))
             .map(|l| l.to_string_lossy().into_owned())
             .unwrap_or_default();
-        *v = if *v == mine { "host".into() } else { "new".into() };
+        *v = if *v == mine {
+            "host".into()
+        } else {
+            "new".into()
+        };
     }
     o
 }
@@ -125,8 +169,14 @@ fn normalise_namespaces(mut o: Obs) -> Obs {
 /// What the host sees after `run` returned: the container must be gone (state and cgroup).
 /// What is left is removed here (it is ours) after being noted.
 fn host_side(ctx: &Ctx, c: &Ctn, cfg: &Value, cgroup: &str, o: &mut Obs) {
-    let state = ctx.rt(&["state", &c.id]).map(|s| s.code == 0).unwrap_or(false);
-    o.insert("host.state_after_run".into(), if state { "present" } else { "gone" }.into());
+    let state = ctx
+        .rt(&["state", &c.id])
+        .map(|s| s.code == 0)
+        .unwrap_or(false);
+    o.insert(
+        "host.state_after_run".into(),
+        if state { "present" } else { "gone" }.into(),
+    );
     let mut paths = vec![format!("/{}", c.id)];
     if let Some(p) = cfg["linux"]["cgroupsPath"].as_str() {
         paths.push(p.to_string());
