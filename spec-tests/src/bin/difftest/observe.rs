@@ -116,9 +116,12 @@ fn from_args(out: &Output) -> Obs {
     o
 }
 
+/// Splits a list item into its key and value.
+type ItemKey = fn(&str) -> (&str, &str);
+
 /// How the items of a list are keyed: one key per mount point, `/dev` entry, fd, variable,
 /// cgroup hierarchy, so that an expected difference names exactly one of them.
-fn itemised(key: &str) -> Option<fn(&str) -> (&str, &str)> {
+fn itemised(key: &str) -> Option<ItemKey> {
     fn at_space(s: &str) -> (&str, &str) {
         s.split_once(' ').unwrap_or((s, ""))
     }
