@@ -4,7 +4,7 @@
 //! container's root when the config maps it elsewhere.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use serde_json::{json, Value};
 
@@ -41,6 +41,7 @@ pub fn bundle(c: &Ctn, cfg: &Value, mode: Mode, cgroup: &str) -> Result<Value, S
             cfg["linux"]["cgroupsPath"] = json!(format!("{cgroup}{rest}"));
         }
     }
+    block_device(&c.ctx.rootfs, &mut cfg);
     if let Some((uid, gid)) = mapped_root(&cfg) {
         chown_tree(&c.rootfs(), uid, gid)?;
     }
@@ -108,4 +109,21 @@ fn mapped_root(cfg: &Value) -> Option<(u32, u32)> {
     let uid = host_of(&cfg["linux"]["uidMappings"])?;
     let gid = host_of(&cfg["linux"]["gidMappings"]).unwrap_or(uid);
     (uid != 0 || gid != 0).then_some((uid, gid))
+}
+
+/// `"@BLOCK_MAJOR@"` and `"@BLOCK_MINOR@"` anywhere in the config become the numbers of the
+/// block device holding the shared rootfs (a device the blockIO rules can name on any host).
+fn block_device(rootfs: &std::path::Path, cfg: &mut Value) {
+    let dev = fs::metadata(rootfs).map(|m| m.dev()).unwrap_or(0);
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    fn walk(v: &mut Value, major: u32, minor: u32) {
+        match v {
+            Value::String(s) if s == "@BLOCK_MAJOR@" => *v = json!(major),
+            Value::String(s) if s == "@BLOCK_MINOR@" => *v = json!(minor),
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, major, minor)),
+            Value::Object(m) => m.values_mut().for_each(|x| walk(x, major, minor)),
+            _ => {}
+        }
+    }
+    walk(cfg, major, minor);
 }

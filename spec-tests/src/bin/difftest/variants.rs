@@ -3,7 +3,10 @@
 //! host supports, or to an invalid one where the refusal is worth comparing. Each field is
 //! exercised at least once; a variant is a list of edits applied in order.
 //!
-//! `@DIR@name`/`@FILE@name` bind sources and `@CGROUP@` are made per run (`prepare.rs`).
+//! `@DIR@name`/`@FILE@name` bind sources, `@CGROUP@` and `@BLOCK_MAJOR@`/`@BLOCK_MINOR@` (the
+//! block device holding the rootfs, for the blockIO device rules) are made per run
+//! (`prepare.rs`). `fixtures/difftest/schema-fields.txt` lists the schema's fields; a unit test
+//! checks that the variants change every one.
 
 use serde_json::{json, Value};
 
@@ -134,12 +137,12 @@ const PROBE_VARIANTS: &[(&str, &[Edit])] = &[
     ("domainname", &[(Set, "/domainname", r#""example.org""#)]),
     // Hooks (config.md "POSIX-platform Hooks"): /bin/true and /bin/false exist on the host
     // and in the busybox rootfs (createContainer and startContainer run in the container).
-    ("hooks.prestart", &[(Set, "/hooks/prestart", r#"[{"path": "/bin/true"}]"#)]),
-    ("hooks.createRuntime", &[(Set, "/hooks/createRuntime", r#"[{"path": "/bin/true", "args": ["true", "a"], "env": ["X=1"]}]"#)]),
-    ("hooks.createContainer", &[(Set, "/hooks/createContainer", r#"[{"path": "/bin/true"}]"#)]),
-    ("hooks.startContainer", &[(Set, "/hooks/startContainer", r#"[{"path": "/bin/true"}]"#)]),
-    ("hooks.poststart", &[(Set, "/hooks/poststart", r#"[{"path": "/bin/true", "timeout": 5}]"#)]),
-    ("hooks.poststop", &[(Set, "/hooks/poststop", r#"[{"path": "/bin/true"}]"#)]),
+    ("hooks.prestart", &[(Set, "/hooks/prestart", r#"[{"path": "/bin/true", "args": ["true", "prestart"], "env": ["DIFFTEST=1"], "timeout": 10}]"#)]),
+    ("hooks.createRuntime", &[(Set, "/hooks/createRuntime", r#"[{"path": "/bin/true", "args": ["true", "createRuntime"], "env": ["DIFFTEST=1"], "timeout": 10}]"#)]),
+    ("hooks.createContainer", &[(Set, "/hooks/createContainer", r#"[{"path": "/bin/true", "args": ["true", "createContainer"], "env": ["DIFFTEST=1"], "timeout": 10}]"#)]),
+    ("hooks.startContainer", &[(Set, "/hooks/startContainer", r#"[{"path": "/bin/true", "args": ["true", "startContainer"], "env": ["DIFFTEST=1"], "timeout": 10}]"#)]),
+    ("hooks.poststart", &[(Set, "/hooks/poststart", r#"[{"path": "/bin/true", "args": ["true", "poststart"], "env": ["DIFFTEST=1"], "timeout": 10}]"#)]),
+    ("hooks.poststop", &[(Set, "/hooks/poststop", r#"[{"path": "/bin/true", "args": ["true", "poststop"], "env": ["DIFFTEST=1"], "timeout": 10}]"#)]),
     ("hooks.prestart-fails", &[(Set, "/hooks/prestart", r#"[{"path": "/bin/false"}]"#)]),
     ("hooks.createRuntime-missing", &[(Set, "/hooks/createRuntime", r#"[{"path": "/nonexistent-difftest-hook"}]"#)]),
     ("hooks.poststart-fails", &[(Set, "/hooks/poststart", r#"[{"path": "/bin/false"}]"#)]),
@@ -156,6 +159,8 @@ const PROBE_VARIANTS: &[(&str, &[Edit])] = &[
     ("linux.namespaces.no-ipc", &[(DelType, "/linux/namespaces", "ipc")]),
     ("linux.namespaces.no-uts", &[(DelType, "/linux/namespaces", "uts"), (Del, "/hostname", "")]),
     ("linux.namespaces.no-mount", &[(DelType, "/linux/namespaces", "mount")]),
+    ("linux.namespaces.network-path", &[(DelType, "/linux/namespaces", "network"), (Push, "/linux/namespaces", r#"{"type": "network", "path": "/proc/self/ns/net"}"#)]),
+    ("linux.namespaces.missing-path", &[(DelType, "/linux/namespaces", "network"), (Push, "/linux/namespaces", r#"{"type": "network", "path": "/nonexistent-difftest-ns"}"#)]),
     ("linux.namespaces.duplicate", &[(Push, "/linux/namespaces", r#"{"type": "pid"}"#)]),
     ("linux.namespaces.unknown", &[(Push, "/linux/namespaces", r#"{"type": "no-such"}"#)]),
     ("linux.uidMappings.without-userns", &[(Set, "/linux/uidMappings", r#"[{"containerID": 0, "hostID": 100000, "size": 65536}]"#), (Set, "/linux/gidMappings", r#"[{"containerID": 0, "hostID": 100000, "size": 65536}]"#)]),
@@ -200,6 +205,9 @@ const PROBE_VARIANTS: &[(&str, &[Edit])] = &[
     ("linux.resources.cpu.idle", &[(Set, "/linux/resources/cpu", r#"{"idle": 1}"#)]),
     ("linux.resources.pids", &[(Set, "/linux/resources/pids", r#"{"limit": 100}"#)]),
     ("linux.resources.blockIO.weight", &[(Set, "/linux/resources/blockIO", r#"{"weight": 500}"#)]),
+    ("linux.resources.blockIO.leafWeight", &[(Set, "/linux/resources/blockIO", r#"{"leafWeight": 300}"#)]),
+    ("linux.resources.blockIO.weightDevice", &[(Set, "/linux/resources/blockIO", r#"{"weightDevice": [{"major": "@BLOCK_MAJOR@", "minor": "@BLOCK_MINOR@", "weight": 500, "leafWeight": 300}]}"#)]),
+    ("linux.resources.blockIO.throttle", &[(Set, "/linux/resources/blockIO", r#"{"throttleReadBpsDevice": [{"major": "@BLOCK_MAJOR@", "minor": "@BLOCK_MINOR@", "rate": 10485760}], "throttleWriteBpsDevice": [{"major": "@BLOCK_MAJOR@", "minor": "@BLOCK_MINOR@", "rate": 10485760}], "throttleReadIOPSDevice": [{"major": "@BLOCK_MAJOR@", "minor": "@BLOCK_MINOR@", "rate": 1000}], "throttleWriteIOPSDevice": [{"major": "@BLOCK_MAJOR@", "minor": "@BLOCK_MINOR@", "rate": 1000}]}"#)]),
     ("linux.resources.blockIO.zero", &[(Set, "/linux/resources/blockIO", r#"{"weight": 0}"#)]),
     ("linux.resources.hugepageLimits", &[(Set, "/linux/resources/hugepageLimits", r#"[{"pageSize": "2MB", "limit": 0}]"#)]),
     ("linux.resources.network", &[(Set, "/linux/resources/network", r#"{"classID": 1048577, "priorities": [{"name": "lo", "priority": 1}]}"#)]),
@@ -214,6 +222,8 @@ const PROBE_VARIANTS: &[(&str, &[Edit])] = &[
     ("linux.seccomp.allow", &[(Set, "/linux/seccomp", r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#)]),
     ("linux.seccomp.errno-getppid", &[(Set, "/linux/seccomp", r#"{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42}]}"#)]),
     ("linux.seccomp.flags", &[(Set, "/linux/seccomp", r#"{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"], "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}]}"#)]),
+    ("linux.seccomp.args", &[(Set, "/linux/seccomp", r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42, "args": [{"index": 0, "value": 255, "valueTwo": 7, "op": "SCMP_CMP_MASKED_EQ"}]}]}"#)]),
+    ("linux.seccomp.listener", &[(Set, "/linux/seccomp", r#"{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/nonexistent-difftest.sock", "listenerMetadata": "difftest", "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]}"#)]),
     ("linux.seccomp.unknown-action", &[(Set, "/linux/seccomp", r#"{"defaultAction": "SCMP_ACT_NO_SUCH"}"#)]),
     ("linux.seccomp.unknown-syscall", &[(Set, "/linux/seccomp", r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["no_such_syscall"], "action": "SCMP_ACT_ERRNO"}]}"#)]),
     ("linux.rootfsPropagation.private", &[(Set, "/linux/rootfsPropagation", r#""private""#)]),
@@ -231,8 +241,11 @@ const PROBE_VARIANTS: &[(&str, &[Edit])] = &[
     ("linux.readonlyPaths.missing", &[(Push, "/linux/readonlyPaths", r#""/nonexistent""#)]),
     ("linux.mountLabel", &[(Set, "/linux/mountLabel", r#""system_u:object_r:container_file_t:s0:c1,c2""#)]),
     ("linux.intelRdt", &[(Set, "/linux/intelRdt", r#"{"closID": "difftest", "l3CacheSchema": "L3:0=f"}"#)]),
+    ("linux.intelRdt.memBwSchema", &[(Set, "/linux/intelRdt", r#"{"closID": "difftest", "memBwSchema": "MB:0=50"}"#)]),
+    ("linux.intelRdt.monitoring", &[(Set, "/linux/intelRdt", r#"{"enableCMT": true, "enableMBM": true}"#)]),
     ("linux.personality.linux32", &[(Set, "/linux/personality", r#"{"domain": "LINUX32"}"#)]),
     ("linux.personality.linux", &[(Set, "/linux/personality", r#"{"domain": "LINUX"}"#)]),
+    ("linux.personality.flags", &[(Set, "/linux/personality", r#"{"domain": "LINUX", "flags": []}"#)]),
     ("linux.personality.invalid", &[(Set, "/linux/personality", r#"{"domain": "NO_SUCH"}"#)]),
     ("linux.memoryPolicy", &[(Set, "/linux/memoryPolicy", r#"{"mode": "MPOL_PREFERRED", "nodes": "0"}"#)]),
 ];
@@ -354,6 +367,84 @@ fn make_path<'a>(cfg: &'a mut Value, pointer: &str) -> Option<&'a mut Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Schema fields no variant changes, and why.
+    const NOT_VARIED: &[(&str, &str)] = &[
+        (
+            "/process/terminal",
+            "difftest has no console: it runs every config without one",
+        ),
+        (
+            "/root/path",
+            "difftest points every config at its bundle's rootfs copy",
+        ),
+        (
+            "/linux/seccomp/defaultErrnoRet",
+            "the seccomp/*-enxio cases change it",
+        ),
+    ];
+
+    /// The JSON pointers (array elements as `*`) an edit changes: its own and every one
+    /// inside the value it sets.
+    fn touched(e: &Edit, out: &mut std::collections::BTreeSet<String>) {
+        let (op, pointer, text) = *e;
+        let mut base: String = pointer
+            .split('/')
+            .map(|p| if p.parse::<usize>().is_ok() { "*" } else { p })
+            .collect::<Vec<_>>()
+            .join("/");
+        if let Push = op {
+            base.push_str("/*");
+        }
+        let mut prefix = String::new();
+        for part in base.split('/').filter(|p| !p.is_empty()) {
+            prefix = format!("{prefix}/{part}");
+            out.insert(prefix.clone());
+        }
+        if matches!(op, Set | Push) {
+            walk(&serde_json::from_str(text).expect("valid JSON"), &base, out);
+        }
+    }
+
+    fn walk(v: &Value, path: &str, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let p = format!("{path}/{k}");
+                    out.insert(p.clone());
+                    walk(x, &p, out);
+                }
+            }
+            Value::Array(a) => {
+                for x in a {
+                    walk(x, &format!("{path}/*"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Every field of the runtime-spec schema Debian ships (fixtures/difftest/schema-fields.txt)
+    /// is changed by some variant, or listed in NOT_VARIED with the reason.
+    #[test]
+    fn every_schema_field_is_varied() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (_, edits) in PROBE_VARIANTS.iter().chain(ARGS_VARIANTS) {
+            for e in edits.iter() {
+                touched(e, &mut seen);
+            }
+        }
+        let list = include_str!("../../../../fixtures/difftest/schema-fields.txt");
+        let missing: Vec<&str> = list
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter(|f| !seen.contains(*f) && !NOT_VARIED.iter().any(|(n, _)| n == f))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "schema fields no variant changes: {missing:?}"
+        );
+    }
 
     const RUNC_SPEC: &str = r#"{"ociVersion": "1.0.2-dev", "process": {"terminal": true, "user": {"uid": 0, "gid": 0}, "args": ["sh"], "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"], "cwd": "/", "capabilities": {"bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"], "effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"], "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"], "ambient": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]}, "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}], "noNewPrivileges": true}, "root": {"path": "rootfs", "readonly": true}, "hostname": "runc", "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}, {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}, {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}, {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}, {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}, {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}, {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}], "linux": {"resources": {"devices": [{"allow": false, "access": "rwm"}]}, "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}], "maskedPaths": ["/proc/acpi", "/proc/kcore"], "readonlyPaths": ["/proc/bus", "/proc/sys"]}}"#;
 
