@@ -233,7 +233,9 @@ impl Subst {
 /// The harness's scratch files (`.out-N`, `.err-N`: the container's stdio) are numbered per
 /// context: the numbers go.
 fn scratch_names(s: &str) -> String {
-    let re = regex::Regex::new(r"<WORK>/\.(out|err|in)-\d+").expect("constant regex");
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re =
+        RE.get_or_init(|| regex::Regex::new(r"<WORK>/\.(out|err|in)-\d+").expect("constant regex"));
     re.replace_all(s, "<WORK>/.$1-N").into_owned()
 }
 
