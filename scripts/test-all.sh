@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every test of the repository, in order, stopping at the first failure:
 #   packages → fmt → clippy → cargo doc → release build (benches included) → rootfs → cargo test → spec-tests
-#   → engine-tests (cella, then runc) → rootless-tests → spec-tests with stop points (debug
+#   → difftest (cella against runc) → engine-tests (cella, then runc) → rootless-tests → spec-tests with stop points (debug
 #   cella) → fuzz → spec-tests, rootless-tests and the embedding tests in a cgroup v2 VM.
 # Needs root (integration tests and spec-tests create containers). Runs from the repository
 # root whatever the caller's cwd; honours CARGO_TARGET_DIR.
@@ -119,6 +119,22 @@ run_spec_tests_runc() {
         --expected-failures spec-tests/expected/runc.txt 2>&1 | tee "$log_dir/spec-tests-runc.log"
     if ! grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests-runc.log" | tail -n1 | grep -q .; then
         echo "test-all: spec-tests against runc printed no closing 'N passed, N failed' line" >&2
+        return 1
+    fi
+}
+
+# The differential harness (fixtures/difftest/README.md): every config of the corpus (the engines'
+# captured configs, both runtimes' spec defaults, seccomp profiles and reduced allow-lists, one
+# variant per config field) under runc and under cella, comparing what the container observes;
+# a difference not in expected-differences.txt, or a listed one that no longer occurs, fails.
+run_difftest() {
+    limited 10m "$target_dir/release/difftest" \
+        --runtime "$target_dir/release/cella" --reference "$(command -v runc)" \
+        --rootfs "$rootfs" --corpus fixtures/difftest/engines \
+        --seccomp fixtures/seccomp/podman-default.json --seccomp fixtures/difftest/seccomp \
+        --expected fixtures/difftest/expected-differences.txt 2>&1 | tee "$log_dir/difftest.log"
+    if ! grep -qE '^[0-9]+ same, [0-9]+ different' "$log_dir/difftest.log"; then
+        echo "test-all: difftest printed no closing 'N same, N different' line" >&2
         return 1
     fi
 }
@@ -272,6 +288,8 @@ step "spec-tests against cella" run_spec_tests
 summary[-1]+=": $(spec_tests_totals)"
 step "spec-tests against runc (expected failures: spec-tests/expected/runc.txt)" run_spec_tests_runc
 summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests-runc.log" | tail -n1)"
+step "difftest: the corpus under runc and cella (expected: fixtures/difftest/expected-differences.txt)" run_difftest
+summary[-1]+=": $(grep -E '^[0-9]+ same, [0-9]+ different' "$log_dir/difftest.log" | tail -n1)"
 step "engine-tests (containerd, CRI, podman, docker) with cella" \
     run_engine_tests "$target_dir/release/cella" engine-tests-cella.log
 summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/engine-tests-cella.log" | tail -n1)"

@@ -15,7 +15,7 @@ fn main() {
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let target = env::var("TARGET").expect("TARGET");
     println!("cargo:rerun-if-changed={}", src_dir.display());
-    for f in ["main.rs", "checks.rs", "hook.rs", "json.rs"] {
+    for f in ["main.rs", "checks.rs", "hook.rs", "json.rs", "observe.rs"] {
         println!("cargo:rerun-if-changed={}", src_dir.join(f).display());
     }
     let status = Command::new(rustc)

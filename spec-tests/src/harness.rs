@@ -111,6 +111,19 @@ impl Ctx {
         let pid = std::process::id();
         let root = PathBuf::from(format!("/tmp/spec-tests-root-{pid}"));
         let work = PathBuf::from(format!("/tmp/spec-tests-{pid}"));
+        Ctx::with_dirs(runtime, rootfs, root, work, check_messages)
+    }
+
+    /// A context with the given state root and work directory (difftest runs two runtimes
+    /// side by side, each with its own).
+    pub fn with_dirs(
+        runtime: PathBuf,
+        rootfs: PathBuf,
+        root: PathBuf,
+        work: PathBuf,
+        check_messages: bool,
+    ) -> Result<Ctx, String> {
+        let pid = std::process::id();
         mkdir_mode(&work, 0o755)?;
         let records = work.join(".records");
         File::create(&records).map_err(|e| format!("create {}: {e}", records.display()))?;

@@ -11,6 +11,9 @@
 //!
 //! As a hook: `spec-checker --hook NAME LOG` checks the state on stdin (see `hook.rs`).
 //!
+//! For difftest: `spec-checker --observe` prints what the process sees of itself as JSON,
+//! comparing nothing (see `observe.rs`).
+//!
 //! Usage: `spec-checker CONFIG [FACTS] [GROUP...]`. FACTS holds `key value` lines from the host
 //! that the container cannot see (`ns.KIND INODE`: the host's namespace; `nspath.KIND INODE`:
 //! the namespace a config path names). GROUPs limit the checks (all when none): namespaces,
@@ -23,6 +26,7 @@
 mod checks;
 mod hook;
 mod json;
+mod observe;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -59,6 +63,10 @@ impl Out {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--observe") {
+        observe::run();
+        return ExitCode::SUCCESS;
+    }
     if let [flag, name, log] = &args[..] {
         if flag == "--hook" {
             return ExitCode::from(hook::run(name, log) as u8);
