@@ -6,12 +6,18 @@
 //! without no_new_privs), i.e. before capabilities are dropped — as runc.
 
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::Path;
 
-use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::socket::{
+    connect, sendmsg, setsockopt, socket, sockopt, AddressFamily, ControlMessage, MsgFlags,
+    SockFlag, SockType, UnixAddr,
+};
+use nix::sys::time::TimeVal;
 use serde_json::json;
 
-use crate::error::ChildError;
+use crate::error::{ChildError, Error};
 use crate::seccomp::Compiled;
 use crate::sys;
 
@@ -58,23 +64,90 @@ pub(crate) fn load(
             "id": info.id,
             "status": info.status,
             "pid": info.pid,
-            "bundle": info.bundle,
+            "bundle": info.bundle.to_string_lossy(),
             "annotations": info.annotations,
         }
     });
     let bytes = serde_json::to_vec(&state).unwrap_or_default();
-    let fds = [fd.as_raw_fd()];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    let iov = [IoSlice::new(&bytes)];
-    sendmsg::<()>(info.socket, &iov, &cmsg, MsgFlags::empty(), None).map_err(|e| {
+    send_state(info.socket, &bytes, fd.as_raw_fd()).map_err(|e| {
         ChildError::sys(
-            "send seccomp listener fd",
+            "send the seccomp listener fd to the agent at",
             "linux.seccomp.listenerPath".to_string(),
             e,
         )
     })?;
     sys::close_inherited(info.socket);
     Ok(())
+}
+
+/// Sends the state with the fd, then the rest of a state too large for one
+/// `sendmsg`. The socket's send timeout ([`AGENT_SEND_TIMEOUT`]) bounds an
+/// agent that does not read: `EAGAIN`.
+fn send_state(socket: RawFd, bytes: &[u8], fd: RawFd) -> Result<(), nix::errno::Errno> {
+    let fds = [fd];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    let mut sent = loop {
+        match sendmsg::<()>(socket, &[IoSlice::new(bytes)], &cmsg, MsgFlags::MSG_NOSIGNAL, None) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            other => break other?,
+        }
+    };
+    while sent < bytes.len() {
+        match sendmsg::<()>(
+            socket,
+            &[IoSlice::new(&bytes[sent..])],
+            &[],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        ) {
+            Ok(n) => sent += n,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// How long the agent at `listenerPath` may leave the state unread before
+/// the container fails, instead of `create` hanging on it.
+pub(crate) const AGENT_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connects to the seccomp agent at `path` (runtime side, before the fork:
+/// the path is the host's). As runc's `net.Dial`, an agent whose listen
+/// backlog is full fails at once (`EAGAIN`) instead of blocking `create`;
+/// the socket gets [`AGENT_SEND_TIMEOUT`] for the init's send.
+pub(crate) fn connect_agent(path: &Path) -> Result<OwnedFd, Error> {
+    let fail = |errno: nix::errno::Errno, detail: String| {
+        Error::Child(ChildError {
+            step: "connect to the seccomp agent at".into(),
+            target: Some(format!("linux.seccomp.listenerPath {}", path.display())),
+            errno: Some(errno as i32),
+            detail,
+        })
+    };
+    let sys_fail = |e: nix::errno::Errno| fail(e, e.desc().to_string());
+    let sock = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        None,
+    )
+    .map_err(sys_fail)?;
+    let addr = UnixAddr::new(path).map_err(sys_fail)?;
+    match connect(sock.as_raw_fd(), &addr) {
+        Ok(()) => {}
+        Err(e @ nix::errno::Errno::EAGAIN) => {
+            return Err(fail(
+                e,
+                "the agent accepts no connection (its listen backlog is full)".into(),
+            ))
+        }
+        Err(e) => return Err(sys_fail(e)),
+    }
+    fcntl(&sock, FcntlArg::F_SETFL(OFlag::empty())).map_err(sys_fail)?;
+    let timeout = TimeVal::new(AGENT_SEND_TIMEOUT.as_secs() as i64, 0);
+    setsockopt(&sock, sockopt::SendTimeout, &timeout).map_err(sys_fail)?;
+    Ok(sock)
 }
 
 /// This process's pid in the runtime's pid namespace, from the first
