@@ -9,12 +9,12 @@ use std::io::IoSlice;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
+use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::socket::{
-    connect, sendmsg, setsockopt, socket, sockopt, AddressFamily, ControlMessage, MsgFlags,
-    SockFlag, SockType, UnixAddr,
+    connect, sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
+    UnixAddr,
 };
-use nix::sys::time::TimeVal;
 use serde_json::json;
 
 use crate::error::{ChildError, Error};
@@ -81,28 +81,28 @@ pub(crate) fn load(
 }
 
 /// Sends the state with the fd, then the rest of a state too large for one
-/// `sendmsg`. The socket's send timeout ([`AGENT_SEND_TIMEOUT`]) bounds an
-/// agent that does not read: `EAGAIN`.
-fn send_state(socket: RawFd, bytes: &[u8], fd: RawFd) -> Result<(), nix::errno::Errno> {
+/// `sendmsg`. The socket's send timeout bounds each call; the sends together
+/// get [`AGENT_SEND_TIMEOUT`]: an agent that does not read gives `EAGAIN`.
+fn send_state(socket: RawFd, bytes: &[u8], fd: RawFd) -> Result<(), Errno> {
+    let deadline = std::time::Instant::now() + AGENT_SEND_TIMEOUT;
     let fds = [fd];
     let cmsg = [ControlMessage::ScmRights(&fds)];
-    let mut sent = loop {
-        match sendmsg::<()>(socket, &[IoSlice::new(bytes)], &cmsg, MsgFlags::MSG_NOSIGNAL, None) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            other => break other?,
-        }
-    };
+    let mut sent = 0;
     while sent < bytes.len() {
-        match sendmsg::<()>(
-            socket,
-            &[IoSlice::new(&bytes[sent..])],
-            &[],
-            MsgFlags::MSG_NOSIGNAL,
-            None,
-        ) {
+        // Only the first message carries the fd.
+        let rights: &[ControlMessage<'_>] = if sent == 0 { &cmsg } else { &[] };
+        let iov = [IoSlice::new(&bytes[sent..])];
+        match sendmsg::<()>(socket, &iov, rights, MsgFlags::MSG_NOSIGNAL, None) {
             Ok(n) => sent += n,
-            Err(nix::errno::Errno::EINTR) => {}
+            Err(Errno::EINTR) => {}
             Err(e) => return Err(e),
+        }
+        if sent < bytes.len() {
+            let left = deadline
+                .checked_duration_since(std::time::Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or(Errno::EAGAIN)?;
+            sys::set_send_timeout(socket, left)?;
         }
     }
     Ok(())
@@ -117,7 +117,7 @@ pub(crate) const AGENT_SEND_TIMEOUT: std::time::Duration = std::time::Duration::
 /// backlog is full fails at once (`EAGAIN`) instead of blocking `create`;
 /// the socket gets [`AGENT_SEND_TIMEOUT`] for the init's send.
 pub(crate) fn connect_agent(path: &Path) -> Result<OwnedFd, Error> {
-    let fail = |errno: nix::errno::Errno, detail: String| {
+    let fail = |errno: Errno, detail: String| {
         Error::Child(ChildError {
             step: "connect to the seccomp agent at".into(),
             target: Some(format!("linux.seccomp.listenerPath {}", path.display())),
@@ -125,7 +125,7 @@ pub(crate) fn connect_agent(path: &Path) -> Result<OwnedFd, Error> {
             detail,
         })
     };
-    let sys_fail = |e: nix::errno::Errno| fail(e, e.desc().to_string());
+    let sys_fail = |e: Errno| fail(e, e.desc().to_string());
     let sock = socket(
         AddressFamily::Unix,
         SockType::Stream,
@@ -136,7 +136,7 @@ pub(crate) fn connect_agent(path: &Path) -> Result<OwnedFd, Error> {
     let addr = UnixAddr::new(path).map_err(sys_fail)?;
     match connect(sock.as_raw_fd(), &addr) {
         Ok(()) => {}
-        Err(e @ nix::errno::Errno::EAGAIN) => {
+        Err(e @ Errno::EAGAIN) => {
             return Err(fail(
                 e,
                 "the agent accepts no connection (its listen backlog is full)".into(),
@@ -145,8 +145,7 @@ pub(crate) fn connect_agent(path: &Path) -> Result<OwnedFd, Error> {
         Err(e) => return Err(sys_fail(e)),
     }
     fcntl(&sock, FcntlArg::F_SETFL(OFlag::empty())).map_err(sys_fail)?;
-    let timeout = TimeVal::new(AGENT_SEND_TIMEOUT.as_secs() as i64, 0);
-    setsockopt(&sock, sockopt::SendTimeout, &timeout).map_err(sys_fail)?;
+    sys::set_send_timeout(sock.as_raw_fd(), AGENT_SEND_TIMEOUT).map_err(sys_fail)?;
     Ok(sock)
 }
 
