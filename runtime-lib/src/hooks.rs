@@ -279,3 +279,86 @@ fn output_file() -> Option<std::fs::File> {
         .open("/tmp")
         .ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, timeout: Option<u64>) -> Hook {
+        Hook {
+            path: "/bin/sh".into(),
+            args: vec!["sh".into(), "-c".into(), script.into()],
+            env: Some(vec!["PATH=/usr/bin:/bin".into()]),
+            timeout,
+        }
+    }
+
+    /// More than a pipe holds (64 KiB).
+    fn big_state() -> Vec<u8> {
+        vec![b'x'; 512 * 1024]
+    }
+
+    #[test]
+    fn a_hook_that_never_reads_is_killed_at_its_timeout() {
+        let err = run_one(
+            &sh("exec sleep 1000", Some(1)),
+            DefaultEnv::Runtime,
+            &big_state(),
+        )
+        .unwrap_err();
+        assert!(err.contains("timeout of 1 s"), "{err}");
+    }
+
+    #[test]
+    fn a_hook_that_closes_its_stdin_early_succeeds() {
+        let h = sh("head -c 10 >/dev/null; exec 0<&-; exit 0", Some(60));
+        run_one(&h, DefaultEnv::Runtime, &big_state()).unwrap();
+    }
+
+    #[test]
+    fn a_hook_that_reads_all_gets_the_whole_state() {
+        let state = big_state();
+        let h = sh(&format!("test \"$(wc -c)\" -eq {}", state.len()), None);
+        run_one(&h, DefaultEnv::Runtime, &state).unwrap();
+    }
+
+    #[test]
+    fn a_child_holding_stdio_does_not_hold_the_hook() {
+        // The child holds stdin (unread), stdout and stderr; the hook exits.
+        let pidfile = std::env::temp_dir().join(format!("cella-hook-child-{}", std::process::id()));
+        let h = sh(
+            &format!(
+                "exec 3<&0; sleep 1000 <&3 3<&- & echo $! > {}; exit 0",
+                pidfile.display()
+            ),
+            None,
+        );
+        let res = run_one(&h, DefaultEnv::Runtime, &big_state());
+        let child = std::fs::read_to_string(&pidfile).unwrap_or_default();
+        let _ = std::fs::remove_file(&pidfile);
+        if let Ok(pid) = child.trim().parse() {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+        res.unwrap();
+    }
+
+    #[test]
+    fn a_failure_reports_status_and_output() {
+        let err = run_one(&sh("echo oops >&2; exit 3", None), DefaultEnv::Runtime, b"{}")
+            .unwrap_err();
+        assert!(err.contains("3") && err.contains("oops"), "{err}");
+    }
+
+    #[test]
+    fn env_without_env_follows_runc() {
+        let mut h = sh("test \"$MARK\" = want", None);
+        h.env = None;
+        let env = ["MARK=want".to_string()];
+        run_one(&h, DefaultEnv::Process(&env), b"{}").unwrap();
+        // The runtime's own environment has no MARK.
+        assert!(std::env::var_os("MARK").is_none());
+        assert!(run_one(&h, DefaultEnv::Runtime, b"{}").is_err());
+        h.args[2] = "test -n \"$HOME$PATH\"".into();
+        run_one(&h, DefaultEnv::Runtime, b"{}").unwrap();
+    }
+}
