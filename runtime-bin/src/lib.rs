@@ -101,9 +101,7 @@ where
 /// A value parser for arguments that must be UTF-8 (container ids, the
 /// arguments of an `exec`d command): a clear error naming `what` instead of
 /// clap's, which names no argument. Paths need none: they are `PathBuf`s.
-pub(crate) fn utf8(
-    what: &'static str,
-) -> impl clap::builder::TypedValueParser<Value = String> + Clone + Send + Sync {
+pub(crate) fn utf8(what: &'static str) -> impl clap::builder::TypedValueParser<Value = String> {
     use clap::builder::TypedValueParser;
     clap::builder::OsStringValueParser::new().try_map(move |s| {
         s.into_string()

@@ -343,13 +343,67 @@ fn odd_argv_never_panics() {
     let bad_log = OsString::from_vec(bad_log);
     let cases: Vec<(Vec<OsString>, i32, &str)> = vec![
         (vec!["state".into(), bytes(b"\xff")], 1, "container id"),
-        (vec!["delete".into(), "-f".into(), bytes(b"a\xc3\x28")], 1, "container id"),
-        (vec!["exec".into(), "x".into(), "sh".into(), bytes(b"\xff")], 1, "not UTF-8"),
-        (vec!["exec".into(), "-e".into(), bytes(b"A=\xff"), "x".into(), "sh".into()], 1, "--env"),
-        (vec!["create".into(), "--bundle".into(), bad_path.clone(), "x".into()], 1, "no-bundle-"),
-        (vec!["run".into(), "-b".into(), bad_path.clone(), "--pid-file".into(), bad_path.clone(), "x".into()], 1, "no-bundle-"),
-        (vec!["plan".into(), "--bundle".into(), bad_path, "x".into()], 1, "no-bundle-"),
-        (vec!["--log".into(), bad_log.clone(), "--debug".into(), "ps".into(), "x".into(), "--".into(), bytes(b"\xff")], 1, "does not exist"),
+        (
+            vec!["delete".into(), "-f".into(), bytes(b"a\xc3\x28")],
+            1,
+            "container id",
+        ),
+        (
+            vec!["exec".into(), "x".into(), "sh".into(), bytes(b"\xff")],
+            1,
+            "not UTF-8",
+        ),
+        (
+            vec![
+                "exec".into(),
+                "-e".into(),
+                bytes(b"A=\xff"),
+                "x".into(),
+                "sh".into(),
+            ],
+            1,
+            "--env",
+        ),
+        (
+            vec![
+                "create".into(),
+                "--bundle".into(),
+                bad_path.clone(),
+                "x".into(),
+            ],
+            1,
+            "no-bundle-",
+        ),
+        (
+            vec![
+                "run".into(),
+                "-b".into(),
+                bad_path.clone(),
+                "--pid-file".into(),
+                bad_path.clone(),
+                "x".into(),
+            ],
+            1,
+            "no-bundle-",
+        ),
+        (
+            vec!["plan".into(), "--bundle".into(), bad_path, "x".into()],
+            1,
+            "no-bundle-",
+        ),
+        (
+            vec![
+                "--log".into(),
+                bad_log.clone(),
+                "--debug".into(),
+                "ps".into(),
+                "x".into(),
+                "--".into(),
+                bytes(b"\xff"),
+            ],
+            1,
+            "does not exist",
+        ),
         (vec![bytes(b"\xff\xfe")], 1, ""),
         (vec![bytes(b"--\xff")], 1, ""),
         (vec!["kill".into(), "x".into(), bytes(b"SIG\xff")], 1, ""),
@@ -367,7 +421,10 @@ fn odd_argv_never_panics() {
         assert_eq!(out.status.signal(), None, "{args:?} killed cella: {err}");
         assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
-        assert!(err.contains(says), "{args:?}: stderr does not say {says:?}: {err}");
+        assert!(
+            err.contains(says),
+            "{args:?}: stderr does not say {says:?}: {err}"
+        );
     }
     // The debug log took the non-UTF-8 argument.
     let log = std::fs::read(&bad_log).unwrap_or_default();

@@ -344,8 +344,12 @@ mod tests {
 
     #[test]
     fn a_failure_reports_status_and_output() {
-        let err = run_one(&sh("echo oops >&2; exit 3", None), DefaultEnv::Runtime, b"{}")
-            .unwrap_err();
+        let err = run_one(
+            &sh("echo oops >&2; exit 3", None),
+            DefaultEnv::Runtime,
+            b"{}",
+        )
+        .unwrap_err();
         assert!(err.contains("3") && err.contains("oops"), "{err}");
     }
 

@@ -59,7 +59,10 @@ mod tests {
             let json = serde_json::to_string(&p).unwrap();
             assert_eq!(serde_json::from_str::<Exact>(&json).unwrap(), p, "{json}");
         }
-        assert_eq!(serde_json::to_string(&Exact("/a".into())).unwrap(), r#""/a""#);
+        assert_eq!(
+            serde_json::to_string(&Exact("/a".into())).unwrap(),
+            r#""/a""#
+        );
     }
 
     #[test]

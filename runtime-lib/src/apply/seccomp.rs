@@ -12,8 +12,7 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::socket::{
-    connect, sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
-    UnixAddr,
+    connect, sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr,
 };
 use serde_json::json;
 
@@ -70,11 +69,18 @@ pub(crate) fn load(
     });
     let bytes = serde_json::to_vec(&state).unwrap_or_default();
     send_state(info.socket, &bytes, fd.as_raw_fd()).map_err(|e| {
-        ChildError::sys(
+        let mut err = ChildError::sys(
             "send the seccomp listener fd to the agent at",
             "linux.seccomp.listenerPath".to_string(),
             e,
-        )
+        );
+        if e == Errno::EAGAIN {
+            err.detail = format!(
+                "the agent did not read the container's state within {} s",
+                AGENT_SEND_TIMEOUT.as_secs()
+            );
+        }
+        err
     })?;
     sys::close_inherited(info.socket);
     Ok(())

@@ -430,9 +430,9 @@ fn create_or_undo(
                     ("prestart", &plan.hooks.prestart),
                     ("createRuntime", &plan.hooks.create_runtime),
                 ] {
-                    hooks::run_all(kind, list, DefaultEnv::Runtime, &state).map_err(|(field, reason)| {
-                        Error::Child(ChildError::other("run", field, reason))
-                    })?;
+                    hooks::run_all(kind, list, DefaultEnv::Runtime, &state).map_err(
+                        |(field, reason)| Error::Child(ChildError::other("run", field, reason)),
+                    )?;
                 }
                 parent_end.send_to_child(FromRuntime::HooksDone)?;
             }

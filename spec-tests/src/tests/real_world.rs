@@ -96,13 +96,19 @@ fn timeout_unread_stdin(ctx: &Ctx) -> TestResult {
     let out = c.create(&[]);
     let pid = pid_in(&pidfile);
     let checked = out.and_then(|out| {
-        returned(&out, "its hook never reads the state and outlives its 1 s timeout")?;
+        returned(
+            &out,
+            "its hook never reads the state and outlives its 1 s timeout",
+        )?;
         ensure(out.code != 0, || {
             "create succeeded although its hook ran past its timeout".to_string()
         })?;
         if ctx.check_messages {
             ensure(out.stderr.contains("hooks.createRuntime[0]"), || {
-                format!("the error does not name hooks.createRuntime[0]: {}", out.stderr.trim())
+                format!(
+                    "the error does not name hooks.createRuntime[0]: {}",
+                    out.stderr.trim()
+                )
             })?;
         }
         let pid = pid.ok_or("the hook did not run")?;
@@ -137,9 +143,16 @@ fn stdin_closed_early(ctx: &Ctx) -> TestResult {
     returned(&out, "its hooks closed their stdin early")?;
     ensure_eq(out.code, 0, &format!("create ({})", out.describe()))?;
     c.start_ok()?;
-    for f in [c.bundle.join("cr"), c.bundle.join("cc"), c.rootfs().join("sc")] {
+    for f in [
+        c.bundle.join("cr"),
+        c.bundle.join("cc"),
+        c.rootfs().join("sc"),
+    ] {
         ensure(f.exists(), || {
-            format!("the hook writing {} did not go on after closing its stdin", f.display())
+            format!(
+                "the hook writing {} did not go on after closing its stdin",
+                f.display()
+            )
         })?;
     }
     Ok(())
@@ -168,7 +181,10 @@ fn child_holds_stdio(ctx: &Ctx) -> TestResult {
     let out = c.create(&[]);
     let child = pid_in(&childfile);
     let checked = out.and_then(|out| {
-        returned(&out, "its hook exited, leaving a child that holds its stdio")?;
+        returned(
+            &out,
+            "its hook exited, leaving a child that holds its stdio",
+        )?;
         ensure_eq(out.code, 0, &format!("create ({})", out.describe()))?;
         let child = child.ok_or("the hook did not run")?;
         ensure(proc_alive(child), || {
@@ -210,21 +226,46 @@ fn env_when_unset(ctx: &Ctx) -> TestResult {
     ensure_eq(out.code, 0, &format!("start ({})", out.describe()))?;
     let mut errors = Vec::new();
     for (kind, file, want, not) in [
-        ("createRuntime", c.bundle.join("createRuntime"), "ST_RUNTIME_MARK=runtime", "ST_PROCESS_MARK"),
-        ("createContainer", c.bundle.join("createContainer"), "ST_PROCESS_MARK=process", "ST_RUNTIME_MARK"),
-        ("startContainer", c.rootfs().join("startContainer"), "ST_PROCESS_MARK=process", "ST_RUNTIME_MARK"),
-        ("poststart", c.bundle.join("poststart"), "ST_RUNTIME_MARK=runtime", "ST_PROCESS_MARK"),
+        (
+            "createRuntime",
+            c.bundle.join("createRuntime"),
+            "ST_RUNTIME_MARK=runtime",
+            "ST_PROCESS_MARK",
+        ),
+        (
+            "createContainer",
+            c.bundle.join("createContainer"),
+            "ST_PROCESS_MARK=process",
+            "ST_RUNTIME_MARK",
+        ),
+        (
+            "startContainer",
+            c.rootfs().join("startContainer"),
+            "ST_PROCESS_MARK=process",
+            "ST_RUNTIME_MARK",
+        ),
+        (
+            "poststart",
+            c.bundle.join("poststart"),
+            "ST_RUNTIME_MARK=runtime",
+            "ST_PROCESS_MARK",
+        ),
     ] {
         let text = match fs::read(&file) {
             Ok(t) => String::from_utf8_lossy(&t).into_owned(),
             Err(e) => {
-                errors.push(format!("{kind}: the hook did not run ({}: {e})", file.display()));
+                errors.push(format!(
+                    "{kind}: the hook did not run ({}: {e})",
+                    file.display()
+                ));
                 continue;
             }
         };
         let vars: Vec<&str> = text.split('\0').filter(|v| !v.is_empty()).collect();
         if !vars.contains(&want) || vars.iter().any(|v| v.starts_with(not)) {
-            errors.push(format!("{kind}: environment {vars:?}, want {want} and no {not}"));
+            errors.push(format!(
+                "{kind}: environment {vars:?}, want {want} and no {not}"
+            ));
         }
     }
     ensure(errors.is_empty(), || errors.join("\n"))
@@ -251,10 +292,15 @@ fn create_fails_on_agent(ctx: &Ctx, c: &Ctn, sock: &Path, what: &str) -> TestRes
     c.write_config(&cfg)?;
     let out = c.create(&[])?;
     returned(&out, what)?;
-    ensure(out.code != 0, || format!("create succeeded although {what}"))?;
+    ensure(out.code != 0, || {
+        format!("create succeeded although {what}")
+    })?;
     if ctx.check_messages {
         ensure(out.stderr.contains("linux.seccomp.listenerPath"), || {
-            format!("the error does not name linux.seccomp.listenerPath: {}", out.stderr.trim())
+            format!(
+                "the error does not name linux.seccomp.listenerPath: {}",
+                out.stderr.trim()
+            )
         })?;
     }
     let left = leftovers_of(ctx, c)?;
@@ -273,8 +319,13 @@ fn agent_backlog_full(ctx: &Ctx) -> TestResult {
     let sock = c.bundle.join("agent.sock");
     let err = |what: &'static str| move |e: nix::errno::Errno| format!("{what}: {e}");
     let addr = UnixAddr::new(&sock).map_err(err("agent address"))?;
-    let listener = socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
-        .map_err(err("socket"))?;
+    let listener = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(err("socket"))?;
     bind(listener.as_raw_fd(), &addr).map_err(err("bind"))?;
     // Backlog 0 holds one connection: ours fills it.
     listen(&listener, Backlog::new(0).map_err(err("backlog"))?).map_err(err("listen"))?;
@@ -295,7 +346,8 @@ fn agent_never_reads(ctx: &Ctx) -> TestResult {
     let c = Ctn::new(ctx, "")?;
     let sock = c.bundle.join("agent.sock");
     // Connections queue in the backlog and their data in the socket; nothing is read.
-    let _listener = UnixListener::bind(&sock).map_err(|e| format!("bind {}: {e}", sock.display()))?;
+    let _listener =
+        UnixListener::bind(&sock).map_err(|e| format!("bind {}: {e}", sock.display()))?;
     create_fails_on_agent(ctx, &c, &sock, "the seccomp agent never reads its message")
 }
 
@@ -316,17 +368,31 @@ fn run_non_utf8_bundle(ctx: &Ctx) -> TestResult {
         OsString::from(&c.id),
     ];
     let out = ctx.rt(&args)?;
-    ensure_eq(out.code, 0, &format!("run from a non-UTF-8 bundle path ({})", out.describe()))?;
-    ensure_eq(out.stdout.trim(), "ran-from-bytes", "the container's output")?;
+    ensure_eq(
+        out.code,
+        0,
+        &format!("run from a non-UTF-8 bundle path ({})", out.describe()),
+    )?;
+    ensure_eq(
+        out.stdout.trim(),
+        "ran-from-bytes",
+        "the container's output",
+    )?;
     let left = leftovers_of(ctx, &c)?;
-    ensure(left.is_empty(), || format!("left after run: {}", left.join("; ")))
+    ensure(left.is_empty(), || {
+        format!("left after run: {}", left.join("; "))
+    })
 }
 
 /// A command line the runtime cannot parse (a missing id, an unknown flag) exits 1, as runc's.
 fn usage_error_exit_1(ctx: &Ctx) -> TestResult {
     for args in [&["create"][..], &["--no-such-flag", "list"], &["state"]] {
         let out = ctx.rt(args)?;
-        ensure_eq(out.code, 1, &format!("exit code of {args:?} ({})", out.describe()))?;
+        ensure_eq(
+            out.code,
+            1,
+            &format!("exit code of {args:?} ({})", out.describe()),
+        )?;
     }
     Ok(())
 }
@@ -340,10 +406,17 @@ fn failures_exit_255(ctx: &Ctx) -> TestResult {
     c.start_new()?;
     let check = |args: &[&str], what: &str| -> TestResult {
         let out = ctx.rt(args)?;
-        ensure_eq(out.code, 255, &format!("exit code of exec {what} ({})", out.describe()))
+        ensure_eq(
+            out.code,
+            255,
+            &format!("exit code of exec {what} ({})", out.describe()),
+        )
     };
     check(&["exec", &c.id, "/no/such/binary"], "of a missing binary")?;
-    check(&["exec", &c.id, "no-such-binary-in-path"], "of a binary not in PATH")?;
+    check(
+        &["exec", &c.id, "no-such-binary-in-path"],
+        "of a binary not in PATH",
+    )?;
     let missing = ctx.new_id("missing");
     check(&["exec", &missing, "true"], "into a missing container")?;
     ctx.rt_ok(&["kill", &c.id, "KILL"])?;
