@@ -98,10 +98,29 @@ where
     Cli::try_parse_from(args).map(drop)
 }
 
-/// The `cella` program: parses `std::env::args`, runs the command, and
-/// returns runc's exit code.
+/// A value parser for arguments that must be UTF-8 (container ids, the
+/// arguments of an `exec`d command): a clear error naming `what` instead of
+/// clap's, which names no argument. Paths need none: they are `PathBuf`s.
+pub(crate) fn utf8(what: &'static str) -> impl clap::builder::TypedValueParser<Value = String> {
+    use clap::builder::TypedValueParser;
+    clap::builder::OsStringValueParser::new().try_map(move |s| {
+        s.into_string()
+            .map_err(|s| format!("{what} {:?} is not UTF-8", s.to_string_lossy()))
+    })
+}
+
+/// The `cella` program: parses `std::env::args_os` (arguments are bytes:
+/// a path need not be UTF-8), runs the command, and returns runc's exit
+/// code.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // runc exits 1 on a usage error, 0 after --help.
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::from(e.use_stderr()));
+        }
+    };
     // Commands whose forks enter a container run from a sealed copy of this
     // binary, so the container can never reach the host's (CVE-2019-5736).
     if matches!(
@@ -134,7 +153,7 @@ pub fn run() -> ExitCode {
     }
     logger.debug(&format!(
         "invoked as {:?}",
-        std::env::args().collect::<Vec<_>>()
+        std::env::args_os().collect::<Vec<_>>()
     ));
     let caller = cella::rootless::Caller::detect();
     let rootless = cli.rootless.resolve(&caller);
@@ -147,6 +166,14 @@ pub fn run() -> ExitCode {
         };
         logger.debug(&format!("state directory {}", root.display()));
         Ok(cella::container::Runtime::new(root))
+    };
+    // runc's `exec` exits 255 on every failure past its arguments' count
+    // (`fatalWithCode(..., 255)`), which callers tell from the exit status
+    // of the process it runs; every other verb exits 1.
+    let failure = if matches!(command, Command::Exec(_)) {
+        255
+    } else {
+        1
     };
     let result = (|| match command {
         Command::Create(a) => commands::create::run(&runtime()?, a, rootless),
@@ -177,7 +204,7 @@ pub fn run() -> ExitCode {
             // poststop warnings.
             log::warnings(e.warnings());
             logger.error(&e.to_string());
-            ExitCode::from(1)
+            ExitCode::from(failure)
         }
     }
 }

@@ -323,3 +323,112 @@ fn man_pages_render() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such command"));
 }
+
+/// Arguments are bytes: no argument vector, UTF-8 or not, makes `cella` panic (exit 101, or a
+/// signal with panic=abort). Ids and exec'd arguments must be UTF-8 and say so; paths need
+/// not be. Nothing here can create a container (missing bundles, a private state root).
+#[test]
+fn odd_argv_never_panics() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    use std::os::unix::process::ExitStatusExt;
+    let dir = temp_dir("odd-argv");
+    let root = dir.join("root").into_os_string();
+    let bytes = |b: &[u8]| OsString::from_vec(b.to_vec());
+    let mut bad_path = dir.clone().into_os_string().into_vec();
+    bad_path.extend_from_slice(b"/no-bundle-\xff");
+    let bad_path = OsString::from_vec(bad_path);
+    let mut bad_log = dir.clone().into_os_string().into_vec();
+    bad_log.extend_from_slice(b"/log-\xff");
+    let bad_log = OsString::from_vec(bad_log);
+    let cases: Vec<(Vec<OsString>, i32, &str)> = vec![
+        (vec!["state".into(), bytes(b"\xff")], 1, "container id"),
+        (
+            vec!["delete".into(), "-f".into(), bytes(b"a\xc3\x28")],
+            1,
+            "container id",
+        ),
+        (
+            vec!["exec".into(), "x".into(), "sh".into(), bytes(b"\xff")],
+            1,
+            "not UTF-8",
+        ),
+        (
+            vec![
+                "exec".into(),
+                "-e".into(),
+                bytes(b"A=\xff"),
+                "x".into(),
+                "sh".into(),
+            ],
+            1,
+            "--env",
+        ),
+        (
+            vec![
+                "create".into(),
+                "--bundle".into(),
+                bad_path.clone(),
+                "x".into(),
+            ],
+            1,
+            "no-bundle-",
+        ),
+        (
+            vec![
+                "run".into(),
+                "-b".into(),
+                bad_path.clone(),
+                "--pid-file".into(),
+                bad_path.clone(),
+                "x".into(),
+            ],
+            1,
+            "no-bundle-",
+        ),
+        (
+            vec!["plan".into(), "--bundle".into(), bad_path, "x".into()],
+            1,
+            "no-bundle-",
+        ),
+        (
+            vec![
+                "--log".into(),
+                bad_log.clone(),
+                "--debug".into(),
+                "ps".into(),
+                "x".into(),
+                "--".into(),
+                bytes(b"\xff"),
+            ],
+            1,
+            "does not exist",
+        ),
+        (vec![bytes(b"\xff\xfe")], 1, ""),
+        (vec![bytes(b"--\xff")], 1, ""),
+        (vec!["kill".into(), "x".into(), bytes(b"SIG\xff")], 1, ""),
+        (vec!["create".into()], 1, "<ID>"),
+        (vec!["--help".into()], 0, ""),
+    ];
+    for (args, code, says) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_cella"))
+            .arg("--root")
+            .arg(&root)
+            .args(&args)
+            .output()
+            .expect("cella runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.signal(), None, "{args:?} killed cella: {err}");
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.contains(says),
+            "{args:?}: stderr does not say {says:?}: {err}"
+        );
+    }
+    // The debug log took the non-UTF-8 argument.
+    let log = std::fs::read(&bad_log).unwrap_or_default();
+    assert!(String::from_utf8_lossy(&log).contains("invoked as"));
+    assert!(!std::path::Path::new(&root).join("x").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}

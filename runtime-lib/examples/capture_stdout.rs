@@ -19,7 +19,7 @@ use cella::oci_spec::runtime::{RootBuilder, Spec};
 use cella::plan::CgroupSetting;
 
 fn main() -> ExitCode {
-    let Some(rootfs) = std::env::args().nth(1).map(PathBuf::from) else {
+    let Some(rootfs) = std::env::args_os().nth(1).map(PathBuf::from) else {
         eprintln!("usage: capture_stdout ROOTFS");
         return ExitCode::from(2);
     };

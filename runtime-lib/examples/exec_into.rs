@@ -18,7 +18,7 @@ use cella::oci_spec::runtime::{RootBuilder, Spec};
 use cella::Signal;
 
 fn main() -> ExitCode {
-    let Some(rootfs) = std::env::args().nth(1).map(PathBuf::from) else {
+    let Some(rootfs) = std::env::args_os().nth(1).map(PathBuf::from) else {
         eprintln!("usage: exec_into ROOTFS");
         return ExitCode::from(2);
     };

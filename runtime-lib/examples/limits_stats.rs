@@ -21,7 +21,7 @@ use cella::Signal;
 const MIB: i64 = 1 << 20;
 
 fn main() -> ExitCode {
-    let Some(rootfs) = std::env::args().nth(1).map(PathBuf::from) else {
+    let Some(rootfs) = std::env::args_os().nth(1).map(PathBuf::from) else {
         eprintln!("usage: limits_stats ROOTFS");
         return ExitCode::from(2);
     };

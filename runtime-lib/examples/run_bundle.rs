@@ -15,8 +15,11 @@ use std::process::ExitCode;
 use cella::container::Runtime;
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let (Some(bundle), Some(id)) = (args.next().map(PathBuf::from), args.next()) else {
+    let mut args = std::env::args_os().skip(1);
+    let (Some(bundle), Some(id)) = (
+        args.next().map(PathBuf::from),
+        args.next().and_then(|a| a.into_string().ok()),
+    ) else {
         eprintln!("usage: run_bundle BUNDLE ID");
         return ExitCode::from(2);
     };

@@ -168,6 +168,7 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::exec::tests());
     v.extend(tests::terminal::tests());
     v.extend(tests::hooks::tests());
+    v.extend(tests::real_world::tests());
     v.extend(tests::features::tests());
     v.extend(tests::seccomp::tests());
     v.extend(tests::as_runc::tests());

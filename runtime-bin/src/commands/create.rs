@@ -7,6 +7,7 @@ pub struct Args {
     #[command(flatten)]
     flags: CreateFlags,
     /// Container id.
+    #[arg(value_parser = crate::utf8("container id"))]
     id: String,
 }
 

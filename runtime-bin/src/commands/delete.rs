@@ -6,6 +6,7 @@ pub struct Args {
     #[arg(short = 'f', long)]
     force: bool,
     /// Container id.
+    #[arg(value_parser = crate::utf8("container id"))]
     id: String,
 }
 

@@ -12,6 +12,7 @@ pub struct Args {
     #[arg(long, default_value = "5s")]
     interval: String,
     /// Container id.
+    #[arg(value_parser = crate::utf8("container id"))]
     id: String,
 }
 

@@ -12,7 +12,7 @@ pub struct Args {
     #[arg(long)]
     cwd: Option<PathBuf>,
     /// Add an environment variable (KEY=value); repeatable.
-    #[arg(short = 'e', long)]
+    #[arg(short = 'e', long, value_parser = crate::utf8("--env"))]
     env: Vec<String>,
     /// uid[:gid] to run as.
     #[arg(short = 'u', long)]
@@ -54,9 +54,11 @@ pub struct Args {
     #[arg(long = "process-label")]
     process_label: Option<String>,
     /// Container id.
+    #[arg(value_parser = crate::utf8("container id"))]
     id: String,
     /// The command and its arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true,
+          value_parser = crate::utf8("an argument of the command"))]
     command: Vec<String>,
 }
 

@@ -6,6 +6,7 @@ pub struct Args {
     #[arg(short = 'a', long)]
     all: bool,
     /// Container id.
+    #[arg(value_parser = crate::utf8("container id"))]
     id: String,
     /// Signal name or number (default SIGTERM).
     #[arg(default_value = "SIGTERM")]

@@ -3,6 +3,7 @@ use cella::container::Runtime;
 #[derive(clap::Args)]
 pub struct Args {
     /// Container id.
+    #[arg(value_parser = crate::utf8("container id"))]
     id: String,
 }
 

@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(long = "preserve-fds", default_value_t = 0)]
     preserve_fds: u32,
     /// Container id the plan is for (it names the default cgroup).
-    #[arg(default_value = "plan")]
+    #[arg(default_value = "plan", value_parser = crate::utf8("container id"))]
     id: String,
 }
 
@@ -34,9 +34,8 @@ pub fn run(a: Args, rootless: bool) -> Result<u8, cella::Error> {
         cgroups: Default::default(),
     };
     let plan = cella::container::plan_bundle(&a.bundle, &a.id, &opts)?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&plan).unwrap_or_default()
-    );
+    let text = serde_json::to_string_pretty(&plan)
+        .map_err(|e| cella::Error::Usage(format!("cannot print the plan as JSON: {e}")))?;
+    println!("{text}");
     Ok(0)
 }

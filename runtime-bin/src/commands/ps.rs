@@ -1,3 +1,4 @@
+use std::ffi::OsString;
 use std::process::Command;
 
 use cella::container::Runtime;
@@ -8,10 +9,11 @@ pub struct Args {
     #[arg(short = 'f', long, default_value = "table", value_parser = ["table", "json"])]
     format: String,
     /// Container id.
+    #[arg(value_parser = crate::utf8("container id"))]
     id: String,
     /// Options passed to ps(1) (default -ef).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    ps_args: Vec<String>,
+    ps_args: Vec<OsString>,
 }
 
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
@@ -26,7 +28,7 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
         return Ok(0);
     }
     let args = if a.ps_args.is_empty() {
-        vec!["-ef".to_string()]
+        vec![OsString::from("-ef")]
     } else {
         a.ps_args
     };
@@ -37,7 +39,7 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
     if !out.status.success() {
         return Err(cella::Error::Usage(format!(
             "ps {}: {}",
-            args.join(" "),
+            args.join(" ".as_ref()).to_string_lossy(),
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }

@@ -13,6 +13,7 @@ pub struct Args {
     #[arg(long)]
     keep: bool,
     /// Container id.
+    #[arg(value_parser = crate::utf8("container id"))]
     id: String,
 }
 

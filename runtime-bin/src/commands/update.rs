@@ -55,6 +55,7 @@ pub struct Args {
     #[arg(long = "blkio-weight")]
     blkio_weight: Option<u16>,
     /// Container id.
+    #[arg(value_parser = crate::utf8("container id"))]
     id: String,
 }
 

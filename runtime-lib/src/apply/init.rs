@@ -213,7 +213,12 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
     // After start, as the process's user, in the container: the path is
     // resolved in the container's root (runtime-spec).
     if let Err(e) = hook_state(plan, "created", |st| {
-        hooks::run_all("startContainer", &plan.hooks.start_container, st)
+        hooks::run_all(
+            "startContainer",
+            &plan.hooks.start_container,
+            hooks::DefaultEnv::Process(&plan.process.env),
+            st,
+        )
     }) {
         // runtime-spec: a failing startContainer hook makes `start` fail. `start` reads the
         // fifo after its hangup: a byte left there means the program will not run.
@@ -402,6 +407,11 @@ fn run_create_hooks(ctx: &InitContext<'_>) -> Result<(), ChildError> {
         }
     }
     hook_state(plan, "creating", |st| {
-        hooks::run_all("createContainer", &plan.hooks.create_container, st)
+        hooks::run_all(
+            "createContainer",
+            &plan.hooks.create_container,
+            hooks::DefaultEnv::Process(&plan.process.env),
+            st,
+        )
     })
 }

@@ -6,12 +6,17 @@
 //! without no_new_privs), i.e. before capabilities are dropped — as runc.
 
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::Path;
 
-use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::socket::{
+    connect, sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr,
+};
 use serde_json::json;
 
-use crate::error::ChildError;
+use crate::error::{ChildError, Error};
 use crate::seccomp::Compiled;
 use crate::sys;
 
@@ -58,23 +63,96 @@ pub(crate) fn load(
             "id": info.id,
             "status": info.status,
             "pid": info.pid,
-            "bundle": info.bundle,
+            "bundle": info.bundle.to_string_lossy(),
             "annotations": info.annotations,
         }
     });
     let bytes = serde_json::to_vec(&state).unwrap_or_default();
-    let fds = [fd.as_raw_fd()];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    let iov = [IoSlice::new(&bytes)];
-    sendmsg::<()>(info.socket, &iov, &cmsg, MsgFlags::empty(), None).map_err(|e| {
-        ChildError::sys(
-            "send seccomp listener fd",
+    send_state(info.socket, &bytes, fd.as_raw_fd()).map_err(|e| {
+        let mut err = ChildError::sys(
+            "send the seccomp listener fd to the agent at",
             "linux.seccomp.listenerPath".to_string(),
             e,
-        )
+        );
+        if e == Errno::EAGAIN {
+            err.detail = format!(
+                "the agent did not read the container's state within {} s",
+                AGENT_SEND_TIMEOUT.as_secs()
+            );
+        }
+        err
     })?;
     sys::close_inherited(info.socket);
     Ok(())
+}
+
+/// Sends the state with the fd, then the rest of a state too large for one
+/// `sendmsg`. The socket's send timeout bounds each call; the sends together
+/// get [`AGENT_SEND_TIMEOUT`]: an agent that does not read gives `EAGAIN`.
+fn send_state(socket: RawFd, bytes: &[u8], fd: RawFd) -> Result<(), Errno> {
+    let deadline = std::time::Instant::now() + AGENT_SEND_TIMEOUT;
+    let fds = [fd];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    let mut sent = 0;
+    while sent < bytes.len() {
+        // Only the first message carries the fd.
+        let rights: &[ControlMessage<'_>] = if sent == 0 { &cmsg } else { &[] };
+        let iov = [IoSlice::new(&bytes[sent..])];
+        match sendmsg::<()>(socket, &iov, rights, MsgFlags::MSG_NOSIGNAL, None) {
+            Ok(n) => sent += n,
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+        if sent < bytes.len() {
+            let left = deadline
+                .checked_duration_since(std::time::Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or(Errno::EAGAIN)?;
+            sys::set_send_timeout(socket, left)?;
+        }
+    }
+    Ok(())
+}
+
+/// How long the agent at `listenerPath` may leave the state unread before
+/// the container fails, instead of `create` hanging on it.
+pub(crate) const AGENT_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connects to the seccomp agent at `path` (runtime side, before the fork:
+/// the path is the host's). As runc's `net.Dial`, an agent whose listen
+/// backlog is full fails at once (`EAGAIN`) instead of blocking `create`;
+/// the socket gets [`AGENT_SEND_TIMEOUT`] for the init's send.
+pub(crate) fn connect_agent(path: &Path) -> Result<OwnedFd, Error> {
+    let fail = |errno: Errno, detail: String| {
+        Error::Child(ChildError {
+            step: "connect to the seccomp agent at".into(),
+            target: Some(format!("linux.seccomp.listenerPath {}", path.display())),
+            errno: Some(errno as i32),
+            detail,
+        })
+    };
+    let sys_fail = |e: Errno| fail(e, e.desc().to_string());
+    let sock = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        None,
+    )
+    .map_err(sys_fail)?;
+    let addr = UnixAddr::new(path).map_err(sys_fail)?;
+    match connect(sock.as_raw_fd(), &addr) {
+        Ok(()) => {}
+        Err(e @ Errno::EAGAIN) => {
+            return Err(fail(
+                e,
+                "the agent accepts no connection (its listen backlog is full)".into(),
+            ))
+        }
+        Err(e) => return Err(sys_fail(e)),
+    }
+    fcntl(&sock, FcntlArg::F_SETFL(OFlag::empty())).map_err(sys_fail)?;
+    sys::set_send_timeout(sock.as_raw_fd(), AGENT_SEND_TIMEOUT).map_err(sys_fail)?;
+    Ok(sock)
 }
 
 /// This process's pid in the runtime's pid namespace, from the first

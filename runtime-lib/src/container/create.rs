@@ -16,7 +16,7 @@ use crate::apply::namespaces::{self, JoinFd};
 use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups, Ownership};
 use crate::console;
 use crate::error::{ChildError, Error};
-use crate::hooks::{self, HookState};
+use crate::hooks::{self, DefaultEnv, HookState};
 use crate::plan::{self, Console, CreateOptions, NamespaceKind, Plan};
 use crate::rootless::Caller;
 use crate::spec::{self, Bundle, SpecError};
@@ -69,7 +69,7 @@ impl Poststop {
         };
         (0..self.hooks.len())
             .filter_map(|i| {
-                hooks::run_all("poststop", &self.hooks[i..=i], &state)
+                hooks::run_all("poststop", &self.hooks[i..=i], DefaultEnv::Runtime, &state)
                     .err()
                     .map(|(_, reason)| {
                         format!(
@@ -370,10 +370,7 @@ fn create_or_undo(
 
     // Like the console socket, the listener's path is on the host.
     let seccomp_listener = match plan.seccomp.as_ref().and_then(|c| c.listener.as_ref()) {
-        Some(l) => Some(lift(console::connect_unix(
-            &l.path,
-            "connect to the seccomp listener",
-        )?)?),
+        Some(l) => Some(lift(crate::apply::seccomp::connect_agent(&l.path)?)?),
         None => None,
     };
 
@@ -464,9 +461,9 @@ fn create_or_undo(
                     ("prestart", &plan.hooks.prestart),
                     ("createRuntime", &plan.hooks.create_runtime),
                 ] {
-                    hooks::run_all(kind, list, &state).map_err(|(field, reason)| {
-                        Error::Child(ChildError::other("run", field, reason))
-                    })?;
+                    hooks::run_all(kind, list, DefaultEnv::Runtime, &state).map_err(
+                        |(field, reason)| Error::Child(ChildError::other("run", field, reason)),
+                    )?;
                 }
                 parent_end.send_to_child(FromRuntime::HooksDone)?;
             }

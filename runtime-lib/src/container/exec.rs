@@ -116,10 +116,7 @@ impl Container {
             None => None,
         };
         let seccomp_listener = match filter.as_ref().and_then(|c| c.listener.as_ref()) {
-            Some(l) => Some(lift(console::connect_unix(
-                &l.path,
-                "connect to the seccomp listener",
-            )?)?),
+            Some(l) => Some(lift(crate::apply::seccomp::connect_agent(&l.path)?)?),
             None => None,
         };
         let (console_for_child, relay_end) = match (&opts.console, plan.terminal) {

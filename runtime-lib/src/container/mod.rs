@@ -371,11 +371,16 @@ impl Container {
         // Each hook runs even if an earlier one failed.
         (0..list.len())
             .filter_map(|i| {
-                crate::hooks::run_all(kind, &list[i..=i], &state)
-                    .err()
-                    .map(|(_, reason)| {
-                        format!("hooks.{kind}[{i}] ({}): {reason}", list[i].path.display())
-                    })
+                crate::hooks::run_all(
+                    kind,
+                    &list[i..=i],
+                    crate::hooks::DefaultEnv::Runtime,
+                    &state,
+                )
+                .err()
+                .map(|(_, reason)| {
+                    format!("hooks.{kind}[{i}] ({}): {reason}", list[i].path.display())
+                })
             })
             .collect()
     }

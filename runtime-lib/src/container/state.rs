@@ -24,8 +24,10 @@ pub struct StateFile {
     /// reused by another process has another start time.
     pub start_time: u64,
     /// Bundle directory.
+    #[serde(with = "crate::path_json::exact")]
     pub bundle: PathBuf,
     /// Root filesystem.
+    #[serde(with = "crate::path_json::exact")]
     pub rootfs: PathBuf,
     /// Creation time, RFC 3339.
     pub created: String,
@@ -78,8 +80,10 @@ pub struct OciState {
     /// Status.
     pub status: Status,
     /// Bundle path.
+    #[serde(serialize_with = "crate::path_json::lossy")]
     pub bundle: PathBuf,
     /// Root filesystem path.
+    #[serde(serialize_with = "crate::path_json::lossy")]
     pub rootfs: PathBuf,
     /// Creation time.
     pub created: String,
@@ -167,8 +171,13 @@ impl StateFile {
     }
 
     pub(crate) fn save(&self, dir: &Path) -> Result<(), Error> {
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
-        write_atomic(&dir.join(STATE_FILE), &bytes)
+        let path = dir.join(STATE_FILE);
+        let bytes = serde_json::to_vec(self).map_err(|e| Error::Io {
+            op: "serialize",
+            path: path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })?;
+        write_atomic(&path, &bytes)
     }
 }
 

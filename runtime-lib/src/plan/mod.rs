@@ -157,10 +157,12 @@ pub struct Plan {
     /// Container id.
     pub id: String,
     /// The bundle directory (absolute).
+    #[serde(serialize_with = "crate::path_json::lossy")]
     pub bundle: PathBuf,
     /// `ociVersion` of the config.
     pub oci_version: String,
     /// The root filesystem (absolute).
+    #[serde(serialize_with = "crate::path_json::lossy")]
     pub rootfs: PathBuf,
     /// Remount the root read-only at the end.
     pub root_readonly: bool,

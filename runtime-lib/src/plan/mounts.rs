@@ -110,6 +110,7 @@ pub struct MountOp {
     pub kind: MountKind,
     /// Source: an absolute host path for binds (relative ones are resolved
     /// against the bundle), a free label otherwise.
+    #[serde(serialize_with = "crate::path_json::lossy")]
     pub source: PathBuf,
     /// Destination inside the container, absolute, without `..`.
     pub destination: PathBuf,

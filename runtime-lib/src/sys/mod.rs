@@ -533,3 +533,24 @@ pub fn open_pty_peer(master: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
     let ret = unsafe { libc::ioctl(master.as_raw_fd(), TIOCGPTPEER as _, flags) };
     owned_result(ret as libc::c_long)
 }
+
+/// `setsockopt(SO_SNDTIMEO)` on a socket known by its raw fd (the seccomp
+/// agent's socket, which the init inherited as a raw fd).
+pub fn set_send_timeout(fd: RawFd, timeout: std::time::Duration) -> Result<(), Errno> {
+    let tv = libc::timeval {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_usec: libc::suseconds_t::from(timeout.subsec_micros()),
+    };
+    // SAFETY: the pointer and length describe `tv`, which outlives the call;
+    // the kernel only reads it. A stale fd is an error (EBADF), not UB.
+    let ret = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    Errno::result(ret).map(drop)
+}

@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod mounts;
 pub mod namespaces;
 pub mod process;
+pub mod real_world;
 pub mod resources;
 pub mod seccomp;
 pub mod security;
