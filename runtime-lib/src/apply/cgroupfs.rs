@@ -77,7 +77,9 @@ pub(crate) fn mount_cgroups(
             let dir_fd = root
                 .open_in(&op.destination, nix::fcntl::OFlag::O_DIRECTORY)
                 .map_err(|e| ChildError::sys("open", what(op), e))?;
-            for (name, host_dir) in dirs {
+            // The cgroup2 tree of a hybrid host ("") is not shown inside, as
+            // with runc: the container sees its v1 hierarchies.
+            for (name, host_dir) in dirs.iter().filter(|(n, _)| !n.is_empty()) {
                 let sub = name.strip_prefix("name=").unwrap_or(name);
                 let open_sub = || {
                     nix::fcntl::openat(

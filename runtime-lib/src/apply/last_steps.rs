@@ -14,7 +14,9 @@
 //! while that is open); so under runc chdir, setgroups, setuid, capset, the
 //! exec FIFO and those hooks all run under the container's profile. Cella's
 //! hooks run unfiltered, as every other hook; the program itself meets the
-//! same filter either way.
+//! same filter either way. A profile with a notify listener is the
+//! exception: its agent must get the fd during `create` (see
+//! [`ReadyToExec::prepare`]), so it is loaded before "ready".
 
 use std::convert::Infallible;
 
@@ -62,23 +64,36 @@ impl<'a> ReadyToExec<'a> {
         // As the process's user: access(2) checks the real uid.
         let program = process::resolve_program(p, &env)?;
         let execve = process::prepare_exec(p, &program, &env)?;
-        Ok(ReadyToExec {
+        let mut ready = ReadyToExec {
             execve,
             filter,
             listener,
             held,
-        })
+        };
+        // A notify agent gets its fd while the container is being created,
+        // as under runc (which always loads before its start wait): an agent
+        // that is gone or never reads fails `create`, not a started
+        // container. Only profiles with a listener are loaded this early.
+        if ready.listener.is_some() {
+            ready.load_filter()?;
+        }
+        Ok(ready)
+    }
+
+    /// Loads the filter (once) and drops what loading it needed.
+    fn load_filter(&mut self) -> Result<(), ChildError> {
+        if let Some(filter) = self.filter.take() {
+            seccomp::load(filter, self.listener.as_ref())?;
+        }
+        process::release_held_caps(self.held.take())
     }
 
     /// Resets signal handling (the runtime ignores SIGPIPE; ignored signals
     /// stay ignored across `execve`), loads the filter, drops what loading
     /// it needed, and executes the program.
-    pub(crate) fn exec(self) -> Result<Infallible, ChildError> {
+    pub(crate) fn exec(mut self) -> Result<Infallible, ChildError> {
         sys::reset_signals();
-        if let Some(filter) = self.filter {
-            seccomp::load(filter, self.listener.as_ref())?;
-        }
-        process::release_held_caps(self.held)?;
+        self.load_filter()?;
         process::exec(&self.execve)
     }
 }

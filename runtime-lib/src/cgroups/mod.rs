@@ -292,16 +292,25 @@ impl ContainerCgroup {
                     dir: place(&mp, Path::new("/"), own_path),
                 }
             }
-            Mode::Legacy | Mode::Hybrid => ContainerCgroup::V1 {
-                dirs: host
+            Mode::Legacy | Mode::Hybrid => {
+                let mut dirs: Vec<(String, PathBuf)> = host
                     .v1
                     .iter()
                     .map(|h| {
                         let own_path = own.iter().find(|(n, _)| *n == h.name).map(|(_, p)| p);
                         (h.name.clone(), place(&h.mountpoint, &h.root, own_path))
                     })
-                    .collect(),
-            },
+                    .collect();
+                // A hybrid host's cgroup2 tree is a hierarchy too: runc
+                // places the container there as well (its `0::` line of
+                // /proc/self/cgroup), named "" as /proc/self/cgroup names
+                // it; it holds no controller a v1 hierarchy lacks here.
+                if let (Mode::Hybrid, Some(mp)) = (host.mode, &host.unified) {
+                    let own_path = own.iter().find(|(n, _)| n.is_empty()).map(|(_, p)| p);
+                    dirs.push((String::new(), place(mp, Path::new("/"), own_path)));
+                }
+                ContainerCgroup::V1 { dirs }
+            }
         }
     }
 
@@ -373,9 +382,18 @@ impl ContainerCgroup {
     /// the whole process; its own children inherit the cgroups.
     pub fn self_join_files(&self) -> Option<Vec<PathBuf>> {
         match self {
-            ContainerCgroup::V1 { dirs } => {
-                Some(dirs.iter().map(|(_, d)| d.join("tasks")).collect())
-            }
+            // cgroup2 has no `tasks`: `0` to `cgroup.procs` moves the writer.
+            ContainerCgroup::V1 { dirs } => Some(
+                dirs.iter()
+                    .map(|(n, d)| {
+                        d.join(if n.is_empty() {
+                            "cgroup.procs"
+                        } else {
+                            "tasks"
+                        })
+                    })
+                    .collect(),
+            ),
             ContainerCgroup::V2 { .. } => None,
         }
     }
@@ -693,10 +711,28 @@ mod tests {
             PathBuf::from("/sys/fs/cgroup/memory/user/shell/ctr")
         );
         assert_eq!(dirs[1].1, PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/ctr"));
+        // The cgroup2 tree last, named "" as in /proc/self/cgroup, joined through
+        // cgroup.procs (it has no tasks file).
+        assert_eq!(
+            dirs[3],
+            (String::new(), PathBuf::from("/sys/fs/cgroup/unified/ctr"))
+        );
+        let joins = ContainerCgroup::V1 { dirs: dirs.clone() }
+            .self_join_files()
+            .unwrap();
+        assert_eq!(
+            joins[3],
+            PathBuf::from("/sys/fs/cgroup/unified/ctr/cgroup.procs")
+        );
+        assert_eq!(
+            joins[0],
+            PathBuf::from("/sys/fs/cgroup/memory/user/shell/ctr/tasks")
+        );
         let ContainerCgroup::V1 { dirs } = abs else {
             panic!()
         };
         assert_eq!(dirs[0].1, PathBuf::from("/sys/fs/cgroup/memory/a/b"));
+        assert_eq!(dirs[3].1, PathBuf::from("/sys/fs/cgroup/unified/a/b"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::bundle::{base_config, set_caps, sh, DEFAULT_PATH};
 use crate::harness::{
-    ensure, ensure_eq, mkdir_mode, mount_at, run_config, run_ok, Ctn, Ctx, TestResult,
+    ensure, ensure_eq, mkdir_mode, mount_at, run_config, run_ok, skip, Ctn, Ctx, TestResult,
 };
 use crate::Test;
 
@@ -37,6 +37,7 @@ pub fn tests() -> Vec<Test> {
             readonly_tmpfs_with_mounts_inside,
         ),
         t("dev_core_only_with_kcore", dev_core_only_with_kcore),
+        t("cgroup2_tree_joined", cgroup2_tree_joined),
         t("cwd_created", cwd_created),
         t(
             "cwd_entered_before_user_switch",
@@ -303,6 +304,34 @@ fn dev_core_only_with_kcore(ctx: &Ctx) -> TestResult {
         has_core,
         kcore,
         &format!("/dev/core present (the host has /proc/kcore: {kcore})"),
+    )
+}
+
+/// The container's process is in its cgroup in every hierarchy, the cgroup2 tree of a hybrid
+/// host (`/sys/fs/cgroup/unified`) included: its `0::` line of `/proc/self/cgroup` names the
+/// container's path, as under runc (which places it there too). Skipped on a host without a
+/// cgroup2 tree.
+fn cgroup2_tree_joined(ctx: &Ctx) -> TestResult {
+    let has_cgroup2 = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| format!("mountinfo: {e}"))?
+        .lines()
+        .any(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("cgroup2 "))
+        });
+    if !has_cgroup2 {
+        return Err(skip("the host has no cgroup2 tree"));
+    }
+    let path = ctx.new_cgroup_path("");
+    let mut cfg = sh("cat /proc/self/cgroup");
+    cfg["linux"]["cgroupsPath"] = json!(path);
+    let out = run_ok(ctx, &cfg)?;
+    let line = out.lines().find(|l| l.starts_with("0::"));
+    ensure_eq(
+        line,
+        Some(format!("0::{path}").as_str()),
+        "the 0:: line of /proc/self/cgroup",
     )
 }
 
