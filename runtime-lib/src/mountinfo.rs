@@ -84,10 +84,7 @@ mod tests {
         let text = "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n\
                     30 22 0:40 / /srv/with\\040space rw shared:5 - tmpfs t rw\n";
         let got: Vec<PathBuf> = mount_points(text).collect();
-        assert_eq!(
-            got,
-            [PathBuf::from("/"), PathBuf::from("/srv/with space")]
-        );
+        assert_eq!(got, [PathBuf::from("/"), PathBuf::from("/srv/with space")]);
         assert_eq!(ids(text).collect::<Vec<_>>(), [(22, 1), (30, 22)]);
     }
 }

@@ -26,10 +26,10 @@ fn what(op: &MountOp) -> String {
     format!("mounts[{}] ({})", op.index, op.destination.display())
 }
 
-/// Mounts the layout on `point`; returns the root of the mount made there.
-/// Each mount is made on an fd and found again by [`mount_on`]: on
-/// `point` by `find_again`, inside the new tmpfs by name (nobody else can
-/// reach that tmpfs to rename anything in it).
+/// Mounts the layout on `point`; returns the root of the mount made there,
+/// found again by [`mount_on`] (`find_again`). The binds inside the v1
+/// tmpfs are found by name: nothing else can reach that tmpfs to rename
+/// anything in it.
 pub(crate) fn mount_cgroups(
     plan: &Plan,
     op: &MountOp,
@@ -48,8 +48,14 @@ pub(crate) fn mount_cgroups(
                     mount(Some("cgroup2"), to, Some("cgroup2"), fl, None::<&str>)
                         .map_err(|e| ChildError::sys("mount cgroup2 on", what(op), e))
                 } else {
-                    mount(Some(dir.as_path()), to, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-                        .map_err(|e| ChildError::sys("bind cgroup on", what(op), e))
+                    mount(
+                        Some(dir.as_path()),
+                        to,
+                        None::<&str>,
+                        MsFlags::MS_BIND,
+                        None::<&str>,
+                    )
+                    .map_err(|e| ChildError::sys("bind cgroup on", what(op), e))
                 }
             })?;
             let top = found(top, op)?;
@@ -77,8 +83,14 @@ fn mount_v1(
 ) -> Result<OwnedFd> {
     let tmpfs_flags = fl & !MsFlags::MS_RDONLY;
     let dir_fd = mount_on(point, Some(find_again), &what(op), |to| {
-        mount(Some("tmpfs"), to, Some("tmpfs"), tmpfs_flags, Some("mode=755"))
-            .map_err(|e| ChildError::sys("mount tmpfs for cgroups on", what(op), e))
+        mount(
+            Some("tmpfs"),
+            to,
+            Some("tmpfs"),
+            tmpfs_flags,
+            Some("mode=755"),
+        )
+        .map_err(|e| ChildError::sys("mount tmpfs for cgroups on", what(op), e))
     })?;
     let dir_fd = found(dir_fd, op)?;
     for (name, host_dir) in dirs {
@@ -98,19 +110,26 @@ fn mount_v1(
             Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
             Err(e) => return Err(ChildError::sys("mkdir", sub_what, e)),
         }
-        let sub_fd = open_sub().map_err(|e| ChildError::sys("open", sub_what.clone(), e))?;
-        let bound = mount_on(&sub_fd, Some(&open_sub), &sub_what, |to| {
-            mount(Some(host_dir.as_path()), to, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-                .map_err(|e| {
-                    ChildError::sys(
-                        "bind cgroup",
-                        format!("{} to {sub_what}", host_dir.display()),
-                        e,
-                    )
-                })
+        let open_err = |e| ChildError::sys("open", sub_what.clone(), e);
+        let sub_fd = open_sub().map_err(open_err)?;
+        mount(
+            Some(host_dir.as_path()),
+            fd_path(&sub_fd).as_str(),
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| {
+            ChildError::sys(
+                "bind cgroup",
+                format!("{} to {sub_what}", host_dir.display()),
+                e,
+            )
         })?;
+        // By name, to reach the bind rather than what it covers: in the
+        // tmpfs just made, which nothing else can reach to rename.
         remount_bind(
-            &fd_path(&found(bound, op)?),
+            &fd_path(&open_sub().map_err(open_err)?),
             (fl | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC).bits(),
             &what(op),
         )?;

@@ -74,9 +74,9 @@ pub(super) fn open_target(root: &Root, op: &MountOp, source: Option<&OwnedFd>) -
         MountKind::Cgroup => mountpoint_dir(root, op, "cgroup")?,
     };
     // ...then what decides: where the fd that is mounted on is.
-    let path = root.locate(&fd).map_err(|e| {
-        ChildError::other("mount", field(op), format!("the mount point: {e}"))
-    })?;
+    let path = root
+        .locate(&fd)
+        .map_err(|e| ChildError::other("mount", field(op), format!("the mount point: {e}")))?;
     check_destination(op, &path)?;
     Ok(Target { fd, path })
 }
@@ -184,7 +184,8 @@ pub(crate) fn mount_on(
     let under = sys::file_id(point.as_fd()).map_err(stat_err)?.mnt_id;
     let before = child_mounts(under, what)?;
     mount_fn(&fd_path(point))?;
-    let top = find_again().map_err(|e| ChildError::sys("open the new mount", what.to_string(), e))?;
+    let top =
+        find_again().map_err(|e| ChildError::sys("open the new mount", what.to_string(), e))?;
     let id = sys::file_id(top.as_fd()).map_err(stat_err)?.mnt_id;
     if before.contains(&id) || !child_mounts(under, what)?.contains(&id) {
         return Err(ChildError::other(

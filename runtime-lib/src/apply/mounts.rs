@@ -176,8 +176,11 @@ fn mount_one(
     let find = || target.find_again(root);
     let find_again = needs_handle(plan, op).then_some(&find as &FindAgain);
     let what = field(op);
-    let top = match (&op.kind, &source) {
-        (MountKind::Bind { .. }, Some(src)) => {
+    let top = match &op.kind {
+        MountKind::Bind { .. } => {
+            let src = source
+                .as_ref()
+                .ok_or_else(|| ChildError::other("bind mount", what.clone(), "no source"))?;
             let top = mount_on(&target.fd, find_again, &what, |to| {
                 mount(
                     Some(fd_path(src).as_str()),
@@ -199,10 +202,10 @@ fn mount_one(
             }
             top
         }
-        (MountKind::Filesystem { fstype }, _) if op.copy_up => {
+        MountKind::Filesystem { fstype } if op.copy_up => {
             Some(mount_copied_up(plan, op, fstype, &target.fd, &find)?)
         }
-        (MountKind::Filesystem { fstype }, _) => {
+        MountKind::Filesystem { fstype } => {
             let mut remount = None;
             let top = mount_on(&target.fd, find_again, &what, |to| {
                 remount = mount_fs(plan, op, fstype, to)?;
@@ -213,7 +216,7 @@ fn mount_one(
             }
             top
         }
-        _ => Some(super::cgroupfs::mount_cgroups(
+        MountKind::Cgroup => Some(super::cgroupfs::mount_cgroups(
             plan, op, &target.fd, &find, cgroup,
         )?),
     };
