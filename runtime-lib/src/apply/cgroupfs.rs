@@ -69,6 +69,55 @@ pub(crate) fn mount_cgroups(
     Ok(top)
 }
 
+/// One hierarchy's directory in the v1 tmpfs `dir_fd`: a bind of the
+/// container's cgroup there, read-only as asked, nosuid, nodev, noexec.
+fn bind_hierarchy(
+    op: &MountOp,
+    dir_fd: &OwnedFd,
+    sub: &str,
+    host_dir: &std::path::Path,
+    fl: MsFlags,
+) -> Result<()> {
+    let open_sub = || {
+        nix::fcntl::openat(
+            dir_fd.as_fd(),
+            sub,
+            nix::fcntl::OFlag::O_PATH
+                | nix::fcntl::OFlag::O_NOFOLLOW
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+    };
+    let sub_what = format!("{}/{sub}", what(op));
+    match nix::sys::stat::mkdirat(dir_fd.as_fd(), sub, Mode::from_bits_truncate(0o755)) {
+        Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+        Err(e) => return Err(ChildError::sys("mkdir", sub_what, e)),
+    }
+    let open_err = |e| ChildError::sys("open", sub_what.clone(), e);
+    let sub_fd = open_sub().map_err(open_err)?;
+    mount(
+        Some(host_dir),
+        fd_path(&sub_fd).as_str(),
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| {
+        ChildError::sys(
+            "bind cgroup",
+            format!("{} to {sub_what}", host_dir.display()),
+            e,
+        )
+    })?;
+    // By name, to reach the bind rather than what it covers: in the tmpfs
+    // just made, which nothing else can reach to rename.
+    remount_bind(
+        &fd_path(&open_sub().map_err(open_err)?),
+        (fl | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC).bits(),
+        &what(op),
+    )
+}
+
 fn found(top: Option<OwnedFd>, op: &MountOp) -> Result<OwnedFd> {
     top.ok_or_else(|| ChildError::other("mount", what(op), "the new mount was not found"))
 }
@@ -95,44 +144,7 @@ fn mount_v1(
     let dir_fd = found(dir_fd, op)?;
     for (name, host_dir) in dirs {
         let sub = name.strip_prefix("name=").unwrap_or(name);
-        let open_sub = || {
-            nix::fcntl::openat(
-                dir_fd.as_fd(),
-                sub,
-                nix::fcntl::OFlag::O_PATH
-                    | nix::fcntl::OFlag::O_NOFOLLOW
-                    | nix::fcntl::OFlag::O_CLOEXEC,
-                Mode::empty(),
-            )
-        };
-        let sub_what = format!("{}/{sub}", what(op));
-        match nix::sys::stat::mkdirat(dir_fd.as_fd(), sub, Mode::from_bits_truncate(0o755)) {
-            Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
-            Err(e) => return Err(ChildError::sys("mkdir", sub_what, e)),
-        }
-        let open_err = |e| ChildError::sys("open", sub_what.clone(), e);
-        let sub_fd = open_sub().map_err(open_err)?;
-        mount(
-            Some(host_dir.as_path()),
-            fd_path(&sub_fd).as_str(),
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .map_err(|e| {
-            ChildError::sys(
-                "bind cgroup",
-                format!("{} to {sub_what}", host_dir.display()),
-                e,
-            )
-        })?;
-        // By name, to reach the bind rather than what it covers: in the
-        // tmpfs just made, which nothing else can reach to rename.
-        remount_bind(
-            &fd_path(&open_sub().map_err(open_err)?),
-            (fl | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC).bits(),
-            &what(op),
-        )?;
+        bind_hierarchy(op, &dir_fd, sub, host_dir, fl)?;
         // `cpu,cpuacct` is also reachable as `cpu` and `cpuacct`.
         if sub.contains(',') {
             for part in sub.split(',') {
