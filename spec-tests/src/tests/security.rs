@@ -42,6 +42,8 @@ pub fn tests() -> Vec<Test> {
             no_files_outside_rootfs,
         ),
         t("cve_2024_45310_mkdir_race", mkdir_race),
+        t("mount_point_renamed_before_mount", mount_point_renamed),
+        t("mount_on_root_refused", mount_on_root_refused),
         t("cve_2019_19921_volume_over_proc", volume_over_proc),
         t("cve_2024_21626_exec_cwd_leaked_fd", exec_cwd_leaked_fd),
         t("cve_2025_31133_masked_path_dev_null", masked_path_dev_null),
@@ -573,6 +575,120 @@ fn mkdir_race(ctx: &Ctx) -> TestResult {
             out.describe()
         )
     })
+}
+
+/// The root field (4) of the mountinfo line of the mount whose root ends with `/name`, and its
+/// per-mount options: which of the container's mounts a bind of the host directory `name` is.
+fn bind_of<'a>(
+    lines: &'a [crate::harness::MountInfo],
+    name: &str,
+) -> Option<&'a crate::harness::MountInfo> {
+    let suffix = format!("/{name}");
+    lines.iter().find(|m| {
+        m.line
+            .split(' ')
+            .nth(3)
+            .is_some_and(|r| r.ends_with(&suffix))
+    })
+}
+
+/// A check made on a mount point's path holds for what is mounted only if it is made on the
+/// fd mounted on, and what is done to the new mount afterwards (the remount that makes a bind
+/// read-only, propagation) reaches it only if it is found without trusting that path again. The
+/// attacker shares `/vol` (a volume) and, between the runtime's opening of `/vol/b` and its
+/// mount there (stop point `init:mount-N-target`), renames `/vol/b` away and the mount point of
+/// an earlier mount, `/vol/a`, to `/vol/b`. A runtime that looks `/vol/b` up again after the
+/// mount to remount it `ro` (cella before this test, runc's path re-resolution after a mount
+/// likewise) makes the earlier mount read-only and leaves the `ro` bind writable. cella finds
+/// that the path now leads to a mount that existed before and fails create.
+fn mount_point_renamed(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    for d in ["vol/a", "vol/b"] {
+        fs::create_dir_all(c.rootfs().join(d)).map_err(|e| format!("mkdir: {e}"))?;
+    }
+    for d in ["src-a", "src-b"] {
+        fs::create_dir_all(c.bundle.join(d)).map_err(|e| format!("mkdir: {e}"))?;
+    }
+    let mut cfg = sh("true");
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/vol/a", "type": "bind", "source": c.bundle.join("src-a"),
+               "options": ["rbind", "rw"]}),
+    );
+    let index = cfg["mounts"].as_array().map(Vec::len).unwrap_or(0);
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/vol/b", "type": "bind", "source": c.bundle.join("src-b"),
+               "options": ["bind", "ro"]}),
+    );
+    c.write_config(&cfg)?;
+    let target_step = format!("init:mount-{index}-target");
+    let mut staged = Staged::spawn(&c, &[&target_step, "init:devices"])?;
+    let Some(init) = staged.wait_step(&target_step)? else {
+        return Err(skip(NO_STOP_POINTS));
+    };
+    let vol = c.rootfs().join("vol");
+    fs::rename(vol.join("b"), vol.join("moved")).map_err(|e| format!("rename: {e}"))?;
+    fs::rename(vol.join("a"), vol.join("b")).map_err(|e| format!("rename: {e}"))?;
+    staged.cont(init);
+    let Some(init) = staged.wait_step("init:devices")? else {
+        // create failed: the swap was noticed.
+        let out = staged.finish()?;
+        return ensure(out.code != 0, || {
+            format!("create ended early: {}", out.describe())
+        });
+    };
+    let text = fs::read_to_string(format!("/proc/{init}/mountinfo"))
+        .map_err(|e| format!("/proc/{init}/mountinfo: {e}"))?;
+    staged.cont(init);
+    let _ = staged.finish()?;
+    let lines = crate::harness::parse_mountinfo(&text);
+    let b = bind_of(&lines, "src-b").ok_or("no bind of src-b in the container's mountinfo")?;
+    ensure(b.has_opt("ro"), || {
+        format!("the bind asked to be read-only is writable: {}", b.line)
+    })?;
+    let a = bind_of(&lines, "src-a").ok_or("no bind of src-a in the container's mountinfo")?;
+    ensure(a.has_opt("rw"), || {
+        format!(
+            "the ro meant for another mount made this one read-only: {}",
+            a.line
+        )
+    })
+}
+
+/// A mount on the container's root itself, whether the destination is `/` or a symlink of the
+/// rootfs leads there (`/x -> /`), is refused naming `mounts[N].destination`, and leaves no
+/// container behind (runc: "mountpoint is on the top of rootfs"). The mount is a bind of the
+/// rootfs onto itself, which a runtime that allows it makes without any other failure (cella
+/// before this test ran the container on it).
+fn mount_on_root_refused(ctx: &Ctx) -> TestResult {
+    for (tag, dest) in [("lexical", "/"), ("symlink", "/x")] {
+        let c = Ctn::new(ctx, tag)?;
+        std::os::unix::fs::symlink("/", c.rootfs().join("x"))
+            .map_err(|e| format!("symlink: {e}"))?;
+        let mut cfg = sh("true");
+        let index = cfg["mounts"].as_array().map(Vec::len).unwrap_or(0);
+        add_mount(
+            &mut cfg,
+            json!({"destination": dest, "type": "bind", "source": c.rootfs(),
+                   "options": ["rbind"]}),
+        );
+        c.write_config(&cfg)?;
+        let out = c.create(&[])?;
+        ensure(out.code != 0, || {
+            format!("create with a mount on {dest} (the root) succeeded")
+        })?;
+        let field = format!("mounts[{index}].destination");
+        if ctx.check_messages {
+            ensure(out.stderr.contains(&field), || {
+                format!("the error does not name {field}: {}", out.stderr.trim())
+            })?;
+        }
+        ensure(ctx.rt(&["state", &c.id])?.code != 0, || {
+            format!("a container {} is left after the failed create", c.id)
+        })?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
