@@ -74,6 +74,11 @@ pub fn tests() -> Vec<Test> {
         t("too_many_mounts", too_many_mounts),
         t("lifecycles_leak_nothing", lifecycles_leak_nothing),
         t("init_non_dumpable_until_exec", init_non_dumpable_until_exec),
+        t("recycled_pid_not_signalled", recycled_pid_not_signalled),
+        t(
+            "exec_setgroups_not_read_from_container",
+            exec_setgroups_not_read_from_container,
+        ),
     ]
 }
 
@@ -1580,4 +1585,103 @@ fn init_non_dumpable_until_exec(ctx: &Ctx) -> TestResult {
         "after start: readable".into(),
         "/proc/1/environ",
     )
+}
+
+/// A pid in the state file that now names another process (the init died and its number was
+/// reused) is never signalled: the runtime compares the process's start time with the one it
+/// recorded. The test kills a created container's init behind the runtime's back, starts a
+/// process of its own and writes its pid into the state file in place of the init's, leaving
+/// the recorded start time as it was (cella's `pid`/`start_time`, runc's
+/// `init_process_pid`/`init_process_start`). `state` must say stopped, and `kill`, `kill --all`
+/// and `delete --force` must leave that process alive.
+fn recycled_pid_not_signalled(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sh("sleep 1000"))?;
+    c.create_ok()?;
+    let init = c.pid()?;
+    run_host(&["kill", "-KILL", &init.to_string()])?;
+    wait_until(
+        Duration::from_secs(5),
+        || !matches!(proc_state(init), Some(s) if s != 'Z'),
+    );
+    let mut other = std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .map_err(|e| format!("spawn sleep: {e}"))?;
+    let result = (|| {
+        let file = ctx.root.join(&c.id).join("state.json");
+        let text = fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let mut state: Value =
+            serde_json::from_str(&text).map_err(|e| format!("state.json: {e}"))?;
+        let key = ["pid", "init_process_pid"]
+            .into_iter()
+            .find(|k| state.get(*k).is_some_and(Value::is_number))
+            .ok_or("state.json has no pid field this test knows (pid, init_process_pid)")?;
+        state[key] = json!(other.id());
+        write_file(&file, &state.to_string())?;
+        let status = c.status()?;
+        ensure_eq(
+            status.as_str(),
+            "stopped",
+            "status with a recycled init pid",
+        )?;
+        let _ = ctx.rt(&["kill", &c.id, "KILL"])?;
+        let _ = ctx.rt(&["kill", "--all", &c.id, "KILL"])?;
+        let _ = ctx.rt(&["delete", "--force", &c.id])?;
+        ensure(matches!(other.try_wait(), Ok(None)), || {
+            format!(
+                "process {} (the recycled pid) was killed by the runtime",
+                other.id()
+            )
+        })
+    })();
+    let _ = other.kill();
+    let _ = other.wait();
+    result
+}
+
+/// An exec'd process gets exactly its supplementary groups, whatever the container did to its
+/// `/proc`: a container with CAP_SYS_ADMIN mounts a tmpfs over `/proc` whose `self/setgroups`
+/// says `deny`. A runtime that reads that file from the joined mount namespace believes
+/// setgroups(2) is forbidden, skips it, and the process keeps the runtime's own groups (the
+/// test gives the runtime group 4242 with `setpriv`). Read from the host: `Groups:` of the
+/// exec'd process must be empty (the process asks for none).
+fn exec_setgroups_not_read_from_container(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mut caps: Vec<&str> = DEFAULT_CAPS.to_vec();
+    caps.push("CAP_SYS_ADMIN");
+    let mut cfg = sh("mount -t tmpfs st-fake /proc && mkdir -p /proc/self && \
+                      echo deny > /proc/self/setgroups && touch /proc/ready; sleep 1000");
+    set_caps(&mut cfg, &caps);
+    c.write_config(&cfg)?;
+    c.start_new()?;
+    let init = c.pid()?;
+    let ready = PathBuf::from(format!("/proc/{init}/root/proc/ready"));
+    ensure(
+        wait_until(Duration::from_secs(10), || ready.exists()),
+        || "the container did not mount its fake /proc".to_string(),
+    )?;
+    let pidfile = c.bundle.join("exec.pid");
+    let pid_s = pidfile.to_string_lossy().into_owned();
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.args(["--groups", "4242"])
+        .arg(&ctx.runtime)
+        .arg("--root")
+        .arg(&ctx.root);
+    cmd.args(["exec", "-d", "--pid-file", &pid_s, &c.id, "sleep", "1000"]);
+    let out = ctx.exec(cmd, None)?;
+    ensure_eq(
+        out.code,
+        0,
+        &format!("exec under setpriv --groups 4242 ({})", out.describe()),
+    )?;
+    let pid = fs::read_to_string(&pidfile).map_err(|e| format!("pid file: {e}"))?;
+    let status = fs::read_to_string(format!("/proc/{}/status", pid.trim()))
+        .map_err(|e| format!("status of {}: {e}", pid.trim()))?;
+    let groups = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Groups:"))
+        .map(str::trim)
+        .unwrap_or_default();
+    ensure_eq(groups, "", "supplementary groups of the exec'd process")
 }
