@@ -8,6 +8,71 @@ use serde::{Deserialize, Serialize};
 use crate::cgroups::CgroupError;
 use crate::spec::SpecError;
 
+/// A field of a configuration that is refused, in one shape wherever it is
+/// found (validation, planning, resource limits, seccomp): the JSON path of
+/// the field, why, and whether the value is wrong or cannot be honoured
+/// here. The file the field is in is attached once, where the
+/// configuration was read ([`FieldError::in_file`]); a field of something
+/// given without a file (the process of `exec`, the resources of `update`)
+/// has none.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{field}: {reason}", file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default())]
+pub struct FieldError {
+    /// The configuration file, once attached.
+    pub file: Option<PathBuf>,
+    /// The JSON path of the field (`linux.namespaces[2]`), or the option
+    /// (`CgroupSetting::Disabled`) that cannot be honoured.
+    pub field: String,
+    /// Why, and what would work instead.
+    pub reason: String,
+    /// Whether the value is wrong or cannot be honoured.
+    pub kind: FieldErrorKind,
+}
+
+/// Why a field is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldErrorKind {
+    /// The value breaks a rule: the configuration is wrong.
+    Invalid,
+    /// The value is fine but this host or this runtime cannot honour it
+    /// (AppArmor on a host without it, a limit for a cgroup controller
+    /// that was not delegated, a feature not implemented yet).
+    Unsupported,
+}
+
+impl FieldError {
+    /// A value that breaks a rule.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        FieldError {
+            file: None,
+            field: field.into(),
+            reason: reason.into(),
+            kind: FieldErrorKind::Invalid,
+        }
+    }
+
+    /// A value this host or this runtime cannot honour.
+    pub fn unsupported(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        FieldError {
+            kind: FieldErrorKind::Unsupported,
+            ..FieldError::invalid(field, reason)
+        }
+    }
+
+    /// The error, naming the file the field is in.
+    pub fn in_file(self, file: &std::path::Path) -> SpecError {
+        SpecError::Field(FieldError {
+            file: Some(file.to_path_buf()),
+            ..self
+        })
+    }
+
+    /// Whether the field cannot be honoured (rather than being wrong).
+    pub fn is_unsupported(&self) -> bool {
+        self.kind == FieldErrorKind::Unsupported
+    }
+}
+
 /// A step of container setup that failed inside the container's processes,
 /// sent back to the runtime as a value (not a string) over the sync socket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -93,24 +158,18 @@ impl std::fmt::Display for Status {
 pub enum Error {
     /// The configuration is invalid: unreadable, not JSON, a field of the
     /// wrong type, or a value that breaks a rule. The [`SpecError`] names
-    /// the file and the JSON path of the field (`linux.namespaces[2]`).
+    /// the file (when there is one) and the JSON path of the field
+    /// (`linux.namespaces[2]`). The process given to `exec` and the
+    /// resources given to `update` are configuration too.
     #[error(transparent)]
     InvalidConfig(SpecError),
     /// The configuration asks for something this host or this runtime
     /// cannot honour (AppArmor on a host without it, a limit for a cgroup
     /// controller that was not delegated, a feature not implemented yet).
     /// Refused rather than ignored: the container would run otherwise than
-    /// asked.
-    #[error("{}{field}: {reason}", file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default())]
-    Unsupported {
-        /// The configuration file, when the field is one of a file.
-        file: Option<PathBuf>,
-        /// The JSON path of the field (`process.apparmorProfile`), or the
-        /// option (`CgroupSetting::Disabled`) that cannot be honoured.
-        field: String,
-        /// Why, and what would work instead.
-        reason: String,
-    },
+    /// asked. Its [`FieldError::kind`] is [`FieldErrorKind::Unsupported`].
+    #[error(transparent)]
+    Unsupported(FieldError),
     /// A cgroup operation failed.
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
@@ -232,17 +291,16 @@ pub enum Error {
 impl From<SpecError> for Error {
     fn from(e: SpecError) -> Self {
         match e {
-            SpecError::Unsupported {
-                file,
-                field,
-                reason,
-            } => Error::Unsupported {
-                file: Some(file),
-                field,
-                reason,
-            },
+            SpecError::Field(e) if e.is_unsupported() => Error::Unsupported(e),
             e => Error::InvalidConfig(e),
         }
+    }
+}
+
+/// A refused field of a configuration given without a file.
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Error::from(SpecError::Field(e))
     }
 }
 

@@ -169,7 +169,7 @@ mod stop_point;
 mod sync;
 mod sys;
 
-pub use error::{ChildError, Error, Status};
+pub use error::{ChildError, Error, FieldError, FieldErrorKind, Status};
 /// The signal and pid types of the API ([`container::Container::kill`],
 /// [`container::Container::processes`]), from `nix`.
 pub use nix::{sys::signal::Signal, unistd::Pid};

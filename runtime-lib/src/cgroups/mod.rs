@@ -23,9 +23,7 @@ use crate::plan::DeviceRule;
 pub use delegation::{delegated_part, Delegated};
 pub use oom::OomWatcher;
 pub use ownership::{Existing, Ownership};
-pub use resources::{
-    blkio_weight_to_io_weight, shares_to_weight, writes, CgroupWrite, ResourceError, Version,
-};
+pub use resources::{blkio_weight_to_io_weight, shares_to_weight, writes, CgroupWrite, Version};
 pub use stats::Stats;
 
 /// A cgroup operation that failed, with the file or directory it touched.

@@ -5,6 +5,8 @@
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources, LinuxThrottleDevice};
 use serde::{Deserialize, Serialize};
 
+use crate::error::FieldError;
+
 /// The cgroup version a write is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -28,19 +30,6 @@ pub struct CgroupWrite {
     pub value: String,
 }
 
-/// A resource the requested cgroup version cannot express.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
-pub struct ResourceError {
-    /// The config field.
-    pub field: String,
-    /// Why.
-    pub reason: String,
-    /// The host's cgroup version cannot express the field (rather than the
-    /// value being wrong).
-    pub unsupported: bool,
-}
-
 struct Out {
     version: Version,
     writes: Vec<CgroupWrite>,
@@ -57,20 +46,19 @@ impl Out {
     }
 }
 
-fn refuse<T>(field: &str, reason: impl Into<String>) -> Result<T, ResourceError> {
-    Err(ResourceError {
-        field: format!("linux.resources.{field}"),
-        reason: reason.into(),
-        unsupported: false,
-    })
+fn refuse<T>(field: &str, reason: impl Into<String>) -> Result<T, FieldError> {
+    Err(FieldError::invalid(
+        format!("linux.resources.{field}"),
+        reason,
+    ))
 }
 
 /// A field the host's cgroup version has no file for.
-fn cannot<T>(field: &str, reason: impl Into<String>) -> Result<T, ResourceError> {
-    refuse(field, reason).map_err(|e| ResourceError {
-        unsupported: true,
-        ..e
-    })
+fn cannot<T>(field: &str, reason: impl Into<String>) -> Result<T, FieldError> {
+    Err(FieldError::unsupported(
+        format!("linux.resources.{field}"),
+        reason,
+    ))
 }
 
 /// runc's conversion of v1 `cpu.shares` [2, 262144] to v2 `cpu.weight`
@@ -110,7 +98,7 @@ fn limit(v: i64, version: Version) -> String {
 
 /// The writes for `r` (devices excluded: they are a program or rule list of
 /// their own), in an order the kernel accepts.
-pub fn writes(r: &LinuxResources, version: Version) -> Result<Vec<CgroupWrite>, ResourceError> {
+pub fn writes(r: &LinuxResources, version: Version) -> Result<Vec<CgroupWrite>, FieldError> {
     let mut out = Out {
         version,
         writes: Vec::new(),
@@ -225,7 +213,7 @@ fn controller_name(c: &str) -> &'static str {
     }
 }
 
-fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
+fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), FieldError> {
     let v = out.version;
     match v {
         Version::V1 => {
@@ -344,7 +332,7 @@ fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
     Ok(())
 }
 
-fn cpu(out: &mut Out, c: &LinuxCpu) -> Result<(), ResourceError> {
+fn cpu(out: &mut Out, c: &LinuxCpu) -> Result<(), FieldError> {
     let v = out.version;
     match v {
         Version::V1 => {
@@ -404,7 +392,7 @@ fn cpu(out: &mut Out, c: &LinuxCpu) -> Result<(), ResourceError> {
     Ok(())
 }
 
-fn block_io(out: &mut Out, b: &LinuxBlockIo) -> Result<(), ResourceError> {
+fn block_io(out: &mut Out, b: &LinuxBlockIo) -> Result<(), FieldError> {
     let v = out.version;
     let (ctrl, weight_file) = match v {
         Version::V1 => ("blkio", "blkio.weight"),

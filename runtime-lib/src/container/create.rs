@@ -15,11 +15,11 @@ use crate::apply::init::{self, InitContext};
 use crate::apply::namespaces::{self, JoinFd};
 use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups, Ownership};
 use crate::console;
-use crate::error::{ChildError, Error};
+use crate::error::{ChildError, Error, FieldError};
 use crate::hooks::{self, DefaultEnv, HookState};
 use crate::plan::{self, Console, CreateOptions, NamespaceKind, Plan};
 use crate::rootless::Caller;
-use crate::spec::{self, Bundle, SpecError};
+use crate::spec::{self, Bundle};
 use crate::stop_point;
 use crate::sync::{self, FromChild, FromRuntime};
 use crate::sys::{self, Forked};
@@ -261,13 +261,14 @@ fn create_or_undo(
         })
         .collect::<Result<Vec<_>, Error>>()?;
     if let Some((key, path)) = namespaces::sysctl_in_own_namespace(plan.sysctl.keys(), &joins) {
-        return Err(Error::InvalidConfig(SpecError::Invalid {
-            file: loaded.config_path.clone(),
-            field: format!("linux.sysctl.{key:?}"),
-            reason: format!(
+        return Err(FieldError::invalid(
+            format!("linux.sysctl.{key:?}"),
+            format!(
                 "the namespace joined at {path} is the runtime's own: setting it would change the host"
             ),
-        }));
+        )
+        .in_file(&loaded.config_path)
+        .into());
     }
 
     let dir = make_state_dir(root, id)?;
@@ -521,14 +522,15 @@ fn check_cgroup(
     let found = cgroup.inspect()?;
     match found.refusal() {
         None => Ok(found.ownership()),
-        Some(reason) => Err(Error::Unsupported {
-            file: Some(config.to_path_buf()),
-            field: match opts.cgroups {
-                plan::CgroupSetting::Path(_) => "cgroups (CgroupSetting::Path)".into(),
-                _ => "linux.cgroupsPath".into(),
+        Some(reason) => Err(FieldError::unsupported(
+            match opts.cgroups {
+                plan::CgroupSetting::Path(_) => "cgroups (CgroupSetting::Path)",
+                _ => "linux.cgroupsPath",
             },
             reason,
-        }),
+        )
+        .in_file(config)
+        .into()),
     }
 }
 

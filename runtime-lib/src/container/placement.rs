@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::cgroups::{delegated_part, ContainerCgroup, Delegated, HostCgroups};
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 use crate::plan::{NamespaceKind, Plan};
 
 /// Where a rootless container's cgroup goes: the part delegated to the
@@ -24,14 +24,13 @@ pub(super) fn place_cgroup(
         // The plan refused every limit already; the processes stay in the
         // caller's cgroups, which is what the container's cgroup mount shows.
         if !plan.namespaces.creates(NamespaceKind::Pid) {
-            return Err(Error::Unsupported {
-                file: Some(config.to_path_buf()),
-                field: "linux.namespaces".into(),
-                reason: "cgroups are disabled (CgroupSetting::Disabled), so the container needs \
-                         a new pid namespace: without either, its processes could not be found \
-                         to be killed"
-                    .into(),
-            });
+            return Err(FieldError::unsupported(
+                "linux.namespaces",
+                "cgroups are disabled (CgroupSetting::Disabled), so the container needs a new pid \
+                 namespace: without either, its processes could not be found to be killed",
+            )
+            .in_file(config)
+            .into());
         }
         return Ok(Delegated {
             cgroup: None,
@@ -49,10 +48,8 @@ pub(super) fn place_cgroup(
     let placed = delegated_part(&wanted, &ContainerCgroup::current(host, own));
     let who = crate::rootless::describe_uid(euid);
     // The host (what was delegated) cannot honour it: not a wrong config.
-    let refuse = |field: &str, reason: String| Error::Unsupported {
-        file: Some(config.to_path_buf()),
-        field: field.to_string(),
-        reason,
+    let refuse = |field: &str, reason: String| {
+        Error::from(FieldError::unsupported(field, reason).in_file(config))
     };
     for w in &plan.cgroup.writes {
         if !placed

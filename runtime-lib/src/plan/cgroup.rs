@@ -6,8 +6,9 @@ use oci_spec::runtime::Spec;
 use serde::Serialize;
 
 use super::devices::DeviceRule;
-use super::{CgroupSetting, CreateOptions, HostFacts, Problem};
+use super::{CgroupSetting, CreateOptions, HostFacts};
 use crate::cgroups::{self, CgroupWrite, Version};
+use crate::error::FieldError;
 
 /// The cgroup part of the plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -41,7 +42,7 @@ pub(super) fn plan(
     host: &HostFacts,
     opts: &CreateOptions,
     device_rules: Vec<DeviceRule>,
-) -> Result<CgroupPlan, Problem> {
+) -> Result<CgroupPlan, FieldError> {
     let version = host.cgroup_version;
     if opts.cgroups == CgroupSetting::Disabled {
         return disabled(spec, version, id);
@@ -62,10 +63,10 @@ pub(super) fn plan(
         None => PathBuf::from(id),
         Some(p) => {
             if p.components().any(|c| c == Component::ParentDir) {
-                return Err(Problem::new(field, "must not contain \"..\""));
+                return Err(FieldError::invalid(field, "must not contain \"..\""));
             }
             if p.to_string_lossy().contains(':') {
-                return Err(Problem::unsupported(
+                return Err(FieldError::unsupported(
                     field,
                     "looks like a systemd slice:prefix:name path, but the systemd cgroup driver is not supported",
                 ));
@@ -77,17 +78,14 @@ pub(super) fn plan(
         .components()
         .all(|c| matches!(c, Component::RootDir | Component::CurDir))
     {
-        return Err(Problem::new(
+        return Err(FieldError::invalid(
             field,
             "must name a cgroup below the root, not the root itself",
         ));
     }
     let writes = match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
         None => Vec::new(),
-        Some(r) => cgroups::writes(r, version).map_err(|e| match e.unsupported {
-            true => Problem::unsupported(e.field, e.reason),
-            false => Problem::new(e.field, e.reason),
-        })?,
+        Some(r) => cgroups::writes(r, version)?,
     };
     let configured_rules = spec
         .linux()
@@ -99,7 +97,7 @@ pub(super) fn plan(
         (true, _) => device_rules,
         (false, false) => Vec::new(),
         (false, true) => {
-            return Err(Problem::unsupported(
+            return Err(FieldError::unsupported(
                 "linux.resources.devices",
                 "device cgroup rules need CAP_SYS_ADMIN in the host's initial user namespace, \
                  which this (rootless) runtime lacks; remove them (a user namespace cannot mknod)",
@@ -118,9 +116,9 @@ pub(super) fn plan(
 
 /// The plan without a cgroup: every limit or device rule of the config is
 /// refused, since nothing could enforce it.
-fn disabled(spec: &Spec, version: Version, id: &str) -> Result<CgroupPlan, Problem> {
+fn disabled(spec: &Spec, version: Version, id: &str) -> Result<CgroupPlan, FieldError> {
     let refuse = |field: String| {
-        Problem::unsupported(
+        FieldError::unsupported(
             field,
             "cgroups are disabled (CgroupSetting::Disabled): nothing would enforce it; remove \
              it or give the container a cgroup",

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, Spec};
 use serde::Serialize;
 
-use super::Problem;
+use crate::error::FieldError;
 
 /// The type of a device node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -165,7 +165,7 @@ fn default_rules(nodes: &[DeviceNode]) -> Vec<DeviceRule> {
 pub(crate) fn cgroup_rules(
     config: &[LinuxDeviceCgroup],
     nodes: &[DeviceNode],
-) -> Result<Vec<DeviceRule>, Problem> {
+) -> Result<Vec<DeviceRule>, FieldError> {
     let deny_all = DeviceRule {
         allow: false,
         kind: 'a',
@@ -180,7 +180,7 @@ pub(crate) fn cgroup_rules(
             Some(LinuxDeviceType::C) => 'c',
             Some(LinuxDeviceType::B) => 'b',
             Some(other) => {
-                return Err(Problem::new(
+                return Err(FieldError::invalid(
                     format!("linux.resources.devices[{i}].type"),
                     format!("{other:?} is not a device cgroup type (a, b or c)"),
                 ))
@@ -209,7 +209,7 @@ pub(super) fn plan(
     spec: &Spec,
     in_user_namespace: bool,
     proc_kcore: bool,
-) -> Result<DevicePlan, Problem> {
+) -> Result<DevicePlan, FieldError> {
     let linux = spec.linux().as_ref();
     let mut nodes = default_nodes();
     for (i, d) in linux
@@ -225,7 +225,7 @@ pub(super) fn plan(
             LinuxDeviceType::B => NodeKind::Block,
             LinuxDeviceType::P => NodeKind::Fifo,
             LinuxDeviceType::A => {
-                return Err(Problem::new(
+                return Err(FieldError::invalid(
                     format!("{field}.type"),
                     "\"a\" is not a device type",
                 ))

@@ -24,38 +24,27 @@ pub use namespaces::{ClockOffset, IdRange, MapWriter, NamespaceKind, NamespacePl
 pub(crate) use process::{exec_env, home_of};
 pub use process::{CapabilitySets, ProcessPlan, Rlimit};
 
+use crate::error::FieldError;
 use crate::spec::{Bundle, SpecError};
 
 /// Compiles `linux.seccomp`. The runtime hands a notify listener its fd
 /// with `sendmsg` after the filter is loaded: a profile that notifies on
-/// `sendmsg` would wait forever for an agent that never gets the fd.
-pub(crate) fn seccomp_plan(
+/// `sendmsg` would wait forever for an agent that never gets the fd. Also
+/// compiles a stored profile again (for `exec`).
+pub fn compile_seccomp(
     s: &oci_spec::runtime::LinuxSeccomp,
-) -> Result<crate::seccomp::Compiled, Problem> {
+) -> Result<crate::seccomp::Compiled, FieldError> {
     for (i, rule) in s.syscalls().iter().flatten().enumerate() {
         if rule.action() == oci_spec::runtime::LinuxSeccompAction::ScmpActNotify
             && rule.names().iter().any(|n| n == "sendmsg")
         {
-            return Err(Problem::new(
+            return Err(FieldError::invalid(
                 format!("linux.seccomp.syscalls[{i}]"),
                 "SCMP_ACT_NOTIFY on sendmsg: the runtime needs sendmsg to hand the listener its fd",
             ));
         }
     }
-    crate::seccomp::compile(s).map_err(|e| match e {
-        crate::seccomp::SeccompError::Parse { field, source } => {
-            Problem::new(field, source.to_string())
-        }
-        crate::seccomp::SeccompError::InvalidField { field, reason } => Problem::new(field, reason),
-        other => Problem::new("linux.seccomp", other.to_string()),
-    })
-}
-
-/// Compiles a stored profile again (for `exec`).
-pub fn compile_seccomp(
-    s: &oci_spec::runtime::LinuxSeccomp,
-) -> Result<crate::seccomp::Compiled, String> {
-    seccomp_plan(s).map_err(|p| format!("{}: {}", p.field, p.reason))
+    Ok(crate::seccomp::compile(s)?)
 }
 
 /// Device cgroup rules for `update`: the new rules, with the defaults and
@@ -63,8 +52,8 @@ pub fn compile_seccomp(
 pub fn device_rules_for_update(
     config: &[oci_spec::runtime::LinuxDeviceCgroup],
     nodes: &[DeviceNode],
-) -> Result<Vec<DeviceRule>, String> {
-    devices::cgroup_rules(config, nodes).map_err(|p| format!("{}: {}", p.field, p.reason))
+) -> Result<Vec<DeviceRule>, FieldError> {
+    devices::cgroup_rules(config, nodes)
 }
 
 /// Plans a process for `exec` (fields of `process.json` are named without
@@ -72,12 +61,11 @@ pub fn device_rules_for_update(
 pub fn plan_exec_process(
     p: &oci_spec::runtime::Process,
     preserve_fds: u32,
-) -> Result<ProcessPlan, String> {
+) -> Result<ProcessPlan, FieldError> {
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
-        return Err("args: the process needs a command".to_string());
+        return Err(FieldError::invalid("args", "the process needs a command"));
     }
     process::plan_process(p, "", preserve_fds, false)
-        .map_err(|e| format!("{}: {}", e.field, e.reason))
 }
 
 /// Options of `create`/`run` that shape the plan.
@@ -197,33 +185,6 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
-/// A field that cannot be planned, before the file name is attached.
-#[derive(Debug)]
-pub(crate) struct Problem {
-    field: String,
-    reason: String,
-    /// The field cannot be honoured here (rather than being wrong).
-    unsupported: bool,
-}
-
-impl Problem {
-    pub(crate) fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Problem {
-            field: field.into(),
-            reason: reason.into(),
-            unsupported: false,
-        }
-    }
-
-    /// A field this host or this runtime cannot honour.
-    pub(crate) fn unsupported(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Problem {
-            unsupported: true,
-            ..Problem::new(field, reason)
-        }
-    }
-}
-
 /// Compiles a loaded bundle into a plan for container `id` on a host.
 pub fn compile(
     bundle: &Bundle,
@@ -231,22 +192,7 @@ pub fn compile(
     opts: &CreateOptions,
     host: &HostFacts,
 ) -> Result<Plan, SpecError> {
-    compile_inner(bundle, id, opts, host).map_err(|p| {
-        let (file, field, reason) = (bundle.config_path.clone(), p.field, p.reason);
-        if p.unsupported {
-            SpecError::Unsupported {
-                file,
-                field,
-                reason,
-            }
-        } else {
-            SpecError::Invalid {
-                file,
-                field,
-                reason,
-            }
-        }
-    })
+    compile_inner(bundle, id, opts, host).map_err(|e| e.in_file(&bundle.config_path))
 }
 
 fn compile_inner(
@@ -254,18 +200,18 @@ fn compile_inner(
     id: &str,
     opts: &CreateOptions,
     host: &HostFacts,
-) -> Result<Plan, Problem> {
+) -> Result<Plan, FieldError> {
     let spec = &bundle.spec;
     let root = spec
         .root()
         .as_ref()
-        .ok_or_else(|| Problem::new("root", "is required"))?;
+        .ok_or_else(|| FieldError::invalid("root", "is required"))?;
     let rootfs = bundle.dir.join(root.path());
     let namespaces = namespaces::plan(spec, &host.caller)?;
     let devices = devices::plan(spec, namespaces.in_user_namespace(), host.proc_kcore)?;
     let cgroup = cgroup::plan(spec, id, host, opts, devices.cgroup_rules.clone())?;
     let linux = spec.linux().as_ref();
-    let paths = |field: &str, list: Option<&Vec<String>>| -> Result<Vec<PathBuf>, Problem> {
+    let paths = |field: &str, list: Option<&Vec<String>>| -> Result<Vec<PathBuf>, FieldError> {
         list.into_iter()
             .flatten()
             .enumerate()
@@ -275,7 +221,7 @@ fn compile_inner(
     let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
     let seccomp = linux
         .and_then(|l| l.seccomp().as_ref())
-        .map(seccomp_plan)
+        .map(compile_seccomp)
         .transpose()?;
     // What loading left out (unknown capability names), then what planning
     // leaves out (capabilities this runtime cannot grant), then seccomp's.
@@ -307,7 +253,7 @@ fn compile_inner(
             if namespaces.gid_map_writer == Some(MapWriter::SelfOnly)
                 && !process.additional_gids.is_empty()
             {
-                return Err(Problem::new(
+                return Err(FieldError::invalid(
                     "process.user.additionalGids",
                     "an unprivileged runtime writing the gid map itself must deny setgroups(2) in \
                      the container, so it cannot have supplementary groups; map the groups through \
@@ -315,13 +261,13 @@ fn compile_inner(
                 ));
             }
             if process.terminal && opts.console == Console::None {
-                return Err(Problem::new(
+                return Err(FieldError::invalid(
                     "process.terminal",
                     "a terminal needs --console-socket (or a foreground run) to hand its master to",
                 ));
             }
             if !process.terminal && matches!(opts.console, Console::Socket(_)) {
-                return Err(Problem::new(
+                return Err(FieldError::invalid(
                     "process.terminal",
                     "--console-socket was given but the process asks for no terminal",
                 ));
