@@ -167,7 +167,10 @@ pub fn recv_master(socket: RawFd) -> Result<(OwnedFd, String), Error> {
     let name = String::from_utf8_lossy(&buf[..n]).into_owned();
     master
         .map(|m| (m, name))
-        .ok_or_else(|| Error::Usage("console socket: no terminal fd received".into()))
+        .ok_or_else(|| Error::UnexpectedMessage {
+            expected: "a terminal fd",
+            received: "a message without one".into(),
+        })
 }
 
 /// A socketpair acting as our own console socket, for a foreground `run`

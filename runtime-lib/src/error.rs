@@ -260,10 +260,29 @@ pub enum Error {
         /// The operation.
         op: &'static str,
     },
-    /// Something the caller passed is invalid (an option, a flag, a signal
-    /// name, a process for `exec`, resources for `update`).
+    /// Something the caller passed cannot be used: an option, a flag, a
+    /// signal name, options that exclude each other. (A refused field of a
+    /// process for `exec` or of resources for `update` is
+    /// [`Error::InvalidConfig`] or [`Error::Unsupported`].)
     #[error("{0}")]
     Usage(String),
+    /// The container's init exited while `create` set it up (its own
+    /// error, if it sent one, is [`Error::Child`]).
+    #[error("the container init died right after {after}")]
+    InitDied {
+        /// The step after which it was found dead: `it was forked`, `setup`.
+        after: &'static str,
+    },
+    /// No `--root` was given and the caller's state directory cannot be
+    /// found: an unprivileged user's is below `XDG_RUNTIME_DIR`, which is
+    /// not set.
+    #[error(
+        "no state directory for uid {uid}: XDG_RUNTIME_DIR is not set (set it, or pass --root DIR)"
+    )]
+    NoStateDirectory {
+        /// The caller's effective uid.
+        uid: u32,
+    },
     /// An operation failed, and undoing it logged warnings: the poststop
     /// hooks of a failed `create` that failed too (runtime-spec lifecycle
     /// step 13: a failed poststop hook is a warning). Shown as `source`;

@@ -155,7 +155,7 @@ fn resources(a: &Args) -> Result<LinuxResources, cella::Error> {
         .map_err(|e| cella::Error::Usage(format!("resources: {e}")))
 }
 
-pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
     let r = resources(&a)?;
     rt.load(&a.id)?.update(&r)?;
     Ok(0)

@@ -375,7 +375,7 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<(), ChildError> {
 fn hook_state(
     plan: &Plan,
     status: &str,
-    run: impl FnOnce(&hooks::HookState<'_>) -> Result<(), (String, String)>,
+    run: impl FnOnce(&hooks::HookState<'_>) -> Result<(), hooks::HookFailed>,
 ) -> Result<(), ChildError> {
     let state = hooks::HookState {
         oci_version: &plan.oci_version,
@@ -385,7 +385,7 @@ fn hook_state(
         bundle: &plan.bundle,
         annotations: &plan.annotations,
     };
-    run(&state).map_err(|(field, reason)| ChildError::other("run", field, reason))
+    run(&state).map_err(ChildError::from)
 }
 
 /// prestart and createRuntime run in the runtime (it has the runtime's

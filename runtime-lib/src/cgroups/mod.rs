@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
+use crate::error::ChildError;
 use crate::plan::DeviceRule;
 
 pub use delegation::{delegated_part, Delegated};
@@ -66,8 +67,8 @@ pub enum CgroupError {
 /// [`ContainerCgroup::self_join_files`]. Where a `tasks` file refuses the
 /// write (a delegation that grants `cgroup.procs` only), the process's pid
 /// goes to that directory's `cgroup.procs` instead, as the runtime would
-/// have written it. Returns the file that failed and the errno.
-pub fn join_self(tasks_files: &[PathBuf]) -> Result<(), (PathBuf, nix::errno::Errno)> {
+/// have written it. The error names the file that failed.
+pub fn join_self(tasks_files: &[PathBuf]) -> Result<(), ChildError> {
     use nix::errno::Errno;
     let write = |path: &Path, text: &[u8]| -> Result<(), Errno> {
         // No O_CREAT or O_TRUNC: a missing file is an error, never made.
@@ -78,15 +79,22 @@ pub fn join_self(tasks_files: &[PathBuf]) -> Result<(), (PathBuf, nix::errno::Er
         )?;
         nix::unistd::write(&fd, text).map(drop)
     };
+    let failed = |path: &Path, errno| {
+        ChildError::sys(
+            "join the container's cgroup",
+            Some(path.display().to_string()),
+            errno,
+        )
+    };
     for tasks in tasks_files {
         match write(tasks, b"0") {
             Ok(()) => {}
             Err(Errno::EACCES | Errno::EPERM) => {
                 let procs = tasks.with_file_name("cgroup.procs");
                 let pid = nix::unistd::getpid().as_raw().to_string();
-                write(&procs, pid.as_bytes()).map_err(|e| (procs, e))?;
+                write(&procs, pid.as_bytes()).map_err(|e| failed(&procs, e))?;
             }
-            Err(e) => return Err((tasks.clone(), e)),
+            Err(e) => return Err(failed(tasks, e)),
         }
     }
     Ok(())
@@ -752,8 +760,14 @@ mod tests {
             assert_eq!(std::fs::read_to_string(f).unwrap(), "0");
         }
         std::fs::remove_file(&files[1]).unwrap();
-        let (path, errno) = join_self(&files).unwrap_err();
-        assert_eq!((path, errno), (files[1].clone(), nix::errno::Errno::ENOENT));
+        let e = join_self(&files).unwrap_err();
+        assert_eq!(
+            (e.target, e.errno),
+            (
+                Some(files[1].display().to_string()),
+                Some(nix::errno::Errno::ENOENT as i32)
+            )
+        );
         std::fs::remove_dir_all(&root).unwrap();
         let v2 = ContainerCgroup::V2 {
             dir: PathBuf::from("/sys/fs/cgroup/x"),

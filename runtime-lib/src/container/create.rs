@@ -15,8 +15,8 @@ use crate::apply::init::{self, InitContext};
 use crate::apply::namespaces::{self, JoinFd};
 use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups, Ownership};
 use crate::console;
-use crate::error::{ChildError, Error, FieldError};
-use crate::hooks::{self, DefaultEnv, HookState};
+use crate::error::{Error, FieldError};
+use crate::hooks::{self, DefaultEnv, HookFailed, HookState};
 use crate::plan::{self, Console, CreateOptions, NamespaceKind, Plan};
 use crate::rootless::Caller;
 use crate::spec::{self, Bundle};
@@ -71,12 +71,7 @@ impl Poststop {
             .filter_map(|i| {
                 hooks::run_all("poststop", &self.hooks[i..=i], DefaultEnv::Runtime, &state)
                     .err()
-                    .map(|(_, reason)| {
-                        format!(
-                            "hooks.poststop[{i}] ({}): {reason}",
-                            self.hooks[i].path.display()
-                        )
-                    })
+                    .map(|e| HookFailed { index: i, ..e }.to_string())
             })
             .collect()
     }
@@ -439,8 +434,9 @@ fn create_or_undo(
     cleanup.pids.retain(|p| *p != stage1);
     // Recorded at once: a `delete` after a crash from here on finds the
     // init by pid as well as by cgroup.
-    let (_, init_start) = state::proc_stat(init_pid.as_raw())
-        .ok_or_else(|| Error::Usage("the container init died right after it was forked".into()))?;
+    let (_, init_start) = state::proc_stat(init_pid.as_raw()).ok_or(Error::InitDied {
+        after: "it was forked",
+    })?;
     st.pid = init_pid.as_raw();
     st.start_time = init_start;
     st.save(&dir)?;
@@ -462,9 +458,8 @@ fn create_or_undo(
                     ("prestart", &plan.hooks.prestart),
                     ("createRuntime", &plan.hooks.create_runtime),
                 ] {
-                    hooks::run_all(kind, list, DefaultEnv::Runtime, &state).map_err(
-                        |(field, reason)| Error::Child(ChildError::other("run", field, reason)),
-                    )?;
+                    hooks::run_all(kind, list, DefaultEnv::Runtime, &state)
+                        .map_err(|e| Error::Child(e.into()))?;
                 }
                 parent_end.send_to_child(FromRuntime::HooksDone)?;
             }
@@ -484,9 +479,7 @@ fn create_or_undo(
         .transpose()?
         .map(|(m, _)| m);
     if !state::init_alive(&st) {
-        return Err(Error::Usage(
-            "the container init died right after setup".into(),
-        ));
+        return Err(Error::InitDied { after: "setup" });
     }
     if let Some(path) = pid_file {
         // Before the state says "created": containerd reads the pid file

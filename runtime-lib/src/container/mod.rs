@@ -378,9 +378,7 @@ impl Container {
                     &state,
                 )
                 .err()
-                .map(|(_, reason)| {
-                    format!("hooks.{kind}[{i}] ({}): {reason}", list[i].path.display())
-                })
+                .map(|e| crate::hooks::HookFailed { index: i, ..e }.to_string())
             })
             .collect()
     }
