@@ -8,7 +8,7 @@ pub enum Failure {
     #[error(transparent)]
     Lib(#[from] cella::Error),
     /// Writing the command's output failed.
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Output {
         /// What was being written.
         what: &'static str,

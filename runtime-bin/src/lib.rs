@@ -206,7 +206,9 @@ pub fn run() -> ExitCode {
             // create's poststop hooks), then the error, as `delete` logs its
             // poststop warnings.
             log::warnings(e.lib().map(cella::Error::warnings).unwrap_or_default());
-            logger.error(&e.to_string());
+            // One line: the error, then its causes (`Display` says only
+            // each one's own part).
+            logger.error(&cella::error::Chain(&e).to_string());
             ExitCode::from(failure)
         }
     }

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use nix::errno::Errno;
+/// The errno type of [`Error::Sys`], from `nix`.
+pub use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
 
 use crate::cgroups::CgroupError;
@@ -215,10 +216,10 @@ pub enum Error {
         what: String,
     },
     /// Setting up the container failed inside its processes.
-    #[error("container setup failed: {0}")]
+    #[error("container setup failed")]
     Child(#[from] ChildError),
     /// A syscall made by the runtime failed.
-    #[error("{op}{}: {source}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    #[error("{op}{}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
     Sys {
         /// What was attempted: the syscall, and what for (`open exec fifo`,
         /// `pidfd_open`).
@@ -230,7 +231,7 @@ pub enum Error {
         source: Errno,
     },
     /// A file of the runtime (state, pid file, log) could not be used.
-    #[error("{op} {path}: {source}")]
+    #[error("{op} {path}")]
     Io {
         /// What was attempted.
         op: &'static str,
@@ -285,15 +286,11 @@ pub enum Error {
     },
     /// An operation failed, and undoing it logged warnings: the poststop
     /// hooks of a failed `create` that failed too (runtime-spec lifecycle
-    /// step 13: a failed poststop hook is a warning). Shown as `source`;
-    /// [`Error::warnings`] gives the warnings, [`Error::root`] the error.
-    #[error("{source}")]
-    WithWarnings {
-        /// What failed.
-        source: Box<Error>,
-        /// The warnings, one line each.
-        warnings: Vec<String>,
-    },
+    /// step 13: a failed poststop hook is a warning). Shown as the error
+    /// (its `Display` and `source` are the error's); [`Error::warnings`]
+    /// gives the warnings, [`Error::root`] the error.
+    #[error(transparent)]
+    WithWarnings(Box<Warned>),
     /// The runtime and the container's processes disagree on the protocol.
     #[error("internal: expected {expected} from the container process, got {received}")]
     UnexpectedMessage {
@@ -302,6 +299,58 @@ pub enum Error {
         /// What came.
         received: String,
     },
+}
+
+/// An error and the warnings logged while the failed operation was undone
+/// ([`Error::WithWarnings`]). It shows as the error: its `Display` and its
+/// `source` are the error's.
+#[derive(Debug)]
+pub struct Warned {
+    /// What failed.
+    pub error: Error,
+    /// The warnings, one line each.
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Display for Warned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Warned {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+/// An error with its causes on one line, `what: why: errno` (what the
+/// `cella` binary prints): the `Display` of this crate's errors says only
+/// their own part, and leaves their `source` to be shown after it.
+///
+/// ```
+/// use cella::error::Chain;
+///
+/// let e = cella::Error::Sys {
+///     op: "open",
+///     path: Some("/nonexistent".into()),
+///     source: cella::error::Errno::ENOENT,
+/// };
+/// assert_eq!(e.to_string(), "open /nonexistent");
+/// assert_eq!(Chain(&e).to_string(), "open /nonexistent: ENOENT: No such file or directory");
+/// ```
+pub struct Chain<'a>(pub &'a dyn std::error::Error);
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
 }
 
 /// A refusal of the configuration becomes [`Error::Unsupported`] when the
@@ -328,7 +377,7 @@ impl Error {
     /// [`Error::WithWarnings`]); empty for every other error.
     pub fn warnings(&self) -> &[String] {
         match self {
-            Error::WithWarnings { warnings, .. } => warnings,
+            Error::WithWarnings(w) => &w.warnings,
             _ => &[],
         }
     }
@@ -336,7 +385,7 @@ impl Error {
     /// The error itself, without the warnings of [`Error::WithWarnings`].
     pub fn root(&self) -> &Error {
         match self {
-            Error::WithWarnings { source, .. } => source.root(),
+            Error::WithWarnings(w) => w.error.root(),
             e => e,
         }
     }
@@ -346,10 +395,10 @@ impl Error {
         if warnings.is_empty() {
             self
         } else {
-            Error::WithWarnings {
-                source: Box::new(self),
+            Error::WithWarnings(Box::new(Warned {
+                error: self,
                 warnings,
-            }
+            }))
         }
     }
 

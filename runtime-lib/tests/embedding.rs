@@ -93,7 +93,7 @@ impl Drop for Scratch {
         for c in rt.list().unwrap_or_default() {
             let id = c.id().to_string();
             if let Err(e) = c.delete(true) {
-                eprintln!("clean-up: delete {id}: {e}");
+                eprintln!("clean-up: delete {id}: {}", cella::error::Chain(&e));
             }
         }
         let _ = std::fs::remove_dir_all(&self.dir);

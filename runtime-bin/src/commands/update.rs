@@ -101,7 +101,7 @@ fn resources(a: &Args) -> Result<LinuxResources, cella::Error> {
                 })?;
                 cella::spec::read_document(f, path)
             }
-            .map_err(|e| cella::Error::Usage(format!("--resources {e}")))?;
+            .map_err(|e| cella::Error::Usage(format!("--resources {}", cella::error::Chain(&e))))?;
             match serde_json::from_slice(&text) {
                 Ok(Value::Object(m)) => m,
                 Ok(_) => {

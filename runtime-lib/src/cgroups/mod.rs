@@ -31,7 +31,7 @@ pub use stats::Stats;
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
     /// A cgroup file or directory could not be used.
-    #[error("cgroup: {op} {path}: {source}")]
+    #[error("cgroup: {op} {path}")]
     Io {
         /// What was attempted.
         op: &'static str,
@@ -43,8 +43,8 @@ pub enum CgroupError {
     },
     /// The eBPF device filter (cgroup v2) could not be loaded or attached.
     #[error(
-        "cgroup: {step} device filter for {path}: {errno}{}",
-        if .log.is_empty() { String::new() } else { format!("; verifier log:\n{}", .log) }
+        "cgroup: {step} device filter for {path}{}",
+        if .log.is_empty() { String::new() } else { format!(" (verifier log:\n{})", .log) }
     )]
     DeviceProgram {
         /// `load`, `query`, `open` (an old filter), `attach` or `detach`.

@@ -15,7 +15,7 @@ use crate::apply::init::{self, InitContext};
 use crate::apply::namespaces::{self, JoinFd};
 use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups, Ownership};
 use crate::console;
-use crate::error::{Error, FieldError};
+use crate::error::{Chain, Error, FieldError};
 use crate::hooks::{self, DefaultEnv, HookFailed, HookState};
 use crate::plan::{self, Console, CreateOptions, NamespaceKind, Plan};
 use crate::rootless::Caller;
@@ -94,7 +94,7 @@ impl Drop for Cleanup<'_> {
             let strays = cg.subtree_pids(&self.ownership).unwrap_or_default();
             match cg.signal_all(Signal::SIGKILL, &self.ownership) {
                 Ok(w) => warnings.extend(w),
-                Err(e) => warnings.push(format!("killing what is in the cgroup: {e}")),
+                Err(e) => warnings.push(format!("killing what is in the cgroup: {}", Chain(&e))),
             }
             // Such a process is a child of ours (forked with CLONE_PARENT):
             // reaped here, or it would stay a zombie of the caller's.

@@ -34,7 +34,7 @@ pub use stdio::{Io, Stdio};
 pub use time::rfc3339_nano;
 
 use crate::cgroups::{ContainerCgroup, Ownership};
-use crate::error::{Error, Status};
+use crate::error::{Chain, Error, Status};
 use crate::plan::CreateOptions;
 use crate::sys;
 use state::{DirLock, EXEC_FIFO};
@@ -447,7 +447,10 @@ impl Container {
         if status != Status::Stopped {
             if let (Status::Paused, Some(cg)) = (status, &self.state.cgroup) {
                 if let Err(e) = cg.set_frozen(false) {
-                    warnings.push(format!("thawing the container before killing it: {e}"));
+                    warnings.push(format!(
+                        "thawing the container before killing it: {}",
+                        Chain(&e)
+                    ));
                 }
             }
             self.kill_init(&mut warnings);
@@ -465,7 +468,9 @@ impl Container {
             if let Some(cg) = &self.state.cgroup {
                 match cg.signal_all(Signal::SIGKILL, &self.ownership(cg)) {
                     Ok(w) => warnings.extend(w),
-                    Err(e) => warnings.push(format!("killing what is left in the cgroup: {e}")),
+                    Err(e) => {
+                        warnings.push(format!("killing what is left in the cgroup: {}", Chain(&e)))
+                    }
                 }
             }
         }
@@ -492,7 +497,10 @@ impl Container {
         let result = self.signal_init(Signal::SIGKILL);
         self.wait_init_gone(Duration::from_secs(10));
         if state::init_alive(&self.state) {
-            let why = result.err().map(|e| format!(": {e}")).unwrap_or_default();
+            let why = result
+                .err()
+                .map(|e| format!(": {}", Chain(&e)))
+                .unwrap_or_default();
             warnings.push(format!(
                 "the init (pid {}) is still alive 10 s after SIGKILL{why}",
                 self.state.pid

@@ -266,7 +266,7 @@ impl fmt::Display for Warning {
 pub enum SeccompError {
     /// The profile's JSON does not parse (unknown action, operator or
     /// architecture, wrong type, ...).
-    #[error("{field}: {source}")]
+    #[error("{field}")]
     Parse {
         /// The field, e.g. `linux.seccomp.syscalls[3].action`.
         field: String,

@@ -25,7 +25,7 @@ pub(crate) use validate::{check_exec_process, sysctl_namespace};
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     /// The file could not be read.
-    #[error("{file}: {source}")]
+    #[error("{file}")]
     Read {
         /// The file.
         file: PathBuf,
