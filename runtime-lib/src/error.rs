@@ -74,13 +74,17 @@ impl FieldError {
     }
 }
 
+mod step;
+
+pub use step::Step;
+
 /// A step of container setup that failed inside the container's processes,
 /// sent back to the runtime as a value (not a string) over the sync socket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{step}{}: {}", target.as_ref().map(|t| format!(" {t}")).unwrap_or_default(), detail)]
 pub struct ChildError {
     /// What was being done (`mount`, `pivot_root`, `set rlimit`...).
-    pub step: String,
+    pub step: Step,
     /// What it was done to (a path, a field, a capability).
     pub target: Option<String>,
     /// The errno, when a syscall failed.
@@ -91,9 +95,9 @@ pub struct ChildError {
 
 impl ChildError {
     /// A failed syscall.
-    pub fn sys(step: impl Into<String>, target: impl Into<Option<String>>, errno: Errno) -> Self {
+    pub fn sys(step: Step, target: impl Into<Option<String>>, errno: Errno) -> Self {
         ChildError {
-            step: step.into(),
+            step,
             target: target.into(),
             errno: Some(errno as i32),
             detail: errno.desc().to_string(),
@@ -101,13 +105,9 @@ impl ChildError {
     }
 
     /// A failure that is not a syscall's.
-    pub fn other(
-        step: impl Into<String>,
-        target: impl Into<Option<String>>,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn other(step: Step, target: impl Into<Option<String>>, detail: impl Into<String>) -> Self {
         ChildError {
-            step: step.into(),
+            step,
             target: target.into(),
             errno: None,
             detail: detail.into(),

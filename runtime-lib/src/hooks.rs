@@ -153,7 +153,7 @@ impl HookFailed {
 /// A hook run while the container is set up fails the setup.
 impl From<HookFailed> for crate::error::ChildError {
     fn from(e: HookFailed) -> Self {
-        crate::error::ChildError::other("run", e.field(), e.reason)
+        crate::error::ChildError::other(crate::error::Step::RunHook, e.field(), e.reason)
     }
 }
 

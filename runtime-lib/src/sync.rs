@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ChildError, Error};
+use crate::error::{ChildError, Error, Step};
 
 /// Messages from the container's processes to the runtime.
 #[derive(Debug, Serialize, Deserialize)]
@@ -121,7 +121,7 @@ impl Channel {
     /// Child side.
     pub(crate) fn send_to_runtime(&self, msg: &FromChild) -> Result<(), ChildError> {
         self.send_value(msg)
-            .map_err(|e| ChildError::sys("send to runtime", None, e))
+            .map_err(|e| ChildError::sys(Step::SendToRuntime, None, e))
     }
 
     /// Child side: waits for `want` from the runtime.
@@ -132,11 +132,11 @@ impl Channel {
         match self.recv_value::<FromRuntime>() {
             Ok(Some(m)) => Ok(m),
             Ok(None) => Err(ChildError::other(
-                "wait for runtime",
+                Step::WaitForRuntime,
                 None,
                 format!("runtime went away before {want}"),
             )),
-            Err(e) => Err(ChildError::other("wait for runtime", None, e)),
+            Err(e) => Err(ChildError::other(Step::WaitForRuntime, None, e)),
         }
     }
 }

@@ -16,7 +16,7 @@ use nix::unistd::symlinkat;
 use super::fs::{fd_path, Root};
 use super::mounts::remount_bind;
 use crate::cgroups::ContainerCgroup;
-use crate::error::ChildError;
+use crate::error::{ChildError, Step};
 use crate::plan::{MountOp, NamespaceKind, Plan};
 
 type Result<T> = std::result::Result<T, ChildError>;
@@ -45,7 +45,7 @@ pub(crate) fn mount_cgroups(
                     fl,
                     None::<&str>,
                 )
-                .map_err(|e| ChildError::sys("mount cgroup2 on", what(op), e))
+                .map_err(|e| ChildError::sys(Step::MountCgroup2, what(op), e))
             } else {
                 mount(
                     Some(dir.as_path()),
@@ -54,12 +54,12 @@ pub(crate) fn mount_cgroups(
                     MsFlags::MS_BIND,
                     None::<&str>,
                 )
-                .map_err(|e| ChildError::sys("bind cgroup on", what(op), e))?;
+                .map_err(|e| ChildError::sys(Step::BindCgroupOn, what(op), e))?;
                 // The fd names the directory under the bind: look it up again
                 // to remount the bind itself.
                 let bound = root
                     .open_in(&op.destination, nix::fcntl::OFlag::O_DIRECTORY)
-                    .map_err(|e| ChildError::sys("open", what(op), e))?;
+                    .map_err(|e| ChildError::sys(Step::Open, what(op), e))?;
                 remount_bind(&fd_path(&bound), fl.bits(), &what(op))
             }
         }
@@ -72,11 +72,11 @@ pub(crate) fn mount_cgroups(
                 tmpfs_flags,
                 Some("mode=755"),
             )
-            .map_err(|e| ChildError::sys("mount tmpfs for cgroups on", what(op), e))?;
+            .map_err(|e| ChildError::sys(Step::MountCgroupTmpfs, what(op), e))?;
             // The fd names the directory under the tmpfs: look it up again.
             let dir_fd = root
                 .open_in(&op.destination, nix::fcntl::OFlag::O_DIRECTORY)
-                .map_err(|e| ChildError::sys("open", what(op), e))?;
+                .map_err(|e| ChildError::sys(Step::Open, what(op), e))?;
             // The cgroup2 tree of a hybrid host ("") is not shown inside, as
             // with runc: the container sees its v1 hierarchies.
             for (name, host_dir) in dirs.iter().filter(|(n, _)| !n.is_empty()) {
@@ -90,13 +90,17 @@ pub(crate) fn mount_cgroups(
                             | nix::fcntl::OFlag::O_CLOEXEC,
                         Mode::empty(),
                     )
-                    .map_err(|e| ChildError::sys("open", format!("{}/{sub}", what(op)), e))
+                    .map_err(|e| ChildError::sys(Step::Open, format!("{}/{sub}", what(op)), e))
                 };
                 match nix::sys::stat::mkdirat(dir_fd.as_fd(), sub, Mode::from_bits_truncate(0o755))
                 {
                     Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
                     Err(e) => {
-                        return Err(ChildError::sys("mkdir", format!("{}/{sub}", what(op)), e))
+                        return Err(ChildError::sys(
+                            Step::Mkdir,
+                            format!("{}/{sub}", what(op)),
+                            e,
+                        ))
                     }
                 }
                 let sub_fd = open_sub()?;
@@ -109,7 +113,7 @@ pub(crate) fn mount_cgroups(
                 )
                 .map_err(|e| {
                     ChildError::sys(
-                        "bind cgroup",
+                        Step::BindCgroup,
                         format!("{} to {}/{sub}", host_dir.display(), what(op)),
                         e,
                     )
@@ -128,7 +132,7 @@ pub(crate) fn mount_cgroups(
                             Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
                             Err(e) => {
                                 return Err(ChildError::sys(
-                                    "symlink",
+                                    Step::Symlink,
                                     format!("{}/{part}", what(op)),
                                     e,
                                 ))
@@ -145,7 +149,7 @@ pub(crate) fn mount_cgroups(
                     MsFlags::MS_REMOUNT | tmpfs_flags | MsFlags::MS_RDONLY,
                     None::<&str>,
                 )
-                .map_err(|e| ChildError::sys("remount read-only", what(op), e))?;
+                .map_err(|e| ChildError::sys(Step::RemountReadonly, what(op), e))?;
             }
             Ok(())
         }

@@ -11,7 +11,7 @@ use nix::sys::statvfs::{statvfs, FsFlags};
 
 use super::fs::{fd_path, is_dir, Root};
 use crate::cgroups::ContainerCgroup;
-use crate::error::ChildError;
+use crate::error::{ChildError, Step};
 use crate::plan::{MountKind, MountOp, Plan};
 use crate::{stop_point, sys};
 
@@ -23,8 +23,7 @@ fn flags(bits: u64) -> MsFlags {
     MsFlags::from_bits_retain(bits)
 }
 
-fn mount_err<'a>(what: &str, target: &'a Path) -> impl FnOnce(Errno) -> ChildError + 'a {
-    let step = format!("mount {what} on");
+fn mount_err(step: Step, target: &Path) -> impl FnOnce(Errno) -> ChildError + '_ {
     move |e| ChildError::sys(step, target.display().to_string(), e)
 }
 
@@ -40,7 +39,7 @@ pub(crate) fn set_root_propagation(plan: &Plan) -> Result<()> {
         p = (p & !libc::MS_UNBINDABLE) | libc::MS_PRIVATE;
     }
     mount(None::<&str>, "/", None::<&str>, flags(p), None::<&str>)
-        .map_err(mount_err("propagation", Path::new("/")))
+        .map_err(mount_err(Step::MountPropagation, Path::new("/")))
 }
 
 /// Step 2. `pivot_root` refuses a new root whose parent mount is shared;
@@ -48,7 +47,11 @@ pub(crate) fn set_root_propagation(plan: &Plan) -> Result<()> {
 /// the same).
 pub(crate) fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| {
-        ChildError::other("read", "/proc/self/mountinfo".to_string(), e.to_string())
+        ChildError::other(
+            Step::Read,
+            "/proc/self/mountinfo".to_string(),
+            e.to_string(),
+        )
     })?;
     let parent = info
         .lines()
@@ -64,7 +67,7 @@ pub(crate) fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
         MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .map_err(mount_err("private propagation", &parent))
+    .map_err(mount_err(Step::MountPrivatePropagation, &parent))
 }
 
 /// Step 3. Bind the rootfs onto itself: `pivot_root` needs the new root to
@@ -78,7 +81,7 @@ pub(crate) fn bind_rootfs(rootfs: &Path) -> Result<()> {
         MsFlags::MS_BIND | MsFlags::MS_REC,
         None::<&str>,
     )
-    .map_err(mount_err("rootfs bind", rootfs))
+    .map_err(mount_err(Step::MountRootfsBind, rootfs))
 }
 
 /// Step 4. The mounts of config.json, in order.
@@ -114,7 +117,7 @@ pub(crate) fn make_readonly_last(mounts: &[(&MountOp, OwnedFd)]) -> Result<()> {
             Err(Errno::ENOSYS) => {
                 remount_bind(&fd_path(target), op.flags.0 | libc::MS_RDONLY, &field(op))?
             }
-            r => r.map_err(|e| ChildError::sys("make read-only", field(op), e))?,
+            r => r.map_err(|e| ChildError::sys(Step::MakeReadonly, field(op), e))?,
         }
     }
     Ok(())
@@ -157,7 +160,7 @@ fn check_not_over_proc(op: &MountOp, resolved: &Path) -> Result<()> {
         return Ok(());
     }
     Err(ChildError::other(
-        "mount",
+        Step::Mount,
         field(op),
         format!(
             "the destination is {} (through the rootfs's symlinks): only procfs may be mounted \
@@ -174,11 +177,11 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
     // remount or the propagation change to another mount.
     let resolved = root
         .resolve(&op.destination)
-        .map_err(|e| ChildError::sys("resolve mount point", field(op), e))?;
+        .map_err(|e| ChildError::sys(Step::ResolveMountPoint, field(op), e))?;
     check_not_over_proc(op, &resolved)?;
     let reopen = || {
         root.open_resolved(&resolved, OFlag::empty())
-            .map_err(|e| ChildError::sys("open mount point", field(op), e))
+            .map_err(|e| ChildError::sys(Step::OpenMountPoint, field(op), e))
     };
     let target = match &op.kind {
         MountKind::Bind { .. } => {
@@ -189,14 +192,14 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
             )
             .map_err(|e| {
                 ChildError::sys(
-                    "open bind source",
+                    Step::OpenBindSource,
                     format!("{} {}", field(op), op.source.display()),
                     e,
                 )
             })?;
             let target = root
                 .ensure_mountpoint(&op.destination, is_dir(&src))
-                .map_err(|e| ChildError::sys("create mount point", field(op), e))?;
+                .map_err(|e| ChildError::sys(Step::CreateMountPoint, field(op), e))?;
             target_opened(op);
             mount(
                 Some(fd_path(&src).as_str()),
@@ -207,7 +210,7 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
             )
             .map_err(|e| {
                 ChildError::sys(
-                    "bind mount",
+                    Step::BindMount,
                     format!("{} from {}", field(op), op.source.display()),
                     e,
                 )
@@ -241,7 +244,7 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
                             0,
                             0,
                         )
-                        .map_err(|e| ChildError::sys("make read-only", field(op), e))?;
+                        .map_err(|e| ChildError::sys(Step::MakeReadonly, field(op), e))?;
                     }
                 }
                 target
@@ -261,7 +264,7 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
             flags(p.0),
             None::<&str>,
         )
-        .map_err(|e| ChildError::sys("set propagation of", field(op), e))?;
+        .map_err(|e| ChildError::sys(Step::SetPropagation, field(op), e))?;
     }
     if let Some(r) = op.recursive {
         sys::mount_setattr(
@@ -272,7 +275,7 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
             r.clear,
             0,
         )
-        .map_err(|e| ChildError::sys("mount_setattr", field(op), e))?;
+        .map_err(|e| ChildError::sys(Step::MountSetattr, field(op), e))?;
     }
     Ok(target)
 }
@@ -286,7 +289,7 @@ fn mount_copied_up(
     target: &OwnedFd,
     reopen: &dyn Fn() -> Result<OwnedFd>,
 ) -> Result<OwnedFd> {
-    let open_err = |e| ChildError::sys("tmpcopyup: open", field(op), e);
+    let open_err = |e| ChildError::sys(Step::TmpcopyupOpen, field(op), e);
     // Opened before the mount covers it: the fd keeps the image's directory
     // reachable for the copy.
     let covered = read_dir_fd(target).map_err(open_err)?;
@@ -299,7 +302,7 @@ fn mount_copied_up(
     let target = reopen()?;
     let fresh = read_dir_fd(&target).map_err(open_err)?;
     super::copyup::copy_tree(covered.as_fd(), fresh.as_fd())
-        .map_err(|e| ChildError::sys("tmpcopyup: copy into", field(op), e))?;
+        .map_err(|e| ChildError::sys(Step::TmpcopyupCopy, field(op), e))?;
     if readonly {
         let data = (!op.data.is_empty()).then_some(op.data.as_str());
         mount(
@@ -309,7 +312,7 @@ fn mount_copied_up(
             flags(op.flags.0 | libc::MS_REMOUNT),
             data,
         )
-        .map_err(|e| ChildError::sys("remount read-only", field(op), e))?;
+        .map_err(|e| ChildError::sys(Step::RemountReadonly, field(op), e))?;
     }
     Ok(target)
 }
@@ -339,7 +342,7 @@ fn mountpoint_dir(root: &Root, op: &MountOp, fstype: &str) -> Result<OwnedFd> {
         if let Ok(fd) = root.open_in(&op.destination, OFlag::O_NOFOLLOW) {
             if !is_dir(&fd) {
                 return Err(ChildError::other(
-                    "mount",
+                    Step::Mount,
                     field(op),
                     format!("{fstype} must be mounted on a directory, not a symlink or file"),
                 ));
@@ -347,7 +350,7 @@ fn mountpoint_dir(root: &Root, op: &MountOp, fstype: &str) -> Result<OwnedFd> {
         }
     }
     root.mkdir_all(&op.destination)
-        .map_err(|e| ChildError::sys("create mount point", field(op), e))
+        .map_err(|e| ChildError::sys(Step::CreateMountPoint, field(op), e))
 }
 
 /// Mounts a filesystem; returns the flags a bind fallback still needs.
@@ -384,13 +387,13 @@ fn mount_fs(plan: &Plan, op: &MountOp, fstype: &str, target: &OwnedFd) -> Result
                 MsFlags::MS_BIND | MsFlags::MS_REC,
                 None::<&str>,
             )
-            .map_err(|e| ChildError::sys("bind host", format!("{host} for {}", field(op)), e))?;
+            .map_err(|e| ChildError::sys(Step::BindHost, format!("{host} for {}", field(op)), e))?;
             let rest = op.flags.0 & !(libc::MS_REMOUNT | libc::MS_BIND | libc::MS_REC);
             Ok((rest != 0).then_some(rest))
         }
         r => r
             .map(|()| None)
-            .map_err(|e| ChildError::sys(format!("mount {fstype} on"), field(op), e)),
+            .map_err(|e| ChildError::sys(Step::MountFs(fstype.to_string()), field(op), e)),
     }
 }
 
@@ -409,7 +412,7 @@ pub(crate) fn remount_bind(path: &str, bits: u64, what: &str) -> Result<()> {
         Err(Errno::EPERM) => {
             let locked = statvfs(path)
                 .map(|s| locked_flags(s.flags()))
-                .map_err(|e| ChildError::sys("statvfs", what.to_string(), e))?;
+                .map_err(|e| ChildError::sys(Step::Statvfs, what.to_string(), e))?;
             mount(
                 None::<&str>,
                 path,
@@ -417,9 +420,9 @@ pub(crate) fn remount_bind(path: &str, bits: u64, what: &str) -> Result<()> {
                 base | flags(bits) | locked,
                 None::<&str>,
             )
-            .map_err(|e| ChildError::sys("remount", what.to_string(), e))
+            .map_err(|e| ChildError::sys(Step::Remount, what.to_string(), e))
         }
-        r => r.map_err(|e| ChildError::sys("remount", what.to_string(), e)),
+        r => r.map_err(|e| ChildError::sys(Step::Remount, what.to_string(), e)),
     }
 }
 
@@ -455,12 +458,12 @@ pub(crate) fn pivot_to(rootfs: &Path) -> Result<()> {
         OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     )
-    .map_err(|e| ChildError::sys("open old root", "/".to_string(), e))?;
+    .map_err(|e| ChildError::sys(Step::OpenOldRoot, "/".to_string(), e))?;
     nix::unistd::chdir(rootfs)
-        .map_err(|e| ChildError::sys("chdir", rootfs.display().to_string(), e))?;
+        .map_err(|e| ChildError::sys(Step::Chdir, rootfs.display().to_string(), e))?;
     nix::unistd::pivot_root(".", ".")
-        .map_err(|e| ChildError::sys("pivot_root", rootfs.display().to_string(), e))?;
-    nix::unistd::fchdir(&old_root).map_err(|e| ChildError::sys("chdir to old root", None, e))?;
+        .map_err(|e| ChildError::sys(Step::PivotRoot, rootfs.display().to_string(), e))?;
+    nix::unistd::fchdir(&old_root).map_err(|e| ChildError::sys(Step::ChdirOldRoot, None, e))?;
     drop(old_root);
     mount(
         None::<&str>,
@@ -469,9 +472,10 @@ pub(crate) fn pivot_to(rootfs: &Path) -> Result<()> {
         MsFlags::MS_SLAVE | MsFlags::MS_REC,
         None::<&str>,
     )
-    .map_err(|e| ChildError::sys("make old root slave", None, e))?;
-    umount2(".", MntFlags::MNT_DETACH).map_err(|e| ChildError::sys("detach old root", None, e))?;
-    nix::unistd::chdir("/").map_err(|e| ChildError::sys("chdir", "/".to_string(), e))
+    .map_err(|e| ChildError::sys(Step::MakeOldRootSlave, None, e))?;
+    umount2(".", MntFlags::MNT_DETACH)
+        .map_err(|e| ChildError::sys(Step::DetachOldRoot, None, e))?;
+    nix::unistd::chdir("/").map_err(|e| ChildError::sys(Step::Chdir, "/".to_string(), e))
 }
 
 /// Step 7. `rootfsPropagation: shared` puts the container's `/` in a peer
@@ -481,7 +485,7 @@ pub(crate) fn set_new_root_propagation(plan: &Plan) -> Result<()> {
     let p = plan.mounts.root_propagation.0;
     if p & libc::MS_UNBINDABLE != 0 {
         return mount(None::<&str>, "/", None::<&str>, flags(p), None::<&str>)
-            .map_err(mount_err("unbindable propagation", Path::new("/")));
+            .map_err(mount_err(Step::MountUnbindablePropagation, Path::new("/")));
     }
     if p & libc::MS_SHARED == 0 {
         return Ok(());
@@ -494,9 +498,9 @@ pub(crate) fn set_new_root_propagation(plan: &Plan) -> Result<()> {
         flags(libc::MS_PRIVATE | rec),
         None::<&str>,
     )
-    .map_err(mount_err("private propagation", Path::new("/")))?;
+    .map_err(mount_err(Step::MountPrivatePropagation, Path::new("/")))?;
     mount(None::<&str>, "/", None::<&str>, flags(p), None::<&str>)
-        .map_err(mount_err("shared propagation", Path::new("/")))
+        .map_err(mount_err(Step::MountSharedPropagation, Path::new("/")))
 }
 
 /// Step 6, `--no-pivot`: move the rootfs over `/` and chroot into it, for
@@ -504,7 +508,7 @@ pub(crate) fn set_new_root_propagation(plan: &Plan) -> Result<()> {
 /// stay reachable under the chroot's parent, which is why this is opt-in.
 pub(crate) fn move_root_to(rootfs: &Path) -> Result<()> {
     nix::unistd::chdir(rootfs)
-        .map_err(|e| ChildError::sys("chdir", rootfs.display().to_string(), e))?;
+        .map_err(|e| ChildError::sys(Step::Chdir, rootfs.display().to_string(), e))?;
     mount(
         Some(rootfs),
         "/",
@@ -512,10 +516,10 @@ pub(crate) fn move_root_to(rootfs: &Path) -> Result<()> {
         MsFlags::MS_MOVE,
         None::<&str>,
     )
-    .map_err(|e| ChildError::sys("move rootfs to /", rootfs.display().to_string(), e))?;
+    .map_err(|e| ChildError::sys(Step::MoveRootfs, rootfs.display().to_string(), e))?;
     nix::unistd::chroot(".")
-        .map_err(|e| ChildError::sys("chroot", rootfs.display().to_string(), e))?;
-    nix::unistd::chdir("/").map_err(|e| ChildError::sys("chdir", "/".to_string(), e))
+        .map_err(|e| ChildError::sys(Step::Chroot, rootfs.display().to_string(), e))?;
+    nix::unistd::chdir("/").map_err(|e| ChildError::sys(Step::Chdir, "/".to_string(), e))
 }
 
 /// The host's null device, opened before `pivot_root` and checked to be
@@ -529,12 +533,12 @@ pub(crate) fn open_null() -> Result<OwnedFd> {
         OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     )
-    .map_err(|e| ChildError::sys("open", what(), e))?;
-    let st = nix::sys::stat::fstat(&fd).map_err(|e| ChildError::sys("stat", what(), e))?;
+    .map_err(|e| ChildError::sys(Step::Open, what(), e))?;
+    let st = nix::sys::stat::fstat(&fd).map_err(|e| ChildError::sys(Step::Stat, what(), e))?;
     let is_chr = st.st_mode & libc::S_IFMT == libc::S_IFCHR;
     if !is_chr || st.st_rdev != libc::makedev(1, 3) {
         return Err(ChildError::other(
-            "mask",
+            Step::Mask,
             what(),
             "the runtime's /dev/null is not the null device (1:3)",
         ));
@@ -547,7 +551,7 @@ fn open_existing(root: &Root, p: &Path) -> Result<Option<OwnedFd>> {
     match root.open_in(p, OFlag::empty()) {
         Ok(fd) => Ok(Some(fd)),
         Err(Errno::ENOENT) => Ok(None),
-        Err(e) => Err(ChildError::sys("open", p.display().to_string(), e)),
+        Err(e) => Err(ChildError::sys(Step::Open, p.display().to_string(), e)),
     }
 }
 
@@ -566,9 +570,9 @@ pub(crate) fn mask_paths(root: &Root, paths: &[PathBuf], null: &OwnedFd) -> Resu
         } else {
             sys::open_tree(null.as_fd(), sys::OPEN_TREE_CLONE)
         }
-        .map_err(|e| ChildError::sys("make the mask for", what.clone(), e))?;
+        .map_err(|e| ChildError::sys(Step::MakeMask, what.clone(), e))?;
         sys::move_mount(mnt.as_fd(), target.as_fd())
-            .map_err(|e| ChildError::sys("mask", what, e))?;
+            .map_err(|e| ChildError::sys(Step::Mask, what, e))?;
     }
     Ok(())
 }
@@ -586,7 +590,7 @@ pub(crate) fn readonly_paths(root: &Root, paths: &[PathBuf]) -> Result<()> {
             target.as_fd(),
             sys::OPEN_TREE_CLONE | libc::AT_RECURSIVE as libc::c_uint,
         )
-        .map_err(|e| ChildError::sys("bind read-only path", what.clone(), e))?;
+        .map_err(|e| ChildError::sys(Step::BindReadonlyPath, what.clone(), e))?;
         sys::mount_setattr(
             tree.as_fd(),
             c"",
@@ -598,9 +602,9 @@ pub(crate) fn readonly_paths(root: &Root, paths: &[PathBuf]) -> Result<()> {
             0,
             0,
         )
-        .map_err(|e| ChildError::sys("make read-only", what.clone(), e))?;
+        .map_err(|e| ChildError::sys(Step::MakeReadonly, what.clone(), e))?;
         sys::move_mount(tree.as_fd(), target.as_fd())
-            .map_err(|e| ChildError::sys("bind read-only path", what, e))?;
+            .map_err(|e| ChildError::sys(Step::BindReadonlyPath, what, e))?;
     }
     Ok(())
 }

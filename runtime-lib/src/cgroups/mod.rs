@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
-use crate::error::ChildError;
+use crate::error::{ChildError, Step};
 use crate::plan::DeviceRule;
 
 pub use delegation::{delegated_part, Delegated};
@@ -80,11 +80,7 @@ pub fn join_self(tasks_files: &[PathBuf]) -> Result<(), ChildError> {
         nix::unistd::write(&fd, text).map(drop)
     };
     let failed = |path: &Path, errno| {
-        ChildError::sys(
-            "join the container's cgroup",
-            Some(path.display().to_string()),
-            errno,
-        )
+        ChildError::sys(Step::JoinCgroup, Some(path.display().to_string()), errno)
     };
     for tasks in tasks_files {
         match write(tasks, b"0") {

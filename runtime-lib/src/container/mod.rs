@@ -34,7 +34,7 @@ pub use stdio::{Io, Stdio};
 pub use time::rfc3339_nano;
 
 use crate::cgroups::{ContainerCgroup, Ownership};
-use crate::error::{Chain, Error, Status};
+use crate::error::{Chain, Error, Status, Step};
 use crate::plan::CreateOptions;
 use crate::sys;
 use state::{DirLock, EXEC_FIFO};
@@ -341,7 +341,7 @@ impl Container {
         if let Ok(1) = nix::unistd::read(&reader, &mut buf) {
             if buf[0] == crate::apply::init::START_FAILED {
                 return Err(Error::Child(crate::error::ChildError::other(
-                    "run startContainer hooks",
+                    Step::RunStartContainerHooks,
                     self.state.id.clone(),
                     "a hook failed; the container's program did not run",
                 )));
