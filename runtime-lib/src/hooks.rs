@@ -37,7 +37,8 @@ pub struct Hook {
     /// argv (the first is `argv[0]`); empty means just the path.
     pub args: Vec<String>,
     /// The whole environment of the hook; `None` (no `env` in the config)
-    /// gives the hook the environment runc gives it (see [`DefaultEnv`]).
+    /// gives the hook the environment runc gives it: the runtime's, or the
+    /// process's for the hooks the container's init runs.
     pub env: Option<Vec<String>>,
     /// Seconds before it is killed.
     pub timeout: Option<u64>,

@@ -153,6 +153,7 @@
 #![deny(missing_docs)]
 
 mod apply;
+mod cgroup_types;
 pub mod cgroups;
 pub mod console;
 pub mod container;

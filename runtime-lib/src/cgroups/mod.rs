@@ -8,7 +8,6 @@ mod delegation;
 mod devices_bpf;
 mod oom;
 mod ownership;
-mod resources;
 mod stats;
 mod v1;
 mod v2;
@@ -16,15 +15,15 @@ mod v2;
 use std::path::{Path, PathBuf};
 
 use nix::unistd::Pid;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{ChildError, Step};
-use crate::plan::DeviceRule;
 
+pub use crate::cgroup_types::{
+    CgroupWrite, ContainerCgroup, DeviceRule, Hierarchy, HostCgroups, Mode, Ownership, Version,
+};
 pub use delegation::{delegated_part, Delegated};
 pub use oom::OomWatcher;
-pub use ownership::{Existing, Ownership};
-pub use resources::{blkio_weight_to_io_weight, shares_to_weight, writes, CgroupWrite, Version};
+pub use ownership::Existing;
 pub use stats::Stats;
 
 /// A cgroup operation that failed, with the file or directory it touched.
@@ -107,41 +106,6 @@ pub(crate) fn io_err<'a>(
     }
 }
 
-/// How the host mounts its cgroups.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Only cgroup v1 hierarchies.
-    Legacy,
-    /// v1 controllers plus a cgroup2 tree (at `/sys/fs/cgroup/unified`).
-    Hybrid,
-    /// Only cgroup v2, at `/sys/fs/cgroup`.
-    Unified,
-}
-
-/// A mounted v1 hierarchy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hierarchy {
-    /// Its name as `/proc/self/cgroup` spells it: `memory`, `cpu,cpuacct`,
-    /// `name=systemd`.
-    pub name: String,
-    /// Where it is mounted.
-    pub mountpoint: PathBuf,
-    /// The cgroup the mount shows as its root (`/` on the host).
-    pub root: PathBuf,
-}
-
-/// The host's cgroup mounts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HostCgroups {
-    /// The mode.
-    pub mode: Mode,
-    /// v1 hierarchies (empty in unified mode).
-    pub v1: Vec<Hierarchy>,
-    /// The cgroup2 mount, if any.
-    pub unified: Option<PathBuf>,
-}
-
 impl HostCgroups {
     /// Reads `/proc/self/mountinfo`.
     pub fn detect() -> Result<Self, CgroupError> {
@@ -200,22 +164,6 @@ impl HostCgroups {
     }
 }
 
-impl HostCgroups {
-    /// The facts a plan needs: v2 files only on a pure v2 host (a hybrid
-    /// host's controllers are v1).
-    pub fn facts(&self, caller: crate::rootless::Caller) -> crate::plan::HostFacts {
-        crate::plan::HostFacts {
-            caller,
-            proc_kcore: std::path::Path::new("/proc/kcore").exists(),
-            cgroup_version: if self.mode == Mode::Unified {
-                Version::V2
-            } else {
-                Version::V1
-            },
-        }
-    }
-}
-
 /// mountinfo escapes space, tab, newline and backslash as `\ooo`.
 fn unescape(s: &str) -> String {
     let b = s.as_bytes();
@@ -251,77 +199,7 @@ pub fn own_cgroups(text: &str) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-/// The container's cgroup, resolved on this host. Stored in the state so
-/// later commands find it without re-deriving it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "version", rename_all = "lowercase")]
-pub enum ContainerCgroup {
-    /// One directory per v1 hierarchy: `(hierarchy name, dir)`.
-    V1 {
-        /// The directories.
-        dirs: Vec<(String, PathBuf)>,
-    },
-    /// The cgroup2 directory.
-    V2 {
-        /// The directory.
-        dir: PathBuf,
-    },
-}
-
 impl ContainerCgroup {
-    /// Works out the container's directories for `path` (the plan's
-    /// `cgroupsPath`), relative paths being relative to the caller's cgroups.
-    pub fn resolve(host: &HostCgroups, own: &[(String, PathBuf)], path: &Path) -> Self {
-        let place = |mountpoint: &Path, root: &Path, own_path: Option<&PathBuf>| -> PathBuf {
-            let base = if path.is_absolute() {
-                PathBuf::from("/")
-            } else {
-                own_path.cloned().unwrap_or_else(|| PathBuf::from("/"))
-            };
-            let full = base.join(path);
-            let rel = full.strip_prefix(root).unwrap_or(&full);
-            let rel = rel.strip_prefix("/").unwrap_or(rel);
-            mountpoint.join(rel)
-        };
-        match host.mode {
-            Mode::Unified => {
-                let mp = host
-                    .unified
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("/sys/fs/cgroup"));
-                let own_path = own.iter().find(|(n, _)| n.is_empty()).map(|(_, p)| p);
-                ContainerCgroup::V2 {
-                    dir: place(&mp, Path::new("/"), own_path),
-                }
-            }
-            Mode::Legacy | Mode::Hybrid => {
-                let mut dirs: Vec<(String, PathBuf)> = host
-                    .v1
-                    .iter()
-                    .map(|h| {
-                        let own_path = own.iter().find(|(n, _)| *n == h.name).map(|(_, p)| p);
-                        (h.name.clone(), place(&h.mountpoint, &h.root, own_path))
-                    })
-                    .collect();
-                // A hybrid host's cgroup2 tree is a hierarchy too: runc
-                // places the container there as well (its `0::` line of
-                // /proc/self/cgroup), named "" as /proc/self/cgroup names
-                // it; it holds no controller a v1 hierarchy lacks here.
-                if let (Mode::Hybrid, Some(mp)) = (host.mode, &host.unified) {
-                    let own_path = own.iter().find(|(n, _)| n.is_empty()).map(|(_, p)| p);
-                    dirs.push((String::new(), place(mp, Path::new("/"), own_path)));
-                }
-                ContainerCgroup::V1 { dirs }
-            }
-        }
-    }
-
-    /// The caller's own cgroup (one directory per hierarchy), where a
-    /// container stays when it gets none of its own.
-    pub fn current(host: &HostCgroups, own: &[(String, PathBuf)]) -> Self {
-        Self::resolve(host, own, Path::new(""))
-    }
-
     /// Whether the cgroup can have `controller`'s files: on v1, whether it
     /// has a directory in that controller's hierarchy; on v2, whether the
     /// controller is in `cgroup.controllers` of its deepest existing level
@@ -353,50 +231,13 @@ impl ContainerCgroup {
         }
     }
 
-    /// The cgroup version the container's files follow.
-    pub fn version(&self) -> Version {
-        match self {
-            ContainerCgroup::V1 { .. } => Version::V1,
-            ContainerCgroup::V2 { .. } => Version::V2,
-        }
-    }
-
-    /// Writes resource limits (from [`writes`]). A file the host lacks is
-    /// an error naming the config field: the kernel cannot enforce it.
+    /// Writes resource limits (from `plan::cgroup_writes`). A file the host
+    /// lacks is an error naming the config field: the kernel cannot
+    /// enforce it.
     pub fn apply_writes(&self, list: &[CgroupWrite]) -> Result<(), CgroupError> {
         match self {
             ContainerCgroup::V1 { dirs } => v1::apply_writes(dirs, list),
             ContainerCgroup::V2 { dir } => list.iter().try_for_each(|w| write_one(dir, w)),
-        }
-    }
-
-    /// The files a freshly forked, single-threaded child writes `0` to in
-    /// order to move itself into the cgroup ([`join_self`]), or `None` where
-    /// the runtime moves it with [`Self::add_process`] (cgroup v2).
-    ///
-    /// Why: on cgroup v1, writing a pid to `cgroup.procs` moves a whole
-    /// thread group and takes the kernel's global
-    /// `cgroup_threadgroup_rwsem` for writing, which waits for an RCU grace
-    /// period: 5–20 ms on this project's VMs, the largest single cost of a
-    /// `create`. A thread moving itself through `tasks` (pid 0, one thread)
-    /// needs no thread-group stability and the kernel skips that lock
-    /// (`cgroup_procs_write_start`). The child is a fork, so one thread is
-    /// the whole process; its own children inherit the cgroups.
-    pub fn self_join_files(&self) -> Option<Vec<PathBuf>> {
-        match self {
-            // cgroup2 has no `tasks`: `0` to `cgroup.procs` moves the writer.
-            ContainerCgroup::V1 { dirs } => Some(
-                dirs.iter()
-                    .map(|(n, d)| {
-                        d.join(if n.is_empty() {
-                            "cgroup.procs"
-                        } else {
-                            "tasks"
-                        })
-                    })
-                    .collect(),
-            ),
-            ContainerCgroup::V2 { .. } => None,
         }
     }
 

@@ -11,9 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use nix::unistd::Pid;
-use serde::{Deserialize, Serialize};
 
-use super::{io_err, CgroupError, ContainerCgroup};
+use super::{io_err, CgroupError, ContainerCgroup, Ownership};
 
 /// What exists at the container's cgroup before `create` makes anything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,49 +61,7 @@ impl Existing {
     }
 }
 
-/// Which of the container's cgroup directories it made; kept in its state
-/// so that `delete` removes those and nothing else.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ownership {
-    /// The directories `create` made, parents first: the container's cgroup
-    /// and any level above it that did not exist.
-    pub created: Vec<PathBuf>,
-    /// Directories below the container's cgroup that existed before it
-    /// (children of an adopted cgroup): never removed, and their processes
-    /// are never signalled.
-    pub foreign: Vec<PathBuf>,
-}
-
-impl Ownership {
-    /// The ownership a state file written before it was recorded implies:
-    /// the container made its cgroup, as that runtime assumed.
-    pub fn assumed(cgroup: &ContainerCgroup) -> Self {
-        Ownership {
-            created: cgroup.leaves().iter().map(|d| d.to_path_buf()).collect(),
-            foreign: Vec::new(),
-        }
-    }
-
-    /// Whether `dir` is one the container made.
-    pub fn made(&self, dir: &Path) -> bool {
-        self.created.iter().any(|d| d == dir)
-    }
-
-    /// Whether `dir` is, or is below, a directory that is not the container's.
-    pub fn is_foreign(&self, dir: &Path) -> bool {
-        self.foreign.iter().any(|f| dir.starts_with(f))
-    }
-}
-
 impl ContainerCgroup {
-    /// The container's directories: one per v1 hierarchy, or the v2 one.
-    pub fn leaves(&self) -> Vec<&Path> {
-        match self {
-            ContainerCgroup::V1 { dirs } => dirs.iter().map(|(_, d)| d.as_path()).collect(),
-            ContainerCgroup::V2 { dir } => vec![dir.as_path()],
-        }
-    }
-
     /// Looks at what exists of the cgroup, in every hierarchy, reading only.
     pub fn inspect(&self) -> Result<Existing, CgroupError> {
         let mut found = Existing::default();

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::state::DirLock;
 use super::Container;
-use crate::cgroups::{self, OomWatcher, Stats};
+use crate::cgroups::{OomWatcher, Stats};
 use crate::error::{Error, FieldError, Status};
 
 /// One event of `events`, as runc prints it.
@@ -49,7 +49,7 @@ impl Container {
             return Err(self.wrong("update", status));
         }
         let cgroup = self.own_cgroup("update")?;
-        let writes = cgroups::writes(r, cgroup.version())?;
+        let writes = crate::plan::cgroup_writes(r, cgroup.version())?;
         if let Some(m) = r.memory() {
             if m.check_before_update() == Some(true) {
                 if let (Some(limit), Some(usage)) = (m.limit(), cgroup.memory_usage()) {

@@ -128,8 +128,17 @@ pub(super) fn plan_loaded(loaded: &Bundle, id: &str, opts: &CreateOptions) -> Re
         loaded,
         id,
         opts,
-        &host.facts(Caller::detect()),
+        &host_facts(&host, Caller::detect()),
     )?)
+}
+
+/// What the plan needs to know of this host.
+fn host_facts(host: &HostCgroups, caller: Caller) -> plan::HostFacts {
+    plan::HostFacts {
+        caller,
+        proc_kcore: Path::new("/proc/kcore").exists(),
+        cgroup_version: host.version(),
+    }
 }
 
 /// What `create` is given besides the plan's options.
@@ -230,7 +239,7 @@ fn create_or_undo(
     // Plan before touching anything: a bad config leaves nothing behind.
     let host = HostCgroups::detect()?;
     let caller = Caller::detect();
-    let plan = plan::compile(&loaded, id, opts, &host.facts(caller))?;
+    let plan = plan::compile(&loaded, id, opts, &host_facts(&host, caller))?;
     let own = std::fs::read_to_string("/proc/self/cgroup")
         .map_err(Error::io("read", "/proc/self/cgroup"))?;
     let own = own_cgroups(&own);

@@ -5,9 +5,9 @@ use std::path::{Component, PathBuf};
 use oci_spec::runtime::Spec;
 use serde::Serialize;
 
-use super::devices::DeviceRule;
+use super::resources::cgroup_writes;
 use super::{CgroupSetting, CreateOptions, HostFacts};
-use crate::cgroups::{self, CgroupWrite, Version};
+use crate::cgroup_types::{CgroupWrite, DeviceRule, Version};
 use crate::error::FieldError;
 
 /// The cgroup part of the plan.
@@ -85,7 +85,7 @@ pub(super) fn plan(
     }
     let writes = match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
         None => Vec::new(),
-        Some(r) => cgroups::writes(r, version)?,
+        Some(r) => cgroup_writes(r, version)?,
     };
     let configured_rules = spec
         .linux()
@@ -128,7 +128,7 @@ fn disabled(spec: &Spec, version: Version, id: &str) -> Result<CgroupPlan, Field
         if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
             return Err(refuse("linux.resources.devices".into()));
         }
-        let writes = cgroups::writes(r, version).map_err(|e| refuse(e.field))?;
+        let writes = cgroup_writes(r, version).map_err(|e| refuse(e.field))?;
         if let Some(w) = writes.first() {
             return Err(refuse(w.field.clone()));
         }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, Spec};
 use serde::Serialize;
 
+use crate::cgroup_types::DeviceRule;
 use crate::error::FieldError;
 
 /// The type of a device node.
@@ -52,38 +53,6 @@ pub struct DeviceNode {
     /// a default node of the same path, and of that default's cgroup rule.
     #[serde(default)]
     pub from_config: bool,
-}
-
-/// One rule of the device cgroup (v1 `devices.allow`/`devices.deny` syntax).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct DeviceRule {
-    /// Allow or deny.
-    pub allow: bool,
-    /// `a`, `c` or `b`.
-    pub kind: char,
-    /// Major, `None` = any.
-    pub major: Option<i64>,
-    /// Minor, `None` = any.
-    pub minor: Option<i64>,
-    /// Some of `rwm`.
-    pub access: String,
-}
-
-impl DeviceRule {
-    /// The rule in the kernel's syntax: `c 1:3 rwm`.
-    pub fn to_kernel(&self) -> String {
-        let n = |v: Option<i64>| v.map_or("*".to_string(), |v| v.to_string());
-        if self.kind == 'a' {
-            return "a".to_string();
-        }
-        format!(
-            "{} {}:{} {}",
-            self.kind,
-            n(self.major),
-            n(self.minor),
-            self.access
-        )
-    }
 }
 
 /// The device part of the plan.

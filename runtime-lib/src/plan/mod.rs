@@ -8,6 +8,7 @@ mod devices;
 mod mounts;
 mod namespaces;
 mod process;
+mod resources;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub use cgroup::CgroupPlan;
-pub use devices::{DeviceNode, DevicePlan, DeviceRule, NodeKind};
+pub use devices::{DeviceNode, DevicePlan, NodeKind};
 pub use mounts::{
     attr, MountKind, MountOp, MountPlan, MsFlags, RecursiveAttrs,
     KNOWN_OPTIONS as KNOWN_MOUNT_OPTIONS,
@@ -23,6 +24,9 @@ pub use mounts::{
 pub use namespaces::{ClockOffset, IdRange, MapWriter, NamespaceKind, NamespacePlan};
 pub(crate) use process::{exec_env, home_of};
 pub use process::{CapabilitySets, ProcessPlan, Rlimit};
+pub use resources::{blkio_weight_to_io_weight, cgroup_writes, shares_to_weight};
+
+pub use crate::cgroup_types::DeviceRule;
 
 use crate::error::FieldError;
 use crate::spec::{Bundle, SpecError};
@@ -131,7 +135,7 @@ pub enum Console {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HostFacts {
     /// Whether resource limits are written as cgroup v1 or v2 files.
-    pub cgroup_version: crate::cgroups::Version,
+    pub cgroup_version: crate::cgroup_types::Version,
     /// Who runs the runtime (uid, user namespace, capabilities).
     pub caller: crate::rootless::Caller,
     /// Whether the kernel has `/proc/kcore` (`CONFIG_PROC_KCORE`): runc
