@@ -174,6 +174,18 @@ impl ContainerCgroup {
         }
     }
 
+    /// Its directories with their hierarchies' names (`""` for a cgroup2
+    /// tree), in order.
+    pub fn hierarchies(&self) -> Vec<(&str, &Path)> {
+        match self {
+            ContainerCgroup::V1 { dirs } => dirs
+                .iter()
+                .map(|(n, d)| (n.as_str(), d.as_path()))
+                .collect(),
+            ContainerCgroup::V2 { dir } => vec![("", dir.as_path())],
+        }
+    }
+
     /// The caller's own cgroup (one directory per hierarchy), where a
     /// container stays when it gets none of its own.
     pub fn current(host: &HostCgroups, own: &[(String, PathBuf)]) -> Self {
@@ -259,5 +271,43 @@ impl Ownership {
     /// Whether `dir` is, or is below, a directory that is not the container's.
     pub fn is_foreign(&self, dir: &Path) -> bool {
         self.foreign.iter().any(|f| dir.starts_with(f))
+    }
+}
+
+/// What one directory of the container's cgroup (one hierarchy's, or the
+/// cgroup2 one) is like before `create` makes anything: read from the host
+/// before planning, so that the plan decides where the container goes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Found {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The levels that do not exist yet (the directory, and those above it
+    /// up to the first that exists), parents first.
+    pub missing: Vec<PathBuf>,
+    /// Directories strictly below it that exist already (an existing
+    /// cgroup's children).
+    pub descendants: Vec<PathBuf>,
+    /// A directory of its subtree that has processes, and how many.
+    pub busy: Option<(PathBuf, usize)>,
+    /// Itself, or the deepest existing level above it, when frozen or
+    /// freezing (looked at in the v1 freezer hierarchy and on cgroup v2).
+    pub frozen: Option<PathBuf>,
+    /// On cgroup v2, the controllers its deepest existing level offers
+    /// (`cgroup.controllers`): what the levels below may enable.
+    pub controllers: Vec<String>,
+    /// Why the caller may not make it its cgroup (it was not delegated to
+    /// an unprivileged caller), or `None` when it may.
+    pub unusable: Option<String>,
+}
+
+impl Found {
+    /// What a directory that nothing is known of is taken to be: missing,
+    /// with nothing in it, usable.
+    pub fn absent(dir: &Path) -> Self {
+        Found {
+            dir: dir.to_path_buf(),
+            missing: vec![dir.to_path_buf()],
+            ..Found::default()
+        }
     }
 }

@@ -78,6 +78,34 @@ mod step;
 
 pub use step::Step;
 
+/// What makes a cgroup unfit to be a new container's ([`Error::CgroupInUse`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InUse {
+    /// Processes are in its subtree: it is someone else's.
+    #[error(
+        "the cgroup already has {count} process(es) in {}: a container's cgroup must be its own \
+         (runc 1.2+ refuses a non-empty cgroup too); choose another path or empty it",
+        dir.display()
+    )]
+    Processes {
+        /// The directory of its subtree they are in.
+        dir: PathBuf,
+        /// How many.
+        count: usize,
+    },
+    /// It, or a level above it, is frozen: a process put there would stop
+    /// at once, and `create` with it.
+    #[error(
+        "the cgroup is frozen ({}): the container's processes would stop as they entered it; \
+         thaw it or choose another path",
+        dir.display()
+    )]
+    Frozen {
+        /// The frozen level.
+        dir: PathBuf,
+    },
+}
+
 /// A step of container setup that failed inside the container's processes,
 /// sent back to the runtime as a value (not a string) over the sync socket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -171,6 +199,19 @@ pub enum Error {
     /// asked. Its [`FieldError::kind`] is [`FieldErrorKind::Unsupported`].
     #[error(transparent)]
     Unsupported(FieldError),
+    /// The cgroup the configuration names is not free for a container:
+    /// someone else's processes are in it, or it is frozen (runc 1.2+
+    /// refuses both). Refused before anything is made.
+    #[error("{}: {field}: {cause}", file.display())]
+    CgroupInUse {
+        /// The configuration file.
+        file: PathBuf,
+        /// What chose the cgroup: `linux.cgroupsPath`, or the option
+        /// (`cgroups (CgroupSetting::Path)`).
+        field: String,
+        /// What is in the way.
+        cause: InUse,
+    },
     /// A cgroup operation failed.
     #[error(transparent)]
     Cgroup(#[from] CgroupError),

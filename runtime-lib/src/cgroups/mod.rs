@@ -19,11 +19,10 @@ use nix::unistd::Pid;
 use crate::error::{ChildError, Step};
 
 pub use crate::cgroup_types::{
-    CgroupWrite, ContainerCgroup, DeviceRule, Hierarchy, HostCgroups, Mode, Ownership, Version,
+    CgroupWrite, ContainerCgroup, DeviceRule, Found, Hierarchy, HostCgroups, Mode, Ownership,
+    Version,
 };
-pub use delegation::{delegated_part, Delegated};
 pub use oom::OomWatcher;
-pub use ownership::Existing;
 pub use stats::Stats;
 
 /// A cgroup operation that failed, with the file or directory it touched.
@@ -200,30 +199,10 @@ pub fn own_cgroups(text: &str) -> Vec<(String, PathBuf)> {
 }
 
 impl ContainerCgroup {
-    /// Whether the cgroup can have `controller`'s files: on v1, whether it
-    /// has a directory in that controller's hierarchy; on v2, whether the
-    /// controller is in `cgroup.controllers` of its deepest existing level
-    /// (what the levels below may enable: a delegated subtree may have only
-    /// some, systemd's default being memory and pids).
-    pub fn can_have(&self, controller: &str) -> bool {
-        match self {
-            ContainerCgroup::V1 { dirs } => dirs
-                .iter()
-                .any(|(n, _)| n.split(',').any(|c| c == controller)),
-            // Core files (`cgroup.*`) belong to no controller.
-            ContainerCgroup::V2 { .. } if controller.is_empty() => true,
-            ContainerCgroup::V2 { dir } => dir
-                .ancestors()
-                .find(|p| p.exists())
-                .and_then(|p| std::fs::read_to_string(p.join("cgroup.controllers")).ok())
-                .is_some_and(|list| list.split_whitespace().any(|c| c == controller)),
-        }
-    }
-
     /// Creates the missing directories, adding each one it made to `made`
     /// (parents first) as it goes: a failure half-way leaves `made` naming
-    /// what to undo. Whether an existing cgroup may be used is for
-    /// [`Existing::refusal`] to say, before.
+    /// what to undo. Whether an existing cgroup may be used is the plan's
+    /// to say, before.
     pub fn create(&self, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
         match self {
             ContainerCgroup::V1 { dirs } => v1::create(dirs, made),
@@ -710,12 +689,17 @@ mod tests {
         let leaf = base.join("ctr");
         std::fs::create_dir_all(leaf.join("theirs/deeper")).unwrap();
         let cg = ContainerCgroup::V2 { dir: leaf.clone() };
-        let found = cg.inspect().unwrap();
-        assert_eq!(found.refusal(), None);
+        let found = cg
+            .survey(&ContainerCgroup::V2 { dir: base.clone() })
+            .unwrap();
+        assert_eq!(found[0].busy, None);
         let mut made = Vec::new();
         cg.create(&mut made).unwrap();
         assert!(made.is_empty());
-        let own = found.ownership();
+        let own = Ownership {
+            created: found[0].missing.clone(),
+            foreign: found[0].descendants.clone(),
+        };
         std::fs::create_dir(leaf.join("later")).unwrap();
         assert_eq!(cg.remove(&own), Vec::<String>::new());
         assert!(!leaf.join("later").exists());
@@ -771,24 +755,6 @@ mod tests {
             "no rules, nothing to do"
         );
         std::fs::remove_dir(&dir).unwrap();
-    }
-
-    #[test]
-    fn v2_controllers_a_new_cgroup_can_have() {
-        let base = temp("v2can");
-        std::fs::create_dir_all(base.join("deleg")).unwrap();
-        std::fs::write(base.join("deleg/cgroup.controllers"), "memory pids\n").unwrap();
-        let cg = ContainerCgroup::V2 {
-            dir: base.join("deleg/ctr"),
-        };
-        assert!(cg.can_have("memory") && cg.can_have("pids"));
-        assert!(!cg.can_have("cpu"), "not delegated");
-        assert!(cg.can_have(""), "core files");
-        let v1 = ContainerCgroup::V1 {
-            dirs: vec![("cpu,cpuacct".into(), base.join("x"))],
-        };
-        assert!(v1.can_have("cpuacct") && !v1.can_have("memory"));
-        std::fs::remove_dir_all(base).unwrap();
     }
 
     #[test]

@@ -13,12 +13,11 @@ use super::state::{self, DirLock, StateFile, EXEC_FIFO};
 use super::{time, Container, Io};
 use crate::apply::init::{self, InitContext};
 use crate::apply::namespaces::{self, JoinFd};
-use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups, Ownership};
+use crate::cgroups::{ContainerCgroup, Ownership};
 use crate::console;
 use crate::error::{Chain, Error, FieldError};
 use crate::hooks::{self, DefaultEnv, HookFailed, HookState};
 use crate::plan::{self, Console, CreateOptions, NamespaceKind, Plan};
-use crate::rootless::Caller;
 use crate::spec::{self, Bundle};
 use crate::stop_point;
 use crate::sync::{self, FromChild, FromRuntime};
@@ -123,22 +122,7 @@ pub fn plan_bundle(bundle: &Path, id: &str, opts: &CreateOptions) -> Result<Plan
 
 /// Plans a loaded (or in-memory) bundle for this host; nothing is created.
 pub(super) fn plan_loaded(loaded: &Bundle, id: &str, opts: &CreateOptions) -> Result<Plan, Error> {
-    let host = HostCgroups::detect()?;
-    Ok(plan::compile(
-        loaded,
-        id,
-        opts,
-        &host_facts(&host, Caller::detect()),
-    )?)
-}
-
-/// What the plan needs to know of this host.
-fn host_facts(host: &HostCgroups, caller: Caller) -> plan::HostFacts {
-    plan::HostFacts {
-        caller,
-        proc_kcore: Path::new("/proc/kcore").exists(),
-        cgroup_version: host.version(),
-    }
+    plan::compile(loaded, id, opts, &super::facts::gather(loaded, id, opts)?)
 }
 
 /// What `create` is given besides the plan's options.
@@ -237,22 +221,16 @@ fn create_or_undo(
     check_io(&io, &mut opts, has_terminal(&loaded))?;
     let opts = &opts;
     // Plan before touching anything: a bad config leaves nothing behind.
-    let host = HostCgroups::detect()?;
-    let caller = Caller::detect();
-    let plan = plan::compile(&loaded, id, opts, &host_facts(&host, caller))?;
-    let own = std::fs::read_to_string("/proc/self/cgroup")
-        .map_err(Error::io("read", "/proc/self/cgroup"))?;
-    let own = own_cgroups(&own);
-    let wanted = ContainerCgroup::resolve(&host, &own, &plan.cgroup.path);
-    let placed = super::placement::place_cgroup(
-        &plan,
-        &loaded.config_path,
-        wanted,
-        &host,
-        &own,
-        caller.euid,
-    )?;
-    let cgroup = placed.cgroup;
+    let plan = match plan::compile(&loaded, id, opts, &super::facts::gather(&loaded, id, opts)?) {
+        // A taken id is that error (as in runc, which checks it before the
+        // cgroup), even when it is its own container that is in the cgroup.
+        Err(Error::CgroupInUse { .. }) if root.join(id).exists() => {
+            return Err(Error::AlreadyExists { id: id.to_string() })
+        }
+        planned => planned?,
+    };
+    let placement = &plan.cgroup.placement;
+    let cgroup = placement.cgroup();
     let floor = fd_floor(&plan);
     let lift = |fd| crate::apply::fds::lift(fd, floor);
     let joins = namespaces::open_joins(&plan.namespaces)?
@@ -286,12 +264,7 @@ fn create_or_undo(
         armed: true,
     };
     let _lock = DirLock::lock(&dir)?;
-    // After the id is taken (a duplicate id is that error, as in runc),
-    // before anything is made in the cgroup.
-    let planned = match &cgroup {
-        Some(cg) => Some(check_cgroup(cg, &loaded.config_path, opts)?),
-        None => None,
-    };
+    let planned = cgroup.as_ref().map(|_| placement.ownership.clone());
     // The state is written before anything else is made, and says who is
     // creating: a `create` killed at any later point leaves a container
     // that `state` and `list` show and `delete` removes (cgroup included).
@@ -383,10 +356,11 @@ fn create_or_undo(
     let child_fds = io.child_fds();
     let (parent_end, child_end) = sync::channel(floor)?;
     let self_join = self_join_files(cgroup.as_ref());
+    let view = placement.view();
     let ctx = InitContext {
         fds: &child_fds,
         plan: &plan,
-        cgroup: &placed.view,
+        cgroup: &view,
         self_join: &self_join,
         joins: &joins,
         channel: &child_end,
@@ -507,33 +481,10 @@ fn create_or_undo(
         exec_fifo: Some(exec_fifo),
         terminal,
         warnings: plan.warnings.clone(),
-        notes: placed.notes,
+        notes: placement.notes.clone(),
         is_parent: true,
         exit_status: None,
     })
-}
-
-/// Refuses a cgroup that is someone else's (it has processes) or frozen,
-/// naming the field that chose it; else what of it the container will own.
-/// Before anything is made: a refusal leaves nothing behind.
-fn check_cgroup(
-    cgroup: &ContainerCgroup,
-    config: &Path,
-    opts: &CreateOptions,
-) -> Result<Ownership, Error> {
-    let found = cgroup.inspect()?;
-    match found.refusal() {
-        None => Ok(found.ownership()),
-        Some(reason) => Err(FieldError::unsupported(
-            match opts.cgroups {
-                plan::CgroupSetting::Path(_) => "cgroups (CgroupSetting::Path)",
-                _ => "linux.cgroupsPath",
-            },
-            reason,
-        )
-        .in_file(config)
-        .into()),
-    }
 }
 
 /// The files a forked child writes itself into the cgroup with (see

@@ -15,7 +15,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use cgroup::CgroupPlan;
+pub use cgroup::{
+    wanted_cgroup, CgroupFacts, CgroupMode, CgroupPlacement, CgroupPlan, CgroupUse, PlacedDir,
+};
 pub use devices::{DeviceNode, DevicePlan, NodeKind};
 pub use mounts::{
     attr, MountKind, MountOp, MountPlan, MsFlags, RecursiveAttrs,
@@ -28,8 +30,8 @@ pub use resources::{blkio_weight_to_io_weight, cgroup_writes, shares_to_weight};
 
 pub use crate::cgroup_types::DeviceRule;
 
-use crate::error::FieldError;
-use crate::spec::{Bundle, SpecError};
+use crate::error::{Error, FieldError, InUse};
+use crate::spec::Bundle;
 
 /// Compiles `linux.seccomp`. The runtime hands a notify listener its fd
 /// with `sendmsg` after the filter is loaded: a profile that notifies on
@@ -131,11 +133,12 @@ pub enum Console {
     Relay,
 }
 
-/// The facts about the host that shape a plan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The facts about the host that shape a plan, read before planning.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostFacts {
-    /// Whether resource limits are written as cgroup v1 or v2 files.
-    pub cgroup_version: crate::cgroup_types::Version,
+    /// The host's cgroups, and what is at the container's cgroup (which
+    /// also says whether limits are written as cgroup v1 or v2 files).
+    pub cgroups: CgroupFacts,
     /// Who runs the runtime (uid, user namespace, capabilities).
     pub caller: crate::rootless::Caller,
     /// Whether the kernel has `/proc/kcore` (`CONFIG_PROC_KCORE`): runc
@@ -189,14 +192,37 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
-/// Compiles a loaded bundle into a plan for container `id` on a host.
+/// Why a configuration cannot be planned, before the file is attached.
+enum Refusal {
+    /// A field is refused.
+    Field(FieldError),
+    /// The cgroup `field` chooses is not free for a container.
+    CgroupInUse { field: String, cause: InUse },
+}
+
+impl From<FieldError> for Refusal {
+    fn from(e: FieldError) -> Self {
+        Refusal::Field(e)
+    }
+}
+
+/// Compiles a loaded bundle into a plan for container `id` on a host. The
+/// errors are those `create` would give: [`Error::InvalidConfig`],
+/// [`Error::Unsupported`] and [`Error::CgroupInUse`].
 pub fn compile(
     bundle: &Bundle,
     id: &str,
     opts: &CreateOptions,
     host: &HostFacts,
-) -> Result<Plan, SpecError> {
-    compile_inner(bundle, id, opts, host).map_err(|e| e.in_file(&bundle.config_path))
+) -> Result<Plan, Error> {
+    compile_inner(bundle, id, opts, host).map_err(|r| match r {
+        Refusal::Field(e) => e.in_file(&bundle.config_path).into(),
+        Refusal::CgroupInUse { field, cause } => Error::CgroupInUse {
+            file: bundle.config_path.clone(),
+            field,
+            cause,
+        },
+    })
 }
 
 fn compile_inner(
@@ -204,7 +230,7 @@ fn compile_inner(
     id: &str,
     opts: &CreateOptions,
     host: &HostFacts,
-) -> Result<Plan, FieldError> {
+) -> Result<Plan, Refusal> {
     let spec = &bundle.spec;
     let root = spec
         .root()
@@ -213,7 +239,7 @@ fn compile_inner(
     let rootfs = bundle.dir.join(root.path());
     let namespaces = namespaces::plan(spec, &host.caller)?;
     let devices = devices::plan(spec, namespaces.in_user_namespace(), host.proc_kcore)?;
-    let cgroup = cgroup::plan(spec, id, host, opts, devices.cgroup_rules.clone())?;
+    let limits = cgroup::limits(spec, id, host, opts, devices.cgroup_rules.clone())?;
     let linux = spec.linux().as_ref();
     let paths = |field: &str, list: Option<&Vec<String>>| -> Result<Vec<PathBuf>, FieldError> {
         list.into_iter()
@@ -227,57 +253,41 @@ fn compile_inner(
         .and_then(|l| l.seccomp().as_ref())
         .map(compile_seccomp)
         .transpose()?;
+    let mounts = mounts::plan(spec, &bundle.dir, opts.no_pivot)?;
     // What loading left out (unknown capability names), then what planning
     // leaves out (capabilities this runtime cannot grant), then seccomp's.
     let mut warnings = bundle.warnings.clone();
+    let process = plan_process(spec, opts, host, &namespaces, &mut warnings)?;
+    let masked_paths = paths(
+        "linux.maskedPaths",
+        linux.and_then(|l| l.masked_paths().as_ref()),
+    )?;
+    let readonly_paths = paths(
+        "linux.readonlyPaths",
+        linux.and_then(|l| l.readonly_paths().as_ref()),
+    )?;
+    // Last: what the config asks for is refused before what the host's
+    // cgroups do not allow.
+    let cgroup = cgroup::place(
+        limits,
+        &host.cgroups,
+        namespaces.creates(NamespaceKind::Pid),
+    )?;
+    warnings.extend(
+        seccomp
+            .iter()
+            .flat_map(|c| c.warnings.iter().map(|w| w.to_string())),
+    );
     Ok(Plan {
         id: id.to_string(),
         bundle: bundle.dir.clone(),
         oci_version: spec.version().clone(),
         rootfs,
         root_readonly: root.readonly().unwrap_or(false),
-        mounts: mounts::plan(spec, &bundle.dir, opts.no_pivot)?,
+        mounts,
         devices,
         cgroup,
-        process: {
-            let mut process = process::plan(
-                spec,
-                opts.listen_fds + opts.preserve_fds,
-                !opts.no_new_keyring,
-                &host.caller,
-                &mut warnings,
-            )?;
-            if opts.listen_fds > 0 {
-                process
-                    .env
-                    .retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
-                process.env.push(format!("LISTEN_FDS={}", opts.listen_fds));
-                process.env.push("LISTEN_PID=1".to_string());
-            }
-            if namespaces.gid_map_writer == Some(MapWriter::SelfOnly)
-                && !process.additional_gids.is_empty()
-            {
-                return Err(FieldError::invalid(
-                    "process.user.additionalGids",
-                    "an unprivileged runtime writing the gid map itself must deny setgroups(2) in \
-                     the container, so it cannot have supplementary groups; map the groups through \
-                     newgidmap (several linux.gidMappings ranges from /etc/subgid)",
-                ));
-            }
-            if process.terminal && opts.console == Console::None {
-                return Err(FieldError::invalid(
-                    "process.terminal",
-                    "a terminal needs --console-socket (or a foreground run) to hand its master to",
-                ));
-            }
-            if !process.terminal && matches!(opts.console, Console::Socket(_)) {
-                return Err(FieldError::invalid(
-                    "process.terminal",
-                    "--console-socket was given but the process asks for no terminal",
-                ));
-            }
-            process
-        },
+        process,
         hostname: nonempty(spec.hostname()),
         domainname: nonempty(spec.domainname()),
         sysctl: linux
@@ -285,14 +295,8 @@ fn compile_inner(
             .unwrap_or_default()
             .into_iter()
             .collect(),
-        masked_paths: paths(
-            "linux.maskedPaths",
-            linux.and_then(|l| l.masked_paths().as_ref()),
-        )?,
-        readonly_paths: paths(
-            "linux.readonlyPaths",
-            linux.and_then(|l| l.readonly_paths().as_ref()),
-        )?,
+        masked_paths,
+        readonly_paths,
         annotations: spec
             .annotations()
             .clone()
@@ -300,17 +304,57 @@ fn compile_inner(
             .into_iter()
             .collect(),
         hooks: crate::hooks::HookPlan::from_spec(spec.hooks().as_ref()),
-        warnings: {
-            warnings.extend(
-                seccomp
-                    .iter()
-                    .flat_map(|c| c.warnings.iter().map(|w| w.to_string())),
-            );
-            warnings
-        },
+        warnings,
         seccomp,
         namespaces,
     })
+}
+
+/// The container's process, with the fds and the terminal `create` is
+/// given.
+fn plan_process(
+    spec: &oci_spec::runtime::Spec,
+    opts: &CreateOptions,
+    host: &HostFacts,
+    namespaces: &NamespacePlan,
+    warnings: &mut Vec<String>,
+) -> Result<ProcessPlan, FieldError> {
+    let mut process = process::plan(
+        spec,
+        opts.listen_fds + opts.preserve_fds,
+        !opts.no_new_keyring,
+        &host.caller,
+        warnings,
+    )?;
+    if opts.listen_fds > 0 {
+        process
+            .env
+            .retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+        process.env.push(format!("LISTEN_FDS={}", opts.listen_fds));
+        process.env.push("LISTEN_PID=1".to_string());
+    }
+    if namespaces.gid_map_writer == Some(MapWriter::SelfOnly) && !process.additional_gids.is_empty()
+    {
+        return Err(FieldError::invalid(
+            "process.user.additionalGids",
+            "an unprivileged runtime writing the gid map itself must deny setgroups(2) in the \
+             container, so it cannot have supplementary groups; map the groups through newgidmap \
+             (several linux.gidMappings ranges from /etc/subgid)",
+        ));
+    }
+    if process.terminal && opts.console == Console::None {
+        return Err(FieldError::invalid(
+            "process.terminal",
+            "a terminal needs --console-socket (or a foreground run) to hand its master to",
+        ));
+    }
+    if !process.terminal && matches!(opts.console, Console::Socket(_)) {
+        return Err(FieldError::invalid(
+            "process.terminal",
+            "--console-socket was given but the process asks for no terminal",
+        ));
+    }
+    Ok(process)
 }
 
 #[cfg(test)]
