@@ -251,11 +251,19 @@ fn check_process(process: &Process) -> Check {
     check_unsupported_process(process)
 }
 
+/// The Windows-only fields of a process (config.md: `user.username` and
+/// `commandLine` are for Windows) are refused rather than ignored.
 fn check_user(process: &Process) -> Check {
     if is_set(process.user().username()) {
         return refuse(
             "process.user.username",
             "is a Windows-only field; use uid and gid on Linux",
+        );
+    }
+    if is_set(process.command_line()) {
+        return refuse(
+            "process.commandLine",
+            "is a Windows-only field; use args on Linux",
         );
     }
     Ok(())
@@ -1068,6 +1076,11 @@ pub(super) mod tests {
         assert_refused(
             |c| c["process"]["user"]["username"] = json!("root"),
             "process.user.username",
+            "Windows-only",
+        );
+        assert_refused(
+            |c| c["process"]["commandLine"] = json!("cmd /c dir"),
+            "process.commandLine",
             "Windows-only",
         );
     }
