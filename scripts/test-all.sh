@@ -12,6 +12,8 @@ cd "$repo"
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
 rootfs=$repo/fixtures/cache/rootfs
 log_dir=$(mktemp -d /tmp/cella-test-all.XXXXXX)
+# The shipped binary, built by scripts/build-release.sh (static PIE, function order).
+cella=$target_dir/x86_64-unknown-linux-gnu/release/cella
 
 # Packages the tests use: busybox-static (rootfs), runc and crun (peers for spec-tests and
 # benches), hyperfine (benchmarks), iproute2 (network namespace checks), util-linux (unshare,
@@ -94,7 +96,7 @@ run_cargo_test() {
 
 run_spec_tests() {
     limited 20m "$target_dir/release/spec-tests" \
-        --runtime "$target_dir/release/cella" \
+        --runtime "$cella" \
         --rootfs "$rootfs" \
         --bad-configs fixtures/bad-configs \
         --check-messages 2>&1 | tee "$log_dir/spec-tests.log"
@@ -129,7 +131,7 @@ run_spec_tests_runc() {
 # a difference not in expected-differences.txt, or a listed one that no longer occurs, fails.
 run_difftest() {
     limited 10m "$target_dir/release/difftest" \
-        --runtime "$target_dir/release/cella" --reference "$(command -v runc)" \
+        --runtime "$cella" --reference "$(command -v runc)" \
         --rootfs "$rootfs" --corpus fixtures/difftest/engines \
         --seccomp fixtures/seccomp/podman-default.json --seccomp fixtures/difftest/seccomp \
         --expected fixtures/difftest/expected-differences.txt 2>&1 | tee "$log_dir/difftest.log"
@@ -144,7 +146,7 @@ run_difftest() {
 # 6 minutes under TCG. 100 lifecycles for the leak test there (1000 on the host): the emulated
 # CPU makes each one about 40 times slower (91 s for the 100).
 run_vm_spec_tests() {
-    limited 25m vm/run-spec-tests.sh --runtime "$target_dir/release/cella" \
+    limited 25m vm/run-spec-tests.sh --runtime "$cella" \
         --spec-tests "$target_dir/release/spec-tests" --rootfs "$rootfs" --timeout 1200 \
         -- --lifecycles 100 2>&1 | tee "$log_dir/vm-spec-tests.log"
     if ! grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-spec-tests.log" | tail -n1 | grep -q .; then
@@ -170,7 +172,7 @@ run_engine_tests() {
 # rootless podman as that user, and removes the user afterwards.
 run_rootless_tests() {
     limited 15m "$target_dir/release/rootless-tests" \
-        --runtime "$target_dir/release/cella" \
+        --runtime "$cella" \
         --rootfs "$rootfs" 2>&1 | tee "$log_dir/rootless-tests.log"
     if ! grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/rootless-tests.log" | tail -n1 | grep -q .; then
         echo "test-all: rootless-tests printed no closing 'N passed, N failed' line" >&2
@@ -182,7 +184,7 @@ run_rootless_tests() {
 # caller inside it, as in a systemd user session). The VM has no podman, so the podman area is
 # left out; newuidmap/newgidmap and script come from the host (setuid set in the guest).
 run_vm_rootless_tests() {
-    limited 10m vm/run.sh --runtime "$target_dir/release/cella" --rootfs "$rootfs" \
+    limited 10m vm/run.sh --runtime "$cella" --rootfs "$rootfs" \
         --add "$target_dir/release/rootless-tests:/payload/rootless-tests" \
         --add /usr/bin/newuidmap --add /usr/bin/newgidmap --add /usr/bin/script --timeout 500 \
         -- sh -c 'chmod 4755 /usr/bin/newuidmap /usr/bin/newgidmap && exec rootless-tests \
@@ -211,7 +213,7 @@ for line in sys.stdin:
     for ex in capture_stdout exec_into limits_stats run_bundle; do
         adds+=(--add "$target_dir/debug/examples/$ex:/payload/examples/$ex")
     done
-    limited 10m vm/run.sh --runtime "$target_dir/release/cella" --rootfs "$rootfs" \
+    limited 10m vm/run.sh --runtime "$cella" --rootfs "$rootfs" \
         --add "$exe:/payload/embedding" "${adds[@]}" --timeout 500 \
         -- sh -c 'CELLA_EMBED_ROOTFS=/payload/rootfs CELLA_EXAMPLES_DIR=/payload/examples \
             exec /payload/embedding --test-threads 2' 2>&1 | tee "$log_dir/vm-embedding.log"
@@ -242,25 +244,17 @@ run_fuzz() {
     CARGO_TARGET_DIR="$target_dir/fuzz" limited 40m fuzz/run.sh 20 2>&1 | tee "$log_dir/fuzz.log"
 }
 
-# The release cella is a static PIE (runtime-bin/link-gcc.sh) and linked with its hot functions
+# The shipped cella (scripts/build-release.sh) is a static PIE and linked with its hot functions
 # together (runtime-bin/cella.order): check both, since either would only show as a larger peak
-# RSS in benches/. Fewer than half of the order's names left in the binary means the code moved
-# on: rerun benches/layout/profile.sh.
+# RSS in benches/. profile.sh --check runs a lifecycle with the binary and fails when code that
+# ran is not in the order (it went stale: rerun benches/layout/profile.sh and commit the file).
 check_cella_layout() {
-    local bin=$target_dir/release/cella
-    if readelf -lW "$bin" | grep -q INTERP; then
-        echo "test-all: $bin has a program interpreter: it is not a static PIE" >&2
+    if readelf -lW "$cella" | grep -q INTERP; then
+        echo "test-all: $cella has a program interpreter: it is not a static PIE" >&2
         return 1
     fi
-    readelf -hW "$bin" | grep -q 'DYN (' || { echo "test-all: $bin is not position-independent" >&2; return 1; }
-    local line found total
-    line=$(python3 benches/layout/hot-symbols.py --check "$bin" runtime-bin/cella.order)
-    echo "$line"
-    read -r found _ total _ <<<"$line"
-    if ((found * 2 < total)); then
-        echo "test-all: runtime-bin/cella.order is stale; rerun benches/layout/profile.sh" >&2
-        return 1
-    fi
+    readelf -hW "$cella" | grep -q 'DYN (' || { echo "test-all: $cella is not position-independent" >&2; return 1; }
+    benches/layout/profile.sh --check "$cella"
 }
 
 spec_tests_totals() {
@@ -279,9 +273,10 @@ step "install packages" limited 15m scripts/ensure-packages.sh "${packages[@]}"
 step "cargo fmt --check" limited 2m cargo fmt --all -- --check
 step "cargo clippy -D warnings" limited 20m cargo clippy --workspace --all-targets -- -D warnings
 step "cargo doc (cella, -D warnings)" run_cargo_doc
-step "cargo build --release" limited 20m cargo build --release --workspace
-step "cella binary: static PIE, hot functions together" check_cella_layout
+step "cargo build --release" limited 20m cargo build --release --workspace --exclude cella-bin
+step "build the shipped cella (scripts/build-release.sh)" limited 20m scripts/build-release.sh
 step "build rootfs" limited 5m fixtures/build-rootfs.sh "$rootfs"
+step "cella binary: static PIE, hot functions together" check_cella_layout
 step "cargo test (unit + integration)" run_cargo_test
 summary[-1]+=": $(cargo_test_totals)"
 step "spec-tests against cella" run_spec_tests
@@ -291,7 +286,7 @@ summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests-r
 step "difftest: the corpus under runc and cella (expected: fixtures/difftest/expected-differences.txt)" run_difftest
 summary[-1]+=": $(grep -E '^[0-9]+ same, [0-9]+ different' "$log_dir/difftest.log" | tail -n1)"
 step "engine-tests (containerd, CRI, podman, docker) with cella" \
-    run_engine_tests "$target_dir/release/cella" engine-tests-cella.log
+    run_engine_tests "$cella" engine-tests-cella.log
 summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/engine-tests-cella.log" | tail -n1)"
 step "engine-tests with runc (harness check)" run_engine_tests "$(command -v runc)" engine-tests-runc.log
 summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/engine-tests-runc.log" | tail -n1)"
