@@ -37,7 +37,7 @@ pub struct Hook {
     /// argv (the first is `argv[0]`); empty means just the path.
     pub args: Vec<String>,
     /// The whole environment of the hook; `None` (no `env` in the config)
-    /// gives the hook the environment runc gives it (see [`DefaultEnv`]).
+    /// gives the hook the environment runc gives it (the runtime's own for the hooks it runs, `process.env` for those the container's init runs).
     pub env: Option<Vec<String>>,
     /// Seconds before it is killed.
     pub timeout: Option<u64>,

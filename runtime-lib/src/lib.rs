@@ -160,6 +160,7 @@ pub mod error;
 pub mod exe;
 pub mod features;
 pub mod hooks;
+mod mountinfo;
 mod path_json;
 pub mod plan;
 pub mod rootless;

@@ -2,9 +2,13 @@
 //! build the container: one message per step, over a `SOCK_SEQPACKET`
 //! socketpair, so that message boundaries are kept by the kernel.
 
+use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+    recv, recvmsg, send, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned,
+    MsgFlags, SockFlag, SockType,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ChildError, Error};
@@ -23,6 +27,10 @@ pub(crate) enum FromChild {
     /// The mounts are done, pivot_root is next: run the prestart and
     /// createRuntime hooks now.
     RunHooks,
+    /// The init may not open the source of bind mount N (`mounts[N]`) in
+    /// its user namespace: the runtime, the host's root, opens it in the
+    /// container's mount namespace and sends the fd.
+    OpenMountSource(usize),
     /// The init has built the container and waits for `start`.
     Ready,
     /// A step failed.
@@ -38,6 +46,11 @@ pub(crate) enum FromRuntime {
     IdsMapped,
     /// The prestart and createRuntime hooks succeeded.
     HooksDone,
+    /// The source asked for with `OpenMountSource`: its `O_PATH` fd comes
+    /// with this message (`SCM_RIGHTS`).
+    MountSource,
+    /// The runtime could not open the source either: why.
+    MountSourceFailed(String),
 }
 
 /// One end of the channel.
@@ -116,6 +129,67 @@ impl Channel {
     pub(crate) fn send_to_child(&self, msg: FromRuntime) -> Result<(), Error> {
         self.send_value(&msg)
             .map_err(Error::sys("send to container process", None))
+    }
+
+    /// Runtime side: the answer to `OpenMountSource`, with the fd attached.
+    pub(crate) fn send_mount_source(&self, source: Result<OwnedFd, String>) -> Result<(), Error> {
+        let err = Error::sys("send mount source to the container process", None);
+        let fd = match source {
+            Ok(fd) => fd,
+            Err(why) => return self.send_to_child(FromRuntime::MountSourceFailed(why)),
+        };
+        let bytes = serde_json::to_vec(&FromRuntime::MountSource).unwrap_or_default();
+        let fds = [fd.as_raw_fd()];
+        let cmsg = [ControlMessage::ScmRights(&fds)];
+        let iov = [IoSlice::new(&bytes)];
+        sendmsg::<()>(
+            self.fd.as_raw_fd(),
+            &iov,
+            &cmsg,
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map(drop)
+        .map_err(err)
+    }
+
+    /// Child side: the answer to `OpenMountSource`: the fd, or why the
+    /// runtime could not open it (`Ok(Err(..))`).
+    pub(crate) fn recv_mount_source(&self) -> Result<Result<OwnedFd, String>, ChildError> {
+        let fail = |e| ChildError::sys("receive mount source", None, e);
+        let mut buf = vec![0u8; 65536];
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let mut space = nix::cmsg_space!([RawFd; 1]);
+        let msg = loop {
+            match recvmsg::<()>(
+                self.fd.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                r => break r.map_err(fail)?,
+            }
+        };
+        let mut fd = None;
+        for c in msg.cmsgs().map_err(fail)? {
+            if let ControlMessageOwned::ScmRights(fds) = c {
+                // The kernel installed these in our fd table just now.
+                fd = fds.first().map(|&f| crate::sys::own_fd(f));
+            }
+        }
+        let n = msg.bytes;
+        let answer: FromRuntime = serde_json::from_slice(&buf[..n])
+            .map_err(|e| ChildError::other("receive mount source", None, e.to_string()))?;
+        match (answer, fd) {
+            (FromRuntime::MountSource, Some(fd)) => Ok(Ok(fd)),
+            (FromRuntime::MountSourceFailed(why), _) => Ok(Err(why)),
+            (other, _) => Err(ChildError::other(
+                "receive mount source",
+                None,
+                format!("unexpected {other:?} (or no fd)"),
+            )),
+        }
     }
 
     /// Child side.

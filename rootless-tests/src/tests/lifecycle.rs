@@ -49,6 +49,11 @@ pub fn tests() -> Vec<Test> {
             "delete_force_kills_everything",
             delete_force_kills_everything,
         ),
+        Test::new(
+            "lifecycle",
+            "recycled_pid_not_signalled",
+            recycled_pid_not_signalled,
+        ),
     ]
 }
 
@@ -365,4 +370,53 @@ fn delete_force_kills_everything(ctx: &Ctx) -> TestResult {
     })?;
     let dir = ctx.state_root().join(&c.id);
     ensure(!dir.exists(), || format!("{} left", dir.display()))
+}
+
+/// A pid in the state file that now names another process of the user
+/// (the init died and its number was reused) is never signalled, neither
+/// itself nor, for `kill --all` of a container without a cgroup of its own,
+/// the processes of its pid namespace (here the host's: a runtime that took
+/// the recycled pid's namespace for the container's signalled every process
+/// of the user). The test kills the init behind the runtime's back, starts a
+/// process of the user's and writes its pid into the state file in place of
+/// the init's, leaving the recorded start time as it was.
+fn recycled_pid_not_signalled(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "", &config::base(ctx, &["sleep", "1000"]))?;
+    c.create_ok()?;
+    let init = c.pid()?;
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &init.to_string()])
+        .status();
+    wait_until(Duration::from_secs(5), || !alive(init));
+    let mut other = ctx
+        .user_cmd("sleep")
+        .arg("1000")
+        .spawn()
+        .map_err(|e| format!("spawn sleep as the user: {e}"))?;
+    let result = (|| {
+        let file = ctx.state_root().join(&c.id).join("state.json");
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let mut state: Value =
+            serde_json::from_str(&text).map_err(|e| format!("state.json: {e}"))?;
+        let key = ["pid", "init_process_pid"]
+            .into_iter()
+            .find(|k| state.get(*k).is_some_and(Value::is_number))
+            .ok_or("state.json has no pid field this test knows (pid, init_process_pid)")?;
+        state[key] = json!(other.id());
+        // Written in place: the file keeps its owner, the user.
+        std::fs::write(&file, state.to_string()).map_err(|e| format!("{}: {e}", file.display()))?;
+        let _ = ctx.rt(&["kill", "--all", &c.id, "KILL"])?;
+        let _ = ctx.rt(&["kill", &c.id, "KILL"])?;
+        let _ = ctx.rt(&["delete", "--force", &c.id])?;
+        ensure(matches!(other.try_wait(), Ok(None)), || {
+            format!(
+                "the user's process {} (the recycled pid) was killed",
+                other.id()
+            )
+        })
+    })();
+    let _ = other.kill();
+    let _ = other.wait();
+    result
 }

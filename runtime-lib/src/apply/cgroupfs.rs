@@ -13,8 +13,9 @@ use nix::mount::{mount, MsFlags};
 use nix::sys::stat::Mode;
 use nix::unistd::symlinkat;
 
-use super::fs::{fd_path, Root};
-use super::mounts::remount_bind;
+use super::fs::fd_path;
+use super::mount_point::mount_on;
+use super::mounts::{remount_bind, FindAgain};
 use crate::cgroups::ContainerCgroup;
 use crate::error::ChildError;
 use crate::plan::{MountOp, NamespaceKind, Plan};
@@ -25,129 +26,152 @@ fn what(op: &MountOp) -> String {
     format!("mounts[{}] ({})", op.index, op.destination.display())
 }
 
+/// Mounts the layout on `point`; returns the root of the mount made there,
+/// found again by [`mount_on`] (`find_again`). The binds inside the v1
+/// tmpfs are found by name: nothing else can reach that tmpfs to rename
+/// anything in it.
 pub(crate) fn mount_cgroups(
     plan: &Plan,
-    root: &Root,
     op: &MountOp,
-    target: &OwnedFd,
+    point: &OwnedFd,
+    find_again: &FindAgain<'_>,
     cgroup: &ContainerCgroup,
-) -> Result<()> {
+) -> Result<OwnedFd> {
     let fl = MsFlags::from_bits_truncate(
         op.flags.0 & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT),
     );
-    match cgroup {
+    let top = match cgroup {
         ContainerCgroup::V2 { dir } => {
-            if plan.namespaces.creates(NamespaceKind::Cgroup) {
-                mount(
-                    Some("cgroup2"),
-                    fd_path(target).as_str(),
-                    Some("cgroup2"),
-                    fl,
-                    None::<&str>,
-                )
-                .map_err(|e| ChildError::sys("mount cgroup2 on", what(op), e))
-            } else {
-                mount(
-                    Some(dir.as_path()),
-                    fd_path(target).as_str(),
-                    None::<&str>,
-                    MsFlags::MS_BIND,
-                    None::<&str>,
-                )
-                .map_err(|e| ChildError::sys("bind cgroup on", what(op), e))?;
-                // The fd names the directory under the bind: look it up again
-                // to remount the bind itself.
-                let bound = root
-                    .open_in(&op.destination, nix::fcntl::OFlag::O_DIRECTORY)
-                    .map_err(|e| ChildError::sys("open", what(op), e))?;
-                remount_bind(&fd_path(&bound), fl.bits(), &what(op))
-            }
-        }
-        ContainerCgroup::V1 { dirs } => {
-            let tmpfs_flags = fl & !MsFlags::MS_RDONLY;
-            mount(
-                Some("tmpfs"),
-                fd_path(target).as_str(),
-                Some("tmpfs"),
-                tmpfs_flags,
-                Some("mode=755"),
-            )
-            .map_err(|e| ChildError::sys("mount tmpfs for cgroups on", what(op), e))?;
-            // The fd names the directory under the tmpfs: look it up again.
-            let dir_fd = root
-                .open_in(&op.destination, nix::fcntl::OFlag::O_DIRECTORY)
-                .map_err(|e| ChildError::sys("open", what(op), e))?;
-            // The cgroup2 tree of a hybrid host ("") is not shown inside, as
-            // with runc: the container sees its v1 hierarchies.
-            for (name, host_dir) in dirs.iter().filter(|(n, _)| !n.is_empty()) {
-                let sub = name.strip_prefix("name=").unwrap_or(name);
-                let open_sub = || {
-                    nix::fcntl::openat(
-                        dir_fd.as_fd(),
-                        sub,
-                        nix::fcntl::OFlag::O_PATH
-                            | nix::fcntl::OFlag::O_NOFOLLOW
-                            | nix::fcntl::OFlag::O_CLOEXEC,
-                        Mode::empty(),
+            let own_ns = plan.namespaces.creates(NamespaceKind::Cgroup);
+            let top = mount_on(point, Some(find_again), &what(op), |to| {
+                if own_ns {
+                    mount(Some("cgroup2"), to, Some("cgroup2"), fl, None::<&str>)
+                        .map_err(|e| ChildError::sys("mount cgroup2 on", what(op), e))
+                } else {
+                    mount(
+                        Some(dir.as_path()),
+                        to,
+                        None::<&str>,
+                        MsFlags::MS_BIND,
+                        None::<&str>,
                     )
-                    .map_err(|e| ChildError::sys("open", format!("{}/{sub}", what(op)), e))
-                };
-                match nix::sys::stat::mkdirat(dir_fd.as_fd(), sub, Mode::from_bits_truncate(0o755))
-                {
+                    .map_err(|e| ChildError::sys("bind cgroup on", what(op), e))
+                }
+            })?;
+            let top = found(top, op)?;
+            if !own_ns {
+                remount_bind(&fd_path(&top), fl.bits(), &what(op))?;
+            }
+            top
+        }
+        ContainerCgroup::V1 { dirs } => mount_v1(op, point, find_again, dirs, fl)?,
+    };
+    Ok(top)
+}
+
+/// One hierarchy's directory in the v1 tmpfs `dir_fd`: a bind of the
+/// container's cgroup there, read-only as asked, nosuid, nodev, noexec.
+fn bind_hierarchy(
+    op: &MountOp,
+    dir_fd: &OwnedFd,
+    sub: &str,
+    host_dir: &std::path::Path,
+    fl: MsFlags,
+) -> Result<()> {
+    let open_sub = || {
+        nix::fcntl::openat(
+            dir_fd.as_fd(),
+            sub,
+            nix::fcntl::OFlag::O_PATH
+                | nix::fcntl::OFlag::O_NOFOLLOW
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+    };
+    let sub_what = format!("{}/{sub}", what(op));
+    match nix::sys::stat::mkdirat(dir_fd.as_fd(), sub, Mode::from_bits_truncate(0o755)) {
+        Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+        Err(e) => return Err(ChildError::sys("mkdir", sub_what, e)),
+    }
+    let open_err = |e| ChildError::sys("open", sub_what.clone(), e);
+    let sub_fd = open_sub().map_err(open_err)?;
+    mount(
+        Some(host_dir),
+        fd_path(&sub_fd).as_str(),
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| {
+        ChildError::sys(
+            "bind cgroup",
+            format!("{} to {sub_what}", host_dir.display()),
+            e,
+        )
+    })?;
+    // By name, to reach the bind rather than what it covers: in the tmpfs
+    // just made, which nothing else can reach to rename.
+    remount_bind(
+        &fd_path(&open_sub().map_err(open_err)?),
+        (fl | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC).bits(),
+        &what(op),
+    )
+}
+
+fn found(top: Option<OwnedFd>, op: &MountOp) -> Result<OwnedFd> {
+    top.ok_or_else(|| ChildError::other("mount", what(op), "the new mount was not found"))
+}
+
+/// v1: a tmpfs with one bind per hierarchy, read-only as asked.
+fn mount_v1(
+    op: &MountOp,
+    point: &OwnedFd,
+    find_again: &FindAgain<'_>,
+    dirs: &[(String, std::path::PathBuf)],
+    fl: MsFlags,
+) -> Result<OwnedFd> {
+    let tmpfs_flags = fl & !MsFlags::MS_RDONLY;
+    let dir_fd = mount_on(point, Some(find_again), &what(op), |to| {
+        mount(
+            Some("tmpfs"),
+            to,
+            Some("tmpfs"),
+            tmpfs_flags,
+            Some("mode=755"),
+        )
+        .map_err(|e| ChildError::sys("mount tmpfs for cgroups on", what(op), e))
+    })?;
+    let dir_fd = found(dir_fd, op)?;
+    // The cgroup2 tree of a hybrid host ("") is not shown inside, as with
+    // runc: the container sees its v1 hierarchies.
+    for (name, host_dir) in dirs.iter().filter(|(n, _)| !n.is_empty()) {
+        let sub = name.strip_prefix("name=").unwrap_or(name);
+        bind_hierarchy(op, &dir_fd, sub, host_dir, fl)?;
+        // `cpu,cpuacct` is also reachable as `cpu` and `cpuacct`.
+        if sub.contains(',') {
+            for part in sub.split(',') {
+                match symlinkat(sub, dir_fd.as_fd(), part) {
                     Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
                     Err(e) => {
-                        return Err(ChildError::sys("mkdir", format!("{}/{sub}", what(op)), e))
-                    }
-                }
-                let sub_fd = open_sub()?;
-                mount(
-                    Some(host_dir.as_path()),
-                    fd_path(&sub_fd).as_str(),
-                    None::<&str>,
-                    MsFlags::MS_BIND,
-                    None::<&str>,
-                )
-                .map_err(|e| {
-                    ChildError::sys(
-                        "bind cgroup",
-                        format!("{} to {}/{sub}", host_dir.display(), what(op)),
-                        e,
-                    )
-                })?;
-                // Look the directory up again to reach the bind, not what it covers.
-                let sub_fd = open_sub()?;
-                remount_bind(
-                    &fd_path(&sub_fd),
-                    (fl | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC).bits(),
-                    &what(op),
-                )?;
-                // `cpu,cpuacct` is also reachable as `cpu` and `cpuacct`.
-                if sub.contains(',') {
-                    for part in sub.split(',') {
-                        match symlinkat(sub, dir_fd.as_fd(), part) {
-                            Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
-                            Err(e) => {
-                                return Err(ChildError::sys(
-                                    "symlink",
-                                    format!("{}/{part}", what(op)),
-                                    e,
-                                ))
-                            }
-                        }
+                        return Err(ChildError::sys(
+                            "symlink",
+                            format!("{}/{part}", what(op)),
+                            e,
+                        ))
                     }
                 }
             }
-            if fl.contains(MsFlags::MS_RDONLY) {
-                mount(
-                    None::<&str>,
-                    fd_path(&dir_fd).as_str(),
-                    None::<&str>,
-                    MsFlags::MS_REMOUNT | tmpfs_flags | MsFlags::MS_RDONLY,
-                    None::<&str>,
-                )
-                .map_err(|e| ChildError::sys("remount read-only", what(op), e))?;
-            }
-            Ok(())
         }
     }
+    if fl.contains(MsFlags::MS_RDONLY) {
+        mount(
+            None::<&str>,
+            fd_path(&dir_fd).as_str(),
+            None::<&str>,
+            MsFlags::MS_REMOUNT | tmpfs_flags | MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .map_err(|e| ChildError::sys("remount read-only", what(op), e))?;
+    }
+    Ok(dir_fd)
 }

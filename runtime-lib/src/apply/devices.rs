@@ -3,9 +3,9 @@
 use std::os::fd::AsFd;
 
 use nix::errno::Errno;
-use nix::fcntl::AtFlags;
+use nix::fcntl::{AtFlags, OFlag, AT_FDCWD};
 use nix::mount::{mount, MsFlags};
-use nix::sys::stat::{fchmodat, fstatat, mknodat, FchmodatFlags, Mode, SFlag};
+use nix::sys::stat::{fchmodat, fstat, fstatat, mknodat, FchmodatFlags, Mode, SFlag};
 use nix::unistd::{fchownat, symlinkat, Gid, Uid};
 
 use super::fs::{fd_path, Root};
@@ -83,27 +83,37 @@ fn make_node(root: &Root, node: &DeviceNode) -> Result<()> {
         dev,
     )
     .map_err(|e| ChildError::sys("mknod", what.clone(), e))?;
-    // mknod's mode is filtered by the umask: set it exactly.
-    fchmodat(
+    // The mode (mknod's is filtered by the umask) and owner are set through
+    // an fd of the node just made, checked to be it: the name could be
+    // another file by now (a `/dev` shared with another container).
+    let made = nix::fcntl::openat(
         dir.as_fd(),
         name.as_path(),
-        Mode::from_bits_truncate(node.mode),
-        FchmodatFlags::NoFollowSymlink,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
     )
-    .or_else(|e| {
-        if e == Errno::EOPNOTSUPP {
-            Ok(())
-        } else {
-            Err(e)
-        }
-    })
+    .map_err(|e| ChildError::sys("open", what.clone(), e))?;
+    let st = fstat(&made).map_err(|e| ChildError::sys("stat", what.clone(), e))?;
+    if !same_node(&st, node, dev) {
+        return Err(ChildError::other(
+            "create device",
+            what,
+            "the node was replaced by another file while it was made",
+        ));
+    }
+    fchmodat(
+        AT_FDCWD,
+        fd_path(&made).as_str(),
+        Mode::from_bits_truncate(node.mode),
+        FchmodatFlags::FollowSymlink,
+    )
     .map_err(|e| ChildError::sys("chmod", what.clone(), e))?;
     fchownat(
-        dir.as_fd(),
-        name.as_path(),
+        made.as_fd(),
+        "",
         Some(Uid::from_raw(node.uid)),
         Some(Gid::from_raw(node.gid)),
-        AtFlags::AT_SYMLINK_NOFOLLOW,
+        AtFlags::AT_EMPTY_PATH,
     )
     .map_err(|e| ChildError::sys("chown", what, e))
 }
@@ -116,12 +126,31 @@ fn same_node(st: &libc::stat, node: &DeviceNode, dev: libc::dev_t) -> bool {
 }
 
 /// In a user namespace `mknod` is refused: bind the host's node over an
-/// empty file instead (runc does the same).
+/// empty file instead (runc does the same). The file mounted on is opened
+/// without following a symlink at its name and checked where it is, like a
+/// mount of config.json: a symlink there (`/dev/null -> /proc/...`) must
+/// not carry the bind elsewhere.
 fn bind_host_node(root: &Root, node: &DeviceNode) -> Result<()> {
     let what = node.path.display().to_string();
-    let target = root
-        .ensure_file(&node.path)
+    let refuse = |why: String| ChildError::other("bind host device", what.clone(), why);
+    let nofollow = || root.open_in(&node.path, OFlag::O_NOFOLLOW);
+    match nofollow() {
+        Ok(fd) if !is_file_or_device(&fd) => {
+            return Err(refuse("a symlink or directory is there".into()))
+        }
+        Ok(_) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(ChildError::sys("open", what, e)),
+    }
+    root.ensure_file(&node.path)
         .map_err(|e| ChildError::sys("create", what.clone(), e))?;
+    let target = nofollow().map_err(|e| ChildError::sys("open", what.clone(), e))?;
+    if !is_file_or_device(&target) {
+        return Err(refuse("a symlink or directory is there".into()));
+    }
+    let at = root.locate(&target).map_err(|e| refuse(e.to_string()))?;
+    if at.starts_with("/proc") {
+        return Err(refuse(format!("it is {} (below /proc)", at.display())));
+    }
     mount(
         Some(node.path.as_path()),
         fd_path(&target).as_str(),
@@ -130,4 +159,11 @@ fn bind_host_node(root: &Root, node: &DeviceNode) -> Result<()> {
         None::<&str>,
     )
     .map_err(|e| ChildError::sys("bind host device", what, e))
+}
+
+fn is_file_or_device(fd: &std::os::fd::OwnedFd) -> bool {
+    fstat(fd).is_ok_and(|st| {
+        let kind = st.st_mode & libc::S_IFMT;
+        kind == libc::S_IFREG || kind == libc::S_IFCHR || kind == libc::S_IFBLK
+    })
 }

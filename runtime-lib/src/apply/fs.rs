@@ -11,6 +11,7 @@ use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, mkdirat, Mode, SFlag};
 
 use crate::error::ChildError;
+use crate::sys;
 
 /// An open rootfs directory that lookups are confined to.
 pub(crate) struct Root {
@@ -78,6 +79,36 @@ impl Root {
                 Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
                 r => return r,
             }
+        }
+    }
+
+    /// The path of what `fd` names, in the container: read back from the
+    /// fd itself (`/proc/self/fd/N` of the host's procfs, which is `/proc`
+    /// until `pivot_root`), then looked up again without following any
+    /// symlink and required to lead to the same file in the same mount. A
+    /// check of the result is a check of the object `fd` names, whatever
+    /// path led to it and whatever was renamed or swapped meanwhile.
+    pub(crate) fn locate(&self, fd: &OwnedFd) -> Result<PathBuf, Located> {
+        let read = |fd: &OwnedFd| {
+            nix::fcntl::readlink(fd_path(fd).as_str())
+                .map(PathBuf::from)
+                .map_err(Located::Sys)
+        };
+        let root = read(&self.fd)?;
+        let host = read(fd)?;
+        let Ok(rel) = host.strip_prefix(&root) else {
+            return Err(Located::Outside(host));
+        };
+        let path = Path::new("/").join(rel);
+        let same = self
+            .open_resolved(&path, OFlag::empty())
+            .and_then(|again| Ok(sys::file_id(again.as_fd())? == sys::file_id(fd.as_fd())?));
+        match same {
+            Ok(true) => Ok(path),
+            Ok(false) | Err(Errno::ENOENT | Errno::ELOOP | Errno::ENOTDIR) => {
+                Err(Located::Moved(path))
+            }
+            Err(e) => Err(Located::Sys(e)),
         }
     }
 
@@ -204,6 +235,31 @@ impl Root {
         )?;
         let name = path.file_name().ok_or(Errno::EINVAL)?;
         Ok((dir, PathBuf::from(name)))
+    }
+}
+
+/// Why [`Root::locate`] found no path in the container for an fd.
+#[derive(Debug)]
+pub(crate) enum Located {
+    /// It is not below the rootfs: the host path it has.
+    Outside(PathBuf),
+    /// The path read from it leads elsewhere now: it was moved meanwhile.
+    Moved(PathBuf),
+    /// `readlink` or `statx` failed.
+    Sys(Errno),
+}
+
+impl std::fmt::Display for Located {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Located::Outside(p) => write!(f, "it is outside the rootfs, at {}", p.display()),
+            Located::Moved(p) => write!(
+                f,
+                "it was moved while it was opened ({} leads elsewhere now)",
+                p.display()
+            ),
+            Located::Sys(e) => write!(f, "its path cannot be read back: {}", e.desc()),
+        }
     }
 }
 

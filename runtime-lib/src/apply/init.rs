@@ -283,7 +283,7 @@ fn build_root(ctx: &InitContext<'_>, null: &OwnedFd) -> Result<(), ChildError> {
     }
     mounts::bind_rootfs(&plan.rootfs)?;
     let root = Root::open(&plan.rootfs)?;
-    let readonly_last = mounts::mount_all(plan, &root, ctx.cgroup)?;
+    let readonly_last = mounts::mount_all(plan, &root, ctx.cgroup, ctx.channel)?;
     devices::create_devices(&root, &plan.devices)?;
     stop_point::reached("init:devices");
     run_create_hooks(ctx)?;

@@ -15,6 +15,7 @@ pub(crate) mod seccomp;
 
 mod cgroupfs;
 mod copyup;
+mod mount_point;
 
 /// Moves the freshly forked child into the container's cgroup itself
 /// (cgroup v1: see `ContainerCgroup::self_join_files`) and tells the

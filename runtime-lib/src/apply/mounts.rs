@@ -10,9 +10,11 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::statvfs::{statvfs, FsFlags};
 
 use super::fs::{fd_path, is_dir, Root};
+use super::mount_point::{field, mount_on, open_target};
 use crate::cgroups::ContainerCgroup;
 use crate::error::ChildError;
 use crate::plan::{MountKind, MountOp, Plan};
+use crate::sync::{Channel, FromChild};
 use crate::{stop_point, sys};
 
 type Result<T> = std::result::Result<T, ChildError>;
@@ -50,10 +52,9 @@ pub(crate) fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| {
         ChildError::other("read", "/proc/self/mountinfo".to_string(), e.to_string())
     })?;
-    let parent = info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(PathBuf::from)
+    // Unescaped: a rootfs below a mount point with a space in its path
+    // must find that mount, not the one above it.
+    let parent = crate::mountinfo::mount_points(&info)
         .filter(|mp| rootfs.starts_with(mp))
         .max_by_key(|mp| mp.as_os_str().len())
         .unwrap_or_else(|| PathBuf::from("/"));
@@ -88,15 +89,16 @@ pub(crate) fn mount_all<'p>(
     plan: &'p Plan,
     root: &Root,
     cgroup: &ContainerCgroup,
+    channel: &Channel,
 ) -> Result<Vec<(&'p MountOp, OwnedFd)>> {
     let mut readonly_last = Vec::new();
     for op in &plan.mounts.ops {
         if cfg!(debug_assertions) {
             stop_point::reached(&format!("init:mount-{}", op.index));
         }
-        let target = mount_one(plan, root, op, cgroup)?;
-        if op.readonly_last {
-            readonly_last.push((op, target));
+        let top = mount_one(plan, root, op, cgroup, channel)?;
+        if let (true, Some(top)) = (op.readonly_last, top) {
+            readonly_last.push((op, top));
         }
     }
     Ok(readonly_last)
@@ -120,143 +122,146 @@ pub(crate) fn make_readonly_last(mounts: &[(&MountOp, OwnedFd)]) -> Result<()> {
     Ok(())
 }
 
-fn field(op: &MountOp) -> String {
-    format!("mounts[{}] ({})", op.index, op.destination.display())
-}
-
-/// Files under `/proc` that a bind mount may cover: lxcfs's, as runc allows.
-const PROC_BIND_ALLOWED: &[&str] = &[
-    "/proc/cpuinfo",
-    "/proc/diskstats",
-    "/proc/meminfo",
-    "/proc/stat",
-    "/proc/swaps",
-    "/proc/uptime",
-    "/proc/loadavg",
-    "/proc/slabinfo",
-    "/proc/net/dev",
-    "/proc/sys/kernel/ns_last_pid",
-];
-
-/// Nothing but procfs goes on `/proc` or below it, wherever the destination
-/// leads through the rootfs's symlinks (runc CVE-2019-19921,
-/// CVE-2023-27561): a volume there would receive what the runtime and the
-/// kernel's users mean for procfs. lxcfs's bind mounts of single files are
-/// the exception.
-fn check_not_over_proc(op: &MountOp, resolved: &Path) -> Result<()> {
-    if matches!(&op.kind, MountKind::Filesystem { fstype } if fstype == "proc") {
-        // A proc mount point must be a real directory: see mountpoint_dir.
-        return Ok(());
-    }
-    if !resolved.starts_with("/proc") {
-        return Ok(());
-    }
-    let allowed = matches!(op.kind, MountKind::Bind { .. })
-        && PROC_BIND_ALLOWED.iter().any(|a| resolved == Path::new(a));
-    if allowed {
-        return Ok(());
-    }
-    Err(ChildError::other(
-        "mount",
-        field(op),
-        format!(
-            "the destination is {} (through the rootfs's symlinks): only procfs may be mounted \
-             on /proc, and only lxcfs's files below it",
-            resolved.display()
-        ),
-    ))
-}
-
-fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -> Result<OwnedFd> {
-    // The destination, with the rootfs's symlinks resolved inside it, once:
-    // the mount is looked up again by this path after it is made, refusing
-    // symlinks, so a swap in between fails instead of redirecting the
-    // remount or the propagation change to another mount.
-    let resolved = root
-        .resolve(&op.destination)
-        .map_err(|e| ChildError::sys("resolve mount point", field(op), e))?;
-    check_not_over_proc(op, &resolved)?;
-    let reopen = || {
-        root.open_resolved(&resolved, OFlag::empty())
-            .map_err(|e| ChildError::sys("open mount point", field(op), e))
-    };
-    let target = match &op.kind {
-        MountKind::Bind { .. } => {
-            let src = nix::fcntl::open(
-                &op.source,
-                OFlag::O_PATH | OFlag::O_CLOEXEC,
-                nix::sys::stat::Mode::empty(),
-            )
-            .map_err(|e| {
-                ChildError::sys(
-                    "open bind source",
-                    format!("{} {}", field(op), op.source.display()),
-                    e,
-                )
-            })?;
-            let target = root
-                .ensure_mountpoint(&op.destination, is_dir(&src))
-                .map_err(|e| ChildError::sys("create mount point", field(op), e))?;
-            target_opened(op);
-            mount(
-                Some(fd_path(&src).as_str()),
-                fd_path(&target).as_str(),
-                None::<&str>,
-                flags(op.flags.0),
-                None::<&str>,
-            )
-            .map_err(|e| {
-                ChildError::sys(
-                    "bind mount",
-                    format!("{} from {}", field(op), op.source.display()),
-                    e,
-                )
-            })?;
-            // Reopen: the fd we had names the directory under the new mount.
-            let target = reopen()?;
-            if let Some(remount) = op.bind_remount {
-                remount_bind(&fd_path(&target), remount.0, &field(op))?;
+/// Whether anything is done to mount `op` after it is made (a remount,
+/// propagation, recursive attributes, a copy, the cgroup layout, a late
+/// `ro`), so that the new mount must be found again ([`mount_on`]).
+fn needs_handle(plan: &Plan, op: &MountOp) -> bool {
+    let later = op.bind_remount.is_some()
+        || !op.propagation.is_empty()
+        || op.recursive.is_some()
+        || op.readonly_last
+        || op.copy_up;
+    later
+        || match &op.kind {
+            MountKind::Bind { .. } => false,
+            MountKind::Cgroup => true,
+            // The bind of the host's that may replace them is remounted.
+            MountKind::Filesystem { fstype } => {
+                plan.namespaces.in_user_namespace() && matches!(fstype.as_str(), "sysfs" | "mqueue")
             }
-            target
+        }
+}
+
+/// The source of a bind mount, as an `O_PATH` fd. In a user namespace the
+/// init may be denied what the host's root may open (a source below a
+/// directory only root may search): the runtime opens it then, in the
+/// container's mount namespace (`container/mount_source.rs`), as runc does.
+fn open_bind_source(plan: &Plan, op: &MountOp, channel: &Channel) -> Result<OwnedFd> {
+    let what = || format!("{} {}", field(op), op.source.display());
+    let own = nix::fcntl::open(
+        &op.source,
+        OFlag::O_PATH | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    );
+    match own {
+        Err(e @ (Errno::EACCES | Errno::EPERM)) if plan.namespaces.in_user_namespace() => {
+            channel.send_to_runtime(&FromChild::OpenMountSource(op.index))?;
+            channel.recv_mount_source()?.map_err(|why| {
+                ChildError::other(
+                    "open bind source",
+                    what(),
+                    format!("{} in the user namespace; {why}", e.desc()),
+                )
+            })
+        }
+        r => r.map_err(|e| ChildError::sys("open bind source", what(), e)),
+    }
+}
+
+fn mount_one(
+    plan: &Plan,
+    root: &Root,
+    op: &MountOp,
+    cgroup: &ContainerCgroup,
+    channel: &Channel,
+) -> Result<Option<OwnedFd>> {
+    let source = match op.kind {
+        MountKind::Bind { .. } => Some(open_bind_source(plan, op, channel)?),
+        _ => None,
+    };
+    let target = open_target(root, op, source.as_ref())?;
+    target_opened(op);
+    let find = || target.find_again(root);
+    let find_again = needs_handle(plan, op).then_some(&find as &FindAgain);
+    let what = field(op);
+    let top = match &op.kind {
+        MountKind::Bind { .. } => {
+            let src = source
+                .as_ref()
+                .ok_or_else(|| ChildError::other("bind mount", what.clone(), "no source"))?;
+            let top = mount_on(&target.fd, find_again, &what, |to| {
+                mount(
+                    Some(fd_path(src).as_str()),
+                    to,
+                    None::<&str>,
+                    flags(op.flags.0),
+                    None::<&str>,
+                )
+                .map_err(|e| {
+                    ChildError::sys(
+                        "bind mount",
+                        format!("{what} from {}", op.source.display()),
+                        e,
+                    )
+                })
+            })?;
+            if let (Some(remount), Some(top)) = (op.bind_remount, &top) {
+                remount_bind(&fd_path(top), remount.0, &what)?;
+            }
+            top
+        }
+        MountKind::Filesystem { fstype } if op.copy_up => {
+            Some(mount_copied_up(plan, op, fstype, &target.fd, &find)?)
         }
         MountKind::Filesystem { fstype } => {
-            let target = mountpoint_dir(root, op, fstype)?;
-            target_opened(op);
-            if op.copy_up {
-                mount_copied_up(plan, op, fstype, &target, &reopen)?
-            } else {
-                let remount = mount_fs(plan, op, fstype, &target)?;
-                let target = reopen()?;
-                if let Some(bits) = remount {
-                    remount_bind(&fd_path(&target), bits, &field(op))?;
-                    if bits & libc::MS_RDONLY != 0 {
-                        // The host's /sys came with its submounts (its cgroup
-                        // tree among them): read-only means all of them (runc
-                        // CVE-2023-25809).
-                        sys::mount_setattr(
-                            target.as_fd(),
-                            c"",
-                            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
-                            sys::MOUNT_ATTR_RDONLY,
-                            0,
-                            0,
-                        )
-                        .map_err(|e| ChildError::sys("make read-only", field(op), e))?;
-                    }
-                }
-                target
+            let mut remount = None;
+            let top = mount_on(&target.fd, find_again, &what, |to| {
+                remount = mount_fs(plan, op, fstype, to)?;
+                Ok(())
+            })?;
+            if let (Some(bits), Some(top)) = (remount, &top) {
+                remount_host_bind(op, top, bits)?;
             }
+            top
         }
-        MountKind::Cgroup => {
-            let target = mountpoint_dir(root, op, "cgroup")?;
-            super::cgroupfs::mount_cgroups(plan, root, op, &target, cgroup)?;
-            reopen()?
-        }
+        MountKind::Cgroup => Some(super::cgroupfs::mount_cgroups(
+            plan, op, &target.fd, &find, cgroup,
+        )?),
     };
+    if let Some(top) = &top {
+        set_propagation(op, top)?;
+    }
+    Ok(top)
+}
+
+pub(crate) type FindAgain<'a> = dyn Fn() -> std::result::Result<OwnedFd, Errno> + 'a;
+
+/// The bind of the host's sysfs or mqueue that replaced a mount a user
+/// namespace may not make gets the mount's flags.
+fn remount_host_bind(op: &MountOp, top: &OwnedFd, bits: u64) -> Result<()> {
+    remount_bind(&fd_path(top), bits, &field(op))?;
+    if bits & libc::MS_RDONLY != 0 {
+        // The host's /sys came with its submounts (its cgroup tree among
+        // them): read-only means all of them (runc CVE-2023-25809).
+        sys::mount_setattr(
+            top.as_fd(),
+            c"",
+            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            sys::MOUNT_ATTR_RDONLY,
+            0,
+            0,
+        )
+        .map_err(|e| ChildError::sys("make read-only", field(op), e))?;
+    }
+    Ok(())
+}
+
+/// The propagation and recursive attributes of `op`, on the new mount.
+fn set_propagation(op: &MountOp, top: &OwnedFd) -> Result<()> {
     for p in &op.propagation {
         mount(
             None::<&str>,
-            fd_path(&target).as_str(),
+            fd_path(top).as_str(),
             None::<&str>,
             flags(p.0),
             None::<&str>,
@@ -265,7 +270,7 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
     }
     if let Some(r) = op.recursive {
         sys::mount_setattr(
-            target.as_fd(),
+            top.as_fd(),
             c"",
             (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
             r.set,
@@ -274,7 +279,7 @@ fn mount_one(plan: &Plan, root: &Root, op: &MountOp, cgroup: &ContainerCgroup) -
         )
         .map_err(|e| ChildError::sys("mount_setattr", field(op), e))?;
     }
-    Ok(target)
+    Ok(())
 }
 
 /// `tmpcopyup`: mount the tmpfs, copy what it covers into it, and only then
@@ -284,7 +289,7 @@ fn mount_copied_up(
     op: &MountOp,
     fstype: &str,
     target: &OwnedFd,
-    reopen: &dyn Fn() -> Result<OwnedFd>,
+    find_again: &FindAgain<'_>,
 ) -> Result<OwnedFd> {
     let open_err = |e| ChildError::sys("tmpcopyup: open", field(op), e);
     // Opened before the mount covers it: the fd keeps the image's directory
@@ -295,23 +300,25 @@ fn mount_copied_up(
         flags: crate::plan::MsFlags(op.flags.0 & !libc::MS_RDONLY),
         ..op.clone()
     };
-    mount_fs(plan, &writable, fstype, target)?;
-    let target = reopen()?;
-    let fresh = read_dir_fd(&target).map_err(open_err)?;
+    let top = mount_on(target, Some(find_again), &field(op), |to| {
+        mount_fs(plan, &writable, fstype, to).map(drop)
+    })?
+    .ok_or_else(|| ChildError::other("tmpcopyup", field(op), "the new mount was not found"))?;
+    let fresh = read_dir_fd(&top).map_err(open_err)?;
     super::copyup::copy_tree(covered.as_fd(), fresh.as_fd())
         .map_err(|e| ChildError::sys("tmpcopyup: copy into", field(op), e))?;
     if readonly {
         let data = (!op.data.is_empty()).then_some(op.data.as_str());
         mount(
             None::<&str>,
-            fd_path(&target).as_str(),
+            fd_path(&top).as_str(),
             None::<&str>,
             flags(op.flags.0 | libc::MS_REMOUNT),
             data,
         )
         .map_err(|e| ChildError::sys("remount read-only", field(op), e))?;
     }
-    Ok(target)
+    Ok(top)
 }
 
 /// A readable directory fd from an `O_PATH` one.
@@ -324,47 +331,25 @@ fn read_dir_fd(dir: &OwnedFd) -> std::result::Result<OwnedFd, Errno> {
     )
 }
 
-/// The moment between resolving a mount point and mounting on it, where a
-/// symlink swapped in must make no difference (CVE-2021-30465).
+/// The moment between opening and checking a mount point and mounting on
+/// it, where a rename or a symlink swapped in must make no difference
+/// (CVE-2021-30465).
 fn target_opened(op: &MountOp) {
     if cfg!(debug_assertions) {
         stop_point::reached(&format!("init:mount-{}-target", op.index));
     }
 }
 
-/// proc and sysfs must be mounted on a real directory: a symlink there
-/// would let a malicious image move them (and the masked paths with them).
-fn mountpoint_dir(root: &Root, op: &MountOp, fstype: &str) -> Result<OwnedFd> {
-    if matches!(fstype, "proc" | "sysfs") {
-        if let Ok(fd) = root.open_in(&op.destination, OFlag::O_NOFOLLOW) {
-            if !is_dir(&fd) {
-                return Err(ChildError::other(
-                    "mount",
-                    field(op),
-                    format!("{fstype} must be mounted on a directory, not a symlink or file"),
-                ));
-            }
-        }
-    }
-    root.mkdir_all(&op.destination)
-        .map_err(|e| ChildError::sys("create mount point", field(op), e))
-}
-
-/// Mounts a filesystem; returns the flags a bind fallback still needs.
-fn mount_fs(plan: &Plan, op: &MountOp, fstype: &str, target: &OwnedFd) -> Result<Option<u64>> {
+/// Mounts a filesystem on `to` (the path of the mount point's fd); returns
+/// the flags a bind fallback still needs.
+fn mount_fs(plan: &Plan, op: &MountOp, fstype: &str, to: &str) -> Result<Option<u64>> {
     let data = (!op.data.is_empty()).then_some(op.data.as_str());
     let source = if op.source.as_os_str().is_empty() {
         Path::new(fstype)
     } else {
         &op.source
     };
-    let res = mount(
-        Some(source),
-        fd_path(target).as_str(),
-        Some(fstype),
-        flags(op.flags.0),
-        data,
-    );
+    let res = mount(Some(source), to, Some(fstype), flags(op.flags.0), data);
     match res {
         // Without its own network (sysfs) or IPC (mqueue) namespace, a
         // user namespace may not mount these: bind the host's instead, as
@@ -379,7 +364,7 @@ fn mount_fs(plan: &Plan, op: &MountOp, fstype: &str, target: &OwnedFd) -> Result
             };
             mount(
                 Some(host),
-                fd_path(target).as_str(),
+                to,
                 None::<&str>,
                 MsFlags::MS_BIND | MsFlags::MS_REC,
                 None::<&str>,

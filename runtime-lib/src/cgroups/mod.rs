@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
+use crate::mountinfo::unescape;
 use crate::plan::DeviceRule;
 
 pub use delegation::{delegated_part, Delegated};
@@ -161,7 +162,7 @@ impl HostCgroups {
             if l.len() < 5 || r.len() < 3 {
                 continue;
             }
-            let mountpoint = PathBuf::from(unescape(l[4]));
+            let mountpoint = unescape(l[4]);
             match r[0] {
                 "cgroup2" => unified = Some(mountpoint),
                 "cgroup" => {
@@ -177,7 +178,7 @@ impl HostCgroups {
                         v1.push(Hierarchy {
                             name,
                             mountpoint,
-                            root: PathBuf::from(unescape(l[3])),
+                            root: unescape(l[3]),
                         });
                     }
                 }
@@ -212,27 +213,6 @@ impl HostCgroups {
             },
         }
     }
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The caller's own cgroups, from `/proc/self/cgroup`: `(hierarchy, path)`;
@@ -778,11 +758,6 @@ mod tests {
                 dir: PathBuf::from("/sys/fs/cgroup/init.scope/x/y")
             }
         );
-    }
-
-    #[test]
-    fn unescapes_mountinfo() {
-        assert_eq!(unescape("/a\\040b"), "/a b");
     }
 
     fn temp(name: &str) -> PathBuf {

@@ -447,6 +447,10 @@ fn create_or_undo(
     loop {
         match parent_end.recv_from_child()? {
             FromChild::Ready => break,
+            FromChild::OpenMountSource(index) => {
+                let source = super::mount_source::open_for_init(&plan, index, init_pid);
+                parent_end.send_mount_source(source)?;
+            }
             FromChild::RunHooks => {
                 stop_point::reached("create:hooks");
                 let state = HookState {

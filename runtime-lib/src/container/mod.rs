@@ -6,6 +6,7 @@ mod cgroup_ops;
 mod create;
 mod exec;
 mod id;
+mod mount_source;
 mod pid_namespace;
 mod placement;
 mod process_overrides;

@@ -356,6 +356,14 @@ fn plan_mount(
     bundle: &Path,
 ) -> Result<MountOp, Problem> {
     let destination = container_path(&format!("{field}.destination"), m.destination())?;
+    if destination == Path::new("/") {
+        // runc: "mountpoint is on the top of rootfs". A symlink leading to
+        // "/" is found by the executor, on the mount point's fd.
+        return Err(Problem::new(
+            format!("{field}.destination"),
+            "must not be \"/\": a mount may not cover the container's root",
+        ));
+    }
     let mut flags = 0u64;
     let mut data = Vec::new();
     let mut propagation = Vec::new();
@@ -454,6 +462,18 @@ fn plan_mount(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_destination_of_root_is_refused() {
+        for dest in ["/", "", ".", "/./"] {
+            let m: oci_spec::runtime::Mount = serde_json::from_value(serde_json::json!({
+                "destination": dest, "type": "tmpfs", "source": "tmpfs"
+            }))
+            .unwrap();
+            let err = plan_mount(3, "mounts[3]", &m, Path::new("/b")).unwrap_err();
+            assert_eq!(err.field, "mounts[3].destination", "{dest:?}");
+        }
+    }
 
     #[test]
     fn every_known_option_is_in_the_table() {

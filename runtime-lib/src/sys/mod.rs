@@ -554,3 +554,47 @@ pub fn set_send_timeout(fd: RawFd, timeout: std::time::Duration) -> Result<(), E
     };
     Errno::result(ret).map(drop)
 }
+
+/// What names one file in one mount: the device and inode of the file, and
+/// the id of the mount it was reached through (as mountinfo numbers it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileId {
+    /// The device (`st_dev`).
+    pub dev: (u32, u32),
+    /// The inode number.
+    pub ino: u64,
+    /// The mount's id (`STATX_MNT_ID`, Linux 5.8; field 1 of mountinfo).
+    pub mnt_id: u64,
+}
+
+/// `statx(2)` of the object `fd` names (`AT_EMPTY_PATH`, works on `O_PATH`
+/// fds): its [`FileId`].
+pub fn file_id(fd: BorrowedFd<'_>) -> Result<FileId, Errno> {
+    const STATX_MNT_ID: libc::c_uint = 0x1000;
+    let mut st = std::mem::MaybeUninit::<libc::statx>::zeroed();
+    // SAFETY: the path is a NUL-terminated empty string that outlives the
+    // call; `st` is a writable `struct statx` the kernel fills in; `fd` is
+    // borrowed for the call.
+    let ret = unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_STATX_DONT_SYNC,
+            libc::STATX_INO | STATX_MNT_ID,
+            st.as_mut_ptr(),
+        )
+    };
+    Errno::result(ret)?;
+    // SAFETY: zero-initialised and, on success, filled by the kernel: every
+    // field is a plain integer.
+    let st = unsafe { st.assume_init() };
+    if st.stx_mask & STATX_MNT_ID == 0 {
+        // Before Linux 5.8: no mount id, and no way to tell mounts apart.
+        return Err(Errno::ENOSYS);
+    }
+    Ok(FileId {
+        dev: (st.stx_dev_major, st.stx_dev_minor),
+        ino: st.stx_ino,
+        mnt_id: st.stx_mnt_id,
+    })
+}

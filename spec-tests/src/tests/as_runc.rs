@@ -9,7 +9,7 @@
 
 use serde_json::{json, Value};
 
-use crate::bundle::{base_config, set_caps, sh, DEFAULT_PATH};
+use crate::bundle::{add_mount, add_userns, base_config, set_caps, sh, DEFAULT_PATH};
 use crate::harness::{
     ensure, ensure_eq, mkdir_mode, mount_at, run_config, run_ok, skip, Ctn, Ctx, TestResult,
 };
@@ -39,6 +39,10 @@ pub fn tests() -> Vec<Test> {
         t("dev_core_only_with_kcore", dev_core_only_with_kcore),
         t("cgroup2_tree_joined", cgroup2_tree_joined),
         t("cwd_created", cwd_created),
+        t(
+            "userns_bind_source_only_host_root_reaches",
+            userns_bind_source_only_host_root_reaches,
+        ),
         t(
             "cwd_entered_before_user_switch",
             cwd_entered_before_user_switch,
@@ -452,4 +456,36 @@ fn seccomp_without_identity_syscalls(ctx: &Ctx) -> TestResult {
         "setgid",
     ];
     runs_under(ctx, &podman_without(&names, Some(6))?, &[false])
+}
+
+/// A bind mount whose source is below a directory only the host's root may search (0700,
+/// root's), in a container with a user namespace: the container's root is not the host's, so an
+/// init that opens the source itself is denied it (cella before this test: "open bind source
+/// ...: Permission denied"). runc opens such sources as the host's root, in the container's mount
+/// namespace, and hands them to its init; the container reads the file through a read-only
+/// bind, as asked.
+fn userns_bind_source_only_host_root_reaches(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    crate::rootfs::chown_tree(&c.rootfs(), 100000, 100000)?;
+    let private = c.bundle.join("root-only");
+    mkdir_mode(&private, 0o700)?;
+    let file = private.join("file");
+    std::fs::write(&file, "only-root-reaches\n").map_err(|e| format!("write: {e}"))?;
+    let mut cfg = sh("cat /mnt/file; if touch /mnt/file 2>/dev/null; then echo writable; fi");
+    add_userns(&mut cfg, &[(0, 100000, 65536)]);
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/mnt/file", "type": "bind", "source": file,
+               "options": ["bind", "ro"]}),
+    );
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure(out.code == 0, || {
+        format!("the container did not run: {}", out.describe())
+    })?;
+    ensure_eq(
+        out.stdout.trim(),
+        "only-root-reaches",
+        "what the container read",
+    )
 }

@@ -39,6 +39,10 @@ pub fn tests() -> Vec<Test> {
         t("readonly_paths", readonly_paths),
         t("sysctl", sysctl),
         t("rootfs_propagation_shared", rootfs_propagation_shared),
+        t(
+            "rootfs_propagation_shared_path_with_space",
+            rootfs_propagation_shared_path_with_space,
+        ),
         t("cgroup_mount", cgroup_mount),
         t("bind_file", bind_file),
         t("tmpfs_at_nested_missing_dir", tmpfs_at_nested_missing_dir),
@@ -374,6 +378,26 @@ fn rootfs_propagation_shared(ctx: &Ctx) -> TestResult {
         })?;
     }
     Ok(())
+}
+
+/// With `rootfsPropagation: shared` the mount the rootfs is on is made private before
+/// `pivot_root` (which refuses a shared parent), found in `/proc/self/mountinfo`, which writes a
+/// space in a path as `\040`. The rootfs here is `root fs`, a shared mount of its own on the
+/// host: a runtime that compares the escaped text with the real path (cella before this test)
+/// makes the mount above it private instead and `pivot_root` fails with EINVAL; runc runs it.
+fn rootfs_propagation_shared_path_with_space(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let spaced = c.bundle.join("root fs");
+    fs::rename(c.rootfs(), &spaced).map_err(|e| format!("rename the rootfs: {e}"))?;
+    c.host_shared_bind(&spaced)?;
+    let mut cfg = sh("echo ran");
+    cfg["root"]["path"] = json!("root fs");
+    cfg["linux"]["rootfsPropagation"] = json!("shared");
+    c.write_config(&cfg)?;
+    let out = c.run()?;
+    ensure(out.code == 0 && out.stdout.trim() == "ran", || {
+        format!("the container did not run: {}", out.describe())
+    })
 }
 
 /// A `cgroup` mount at /sys/fs/cgroup (ro, nosuid, nodev, noexec) in a new cgroup namespace

@@ -42,6 +42,8 @@ pub fn tests() -> Vec<Test> {
             no_files_outside_rootfs,
         ),
         t("cve_2024_45310_mkdir_race", mkdir_race),
+        t("mount_point_renamed_before_mount", mount_point_renamed),
+        t("mount_on_root_refused", mount_on_root_refused),
         t("cve_2019_19921_volume_over_proc", volume_over_proc),
         t("cve_2024_21626_exec_cwd_leaked_fd", exec_cwd_leaked_fd),
         t("cve_2025_31133_masked_path_dev_null", masked_path_dev_null),
@@ -72,6 +74,11 @@ pub fn tests() -> Vec<Test> {
         t("too_many_mounts", too_many_mounts),
         t("lifecycles_leak_nothing", lifecycles_leak_nothing),
         t("init_non_dumpable_until_exec", init_non_dumpable_until_exec),
+        t("recycled_pid_not_signalled", recycled_pid_not_signalled),
+        t(
+            "exec_setgroups_not_read_from_container",
+            exec_setgroups_not_read_from_container,
+        ),
     ]
 }
 
@@ -573,6 +580,120 @@ fn mkdir_race(ctx: &Ctx) -> TestResult {
             out.describe()
         )
     })
+}
+
+/// The root field (4) of the mountinfo line of the mount whose root ends with `/name`, and its
+/// per-mount options: which of the container's mounts a bind of the host directory `name` is.
+fn bind_of<'a>(
+    lines: &'a [crate::harness::MountInfo],
+    name: &str,
+) -> Option<&'a crate::harness::MountInfo> {
+    let suffix = format!("/{name}");
+    lines.iter().find(|m| {
+        m.line
+            .split(' ')
+            .nth(3)
+            .is_some_and(|r| r.ends_with(&suffix))
+    })
+}
+
+/// A check made on a mount point's path holds for what is mounted only if it is made on the
+/// fd mounted on, and what is done to the new mount afterwards (the remount that makes a bind
+/// read-only, propagation) reaches it only if it is found without trusting that path again. The
+/// attacker shares `/vol` (a volume) and, between the runtime's opening of `/vol/b` and its
+/// mount there (stop point `init:mount-N-target`), renames `/vol/b` away and the mount point of
+/// an earlier mount, `/vol/a`, to `/vol/b`. A runtime that looks `/vol/b` up again after the
+/// mount to remount it `ro` (cella before this test, runc's path re-resolution after a mount
+/// likewise) makes the earlier mount read-only and leaves the `ro` bind writable. cella finds
+/// that the path now leads to a mount that existed before and fails create.
+fn mount_point_renamed(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    for d in ["vol/a", "vol/b"] {
+        fs::create_dir_all(c.rootfs().join(d)).map_err(|e| format!("mkdir: {e}"))?;
+    }
+    for d in ["src-a", "src-b"] {
+        fs::create_dir_all(c.bundle.join(d)).map_err(|e| format!("mkdir: {e}"))?;
+    }
+    let mut cfg = sh("true");
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/vol/a", "type": "bind", "source": c.bundle.join("src-a"),
+               "options": ["rbind", "rw"]}),
+    );
+    let index = cfg["mounts"].as_array().map(Vec::len).unwrap_or(0);
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/vol/b", "type": "bind", "source": c.bundle.join("src-b"),
+               "options": ["bind", "ro"]}),
+    );
+    c.write_config(&cfg)?;
+    let target_step = format!("init:mount-{index}-target");
+    let mut staged = Staged::spawn(&c, &[&target_step, "init:devices"])?;
+    let Some(init) = staged.wait_step(&target_step)? else {
+        return Err(skip(NO_STOP_POINTS));
+    };
+    let vol = c.rootfs().join("vol");
+    fs::rename(vol.join("b"), vol.join("moved")).map_err(|e| format!("rename: {e}"))?;
+    fs::rename(vol.join("a"), vol.join("b")).map_err(|e| format!("rename: {e}"))?;
+    staged.cont(init);
+    let Some(init) = staged.wait_step("init:devices")? else {
+        // create failed: the swap was noticed.
+        let out = staged.finish()?;
+        return ensure(out.code != 0, || {
+            format!("create ended early: {}", out.describe())
+        });
+    };
+    let text = fs::read_to_string(format!("/proc/{init}/mountinfo"))
+        .map_err(|e| format!("/proc/{init}/mountinfo: {e}"))?;
+    staged.cont(init);
+    let _ = staged.finish()?;
+    let lines = crate::harness::parse_mountinfo(&text);
+    let b = bind_of(&lines, "src-b").ok_or("no bind of src-b in the container's mountinfo")?;
+    ensure(b.has_opt("ro"), || {
+        format!("the bind asked to be read-only is writable: {}", b.line)
+    })?;
+    let a = bind_of(&lines, "src-a").ok_or("no bind of src-a in the container's mountinfo")?;
+    ensure(a.has_opt("rw"), || {
+        format!(
+            "the ro meant for another mount made this one read-only: {}",
+            a.line
+        )
+    })
+}
+
+/// A mount on the container's root itself, whether the destination is `/` or a symlink of the
+/// rootfs leads there (`/x -> /`), is refused naming `mounts[N].destination`, and leaves no
+/// container behind (runc: "mountpoint is on the top of rootfs"). The mount is a bind of the
+/// rootfs onto itself, which a runtime that allows it makes without any other failure (cella
+/// before this test ran the container on it).
+fn mount_on_root_refused(ctx: &Ctx) -> TestResult {
+    for (tag, dest) in [("lexical", "/"), ("symlink", "/x")] {
+        let c = Ctn::new(ctx, tag)?;
+        std::os::unix::fs::symlink("/", c.rootfs().join("x"))
+            .map_err(|e| format!("symlink: {e}"))?;
+        let mut cfg = sh("true");
+        let index = cfg["mounts"].as_array().map(Vec::len).unwrap_or(0);
+        add_mount(
+            &mut cfg,
+            json!({"destination": dest, "type": "bind", "source": c.rootfs(),
+                   "options": ["rbind"]}),
+        );
+        c.write_config(&cfg)?;
+        let out = c.create(&[])?;
+        ensure(out.code != 0, || {
+            format!("create with a mount on {dest} (the root) succeeded")
+        })?;
+        let field = format!("mounts[{index}].destination");
+        if ctx.check_messages {
+            ensure(out.stderr.contains(&field), || {
+                format!("the error does not name {field}: {}", out.stderr.trim())
+            })?;
+        }
+        ensure(ctx.rt(&["state", &c.id])?.code != 0, || {
+            format!("a container {} is left after the failed create", c.id)
+        })?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1464,4 +1585,103 @@ fn init_non_dumpable_until_exec(ctx: &Ctx) -> TestResult {
         "after start: readable".into(),
         "/proc/1/environ",
     )
+}
+
+/// A pid in the state file that now names another process (the init died and its number was
+/// reused) is never signalled: the runtime compares the process's start time with the one it
+/// recorded. The test kills a created container's init behind the runtime's back, starts a
+/// process of its own and writes its pid into the state file in place of the init's, leaving
+/// the recorded start time as it was (cella's `pid`/`start_time`, runc's
+/// `init_process_pid`/`init_process_start`). `state` must say stopped, and `kill`, `kill --all`
+/// and `delete --force` must leave that process alive.
+fn recycled_pid_not_signalled(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&sh("sleep 1000"))?;
+    c.create_ok()?;
+    let init = c.pid()?;
+    run_host(&["kill", "-KILL", &init.to_string()])?;
+    wait_until(
+        Duration::from_secs(5),
+        || !matches!(proc_state(init), Some(s) if s != 'Z'),
+    );
+    let mut other = std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .map_err(|e| format!("spawn sleep: {e}"))?;
+    let result = (|| {
+        let file = ctx.root.join(&c.id).join("state.json");
+        let text = fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let mut state: Value =
+            serde_json::from_str(&text).map_err(|e| format!("state.json: {e}"))?;
+        let key = ["pid", "init_process_pid"]
+            .into_iter()
+            .find(|k| state.get(*k).is_some_and(Value::is_number))
+            .ok_or("state.json has no pid field this test knows (pid, init_process_pid)")?;
+        state[key] = json!(other.id());
+        write_file(&file, &state.to_string())?;
+        let status = c.status()?;
+        ensure_eq(
+            status.as_str(),
+            "stopped",
+            "status with a recycled init pid",
+        )?;
+        let _ = ctx.rt(&["kill", &c.id, "KILL"])?;
+        let _ = ctx.rt(&["kill", "--all", &c.id, "KILL"])?;
+        let _ = ctx.rt(&["delete", "--force", &c.id])?;
+        ensure(matches!(other.try_wait(), Ok(None)), || {
+            format!(
+                "process {} (the recycled pid) was killed by the runtime",
+                other.id()
+            )
+        })
+    })();
+    let _ = other.kill();
+    let _ = other.wait();
+    result
+}
+
+/// An exec'd process gets exactly its supplementary groups, whatever the container did to its
+/// `/proc`: a container with CAP_SYS_ADMIN mounts a tmpfs over `/proc` whose `self/setgroups`
+/// says `deny`. A runtime that reads that file from the joined mount namespace believes
+/// setgroups(2) is forbidden, skips it, and the process keeps the runtime's own groups (the
+/// test gives the runtime group 4242 with `setpriv`). Read from the host: `Groups:` of the
+/// exec'd process must be empty (the process asks for none).
+fn exec_setgroups_not_read_from_container(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    let mut caps: Vec<&str> = DEFAULT_CAPS.to_vec();
+    caps.push("CAP_SYS_ADMIN");
+    let mut cfg = sh("mount -t tmpfs st-fake /proc && mkdir -p /proc/self && \
+                      echo deny > /proc/self/setgroups && touch /proc/ready; sleep 1000");
+    set_caps(&mut cfg, &caps);
+    c.write_config(&cfg)?;
+    c.start_new()?;
+    let init = c.pid()?;
+    let ready = PathBuf::from(format!("/proc/{init}/root/proc/ready"));
+    ensure(
+        wait_until(Duration::from_secs(10), || ready.exists()),
+        || "the container did not mount its fake /proc".to_string(),
+    )?;
+    let pidfile = c.bundle.join("exec.pid");
+    let pid_s = pidfile.to_string_lossy().into_owned();
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.args(["--groups", "4242"])
+        .arg(&ctx.runtime)
+        .arg("--root")
+        .arg(&ctx.root);
+    cmd.args(["exec", "-d", "--pid-file", &pid_s, &c.id, "sleep", "1000"]);
+    let out = ctx.exec(cmd, None)?;
+    ensure_eq(
+        out.code,
+        0,
+        &format!("exec under setpriv --groups 4242 ({})", out.describe()),
+    )?;
+    let pid = fs::read_to_string(&pidfile).map_err(|e| format!("pid file: {e}"))?;
+    let status = fs::read_to_string(format!("/proc/{}/status", pid.trim()))
+        .map_err(|e| format!("status of {}: {e}", pid.trim()))?;
+    let groups = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Groups:"))
+        .map(str::trim)
+        .unwrap_or_default();
+    ensure_eq(groups, "", "supplementary groups of the exec'd process")
 }
