@@ -3,7 +3,7 @@
 #
 #   scripts/test-all.sh               the full run (what CI runs through .ci/run): every step
 #                                     below but the quick tier's debug runs, about 25 minutes
-#   scripts/test-all.sh --quick       the quick tier, after every change (about 5 minutes here):
+#   scripts/test-all.sh --quick       the quick tier, after every change (5-6 minutes here):
 #                                     fmt, clippy, function lengths, cargo doc, cargo test, then
 #                                     spec-tests and difftest against the debug cella that
 #                                     cargo test built (no release build)
