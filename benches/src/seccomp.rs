@@ -69,9 +69,10 @@ pub fn run(args: impl Iterator<Item = String>) -> Result<(), String> {
 /// (a): parse once, then time `compile` alone `opts.compiles` times (and parse + compile as
 /// many times, as a runtime pays both).
 fn compile_bench(opts: &Options, text: &str) -> Result<(), String> {
-    let seccomp: oci_spec::runtime::LinuxSeccomp =
-        cella::seccomp::parse_profile(text).map_err(|e| format!("profile: {e}"))?;
-    let compiled = cella::seccomp::compile(&seccomp).map_err(|e| format!("compile: {e}"))?;
+    let seccomp: oci_spec::runtime::LinuxSeccomp = cella::seccomp::parse_profile(text)
+        .map_err(|e| format!("profile: {}", cella::error::Chain(&e)))?;
+    let compiled = cella::seccomp::compile(&seccomp)
+        .map_err(|e| format!("compile: {}", cella::error::Chain(&e)))?;
     let n = opts.compiles.max(1);
     let mut compile_us = Vec::with_capacity(n);
     let mut both_us = Vec::with_capacity(n);

@@ -2,10 +2,10 @@
 //! versions). No input may panic or hang; errors are fine.
 #![no_main]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use cella::cgroups::Version;
-use cella::plan::{CreateOptions, HostFacts};
+use cella::cgroups::{Hierarchy, HostCgroups, Mode};
+use cella::plan::{CgroupFacts, CreateOptions, HostFacts};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,15 +25,39 @@ fuzz_target!(|data: &[u8]| {
         spec,
         warnings: Vec::new(),
     };
-    for version in [Version::V1, Version::V2] {
+    // A v1 host with one hierarchy and a v2 host; nothing of the
+    // container's cgroup exists on either.
+    let memory = Hierarchy {
+        name: "memory".into(),
+        mountpoint: "/sys/fs/cgroup/memory".into(),
+        root: "/".into(),
+    };
+    let hosts = [
+        HostCgroups {
+            mode: Mode::Legacy,
+            v1: vec![memory],
+            unified: None,
+        },
+        HostCgroups {
+            mode: Mode::Unified,
+            v1: Vec::new(),
+            unified: Some("/sys/fs/cgroup".into()),
+        },
+    ];
+    for mounts in hosts {
         let _ = cella::plan::compile(
             &bundle,
             "fuzz",
             &CreateOptions::default(),
             &HostFacts {
-                cgroup_version: version,
                 caller: cella::rootless::Caller::ROOT,
                 proc_kcore: true,
+                cgroups: CgroupFacts {
+                    mounts,
+                    own: vec![(String::new(), PathBuf::from("/"))],
+                    found: Vec::new(),
+                    user: "uid 0".into(),
+                },
             },
         );
     }

@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for version in [Version::V1, Version::V2] {
-        let _ = cella::cgroups::writes(&r, version);
+        let _ = cella::plan::cgroup_writes(&r, version);
     }
     if let Some(rules) = r.devices() {
         let _ = cella::plan::device_rules_for_update(rules, &[]);

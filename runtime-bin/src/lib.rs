@@ -3,7 +3,10 @@
 //! [`run`]; [`parse_args`] is the parser alone (fuzzed in `fuzz/`).
 
 mod commands;
+mod failure;
 mod log;
+
+use failure::Failure;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -162,7 +165,7 @@ pub fn run() -> ExitCode {
     let runtime = || -> Result<cella::container::Runtime, cella::Error> {
         let root = match &cli.root {
             Some(r) => r.clone(),
-            None => cella::rootless::default_state_root(&caller).map_err(cella::Error::Usage)?,
+            None => cella::rootless::default_state_root(&caller)?,
         };
         logger.debug(&format!("state directory {}", root.display()));
         Ok(cella::container::Runtime::new(root))
@@ -202,8 +205,10 @@ pub fn run() -> ExitCode {
             // Warnings of the failed operation's clean-up first (a failed
             // create's poststop hooks), then the error, as `delete` logs its
             // poststop warnings.
-            log::warnings(e.warnings());
-            logger.error(&e.to_string());
+            log::warnings(e.lib().map(cella::Error::warnings).unwrap_or_default());
+            // One line: the error, then its causes (`Display` says only
+            // each one's own part).
+            logger.error(&cella::error::Chain(&e).to_string());
             ExitCode::from(failure)
         }
     }

@@ -78,6 +78,149 @@ fn plan_of_a_bad_config_names_file_and_field() {
     std::fs::remove_dir_all(b).unwrap();
 }
 
+/// Where `controller`'s files are on this host: its v1 hierarchy's mount,
+/// or on a v2 host the cgroup2 mount (a hybrid host's cgroup2 tree has no
+/// controller).
+fn cgroup_mount_for(controller: &str) -> Option<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let (mut v1, mut v2) = (false, None);
+    for line in text.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let Some(mountpoint) = left.split(' ').nth(4) else {
+            continue;
+        };
+        let mut r = right.split(' ');
+        match (r.next(), r.nth(1)) {
+            (Some("cgroup"), Some(opts)) => {
+                v1 = true;
+                if opts.split(',').any(|o| o == controller) {
+                    return Some(PathBuf::from(mountpoint));
+                }
+            }
+            (Some("cgroup2"), _) => v2 = Some(PathBuf::from(mountpoint)),
+            _ => {}
+        }
+    }
+    v2.filter(|_| !v1)
+}
+
+/// A cgroup the test makes at `<mount>/<name>`, removed (thawed first) on
+/// drop, with a `sleep` in it if asked.
+struct TestCgroup {
+    dir: PathBuf,
+    sleeper: Option<std::process::Child>,
+    thaw: Option<(&'static str, &'static str)>,
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        if let Some((file, value)) = self.thaw {
+            let _ = std::fs::write(self.dir.join(file), value);
+        }
+        if let Some(mut s) = self.sleeper.take() {
+            let _ = s.kill();
+            let _ = s.wait();
+        }
+        for _ in 0..100 {
+            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// `cella plan` refuses a cgroup someone else's process is in, or a frozen
+/// one, with the error `create` gives (runc 1.2+ refuses both at create),
+/// and shows where the container would go otherwise. Root only: the test
+/// makes cgroups.
+#[test]
+fn plan_refuses_a_busy_or_frozen_cgroup_as_create_does() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: making cgroups needs root");
+        return;
+    }
+    let (Some(pids), Some(freezer)) = (cgroup_mount_for("pids"), cgroup_mount_for("freezer"))
+    else {
+        eprintln!("skipped: no pids or freezer cgroup mount");
+        return;
+    };
+    let name = format!("cella-cli-in-use-{}", std::process::id());
+    let b = demo_bundle("inuse");
+    let root = temp_dir("inuse-root");
+    let text = std::fs::read_to_string(b.join("config.json")).unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["linux"]["cgroupsPath"] = Value::from(format!("/{name}"));
+    std::fs::write(b.join("config.json"), v.to_string()).unwrap();
+    let bundle = b.to_str().unwrap();
+    // Both refuse with one line, the same; nothing is made.
+    let refused = |says: &str| {
+        let plan = cella(&["plan", "--bundle", bundle]);
+        let err = String::from_utf8_lossy(&plan.stderr).into_owned();
+        assert_eq!(plan.status.code(), Some(1), "plan: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("config.json: linux.cgroupsPath: {says}")),
+            "{err}"
+        );
+        let r = root.to_str().unwrap();
+        let create = cella(&["--root", r, "create", "--bundle", bundle, "c1"]);
+        if create.status.success() {
+            cella(&["--root", r, "delete", "--force", "c1"]);
+        }
+        assert_eq!(create.status.code(), Some(1));
+        assert_eq!(String::from_utf8_lossy(&create.stderr), err);
+        assert!(!root.join("c1").exists(), "nothing is left behind");
+    };
+
+    let busy = TestCgroup {
+        dir: pids.join(&name),
+        sleeper: None,
+        thaw: None,
+    };
+    std::fs::create_dir(&busy.dir).unwrap();
+    let plan = cella(&["plan", "--bundle", bundle]);
+    assert!(plan.status.success(), "{plan:?}");
+    let shown: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let placement = &shown["cgroup"]["placement"];
+    let dirs = placement["dirs"].as_array().unwrap();
+    let adopted: Vec<_> = dirs.iter().filter(|d| d["use"] == "adopt").collect();
+    assert_eq!(adopted.len(), 1, "the one that exists: {placement}");
+    assert_eq!(adopted[0]["dir"], busy.dir.to_str().unwrap());
+    assert!(dirs.iter().all(|d| d["use"] != "caller"), "{placement}");
+    let mut busy = busy;
+    let sleeper = std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .unwrap();
+    let pid = sleeper.id();
+    busy.sleeper = Some(sleeper);
+    std::fs::write(busy.dir.join("cgroup.procs"), pid.to_string()).unwrap();
+    refused(&format!(
+        "the cgroup already has 1 process(es) in {}",
+        busy.dir.display()
+    ));
+    drop(busy);
+
+    let (file, frozen, thawed) = match freezer.join("cgroup.controllers").exists() {
+        true => ("cgroup.freeze", "1", "0"),
+        false => ("freezer.state", "FROZEN", "THAWED"),
+    };
+    let cold = TestCgroup {
+        dir: freezer.join(&name),
+        sleeper: None,
+        thaw: Some((file, thawed)),
+    };
+    std::fs::create_dir(&cold.dir).unwrap();
+    std::fs::write(cold.dir.join(file), frozen).unwrap();
+    refused(&format!("the cgroup is frozen ({})", cold.dir.display()));
+    drop(cold);
+    std::fs::remove_dir_all(b).unwrap();
+    std::fs::remove_dir_all(root).unwrap();
+}
+
 #[test]
 fn systemd_cgroup_is_refused_clearly() {
     let out = cella(&["--systemd-cgroup", "list"]);

@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     match run(&rootfs) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("capture_stdout: {e}");
+            eprintln!("capture_stdout: {}", cella::error::Chain(&*e));
             ExitCode::from(1)
         }
     }

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     match run(&rootfs) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("exec_into: {e}");
+            eprintln!("exec_into: {}", cella::error::Chain(&*e));
             ExitCode::from(1)
         }
     }

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     match run(&rootfs) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("limits_stats: {e}");
+            eprintln!("limits_stats: {}", cella::error::Chain(&*e));
             ExitCode::from(1)
         }
     }

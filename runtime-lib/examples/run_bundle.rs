@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     match run(&bundle, &id) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("run_bundle: {e}");
+            eprintln!("run_bundle: {}", cella::error::Chain(&e));
             ExitCode::from(1)
         }
     }

@@ -17,7 +17,7 @@ use nix::fcntl::OFlag;
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 
-use crate::error::{ChildError, Error};
+use crate::error::{ChildError, Error, Step};
 use crate::sys;
 
 /// Connects to the caller's console socket (runtime side).
@@ -45,31 +45,31 @@ pub(crate) fn setup_terminal(
     console: bool,
 ) -> Result<(), ChildError> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
-        .map_err(|e| ChildError::sys("open", "/dev/ptmx".to_string(), e))?;
-    grantpt(&master).map_err(|e| ChildError::sys("grantpt", None, e))?;
-    unlockpt(&master).map_err(|e| ChildError::sys("unlockpt", None, e))?;
-    let name = ptsname_r(&master).map_err(|e| ChildError::sys("ptsname", None, e))?;
+        .map_err(|e| ChildError::sys(Step::Open, "/dev/ptmx".to_string(), e))?;
+    grantpt(&master).map_err(|e| ChildError::sys(Step::Grantpt, None, e))?;
+    unlockpt(&master).map_err(|e| ChildError::sys(Step::Unlockpt, None, e))?;
+    let name = ptsname_r(&master).map_err(|e| ChildError::sys(Step::Ptsname, None, e))?;
     // The slave is opened from the master (TIOCGPTPEER), not by its name:
     // `/dev/pts/N` is a path the container could have made a symlink.
     let slave = sys::open_pty_peer(master.as_fd())
-        .map_err(|e| ChildError::sys("open the pty slave of", name.clone(), e))?;
+        .map_err(|e| ChildError::sys(Step::OpenPtySlave, name.clone(), e))?;
     if let Some((rows, cols)) = size {
         sys::set_window_size(slave.as_raw_fd(), rows, cols)
-            .map_err(|e| ChildError::sys("set window size of", name.clone(), e))?;
+            .map_err(|e| ChildError::sys(Step::SetWindowSize, name.clone(), e))?;
     }
     if console {
         bind_console(&slave)?;
     }
     send_fd(socket, master.as_raw_fd(), name.as_bytes())
-        .map_err(|e| ChildError::sys("send terminal to console socket", None, e))?;
+        .map_err(|e| ChildError::sys(Step::SendTerminal, None, e))?;
     drop(master);
     for target in 0..3 {
         sys::dup_onto_stdio(slave.as_fd(), target)
-            .map_err(|e| ChildError::sys("dup2 terminal", target.to_string(), e))?;
+            .map_err(|e| ChildError::sys(Step::Dup2Terminal, target.to_string(), e))?;
     }
     drop(slave);
     sys::set_controlling_terminal(0)
-        .map_err(|e| ChildError::sys("set controlling terminal", name, e))
+        .map_err(|e| ChildError::sys(Step::SetControllingTerminal, name, e))
 }
 
 /// `/dev/console` in the container is the process's terminal (runc binds
@@ -85,7 +85,7 @@ fn bind_console(slave: &OwnedFd) -> Result<(), ChildError> {
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| ChildError::sys("open", "/dev".to_string(), e))?;
+    .map_err(|e| ChildError::sys(Step::Open, "/dev".to_string(), e))?;
     let open = || {
         nix::fcntl::openat(
             dev.as_fd(),
@@ -102,7 +102,7 @@ fn bind_console(slave: &OwnedFd) -> Result<(), ChildError> {
                 OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
                 Mode::empty(),
             )
-            .map_err(|e| ChildError::sys("open", "/dev".to_string(), e))?;
+            .map_err(|e| ChildError::sys(Step::Open, "/dev".to_string(), e))?;
             match nix::fcntl::openat(
                 dir.as_fd(),
                 "console",
@@ -114,26 +114,26 @@ fn bind_console(slave: &OwnedFd) -> Result<(), ChildError> {
                 Mode::from_bits_truncate(0o600),
             ) {
                 Ok(_) | Err(nix::errno::Errno::EEXIST) => {}
-                Err(e) => return Err(ChildError::sys("create", what(), e)),
+                Err(e) => return Err(ChildError::sys(Step::Create, what(), e)),
             }
-            open().map_err(|e| ChildError::sys("open", what(), e))?
+            open().map_err(|e| ChildError::sys(Step::Open, what(), e))?
         }
-        r => r.map_err(|e| ChildError::sys("open", what(), e))?,
+        r => r.map_err(|e| ChildError::sys(Step::Open, what(), e))?,
     };
     let kind = fstat(&target)
         .map(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT)
-        .map_err(|e| ChildError::sys("stat", what(), e))?;
+        .map_err(|e| ChildError::sys(Step::Stat, what(), e))?;
     if kind != SFlag::S_IFREG && kind != SFlag::S_IFCHR {
         return Err(ChildError::other(
-            "bind terminal on",
+            Step::BindTerminal,
             what(),
             "is a symlink or not a file: refusing to mount the terminal on it",
         ));
     }
     let tree = sys::open_tree(slave.as_fd(), sys::OPEN_TREE_CLONE)
-        .map_err(|e| ChildError::sys("clone the terminal mount for", what(), e))?;
+        .map_err(|e| ChildError::sys(Step::CloneTerminalMount, what(), e))?;
     sys::move_mount(tree.as_fd(), target.as_fd())
-        .map_err(|e| ChildError::sys("bind terminal on", what(), e))
+        .map_err(|e| ChildError::sys(Step::BindTerminal, what(), e))
 }
 
 fn send_fd(socket: RawFd, fd: RawFd, data: &[u8]) -> Result<(), nix::errno::Errno> {
@@ -167,7 +167,10 @@ pub fn recv_master(socket: RawFd) -> Result<(OwnedFd, String), Error> {
     let name = String::from_utf8_lossy(&buf[..n]).into_owned();
     master
         .map(|m| (m, name))
-        .ok_or_else(|| Error::Usage("console socket: no terminal fd received".into()))
+        .ok_or_else(|| Error::UnexpectedMessage {
+            expected: "a terminal fd",
+            received: "a message without one".into(),
+        })
 }
 
 /// A socketpair acting as our own console socket, for a foreground `run`

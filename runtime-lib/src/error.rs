@@ -2,11 +2,109 @@
 
 use std::path::PathBuf;
 
-use nix::errno::Errno;
+/// The errno type of [`Error::Sys`], from `nix`.
+pub use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
 
 use crate::cgroups::CgroupError;
 use crate::spec::SpecError;
+
+/// A field of a configuration that is refused, in one shape wherever it is
+/// found (validation, planning, resource limits, seccomp): the JSON path of
+/// the field, why, and whether the value is wrong or cannot be honoured
+/// here. The file the field is in is attached once, where the
+/// configuration was read ([`FieldError::in_file`]); a field of something
+/// given without a file (the process of `exec`, the resources of `update`)
+/// has none.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{field}: {reason}", file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default())]
+pub struct FieldError {
+    /// The configuration file, once attached.
+    pub file: Option<PathBuf>,
+    /// The JSON path of the field (`linux.namespaces[2]`), or the option
+    /// (`CgroupSetting::Disabled`) that cannot be honoured.
+    pub field: String,
+    /// Why, and what would work instead.
+    pub reason: String,
+    /// Whether the value is wrong or cannot be honoured.
+    pub kind: FieldErrorKind,
+}
+
+/// Why a field is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldErrorKind {
+    /// The value breaks a rule: the configuration is wrong.
+    Invalid,
+    /// The value is fine but this host or this runtime cannot honour it
+    /// (AppArmor on a host without it, a limit for a cgroup controller
+    /// that was not delegated, a feature not implemented yet).
+    Unsupported,
+}
+
+impl FieldError {
+    /// A value that breaks a rule.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        FieldError {
+            file: None,
+            field: field.into(),
+            reason: reason.into(),
+            kind: FieldErrorKind::Invalid,
+        }
+    }
+
+    /// A value this host or this runtime cannot honour.
+    pub fn unsupported(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        FieldError {
+            kind: FieldErrorKind::Unsupported,
+            ..FieldError::invalid(field, reason)
+        }
+    }
+
+    /// The error, naming the file the field is in.
+    pub fn in_file(self, file: &std::path::Path) -> SpecError {
+        SpecError::Field(FieldError {
+            file: Some(file.to_path_buf()),
+            ..self
+        })
+    }
+
+    /// Whether the field cannot be honoured (rather than being wrong).
+    pub fn is_unsupported(&self) -> bool {
+        self.kind == FieldErrorKind::Unsupported
+    }
+}
+
+mod step;
+
+pub use step::Step;
+
+/// What makes a cgroup unfit to be a new container's ([`Error::CgroupInUse`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InUse {
+    /// Processes are in its subtree: it is someone else's.
+    #[error(
+        "the cgroup already has {count} process(es) in {}: a container's cgroup must be its own \
+         (runc 1.2+ refuses a non-empty cgroup too); choose another path or empty it",
+        dir.display()
+    )]
+    Processes {
+        /// The directory of its subtree they are in.
+        dir: PathBuf,
+        /// How many.
+        count: usize,
+    },
+    /// It, or a level above it, is frozen: a process put there would stop
+    /// at once, and `create` with it.
+    #[error(
+        "the cgroup is frozen ({}): the container's processes would stop as they entered it; \
+         thaw it or choose another path",
+        dir.display()
+    )]
+    Frozen {
+        /// The frozen level.
+        dir: PathBuf,
+    },
+}
 
 /// A step of container setup that failed inside the container's processes,
 /// sent back to the runtime as a value (not a string) over the sync socket.
@@ -14,7 +112,7 @@ use crate::spec::SpecError;
 #[error("{step}{}: {}", target.as_ref().map(|t| format!(" {t}")).unwrap_or_default(), detail)]
 pub struct ChildError {
     /// What was being done (`mount`, `pivot_root`, `set rlimit`...).
-    pub step: String,
+    pub step: Step,
     /// What it was done to (a path, a field, a capability).
     pub target: Option<String>,
     /// The errno, when a syscall failed.
@@ -25,9 +123,9 @@ pub struct ChildError {
 
 impl ChildError {
     /// A failed syscall.
-    pub fn sys(step: impl Into<String>, target: impl Into<Option<String>>, errno: Errno) -> Self {
+    pub fn sys(step: Step, target: impl Into<Option<String>>, errno: Errno) -> Self {
         ChildError {
-            step: step.into(),
+            step,
             target: target.into(),
             errno: Some(errno as i32),
             detail: errno.desc().to_string(),
@@ -35,13 +133,9 @@ impl ChildError {
     }
 
     /// A failure that is not a syscall's.
-    pub fn other(
-        step: impl Into<String>,
-        target: impl Into<Option<String>>,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn other(step: Step, target: impl Into<Option<String>>, detail: impl Into<String>) -> Self {
         ChildError {
-            step: step.into(),
+            step,
             target: target.into(),
             errno: None,
             detail: detail.into(),
@@ -93,23 +187,30 @@ impl std::fmt::Display for Status {
 pub enum Error {
     /// The configuration is invalid: unreadable, not JSON, a field of the
     /// wrong type, or a value that breaks a rule. The [`SpecError`] names
-    /// the file and the JSON path of the field (`linux.namespaces[2]`).
+    /// the file (when there is one) and the JSON path of the field
+    /// (`linux.namespaces[2]`). The process given to `exec` and the
+    /// resources given to `update` are configuration too.
     #[error(transparent)]
     InvalidConfig(SpecError),
     /// The configuration asks for something this host or this runtime
     /// cannot honour (AppArmor on a host without it, a limit for a cgroup
     /// controller that was not delegated, a feature not implemented yet).
     /// Refused rather than ignored: the container would run otherwise than
-    /// asked.
-    #[error("{}{field}: {reason}", file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default())]
-    Unsupported {
-        /// The configuration file, when the field is one of a file.
-        file: Option<PathBuf>,
-        /// The JSON path of the field (`process.apparmorProfile`), or the
-        /// option (`CgroupSetting::Disabled`) that cannot be honoured.
+    /// asked. Its [`FieldError::kind`] is [`FieldErrorKind::Unsupported`].
+    #[error(transparent)]
+    Unsupported(FieldError),
+    /// The cgroup the configuration names is not free for a container:
+    /// someone else's processes are in it, or it is frozen (runc 1.2+
+    /// refuses both). Refused before anything is made.
+    #[error("{}: {field}: {cause}", file.display())]
+    CgroupInUse {
+        /// The configuration file.
+        file: PathBuf,
+        /// What chose the cgroup: `linux.cgroupsPath`, or the option
+        /// (`cgroups (CgroupSetting::Path)`).
         field: String,
-        /// Why, and what would work instead.
-        reason: String,
+        /// What is in the way.
+        cause: InUse,
     },
     /// A cgroup operation failed.
     #[error(transparent)]
@@ -156,10 +257,10 @@ pub enum Error {
         what: String,
     },
     /// Setting up the container failed inside its processes.
-    #[error("container setup failed: {0}")]
+    #[error("container setup failed")]
     Child(#[from] ChildError),
     /// A syscall made by the runtime failed.
-    #[error("{op}{}: {source}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    #[error("{op}{}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
     Sys {
         /// What was attempted: the syscall, and what for (`open exec fifo`,
         /// `pidfd_open`).
@@ -171,7 +272,7 @@ pub enum Error {
         source: Errno,
     },
     /// A file of the runtime (state, pid file, log) could not be used.
-    #[error("{op} {path}: {source}")]
+    #[error("{op} {path}")]
     Io {
         /// What was attempted.
         op: &'static str,
@@ -201,21 +302,36 @@ pub enum Error {
         /// The operation.
         op: &'static str,
     },
-    /// Something the caller passed is invalid (an option, a flag, a signal
-    /// name, a process for `exec`, resources for `update`).
+    /// Something the caller passed cannot be used: an option, a flag, a
+    /// signal name, options that exclude each other. (A refused field of a
+    /// process for `exec` or of resources for `update` is
+    /// [`Error::InvalidConfig`] or [`Error::Unsupported`].)
     #[error("{0}")]
     Usage(String),
+    /// The container's init exited while `create` set it up (its own
+    /// error, if it sent one, is [`Error::Child`]).
+    #[error("the container init died right after {after}")]
+    InitDied {
+        /// The step after which it was found dead: `it was forked`, `setup`.
+        after: &'static str,
+    },
+    /// No `--root` was given and the caller's state directory cannot be
+    /// found: an unprivileged user's is below `XDG_RUNTIME_DIR`, which is
+    /// not set.
+    #[error(
+        "no state directory for uid {uid}: XDG_RUNTIME_DIR is not set (set it, or pass --root DIR)"
+    )]
+    NoStateDirectory {
+        /// The caller's effective uid.
+        uid: u32,
+    },
     /// An operation failed, and undoing it logged warnings: the poststop
     /// hooks of a failed `create` that failed too (runtime-spec lifecycle
-    /// step 13: a failed poststop hook is a warning). Shown as `source`;
-    /// [`Error::warnings`] gives the warnings, [`Error::root`] the error.
-    #[error("{source}")]
-    WithWarnings {
-        /// What failed.
-        source: Box<Error>,
-        /// The warnings, one line each.
-        warnings: Vec<String>,
-    },
+    /// step 13: a failed poststop hook is a warning). Shown as the error
+    /// (its `Display` and `source` are the error's); [`Error::warnings`]
+    /// gives the warnings, [`Error::root`] the error.
+    #[error(transparent)]
+    WithWarnings(Box<Warned>),
     /// The runtime and the container's processes disagree on the protocol.
     #[error("internal: expected {expected} from the container process, got {received}")]
     UnexpectedMessage {
@@ -226,23 +342,74 @@ pub enum Error {
     },
 }
 
+/// An error and the warnings logged while the failed operation was undone
+/// ([`Error::WithWarnings`]). It shows as the error: its `Display` and its
+/// `source` are the error's.
+#[derive(Debug)]
+pub struct Warned {
+    /// What failed.
+    pub error: Error,
+    /// The warnings, one line each.
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Display for Warned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Warned {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+/// An error with its causes on one line, `what: why: errno` (what the
+/// `cella` binary prints): the `Display` of this crate's errors says only
+/// their own part, and leaves their `source` to be shown after it.
+///
+/// ```
+/// use cella::error::Chain;
+///
+/// let e = cella::Error::Sys {
+///     op: "open",
+///     path: Some("/nonexistent".into()),
+///     source: cella::error::Errno::ENOENT,
+/// };
+/// assert_eq!(e.to_string(), "open /nonexistent");
+/// assert_eq!(Chain(&e).to_string(), "open /nonexistent: ENOENT: No such file or directory");
+/// ```
+pub struct Chain<'a>(pub &'a dyn std::error::Error);
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
+}
+
 /// A refusal of the configuration becomes [`Error::Unsupported`] when the
 /// host or the runtime cannot honour the field, [`Error::InvalidConfig`]
 /// otherwise.
 impl From<SpecError> for Error {
     fn from(e: SpecError) -> Self {
         match e {
-            SpecError::Unsupported {
-                file,
-                field,
-                reason,
-            } => Error::Unsupported {
-                file: Some(file),
-                field,
-                reason,
-            },
+            SpecError::Field(e) if e.is_unsupported() => Error::Unsupported(e),
             e => Error::InvalidConfig(e),
         }
+    }
+}
+
+/// A refused field of a configuration given without a file.
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Error::from(SpecError::Field(e))
     }
 }
 
@@ -251,7 +418,7 @@ impl Error {
     /// [`Error::WithWarnings`]); empty for every other error.
     pub fn warnings(&self) -> &[String] {
         match self {
-            Error::WithWarnings { warnings, .. } => warnings,
+            Error::WithWarnings(w) => &w.warnings,
             _ => &[],
         }
     }
@@ -259,7 +426,7 @@ impl Error {
     /// The error itself, without the warnings of [`Error::WithWarnings`].
     pub fn root(&self) -> &Error {
         match self {
-            Error::WithWarnings { source, .. } => source.root(),
+            Error::WithWarnings(w) => w.error.root(),
             e => e,
         }
     }
@@ -269,10 +436,10 @@ impl Error {
         if warnings.is_empty() {
             self
         } else {
-            Error::WithWarnings {
-                source: Box::new(self),
+            Error::WithWarnings(Box::new(Warned {
+                error: self,
                 warnings,
-            }
+            }))
         }
     }
 

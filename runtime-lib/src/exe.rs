@@ -224,8 +224,13 @@ pub fn reexec_from_sealed_copy() -> Result<(), Error> {
     let cstrings = |v: Vec<OsString>| -> Result<Vec<CString>, Error> {
         v.into_iter()
             .map(|s| {
-                CString::new(s.into_vec())
-                    .map_err(|_| Error::Usage("an argument contains a NUL byte".into()))
+                // execve(2) takes C strings: a NUL byte (which a process's
+                // own arguments and environment cannot hold) would cut one.
+                CString::new(s.into_vec()).map_err(|_| Error::Sys {
+                    op: "execveat (an argument or environment entry holds a NUL byte)",
+                    path: None,
+                    source: nix::errno::Errno::EINVAL,
+                })
             })
             .collect()
     };

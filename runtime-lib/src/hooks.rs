@@ -37,7 +37,8 @@ pub struct Hook {
     /// argv (the first is `argv[0]`); empty means just the path.
     pub args: Vec<String>,
     /// The whole environment of the hook; `None` (no `env` in the config)
-    /// gives the hook the environment runc gives it (the runtime's own for the hooks it runs, `process.env` for those the container's init runs).
+    /// gives the hook the environment runc gives it: the runtime's, or the
+    /// process's for the hooks the container's init runs.
     pub env: Option<Vec<String>>,
     /// Seconds before it is killed.
     pub timeout: Option<u64>,
@@ -122,18 +123,57 @@ pub(crate) enum DefaultEnv<'a> {
     Process(&'a [String]),
 }
 
+/// A hook that failed: which one, and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {reason}", self.field())]
+pub struct HookFailed {
+    /// Its lifecycle point (`prestart`, `poststop`, ...).
+    pub kind: String,
+    /// Its index in the config's list.
+    pub index: usize,
+    /// Its program.
+    pub path: PathBuf,
+    /// Why: it could not run, timed out, or exited with a failure (and
+    /// what it printed).
+    pub reason: String,
+}
+
+impl HookFailed {
+    /// The hook as the config names it, with its program:
+    /// `hooks.prestart[1] (/usr/bin/setup)`.
+    pub fn field(&self) -> String {
+        format!(
+            "hooks.{}[{}] ({})",
+            self.kind,
+            self.index,
+            self.path.display()
+        )
+    }
+}
+
+/// A hook run while the container is set up fails the setup.
+impl From<HookFailed> for crate::error::ChildError {
+    fn from(e: HookFailed) -> Self {
+        crate::error::ChildError::other(crate::error::Step::RunHook, e.field(), e.reason)
+    }
+}
+
 /// Runs `hooks` (named `kind` in messages) in order; the first failure
-/// stops and is returned as `(field, reason)`.
+/// stops and is returned.
 pub(crate) fn run_all(
     kind: &str,
     hooks: &[Hook],
     default_env: DefaultEnv<'_>,
     state: &HookState<'_>,
-) -> Result<(), (String, String)> {
+) -> Result<(), HookFailed> {
     let json = serde_json::to_vec(state).unwrap_or_default();
     for (i, h) in hooks.iter().enumerate() {
-        run_one(h, default_env, &json)
-            .map_err(|reason| (format!("hooks.{kind}[{i}] ({})", h.path.display()), reason))?;
+        run_one(h, default_env, &json).map_err(|reason| HookFailed {
+            kind: kind.to_string(),
+            index: i,
+            path: h.path.clone(),
+            reason,
+        })?;
     }
     Ok(())
 }

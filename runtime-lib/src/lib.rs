@@ -153,6 +153,7 @@
 #![deny(missing_docs)]
 
 mod apply;
+mod cgroup_types;
 pub mod cgroups;
 pub mod console;
 pub mod container;
@@ -170,7 +171,7 @@ mod stop_point;
 mod sync;
 mod sys;
 
-pub use error::{ChildError, Error, Status};
+pub use error::{ChildError, Error, FieldError, FieldErrorKind, Status};
 /// The signal and pid types of the API ([`container::Container::kill`],
 /// [`container::Container::processes`]), from `nix`.
 pub use nix::{sys::signal::Signal, unistd::Pid};

@@ -139,16 +139,16 @@ pub enum RootlessMode {
 }
 
 impl std::str::FromStr for RootlessMode {
-    type Err = String;
+    type Err = crate::Error;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, crate::Error> {
         match s {
             "auto" => Ok(RootlessMode::Auto),
             "true" => Ok(RootlessMode::On),
             "false" => Ok(RootlessMode::Off),
-            _ => Err(format!(
+            _ => Err(crate::Error::Usage(format!(
                 "--rootless {s:?}: expected \"true\", \"false\" or \"auto\""
-            )),
+            ))),
         }
     }
 }
@@ -166,7 +166,7 @@ impl RootlessMode {
 
 /// The state directory when `--root` is not given, from the environment
 /// of this process (see [`state_root_for`]).
-pub fn default_state_root(caller: &Caller) -> Result<PathBuf, String> {
+pub fn default_state_root(caller: &Caller) -> Result<PathBuf, crate::Error> {
     state_root_for(
         caller,
         std::env::var_os("XDG_RUNTIME_DIR").as_deref(),
@@ -187,16 +187,13 @@ pub fn state_root_for(
     caller: &Caller,
     xdg_runtime_dir: Option<&OsStr>,
     user: Option<&OsStr>,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, crate::Error> {
     let xdg = xdg_runtime_dir.filter(|d| !d.is_empty());
     let honour_xdg =
         caller.euid != 0 || (caller.in_user_namespace && user != Some("root".as_ref()));
     match xdg {
         Some(dir) if honour_xdg => Ok(PathBuf::from(dir).join("cella")),
-        None if caller.euid != 0 => Err(format!(
-            "no state directory for uid {}: XDG_RUNTIME_DIR is not set (set it, or pass --root DIR)",
-            caller.euid
-        )),
+        None if caller.euid != 0 => Err(crate::Error::NoStateDirectory { uid: caller.euid }),
         _ => Ok(PathBuf::from(crate::container::DEFAULT_ROOT)),
     }
 }
@@ -237,12 +234,13 @@ mod tests {
 
     #[test]
     fn rootless_flag() {
-        assert_eq!("auto".parse(), Ok(RootlessMode::Auto));
-        assert_eq!("true".parse(), Ok(RootlessMode::On));
-        assert_eq!("false".parse(), Ok(RootlessMode::Off));
+        assert_eq!("auto".parse().ok(), Some(RootlessMode::Auto));
+        assert_eq!("true".parse().ok(), Some(RootlessMode::On));
+        assert_eq!("false".parse().ok(), Some(RootlessMode::Off));
         assert!("yes"
             .parse::<RootlessMode>()
             .unwrap_err()
+            .to_string()
             .contains("\"auto\""));
         assert!(!RootlessMode::Auto.resolve(&Caller::ROOT));
         assert!(RootlessMode::Auto.resolve(&user(1001, false)));
@@ -257,7 +255,7 @@ mod tests {
     #[test]
     fn state_root_follows_runc() {
         let xdg = Some(OsStr::new("/run/user/1001"));
-        let root = |c: &Caller, x, u| state_root_for(c, x, u);
+        let root = |c: &Caller, x, u| state_root_for(c, x, u).map_err(|e| e.to_string());
         assert_eq!(
             root(&user(1001, false), xdg, None),
             Ok(PathBuf::from("/run/user/1001/cella"))

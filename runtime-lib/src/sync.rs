@@ -11,7 +11,7 @@ use nix::sys::socket::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ChildError, Error};
+use crate::error::{ChildError, Error, Step};
 
 /// Messages from the container's processes to the runtime.
 #[derive(Debug, Serialize, Deserialize)]
@@ -156,7 +156,7 @@ impl Channel {
     /// Child side: the answer to `OpenMountSource`: the fd, or why the
     /// runtime could not open it (`Ok(Err(..))`).
     pub(crate) fn recv_mount_source(&self) -> Result<Result<OwnedFd, String>, ChildError> {
-        let fail = |e| ChildError::sys("receive mount source", None, e);
+        let fail = |e| ChildError::sys(Step::ReceiveMountSource, None, e);
         let mut buf = vec![0u8; 65536];
         let mut iov = [IoSliceMut::new(&mut buf)];
         let mut space = nix::cmsg_space!([RawFd; 1]);
@@ -180,12 +180,12 @@ impl Channel {
         }
         let n = msg.bytes;
         let answer: FromRuntime = serde_json::from_slice(&buf[..n])
-            .map_err(|e| ChildError::other("receive mount source", None, e.to_string()))?;
+            .map_err(|e| ChildError::other(Step::ReceiveMountSource, None, e.to_string()))?;
         match (answer, fd) {
             (FromRuntime::MountSource, Some(fd)) => Ok(Ok(fd)),
             (FromRuntime::MountSourceFailed(why), _) => Ok(Err(why)),
             (other, _) => Err(ChildError::other(
-                "receive mount source",
+                Step::ReceiveMountSource,
                 None,
                 format!("unexpected {other:?} (or no fd)"),
             )),
@@ -195,7 +195,7 @@ impl Channel {
     /// Child side.
     pub(crate) fn send_to_runtime(&self, msg: &FromChild) -> Result<(), ChildError> {
         self.send_value(msg)
-            .map_err(|e| ChildError::sys("send to runtime", None, e))
+            .map_err(|e| ChildError::sys(Step::SendToRuntime, None, e))
     }
 
     /// Child side: waits for `want` from the runtime.
@@ -206,11 +206,11 @@ impl Channel {
         match self.recv_value::<FromRuntime>() {
             Ok(Some(m)) => Ok(m),
             Ok(None) => Err(ChildError::other(
-                "wait for runtime",
+                Step::WaitForRuntime,
                 None,
                 format!("runtime went away before {want}"),
             )),
-            Err(e) => Err(ChildError::other("wait for runtime", None, e)),
+            Err(e) => Err(ChildError::other(Step::WaitForRuntime, None, e)),
         }
     }
 }

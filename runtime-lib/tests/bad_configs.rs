@@ -69,7 +69,7 @@ fn check_case(config: &Path) -> Result<(), String> {
     fs::copy(config, &config_path).map_err(|err| format!("{name}: copy: {err}"))?;
     let message = match plan_bundle(&bundle.dir, "bad", &CreateOptions::default()) {
         Ok(_) => return Err(format!("{name}: accepted, expected {expect:?}")),
-        Err(err) => err.to_string(),
+        Err(err) => cella::error::Chain(&err).to_string(),
     };
     if message.contains('\n') {
         return Err(format!("{name}: error is not one line: {message:?}"));

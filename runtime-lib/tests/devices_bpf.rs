@@ -49,7 +49,7 @@ fn test_cgroup_dir() -> Result<PathBuf, String> {
     if !geteuid().is_root() {
         return Err("needs root (bpf(2) and a cgroup of its own)".into());
     }
-    let host = HostCgroups::detect().map_err(|e| e.to_string())?;
+    let host = HostCgroups::detect().map_err(|e| cella::error::Chain(&e).to_string())?;
     let unified = host.unified.ok_or("the host has no cgroup2 mount")?;
     Ok(unified.join(format!("cella-bpf-test-{}", std::process::id())))
 }
@@ -67,7 +67,10 @@ fn probe(cgroup: &ContainerCgroup) -> Vec<String> {
     if let Err(e) = moved {
         let _ = child.kill();
         let _ = child.wait();
-        panic!("move the probe into the cgroup: {e}");
+        panic!(
+            "move the probe into the cgroup: {}",
+            cella::error::Chain(&e)
+        );
     }
     child
         .stdin

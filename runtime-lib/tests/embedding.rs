@@ -17,7 +17,7 @@ use std::process::Command;
 use cella::container::{ExecOptions, ProcessOverrides, Runtime, Stdio};
 use cella::oci_spec::runtime::{RootBuilder, Spec};
 use cella::plan::CgroupSetting;
-use cella::{Error, Signal, Status};
+use cella::{Error, FieldError, Signal, Status};
 
 /// A test's directory: rootfs and state root, removed on drop.
 struct Scratch {
@@ -93,7 +93,7 @@ impl Drop for Scratch {
         for c in rt.list().unwrap_or_default() {
             let id = c.id().to_string();
             if let Err(e) = c.delete(true) {
-                eprintln!("clean-up: delete {id}: {e}");
+                eprintln!("clean-up: delete {id}: {}", cella::error::Chain(&e));
             }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -180,7 +180,7 @@ fn in_memory_spec_relative_root() {
     match rt.builder_from_spec(&id, spec.clone()).create() {
         Err(Error::InvalidConfig(e)) => {
             assert_eq!(e.field(), Some("root.path"));
-            assert_eq!(e.file(), Path::new(cella::spec::IN_MEMORY_CONFIG));
+            assert_eq!(e.file(), Some(Path::new(cella::spec::IN_MEMORY_CONFIG)));
         }
         other => panic!("expected InvalidConfig, got {:?}", other.map(|c| c.pid())),
     }
@@ -227,7 +227,7 @@ fn typed_errors() {
         .set_apparmor_profile(Some("docker-default".into()));
     let on_host = Path::new("/sys/module/apparmor/parameters/enabled").exists();
     match rt.builder_from_spec(&id, apparmor).create() {
-        Err(Error::Unsupported { field, .. }) => assert_eq!(field, "process.apparmorProfile"),
+        Err(Error::Unsupported(e)) => assert_eq!(e.field, "process.apparmorProfile"),
         other => panic!(
             "expected Unsupported (AppArmor module present: {on_host}), got {:?}",
             other.err()
@@ -239,7 +239,7 @@ fn typed_errors() {
         .cgroups(CgroupSetting::Disabled)
         .create()
     {
-        Err(Error::Unsupported { field, reason, .. }) => {
+        Err(Error::Unsupported(FieldError { field, reason, .. })) => {
             assert_eq!(field, "linux.resources.devices");
             assert!(reason.contains("cgroups are disabled"), "{reason}");
         }
@@ -402,7 +402,9 @@ fn exec_with_overrides() {
         ..Default::default()
     });
     p.set_env(Some(vec!["NOEQUALS".into()]));
-    assert!(matches!(c.exec(ExecOptions::new(p)), Err(Error::Usage(m)) if m.starts_with("env[0]")));
+    assert!(
+        matches!(c.exec(ExecOptions::new(p)), Err(Error::InvalidConfig(e)) if e.field() == Some("env[0]"))
+    );
     let mut p = c.process_with(&ProcessOverrides {
         args: vec!["true".into()],
         ..Default::default()
@@ -410,7 +412,7 @@ fn exec_with_overrides() {
     p.set_scheduler(Some(Default::default()));
     assert!(matches!(
         c.exec(ExecOptions::new(p)),
-        Err(Error::Unsupported { field, .. }) if field == "scheduler"
+        Err(Error::Unsupported(e)) if e.field == "scheduler"
     ));
     c.kill(Signal::SIGKILL, false).unwrap();
     c.wait().unwrap();

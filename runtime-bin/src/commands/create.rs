@@ -11,7 +11,7 @@ pub struct Args {
     id: String,
 }
 
-pub fn run(rt: &Runtime, a: Args, rootless: bool) -> Result<u8, cella::Error> {
+pub fn run(rt: &Runtime, a: Args, rootless: bool) -> Result<u8, crate::Failure> {
     let c = a.flags.builder(rt, &a.id, false, rootless).create()?;
     crate::log::warnings(c.warnings());
     crate::log::debug_notes(c.notes());

@@ -10,7 +10,7 @@ pub struct Args {
     id: String,
 }
 
-pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
     crate::log::warnings(&rt.delete(&a.id, a.force)?);
     Ok(0)
 }

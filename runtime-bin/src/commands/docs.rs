@@ -18,7 +18,7 @@ pub struct ManArgs {
     command: Option<String>,
 }
 
-pub fn completion(a: CompletionArgs) -> Result<u8, cella::Error> {
+pub fn completion(a: CompletionArgs) -> Result<u8, crate::Failure> {
     let mut cmd = crate::cli_definition();
     let mut out = Vec::new();
     clap_complete::generate(a.shell, &mut cmd, "cella", &mut out);
@@ -26,7 +26,7 @@ pub fn completion(a: CompletionArgs) -> Result<u8, cella::Error> {
 }
 
 /// Section 8: administration commands, as runc's pages are.
-pub fn man(a: ManArgs) -> Result<u8, cella::Error> {
+pub fn man(a: ManArgs) -> Result<u8, crate::Failure> {
     let cmd = crate::cli_definition().version(env!("CARGO_PKG_VERSION"));
     let page = match &a.command {
         None => cmd.name("cella"),
@@ -50,15 +50,21 @@ pub fn man(a: ManArgs) -> Result<u8, cella::Error> {
     clap_mangen::Man::new(page)
         .section("8")
         .render(&mut out)
-        .map_err(|e| cella::Error::Usage(format!("rendering the man page: {e}")))?;
+        .map_err(|source| crate::Failure::Output {
+            what: "rendering the man page",
+            source,
+        })?;
     write_stdout(&out)
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<u8, cella::Error> {
+fn write_stdout(bytes: &[u8]) -> Result<u8, crate::Failure> {
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(bytes)
         .and_then(|()| stdout.flush())
-        .map_err(|e| cella::Error::Usage(format!("writing to stdout: {e}")))?;
+        .map_err(|source| crate::Failure::Output {
+            what: "writing to stdout",
+            source,
+        })?;
     Ok(0)
 }

@@ -39,7 +39,7 @@ fn parse_duration(s: &str) -> Result<Duration, cella::Error> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
     let c = rt.load(&a.id)?;
     if a.stats {
         println!(

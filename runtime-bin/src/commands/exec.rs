@@ -106,7 +106,7 @@ fn overrides(a: &Args) -> Result<ProcessOverrides, cella::Error> {
     })
 }
 
-pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
     let c = rt.load(&a.id)?;
     let process = match &a.process {
         Some(path) => {
@@ -124,9 +124,9 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
         None => c.process_with(&overrides(&a)?),
     };
     if process.terminal() != Some(true) && a.console_socket.is_some() {
-        return Err(usage(
-            "--console-socket was given but the process asks for no terminal (-t)",
-        ));
+        return Err(
+            usage("--console-socket was given but the process asks for no terminal (-t)").into(),
+        );
     }
     if !a.detach {
         cella::container::block_forwarded_signals()?;

@@ -13,7 +13,7 @@ pub struct Args {
     signal: String,
 }
 
-pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
     let sig = super::parse_signal(&a.signal)?;
     crate::log::warnings(&rt.load(&a.id)?.kill(sig, a.all)?);
     Ok(0)

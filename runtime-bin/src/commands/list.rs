@@ -10,7 +10,7 @@ pub struct Args {
     quiet: bool,
 }
 
-pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
     let states: Vec<_> = rt.list()?.iter().map(|c| c.oci_state()).collect();
     if a.quiet {
         for s in &states {

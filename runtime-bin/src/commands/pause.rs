@@ -7,12 +7,12 @@ pub struct Args {
     id: String,
 }
 
-pub fn pause(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+pub fn pause(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
     rt.load(&a.id)?.pause()?;
     Ok(0)
 }
 
-pub fn resume(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+pub fn resume(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
     rt.load(&a.id)?.resume()?;
     Ok(0)
 }

@@ -21,7 +21,7 @@ pub struct Args {
     id: String,
 }
 
-pub fn run(a: Args, rootless: bool) -> Result<u8, cella::Error> {
+pub fn run(a: Args, rootless: bool) -> Result<u8, crate::Failure> {
     cella::container::validate_id(&a.id)?;
     let opts = CreateOptions {
         no_pivot: a.no_pivot,
@@ -34,8 +34,10 @@ pub fn run(a: Args, rootless: bool) -> Result<u8, cella::Error> {
         cgroups: Default::default(),
     };
     let plan = cella::container::plan_bundle(&a.bundle, &a.id, &opts)?;
-    let text = serde_json::to_string_pretty(&plan)
-        .map_err(|e| cella::Error::Usage(format!("cannot print the plan as JSON: {e}")))?;
+    let text = serde_json::to_string_pretty(&plan).map_err(|e| crate::Failure::Output {
+        what: "print the plan as JSON",
+        source: e.into(),
+    })?;
     println!("{text}");
     Ok(0)
 }

@@ -16,7 +16,7 @@ pub struct Args {
     ps_args: Vec<OsString>,
 }
 
-pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
     let pids: Vec<i32> = rt
         .load(&a.id)?
         .processes()?
@@ -32,16 +32,19 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
     } else {
         a.ps_args
     };
+    let program = || format!("ps {}", args.join(" ".as_ref()).to_string_lossy());
     let out = Command::new("ps")
         .args(&args)
         .output()
-        .map_err(|e| cella::Error::Usage(format!("running ps: {e}")))?;
+        .map_err(|e| crate::Failure::Program {
+            program: program(),
+            reason: format!("cannot run: {e}"),
+        })?;
     if !out.status.success() {
-        return Err(cella::Error::Usage(format!(
-            "ps {}: {}",
-            args.join(" ".as_ref()).to_string_lossy(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(crate::Failure::Program {
+            program: program(),
+            reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
@@ -49,7 +52,10 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
         return Ok(0);
     };
     let Some(col) = header.split_whitespace().position(|h| h == "PID") else {
-        return Err(cella::Error::Usage("ps output has no PID column".into()));
+        return Err(crate::Failure::Program {
+            program: program(),
+            reason: "its output has no PID column".into(),
+        });
     };
     println!("{header}");
     for line in lines {

@@ -17,7 +17,7 @@ pub struct Args {
     id: String,
 }
 
-pub fn run(rt: &Runtime, a: Args, rootless: bool) -> Result<u8, cella::Error> {
+pub fn run(rt: &Runtime, a: Args, rootless: bool) -> Result<u8, crate::Failure> {
     if !a.detach {
         cella::container::block_forwarded_signals()?;
     }

@@ -10,13 +10,14 @@ pub struct Args {
     rootless: bool,
 }
 
-pub fn run(a: Args) -> Result<u8, cella::Error> {
+pub fn run(a: Args) -> Result<u8, crate::Failure> {
     let path = a.bundle.join("config.json");
     if path.exists() {
         return Err(cella::Error::Usage(format!(
             "{}: file exists; remove it first",
             path.display()
-        )));
+        ))
+        .into());
     }
     let text =
         serde_json::to_string_pretty(&cella::spec::default_spec(a.rootless)).unwrap_or_default();

@@ -7,7 +7,7 @@ pub struct Args {
     id: String,
 }
 
-pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
     crate::log::warnings(&rt.load(&a.id)?.start()?);
     Ok(0)
 }

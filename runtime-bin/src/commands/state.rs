@@ -7,7 +7,7 @@ pub struct Args {
     id: String,
 }
 
-pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
     let st = rt.load(&a.id)?.oci_state();
     println!("{}", serde_json::to_string_pretty(&st).unwrap_or_default());
     Ok(0)

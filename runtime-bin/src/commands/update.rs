@@ -101,7 +101,7 @@ fn resources(a: &Args) -> Result<LinuxResources, cella::Error> {
                 })?;
                 cella::spec::read_document(f, path)
             }
-            .map_err(|e| cella::Error::Usage(format!("--resources {e}")))?;
+            .map_err(|e| cella::Error::Usage(format!("--resources {}", cella::error::Chain(&e))))?;
             match serde_json::from_slice(&text) {
                 Ok(Value::Object(m)) => m,
                 Ok(_) => {
@@ -155,7 +155,7 @@ fn resources(a: &Args) -> Result<LinuxResources, cella::Error> {
         .map_err(|e| cella::Error::Usage(format!("resources: {e}")))
 }
 
-pub fn run(rt: &Runtime, a: Args) -> Result<u8, cella::Error> {
+pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
     let r = resources(&a)?;
     rt.load(&a.id)?.update(&r)?;
     Ok(0)

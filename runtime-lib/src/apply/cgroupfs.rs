@@ -17,7 +17,7 @@ use super::fs::fd_path;
 use super::mount_point::mount_on;
 use super::mounts::{remount_bind, FindAgain};
 use crate::cgroups::ContainerCgroup;
-use crate::error::ChildError;
+use crate::error::{ChildError, Step};
 use crate::plan::{MountOp, NamespaceKind, Plan};
 
 type Result<T> = std::result::Result<T, ChildError>;
@@ -46,7 +46,7 @@ pub(crate) fn mount_cgroups(
             let top = mount_on(point, Some(find_again), &what(op), |to| {
                 if own_ns {
                     mount(Some("cgroup2"), to, Some("cgroup2"), fl, None::<&str>)
-                        .map_err(|e| ChildError::sys("mount cgroup2 on", what(op), e))
+                        .map_err(|e| ChildError::sys(Step::MountCgroup2, what(op), e))
                 } else {
                     mount(
                         Some(dir.as_path()),
@@ -55,7 +55,7 @@ pub(crate) fn mount_cgroups(
                         MsFlags::MS_BIND,
                         None::<&str>,
                     )
-                    .map_err(|e| ChildError::sys("bind cgroup on", what(op), e))
+                    .map_err(|e| ChildError::sys(Step::BindCgroupOn, what(op), e))
                 }
             })?;
             let top = found(top, op)?;
@@ -91,9 +91,9 @@ fn bind_hierarchy(
     let sub_what = format!("{}/{sub}", what(op));
     match nix::sys::stat::mkdirat(dir_fd.as_fd(), sub, Mode::from_bits_truncate(0o755)) {
         Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
-        Err(e) => return Err(ChildError::sys("mkdir", sub_what, e)),
+        Err(e) => return Err(ChildError::sys(Step::Mkdir, sub_what, e)),
     }
-    let open_err = |e| ChildError::sys("open", sub_what.clone(), e);
+    let open_err = |e| ChildError::sys(Step::Open, sub_what.clone(), e);
     let sub_fd = open_sub().map_err(open_err)?;
     mount(
         Some(host_dir),
@@ -104,7 +104,7 @@ fn bind_hierarchy(
     )
     .map_err(|e| {
         ChildError::sys(
-            "bind cgroup",
+            Step::BindCgroup,
             format!("{} to {sub_what}", host_dir.display()),
             e,
         )
@@ -119,7 +119,7 @@ fn bind_hierarchy(
 }
 
 fn found(top: Option<OwnedFd>, op: &MountOp) -> Result<OwnedFd> {
-    top.ok_or_else(|| ChildError::other("mount", what(op), "the new mount was not found"))
+    top.ok_or_else(|| ChildError::other(Step::Mount, what(op), "the new mount was not found"))
 }
 
 /// v1: a tmpfs with one bind per hierarchy, read-only as asked.
@@ -139,7 +139,7 @@ fn mount_v1(
             tmpfs_flags,
             Some("mode=755"),
         )
-        .map_err(|e| ChildError::sys("mount tmpfs for cgroups on", what(op), e))
+        .map_err(|e| ChildError::sys(Step::MountCgroupTmpfs, what(op), e))
     })?;
     let dir_fd = found(dir_fd, op)?;
     // The cgroup2 tree of a hybrid host ("") is not shown inside, as with
@@ -154,7 +154,7 @@ fn mount_v1(
                     Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
                     Err(e) => {
                         return Err(ChildError::sys(
-                            "symlink",
+                            Step::Symlink,
                             format!("{}/{part}", what(op)),
                             e,
                         ))
@@ -171,7 +171,7 @@ fn mount_v1(
             MsFlags::MS_REMOUNT | tmpfs_flags | MsFlags::MS_RDONLY,
             None::<&str>,
         )
-        .map_err(|e| ChildError::sys("remount read-only", what(op), e))?;
+        .map_err(|e| ChildError::sys(Step::RemountReadonly, what(op), e))?;
     }
     Ok(dir_fd)
 }

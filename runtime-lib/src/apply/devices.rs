@@ -9,7 +9,7 @@ use nix::sys::stat::{fchmodat, fstat, fstatat, mknodat, FchmodatFlags, Mode, SFl
 use nix::unistd::{fchownat, symlinkat, Gid, Uid};
 
 use super::fs::{fd_path, Root};
-use crate::error::ChildError;
+use crate::error::{ChildError, Step};
 use crate::plan::{DeviceNode, DevicePlan};
 
 type Result<T> = std::result::Result<T, ChildError>;
@@ -18,7 +18,7 @@ type Result<T> = std::result::Result<T, ChildError>;
 pub(crate) fn create_devices(root: &Root, plan: &DevicePlan) -> Result<()> {
     for dir in &plan.dirs {
         root.mkdir_all(dir)
-            .map_err(|e| ChildError::sys("create directory", dir.display().to_string(), e))?;
+            .map_err(|e| ChildError::sys(Step::CreateDirectory, dir.display().to_string(), e))?;
     }
     for node in &plan.nodes {
         if plan.bind_from_host {
@@ -30,10 +30,16 @@ pub(crate) fn create_devices(root: &Root, plan: &DevicePlan) -> Result<()> {
     for (link, target) in &plan.symlinks {
         let (dir, name) = root
             .parent_dir(link)
-            .map_err(|e| ChildError::sys("open parent of", link.display().to_string(), e))?;
+            .map_err(|e| ChildError::sys(Step::OpenParent, link.display().to_string(), e))?;
         match symlinkat(target.as_path(), dir.as_fd(), name.as_path()) {
             Ok(()) | Err(Errno::EEXIST) => {}
-            Err(e) => return Err(ChildError::sys("symlink", link.display().to_string(), e)),
+            Err(e) => {
+                return Err(ChildError::sys(
+                    Step::Symlink,
+                    link.display().to_string(),
+                    e,
+                ))
+            }
         }
     }
     Ok(())
@@ -43,7 +49,7 @@ fn make_node(root: &Root, node: &DeviceNode) -> Result<()> {
     let what = node.path.display().to_string();
     let (dir, name) = root
         .parent_dir(&node.path)
-        .map_err(|e| ChildError::sys("open parent of", what.clone(), e))?;
+        .map_err(|e| ChildError::sys(Step::OpenParent, what.clone(), e))?;
     let dev = libc::makedev(node.major as u32, node.minor as u32);
     // config-linux.md "Devices": "If a file already exists at path that does
     // not match the requested device, the runtime MUST generate an error."
@@ -53,10 +59,10 @@ fn make_node(root: &Root, node: &DeviceNode) -> Result<()> {
     // are the config's.
     match fstatat(dir.as_fd(), name.as_path(), AtFlags::AT_SYMLINK_NOFOLLOW) {
         Err(Errno::ENOENT) => {}
-        Err(e) => return Err(ChildError::sys("stat", what, e)),
+        Err(e) => return Err(ChildError::sys(Step::Stat, what, e)),
         Ok(st) if !same_node(&st, node, dev) => {
             return Err(ChildError::other(
-                "create device",
+                Step::CreateDevice,
                 what,
                 format!(
                     "a file that is not this device is already there (mode {:o}, device {}:{})",
@@ -72,7 +78,7 @@ fn make_node(root: &Root, node: &DeviceNode) -> Result<()> {
             nix::unistd::UnlinkatFlags::NoRemoveDir,
         ) {
             Ok(()) | Err(Errno::ENOENT) => {}
-            Err(e) => return Err(ChildError::sys("remove old node", what, e)),
+            Err(e) => return Err(ChildError::sys(Step::RemoveOldNode, what, e)),
         },
     }
     mknodat(
@@ -82,7 +88,7 @@ fn make_node(root: &Root, node: &DeviceNode) -> Result<()> {
         Mode::from_bits_truncate(node.mode),
         dev,
     )
-    .map_err(|e| ChildError::sys("mknod", what.clone(), e))?;
+    .map_err(|e| ChildError::sys(Step::Mknod, what.clone(), e))?;
     // The mode (mknod's is filtered by the umask) and owner are set through
     // an fd of the node just made, checked to be it: the name could be
     // another file by now (a `/dev` shared with another container).
@@ -92,11 +98,11 @@ fn make_node(root: &Root, node: &DeviceNode) -> Result<()> {
         OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| ChildError::sys("open", what.clone(), e))?;
-    let st = fstat(&made).map_err(|e| ChildError::sys("stat", what.clone(), e))?;
+    .map_err(|e| ChildError::sys(Step::Open, what.clone(), e))?;
+    let st = fstat(&made).map_err(|e| ChildError::sys(Step::Stat, what.clone(), e))?;
     if !same_node(&st, node, dev) {
         return Err(ChildError::other(
-            "create device",
+            Step::CreateDevice,
             what,
             "the node was replaced by another file while it was made",
         ));
@@ -107,7 +113,7 @@ fn make_node(root: &Root, node: &DeviceNode) -> Result<()> {
         Mode::from_bits_truncate(node.mode),
         FchmodatFlags::FollowSymlink,
     )
-    .map_err(|e| ChildError::sys("chmod", what.clone(), e))?;
+    .map_err(|e| ChildError::sys(Step::Chmod, what.clone(), e))?;
     fchownat(
         made.as_fd(),
         "",
@@ -115,7 +121,7 @@ fn make_node(root: &Root, node: &DeviceNode) -> Result<()> {
         Some(Gid::from_raw(node.gid)),
         AtFlags::AT_EMPTY_PATH,
     )
-    .map_err(|e| ChildError::sys("chown", what, e))
+    .map_err(|e| ChildError::sys(Step::Chown, what, e))
 }
 
 /// Whether `st` is the node `node` asks for: its type, and for a character
@@ -132,18 +138,18 @@ fn same_node(st: &libc::stat, node: &DeviceNode, dev: libc::dev_t) -> bool {
 /// not carry the bind elsewhere.
 fn bind_host_node(root: &Root, node: &DeviceNode) -> Result<()> {
     let what = node.path.display().to_string();
-    let refuse = |why: String| ChildError::other("bind host device", what.clone(), why);
+    let refuse = |why: String| ChildError::other(Step::BindHostDevice, what.clone(), why);
     let nofollow = || root.open_in(&node.path, OFlag::O_NOFOLLOW);
     match nofollow() {
         Ok(fd) if !is_file_or_device(&fd) => {
             return Err(refuse("a symlink or directory is there".into()))
         }
         Ok(_) | Err(Errno::ENOENT) => {}
-        Err(e) => return Err(ChildError::sys("open", what, e)),
+        Err(e) => return Err(ChildError::sys(Step::Open, what, e)),
     }
     root.ensure_file(&node.path)
-        .map_err(|e| ChildError::sys("create", what.clone(), e))?;
-    let target = nofollow().map_err(|e| ChildError::sys("open", what.clone(), e))?;
+        .map_err(|e| ChildError::sys(Step::Create, what.clone(), e))?;
+    let target = nofollow().map_err(|e| ChildError::sys(Step::Open, what.clone(), e))?;
     if !is_file_or_device(&target) {
         return Err(refuse("a symlink or directory is there".into()));
     }
@@ -158,7 +164,7 @@ fn bind_host_node(root: &Root, node: &DeviceNode) -> Result<()> {
         MsFlags::MS_BIND,
         None::<&str>,
     )
-    .map_err(|e| ChildError::sys("bind host device", what, e))
+    .map_err(|e| ChildError::sys(Step::BindHostDevice, what, e))
 }
 
 fn is_file_or_device(fd: &std::os::fd::OwnedFd) -> bool {

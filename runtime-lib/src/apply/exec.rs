@@ -14,7 +14,7 @@ use crate::apply::fds::ChildFds;
 use crate::apply::last_steps::ReadyToExec;
 use crate::apply::namespaces::{self, JoinFd};
 use crate::apply::{process, seccomp};
-use crate::error::ChildError;
+use crate::error::{ChildError, Step};
 use crate::plan::ProcessPlan;
 use crate::sync::{Channel, FromChild};
 use crate::sys::{self, Forked};
@@ -73,7 +73,7 @@ fn stage1_steps(ctx: &ExecContext<'_>) -> Result<(), ChildError> {
     keep.extend(ctx.seccomp_listener);
     crate::apply::fds::close_all_except(3 + ctx.process.preserve_fds, &keep)?;
     nix::sys::prctl::set_dumpable(false)
-        .map_err(|e| ChildError::sys("prctl PR_SET_DUMPABLE", None, e))?;
+        .map_err(|e| ChildError::sys(Step::SetDumpable, None, e))?;
     // Into the container's cgroup from the host, before any namespace is
     // joined (see `join_cgroup_self`).
     super::join_cgroup_self(ctx.channel, ctx.self_join)?;
@@ -89,9 +89,9 @@ fn stage1_steps(ctx: &ExecContext<'_>) -> Result<(), ChildError> {
     // The new process cannot see its own pid outside the container's pid
     // namespace; a notify listener's agent needs it, so we tell it.
     let pid_pipe = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| ChildError::sys("pipe", None, e))?;
+        .map_err(|e| ChildError::sys(Step::Pipe, None, e))?;
     match sys::fork_with_flags(libc::CLONE_PARENT as libc::c_ulong) {
-        Err(e) => Err(ChildError::sys("fork exec process", None, e)),
+        Err(e) => Err(ChildError::sys(Step::ForkExecProcess, None, e)),
         Ok(Forked::Child) => {
             drop(pid_pipe.1);
             let mut buf = [0u8; 4];
@@ -135,7 +135,7 @@ fn stage2_steps(
     // A session of its own, as runc gives every process it starts: the
     // caller's job control must not reach into the container, and a
     // terminal needs a session to be controlling in.
-    nix::unistd::setsid().map_err(|e| ChildError::sys("setsid", None, e))?;
+    nix::unistd::setsid().map_err(|e| ChildError::sys(Step::Setsid, None, e))?;
     if let Some(socket) = ctx.console {
         crate::console::setup_terminal(socket, p.console_size, false)?;
         sys::close_inherited(socket);

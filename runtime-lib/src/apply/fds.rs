@@ -8,7 +8,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
-use crate::error::{ChildError, Error};
+use crate::error::{ChildError, Error, Step};
 use crate::sys;
 
 /// Returns `fd` if its number is `floor` or above, else a close-on-exec
@@ -52,13 +52,14 @@ impl ChildFds {
         let floor = 3 + self.preserved.len() as RawFd;
         let mut copies = Vec::with_capacity(moves.len());
         for (src, target) in moves {
-            let copy = sys::dup_raw_above(src, floor)
-                .map_err(|e| ChildError::sys("dup", format!("fd {src} (for fd {target})"), e))?;
+            let copy = sys::dup_raw_above(src, floor).map_err(|e| {
+                ChildError::sys(Step::Dup, format!("fd {src} (for fd {target})"), e)
+            })?;
             copies.push((copy, target));
         }
         for (copy, target) in copies {
             sys::dup_raw_onto(copy, target)
-                .map_err(|e| ChildError::sys("dup2", format!("fd {target}"), e))?;
+                .map_err(|e| ChildError::sys(Step::Dup2, format!("fd {target}"), e))?;
         }
         Ok(())
     }
@@ -91,7 +92,7 @@ pub(crate) fn cloexec_all_from(first: u32) -> Result<(), ChildError> {
     for fd in listed_fds()? {
         if u32::try_from(fd).is_ok_and(|n| n >= first) {
             sys::set_cloexec(fd)
-                .map_err(|e| ChildError::sys("fcntl FD_CLOEXEC", format!("fd {fd}"), e))?;
+                .map_err(|e| ChildError::sys(Step::SetCloexec, format!("fd {fd}"), e))?;
         }
     }
     Ok(())
@@ -103,5 +104,5 @@ fn listed_fds() -> Result<Vec<RawFd>, ChildError> {
     let proc = crate::apply::procfs::ProcFs::private()
         .or_else(|_| crate::apply::procfs::ProcFs::at_proc())?;
     proc.own_fds()
-        .map_err(|e| ChildError::sys("list", "/proc/self/fd".to_string(), e))
+        .map_err(|e| ChildError::sys(Step::List, "/proc/self/fd".to_string(), e))
 }

@@ -10,7 +10,7 @@ use nix::errno::Errno;
 use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, mkdirat, Mode, SFlag};
 
-use crate::error::ChildError;
+use crate::error::{ChildError, Step};
 use crate::sys;
 
 /// An open rootfs directory that lookups are confined to.
@@ -34,7 +34,7 @@ impl Root {
             OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| ChildError::sys("open rootfs", path.display().to_string(), e))?;
+        .map_err(|e| ChildError::sys(Step::OpenRootfs, path.display().to_string(), e))?;
         Ok(Root { fd })
     }
 

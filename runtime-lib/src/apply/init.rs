@@ -22,7 +22,7 @@ use crate::apply::seccomp::{self, ListenerInfo};
 use crate::apply::{devices, mounts, namespaces, process};
 use crate::cgroups::ContainerCgroup;
 use crate::console;
-use crate::error::ChildError;
+use crate::error::{ChildError, Step};
 use crate::hooks;
 use crate::plan::{NamespaceKind, Plan};
 use crate::stop_point;
@@ -104,7 +104,7 @@ fn stage1_steps(ctx: &InitContext<'_>) -> Result<(), ChildError> {
             FromRuntime::IdsMapped => {}
             other => {
                 return Err(ChildError::other(
-                    "sync",
+                    Step::Sync,
                     None,
                     format!("unexpected {other:?}"),
                 ))
@@ -119,9 +119,9 @@ fn stage1_steps(ctx: &InitContext<'_>) -> Result<(), ChildError> {
     // runtime first, which would then fail without knowing the init's pid
     // and leave it behind.
     let (pid_sent_r, pid_sent_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| ChildError::sys("pipe", None, e))?;
+        .map_err(|e| ChildError::sys(Step::Pipe, None, e))?;
     match sys::fork_with_flags(libc::CLONE_PARENT as libc::c_ulong) {
-        Err(e) => Err(ChildError::sys("fork container init", None, e)),
+        Err(e) => Err(ChildError::sys(Step::ForkInit, None, e)),
         Ok(Forked::Child) => {
             drop(pid_sent_w);
             let mut buf = [0u8; 1];
@@ -145,7 +145,7 @@ fn stage1_steps(ctx: &InitContext<'_>) -> Result<(), ChildError> {
                 .send_to_runtime(&FromChild::InitPid(pid.as_raw()))?;
             nix::unistd::write(&pid_sent_w, &[1])
                 .map(drop)
-                .map_err(|e| ChildError::sys("write", "the init's pipe".to_string(), e))
+                .map_err(|e| ChildError::sys(Step::Write, "the init's pipe".to_string(), e))
         }
     }
 }
@@ -176,11 +176,11 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
     // not be reachable from the container (runc CVE-2019-5736, CVE-2016-9962;
     // exec'd processes do the same). `execve` of the program resets it.
     nix::sys::prctl::set_dumpable(false)
-        .map_err(|e| ChildError::sys("prctl PR_SET_DUMPABLE", None, e))?;
+        .map_err(|e| ChildError::sys(Step::SetDumpable, None, e))?;
     let outer_pid = seccomp::outer_pid();
     // A session of its own: the init must not share the caller's
     // controlling terminal or receive its job-control signals.
-    nix::unistd::setsid().map_err(|e| ChildError::sys("setsid", None, e))?;
+    nix::unistd::setsid().map_err(|e| ChildError::sys(Step::Setsid, None, e))?;
     // Nodes must get exactly the modes the plan gives.
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     set_names(plan)?;
@@ -252,10 +252,11 @@ fn become_process<'a>(
 /// Hostname and domain name belong to the new UTS namespace.
 fn set_names(plan: &Plan) -> Result<(), ChildError> {
     if let Some(h) = &plan.hostname {
-        nix::unistd::sethostname(h).map_err(|e| ChildError::sys("sethostname", h.clone(), e))?;
+        nix::unistd::sethostname(h)
+            .map_err(|e| ChildError::sys(Step::Sethostname, h.clone(), e))?;
     }
     if let Some(d) = &plan.domainname {
-        sys::setdomainname(d).map_err(|e| ChildError::sys("setdomainname", d.clone(), e))?;
+        sys::setdomainname(d).map_err(|e| ChildError::sys(Step::Setdomainname, d.clone(), e))?;
     }
     Ok(())
 }
@@ -265,10 +266,10 @@ fn set_names(plan: &Plan) -> Result<(), ChildError> {
 /// as runc does.
 fn join_session_keyring(id: &str) -> Result<(), ChildError> {
     let name = std::ffi::CString::new(format!("_ses.{id}"))
-        .map_err(|_| ChildError::other("keyring", id.to_string(), "id contains NUL"))?;
+        .map_err(|_| ChildError::other(Step::Keyring, id.to_string(), "id contains NUL"))?;
     match sys::join_new_session_keyring(&name) {
         Ok(()) | Err(nix::errno::Errno::ENOSYS) | Err(nix::errno::Errno::EPERM) => Ok(()),
-        Err(e) => Err(ChildError::sys("join session keyring", id.to_string(), e)),
+        Err(e) => Err(ChildError::sys(Step::JoinSessionKeyring, id.to_string(), e)),
     }
 }
 
@@ -317,7 +318,7 @@ fn apply_sysctl(plan: &Plan) -> Result<(), ChildError> {
     for (key, value) in &plan.sysctl {
         let rel = format!("sys/{}", key.replace('.', "/"));
         proc.write(&rel, value)
-            .map_err(|e| ChildError::sys("set sysctl", key.clone(), e))?;
+            .map_err(|e| ChildError::sys(Step::SetSysctl, key.clone(), e))?;
     }
     Ok(())
 }
@@ -327,12 +328,12 @@ fn apply_sysctl(plan: &Plan) -> Result<(), ChildError> {
 fn make_cwd(plan: &Plan) -> Result<(), ChildError> {
     let cwd = &plan.process.cwd;
     let err = |e: std::io::Error| {
-        ChildError::other("process.cwd", cwd.display().to_string(), e.to_string())
+        ChildError::other(Step::ProcessCwd, cwd.display().to_string(), e.to_string())
     };
     match std::fs::metadata(cwd) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(ChildError::other(
-            "process.cwd",
+            Step::ProcessCwd,
             cwd.display().to_string(),
             "not a directory",
         )),
@@ -359,13 +360,13 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<(), ChildError> {
             Ok(1) => return Ok(()),
             Ok(_) => {
                 return Err(ChildError::other(
-                    "wait for start",
+                    Step::WaitForStart,
                     None,
                     "exec fifo closed",
                 ))
             }
             Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(ChildError::sys("wait for start", None, e)),
+            Err(e) => return Err(ChildError::sys(Step::WaitForStart, None, e)),
         }
     }
 }
@@ -375,7 +376,7 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<(), ChildError> {
 fn hook_state(
     plan: &Plan,
     status: &str,
-    run: impl FnOnce(&hooks::HookState<'_>) -> Result<(), (String, String)>,
+    run: impl FnOnce(&hooks::HookState<'_>) -> Result<(), hooks::HookFailed>,
 ) -> Result<(), ChildError> {
     let state = hooks::HookState {
         oci_version: &plan.oci_version,
@@ -385,7 +386,7 @@ fn hook_state(
         bundle: &plan.bundle,
         annotations: &plan.annotations,
     };
-    run(&state).map_err(|(field, reason)| ChildError::other("run", field, reason))
+    run(&state).map_err(ChildError::from)
 }
 
 /// prestart and createRuntime run in the runtime (it has the runtime's
@@ -399,7 +400,7 @@ fn run_create_hooks(ctx: &InitContext<'_>) -> Result<(), ChildError> {
             FromRuntime::HooksDone => {}
             other => {
                 return Err(ChildError::other(
-                    "sync",
+                    Step::Sync,
                     None,
                     format!("unexpected {other:?}"),
                 ))

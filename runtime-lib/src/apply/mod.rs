@@ -29,12 +29,6 @@ pub(crate) fn join_cgroup_self(
     if tasks_files.is_empty() {
         return Ok(());
     }
-    crate::cgroups::join_self(tasks_files).map_err(|(path, errno)| {
-        crate::error::ChildError::sys(
-            "join the container's cgroup",
-            Some(path.display().to_string()),
-            errno,
-        )
-    })?;
+    crate::cgroups::join_self(tasks_files)?;
     channel.send_to_runtime(&crate::sync::FromChild::InCgroup)
 }

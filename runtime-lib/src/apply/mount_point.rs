@@ -18,7 +18,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 
 use super::fs::{fd_path, is_dir, Root};
-use crate::error::ChildError;
+use crate::error::{ChildError, Step};
 use crate::plan::{MountKind, MountOp};
 use crate::sys;
 
@@ -64,19 +64,19 @@ pub(super) fn open_target(root: &Root, op: &MountOp, source: Option<&OwnedFd>) -
     // By path first, so that a refused destination makes nothing...
     let resolved = root
         .resolve(&op.destination)
-        .map_err(|e| ChildError::sys("resolve mount point", field(op), e))?;
+        .map_err(|e| ChildError::sys(Step::ResolveMountPoint, field(op), e))?;
     check_destination(op, &resolved)?;
     let fd = match &op.kind {
         MountKind::Bind { .. } => root
             .ensure_mountpoint(&op.destination, source.is_none_or(is_dir))
-            .map_err(|e| ChildError::sys("create mount point", field(op), e))?,
+            .map_err(|e| ChildError::sys(Step::CreateMountPoint, field(op), e))?,
         MountKind::Filesystem { fstype } => mountpoint_dir(root, op, fstype)?,
         MountKind::Cgroup => mountpoint_dir(root, op, "cgroup")?,
     };
     // ...then what decides: where the fd that is mounted on is.
     let path = root
         .locate(&fd)
-        .map_err(|e| ChildError::other("mount", field(op), format!("the mount point: {e}")))?;
+        .map_err(|e| ChildError::other(Step::Mount, field(op), format!("the mount point: {e}")))?;
     check_destination(op, &path)?;
     Ok(Target { fd, path })
 }
@@ -87,7 +87,7 @@ pub(super) fn open_target(root: &Root, op: &MountOp, source: Option<&OwnedFd>) -
 fn check_destination(op: &MountOp, path: &Path) -> Result<()> {
     if path == Path::new("/") {
         return Err(ChildError::other(
-            "mount",
+            Step::Mount,
             format!("mounts[{}].destination", op.index),
             format!(
                 "{} is the container's root \"/\" (through the rootfs's symlinks): \
@@ -118,7 +118,7 @@ fn check_not_over_proc(op: &MountOp, path: &Path) -> Result<()> {
         return Ok(());
     }
     Err(ChildError::other(
-        "mount",
+        Step::Mount,
         field(op),
         format!(
             "the destination is {} (through the rootfs's symlinks): only procfs may be mounted \
@@ -137,7 +137,7 @@ fn mountpoint_dir(root: &Root, op: &MountOp, fstype: &str) -> Result<OwnedFd> {
     let strict = matches!(fstype, "proc" | "sysfs");
     let refuse = || {
         ChildError::other(
-            "mount",
+            Step::Mount,
             field(op),
             format!("{fstype} must be mounted on a directory, not a symlink or file"),
         )
@@ -152,13 +152,13 @@ fn mountpoint_dir(root: &Root, op: &MountOp, fstype: &str) -> Result<OwnedFd> {
     }
     let fd = root
         .mkdir_all(&op.destination)
-        .map_err(|e| ChildError::sys("create mount point", field(op), e))?;
+        .map_err(|e| ChildError::sys(Step::CreateMountPoint, field(op), e))?;
     if !strict {
         return Ok(fd);
     }
     match root.open_in(&op.destination, OFlag::O_NOFOLLOW | OFlag::O_DIRECTORY) {
         Err(Errno::ENOTDIR | Errno::ELOOP) => Err(refuse()),
-        r => r.map_err(|e| ChildError::sys("open mount point", field(op), e)),
+        r => r.map_err(|e| ChildError::sys(Step::OpenMountPoint, field(op), e)),
     }
 }
 
@@ -180,16 +180,15 @@ pub(crate) fn mount_on(
         mount_fn(&fd_path(point))?;
         return Ok(None);
     };
-    let stat_err = |e| ChildError::sys("statx", what.to_string(), e);
+    let stat_err = |e| ChildError::sys(Step::Statx, what.to_string(), e);
     let under = sys::file_id(point.as_fd()).map_err(stat_err)?.mnt_id;
     let before = child_mounts(under, what)?;
     mount_fn(&fd_path(point))?;
-    let top =
-        find_again().map_err(|e| ChildError::sys("open the new mount", what.to_string(), e))?;
+    let top = find_again().map_err(|e| ChildError::sys(Step::OpenNewMount, what.to_string(), e))?;
     let id = sys::file_id(top.as_fd()).map_err(stat_err)?.mnt_id;
     if before.contains(&id) || !child_mounts(under, what)?.contains(&id) {
         return Err(ChildError::other(
-            "mount",
+            Step::Mount,
             what.to_string(),
             "the mount point was moved while it was mounted on: its path leads to another mount now",
         ));
@@ -200,13 +199,8 @@ pub(crate) fn mount_on(
 /// The ids of the mounts whose parent is mount `parent`, from this
 /// process's mountinfo (the host's procfs: before `pivot_root`).
 fn child_mounts(parent: u64, what: &str) -> Result<Vec<u64>> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| {
-        ChildError::other(
-            "read /proc/self/mountinfo for",
-            what.to_string(),
-            e.to_string(),
-        )
-    })?;
+    let text = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| ChildError::other(Step::ReadMountinfo, what.to_string(), e.to_string()))?;
     Ok(crate::mountinfo::ids(&text)
         .filter(|&(_, p)| p == parent)
         .map(|(id, _)| id)

@@ -12,7 +12,7 @@ use nix::sys::statvfs::{statvfs, FsFlags};
 use super::fs::{fd_path, is_dir, Root};
 use super::mount_point::{field, mount_on, open_target};
 use crate::cgroups::ContainerCgroup;
-use crate::error::ChildError;
+use crate::error::{ChildError, Step};
 use crate::plan::{MountKind, MountOp, Plan};
 use crate::sync::{Channel, FromChild};
 use crate::{stop_point, sys};
@@ -25,8 +25,7 @@ fn flags(bits: u64) -> MsFlags {
     MsFlags::from_bits_retain(bits)
 }
 
-fn mount_err<'a>(what: &str, target: &'a Path) -> impl FnOnce(Errno) -> ChildError + 'a {
-    let step = format!("mount {what} on");
+fn mount_err(step: Step, target: &Path) -> impl FnOnce(Errno) -> ChildError + '_ {
     move |e| ChildError::sys(step, target.display().to_string(), e)
 }
 
@@ -42,7 +41,7 @@ pub(crate) fn set_root_propagation(plan: &Plan) -> Result<()> {
         p = (p & !libc::MS_UNBINDABLE) | libc::MS_PRIVATE;
     }
     mount(None::<&str>, "/", None::<&str>, flags(p), None::<&str>)
-        .map_err(mount_err("propagation", Path::new("/")))
+        .map_err(mount_err(Step::MountPropagation, Path::new("/")))
 }
 
 /// Step 2. `pivot_root` refuses a new root whose parent mount is shared;
@@ -50,7 +49,11 @@ pub(crate) fn set_root_propagation(plan: &Plan) -> Result<()> {
 /// the same).
 pub(crate) fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| {
-        ChildError::other("read", "/proc/self/mountinfo".to_string(), e.to_string())
+        ChildError::other(
+            Step::Read,
+            "/proc/self/mountinfo".to_string(),
+            e.to_string(),
+        )
     })?;
     // Unescaped: a rootfs below a mount point with a space in its path
     // must find that mount, not the one above it.
@@ -65,7 +68,7 @@ pub(crate) fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
         MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .map_err(mount_err("private propagation", &parent))
+    .map_err(mount_err(Step::MountPrivatePropagation, &parent))
 }
 
 /// Step 3. Bind the rootfs onto itself: `pivot_root` needs the new root to
@@ -79,7 +82,7 @@ pub(crate) fn bind_rootfs(rootfs: &Path) -> Result<()> {
         MsFlags::MS_BIND | MsFlags::MS_REC,
         None::<&str>,
     )
-    .map_err(mount_err("rootfs bind", rootfs))
+    .map_err(mount_err(Step::MountRootfsBind, rootfs))
 }
 
 /// Step 4. The mounts of config.json, in order.
@@ -116,7 +119,7 @@ pub(crate) fn make_readonly_last(mounts: &[(&MountOp, OwnedFd)]) -> Result<()> {
             Err(Errno::ENOSYS) => {
                 remount_bind(&fd_path(target), op.flags.0 | libc::MS_RDONLY, &field(op))?
             }
-            r => r.map_err(|e| ChildError::sys("make read-only", field(op), e))?,
+            r => r.map_err(|e| ChildError::sys(Step::MakeReadonly, field(op), e))?,
         }
     }
     Ok(())
@@ -158,13 +161,13 @@ fn open_bind_source(plan: &Plan, op: &MountOp, channel: &Channel) -> Result<Owne
             channel.send_to_runtime(&FromChild::OpenMountSource(op.index))?;
             channel.recv_mount_source()?.map_err(|why| {
                 ChildError::other(
-                    "open bind source",
+                    Step::OpenBindSource,
                     what(),
                     format!("{} in the user namespace; {why}", e.desc()),
                 )
             })
         }
-        r => r.map_err(|e| ChildError::sys("open bind source", what(), e)),
+        r => r.map_err(|e| ChildError::sys(Step::OpenBindSource, what(), e)),
     }
 }
 
@@ -188,7 +191,7 @@ fn mount_one(
         MountKind::Bind { .. } => {
             let src = source
                 .as_ref()
-                .ok_or_else(|| ChildError::other("bind mount", what.clone(), "no source"))?;
+                .ok_or_else(|| ChildError::other(Step::BindMount, what.clone(), "no source"))?;
             let top = mount_on(&target.fd, find_again, &what, |to| {
                 mount(
                     Some(fd_path(src).as_str()),
@@ -199,7 +202,7 @@ fn mount_one(
                 )
                 .map_err(|e| {
                     ChildError::sys(
-                        "bind mount",
+                        Step::BindMount,
                         format!("{what} from {}", op.source.display()),
                         e,
                     )
@@ -251,7 +254,7 @@ fn remount_host_bind(op: &MountOp, top: &OwnedFd, bits: u64) -> Result<()> {
             0,
             0,
         )
-        .map_err(|e| ChildError::sys("make read-only", field(op), e))?;
+        .map_err(|e| ChildError::sys(Step::MakeReadonly, field(op), e))?;
     }
     Ok(())
 }
@@ -266,7 +269,7 @@ fn set_propagation(op: &MountOp, top: &OwnedFd) -> Result<()> {
             flags(p.0),
             None::<&str>,
         )
-        .map_err(|e| ChildError::sys("set propagation of", field(op), e))?;
+        .map_err(|e| ChildError::sys(Step::SetPropagation, field(op), e))?;
     }
     if let Some(r) = op.recursive {
         sys::mount_setattr(
@@ -277,7 +280,7 @@ fn set_propagation(op: &MountOp, top: &OwnedFd) -> Result<()> {
             r.clear,
             0,
         )
-        .map_err(|e| ChildError::sys("mount_setattr", field(op), e))?;
+        .map_err(|e| ChildError::sys(Step::MountSetattr, field(op), e))?;
     }
     Ok(())
 }
@@ -291,7 +294,7 @@ fn mount_copied_up(
     target: &OwnedFd,
     find_again: &FindAgain<'_>,
 ) -> Result<OwnedFd> {
-    let open_err = |e| ChildError::sys("tmpcopyup: open", field(op), e);
+    let open_err = |e| ChildError::sys(Step::TmpcopyupOpen, field(op), e);
     // Opened before the mount covers it: the fd keeps the image's directory
     // reachable for the copy.
     let covered = read_dir_fd(target).map_err(open_err)?;
@@ -303,10 +306,10 @@ fn mount_copied_up(
     let top = mount_on(target, Some(find_again), &field(op), |to| {
         mount_fs(plan, &writable, fstype, to).map(drop)
     })?
-    .ok_or_else(|| ChildError::other("tmpcopyup", field(op), "the new mount was not found"))?;
+    .ok_or_else(|| ChildError::other(Step::Tmpcopyup, field(op), "the new mount was not found"))?;
     let fresh = read_dir_fd(&top).map_err(open_err)?;
     super::copyup::copy_tree(covered.as_fd(), fresh.as_fd())
-        .map_err(|e| ChildError::sys("tmpcopyup: copy into", field(op), e))?;
+        .map_err(|e| ChildError::sys(Step::TmpcopyupCopy, field(op), e))?;
     if readonly {
         let data = (!op.data.is_empty()).then_some(op.data.as_str());
         mount(
@@ -316,7 +319,7 @@ fn mount_copied_up(
             flags(op.flags.0 | libc::MS_REMOUNT),
             data,
         )
-        .map_err(|e| ChildError::sys("remount read-only", field(op), e))?;
+        .map_err(|e| ChildError::sys(Step::RemountReadonly, field(op), e))?;
     }
     Ok(top)
 }
@@ -369,13 +372,13 @@ fn mount_fs(plan: &Plan, op: &MountOp, fstype: &str, to: &str) -> Result<Option<
                 MsFlags::MS_BIND | MsFlags::MS_REC,
                 None::<&str>,
             )
-            .map_err(|e| ChildError::sys("bind host", format!("{host} for {}", field(op)), e))?;
+            .map_err(|e| ChildError::sys(Step::BindHost, format!("{host} for {}", field(op)), e))?;
             let rest = op.flags.0 & !(libc::MS_REMOUNT | libc::MS_BIND | libc::MS_REC);
             Ok((rest != 0).then_some(rest))
         }
         r => r
             .map(|()| None)
-            .map_err(|e| ChildError::sys(format!("mount {fstype} on"), field(op), e)),
+            .map_err(|e| ChildError::sys(Step::MountFs(fstype.to_string()), field(op), e)),
     }
 }
 
@@ -394,7 +397,7 @@ pub(crate) fn remount_bind(path: &str, bits: u64, what: &str) -> Result<()> {
         Err(Errno::EPERM) => {
             let locked = statvfs(path)
                 .map(|s| locked_flags(s.flags()))
-                .map_err(|e| ChildError::sys("statvfs", what.to_string(), e))?;
+                .map_err(|e| ChildError::sys(Step::Statvfs, what.to_string(), e))?;
             mount(
                 None::<&str>,
                 path,
@@ -402,9 +405,9 @@ pub(crate) fn remount_bind(path: &str, bits: u64, what: &str) -> Result<()> {
                 base | flags(bits) | locked,
                 None::<&str>,
             )
-            .map_err(|e| ChildError::sys("remount", what.to_string(), e))
+            .map_err(|e| ChildError::sys(Step::Remount, what.to_string(), e))
         }
-        r => r.map_err(|e| ChildError::sys("remount", what.to_string(), e)),
+        r => r.map_err(|e| ChildError::sys(Step::Remount, what.to_string(), e)),
     }
 }
 
@@ -440,12 +443,12 @@ pub(crate) fn pivot_to(rootfs: &Path) -> Result<()> {
         OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     )
-    .map_err(|e| ChildError::sys("open old root", "/".to_string(), e))?;
+    .map_err(|e| ChildError::sys(Step::OpenOldRoot, "/".to_string(), e))?;
     nix::unistd::chdir(rootfs)
-        .map_err(|e| ChildError::sys("chdir", rootfs.display().to_string(), e))?;
+        .map_err(|e| ChildError::sys(Step::Chdir, rootfs.display().to_string(), e))?;
     nix::unistd::pivot_root(".", ".")
-        .map_err(|e| ChildError::sys("pivot_root", rootfs.display().to_string(), e))?;
-    nix::unistd::fchdir(&old_root).map_err(|e| ChildError::sys("chdir to old root", None, e))?;
+        .map_err(|e| ChildError::sys(Step::PivotRoot, rootfs.display().to_string(), e))?;
+    nix::unistd::fchdir(&old_root).map_err(|e| ChildError::sys(Step::ChdirOldRoot, None, e))?;
     drop(old_root);
     mount(
         None::<&str>,
@@ -454,9 +457,10 @@ pub(crate) fn pivot_to(rootfs: &Path) -> Result<()> {
         MsFlags::MS_SLAVE | MsFlags::MS_REC,
         None::<&str>,
     )
-    .map_err(|e| ChildError::sys("make old root slave", None, e))?;
-    umount2(".", MntFlags::MNT_DETACH).map_err(|e| ChildError::sys("detach old root", None, e))?;
-    nix::unistd::chdir("/").map_err(|e| ChildError::sys("chdir", "/".to_string(), e))
+    .map_err(|e| ChildError::sys(Step::MakeOldRootSlave, None, e))?;
+    umount2(".", MntFlags::MNT_DETACH)
+        .map_err(|e| ChildError::sys(Step::DetachOldRoot, None, e))?;
+    nix::unistd::chdir("/").map_err(|e| ChildError::sys(Step::Chdir, "/".to_string(), e))
 }
 
 /// Step 7. `rootfsPropagation: shared` puts the container's `/` in a peer
@@ -466,7 +470,7 @@ pub(crate) fn set_new_root_propagation(plan: &Plan) -> Result<()> {
     let p = plan.mounts.root_propagation.0;
     if p & libc::MS_UNBINDABLE != 0 {
         return mount(None::<&str>, "/", None::<&str>, flags(p), None::<&str>)
-            .map_err(mount_err("unbindable propagation", Path::new("/")));
+            .map_err(mount_err(Step::MountUnbindablePropagation, Path::new("/")));
     }
     if p & libc::MS_SHARED == 0 {
         return Ok(());
@@ -479,9 +483,9 @@ pub(crate) fn set_new_root_propagation(plan: &Plan) -> Result<()> {
         flags(libc::MS_PRIVATE | rec),
         None::<&str>,
     )
-    .map_err(mount_err("private propagation", Path::new("/")))?;
+    .map_err(mount_err(Step::MountPrivatePropagation, Path::new("/")))?;
     mount(None::<&str>, "/", None::<&str>, flags(p), None::<&str>)
-        .map_err(mount_err("shared propagation", Path::new("/")))
+        .map_err(mount_err(Step::MountSharedPropagation, Path::new("/")))
 }
 
 /// Step 6, `--no-pivot`: move the rootfs over `/` and chroot into it, for
@@ -489,7 +493,7 @@ pub(crate) fn set_new_root_propagation(plan: &Plan) -> Result<()> {
 /// stay reachable under the chroot's parent, which is why this is opt-in.
 pub(crate) fn move_root_to(rootfs: &Path) -> Result<()> {
     nix::unistd::chdir(rootfs)
-        .map_err(|e| ChildError::sys("chdir", rootfs.display().to_string(), e))?;
+        .map_err(|e| ChildError::sys(Step::Chdir, rootfs.display().to_string(), e))?;
     mount(
         Some(rootfs),
         "/",
@@ -497,10 +501,10 @@ pub(crate) fn move_root_to(rootfs: &Path) -> Result<()> {
         MsFlags::MS_MOVE,
         None::<&str>,
     )
-    .map_err(|e| ChildError::sys("move rootfs to /", rootfs.display().to_string(), e))?;
+    .map_err(|e| ChildError::sys(Step::MoveRootfs, rootfs.display().to_string(), e))?;
     nix::unistd::chroot(".")
-        .map_err(|e| ChildError::sys("chroot", rootfs.display().to_string(), e))?;
-    nix::unistd::chdir("/").map_err(|e| ChildError::sys("chdir", "/".to_string(), e))
+        .map_err(|e| ChildError::sys(Step::Chroot, rootfs.display().to_string(), e))?;
+    nix::unistd::chdir("/").map_err(|e| ChildError::sys(Step::Chdir, "/".to_string(), e))
 }
 
 /// The host's null device, opened before `pivot_root` and checked to be
@@ -514,12 +518,12 @@ pub(crate) fn open_null() -> Result<OwnedFd> {
         OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     )
-    .map_err(|e| ChildError::sys("open", what(), e))?;
-    let st = nix::sys::stat::fstat(&fd).map_err(|e| ChildError::sys("stat", what(), e))?;
+    .map_err(|e| ChildError::sys(Step::Open, what(), e))?;
+    let st = nix::sys::stat::fstat(&fd).map_err(|e| ChildError::sys(Step::Stat, what(), e))?;
     let is_chr = st.st_mode & libc::S_IFMT == libc::S_IFCHR;
     if !is_chr || st.st_rdev != libc::makedev(1, 3) {
         return Err(ChildError::other(
-            "mask",
+            Step::Mask,
             what(),
             "the runtime's /dev/null is not the null device (1:3)",
         ));
@@ -532,7 +536,7 @@ fn open_existing(root: &Root, p: &Path) -> Result<Option<OwnedFd>> {
     match root.open_in(p, OFlag::empty()) {
         Ok(fd) => Ok(Some(fd)),
         Err(Errno::ENOENT) => Ok(None),
-        Err(e) => Err(ChildError::sys("open", p.display().to_string(), e)),
+        Err(e) => Err(ChildError::sys(Step::Open, p.display().to_string(), e)),
     }
 }
 
@@ -551,9 +555,9 @@ pub(crate) fn mask_paths(root: &Root, paths: &[PathBuf], null: &OwnedFd) -> Resu
         } else {
             sys::open_tree(null.as_fd(), sys::OPEN_TREE_CLONE)
         }
-        .map_err(|e| ChildError::sys("make the mask for", what.clone(), e))?;
+        .map_err(|e| ChildError::sys(Step::MakeMask, what.clone(), e))?;
         sys::move_mount(mnt.as_fd(), target.as_fd())
-            .map_err(|e| ChildError::sys("mask", what, e))?;
+            .map_err(|e| ChildError::sys(Step::Mask, what, e))?;
     }
     Ok(())
 }
@@ -571,7 +575,7 @@ pub(crate) fn readonly_paths(root: &Root, paths: &[PathBuf]) -> Result<()> {
             target.as_fd(),
             sys::OPEN_TREE_CLONE | libc::AT_RECURSIVE as libc::c_uint,
         )
-        .map_err(|e| ChildError::sys("bind read-only path", what.clone(), e))?;
+        .map_err(|e| ChildError::sys(Step::BindReadonlyPath, what.clone(), e))?;
         sys::mount_setattr(
             tree.as_fd(),
             c"",
@@ -583,9 +587,9 @@ pub(crate) fn readonly_paths(root: &Root, paths: &[PathBuf]) -> Result<()> {
             0,
             0,
         )
-        .map_err(|e| ChildError::sys("make read-only", what.clone(), e))?;
+        .map_err(|e| ChildError::sys(Step::MakeReadonly, what.clone(), e))?;
         sys::move_mount(tree.as_fd(), target.as_fd())
-            .map_err(|e| ChildError::sys("bind read-only path", what, e))?;
+            .map_err(|e| ChildError::sys(Step::BindReadonlyPath, what, e))?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::unistd::Pid;
 
-use crate::error::{ChildError, Error};
+use crate::error::{ChildError, Error, Step};
 use crate::plan::{IdRange, MapWriter, NamespaceKind, NamespacePlan};
 
 /// A namespace file opened by the runtime before forking, so that a bad path
@@ -78,7 +78,7 @@ pub(crate) fn join_all(joins: &[JoinFd]) -> Result<(), ChildError> {
         )
         .map_err(|e| {
             ChildError::sys(
-                format!("join {} namespace", j.kind.proc_name()),
+                Step::JoinNamespace(j.kind.proc_name().to_string()),
                 j.path.clone(),
                 e,
             )
@@ -91,7 +91,7 @@ pub(crate) fn join_all(joins: &[JoinFd]) -> Result<(), ChildError> {
 /// its maps from outside: only a process outside may map arbitrary ids).
 pub(crate) fn unshare_user() -> Result<(), ChildError> {
     unshare(CloneFlags::CLONE_NEWUSER)
-        .map_err(|e| ChildError::sys("create user namespace", None, e))
+        .map_err(|e| ChildError::sys(Step::CreateUserNamespace, None, e))
 }
 
 /// Creates every other new namespace at once. Pid and time namespaces apply
@@ -102,7 +102,7 @@ pub(crate) fn unshare_rest(plan: &NamespacePlan) -> Result<(), ChildError> {
         return Ok(());
     }
     unshare(CloneFlags::from_bits_retain(flags as i32))
-        .map_err(|e| ChildError::sys("create namespaces", format!("{:?}", plan.new), e))
+        .map_err(|e| ChildError::sys(Step::CreateNamespaces, format!("{:?}", plan.new), e))
 }
 
 /// Clock offsets of a new time namespace: they can only be written before
@@ -125,7 +125,7 @@ pub(crate) fn write_time_offsets(plan: &NamespacePlan) -> Result<(), ChildError>
     }
     std::fs::write("/proc/self/timens_offsets", text).map_err(|e| {
         ChildError::other(
-            "write",
+            Step::Write,
             "/proc/self/timens_offsets".to_string(),
             e.to_string(),
         )
@@ -146,11 +146,11 @@ pub(crate) fn become_namespace_root(plan: &NamespacePlan) -> Result<(), ChildErr
     }
     if plan.gid_map.iter().any(|r| r.container_id == 0) {
         nix::unistd::setresgid(groot, groot, groot)
-            .map_err(|e| ChildError::sys("setresgid", "0".to_string(), e))?;
+            .map_err(|e| ChildError::sys(Step::Setresgid, "0".to_string(), e))?;
     }
     if plan.uid_map.iter().any(|r| r.container_id == 0) {
         nix::unistd::setresuid(root, root, root)
-            .map_err(|e| ChildError::sys("setresuid", "0".to_string(), e))?;
+            .map_err(|e| ChildError::sys(Step::Setresuid, "0".to_string(), e))?;
     }
     Ok(())
 }
@@ -160,11 +160,10 @@ pub(crate) fn become_namespace_root(plan: &NamespacePlan) -> Result<(), ChildErr
 pub(crate) fn become_joined_root() -> Result<(), ChildError> {
     let root = nix::unistd::Uid::from_raw(0);
     let groot = nix::unistd::Gid::from_raw(0);
-    nix::unistd::setresgid(groot, groot, groot).map_err(|e| {
-        ChildError::sys("setresgid in the joined user namespace", "0".to_string(), e)
-    })?;
+    nix::unistd::setresgid(groot, groot, groot)
+        .map_err(|e| ChildError::sys(Step::SetresgidJoinedUserns, "0".to_string(), e))?;
     nix::unistd::setresuid(root, root, root)
-        .map_err(|e| ChildError::sys("setresuid in the joined user namespace", "0".to_string(), e))
+        .map_err(|e| ChildError::sys(Step::SetresuidJoinedUserns, "0".to_string(), e))
 }
 
 fn map_text(ranges: &[IdRange]) -> String {

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use caps::{CapSet, Capability, CapsHashSet};
 use nix::unistd::{Gid, Uid};
 
-use crate::error::ChildError;
+use crate::error::{ChildError, Step};
 use crate::plan::{CapabilitySets, ProcessPlan};
 use crate::sys;
 
@@ -27,7 +27,7 @@ pub(crate) fn resolve_program(p: &ProcessPlan, env: &[String]) -> Result<PathBuf
     let arg0 = p
         .args
         .first()
-        .ok_or_else(|| ChildError::other("exec", None, "process.args is empty"))?;
+        .ok_or_else(|| ChildError::other(Step::Exec, None, "process.args is empty"))?;
     if arg0.contains('/') {
         let path = PathBuf::from(arg0);
         let full = if path.is_relative() {
@@ -40,12 +40,12 @@ pub(crate) fn resolve_program(p: &ProcessPlan, env: &[String]) -> Result<PathBuf
         return match nix::unistd::access(&full, nix::unistd::AccessFlags::X_OK) {
             Ok(()) if !full.is_dir() => Ok(path),
             Ok(()) => Err(ChildError::other(
-                "exec",
+                Step::Exec,
                 arg0.clone(),
                 "is a directory: permission denied",
             )),
             Err(e) => Err(ChildError::other(
-                "exec",
+                Step::Exec,
                 arg0.clone(),
                 format!("{} in the container", e.desc().to_lowercase()),
             )),
@@ -71,7 +71,7 @@ pub(crate) fn resolve_program(p: &ProcessPlan, env: &[String]) -> Result<PathBuf
     match found {
         Some(path) if path.is_absolute() => Ok(path),
         Some(path) => Err(ChildError::other(
-            "exec",
+            Step::Exec,
             arg0.clone(),
             format!(
                 "found as {} relative to the working directory: refusing to run it ($PATH has a relative entry)",
@@ -79,7 +79,7 @@ pub(crate) fn resolve_program(p: &ProcessPlan, env: &[String]) -> Result<PathBuf
             ),
         )),
         None => Err(ChildError::other(
-            "exec",
+            Step::Exec,
             arg0.clone(),
             "executable file not found in $PATH",
         )),
@@ -98,7 +98,7 @@ pub(crate) fn set_oom_score_adj(p: &ProcessPlan) -> Result<()> {
     if let Some(v) = p.oom_score_adj {
         crate::apply::procfs::ProcFs::at_proc()?
             .write("self/oom_score_adj", &v.to_string())
-            .map_err(|e| ChildError::sys("set oom_score_adj", v.to_string(), e))?;
+            .map_err(|e| ChildError::sys(Step::SetOomScoreAdj, v.to_string(), e))?;
     }
     Ok(())
 }
@@ -109,7 +109,7 @@ pub(crate) fn set_rlimits(p: &ProcessPlan) -> Result<()> {
     for r in &p.rlimits {
         sys::setrlimit(r.resource, r.soft, r.hard).map_err(|e| {
             let mut err = ChildError::sys(
-                "set rlimit",
+                Step::SetRlimit,
                 format!("{} (soft {}, hard {})", r.name, r.soft, r.hard),
                 e,
             );
@@ -144,10 +144,10 @@ fn drop_bounding(c: &CapabilitySets) -> Result<()> {
     ];
     for name in sets.into_iter().flatten() {
         let cap = Capability::from_str(name)
-            .map_err(|e| ChildError::other("capability", name.clone(), e.to_string()))?;
+            .map_err(|e| ChildError::other(Step::Capability, name.clone(), e.to_string()))?;
         if !caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
             return Err(ChildError::other(
-                "process.capabilities",
+                Step::ProcessCapabilities,
                 name.clone(),
                 "not in the runtime's own bounding set, so the container cannot have it",
             ));
@@ -157,7 +157,7 @@ fn drop_bounding(c: &CapabilitySets) -> Result<()> {
     for cap in caps::runtime::thread_all_supported() {
         if !keep.contains(&cap) {
             caps::drop(None, CapSet::Bounding, cap).map_err(|e| {
-                ChildError::other("drop bounding capability", cap.to_string(), e.to_string())
+                ChildError::other(Step::DropBoundingCap, cap.to_string(), e.to_string())
             })?;
         }
     }
@@ -193,16 +193,15 @@ fn mask(names: &[String]) -> u64 {
 /// between the filter and `execve`.
 pub(crate) fn switch_user_and_caps(p: &ProcessPlan, hold_admin: bool) -> Result<Option<HeldCaps>> {
     drop_bounding(&p.capabilities)?;
-    nix::sys::prctl::set_keepcaps(true)
-        .map_err(|e| ChildError::sys("prctl PR_SET_KEEPCAPS", None, e))?;
+    nix::sys::prctl::set_keepcaps(true).map_err(|e| ChildError::sys(Step::SetKeepCaps, None, e))?;
     fix_stdio_owner(p.uid)?;
     set_groups(p)?;
     let gid = Gid::from_raw(p.gid);
     nix::unistd::setresgid(gid, gid, gid)
-        .map_err(|e| ChildError::sys("setresgid", p.gid.to_string(), e))?;
+        .map_err(|e| ChildError::sys(Step::Setresgid, p.gid.to_string(), e))?;
     let uid = Uid::from_raw(p.uid);
     nix::unistd::setresuid(uid, uid, uid)
-        .map_err(|e| ChildError::sys("setresuid", p.uid.to_string(), e))?;
+        .map_err(|e| ChildError::sys(Step::Setresuid, p.uid.to_string(), e))?;
     let c = &p.capabilities;
     let admin = Capability::CAP_SYS_ADMIN.to_string();
     let held = (hold_admin && !c.effective.contains(&admin)).then(|| HeldCaps {
@@ -228,17 +227,17 @@ pub(crate) fn switch_user_and_caps(p: &ProcessPlan, hold_admin: bool) -> Result<
     ] {
         caps::set(None, set, &to_set(&names)).map_err(|e| {
             ChildError::other(
-                "set capabilities",
+                Step::SetCapabilities,
                 format!("{label} {names:?}"),
                 e.to_string(),
             )
         })?;
     }
     caps::clear(None, CapSet::Ambient)
-        .map_err(|e| ChildError::other("clear ambient capabilities", None, e.to_string()))?;
+        .map_err(|e| ChildError::other(Step::ClearAmbientCaps, None, e.to_string()))?;
     for cap in to_set(&c.ambient) {
         caps::raise(None, CapSet::Ambient, cap).map_err(|e| {
-            ChildError::other("raise ambient capability", cap.to_string(), e.to_string())
+            ChildError::other(Step::RaiseAmbientCap, cap.to_string(), e.to_string())
         })?;
     }
     Ok(held)
@@ -249,7 +248,7 @@ pub(crate) fn switch_user_and_caps(p: &ProcessPlan, hold_admin: bool) -> Result<
 pub(crate) fn release_held_caps(held: Option<HeldCaps>) -> Result<()> {
     let Some(h) = held else { return Ok(()) };
     sys::capset(h.effective, h.permitted, h.inheritable)
-        .map_err(|e| ChildError::sys("capset", "process.capabilities".to_string(), e))
+        .map_err(|e| ChildError::sys(Step::Capset, "process.capabilities".to_string(), e))
 }
 
 /// Supplementary groups. In a user namespace whose gid map an unprivileged
@@ -267,7 +266,7 @@ fn set_groups(p: &ProcessPlan) -> Result<()> {
         Ok(()) => Ok(()),
         Err(nix::errno::Errno::EPERM) if gids.is_empty() => Ok(()),
         Err(e) => Err(ChildError::sys(
-            "setgroups",
+            Step::Setgroups,
             format!("{:?}", p.additional_gids),
             e,
         )),
@@ -296,7 +295,7 @@ fn fix_stdio_owner(uid: u32) -> Result<()> {
             Ok(()) | Err(nix::errno::Errno::EPERM) | Err(nix::errno::Errno::EROFS) => {}
             Err(e) => {
                 return Err(ChildError::sys(
-                    "fchown",
+                    Step::Fchown,
                     format!("fd {fd} to uid {uid}"),
                     e,
                 ))
@@ -311,7 +310,7 @@ fn fix_stdio_owner(uid: u32) -> Result<()> {
 pub(crate) fn set_no_new_privs(p: &ProcessPlan) -> Result<()> {
     if p.no_new_privileges {
         nix::sys::prctl::set_no_new_privs()
-            .map_err(|e| ChildError::sys("prctl PR_SET_NO_NEW_PRIVS", None, e))?;
+            .map_err(|e| ChildError::sys(Step::SetNoNewPrivs, None, e))?;
     }
     Ok(())
 }
@@ -347,7 +346,7 @@ pub(crate) fn finish_cwd(p: &ProcessPlan, cwd: Cwd) -> Result<()> {
     match nix::unistd::getcwd() {
         Ok(dir) if dir.is_absolute() => Ok(()),
         _ => Err(ChildError::other(
-            "process.cwd",
+            Step::ProcessCwd,
             p.cwd.display().to_string(),
             "resolves outside the container's root",
         )),
@@ -355,7 +354,7 @@ pub(crate) fn finish_cwd(p: &ProcessPlan, cwd: Cwd) -> Result<()> {
 }
 
 fn cwd_err(p: &ProcessPlan, e: nix::errno::Errno) -> ChildError {
-    ChildError::sys("chdir", format!("process.cwd {}", p.cwd.display()), e)
+    ChildError::sys(Step::Chdir, format!("process.cwd {}", p.cwd.display()), e)
 }
 
 /// The environment the program gets: the planned one with runc's defaults
@@ -414,12 +413,17 @@ pub(crate) fn prepare_exec(p: &ProcessPlan, program: &Path, env: &[String]) -> R
         p.umask.unwrap_or(0o022),
     ));
     let cstr = |s: &str| {
-        CString::new(s).map_err(|_| ChildError::other("exec", s.to_string(), "contains a NUL byte"))
+        CString::new(s)
+            .map_err(|_| ChildError::other(Step::Exec, s.to_string(), "contains a NUL byte"))
     };
     let args = p.args.iter().map(|a| cstr(a)).collect::<Result<Vec<_>>>()?;
     let env = env.iter().map(|a| cstr(a)).collect::<Result<Vec<_>>>()?;
     let program = CString::new(program.as_os_str().as_bytes()).map_err(|_| {
-        ChildError::other("exec", program.display().to_string(), "contains a NUL byte")
+        ChildError::other(
+            Step::Exec,
+            program.display().to_string(),
+            "contains a NUL byte",
+        )
     })?;
     Ok(Execve { program, args, env })
 }
@@ -427,5 +431,5 @@ pub(crate) fn prepare_exec(p: &ProcessPlan, program: &Path, env: &[String]) -> R
 /// Replaces this process with the container's program.
 pub(crate) fn exec(e: &Execve) -> Result<std::convert::Infallible> {
     nix::unistd::execve(&e.program, &e.args, &e.env)
-        .map_err(|err| ChildError::sys("exec", e.program.to_string_lossy().into_owned(), err))
+        .map_err(|err| ChildError::sys(Step::Exec, e.program.to_string_lossy().into_owned(), err))
 }

@@ -17,7 +17,7 @@ use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
 use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC};
 
-use crate::error::ChildError;
+use crate::error::{ChildError, Step};
 use crate::sys;
 
 /// The root of a procfs instance, checked to be one.
@@ -38,7 +38,7 @@ impl ProcFs {
             OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| ChildError::sys("open", "/proc".to_string(), e))?;
+        .map_err(|e| ChildError::sys(Step::Open, "/proc".to_string(), e))?;
         Self::checked(fd, "/proc")
     }
 
@@ -54,14 +54,14 @@ impl ProcFs {
         ) {
             Ok(fd) => Self::checked(fd, "a private procfs"),
             Err(Errno::ENOSYS) => Self::at_proc(),
-            Err(e) => Err(ChildError::sys("mount a private procfs", None, e)),
+            Err(e) => Err(ChildError::sys(Step::MountPrivateProcfs, None, e)),
         }
     }
 
     fn checked(fd: OwnedFd, what: &str) -> Result<Self, ChildError> {
         if !is_procfs(&fd) {
             return Err(ChildError::other(
-                "procfs",
+                Step::Procfs,
                 what.to_string(),
                 "is not a procfs mount: refusing to write through it",
             ));

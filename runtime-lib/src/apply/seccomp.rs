@@ -16,7 +16,7 @@ use nix::sys::socket::{
 };
 use serde_json::json;
 
-use crate::error::{ChildError, Error};
+use crate::error::{ChildError, Error, Step};
 use crate::seccomp::Compiled;
 use crate::sys;
 
@@ -40,7 +40,7 @@ pub(crate) fn load(
     let program = filter.sock_filters();
     let fd = sys::seccomp_set_filter(&program, filter.flags.bits()).map_err(|e| {
         ChildError::sys(
-            "load seccomp filter",
+            Step::LoadSeccompFilter,
             format!("{} instructions", program.len()),
             e,
         )
@@ -70,7 +70,7 @@ pub(crate) fn load(
     let bytes = serde_json::to_vec(&state).unwrap_or_default();
     send_state(info.socket, &bytes, fd.as_raw_fd()).map_err(|e| {
         let mut err = ChildError::sys(
-            "send the seccomp listener fd to the agent at",
+            Step::SendSeccompListener,
             "linux.seccomp.listenerPath".to_string(),
             e,
         );
@@ -125,7 +125,7 @@ pub(crate) const AGENT_SEND_TIMEOUT: std::time::Duration = std::time::Duration::
 pub(crate) fn connect_agent(path: &Path) -> Result<OwnedFd, Error> {
     let fail = |errno: Errno, detail: String| {
         Error::Child(ChildError {
-            step: "connect to the seccomp agent at".into(),
+            step: Step::ConnectSeccompAgent,
             target: Some(format!("linux.seccomp.listenerPath {}", path.display())),
             errno: Some(errno as i32),
             detail,

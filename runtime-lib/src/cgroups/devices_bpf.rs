@@ -64,7 +64,7 @@
 //! `next`: it ends the program, because the verifier refuses unreachable
 //! instructions.
 
-use crate::plan::DeviceRule;
+use crate::cgroup_types::DeviceRule;
 
 // Instruction classes (the low three bits of the opcode).
 const BPF_LDX: u8 = 0x01;

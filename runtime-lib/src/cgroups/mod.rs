@@ -8,7 +8,6 @@ mod delegation;
 mod devices_bpf;
 mod oom;
 mod ownership;
-mod resources;
 mod stats;
 mod v1;
 mod v2;
@@ -16,24 +15,22 @@ mod v2;
 use std::path::{Path, PathBuf};
 
 use nix::unistd::Pid;
-use serde::{Deserialize, Serialize};
 
+use crate::error::{ChildError, Step};
 use crate::mountinfo::unescape;
-use crate::plan::DeviceRule;
 
-pub use delegation::{delegated_part, Delegated};
-pub use oom::OomWatcher;
-pub use ownership::{Existing, Ownership};
-pub use resources::{
-    blkio_weight_to_io_weight, shares_to_weight, writes, CgroupWrite, ResourceError, Version,
+pub use crate::cgroup_types::{
+    CgroupWrite, ContainerCgroup, DeviceRule, Found, Hierarchy, HostCgroups, Mode, Ownership,
+    Version,
 };
+pub use oom::OomWatcher;
 pub use stats::Stats;
 
 /// A cgroup operation that failed, with the file or directory it touched.
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
     /// A cgroup file or directory could not be used.
-    #[error("cgroup: {op} {path}: {source}")]
+    #[error("cgroup: {op} {path}")]
     Io {
         /// What was attempted.
         op: &'static str,
@@ -45,8 +42,8 @@ pub enum CgroupError {
     },
     /// The eBPF device filter (cgroup v2) could not be loaded or attached.
     #[error(
-        "cgroup: {step} device filter for {path}: {errno}{}",
-        if .log.is_empty() { String::new() } else { format!("; verifier log:\n{}", .log) }
+        "cgroup: {step} device filter for {path}{}",
+        if .log.is_empty() { String::new() } else { format!(" (verifier log:\n{})", .log) }
     )]
     DeviceProgram {
         /// `load`, `query`, `open` (an old filter), `attach` or `detach`.
@@ -69,8 +66,8 @@ pub enum CgroupError {
 /// [`ContainerCgroup::self_join_files`]. Where a `tasks` file refuses the
 /// write (a delegation that grants `cgroup.procs` only), the process's pid
 /// goes to that directory's `cgroup.procs` instead, as the runtime would
-/// have written it. Returns the file that failed and the errno.
-pub fn join_self(tasks_files: &[PathBuf]) -> Result<(), (PathBuf, nix::errno::Errno)> {
+/// have written it. The error names the file that failed.
+pub fn join_self(tasks_files: &[PathBuf]) -> Result<(), ChildError> {
     use nix::errno::Errno;
     let write = |path: &Path, text: &[u8]| -> Result<(), Errno> {
         // No O_CREAT or O_TRUNC: a missing file is an error, never made.
@@ -81,15 +78,18 @@ pub fn join_self(tasks_files: &[PathBuf]) -> Result<(), (PathBuf, nix::errno::Er
         )?;
         nix::unistd::write(&fd, text).map(drop)
     };
+    let failed = |path: &Path, errno| {
+        ChildError::sys(Step::JoinCgroup, Some(path.display().to_string()), errno)
+    };
     for tasks in tasks_files {
         match write(tasks, b"0") {
             Ok(()) => {}
             Err(Errno::EACCES | Errno::EPERM) => {
                 let procs = tasks.with_file_name("cgroup.procs");
                 let pid = nix::unistd::getpid().as_raw().to_string();
-                write(&procs, pid.as_bytes()).map_err(|e| (procs, e))?;
+                write(&procs, pid.as_bytes()).map_err(|e| failed(&procs, e))?;
             }
-            Err(e) => return Err((tasks.clone(), e)),
+            Err(e) => return Err(failed(tasks, e)),
         }
     }
     Ok(())
@@ -104,41 +104,6 @@ pub(crate) fn io_err<'a>(
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// How the host mounts its cgroups.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Only cgroup v1 hierarchies.
-    Legacy,
-    /// v1 controllers plus a cgroup2 tree (at `/sys/fs/cgroup/unified`).
-    Hybrid,
-    /// Only cgroup v2, at `/sys/fs/cgroup`.
-    Unified,
-}
-
-/// A mounted v1 hierarchy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hierarchy {
-    /// Its name as `/proc/self/cgroup` spells it: `memory`, `cpu,cpuacct`,
-    /// `name=systemd`.
-    pub name: String,
-    /// Where it is mounted.
-    pub mountpoint: PathBuf,
-    /// The cgroup the mount shows as its root (`/` on the host).
-    pub root: PathBuf,
-}
-
-/// The host's cgroup mounts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HostCgroups {
-    /// The mode.
-    pub mode: Mode,
-    /// v1 hierarchies (empty in unified mode).
-    pub v1: Vec<Hierarchy>,
-    /// The cgroup2 mount, if any.
-    pub unified: Option<PathBuf>,
 }
 
 impl HostCgroups {
@@ -199,22 +164,6 @@ impl HostCgroups {
     }
 }
 
-impl HostCgroups {
-    /// The facts a plan needs: v2 files only on a pure v2 host (a hybrid
-    /// host's controllers are v1).
-    pub fn facts(&self, caller: crate::rootless::Caller) -> crate::plan::HostFacts {
-        crate::plan::HostFacts {
-            caller,
-            proc_kcore: std::path::Path::new("/proc/kcore").exists(),
-            cgroup_version: if self.mode == Mode::Unified {
-                Version::V2
-            } else {
-                Version::V1
-            },
-        }
-    }
-}
-
 /// The caller's own cgroups, from `/proc/self/cgroup`: `(hierarchy, path)`;
 /// the v2 entry has an empty name.
 pub fn own_cgroups(text: &str) -> Vec<(String, PathBuf)> {
@@ -229,101 +178,11 @@ pub fn own_cgroups(text: &str) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-/// The container's cgroup, resolved on this host. Stored in the state so
-/// later commands find it without re-deriving it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "version", rename_all = "lowercase")]
-pub enum ContainerCgroup {
-    /// One directory per v1 hierarchy: `(hierarchy name, dir)`.
-    V1 {
-        /// The directories.
-        dirs: Vec<(String, PathBuf)>,
-    },
-    /// The cgroup2 directory.
-    V2 {
-        /// The directory.
-        dir: PathBuf,
-    },
-}
-
 impl ContainerCgroup {
-    /// Works out the container's directories for `path` (the plan's
-    /// `cgroupsPath`), relative paths being relative to the caller's cgroups.
-    pub fn resolve(host: &HostCgroups, own: &[(String, PathBuf)], path: &Path) -> Self {
-        let place = |mountpoint: &Path, root: &Path, own_path: Option<&PathBuf>| -> PathBuf {
-            let base = if path.is_absolute() {
-                PathBuf::from("/")
-            } else {
-                own_path.cloned().unwrap_or_else(|| PathBuf::from("/"))
-            };
-            let full = base.join(path);
-            let rel = full.strip_prefix(root).unwrap_or(&full);
-            let rel = rel.strip_prefix("/").unwrap_or(rel);
-            mountpoint.join(rel)
-        };
-        match host.mode {
-            Mode::Unified => {
-                let mp = host
-                    .unified
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("/sys/fs/cgroup"));
-                let own_path = own.iter().find(|(n, _)| n.is_empty()).map(|(_, p)| p);
-                ContainerCgroup::V2 {
-                    dir: place(&mp, Path::new("/"), own_path),
-                }
-            }
-            Mode::Legacy | Mode::Hybrid => {
-                let mut dirs: Vec<(String, PathBuf)> = host
-                    .v1
-                    .iter()
-                    .map(|h| {
-                        let own_path = own.iter().find(|(n, _)| *n == h.name).map(|(_, p)| p);
-                        (h.name.clone(), place(&h.mountpoint, &h.root, own_path))
-                    })
-                    .collect();
-                // A hybrid host's cgroup2 tree is a hierarchy too: runc
-                // places the container there as well (its `0::` line of
-                // /proc/self/cgroup), named "" as /proc/self/cgroup names
-                // it; it holds no controller a v1 hierarchy lacks here.
-                if let (Mode::Hybrid, Some(mp)) = (host.mode, &host.unified) {
-                    let own_path = own.iter().find(|(n, _)| n.is_empty()).map(|(_, p)| p);
-                    dirs.push((String::new(), place(mp, Path::new("/"), own_path)));
-                }
-                ContainerCgroup::V1 { dirs }
-            }
-        }
-    }
-
-    /// The caller's own cgroup (one directory per hierarchy), where a
-    /// container stays when it gets none of its own.
-    pub fn current(host: &HostCgroups, own: &[(String, PathBuf)]) -> Self {
-        Self::resolve(host, own, Path::new(""))
-    }
-
-    /// Whether the cgroup can have `controller`'s files: on v1, whether it
-    /// has a directory in that controller's hierarchy; on v2, whether the
-    /// controller is in `cgroup.controllers` of its deepest existing level
-    /// (what the levels below may enable: a delegated subtree may have only
-    /// some, systemd's default being memory and pids).
-    pub fn can_have(&self, controller: &str) -> bool {
-        match self {
-            ContainerCgroup::V1 { dirs } => dirs
-                .iter()
-                .any(|(n, _)| n.split(',').any(|c| c == controller)),
-            // Core files (`cgroup.*`) belong to no controller.
-            ContainerCgroup::V2 { .. } if controller.is_empty() => true,
-            ContainerCgroup::V2 { dir } => dir
-                .ancestors()
-                .find(|p| p.exists())
-                .and_then(|p| std::fs::read_to_string(p.join("cgroup.controllers")).ok())
-                .is_some_and(|list| list.split_whitespace().any(|c| c == controller)),
-        }
-    }
-
     /// Creates the missing directories, adding each one it made to `made`
     /// (parents first) as it goes: a failure half-way leaves `made` naming
-    /// what to undo. Whether an existing cgroup may be used is for
-    /// [`Existing::refusal`] to say, before.
+    /// what to undo. Whether an existing cgroup may be used is the plan's
+    /// to say, before.
     pub fn create(&self, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
         match self {
             ContainerCgroup::V1 { dirs } => v1::create(dirs, made),
@@ -331,50 +190,13 @@ impl ContainerCgroup {
         }
     }
 
-    /// The cgroup version the container's files follow.
-    pub fn version(&self) -> Version {
-        match self {
-            ContainerCgroup::V1 { .. } => Version::V1,
-            ContainerCgroup::V2 { .. } => Version::V2,
-        }
-    }
-
-    /// Writes resource limits (from [`writes`]). A file the host lacks is
-    /// an error naming the config field: the kernel cannot enforce it.
+    /// Writes resource limits (from `plan::cgroup_writes`). A file the host
+    /// lacks is an error naming the config field: the kernel cannot
+    /// enforce it.
     pub fn apply_writes(&self, list: &[CgroupWrite]) -> Result<(), CgroupError> {
         match self {
             ContainerCgroup::V1 { dirs } => v1::apply_writes(dirs, list),
             ContainerCgroup::V2 { dir } => list.iter().try_for_each(|w| write_one(dir, w)),
-        }
-    }
-
-    /// The files a freshly forked, single-threaded child writes `0` to in
-    /// order to move itself into the cgroup ([`join_self`]), or `None` where
-    /// the runtime moves it with [`Self::add_process`] (cgroup v2).
-    ///
-    /// Why: on cgroup v1, writing a pid to `cgroup.procs` moves a whole
-    /// thread group and takes the kernel's global
-    /// `cgroup_threadgroup_rwsem` for writing, which waits for an RCU grace
-    /// period: 5–20 ms on this project's VMs, the largest single cost of a
-    /// `create`. A thread moving itself through `tasks` (pid 0, one thread)
-    /// needs no thread-group stability and the kernel skips that lock
-    /// (`cgroup_procs_write_start`). The child is a fork, so one thread is
-    /// the whole process; its own children inherit the cgroups.
-    pub fn self_join_files(&self) -> Option<Vec<PathBuf>> {
-        match self {
-            // cgroup2 has no `tasks`: `0` to `cgroup.procs` moves the writer.
-            ContainerCgroup::V1 { dirs } => Some(
-                dirs.iter()
-                    .map(|(n, d)| {
-                        d.join(if n.is_empty() {
-                            "cgroup.procs"
-                        } else {
-                            "tasks"
-                        })
-                    })
-                    .collect(),
-            ),
-            ContainerCgroup::V2 { .. } => None,
         }
     }
 
@@ -734,8 +556,14 @@ mod tests {
             assert_eq!(std::fs::read_to_string(f).unwrap(), "0");
         }
         std::fs::remove_file(&files[1]).unwrap();
-        let (path, errno) = join_self(&files).unwrap_err();
-        assert_eq!((path, errno), (files[1].clone(), nix::errno::Errno::ENOENT));
+        let e = join_self(&files).unwrap_err();
+        assert_eq!(
+            (e.target, e.errno),
+            (
+                Some(files[1].display().to_string()),
+                Some(nix::errno::Errno::ENOENT as i32)
+            )
+        );
         std::fs::remove_dir_all(&root).unwrap();
         let v2 = ContainerCgroup::V2 {
             dir: PathBuf::from("/sys/fs/cgroup/x"),
@@ -836,12 +664,17 @@ mod tests {
         let leaf = base.join("ctr");
         std::fs::create_dir_all(leaf.join("theirs/deeper")).unwrap();
         let cg = ContainerCgroup::V2 { dir: leaf.clone() };
-        let found = cg.inspect().unwrap();
-        assert_eq!(found.refusal(), None);
+        let found = cg
+            .survey(&ContainerCgroup::V2 { dir: base.clone() })
+            .unwrap();
+        assert_eq!(found[0].busy, None);
         let mut made = Vec::new();
         cg.create(&mut made).unwrap();
         assert!(made.is_empty());
-        let own = found.ownership();
+        let own = Ownership {
+            created: found[0].missing.clone(),
+            foreign: found[0].descendants.clone(),
+        };
         std::fs::create_dir(leaf.join("later")).unwrap();
         assert_eq!(cg.remove(&own), Vec::<String>::new());
         assert!(!leaf.join("later").exists());
@@ -897,24 +730,6 @@ mod tests {
             "no rules, nothing to do"
         );
         std::fs::remove_dir(&dir).unwrap();
-    }
-
-    #[test]
-    fn v2_controllers_a_new_cgroup_can_have() {
-        let base = temp("v2can");
-        std::fs::create_dir_all(base.join("deleg")).unwrap();
-        std::fs::write(base.join("deleg/cgroup.controllers"), "memory pids\n").unwrap();
-        let cg = ContainerCgroup::V2 {
-            dir: base.join("deleg/ctr"),
-        };
-        assert!(cg.can_have("memory") && cg.can_have("pids"));
-        assert!(!cg.can_have("cpu"), "not delegated");
-        assert!(cg.can_have(""), "core files");
-        let v1 = ContainerCgroup::V1 {
-            dirs: vec![("cpu,cpuacct".into(), base.join("x"))],
-        };
-        assert!(v1.can_have("cpuacct") && !v1.can_have("memory"));
-        std::fs::remove_dir_all(base).unwrap();
     }
 
     #[test]

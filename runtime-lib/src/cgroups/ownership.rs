@@ -1,156 +1,101 @@
-//! Whose cgroup it is: what `create` finds at the container's cgroup before
-//! it makes anything (processes, a freezer, directories that exist), and
-//! which directories the container made and so may remove.
+//! Whose cgroup it is: what is at the container's cgroup before `create`
+//! makes anything (processes, a freezer, directories that exist, whether
+//! the caller may use it), read for the plan to decide with; and the walk
+//! of a cgroup's subtree that finds its processes.
 //!
 //! runc 1.2+ (libcontainer `Create`) refuses a cgroup that has processes
 //! ("container's cgroup is not empty") or is frozen ("container's cgroup
 //! unexpectedly frozen"); runc 1.1 only warned of the first. runc checks one
-//! v1 hierarchy (devices); this checks every hierarchy the container uses,
-//! and the whole subtree of each, as runc's `GetAllPids` does.
+//! v1 hierarchy (devices); the plan checks every hierarchy the container
+//! uses, and the whole subtree of each, as runc's `GetAllPids` does.
 
 use std::path::{Path, PathBuf};
 
 use nix::unistd::Pid;
-use serde::{Deserialize, Serialize};
 
-use super::{io_err, CgroupError, ContainerCgroup};
-
-/// What exists at the container's cgroup before `create` makes anything.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Existing {
-    /// The levels that do not exist yet (parents first): `create` makes them.
-    pub missing: Vec<PathBuf>,
-    /// Directories strictly below the container's cgroup that exist already
-    /// (an adopted cgroup's children): not the container's.
-    pub descendants: Vec<PathBuf>,
-    /// A directory of the subtree that has processes, and how many.
-    pub busy: Option<(PathBuf, usize)>,
-    /// The cgroup, or the deepest existing level above it, when frozen: a
-    /// process put there would stop at once and `create` would wait for ever.
-    pub frozen: Option<PathBuf>,
-}
-
-impl Existing {
-    /// Why the container may not have this cgroup, if it may not: it is
-    /// someone else's while processes live in it, and a frozen one would
-    /// hang the container's setup.
-    pub fn refusal(&self) -> Option<String> {
-        if let Some((dir, n)) = &self.busy {
-            return Some(format!(
-                "the cgroup already has {n} process(es) in {}: a container's cgroup must be \
-                 its own (runc 1.2+ refuses a non-empty cgroup too); choose another path or \
-                 empty it",
-                dir.display()
-            ));
-        }
-        self.frozen.as_ref().map(|dir| {
-            format!(
-                "the cgroup is frozen ({}): the container's processes would stop as they \
-                 entered it; thaw it or choose another path",
-                dir.display()
-            )
-        })
-    }
-
-    /// What the container may call its own once `create` made the missing
-    /// levels: those levels, and nothing of what was there.
-    pub fn ownership(&self) -> Ownership {
-        Ownership {
-            created: self.missing.clone(),
-            foreign: self.descendants.clone(),
-        }
-    }
-}
-
-/// Which of the container's cgroup directories it made; kept in its state
-/// so that `delete` removes those and nothing else.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ownership {
-    /// The directories `create` made, parents first: the container's cgroup
-    /// and any level above it that did not exist.
-    pub created: Vec<PathBuf>,
-    /// Directories below the container's cgroup that existed before it
-    /// (children of an adopted cgroup): never removed, and their processes
-    /// are never signalled.
-    pub foreign: Vec<PathBuf>,
-}
-
-impl Ownership {
-    /// The ownership a state file written before it was recorded implies:
-    /// the container made its cgroup, as that runtime assumed.
-    pub fn assumed(cgroup: &ContainerCgroup) -> Self {
-        Ownership {
-            created: cgroup.leaves().iter().map(|d| d.to_path_buf()).collect(),
-            foreign: Vec::new(),
-        }
-    }
-
-    /// Whether `dir` is one the container made.
-    pub fn made(&self, dir: &Path) -> bool {
-        self.created.iter().any(|d| d == dir)
-    }
-
-    /// Whether `dir` is, or is below, a directory that is not the container's.
-    pub fn is_foreign(&self, dir: &Path) -> bool {
-        self.foreign.iter().any(|f| dir.starts_with(f))
-    }
-}
+use super::delegation::{creatable_refusal, v2_refusal};
+use super::{io_err, CgroupError, ContainerCgroup, Found};
 
 impl ContainerCgroup {
-    /// The container's directories: one per v1 hierarchy, or the v2 one.
-    pub fn leaves(&self) -> Vec<&Path> {
-        match self {
-            ContainerCgroup::V1 { dirs } => dirs.iter().map(|(_, d)| d.as_path()).collect(),
-            ContainerCgroup::V2 { dir } => vec![dir.as_path()],
-        }
-    }
-
-    /// Looks at what exists of the cgroup, in every hierarchy, reading only.
-    pub fn inspect(&self) -> Result<Existing, CgroupError> {
-        let mut found = Existing::default();
-        for leaf in self.leaves() {
-            let mut missing: Vec<PathBuf> = leaf
+    /// Looks at each directory of the cgroup, reading only: what exists of
+    /// it, what is in it, whether it is frozen, and whether the caller may
+    /// make it its cgroup; `current` is the caller's own cgroup (a move
+    /// into a v2 cgroup needs its common ancestor with it writable). What
+    /// is below a directory the caller may not use need not be readable.
+    pub fn survey(&self, current: &ContainerCgroup) -> Result<Vec<Found>, CgroupError> {
+        let mut all = Vec::new();
+        for (name, leaf) in self.hierarchies() {
+            let mut found = Found {
+                dir: leaf.to_path_buf(),
+                unusable: match (self, current) {
+                    (ContainerCgroup::V2 { .. }, ContainerCgroup::V2 { dir: own }) => {
+                        v2_refusal(leaf, own)
+                    }
+                    _ => creatable_refusal(leaf),
+                },
+                ..Found::default()
+            };
+            found.missing = leaf
                 .ancestors()
                 .take_while(|p| !p.exists())
                 .map(Path::to_path_buf)
                 .collect();
-            missing.reverse();
-            found.missing.extend(missing);
+            found.missing.reverse();
             if leaf.is_dir() {
-                walk(leaf, &mut |dir, pids| {
+                let walked = walk(leaf, &mut |dir, pids| {
                     if dir != leaf {
                         found.descendants.push(dir.to_path_buf());
                     }
                     if !pids.is_empty() && found.busy.is_none() {
                         found.busy = Some((dir.to_path_buf(), pids.len()));
                     }
-                })?;
+                });
+                if found.unusable.is_none() {
+                    walked?;
+                }
             }
+            let v2 = matches!(self, ContainerCgroup::V2 { .. });
+            if v2 || name == "freezer" {
+                found.frozen = frozen_level(leaf, v2);
+            }
+            if v2 {
+                found.controllers = controllers(leaf);
+            }
+            all.push(found);
         }
-        found.frozen = self.frozen_level();
-        Ok(found)
+        Ok(all)
     }
+}
 
-    /// The deepest existing level of the cgroup (itself or an ancestor) if
-    /// it is frozen or freezing: v1 `freezer.state` shows a parent's freeze
-    /// too; v2 `cgroup.events` does, `cgroup.freeze` is the level's own.
-    fn frozen_level(&self) -> Option<PathBuf> {
-        let deepest = |dir: &Path| dir.ancestors().find(|p| p.is_dir()).map(Path::to_path_buf);
-        let read = |p: PathBuf| std::fs::read_to_string(p).unwrap_or_default();
-        match self {
-            ContainerCgroup::V1 { dirs } => {
-                let dir = deepest(&dirs.iter().find(|(n, _)| n == "freezer")?.1)?;
-                let state = read(dir.join("freezer.state"));
-                matches!(state.trim(), "FROZEN" | "FREEZING").then_some(dir)
-            }
-            ContainerCgroup::V2 { dir } => {
-                let dir = deepest(dir)?;
-                let own = read(dir.join("cgroup.freeze")).trim() == "1";
-                let events = read(dir.join("cgroup.events"));
-                (own || events.lines().any(|l| l.trim() == "frozen 1")).then_some(dir)
-            }
-        }
-    }
+/// The deepest existing level of `dir` (itself or an ancestor) if it is
+/// frozen or freezing: v1 `freezer.state` shows a parent's freeze too; v2
+/// `cgroup.events` does, `cgroup.freeze` is the level's own.
+fn frozen_level(dir: &Path, v2: bool) -> Option<PathBuf> {
+    let dir = dir.ancestors().find(|p| p.is_dir())?.to_path_buf();
+    let read = |p: PathBuf| std::fs::read_to_string(p).unwrap_or_default();
+    let frozen = if v2 {
+        let own = read(dir.join("cgroup.freeze")).trim() == "1";
+        own || read(dir.join("cgroup.events"))
+            .lines()
+            .any(|l| l.trim() == "frozen 1")
+    } else {
+        matches!(
+            read(dir.join("freezer.state")).trim(),
+            "FROZEN" | "FREEZING"
+        )
+    };
+    frozen.then_some(dir)
+}
+
+/// The controllers a new cgroup at `dir` may have: `cgroup.controllers` of
+/// its deepest existing level (a delegated subtree may have only some,
+/// systemd's default being memory and pids).
+fn controllers(dir: &Path) -> Vec<String> {
+    dir.ancestors()
+        .find(|p| p.exists())
+        .and_then(|p| std::fs::read_to_string(p.join("cgroup.controllers")).ok())
+        .map(|list| list.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// Calls `each(dir, its processes)` for `top` and every directory below
@@ -183,6 +128,7 @@ pub(super) fn walk(top: &Path, each: &mut dyn FnMut(&Path, &[Pid])) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cgroup_types::Ownership;
 
     /// A temporary directory standing in for `/sys/fs/cgroup`.
     fn root(name: &str) -> PathBuf {
@@ -201,67 +147,82 @@ mod tests {
         }
     }
 
+    /// The caller's own cgroup for `v1`'s hierarchies: the roots.
+    fn own(base: &Path) -> ContainerCgroup {
+        v1(base, "")
+    }
+
     #[test]
-    fn a_new_cgroup_is_all_ours() {
+    fn a_new_cgroup_is_missing_level_by_level() {
         let base = root("new");
         std::fs::create_dir_all(base.join("pids/a")).unwrap();
         std::fs::create_dir_all(base.join("freezer")).unwrap();
-        let found = v1(&base, "a/ctr").inspect().unwrap();
-        assert_eq!(found.refusal(), None);
+        let found = v1(&base, "a/ctr").survey(&own(&base)).unwrap();
+        assert_eq!(found[0].missing, [base.join("pids/a/ctr")]);
         assert_eq!(
-            found.missing,
-            [
-                base.join("pids/a/ctr"),
-                base.join("freezer/a"),
-                base.join("freezer/a/ctr")
-            ]
+            found[1].missing,
+            [base.join("freezer/a"), base.join("freezer/a/ctr")]
         );
-        assert!(found.descendants.is_empty());
+        assert!(found.iter().all(|f| f.descendants.is_empty()
+            && f.busy.is_none()
+            && f.frozen.is_none()
+            && f.controllers.is_empty()));
+        assert_eq!(found[1].dir, base.join("freezer/a/ctr"));
         std::fs::remove_dir_all(base).unwrap();
     }
 
-    /// A process in a child cgroup of any hierarchy makes the cgroup
-    /// someone else's; empty children are noted as not ours.
+    /// A process anywhere below a hierarchy's directory is found, and so
+    /// are the child cgroups that exist.
     #[test]
-    fn processes_anywhere_below_refuse_it() {
+    fn processes_and_children_anywhere_below_are_found() {
         let base = root("busy");
         let cg = v1(&base, "ctr");
         for h in ["pids/ctr/empty", "freezer/ctr/child/deeper"] {
             std::fs::create_dir_all(base.join(h)).unwrap();
         }
-        let found = cg.inspect().unwrap();
-        assert_eq!(found.refusal(), None, "empty: adopted, as runc does");
-        assert!(found.missing.is_empty());
+        let found = cg.survey(&own(&base)).unwrap();
+        assert!(found
+            .iter()
+            .all(|f| f.missing.is_empty() && f.busy.is_none()));
+        assert_eq!(found[0].descendants, [base.join("pids/ctr/empty")]);
         assert_eq!(
-            found.ownership().foreign,
+            found[1].descendants,
             [
-                base.join("pids/ctr/empty"),
                 base.join("freezer/ctr/child"),
                 base.join("freezer/ctr/child/deeper")
             ]
         );
         let deeper = base.join("freezer/ctr/child/deeper");
         std::fs::write(deeper.join("cgroup.procs"), "41\n42\n").unwrap();
-        let found = cg.inspect().unwrap();
-        assert_eq!(found.busy, Some((deeper.clone(), 2)));
-        let why = found.refusal().unwrap();
-        assert!(why.contains(&deeper.display().to_string()), "{why}");
+        let found = cg.survey(&own(&base)).unwrap();
+        assert_eq!(found[0].busy, None);
+        assert_eq!(found[1].busy, Some((deeper, 2)));
         std::fs::remove_dir_all(base).unwrap();
     }
 
     #[test]
-    fn a_frozen_cgroup_or_parent_is_refused() {
+    fn a_frozen_cgroup_or_parent_is_found() {
         let base = root("frozen");
         let cg = v1(&base, "a/ctr");
         std::fs::create_dir_all(base.join("pids/a/ctr")).unwrap();
         std::fs::create_dir_all(base.join("freezer/a")).unwrap();
         std::fs::write(base.join("freezer/a/freezer.state"), "THAWED\n").unwrap();
-        assert_eq!(cg.inspect().unwrap().refusal(), None);
+        let frozen = |cg: &ContainerCgroup| -> Vec<Option<PathBuf>> {
+            let current = match cg {
+                ContainerCgroup::V1 { .. } => own(&base),
+                ContainerCgroup::V2 { .. } => ContainerCgroup::V2 { dir: base.clone() },
+            };
+            cg.survey(&current)
+                .unwrap()
+                .into_iter()
+                .map(|f| f.frozen)
+                .collect()
+        };
+        assert_eq!(frozen(&cg), [None, None]);
         for state in ["FROZEN\n", "FREEZING\n"] {
             std::fs::write(base.join("freezer/a/freezer.state"), state).unwrap();
-            let found = cg.inspect().unwrap();
-            assert_eq!(found.frozen, Some(base.join("freezer/a")), "{state}");
-            assert!(found.refusal().unwrap().contains("frozen"));
+            // Only the freezer hierarchy says.
+            assert_eq!(frozen(&cg), [None, Some(base.join("freezer/a"))], "{state}");
         }
         let v2 = ContainerCgroup::V2 {
             dir: base.join("u/ctr"),
@@ -269,12 +230,29 @@ mod tests {
         std::fs::create_dir_all(base.join("u/ctr")).unwrap();
         std::fs::write(base.join("u/ctr/cgroup.freeze"), "0\n").unwrap();
         std::fs::write(base.join("u/ctr/cgroup.events"), "populated 0\nfrozen 0\n").unwrap();
-        assert_eq!(v2.inspect().unwrap().refusal(), None);
+        assert_eq!(frozen(&v2), [None]);
         std::fs::write(base.join("u/ctr/cgroup.events"), "populated 0\nfrozen 1\n").unwrap();
-        assert_eq!(v2.inspect().unwrap().frozen, Some(base.join("u/ctr")));
+        assert_eq!(frozen(&v2), [Some(base.join("u/ctr"))]);
         std::fs::write(base.join("u/ctr/cgroup.events"), "populated 0\nfrozen 0\n").unwrap();
         std::fs::write(base.join("u/ctr/cgroup.freeze"), "1\n").unwrap();
-        assert!(v2.inspect().unwrap().refusal().is_some());
+        assert_eq!(frozen(&v2), [Some(base.join("u/ctr"))]);
+        std::fs::remove_dir_all(base).unwrap();
+    }
+
+    /// On v2 the controllers a new cgroup may have are those its deepest
+    /// existing level offers.
+    #[test]
+    fn v2_controllers_of_the_deepest_existing_level() {
+        let base = root("v2can");
+        std::fs::create_dir_all(base.join("deleg")).unwrap();
+        std::fs::write(base.join("deleg/cgroup.controllers"), "memory pids\n").unwrap();
+        let cg = ContainerCgroup::V2 {
+            dir: base.join("deleg/ctr"),
+        };
+        let found = cg
+            .survey(&ContainerCgroup::V2 { dir: base.clone() })
+            .unwrap();
+        assert_eq!(found[0].controllers, ["memory", "pids"]);
         std::fs::remove_dir_all(base).unwrap();
     }
 

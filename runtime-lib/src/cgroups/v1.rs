@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{io_err, write_one, CgroupError, CgroupWrite};
-use crate::plan::DeviceRule;
+use crate::cgroup_types::DeviceRule;
 
 /// Makes the missing levels of every hierarchy's directory, adding each
 /// one it made to `made` (a level that appeared meanwhile is not ours).

@@ -9,7 +9,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 
 use super::{devices_bpf, io_err, CgroupError};
-use crate::plan::DeviceRule;
+use crate::cgroup_types::DeviceRule;
 use crate::sys::bpf;
 
 /// Creates the directory level by level: a v2 cgroup only has the files of

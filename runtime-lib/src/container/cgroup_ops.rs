@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::state::DirLock;
 use super::Container;
-use crate::cgroups::{self, OomWatcher, Stats};
-use crate::error::{Error, Status};
+use crate::cgroups::{OomWatcher, Stats};
+use crate::error::{Error, FieldError, Status};
 
 /// One event of `events`, as runc prints it.
 #[derive(Debug, Serialize)]
@@ -49,29 +49,25 @@ impl Container {
             return Err(self.wrong("update", status));
         }
         let cgroup = self.own_cgroup("update")?;
-        let writes = cgroups::writes(r, cgroup.version()).map_err(|e| match e.unsupported {
-            true => Error::Unsupported {
-                file: None,
-                field: e.field,
-                reason: e.reason,
-            },
-            false => Error::Usage(format!("{}: {}", e.field, e.reason)),
-        })?;
+        let writes = crate::plan::cgroup_writes(r, cgroup.version())?;
         if let Some(m) = r.memory() {
             if m.check_before_update() == Some(true) {
                 if let (Some(limit), Some(usage)) = (m.limit(), cgroup.memory_usage()) {
                     if limit >= 0 && (limit as u64) < usage {
-                        return Err(Error::Usage(format!(
-                            "linux.resources.memory.limit: {limit} is below the current usage {usage} (checkBeforeUpdate)"
-                        )));
+                        return Err(FieldError::invalid(
+                            "linux.resources.memory.limit",
+                            format!(
+                                "{limit} is below the current usage {usage} (checkBeforeUpdate)"
+                            ),
+                        )
+                        .into());
                     }
                 }
             }
         }
         cgroup.apply_writes(&writes)?;
         if let Some(rules) = r.devices().as_ref().filter(|d| !d.is_empty()) {
-            let rules = crate::plan::device_rules_for_update(rules, &self.state.device_nodes)
-                .map_err(Error::Usage)?;
+            let rules = crate::plan::device_rules_for_update(rules, &self.state.device_nodes)?;
             cgroup.apply_device_rules(&rules)?;
         }
         Ok(())

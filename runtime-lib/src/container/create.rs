@@ -13,13 +13,12 @@ use super::state::{self, DirLock, StateFile, EXEC_FIFO};
 use super::{time, Container, Io};
 use crate::apply::init::{self, InitContext};
 use crate::apply::namespaces::{self, JoinFd};
-use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups, Ownership};
+use crate::cgroups::{ContainerCgroup, Ownership};
 use crate::console;
-use crate::error::{ChildError, Error};
-use crate::hooks::{self, DefaultEnv, HookState};
+use crate::error::{Chain, Error, FieldError};
+use crate::hooks::{self, DefaultEnv, HookFailed, HookState};
 use crate::plan::{self, Console, CreateOptions, NamespaceKind, Plan};
-use crate::rootless::Caller;
-use crate::spec::{self, Bundle, SpecError};
+use crate::spec::{self, Bundle};
 use crate::stop_point;
 use crate::sync::{self, FromChild, FromRuntime};
 use crate::sys::{self, Forked};
@@ -71,12 +70,7 @@ impl Poststop {
             .filter_map(|i| {
                 hooks::run_all("poststop", &self.hooks[i..=i], DefaultEnv::Runtime, &state)
                     .err()
-                    .map(|(_, reason)| {
-                        format!(
-                            "hooks.poststop[{i}] ({}): {reason}",
-                            self.hooks[i].path.display()
-                        )
-                    })
+                    .map(|e| HookFailed { index: i, ..e }.to_string())
             })
             .collect()
     }
@@ -99,7 +93,7 @@ impl Drop for Cleanup<'_> {
             let strays = cg.subtree_pids(&self.ownership).unwrap_or_default();
             match cg.signal_all(Signal::SIGKILL, &self.ownership) {
                 Ok(w) => warnings.extend(w),
-                Err(e) => warnings.push(format!("killing what is in the cgroup: {e}")),
+                Err(e) => warnings.push(format!("killing what is in the cgroup: {}", Chain(&e))),
             }
             // Such a process is a child of ours (forked with CLONE_PARENT):
             // reaped here, or it would stay a zombie of the caller's.
@@ -128,13 +122,7 @@ pub fn plan_bundle(bundle: &Path, id: &str, opts: &CreateOptions) -> Result<Plan
 
 /// Plans a loaded (or in-memory) bundle for this host; nothing is created.
 pub(super) fn plan_loaded(loaded: &Bundle, id: &str, opts: &CreateOptions) -> Result<Plan, Error> {
-    let host = HostCgroups::detect()?;
-    Ok(plan::compile(
-        loaded,
-        id,
-        opts,
-        &host.facts(Caller::detect()),
-    )?)
+    plan::compile(loaded, id, opts, &super::facts::gather(loaded, id, opts)?)
 }
 
 /// What `create` is given besides the plan's options.
@@ -233,22 +221,16 @@ fn create_or_undo(
     check_io(&io, &mut opts, has_terminal(&loaded))?;
     let opts = &opts;
     // Plan before touching anything: a bad config leaves nothing behind.
-    let host = HostCgroups::detect()?;
-    let caller = Caller::detect();
-    let plan = plan::compile(&loaded, id, opts, &host.facts(caller))?;
-    let own = std::fs::read_to_string("/proc/self/cgroup")
-        .map_err(Error::io("read", "/proc/self/cgroup"))?;
-    let own = own_cgroups(&own);
-    let wanted = ContainerCgroup::resolve(&host, &own, &plan.cgroup.path);
-    let placed = super::placement::place_cgroup(
-        &plan,
-        &loaded.config_path,
-        wanted,
-        &host,
-        &own,
-        caller.euid,
-    )?;
-    let cgroup = placed.cgroup;
+    let plan = match plan::compile(&loaded, id, opts, &super::facts::gather(&loaded, id, opts)?) {
+        // A taken id is that error (as in runc, which checks it before the
+        // cgroup), even when it is its own container that is in the cgroup.
+        Err(Error::CgroupInUse { .. }) if root.join(id).exists() => {
+            return Err(Error::AlreadyExists { id: id.to_string() })
+        }
+        planned => planned?,
+    };
+    let placement = &plan.cgroup.placement;
+    let cgroup = placement.cgroup();
     let floor = fd_floor(&plan);
     let lift = |fd| crate::apply::fds::lift(fd, floor);
     let joins = namespaces::open_joins(&plan.namespaces)?
@@ -261,13 +243,14 @@ fn create_or_undo(
         })
         .collect::<Result<Vec<_>, Error>>()?;
     if let Some((key, path)) = namespaces::sysctl_in_own_namespace(plan.sysctl.keys(), &joins) {
-        return Err(Error::InvalidConfig(SpecError::Invalid {
-            file: loaded.config_path.clone(),
-            field: format!("linux.sysctl.{key:?}"),
-            reason: format!(
+        return Err(FieldError::invalid(
+            format!("linux.sysctl.{key:?}"),
+            format!(
                 "the namespace joined at {path} is the runtime's own: setting it would change the host"
             ),
-        }));
+        )
+        .in_file(&loaded.config_path)
+        .into());
     }
 
     let dir = make_state_dir(root, id)?;
@@ -281,12 +264,7 @@ fn create_or_undo(
         armed: true,
     };
     let _lock = DirLock::lock(&dir)?;
-    // After the id is taken (a duplicate id is that error, as in runc),
-    // before anything is made in the cgroup.
-    let planned = match &cgroup {
-        Some(cg) => Some(check_cgroup(cg, &loaded.config_path, opts)?),
-        None => None,
-    };
+    let planned = cgroup.as_ref().map(|_| placement.ownership.clone());
     // The state is written before anything else is made, and says who is
     // creating: a `create` killed at any later point leaves a container
     // that `state` and `list` show and `delete` removes (cgroup included).
@@ -378,10 +356,11 @@ fn create_or_undo(
     let child_fds = io.child_fds();
     let (parent_end, child_end) = sync::channel(floor)?;
     let self_join = self_join_files(cgroup.as_ref());
+    let view = placement.view();
     let ctx = InitContext {
         fds: &child_fds,
         plan: &plan,
-        cgroup: &placed.view,
+        cgroup: &view,
         self_join: &self_join,
         joins: &joins,
         channel: &child_end,
@@ -438,8 +417,9 @@ fn create_or_undo(
     cleanup.pids.retain(|p| *p != stage1);
     // Recorded at once: a `delete` after a crash from here on finds the
     // init by pid as well as by cgroup.
-    let (_, init_start) = state::proc_stat(init_pid.as_raw())
-        .ok_or_else(|| Error::Usage("the container init died right after it was forked".into()))?;
+    let (_, init_start) = state::proc_stat(init_pid.as_raw()).ok_or(Error::InitDied {
+        after: "it was forked",
+    })?;
     st.pid = init_pid.as_raw();
     st.start_time = init_start;
     st.save(&dir)?;
@@ -465,9 +445,8 @@ fn create_or_undo(
                     ("prestart", &plan.hooks.prestart),
                     ("createRuntime", &plan.hooks.create_runtime),
                 ] {
-                    hooks::run_all(kind, list, DefaultEnv::Runtime, &state).map_err(
-                        |(field, reason)| Error::Child(ChildError::other("run", field, reason)),
-                    )?;
+                    hooks::run_all(kind, list, DefaultEnv::Runtime, &state)
+                        .map_err(|e| Error::Child(e.into()))?;
                 }
                 parent_end.send_to_child(FromRuntime::HooksDone)?;
             }
@@ -487,9 +466,7 @@ fn create_or_undo(
         .transpose()?
         .map(|(m, _)| m);
     if !state::init_alive(&st) {
-        return Err(Error::Usage(
-            "the container init died right after setup".into(),
-        ));
+        return Err(Error::InitDied { after: "setup" });
     }
     if let Some(path) = pid_file {
         // Before the state says "created": containerd reads the pid file
@@ -508,32 +485,10 @@ fn create_or_undo(
         exec_fifo: Some(exec_fifo),
         terminal,
         warnings: plan.warnings.clone(),
-        notes: placed.notes,
+        notes: placement.notes.clone(),
         is_parent: true,
         exit_status: None,
     })
-}
-
-/// Refuses a cgroup that is someone else's (it has processes) or frozen,
-/// naming the field that chose it; else what of it the container will own.
-/// Before anything is made: a refusal leaves nothing behind.
-fn check_cgroup(
-    cgroup: &ContainerCgroup,
-    config: &Path,
-    opts: &CreateOptions,
-) -> Result<Ownership, Error> {
-    let found = cgroup.inspect()?;
-    match found.refusal() {
-        None => Ok(found.ownership()),
-        Some(reason) => Err(Error::Unsupported {
-            file: Some(config.to_path_buf()),
-            field: match opts.cgroups {
-                plan::CgroupSetting::Path(_) => "cgroups (CgroupSetting::Path)".into(),
-                _ => "linux.cgroupsPath".into(),
-            },
-            reason,
-        }),
-    }
 }
 
 /// The files a forked child writes itself into the cgroup with (see

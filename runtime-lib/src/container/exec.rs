@@ -16,7 +16,7 @@ use crate::apply::exec::{self, ExecContext};
 use crate::apply::namespaces::JoinFd;
 use crate::cgroups::ContainerCgroup;
 use crate::console;
-use crate::error::{Error, Status};
+use crate::error::{Error, FieldError, Status};
 use crate::plan::{self, Console, CreateOptions, NamespaceKind};
 use crate::sync::{self, FromChild, FromRuntime};
 use crate::sys::{self, Forked};
@@ -95,8 +95,7 @@ impl Container {
             opts.process.terminal() == Some(true),
         )?;
         crate::spec::check_exec_process(&opts.process)?;
-        let plan = plan::plan_exec_process(&opts.process, create_opts.preserve_fds)
-            .map_err(Error::Usage)?;
+        let plan = plan::plan_exec_process(&opts.process, create_opts.preserve_fds)?;
         let floor = 3 + plan.preserve_fds as RawFd;
         let lift = |fd| crate::apply::fds::lift(fd, floor);
         let joins = self
@@ -112,7 +111,7 @@ impl Container {
         let cgroup = self.exec_cgroup(opts.sub_cgroup.as_deref())?;
         let joins_user = joins.iter().any(|j| j.kind == NamespaceKind::User);
         let filter = match &self.state.seccomp {
-            Some(s) => Some(plan::compile_seccomp(s).map_err(Error::Usage)?),
+            Some(s) => Some(plan::compile_seccomp(s)?),
             None => None,
         };
         let seccomp_listener = match filter.as_ref().and_then(|c| c.listener.as_ref()) {
@@ -122,9 +121,11 @@ impl Container {
         let (console_for_child, relay_end) = match (&opts.console, plan.terminal) {
             (_, false) => (None, None),
             (Console::None, true) => {
-                return Err(Error::Usage(
-                    "terminal: a terminal needs --console-socket (or a foreground exec)".into(),
-                ))
+                return Err(FieldError::invalid(
+                    "terminal",
+                    "a terminal needs --console-socket (or a foreground exec)",
+                )
+                .into())
             }
             (Console::Socket(path), true) => {
                 (Some(lift(console::connect_console_socket(path)?)?), None)

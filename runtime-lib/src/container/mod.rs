@@ -5,10 +5,10 @@ mod builder;
 mod cgroup_ops;
 mod create;
 mod exec;
+mod facts;
 mod id;
 mod mount_source;
 mod pid_namespace;
-mod placement;
 mod process_overrides;
 mod run;
 mod state;
@@ -35,7 +35,7 @@ pub use stdio::{Io, Stdio};
 pub use time::rfc3339_nano;
 
 use crate::cgroups::{ContainerCgroup, Ownership};
-use crate::error::{Error, Status};
+use crate::error::{Chain, Error, Status, Step};
 use crate::plan::CreateOptions;
 use crate::sys;
 use state::{DirLock, EXEC_FIFO};
@@ -342,7 +342,7 @@ impl Container {
         if let Ok(1) = nix::unistd::read(&reader, &mut buf) {
             if buf[0] == crate::apply::init::START_FAILED {
                 return Err(Error::Child(crate::error::ChildError::other(
-                    "run startContainer hooks",
+                    Step::RunStartContainerHooks,
                     self.state.id.clone(),
                     "a hook failed; the container's program did not run",
                 )));
@@ -379,9 +379,7 @@ impl Container {
                     &state,
                 )
                 .err()
-                .map(|(_, reason)| {
-                    format!("hooks.{kind}[{i}] ({}): {reason}", list[i].path.display())
-                })
+                .map(|e| crate::hooks::HookFailed { index: i, ..e }.to_string())
             })
             .collect()
     }
@@ -450,7 +448,10 @@ impl Container {
         if status != Status::Stopped {
             if let (Status::Paused, Some(cg)) = (status, &self.state.cgroup) {
                 if let Err(e) = cg.set_frozen(false) {
-                    warnings.push(format!("thawing the container before killing it: {e}"));
+                    warnings.push(format!(
+                        "thawing the container before killing it: {}",
+                        Chain(&e)
+                    ));
                 }
             }
             self.kill_init(&mut warnings);
@@ -468,7 +469,9 @@ impl Container {
             if let Some(cg) = &self.state.cgroup {
                 match cg.signal_all(Signal::SIGKILL, &self.ownership(cg)) {
                     Ok(w) => warnings.extend(w),
-                    Err(e) => warnings.push(format!("killing what is left in the cgroup: {e}")),
+                    Err(e) => {
+                        warnings.push(format!("killing what is left in the cgroup: {}", Chain(&e)))
+                    }
                 }
             }
         }
@@ -495,7 +498,10 @@ impl Container {
         let result = self.signal_init(Signal::SIGKILL);
         self.wait_init_gone(Duration::from_secs(10));
         if state::init_alive(&self.state) {
-            let why = result.err().map(|e| format!(": {e}")).unwrap_or_default();
+            let why = result
+                .err()
+                .map(|e| format!(": {}", Chain(&e)))
+                .unwrap_or_default();
             warnings.push(format!(
                 "the init (pid {}) is still alive 10 s after SIGKILL{why}",
                 self.state.pid

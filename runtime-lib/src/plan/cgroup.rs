@@ -1,13 +1,24 @@
 //! Where the container's cgroup goes, and what is written into it.
+//!
+//! The path and the limits come from the config. Where the container goes
+//! in each hierarchy (a directory it makes, an empty one it adopts, or the
+//! caller's own) and what is refused (a cgroup someone else's processes are
+//! in, a frozen one, a limit for a controller that was not delegated) is
+//! decided from facts read from the host before planning
+//! ([`CgroupFacts`]), so that `cella plan` shows it and refuses what
+//! `create` would.
 
-use std::path::{Component, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 use serde::Serialize;
 
-use super::devices::DeviceRule;
-use super::{CgroupSetting, CreateOptions, HostFacts, Problem};
-use crate::cgroups::{self, CgroupWrite, Version};
+use super::resources::cgroup_writes;
+use super::{CgroupSetting, CreateOptions, HostFacts, Refusal};
+use crate::cgroup_types::{
+    CgroupWrite, ContainerCgroup, DeviceRule, Found, HostCgroups, Ownership, Version,
+};
+use crate::error::{FieldError, InUse};
 
 /// The cgroup part of the plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -26,28 +37,164 @@ pub struct CgroupPlan {
     /// namespace `mknod` is refused anyway, so the container has only the
     /// host's nodes the runtime binds in and those its mounts bring.
     pub device_rules: Vec<DeviceRule>,
-    /// Rootless: the cgroup is used only where the caller may write it (a
-    /// subtree delegated to it); elsewhere the container stays in the
-    /// caller's cgroup, and a resource limit there is an error.
-    pub optional: bool,
-    /// No cgroup is made ([`CgroupSetting::Disabled`]): the container stays
-    /// in the caller's cgroups; `writes` and `device_rules` are empty.
-    pub disabled: bool,
+    /// Whether the container must have its cgroup, has it only where it
+    /// was delegated (rootless), or has none.
+    pub mode: CgroupMode,
+    /// Where its processes go, hierarchy by hierarchy.
+    pub placement: CgroupPlacement,
 }
 
-pub(super) fn plan(
+/// Whether a container gets a cgroup of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CgroupMode {
+    /// It gets its cgroup in every hierarchy; one that cannot be made is an
+    /// error.
+    Required,
+    /// Rootless: it gets its cgroup only where the caller may write it (a
+    /// subtree delegated to it); elsewhere it stays in the caller's
+    /// cgroup, and a resource limit there is refused.
+    WhereDelegated,
+    /// No cgroup ([`CgroupSetting::Disabled`]): it stays in the caller's
+    /// cgroups; `writes` and `device_rules` are empty.
+    Disabled,
+}
+
+/// Where a container's processes go: one directory per hierarchy (one on
+/// cgroup v2), and how the container gets each.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CgroupPlacement {
+    /// The directories, in the order of the host's hierarchies.
+    pub dirs: Vec<PlacedDir>,
+    /// Whether the host has cgroup v2 only (one directory), rather than v1
+    /// hierarchies (and a hybrid host's cgroup2 tree, named `""`).
+    pub unified: bool,
+    /// Of the container's own directories, those `create` makes (it may
+    /// remove them) and those below them that were there before (never
+    /// its own).
+    pub ownership: Ownership,
+    /// Why a directory is not the container's own (rootless), for
+    /// `--debug`.
+    pub notes: Vec<String>,
+}
+
+/// One hierarchy's directory of a container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlacedDir {
+    /// The hierarchy's name as `/proc/self/cgroup` spells it (`memory`,
+    /// `cpu,cpuacct`; `""` for a cgroup2 tree).
+    pub hierarchy: String,
+    /// The directory the container's processes are in.
+    #[serde(serialize_with = "crate::path_json::lossy")]
+    pub dir: PathBuf,
+    /// How the container gets it.
+    #[serde(rename = "use")]
+    pub how: CgroupUse,
+}
+
+/// How a container gets a directory of its cgroup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CgroupUse {
+    /// `create` makes it (and the levels above it that are missing).
+    Create,
+    /// It exists and is empty: the container takes it (as runc does), but
+    /// not what is below it.
+    Adopt,
+    /// The container has none of its own there: its processes stay in the
+    /// caller's cgroup (cgroups disabled, or rootless and not delegated).
+    Caller,
+}
+
+impl CgroupPlacement {
+    /// The container's own cgroup: the directories it makes or adopts
+    /// (`None`: it has none).
+    pub fn cgroup(&self) -> Option<ContainerCgroup> {
+        self.layout(|d| d.how != CgroupUse::Caller)
+    }
+
+    /// Every directory its processes are in: what its `cgroup` mount shows.
+    pub fn view(&self) -> ContainerCgroup {
+        self.layout(|_| true)
+            .unwrap_or(ContainerCgroup::V1 { dirs: Vec::new() })
+    }
+
+    fn layout(&self, pick: impl Fn(&PlacedDir) -> bool) -> Option<ContainerCgroup> {
+        let mut dirs = self.dirs.iter().filter(|d| pick(d)).peekable();
+        dirs.peek()?;
+        Some(match self.unified {
+            true => ContainerCgroup::V2 {
+                dir: dirs.next()?.dir.clone(),
+            },
+            false => ContainerCgroup::V1 {
+                dirs: dirs.map(|d| (d.hierarchy.clone(), d.dir.clone())).collect(),
+            },
+        })
+    }
+}
+
+/// What the host's cgroups are like, read before planning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CgroupFacts {
+    /// The host's cgroup mounts.
+    pub mounts: HostCgroups,
+    /// The caller's own cgroups (`/proc/self/cgroup`): `(hierarchy, path)`.
+    pub own: Vec<(String, PathBuf)>,
+    /// What is at each directory the container would have
+    /// ([`wanted_cgroup`]); a directory not listed counts as missing, with
+    /// nothing in it ([`Found::absent`]).
+    pub found: Vec<Found>,
+    /// The caller as messages name it (`uid 1000 (101000 on the host)`).
+    pub user: String,
+}
+
+impl CgroupFacts {
+    fn found(&self, dir: &Path) -> Found {
+        self.found
+            .iter()
+            .find(|f| f.dir == dir)
+            .cloned()
+            .unwrap_or_else(|| Found::absent(dir))
+    }
+}
+
+/// The directories a container would have on a host with these mounts,
+/// for a caller in the `own` cgroups: what to read the facts of before
+/// planning. `None` when it gets no cgroup, or the path is refused (the
+/// plan says why).
+pub fn wanted_cgroup(
     spec: &Spec,
     id: &str,
-    host: &HostFacts,
     opts: &CreateOptions,
-    device_rules: Vec<DeviceRule>,
-) -> Result<CgroupPlan, Problem> {
-    let version = host.cgroup_version;
+    mounts: &HostCgroups,
+    own: &[(String, PathBuf)],
+) -> Option<ContainerCgroup> {
     if opts.cgroups == CgroupSetting::Disabled {
-        return disabled(spec, version, id);
+        return None;
     }
-    // A path the caller gives is checked as the config's would be, under
-    // the option's name.
+    let (_, path) = configured_path(spec, id, opts).ok()?;
+    Some(ContainerCgroup::resolve(mounts, own, &path))
+}
+
+/// The cgroup plan before it is placed: what the config asks for.
+pub(super) struct Limits {
+    path: PathBuf,
+    /// What chose the path, as errors name it.
+    field: &'static str,
+    version: Version,
+    writes: Vec<CgroupWrite>,
+    device_rules: Vec<DeviceRule>,
+    mode: CgroupMode,
+}
+
+/// The path a container's cgroup is at, and the field or option that says
+/// so. A path the caller gives is checked as the config's would be, under
+/// the option's name.
+fn configured_path(
+    spec: &Spec,
+    id: &str,
+    opts: &CreateOptions,
+) -> Result<(&'static str, PathBuf), FieldError> {
     let (field, configured) = match &opts.cgroups {
         CgroupSetting::Path(p) => ("cgroups (CgroupSetting::Path)", Some(p.clone())),
         _ => (
@@ -62,10 +209,10 @@ pub(super) fn plan(
         None => PathBuf::from(id),
         Some(p) => {
             if p.components().any(|c| c == Component::ParentDir) {
-                return Err(Problem::new(field, "must not contain \"..\""));
+                return Err(FieldError::invalid(field, "must not contain \"..\""));
             }
             if p.to_string_lossy().contains(':') {
-                return Err(Problem::unsupported(
+                return Err(FieldError::unsupported(
                     field,
                     "looks like a systemd slice:prefix:name path, but the systemd cgroup driver is not supported",
                 ));
@@ -77,17 +224,31 @@ pub(super) fn plan(
         .components()
         .all(|c| matches!(c, Component::RootDir | Component::CurDir))
     {
-        return Err(Problem::new(
+        return Err(FieldError::invalid(
             field,
             "must name a cgroup below the root, not the root itself",
         ));
     }
+    Ok((field, path))
+}
+
+/// What the config asks of the container's cgroup: its path, the limits
+/// as writes for the host's version, and the device rules.
+pub(super) fn limits(
+    spec: &Spec,
+    id: &str,
+    host: &HostFacts,
+    opts: &CreateOptions,
+    device_rules: Vec<DeviceRule>,
+) -> Result<Limits, FieldError> {
+    let version = host.cgroups.mounts.version();
+    if opts.cgroups == CgroupSetting::Disabled {
+        return disabled(spec, version, id);
+    }
+    let (field, path) = configured_path(spec, id, opts)?;
     let writes = match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
         None => Vec::new(),
-        Some(r) => cgroups::writes(r, version).map_err(|e| match e.unsupported {
-            true => Problem::unsupported(e.field, e.reason),
-            false => Problem::new(e.field, e.reason),
-        })?,
+        Some(r) => cgroup_writes(r, version)?,
     };
     let configured_rules = spec
         .linux()
@@ -99,28 +260,31 @@ pub(super) fn plan(
         (true, _) => device_rules,
         (false, false) => Vec::new(),
         (false, true) => {
-            return Err(Problem::unsupported(
+            return Err(FieldError::unsupported(
                 "linux.resources.devices",
                 "device cgroup rules need CAP_SYS_ADMIN in the host's initial user namespace, \
                  which this (rootless) runtime lacks; remove them (a user namespace cannot mknod)",
             ))
         }
     };
-    Ok(CgroupPlan {
+    Ok(Limits {
         path,
+        field,
         version,
         writes,
         device_rules,
-        optional: opts.rootless,
-        disabled: false,
+        mode: match opts.rootless {
+            true => CgroupMode::WhereDelegated,
+            false => CgroupMode::Required,
+        },
     })
 }
 
 /// The plan without a cgroup: every limit or device rule of the config is
 /// refused, since nothing could enforce it.
-fn disabled(spec: &Spec, version: Version, id: &str) -> Result<CgroupPlan, Problem> {
+fn disabled(spec: &Spec, version: Version, id: &str) -> Result<Limits, FieldError> {
     let refuse = |field: String| {
-        Problem::unsupported(
+        FieldError::unsupported(
             field,
             "cgroups are disabled (CgroupSetting::Disabled): nothing would enforce it; remove \
              it or give the container a cgroup",
@@ -130,17 +294,199 @@ fn disabled(spec: &Spec, version: Version, id: &str) -> Result<CgroupPlan, Probl
         if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
             return Err(refuse("linux.resources.devices".into()));
         }
-        let writes = cgroups::writes(r, version).map_err(|e| refuse(e.field))?;
+        let writes = cgroup_writes(r, version).map_err(|e| refuse(e.field))?;
         if let Some(w) = writes.first() {
             return Err(refuse(w.field.clone()));
         }
     }
-    Ok(CgroupPlan {
+    Ok(Limits {
         path: PathBuf::from(id),
+        field: "linux.cgroupsPath",
         version,
         writes: Vec::new(),
         device_rules: Vec::new(),
-        optional: false,
-        disabled: true,
+        mode: CgroupMode::Disabled,
     })
+}
+
+/// Places the container's cgroup on the host the facts describe, and
+/// refuses what `create` could not honour: a container without a cgroup
+/// needs a pid namespace of its own (`creates_pid`), or its processes
+/// could not be found again; a rootless limit needs its controller
+/// delegated; a cgroup must be free (no process in it, not frozen).
+pub(super) fn place(
+    limits: Limits,
+    facts: &CgroupFacts,
+    creates_pid: bool,
+) -> Result<CgroupPlan, Refusal> {
+    let current = ContainerCgroup::current(&facts.mounts, &facts.own);
+    let placement = match limits.mode {
+        CgroupMode::Disabled => {
+            // The processes stay in the caller's cgroups, which is what the
+            // container's cgroup mount shows.
+            if !creates_pid {
+                return Err(FieldError::unsupported(
+                    "linux.namespaces",
+                    "cgroups are disabled (CgroupSetting::Disabled), so the container needs a new \
+                     pid namespace: without either, its processes could not be found to be killed",
+                )
+                .into());
+            }
+            choose(&current, &current, facts, |_| Some(String::new()))
+        }
+        mode => {
+            let wanted = ContainerCgroup::resolve(&facts.mounts, &facts.own, &limits.path);
+            let rootless = mode == CgroupMode::WhereDelegated;
+            let placement = choose(&wanted, &current, facts, |found| {
+                found.unusable.clone().filter(|_| rootless)
+            });
+            if rootless {
+                check_delegated(&limits, &placement, facts, creates_pid)?;
+            }
+            check_free(&placement, facts, limits.field)?;
+            placement
+        }
+    };
+    Ok(CgroupPlan {
+        path: limits.path,
+        version: limits.version,
+        writes: limits.writes,
+        device_rules: limits.device_rules,
+        mode: limits.mode,
+        placement,
+    })
+}
+
+/// Each of `wanted`'s directories, or the caller's (`current`, in the same
+/// order) where `skip` gives why not (an empty reason: say nothing).
+fn choose(
+    wanted: &ContainerCgroup,
+    current: &ContainerCgroup,
+    facts: &CgroupFacts,
+    skip: impl Fn(&Found) -> Option<String>,
+) -> CgroupPlacement {
+    let mut placement = CgroupPlacement {
+        dirs: Vec::new(),
+        unified: matches!(wanted, ContainerCgroup::V2 { .. }),
+        ownership: Ownership::default(),
+        notes: Vec::new(),
+    };
+    for ((name, dir), (_, own_dir)) in wanted.hierarchies().into_iter().zip(current.hierarchies()) {
+        let found = facts.found(dir);
+        let (dir, how) = match skip(&found) {
+            Some(why) => {
+                if !why.is_empty() {
+                    placement.notes.push(format!(
+                        "rootless: cgroup {} not used ({why}, not delegated to {}): the \
+                         container stays in the caller's cgroup there",
+                        dir.display(),
+                        facts.user
+                    ));
+                }
+                (own_dir, CgroupUse::Caller)
+            }
+            None if found.missing.is_empty() => (dir, CgroupUse::Adopt),
+            None => (dir, CgroupUse::Create),
+        };
+        if how != CgroupUse::Caller {
+            placement.ownership.created.extend(found.missing);
+            placement.ownership.foreign.extend(found.descendants);
+        }
+        placement.dirs.push(PlacedDir {
+            hierarchy: name.to_string(),
+            dir: dir.to_path_buf(),
+            how,
+        });
+    }
+    placement
+}
+
+/// Rootless: a limit whose controller was not delegated cannot be applied,
+/// and a container with no cgroup at all needs its own pid namespace. The
+/// host (what was delegated) cannot honour either: not a wrong config.
+fn check_delegated(
+    limits: &Limits,
+    placement: &CgroupPlacement,
+    facts: &CgroupFacts,
+    creates_pid: bool,
+) -> Result<(), FieldError> {
+    let who = &facts.user;
+    let own = placement.cgroup();
+    for w in &limits.writes {
+        if !own
+            .as_ref()
+            .is_some_and(|c| can_have(c, facts, w.controller))
+        {
+            let note = placement
+                .notes
+                .iter()
+                .find(|n| n.contains(w.controller))
+                .or(placement.notes.first())
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            return Err(FieldError::unsupported(
+                &w.field,
+                format!(
+                    "rootless: no {} cgroup was delegated to {who}, so the limit cannot be \
+                     applied{note}",
+                    w.controller
+                ),
+            ));
+        }
+    }
+    if own.is_none() && !creates_pid {
+        return Err(FieldError::unsupported(
+            "linux.namespaces",
+            format!(
+                "rootless: no cgroup was delegated to {who}, so the container needs a new pid \
+                 namespace: without either, its processes could not be found to be killed"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the cgroup can have `controller`'s files: on v1, whether it
+/// has a directory in that controller's hierarchy; on v2, whether the
+/// controller is offered where it is made.
+fn can_have(cgroup: &ContainerCgroup, facts: &CgroupFacts, controller: &str) -> bool {
+    match cgroup {
+        ContainerCgroup::V1 { dirs } => dirs
+            .iter()
+            .any(|(n, _)| n.split(',').any(|c| c == controller)),
+        // Core files (`cgroup.*`) belong to no controller.
+        ContainerCgroup::V2 { .. } if controller.is_empty() => true,
+        ContainerCgroup::V2 { dir } => facts.found(dir).controllers.iter().any(|c| c == controller),
+    }
+}
+
+/// A cgroup that is someone else's (processes are in it) or frozen is
+/// refused, naming the field that chose it.
+fn check_free(
+    placement: &CgroupPlacement,
+    facts: &CgroupFacts,
+    field: &str,
+) -> Result<(), Refusal> {
+    let own: Vec<Found> = placement
+        .dirs
+        .iter()
+        .filter(|d| d.how != CgroupUse::Caller)
+        .map(|d| facts.found(&d.dir))
+        .collect();
+    let cause = own
+        .iter()
+        .find_map(|f| f.busy.clone())
+        .map(|(dir, count)| InUse::Processes { dir, count })
+        .or_else(|| {
+            own.iter()
+                .find_map(|f| f.frozen.clone())
+                .map(|dir| InUse::Frozen { dir })
+        });
+    match cause {
+        None => Ok(()),
+        Some(cause) => Err(Refusal::CgroupInUse {
+            field: field.to_string(),
+            cause,
+        }),
+    }
 }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, Spec};
 use serde::Serialize;
 
-use super::Problem;
+use crate::cgroup_types::DeviceRule;
+use crate::error::FieldError;
 
 /// The type of a device node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -52,38 +53,6 @@ pub struct DeviceNode {
     /// a default node of the same path, and of that default's cgroup rule.
     #[serde(default)]
     pub from_config: bool,
-}
-
-/// One rule of the device cgroup (v1 `devices.allow`/`devices.deny` syntax).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct DeviceRule {
-    /// Allow or deny.
-    pub allow: bool,
-    /// `a`, `c` or `b`.
-    pub kind: char,
-    /// Major, `None` = any.
-    pub major: Option<i64>,
-    /// Minor, `None` = any.
-    pub minor: Option<i64>,
-    /// Some of `rwm`.
-    pub access: String,
-}
-
-impl DeviceRule {
-    /// The rule in the kernel's syntax: `c 1:3 rwm`.
-    pub fn to_kernel(&self) -> String {
-        let n = |v: Option<i64>| v.map_or("*".to_string(), |v| v.to_string());
-        if self.kind == 'a' {
-            return "a".to_string();
-        }
-        format!(
-            "{} {}:{} {}",
-            self.kind,
-            n(self.major),
-            n(self.minor),
-            self.access
-        )
-    }
 }
 
 /// The device part of the plan.
@@ -165,7 +134,7 @@ fn default_rules(nodes: &[DeviceNode]) -> Vec<DeviceRule> {
 pub(crate) fn cgroup_rules(
     config: &[LinuxDeviceCgroup],
     nodes: &[DeviceNode],
-) -> Result<Vec<DeviceRule>, Problem> {
+) -> Result<Vec<DeviceRule>, FieldError> {
     let deny_all = DeviceRule {
         allow: false,
         kind: 'a',
@@ -180,7 +149,7 @@ pub(crate) fn cgroup_rules(
             Some(LinuxDeviceType::C) => 'c',
             Some(LinuxDeviceType::B) => 'b',
             Some(other) => {
-                return Err(Problem::new(
+                return Err(FieldError::invalid(
                     format!("linux.resources.devices[{i}].type"),
                     format!("{other:?} is not a device cgroup type (a, b or c)"),
                 ))
@@ -209,7 +178,7 @@ pub(super) fn plan(
     spec: &Spec,
     in_user_namespace: bool,
     proc_kcore: bool,
-) -> Result<DevicePlan, Problem> {
+) -> Result<DevicePlan, FieldError> {
     let linux = spec.linux().as_ref();
     let mut nodes = default_nodes();
     for (i, d) in linux
@@ -225,7 +194,7 @@ pub(super) fn plan(
             LinuxDeviceType::B => NodeKind::Block,
             LinuxDeviceType::P => NodeKind::Fifo,
             LinuxDeviceType::A => {
-                return Err(Problem::new(
+                return Err(FieldError::invalid(
                     format!("{field}.type"),
                     "\"a\" is not a device type",
                 ))

@@ -8,14 +8,17 @@ mod devices;
 mod mounts;
 mod namespaces;
 mod process;
+mod resources;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use cgroup::CgroupPlan;
-pub use devices::{DeviceNode, DevicePlan, DeviceRule, NodeKind};
+pub use cgroup::{
+    wanted_cgroup, CgroupFacts, CgroupMode, CgroupPlacement, CgroupPlan, CgroupUse, PlacedDir,
+};
+pub use devices::{DeviceNode, DevicePlan, NodeKind};
 pub use mounts::{
     attr, MountKind, MountOp, MountPlan, MsFlags, RecursiveAttrs,
     KNOWN_OPTIONS as KNOWN_MOUNT_OPTIONS,
@@ -23,39 +26,31 @@ pub use mounts::{
 pub use namespaces::{ClockOffset, IdRange, MapWriter, NamespaceKind, NamespacePlan};
 pub(crate) use process::{exec_env, home_of};
 pub use process::{CapabilitySets, ProcessPlan, Rlimit};
+pub use resources::{blkio_weight_to_io_weight, cgroup_writes, shares_to_weight};
 
-use crate::spec::{Bundle, SpecError};
+pub use crate::cgroup_types::DeviceRule;
+
+use crate::error::{Error, FieldError, InUse};
+use crate::spec::Bundle;
 
 /// Compiles `linux.seccomp`. The runtime hands a notify listener its fd
 /// with `sendmsg` after the filter is loaded: a profile that notifies on
-/// `sendmsg` would wait forever for an agent that never gets the fd.
-pub(crate) fn seccomp_plan(
+/// `sendmsg` would wait forever for an agent that never gets the fd. Also
+/// compiles a stored profile again (for `exec`).
+pub fn compile_seccomp(
     s: &oci_spec::runtime::LinuxSeccomp,
-) -> Result<crate::seccomp::Compiled, Problem> {
+) -> Result<crate::seccomp::Compiled, FieldError> {
     for (i, rule) in s.syscalls().iter().flatten().enumerate() {
         if rule.action() == oci_spec::runtime::LinuxSeccompAction::ScmpActNotify
             && rule.names().iter().any(|n| n == "sendmsg")
         {
-            return Err(Problem::new(
+            return Err(FieldError::invalid(
                 format!("linux.seccomp.syscalls[{i}]"),
                 "SCMP_ACT_NOTIFY on sendmsg: the runtime needs sendmsg to hand the listener its fd",
             ));
         }
     }
-    crate::seccomp::compile(s).map_err(|e| match e {
-        crate::seccomp::SeccompError::Parse { field, source } => {
-            Problem::new(field, source.to_string())
-        }
-        crate::seccomp::SeccompError::InvalidField { field, reason } => Problem::new(field, reason),
-        other => Problem::new("linux.seccomp", other.to_string()),
-    })
-}
-
-/// Compiles a stored profile again (for `exec`).
-pub fn compile_seccomp(
-    s: &oci_spec::runtime::LinuxSeccomp,
-) -> Result<crate::seccomp::Compiled, String> {
-    seccomp_plan(s).map_err(|p| format!("{}: {}", p.field, p.reason))
+    Ok(crate::seccomp::compile(s)?)
 }
 
 /// Device cgroup rules for `update`: the new rules, with the defaults and
@@ -63,8 +58,8 @@ pub fn compile_seccomp(
 pub fn device_rules_for_update(
     config: &[oci_spec::runtime::LinuxDeviceCgroup],
     nodes: &[DeviceNode],
-) -> Result<Vec<DeviceRule>, String> {
-    devices::cgroup_rules(config, nodes).map_err(|p| format!("{}: {}", p.field, p.reason))
+) -> Result<Vec<DeviceRule>, FieldError> {
+    devices::cgroup_rules(config, nodes)
 }
 
 /// Plans a process for `exec` (fields of `process.json` are named without
@@ -72,12 +67,11 @@ pub fn device_rules_for_update(
 pub fn plan_exec_process(
     p: &oci_spec::runtime::Process,
     preserve_fds: u32,
-) -> Result<ProcessPlan, String> {
+) -> Result<ProcessPlan, FieldError> {
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
-        return Err("args: the process needs a command".to_string());
+        return Err(FieldError::invalid("args", "the process needs a command"));
     }
     process::plan_process(p, "", preserve_fds, false)
-        .map_err(|e| format!("{}: {}", e.field, e.reason))
 }
 
 /// Options of `create`/`run` that shape the plan.
@@ -139,11 +133,12 @@ pub enum Console {
     Relay,
 }
 
-/// The facts about the host that shape a plan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The facts about the host that shape a plan, read before planning.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostFacts {
-    /// Whether resource limits are written as cgroup v1 or v2 files.
-    pub cgroup_version: crate::cgroups::Version,
+    /// The host's cgroups, and what is at the container's cgroup (which
+    /// also says whether limits are written as cgroup v1 or v2 files).
+    pub cgroups: CgroupFacts,
     /// Who runs the runtime (uid, user namespace, capabilities).
     pub caller: crate::rootless::Caller,
     /// Whether the kernel has `/proc/kcore` (`CONFIG_PROC_KCORE`): runc
@@ -197,55 +192,36 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
-/// A field that cannot be planned, before the file name is attached.
-#[derive(Debug)]
-pub(crate) struct Problem {
-    field: String,
-    reason: String,
-    /// The field cannot be honoured here (rather than being wrong).
-    unsupported: bool,
+/// Why a configuration cannot be planned, before the file is attached.
+enum Refusal {
+    /// A field is refused.
+    Field(FieldError),
+    /// The cgroup `field` chooses is not free for a container.
+    CgroupInUse { field: String, cause: InUse },
 }
 
-impl Problem {
-    pub(crate) fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Problem {
-            field: field.into(),
-            reason: reason.into(),
-            unsupported: false,
-        }
-    }
-
-    /// A field this host or this runtime cannot honour.
-    pub(crate) fn unsupported(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Problem {
-            unsupported: true,
-            ..Problem::new(field, reason)
-        }
+impl From<FieldError> for Refusal {
+    fn from(e: FieldError) -> Self {
+        Refusal::Field(e)
     }
 }
 
-/// Compiles a loaded bundle into a plan for container `id` on a host.
+/// Compiles a loaded bundle into a plan for container `id` on a host. The
+/// errors are those `create` would give: [`Error::InvalidConfig`],
+/// [`Error::Unsupported`] and [`Error::CgroupInUse`].
 pub fn compile(
     bundle: &Bundle,
     id: &str,
     opts: &CreateOptions,
     host: &HostFacts,
-) -> Result<Plan, SpecError> {
-    compile_inner(bundle, id, opts, host).map_err(|p| {
-        let (file, field, reason) = (bundle.config_path.clone(), p.field, p.reason);
-        if p.unsupported {
-            SpecError::Unsupported {
-                file,
-                field,
-                reason,
-            }
-        } else {
-            SpecError::Invalid {
-                file,
-                field,
-                reason,
-            }
-        }
+) -> Result<Plan, Error> {
+    compile_inner(bundle, id, opts, host).map_err(|r| match r {
+        Refusal::Field(e) => e.in_file(&bundle.config_path).into(),
+        Refusal::CgroupInUse { field, cause } => Error::CgroupInUse {
+            file: bundle.config_path.clone(),
+            field,
+            cause,
+        },
     })
 }
 
@@ -254,18 +230,18 @@ fn compile_inner(
     id: &str,
     opts: &CreateOptions,
     host: &HostFacts,
-) -> Result<Plan, Problem> {
+) -> Result<Plan, Refusal> {
     let spec = &bundle.spec;
     let root = spec
         .root()
         .as_ref()
-        .ok_or_else(|| Problem::new("root", "is required"))?;
+        .ok_or_else(|| FieldError::invalid("root", "is required"))?;
     let rootfs = bundle.dir.join(root.path());
     let namespaces = namespaces::plan(spec, &host.caller)?;
     let devices = devices::plan(spec, namespaces.in_user_namespace(), host.proc_kcore)?;
-    let cgroup = cgroup::plan(spec, id, host, opts, devices.cgroup_rules.clone())?;
+    let limits = cgroup::limits(spec, id, host, opts, devices.cgroup_rules.clone())?;
     let linux = spec.linux().as_ref();
-    let paths = |field: &str, list: Option<&Vec<String>>| -> Result<Vec<PathBuf>, Problem> {
+    let paths = |field: &str, list: Option<&Vec<String>>| -> Result<Vec<PathBuf>, FieldError> {
         list.into_iter()
             .flatten()
             .enumerate()
@@ -275,59 +251,43 @@ fn compile_inner(
     let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
     let seccomp = linux
         .and_then(|l| l.seccomp().as_ref())
-        .map(seccomp_plan)
+        .map(compile_seccomp)
         .transpose()?;
+    let mounts = mounts::plan(spec, &bundle.dir, opts.no_pivot)?;
     // What loading left out (unknown capability names), then what planning
     // leaves out (capabilities this runtime cannot grant), then seccomp's.
     let mut warnings = bundle.warnings.clone();
+    let process = plan_process(spec, opts, host, &namespaces, &mut warnings)?;
+    let masked_paths = paths(
+        "linux.maskedPaths",
+        linux.and_then(|l| l.masked_paths().as_ref()),
+    )?;
+    let readonly_paths = paths(
+        "linux.readonlyPaths",
+        linux.and_then(|l| l.readonly_paths().as_ref()),
+    )?;
+    // Last: what the config asks for is refused before what the host's
+    // cgroups do not allow.
+    let cgroup = cgroup::place(
+        limits,
+        &host.cgroups,
+        namespaces.creates(NamespaceKind::Pid),
+    )?;
+    warnings.extend(
+        seccomp
+            .iter()
+            .flat_map(|c| c.warnings.iter().map(|w| w.to_string())),
+    );
     Ok(Plan {
         id: id.to_string(),
         bundle: bundle.dir.clone(),
         oci_version: spec.version().clone(),
         rootfs,
         root_readonly: root.readonly().unwrap_or(false),
-        mounts: mounts::plan(spec, &bundle.dir, opts.no_pivot)?,
+        mounts,
         devices,
         cgroup,
-        process: {
-            let mut process = process::plan(
-                spec,
-                opts.listen_fds + opts.preserve_fds,
-                !opts.no_new_keyring,
-                &host.caller,
-                &mut warnings,
-            )?;
-            if opts.listen_fds > 0 {
-                process
-                    .env
-                    .retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
-                process.env.push(format!("LISTEN_FDS={}", opts.listen_fds));
-                process.env.push("LISTEN_PID=1".to_string());
-            }
-            if namespaces.gid_map_writer == Some(MapWriter::SelfOnly)
-                && !process.additional_gids.is_empty()
-            {
-                return Err(Problem::new(
-                    "process.user.additionalGids",
-                    "an unprivileged runtime writing the gid map itself must deny setgroups(2) in \
-                     the container, so it cannot have supplementary groups; map the groups through \
-                     newgidmap (several linux.gidMappings ranges from /etc/subgid)",
-                ));
-            }
-            if process.terminal && opts.console == Console::None {
-                return Err(Problem::new(
-                    "process.terminal",
-                    "a terminal needs --console-socket (or a foreground run) to hand its master to",
-                ));
-            }
-            if !process.terminal && matches!(opts.console, Console::Socket(_)) {
-                return Err(Problem::new(
-                    "process.terminal",
-                    "--console-socket was given but the process asks for no terminal",
-                ));
-            }
-            process
-        },
+        process,
         hostname: nonempty(spec.hostname()),
         domainname: nonempty(spec.domainname()),
         sysctl: linux
@@ -335,14 +295,8 @@ fn compile_inner(
             .unwrap_or_default()
             .into_iter()
             .collect(),
-        masked_paths: paths(
-            "linux.maskedPaths",
-            linux.and_then(|l| l.masked_paths().as_ref()),
-        )?,
-        readonly_paths: paths(
-            "linux.readonlyPaths",
-            linux.and_then(|l| l.readonly_paths().as_ref()),
-        )?,
+        masked_paths,
+        readonly_paths,
         annotations: spec
             .annotations()
             .clone()
@@ -350,17 +304,57 @@ fn compile_inner(
             .into_iter()
             .collect(),
         hooks: crate::hooks::HookPlan::from_spec(spec.hooks().as_ref()),
-        warnings: {
-            warnings.extend(
-                seccomp
-                    .iter()
-                    .flat_map(|c| c.warnings.iter().map(|w| w.to_string())),
-            );
-            warnings
-        },
+        warnings,
         seccomp,
         namespaces,
     })
+}
+
+/// The container's process, with the fds and the terminal `create` is
+/// given.
+fn plan_process(
+    spec: &oci_spec::runtime::Spec,
+    opts: &CreateOptions,
+    host: &HostFacts,
+    namespaces: &NamespacePlan,
+    warnings: &mut Vec<String>,
+) -> Result<ProcessPlan, FieldError> {
+    let mut process = process::plan(
+        spec,
+        opts.listen_fds + opts.preserve_fds,
+        !opts.no_new_keyring,
+        &host.caller,
+        warnings,
+    )?;
+    if opts.listen_fds > 0 {
+        process
+            .env
+            .retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+        process.env.push(format!("LISTEN_FDS={}", opts.listen_fds));
+        process.env.push("LISTEN_PID=1".to_string());
+    }
+    if namespaces.gid_map_writer == Some(MapWriter::SelfOnly) && !process.additional_gids.is_empty()
+    {
+        return Err(FieldError::invalid(
+            "process.user.additionalGids",
+            "an unprivileged runtime writing the gid map itself must deny setgroups(2) in the \
+             container, so it cannot have supplementary groups; map the groups through newgidmap \
+             (several linux.gidMappings ranges from /etc/subgid)",
+        ));
+    }
+    if process.terminal && opts.console == Console::None {
+        return Err(FieldError::invalid(
+            "process.terminal",
+            "a terminal needs --console-socket (or a foreground run) to hand its master to",
+        ));
+    }
+    if !process.terminal && matches!(opts.console, Console::Socket(_)) {
+        return Err(FieldError::invalid(
+            "process.terminal",
+            "--console-socket was given but the process asks for no terminal",
+        ));
+    }
+    Ok(process)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use oci_spec::runtime::Spec;
 use serde::{Serialize, Serializer};
 
-use super::Problem;
+use crate::error::FieldError;
 
 /// `MS_*` flags, shown by name in the plan's JSON.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -305,21 +305,21 @@ const REMOUNT_FLAGS: u64 = libc::MS_RDONLY
 
 /// Makes a container path absolute and free of `.` (config paths may be
 /// relative to `/`, runtime-spec 1.1).
-pub fn container_path(field: &str, p: &Path) -> Result<PathBuf, Problem> {
+pub fn container_path(field: &str, p: &Path) -> Result<PathBuf, FieldError> {
     let mut out = PathBuf::from("/");
     for c in p.components() {
         match c {
             Component::RootDir | Component::CurDir => {}
             Component::Normal(n) => out.push(n),
             Component::ParentDir | Component::Prefix(_) => {
-                return Err(Problem::new(field, "must not contain \"..\""));
+                return Err(FieldError::invalid(field, "must not contain \"..\""));
             }
         }
     }
     Ok(out)
 }
 
-pub(super) fn plan(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<MountPlan, Problem> {
+pub(super) fn plan(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<MountPlan, FieldError> {
     let root_propagation = match spec
         .linux()
         .as_ref()
@@ -330,7 +330,7 @@ pub(super) fn plan(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<MountPl
         other => match option(other) {
             Some(Opt::Propagation(p)) => p | libc::MS_REC,
             _ => {
-                return Err(Problem::new(
+                return Err(FieldError::invalid(
                     "linux.rootfsPropagation",
                     format!("unknown propagation {other:?}"),
                 ))
@@ -354,12 +354,12 @@ fn plan_mount(
     field: &str,
     m: &oci_spec::runtime::Mount,
     bundle: &Path,
-) -> Result<MountOp, Problem> {
+) -> Result<MountOp, FieldError> {
     let destination = container_path(&format!("{field}.destination"), m.destination())?;
     if destination == Path::new("/") {
         // runc: "mountpoint is on the top of rootfs". A symlink leading to
         // "/" is found by the executor, on the mount point's fd.
-        return Err(Problem::new(
+        return Err(FieldError::invalid(
             format!("{field}.destination"),
             "must not be \"/\": a mount may not cover the container's root",
         ));
@@ -390,7 +390,7 @@ fn plan_mount(
             Some(Opt::Bind { recursive: r }) => bind = Some(r || bind == Some(true)),
             Some(Opt::CopyUp) => copy_up = Some(j),
             None if UNSUPPORTED.contains(&o.as_str()) => {
-                return Err(Problem::unsupported(
+                return Err(FieldError::unsupported(
                     format!("{field}.options[{j}]"),
                     format!("mount option {o:?} is not supported yet"),
                 ))
@@ -407,7 +407,7 @@ fn plan_mount(
     } else if fstype == "cgroup" || fstype == "cgroup2" {
         MountKind::Cgroup
     } else if fstype.is_empty() {
-        return Err(Problem::new(
+        return Err(FieldError::invalid(
             format!("{field}.type"),
             "a mount needs a type unless its options contain \"bind\" or \"rbind\"",
         ));
@@ -418,7 +418,7 @@ fn plan_mount(
     };
     if let Some(j) = copy_up {
         if !matches!(&kind, MountKind::Filesystem { fstype } if fstype == "tmpfs") {
-            return Err(Problem::new(
+            return Err(FieldError::invalid(
                 format!("{field}.options[{j}]"),
                 "\"tmpcopyup\" applies only to tmpfs mounts",
             ));

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use serde::Serialize;
 
-use super::Problem;
+use crate::error::FieldError;
 use crate::rootless::Caller;
 
 /// A kind of Linux namespace.
@@ -185,7 +185,7 @@ impl NamespaceKind {
     ];
 }
 
-pub(super) fn plan(spec: &Spec, caller: &Caller) -> Result<NamespacePlan, Problem> {
+pub(super) fn plan(spec: &Spec, caller: &Caller) -> Result<NamespacePlan, FieldError> {
     let linux = spec.linux().as_ref();
     let mut new = Vec::new();
     let mut join = Vec::new();
@@ -199,7 +199,7 @@ pub(super) fn plan(spec: &Spec, caller: &Caller) -> Result<NamespacePlan, Proble
         match ns.path() {
             Some(path) if !path.as_os_str().is_empty() => {
                 if kind == NamespaceKind::Mount {
-                    return Err(Problem::unsupported(
+                    return Err(FieldError::unsupported(
                         format!("linux.namespaces[{i}]"),
                         "joining a mount namespace by path is not supported: the container's root \
                          and mounts could not be applied",
@@ -211,7 +211,7 @@ pub(super) fn plan(spec: &Spec, caller: &Caller) -> Result<NamespacePlan, Proble
         }
     }
     if !new.contains(&NamespaceKind::Mount) {
-        return Err(Problem::new(
+        return Err(FieldError::invalid(
             "linux.namespaces",
             "a new mount namespace is required (without one the container's mounts would land on the host)",
         ));

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use oci_spec::runtime::{Capabilities, PosixRlimitType, Process, Spec};
 use serde::Serialize;
 
-use super::Problem;
+use crate::error::FieldError;
 use crate::rootless::Caller;
 
 /// A resource limit.
@@ -96,7 +96,7 @@ fn rlimit_of(t: PosixRlimitType) -> (&'static str, u32) {
     (name, res)
 }
 
-fn cap_names(field: &str, set: &Option<Capabilities>) -> Result<Vec<String>, Problem> {
+fn cap_names(field: &str, set: &Option<Capabilities>) -> Result<Vec<String>, FieldError> {
     let mut names = Vec::new();
     for cap in set.iter().flatten() {
         let name = serde_json::to_value(cap)
@@ -104,7 +104,7 @@ fn cap_names(field: &str, set: &Option<Capabilities>) -> Result<Vec<String>, Pro
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
         if caps::Capability::from_str(&name).is_err() {
-            return Err(Problem::new(
+            return Err(FieldError::invalid(
                 field,
                 format!("capability {name} is unknown to this build"),
             ));
@@ -124,11 +124,11 @@ pub(super) fn plan(
     new_session_keyring: bool,
     caller: &Caller,
     warnings: &mut Vec<String>,
-) -> Result<ProcessPlan, Problem> {
+) -> Result<ProcessPlan, FieldError> {
     let p = spec
         .process()
         .as_ref()
-        .ok_or_else(|| Problem::new("process", "is required to create a container"))?;
+        .ok_or_else(|| FieldError::invalid("process", "is required to create a container"))?;
     let mut plan = plan_process(p, "process.", preserve_fds, new_session_keyring)?;
     warnings.extend(keep_grantable(&mut plan.capabilities, "process.", caller));
     Ok(plan)
@@ -208,7 +208,7 @@ pub(crate) fn plan_process(
     prefix: &str,
     preserve_fds: u32,
     new_session_keyring: bool,
-) -> Result<ProcessPlan, Problem> {
+) -> Result<ProcessPlan, FieldError> {
     let user = p.user();
     let capabilities = match p.capabilities() {
         None => CapabilitySets::default(),

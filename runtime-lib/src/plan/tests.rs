@@ -5,12 +5,23 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::cgroups::Version;
+use crate::cgroup_types::{Found, HostCgroups, Mode};
 
+/// A v1 host with no hierarchy mounted: limits are v1 files, and the
+/// container's cgroup has no directory.
 const V1: HostFacts = HostFacts {
-    cgroup_version: Version::V1,
     caller: crate::rootless::Caller::ROOT,
     proc_kcore: true,
+    cgroups: CgroupFacts {
+        mounts: HostCgroups {
+            mode: Mode::Legacy,
+            v1: Vec::new(),
+            unified: None,
+        },
+        own: Vec::new(),
+        found: Vec::new(),
+        user: String::new(),
+    },
 };
 
 fn bundle(config: Value) -> Bundle {
@@ -410,7 +421,7 @@ fn resources_become_writes_for_the_host_version() {
         .collect();
     assert_eq!(files, [("cpu.shares", "1024"), ("pids.max", "20")]);
     let v2 = HostFacts {
-        cgroup_version: Version::V2,
+        cgroups: v2_host(Vec::new()),
         ..V1
     };
     let p = compile(&bundle(v.clone()), "ctr", &CreateOptions::default(), &v2).unwrap();
@@ -446,7 +457,16 @@ fn socket_activation_fds_come_first_and_are_announced() {
 
 /// An unprivileged user (uid 1001, no capabilities) on a v1 host.
 const USER: HostFacts = HostFacts {
-    cgroup_version: Version::V1,
+    cgroups: CgroupFacts {
+        mounts: HostCgroups {
+            mode: Mode::Legacy,
+            v1: Vec::new(),
+            unified: None,
+        },
+        own: Vec::new(),
+        found: Vec::new(),
+        user: String::new(),
+    },
     caller: crate::rootless::Caller {
         euid: 1001,
         egid: 1001,
@@ -487,7 +507,7 @@ fn id_maps_are_written_by_whoever_may() {
     let p = compile_as(rootless_config(own.clone(), own.clone()), &USER).unwrap();
     assert_eq!(p.namespaces.uid_map_writer, Some(MapWriter::SelfOnly));
     assert_eq!(p.namespaces.gid_map_writer, Some(MapWriter::SelfOnly));
-    assert!(p.cgroup.optional);
+    assert_eq!(p.cgroup.mode, CgroupMode::WhereDelegated);
     let p = compile_as(rootless_config(ranges.clone(), own.clone()), &USER).unwrap();
     assert_eq!(p.namespaces.uid_map_writer, Some(MapWriter::Helper));
     assert_eq!(p.namespaces.gid_map_writer, Some(MapWriter::SelfOnly));
@@ -501,8 +521,9 @@ fn id_maps_are_written_by_whoever_may() {
     let p = compile_as(rootless_config(ranges.clone(), ranges.clone()), &V1).unwrap();
     assert_eq!(p.namespaces.uid_map_writer, Some(MapWriter::Runtime));
     assert_eq!(p.namespaces.gid_map_writer, Some(MapWriter::Runtime));
-    assert!(
-        !compile_ok(base()).cgroup.optional,
+    assert_eq!(
+        compile_ok(base()).cgroup.mode,
+        CgroupMode::Required,
         "not rootless by default"
     );
     let mut no_userns = base();
@@ -575,4 +596,328 @@ fn runtime_in_a_user_namespace_binds_devices() {
     assert!(p.namespaces.in_user_namespace());
     assert!(p.devices.bind_from_host);
     assert!(p.cgroup.device_rules.is_empty());
+}
+
+/// A hybrid host with the pids and freezer hierarchies and a cgroup2 tree,
+/// the caller in `/user` of each; `found` says what is at the container's
+/// directories.
+fn hybrid(found: Vec<Found>) -> CgroupFacts {
+    let h = |name: &str| crate::cgroup_types::Hierarchy {
+        name: name.to_string(),
+        mountpoint: PathBuf::from("/sys/fs/cgroup").join(name),
+        root: PathBuf::from("/"),
+    };
+    CgroupFacts {
+        mounts: HostCgroups {
+            mode: Mode::Hybrid,
+            v1: vec![h("pids"), h("freezer")],
+            unified: Some(PathBuf::from("/sys/fs/cgroup/unified")),
+        },
+        own: ["pids", "freezer", ""]
+            .iter()
+            .map(|n| (n.to_string(), PathBuf::from("/user")))
+            .collect(),
+        found,
+        user: "uid 1001".to_string(),
+    }
+}
+
+/// A v2 host, the caller in `/user`.
+fn v2_host(found: Vec<Found>) -> CgroupFacts {
+    CgroupFacts {
+        mounts: HostCgroups {
+            mode: Mode::Unified,
+            v1: Vec::new(),
+            unified: Some(PathBuf::from("/sys/fs/cgroup")),
+        },
+        own: vec![(String::new(), PathBuf::from("/user"))],
+        found,
+        user: "uid 1001".to_string(),
+    }
+}
+
+/// `/pods/ctr` (the base config's cgroupsPath) in hierarchy `h`.
+fn ctr_dir(h: &str) -> PathBuf {
+    PathBuf::from("/sys/fs/cgroup").join(h).join("pods/ctr")
+}
+
+fn place_in(facts: CgroupFacts, v: Value, opts: &CreateOptions) -> Result<Plan, Error> {
+    let host = HostFacts {
+        cgroups: facts,
+        ..V1
+    };
+    compile(&bundle(v), "ctr", opts, &host)
+}
+
+fn uses(p: &Plan) -> Vec<(&str, &Path, CgroupUse)> {
+    p.cgroup
+        .placement
+        .dirs
+        .iter()
+        .map(|d| (d.hierarchy.as_str(), d.dir.as_path(), d.how))
+        .collect()
+}
+
+/// The plan says which directory of each hierarchy the container gets,
+/// and whether `create` makes it (the levels that are missing, which the
+/// container then owns) or adopts it (it exists, empty: what is below it
+/// stays someone else's).
+#[test]
+fn cgroup_placement_creates_or_adopts_each_directory() {
+    let adopted = Found {
+        dir: ctr_dir("freezer"),
+        descendants: vec![ctr_dir("freezer").join("theirs")],
+        ..Found::default()
+    };
+    let made = Found {
+        dir: ctr_dir("pids"),
+        missing: vec![PathBuf::from("/sys/fs/cgroup/pids/pods"), ctr_dir("pids")],
+        ..Found::default()
+    };
+    let p = place_in(
+        hybrid(vec![made, adopted]),
+        base(),
+        &CreateOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(p.cgroup.mode, CgroupMode::Required);
+    assert_eq!(
+        uses(&p),
+        [
+            ("pids", ctr_dir("pids").as_path(), CgroupUse::Create),
+            ("freezer", ctr_dir("freezer").as_path(), CgroupUse::Adopt),
+            // Nothing known of it: missing.
+            ("", ctr_dir("unified").as_path(), CgroupUse::Create),
+        ]
+    );
+    let placement = &p.cgroup.placement;
+    assert_eq!(
+        placement.ownership.created,
+        [
+            PathBuf::from("/sys/fs/cgroup/pids/pods"),
+            ctr_dir("pids"),
+            ctr_dir("unified")
+        ]
+    );
+    assert_eq!(
+        placement.ownership.foreign,
+        [ctr_dir("freezer").join("theirs")]
+    );
+    assert_eq!(placement.cgroup(), Some(placement.view()));
+    assert!(placement.notes.is_empty());
+    let json = serde_json::to_value(&p.cgroup).unwrap();
+    assert_eq!(json["mode"], "required");
+    assert_eq!(json["placement"]["dirs"][1]["use"], "adopt");
+}
+
+/// A cgroup someone else's processes are in, anywhere below it in any
+/// hierarchy, or a frozen one, is refused by the plan (as `create` refuses
+/// it), naming the field that chose it.
+#[test]
+fn cgroup_with_processes_or_frozen_is_refused() {
+    let busy = Found {
+        dir: ctr_dir("freezer"),
+        busy: Some((ctr_dir("freezer").join("child"), 2)),
+        ..Found::default()
+    };
+    let e = place_in(hybrid(vec![busy]), base(), &CreateOptions::default()).unwrap_err();
+    let Error::CgroupInUse { file, field, cause } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (file.as_path(), field.as_str()),
+        (Path::new("/bundles/b/config.json"), "linux.cgroupsPath")
+    );
+    assert_eq!(
+        *cause,
+        InUse::Processes {
+            dir: ctr_dir("freezer").join("child"),
+            count: 2
+        }
+    );
+    assert!(
+        e.to_string().starts_with(
+            "/bundles/b/config.json: linux.cgroupsPath: the cgroup already has 2 process(es) in"
+        ),
+        "{e}"
+    );
+    let frozen = Found {
+        dir: ctr_dir("freezer"),
+        frozen: Some(PathBuf::from("/sys/fs/cgroup/freezer/pods")),
+        ..Found::default()
+    };
+    let opts = CreateOptions {
+        cgroups: CgroupSetting::Path("/pods/ctr".into()),
+        ..Default::default()
+    };
+    match place_in(hybrid(vec![frozen]), base(), &opts) {
+        Err(Error::CgroupInUse { field, cause, .. }) => {
+            assert_eq!(field, "cgroups (CgroupSetting::Path)");
+            assert_eq!(
+                cause,
+                InUse::Frozen {
+                    dir: PathBuf::from("/sys/fs/cgroup/freezer/pods")
+                }
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Rootless: where the caller may not write, the container stays in the
+/// caller's cgroup (and what is there is not its business); a limit for a
+/// controller it did not get is refused; without any cgroup it needs a pid
+/// namespace of its own.
+#[test]
+fn rootless_placement_uses_what_was_delegated() {
+    let own = json!([{"containerID": 0, "hostID": 1001, "size": 1}]);
+    let mut v = rootless_config(own.clone(), own);
+    v["linux"]["cgroupsPath"] = json!("/pods/ctr");
+    let not_delegated = |h: &str| Found {
+        dir: ctr_dir(h),
+        missing: vec![ctr_dir(h)],
+        // Busy, but not the container's: no refusal.
+        busy: Some((ctr_dir(h), 1)),
+        unusable: Some(format!("{} is not writable", ctr_dir(h).display())),
+        ..Found::default()
+    };
+    let facts = || hybrid(vec![not_delegated("freezer"), not_delegated("unified")]);
+    let opts = CreateOptions {
+        rootless: true,
+        ..Default::default()
+    };
+    let host = |cgroups| HostFacts { cgroups, ..USER };
+    let p = compile(&bundle(v.clone()), "ctr", &opts, &host(facts())).unwrap();
+    assert_eq!(p.cgroup.mode, CgroupMode::WhereDelegated);
+    assert_eq!(
+        uses(&p),
+        [
+            ("pids", ctr_dir("pids").as_path(), CgroupUse::Create),
+            (
+                "freezer",
+                Path::new("/sys/fs/cgroup/freezer/user"),
+                CgroupUse::Caller
+            ),
+            (
+                "",
+                Path::new("/sys/fs/cgroup/unified/user"),
+                CgroupUse::Caller
+            ),
+        ]
+    );
+    let notes = &p.cgroup.placement.notes;
+    assert_eq!(notes.len(), 2);
+    assert!(
+        notes[0].contains("not delegated to uid 1001") && notes[0].contains("freezer/pods/ctr"),
+        "{notes:?}"
+    );
+    assert_eq!(
+        p.cgroup.placement.cgroup(),
+        Some(crate::cgroup_types::ContainerCgroup::V1 {
+            dirs: vec![("pids".into(), ctr_dir("pids"))]
+        })
+    );
+    assert_eq!(p.cgroup.placement.ownership.created, [ctr_dir("pids")]);
+
+    let mut limited = v.clone();
+    limited["linux"]["resources"] = json!({"pids": {"limit": 10}});
+    assert!(compile(&bundle(limited), "ctr", &opts, &host(facts())).is_ok());
+    let mut limited = v.clone();
+    limited["linux"]["resources"] = json!({"cpu": {"shares": 10}});
+    match compile(&bundle(limited), "ctr", &opts, &host(facts())) {
+        Err(Error::Unsupported(e)) => {
+            assert_eq!(e.field, "linux.resources.cpu.shares");
+            assert!(e.reason.contains("no cpu cgroup was delegated"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let nothing = hybrid(vec![
+        not_delegated("pids"),
+        not_delegated("freezer"),
+        not_delegated("unified"),
+    ]);
+    let p = compile(&bundle(v.clone()), "ctr", &opts, &host(nothing.clone())).unwrap();
+    assert_eq!(p.cgroup.placement.cgroup(), None);
+    let mut no_pidns = v;
+    no_pidns["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "user"}]);
+    match compile(&bundle(no_pidns), "ctr", &opts, &host(nothing)) {
+        Err(Error::Unsupported(e)) => {
+            assert_eq!(e.field, "linux.namespaces");
+            assert!(
+                e.reason.contains("no cgroup was delegated to uid 1001"),
+                "{e}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// On cgroup v2 a rootless limit needs its controller offered where the
+/// container's cgroup is made.
+#[test]
+fn rootless_v2_limits_need_a_delegated_controller() {
+    let own = json!([{"containerID": 0, "hostID": 1001, "size": 1}]);
+    let mut v = rootless_config(own.clone(), own);
+    v["linux"]["cgroupsPath"] = json!("/pods/ctr");
+    v["linux"]["resources"] = json!({"memory": {"limit": 1048576}});
+    let opts = CreateOptions {
+        rootless: true,
+        ..Default::default()
+    };
+    let found = |controllers: &[&str]| Found {
+        dir: PathBuf::from("/sys/fs/cgroup/pods/ctr"),
+        missing: vec![PathBuf::from("/sys/fs/cgroup/pods/ctr")],
+        controllers: controllers.iter().map(|c| c.to_string()).collect(),
+        ..Found::default()
+    };
+    let host = |f| HostFacts {
+        cgroups: v2_host(vec![f]),
+        ..USER
+    };
+    let p = compile(
+        &bundle(v.clone()),
+        "ctr",
+        &opts,
+        &host(found(&["memory", "pids"])),
+    )
+    .unwrap();
+    assert!(p.cgroup.placement.unified);
+    assert_eq!(
+        p.cgroup.placement.view(),
+        crate::cgroup_types::ContainerCgroup::V2 {
+            dir: PathBuf::from("/sys/fs/cgroup/pods/ctr")
+        }
+    );
+    let e = compile(&bundle(v), "ctr", &opts, &host(found(&["pids"]))).unwrap_err();
+    assert!(
+        matches!(&e, Error::Unsupported(f) if f.field == "linux.resources.memory.limit"),
+        "{e:?}"
+    );
+}
+
+/// Without a cgroup the container stays in the caller's, in every
+/// hierarchy, and needs a pid namespace of its own.
+#[test]
+fn disabled_cgroups_stay_in_the_callers() {
+    let opts = CreateOptions {
+        cgroups: CgroupSetting::Disabled,
+        ..Default::default()
+    };
+    let mut v = base();
+    v["linux"].as_object_mut().unwrap().remove("resources");
+    let p = place_in(hybrid(Vec::new()), v.clone(), &opts).unwrap();
+    assert_eq!(p.cgroup.mode, CgroupMode::Disabled);
+    assert!(uses(&p)
+        .iter()
+        .all(|(_, d, how)| *how == CgroupUse::Caller && d.ends_with("user")));
+    assert_eq!(p.cgroup.placement.cgroup(), None);
+    v["linux"]["namespaces"] = json!([{"type": "mount"}]);
+    for k in ["uidMappings", "gidMappings"] {
+        v["linux"].as_object_mut().unwrap().remove(k);
+    }
+    match place_in(hybrid(Vec::new()), v, &opts) {
+        Err(Error::Unsupported(e)) => assert_eq!(e.field, "linux.namespaces"),
+        other => panic!("{other:?}"),
+    }
 }

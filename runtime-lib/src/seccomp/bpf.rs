@@ -156,15 +156,26 @@ impl fmt::Display for Insn {
     }
 }
 
+/// An instruction the kernel would refuse, found by [`check`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("instruction {pc}: {why}")]
+pub struct BadInstruction {
+    /// Its index (the program's length when the length is wrong).
+    pub pc: usize,
+    /// What the kernel would say is wrong with it.
+    pub why: &'static str,
+}
+
 /// Checks what the kernel checks before it accepts a filter
 /// (`bpf_check_classic` and `seccomp_check_filter`), for the opcodes this
 /// compiler emits: a length of 1 to [`MAX_INSNS`], loads at aligned offsets
 /// inside `seccomp_data`, every jump landing inside the program, and a
 /// `RET` as the last instruction so no path runs off the end. Returns the
-/// index of the first bad instruction and why.
-pub fn check(program: &[Insn]) -> Result<(), (usize, &'static str)> {
+/// first bad instruction and why.
+pub fn check(program: &[Insn]) -> Result<(), BadInstruction> {
+    let bad = |pc, why| Err(BadInstruction { pc, why });
     if program.is_empty() || program.len() > MAX_INSNS {
-        return Err((program.len(), "program length must be 1..=4096"));
+        return bad(program.len(), "program length must be 1..=4096");
     }
     let len = program.len();
     for (pc, insn) in program.iter().enumerate() {
@@ -173,25 +184,25 @@ pub fn check(program: &[Insn]) -> Result<(), (usize, &'static str)> {
             LD_W_ABS => {
                 // sizeof(struct seccomp_data) is 64.
                 if insn.k % 4 != 0 || insn.k >= 64 {
-                    return Err((pc, "load outside seccomp_data or unaligned"));
+                    return bad(pc, "load outside seccomp_data or unaligned");
                 }
             }
             ALU_AND_K | RET_K => {}
             JMP_JA => {
                 if !fits(u64::from(insn.k)) {
-                    return Err((pc, "ja jumps past the end"));
+                    return bad(pc, "ja jumps past the end");
                 }
             }
             JMP_JEQ_K | JMP_JGT_K | JMP_JGE_K | JMP_JSET_K => {
                 if !fits(u64::from(insn.jt)) || !fits(u64::from(insn.jf)) {
-                    return Err((pc, "conditional jump past the end"));
+                    return bad(pc, "conditional jump past the end");
                 }
             }
-            _ => return Err((pc, "opcode not emitted by this compiler")),
+            _ => return bad(pc, "opcode not emitted by this compiler"),
         }
     }
     if !program[len - 1].is_ret() {
-        return Err((len - 1, "last instruction is not a ret"));
+        return bad(len - 1, "last instruction is not a ret");
     }
     Ok(())
 }

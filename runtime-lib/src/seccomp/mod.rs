@@ -136,6 +136,8 @@ use std::path::PathBuf;
 use oci_spec::runtime::LinuxSeccomp;
 use serde::Serialize;
 
+use crate::error::FieldError;
+
 pub use bpf::Insn;
 
 /// A compiled filter and what loading it needs.
@@ -264,7 +266,7 @@ impl fmt::Display for Warning {
 pub enum SeccompError {
     /// The profile's JSON does not parse (unknown action, operator or
     /// architecture, wrong type, ...).
-    #[error("{field}: {source}")]
+    #[error("{field}")]
     Parse {
         /// The field, e.g. `linux.seccomp.syscalls[3].action`.
         field: String,
@@ -286,6 +288,20 @@ pub enum SeccompError {
         /// Its length.
         len: usize,
     },
+}
+
+/// A profile that cannot be compiled is a refused field of the config.
+impl From<SeccompError> for FieldError {
+    fn from(e: SeccompError) -> Self {
+        match e {
+            SeccompError::Parse { field, source } => FieldError::invalid(field, source.to_string()),
+            SeccompError::InvalidField { field, reason } => FieldError::invalid(field, reason),
+            SeccompError::TooLong { len } => FieldError::invalid(
+                "linux.seccomp",
+                format!("the filter needs {len} instructions, the kernel takes at most 4096"),
+            ),
+        }
+    }
 }
 
 /// Compiles a `linux.seccomp` object. See the module docs for the

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::Spec;
 
 use super::{validate, SpecError};
+use crate::error::FieldError;
 
 /// The name of the configuration file inside a bundle (runtime-spec
 /// `bundle.md`).
@@ -102,13 +103,12 @@ pub fn bundle_from_spec(spec: Spec, dir: Option<&Path>) -> Result<Bundle, SpecEr
             match root {
                 Some(p) if p.is_absolute() => p.parent().unwrap_or(Path::new("/")).to_path_buf(),
                 _ => {
-                    return Err(SpecError::Invalid {
-                        file: config_path,
-                        field: "root.path".into(),
-                        reason: "must be absolute for an in-memory spec without a bundle \
-                                 directory (or give one)"
-                            .into(),
-                    })
+                    return Err(FieldError::invalid(
+                        "root.path",
+                        "must be absolute for an in-memory spec without a bundle directory (or \
+                         give one)",
+                    )
+                    .in_file(&config_path))
                 }
             }
         }

@@ -10,6 +10,8 @@ mod validate;
 
 use std::path::PathBuf;
 
+use crate::error::FieldError;
+
 pub use default::{default_config, default_spec};
 pub use load::{
     bundle_from_spec, load_bundle, load_process, parse_spec, read_document, Bundle,
@@ -23,7 +25,7 @@ pub(crate) use validate::{check_exec_process, sysctl_namespace};
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     /// The file could not be read.
-    #[error("{file}: {source}")]
+    #[error("{file}")]
     Read {
         /// The file.
         file: PathBuf,
@@ -41,37 +43,20 @@ pub enum SpecError {
         /// What the parser said.
         reason: String,
     },
-    /// A field is well-formed but not acceptable.
-    #[error("{file}: {field}: {reason}")]
-    Invalid {
-        /// The file.
-        file: PathBuf,
-        /// JSON path of the offending field.
-        field: String,
-        /// Why it is refused.
-        reason: String,
-    },
-    /// A field asks for what this host or this runtime cannot honour
-    /// (becomes [`crate::Error::Unsupported`] at the library's boundary).
-    #[error("{file}: {field}: {reason}")]
-    Unsupported {
-        /// The file.
-        file: PathBuf,
-        /// JSON path of the field.
-        field: String,
-        /// What cannot be honoured, and why.
-        reason: String,
-    },
+    /// A field is well-formed but refused: wrong, or not honoured here
+    /// (which becomes [`crate::Error::Unsupported`] at the library's
+    /// boundary).
+    #[error(transparent)]
+    Field(FieldError),
 }
 
 impl SpecError {
-    /// The configuration file the error is about.
-    pub fn file(&self) -> &std::path::Path {
+    /// The configuration file the error is about (`None` for a field of a
+    /// configuration given without a file).
+    pub fn file(&self) -> Option<&std::path::Path> {
         match self {
-            SpecError::Read { file, .. }
-            | SpecError::Parse { file, .. }
-            | SpecError::Invalid { file, .. }
-            | SpecError::Unsupported { file, .. } => file,
+            SpecError::Read { file, .. } | SpecError::Parse { file, .. } => Some(file),
+            SpecError::Field(e) => e.file.as_deref(),
         }
     }
 
@@ -80,9 +65,8 @@ impl SpecError {
     pub fn field(&self) -> Option<&str> {
         match self {
             SpecError::Read { .. } => None,
-            SpecError::Parse { field, .. }
-            | SpecError::Invalid { field, .. }
-            | SpecError::Unsupported { field, .. } => Some(field),
+            SpecError::Parse { field, .. } => Some(field),
+            SpecError::Field(e) => Some(&e.field),
         }
     }
 }

@@ -23,26 +23,12 @@ use oci_spec::runtime::{
 };
 
 use super::SpecError;
+use crate::error::FieldError;
 
 /// Checks `spec` against the rules above; `bundle_dir` resolves a relative
 /// `root.path`, `file` is named in the error.
 pub fn validate(spec: &Spec, bundle_dir: &Path, file: &Path) -> Result<(), SpecError> {
-    check_spec(spec, bundle_dir).map_err(|refusal| {
-        let (file, field, reason) = (file.to_path_buf(), refusal.field, refusal.reason);
-        if refusal.unsupported {
-            SpecError::Unsupported {
-                file,
-                field,
-                reason,
-            }
-        } else {
-            SpecError::Invalid {
-                file,
-                field,
-                reason,
-            }
-        }
-    })
+    check_spec(spec, bundle_dir).map_err(|e| e.in_file(file))
 }
 
 /// Checks a process for `exec` (a `process.json`, or the config's process
@@ -51,22 +37,14 @@ pub fn validate(spec: &Spec, bundle_dir: &Path, file: &Path) -> Result<(), SpecE
 /// AppArmor, a scheduler policy, an env entry without `=`) instead of
 /// ignoring it. Fields are named as in a `process.json`, without the
 /// `process.` prefix.
-pub(crate) fn check_exec_process(process: &Process) -> Result<(), crate::Error> {
-    check_process(process).map_err(|r| {
-        let field = r
+pub(crate) fn check_exec_process(process: &Process) -> Result<(), FieldError> {
+    check_process(process).map_err(|e| FieldError {
+        field: e
             .field
             .strip_prefix("process.")
-            .unwrap_or(&r.field)
-            .to_string();
-        if r.unsupported {
-            crate::Error::Unsupported {
-                file: None,
-                field,
-                reason: r.reason,
-            }
-        } else {
-            crate::Error::Usage(format!("{field}: {}", r.reason))
-        }
+            .map(str::to_string)
+            .unwrap_or(e.field),
+        ..e
     })
 }
 
@@ -120,32 +98,15 @@ fn check_counts(spec: &Spec) -> Check {
     Ok(())
 }
 
-/// A broken rule: the JSON path of the field and why it is refused;
-/// `unsupported` when the field is fine but cannot be honoured here.
-#[derive(Debug)]
-struct Refusal {
-    field: String,
-    reason: String,
-    unsupported: bool,
-}
-
-type Check = Result<(), Refusal>;
+type Check = Result<(), FieldError>;
 
 fn refuse(field: impl Into<String>, reason: impl Into<String>) -> Check {
-    Err(Refusal {
-        field: field.into(),
-        reason: reason.into(),
-        unsupported: false,
-    })
+    Err(FieldError::invalid(field, reason))
 }
 
-/// A field this host or this runtime cannot honour ([`SpecError::Unsupported`]).
+/// A field this host or this runtime cannot honour.
 fn unsupported(field: impl Into<String>, reason: impl Into<String>) -> Check {
-    Err(Refusal {
-        field: field.into(),
-        reason: reason.into(),
-        unsupported: true,
-    })
+    Err(FieldError::unsupported(field, reason))
 }
 
 /// The rules in the order of the fields in a typical `config.json`, so the
@@ -382,7 +343,7 @@ fn check_unsupported_process(process: &Process) -> Check {
 struct Namespaces(HashMap<LinuxNamespaceType, Option<PathBuf>>);
 
 impl Namespaces {
-    fn from_spec(list: &[LinuxNamespace]) -> Result<Self, Refusal> {
+    fn from_spec(list: &[LinuxNamespace]) -> Result<Self, FieldError> {
         let mut map = HashMap::new();
         for (i, ns) in list.iter().enumerate() {
             // An empty path is what Go writers emit for "no path": runc
@@ -903,6 +864,7 @@ pub(super) mod tests {
     use serde_json::{json, Value};
 
     use super::*;
+    use crate::error::FieldErrorKind;
 
     /// A bundle directory with an empty `rootfs`, removed on drop.
     pub(in crate::spec) struct TempBundle {
@@ -970,18 +932,11 @@ pub(super) mod tests {
         let mut config = good();
         edit(&mut config);
         match check(config) {
-            Err(
-                SpecError::Invalid {
-                    field: got,
-                    reason: why,
-                    ..
-                }
-                | SpecError::Unsupported {
-                    field: got,
-                    reason: why,
-                    ..
-                },
-            ) => {
+            Err(SpecError::Field(FieldError {
+                field: got,
+                reason: why,
+                ..
+            })) => {
                 assert_eq!(got, field, "wrong field (reason: {why})");
                 assert!(why.contains(reason), "{field}: {why:?} lacks {reason:?}");
             }
@@ -1178,10 +1133,12 @@ pub(super) mod tests {
     fn unsupported_is_its_own_kind() {
         let mut config = good();
         config["process"]["apparmorProfile"] = json!("docker-default");
-        assert!(matches!(check(config), Err(SpecError::Unsupported { .. })));
+        assert!(matches!(check(config), Err(SpecError::Field(e)) if e.is_unsupported()));
         let mut config = good();
         config["process"]["args"] = json!([]);
-        assert!(matches!(check(config), Err(SpecError::Invalid { .. })));
+        assert!(
+            matches!(check(config), Err(SpecError::Field(e)) if e.kind == FieldErrorKind::Invalid)
+        );
     }
 
     #[test]

@@ -51,7 +51,8 @@ fn bad_fixtures_name_the_field() {
         assert!(e.to_string().starts_with(want), "{e}");
     }
     let e = refused("bad/unknown-action.json");
-    assert!(e.to_string().contains("SCMP_ACT_MAYBE"), "{e}");
+    let line = crate::error::Chain(&e).to_string();
+    assert!(line.contains("SCMP_ACT_MAYBE"), "{line}");
 }
 
 #[test]

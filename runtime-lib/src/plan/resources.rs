@@ -3,43 +3,9 @@
 //! conversions between the versions (runc's) are unit-tested here.
 
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources, LinuxThrottleDevice};
-use serde::{Deserialize, Serialize};
 
-/// The cgroup version a write is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Version {
-    /// cgroup v1 (also the controllers of a hybrid host).
-    V1,
-    /// cgroup v2.
-    V2,
-}
-
-/// One write into the container's cgroup.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct CgroupWrite {
-    /// The config field it comes from (`linux.resources.memory.limit`).
-    pub field: String,
-    /// The controller that owns the file (v1: picks the hierarchy).
-    pub controller: &'static str,
-    /// The file name in the cgroup directory.
-    pub file: String,
-    /// What is written.
-    pub value: String,
-}
-
-/// A resource the requested cgroup version cannot express.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
-pub struct ResourceError {
-    /// The config field.
-    pub field: String,
-    /// Why.
-    pub reason: String,
-    /// The host's cgroup version cannot express the field (rather than the
-    /// value being wrong).
-    pub unsupported: bool,
-}
+use crate::cgroup_types::{CgroupWrite, Version};
+use crate::error::FieldError;
 
 struct Out {
     version: Version,
@@ -57,20 +23,19 @@ impl Out {
     }
 }
 
-fn refuse<T>(field: &str, reason: impl Into<String>) -> Result<T, ResourceError> {
-    Err(ResourceError {
-        field: format!("linux.resources.{field}"),
-        reason: reason.into(),
-        unsupported: false,
-    })
+fn refuse<T>(field: &str, reason: impl Into<String>) -> Result<T, FieldError> {
+    Err(FieldError::invalid(
+        format!("linux.resources.{field}"),
+        reason,
+    ))
 }
 
 /// A field the host's cgroup version has no file for.
-fn cannot<T>(field: &str, reason: impl Into<String>) -> Result<T, ResourceError> {
-    refuse(field, reason).map_err(|e| ResourceError {
-        unsupported: true,
-        ..e
-    })
+fn cannot<T>(field: &str, reason: impl Into<String>) -> Result<T, FieldError> {
+    Err(FieldError::unsupported(
+        format!("linux.resources.{field}"),
+        reason,
+    ))
 }
 
 /// runc's conversion of v1 `cpu.shares` [2, 262144] to v2 `cpu.weight`
@@ -110,7 +75,7 @@ fn limit(v: i64, version: Version) -> String {
 
 /// The writes for `r` (devices excluded: they are a program or rule list of
 /// their own), in an order the kernel accepts.
-pub fn writes(r: &LinuxResources, version: Version) -> Result<Vec<CgroupWrite>, ResourceError> {
+pub fn cgroup_writes(r: &LinuxResources, version: Version) -> Result<Vec<CgroupWrite>, FieldError> {
     let mut out = Out {
         version,
         writes: Vec::new(),
@@ -225,7 +190,7 @@ fn controller_name(c: &str) -> &'static str {
     }
 }
 
-fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
+fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), FieldError> {
     let v = out.version;
     match v {
         Version::V1 => {
@@ -344,7 +309,7 @@ fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), ResourceError> {
     Ok(())
 }
 
-fn cpu(out: &mut Out, c: &LinuxCpu) -> Result<(), ResourceError> {
+fn cpu(out: &mut Out, c: &LinuxCpu) -> Result<(), FieldError> {
     let v = out.version;
     match v {
         Version::V1 => {
@@ -404,7 +369,7 @@ fn cpu(out: &mut Out, c: &LinuxCpu) -> Result<(), ResourceError> {
     Ok(())
 }
 
-fn block_io(out: &mut Out, b: &LinuxBlockIo) -> Result<(), ResourceError> {
+fn block_io(out: &mut Out, b: &LinuxBlockIo) -> Result<(), FieldError> {
     let v = out.version;
     let (ctrl, weight_file) = match v {
         Version::V1 => ("blkio", "blkio.weight"),
@@ -523,7 +488,7 @@ mod tests {
     }
 
     fn files(r: &LinuxResources, v: Version) -> Vec<(String, String)> {
-        writes(r, v)
+        cgroup_writes(r, v)
             .unwrap()
             .into_iter()
             .map(|w| (w.file, w.value))
@@ -562,7 +527,7 @@ mod tests {
                 ("memory.oom_control", "1"),
             ])
         );
-        let e = writes(&r, Version::V2).unwrap_err();
+        let e = cgroup_writes(&r, Version::V2).unwrap_err();
         assert_eq!(e.field, "linux.resources.memory.swappiness");
         let r = res(json!({"memory": {"limit": 100, "swap": 300, "reservation": -1}}));
         assert_eq!(
@@ -643,7 +608,7 @@ mod tests {
             files(&r, Version::V1),
             pairs(&[("cpu.rt_period_us", "10000"), ("cpu.rt_runtime_us", "1000")])
         );
-        assert!(writes(&r, Version::V2).is_err());
+        assert!(cgroup_writes(&r, Version::V2).is_err());
     }
 
     #[test]
@@ -688,7 +653,7 @@ mod tests {
             ])
         );
         assert_eq!(
-            writes(&net, Version::V2).unwrap_err().field,
+            cgroup_writes(&net, Version::V2).unwrap_err().field,
             "linux.resources.network"
         );
         let uni = res(json!({"unified": {"memory.high": "50M", "pids.max": "7"}}));
@@ -696,12 +661,12 @@ mod tests {
             files(&uni, Version::V2),
             pairs(&[("memory.high", "50M"), ("pids.max", "7")])
         );
-        assert!(writes(&uni, Version::V1)
+        assert!(cgroup_writes(&uni, Version::V1)
             .unwrap_err()
             .reason
             .contains("cgroup v1"));
         let bad = res(json!({"unified": {"../escape": "1"}}));
-        assert!(writes(&bad, Version::V2).is_err());
+        assert!(cgroup_writes(&bad, Version::V2).is_err());
         let unlimited = res(json!({"pids": {"limit": -1}}));
         assert_eq!(
             files(&unlimited, Version::V1),
