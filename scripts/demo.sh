@@ -7,7 +7,6 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
-target_dir=${CARGO_TARGET_DIR:-$repo/target}
 
 say() { echo "demo: $*" >&2; }
 
@@ -20,9 +19,8 @@ command -v cargo >/dev/null || { say "cargo not found: install the Rust toolchai
 # busybox-static for the rootfs; gcc + libc6-dev because rustc links through cc.
 scripts/ensure-packages.sh busybox-static gcc libc6-dev
 
-say "building cella (cargo build --release -p cella-bin)"
-cargo build --release -p cella-bin
-cella=$target_dir/release/cella
+say "building cella (scripts/build-release.sh)"
+cella=$(scripts/build-release.sh | tail -n1)
 
 rootfs=$(fixtures/build-rootfs.sh | tail -n1)
 

@@ -1,33 +1,117 @@
 #!/usr/bin/env bash
-# Run every test of the repository, in order, stopping at the first failure:
-#   packages → fmt → clippy → cargo doc → release build (benches included) → rootfs → cargo test → spec-tests
-#   → difftest (cella against runc) → engine-tests (cella, then runc) → rootless-tests → spec-tests with stop points (debug
-#   cella) → fuzz → spec-tests, rootless-tests and the embedding tests in a cgroup v2 VM.
+# Run the repository's tests, in order, stopping at the first failure. Three ways:
+#
+#   scripts/test-all.sh               the full run (what CI runs through .ci/run): every step
+#                                     below but the quick tier's debug runs, about 25 minutes
+#   scripts/test-all.sh --quick       the quick tier, after every change (5-6 minutes here):
+#                                     fmt, clippy, function lengths, cargo doc, cargo test, then
+#                                     spec-tests and difftest against the debug cella that
+#                                     cargo test built (no release build)
+#   scripts/test-all.sh --step ID...  the named steps only (repeatable, in the order given); a
+#                                     step uses what earlier steps built, as in the full run
+#   scripts/test-all.sh --list        the steps: id, tiers, title
+#
 # Needs root (integration tests and spec-tests create containers). Runs from the repository
-# root whatever the caller's cwd; honours CARGO_TARGET_DIR.
+# root whatever the caller's cwd; honours CARGO_TARGET_DIR. docs/testing.md describes the tiers.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
 rootfs=$repo/fixtures/cache/rootfs
-log_dir=$(mktemp -d /tmp/cella-test-all.XXXXXX)
+# The shipped binary, built by scripts/build-release.sh (static PIE, function order).
+cella=$target_dir/x86_64-unknown-linux-gnu/release/cella
 
 # Packages the tests use: busybox-static (rootfs), runc and crun (peers for spec-tests and
 # benches), hyperfine (benchmarks), iproute2 (network namespace checks), util-linux (unshare,
-# nsenter, mountpoint), gcc + libc6-dev (rustc links through cc), g++ (libFuzzer, built by
-# cargo-fuzz's libfuzzer-sys); the engines of
-# engine-tests: containerd, podman (with conmon, netavark and the containers-common files),
-# docker.io, tmux (interactive sessions), python3-grpcio + python3-protobuf (the CRI client);
-# for rootless-tests: uidmap (newuidmap/newgidmap), podman, slirp4netns and catatonit (rootless
-# podman: network, pause process), passwd (useradd/userdel) and bsdutils (script: a pty for the
-# terminal tests); groff-base (the CLI test renders `cella man`).
-packages=(busybox-static runc crun hyperfine iproute2 util-linux gcc g++ libc6-dev groff-base
+# nsenter, mountpoint, losetup), e2fsprogs (the layout check's ext4 image), gcc + libc6-dev
+# (rustc links through cc; glibc's static libraries for the shipped cella), g++ (libFuzzer,
+# built by cargo-fuzz's libfuzzer-sys); the engines of engine-tests: containerd, podman (with
+# conmon, netavark and the containers-common files), docker.io, tmux (interactive sessions),
+# python3-grpcio + python3-protobuf (the CRI client); for rootless-tests: uidmap
+# (newuidmap/newgidmap), podman, slirp4netns and catatonit (rootless podman: network, pause
+# process), passwd (useradd/userdel) and bsdutils (script: a pty for the terminal tests);
+# groff-base (the CLI test renders `cella man`).
+packages=(busybox-static runc crun hyperfine iproute2 util-linux e2fsprogs gcc g++ libc6-dev groff-base
     qemu-system-x86 linux-image-cloud-amd64 cpio python3
     containerd podman conmon golang-github-containers-common netavark aardvark-dns
     containernetworking-plugins iptables docker.io tmux python3-grpcio python3-protobuf
     uidmap slirp4netns catatonit passwd bsdutils)
+# What the quick tier's steps need of them.
+quick_packages=(busybox-static runc iproute2 util-linux gcc libc6-dev groff-base python3)
 
+# The steps, in the order of a full run: id, tiers (full, quick), title. Each step is the
+# function step_<id> (dashes as underscores).
+step_table=(
+    "preflight          full,quick  preflight (root, cargo)"
+    "packages           full,quick  install packages"
+    "fmt                full,quick  cargo fmt --check"
+    "clippy             full,quick  cargo clippy -D warnings"
+    "long-functions     full,quick  no function in runtime-lib/src over 80 lines but the allow-listed"
+    "doc                full,quick  cargo doc (cella, -D warnings)"
+    "build              full        cargo build --release (the workspace but cella-bin)"
+    "build-cella        full        build the shipped cella (scripts/build-release.sh)"
+    "rootfs             full,quick  build rootfs"
+    "cella-binary       full        cella binary: a static PIE"
+    "cargo-test         full,quick  cargo test (unit + integration)"
+    "spec-tests-debug   quick       spec-tests against the debug cella (stop points included, 100 lifecycles)"
+    "difftest-debug     quick       difftest: the corpus under runc and the debug cella"
+    "spec-tests         full        spec-tests against cella"
+    "spec-tests-runc    full        spec-tests against runc (expected failures: spec-tests/expected/runc.txt)"
+    "difftest           full        difftest: the corpus under runc and cella (expected: fixtures/difftest/expected-differences.txt)"
+    "engine-tests       full        engine-tests (containerd, CRI, podman, docker) with cella"
+    "engine-tests-runc  full        engine-tests with runc (harness check)"
+    "rootless-tests     full        rootless-tests against cella (as an unprivileged user)"
+    "stop-points        full        spec-tests with stop points (debug cella)"
+    "fuzz               full        fuzz (every target, 20 s each)"
+    "vm-spec-tests      full        spec-tests against cella in a cgroup v2 VM"
+    "vm-rootless-tests  full        rootless-tests against cella in a cgroup v2 VM"
+    "vm-embedding       full        embedding tests and examples in a cgroup v2 VM"
+    "cella-layout       full        cella binary: hot functions together, runtime-bin/cella.order fresh"
+)
+
+declare -A step_title step_tiers
+step_ids=()
+for row in "${step_table[@]}"; do
+    read -r id tiers title <<<"$row"
+    step_ids+=("$id")
+    step_tiers[$id]=$tiers
+    step_title[$id]=$title
+done
+
+usage() {
+    echo "usage: scripts/test-all.sh [--quick | --step ID... | --list]" >&2
+    exit 2
+}
+
+tier=full
+selected=()
+while (($#)); do
+    case $1 in
+        --quick) tier=quick ;;
+        --step)
+            [[ -n ${2:-} ]] || usage
+            [[ -n ${step_title[$2]:-} ]] || { echo "test-all: no step '$2' (--list shows them)" >&2; exit 2; }
+            selected+=("$2")
+            shift
+            ;;
+        --list)
+            for id in "${step_ids[@]}"; do printf '%-18s %-11s %s\n' "$id" "${step_tiers[$id]}" "${step_title[$id]}"; done
+            exit 0
+            ;;
+        *) usage ;;
+    esac
+    shift
+done
+if ((${#selected[@]} == 0)); then
+    for id in "${step_ids[@]}"; do
+        [[ ,${step_tiers[$id]}, == *,$tier,* ]] && selected+=("$id")
+    done
+elif [[ $tier == quick ]]; then
+    usage
+fi
+
+log_dir=$(mktemp -d /tmp/cella-test-all.XXXXXX)
 start_all=$SECONDS
 summary=()
 fmt_time() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
@@ -41,29 +125,29 @@ print_summary() {
     echo "=========================================================="
 }
 
-# step NAME CMD...: run CMD (a command or a function) in a subshell with errexit on; stop
-# everything at the first failure with a message naming the step.
+# step ID: run step_ID in a subshell with errexit on; stop everything at the first failure with
+# a message naming the step. A suite's closing line (suite, below) goes into its summary line.
 step() {
-    local name=$1
-    shift
+    local id=$1 fn=step_${1//-/_}
     local t0=$SECONDS rc=0
     echo
-    echo "==> $name"
+    echo "==> [$id] ${step_title[$id]}"
     set +e
-    (set -e; "$@")
+    (set -e; current_step=$id; "$fn")
     rc=$?
     set -e
-    local took why="exit $rc"
+    local took why="exit $rc" totals=""
     took=$(fmt_time $((SECONDS - t0)))
+    [[ -s $log_dir/$id.totals ]] && totals=": $(<"$log_dir/$id.totals")"
     if ((rc != 0)); then
         ((rc == 124 || rc == 137)) && why="timed out"
-        summary+=("FAIL  $name ($why, $took)")
+        summary+=("FAIL  $id: ${step_title[$id]} ($why, $took)$totals")
         echo
-        echo "test-all: FAILED at step '$name' ($why). Fix it and re-run scripts/test-all.sh." >&2
+        echo "test-all: FAILED at step '$id' ($why). Fix it and re-run it with: scripts/test-all.sh --step $id" >&2
         print_summary
         exit 1
     fi
-    summary+=("ok    $name ($took)")
+    summary+=("ok    $id: ${step_title[$id]} ($took)$totals")
 }
 
 # Run under a time limit so that a hung test cannot eat the CI budget (whole run: well under
@@ -74,7 +158,50 @@ limited() {
     timeout --kill-after=30s "$limit" "$@"
 }
 
-check_root() {
+# suite CLOSING CMD...: run a test suite, its output shown and kept in $log_dir/<step>.log, and
+# put its closing line in the step's summary. CLOSING is an extended regex for that line:
+# spec-tests, rootless-tests and engine-tests end with "N passed, N failed, N skipped", difftest
+# with "N same, N different ...", and the last one counts; cargo test prints one "test result:"
+# line per test binary, which are summed. A suite that printed no closing line did not really
+# run (or crashed quietly): that fails the step even if its exit status was 0.
+suite() {
+    local closing=$1 rc=0 line
+    shift
+    local log=$log_dir/$current_step.log
+    "$@" 2>&1 | tee "$log" || rc=$?
+    if [[ $closing == '^test result:'* ]]; then
+        line=$(awk '/^test result:/ { seen = 1; for (i = 1; i <= NF; i++) { if ($(i) ~ /^(passed|failed|ignored)[;,]?$/) { k = $(i); sub(/[;,]$/, "", k); n[k] += $(i-1) } } }
+            END { if (seen) printf "%d passed, %d failed, %d ignored", n["passed"], n["failed"], n["ignored"] }' "$log")
+    else
+        line=$(grep -E "$closing" "$log" | tail -n1 || true)
+    fi
+    if [[ -z $line ]]; then
+        echo "test-all: $current_step printed no closing line (/$closing/)" >&2
+        return 1
+    fi
+    echo "$line" >"$log_dir/$current_step.totals"
+    return "$rc"
+}
+
+# require_totals REGEX WHAT: fail unless the step's closing line matches REGEX.
+require_totals() {
+    grep -qE "$1" "$log_dir/$current_step.totals" || {
+        echo "test-all: $current_step: $2 ($(<"$log_dir/$current_step.totals"))" >&2
+        return 1
+    }
+}
+
+# need FILE STEP...: fail with a hint when a binary an earlier step builds is missing (a step
+# run alone with --step).
+need() {
+    local file=$1
+    shift
+    [[ -e $file ]] || { echo "test-all: $file is missing: run the step(s) $* first (--step)" >&2; return 1; }
+}
+
+passed_line='^[0-9]+ passed, [0-9]+ failed'
+
+step_preflight() {
     if ((EUID != 0)); then
         echo "test-all: must run as root (integration tests and spec-tests create containers)" >&2
         return 1
@@ -82,27 +209,68 @@ check_root() {
     command -v cargo >/dev/null || { echo "test-all: cargo not found (install Rust first)" >&2; return 1; }
 }
 
+step_packages() {
+    if [[ $tier == quick ]]; then
+        limited 15m scripts/ensure-packages.sh "${quick_packages[@]}"
+    else
+        limited 15m scripts/ensure-packages.sh "${packages[@]}"
+    fi
+}
+
+step_fmt() { limited 2m cargo fmt --all -- --check; }
+step_clippy() { limited 20m cargo clippy --workspace --all-targets -- -D warnings; }
+
+# The project's rule of functions under about 80 lines, for the library; those still longer are
+# listed with their length in scripts/long-functions.allow, which may only shrink.
+step_long_functions() { python3 scripts/long-functions.py; }
+
 # The library's documentation: every public item documented (#![deny(missing_docs)]), every
 # link resolved, as an embedder reads it.
-run_cargo_doc() {
-    RUSTDOCFLAGS="-D warnings" limited 10m cargo doc -p cella --no-deps
-}
+step_doc() { RUSTDOCFLAGS="-D warnings" limited 10m cargo doc -p cella --no-deps; }
 
-run_cargo_test() {
-    limited 25m cargo test --workspace 2>&1 | tee "$log_dir/cargo-test.log"
-}
+# The release builds of the test tools and benches; cella itself is the next step's.
+step_build() { limited 20m cargo build --release --workspace --exclude cella-bin; }
+step_build_cella() { limited 20m scripts/build-release.sh; }
 
-run_spec_tests() {
-    limited 20m "$target_dir/release/spec-tests" \
-        --runtime "$target_dir/release/cella" \
-        --rootfs "$rootfs" \
-        --bad-configs fixtures/bad-configs \
-        --check-messages 2>&1 | tee "$log_dir/spec-tests.log"
-    # A run that ends without its closing line did not really run (or crashed quietly).
-    if ! spec_tests_totals >/dev/null; then
-        echo "test-all: spec-tests printed no closing 'N passed, N failed, N skipped' line" >&2
+step_rootfs() { limited 5m fixtures/build-rootfs.sh "$rootfs"; }
+
+# The shipped cella is a static PIE: only a larger peak RSS in benches/ would show otherwise.
+step_cella_binary() {
+    need "$cella" build-cella
+    if readelf -lW "$cella" | grep -q INTERP; then
+        echo "test-all: $cella has a program interpreter: it is not a static PIE" >&2
         return 1
     fi
+    readelf -hW "$cella" | grep -q 'DYN (' || { echo "test-all: $cella is not position-independent" >&2; return 1; }
+}
+
+# The shipped cella is linked with its hot functions together (runtime-bin/cella.order), and
+# the order is fresh: profile.sh --check runs a lifecycle with the binary and fails when the
+# order was not applied or when code that ran is not in it (the order went stale with code
+# changes: rerun benches/layout/profile.sh and commit the file). Last, so that a stale order,
+# which costs memory but nothing else, does not hide the functional results.
+step_cella_layout() {
+    need "$cella" build-cella
+    benches/layout/profile.sh --check "$cella"
+}
+
+step_cargo_test() { suite '^test result:' limited 25m cargo test --workspace; }
+
+# The quick tier's conformance run: the debug binaries cargo test built, so no release build
+# is needed after a change. The debug cella has the stop points, so the security tests that
+# need them run here too; 100 lifecycles for the leak test (about 0.1 s each with this build).
+step_spec_tests_debug() {
+    need "$target_dir/debug/cella" cargo-test
+    suite "$passed_line" limited 20m "$target_dir/debug/spec-tests" \
+        --runtime "$target_dir/debug/cella" --rootfs "$rootfs" \
+        --bad-configs fixtures/bad-configs --check-messages --lifecycles 100
+}
+
+step_spec_tests() {
+    need "$cella" build-cella
+    suite "$passed_line" limited 20m "$target_dir/release/spec-tests" \
+        --runtime "$cella" --rootfs "$rootfs" \
+        --bad-configs fixtures/bad-configs --check-messages
 }
 
 # The suite against Debian's runc: its known deviations from the spec are listed in
@@ -111,16 +279,11 @@ run_spec_tests() {
 # security.too_many_mounts is left out: runc 1.1.5 passes it in about 20 s on a quiet machine
 # and fails it on a loaded one (it refuses after 46-81 s and leaves its state directory and
 # cgroups), so neither list would hold. results.sh still runs it against runc.
-run_spec_tests_runc() {
-    limited 20m "$target_dir/release/spec-tests" \
-        --runtime "$(command -v runc)" \
-        --rootfs "$rootfs" \
+step_spec_tests_runc() {
+    suite "$passed_line" limited 20m "$target_dir/release/spec-tests" \
+        --runtime "$(command -v runc)" --rootfs "$rootfs" \
         --exclude 'security\.too_many_mounts' \
-        --expected-failures spec-tests/expected/runc.txt 2>&1 | tee "$log_dir/spec-tests-runc.log"
-    if ! grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests-runc.log" | tail -n1 | grep -q .; then
-        echo "test-all: spec-tests against runc printed no closing 'N passed, N failed' line" >&2
-        return 1
-    fi
+        --expected-failures spec-tests/expected/runc.txt
 }
 
 # The differential harness (fixtures/difftest/README.md): every config of the corpus (the engines'
@@ -128,79 +291,85 @@ run_spec_tests_runc() {
 # variant per config field) under runc and under cella, comparing what the container observes;
 # a difference not in expected-differences.txt, or a listed one that no longer occurs, fails.
 run_difftest() {
-    limited 10m "$target_dir/release/difftest" \
-        --runtime "$target_dir/release/cella" --reference "$(command -v runc)" \
+    local difftest=$1 runtime=$2
+    need "$runtime" "$3"
+    suite '^[0-9]+ same, [0-9]+ different' limited 10m "$difftest" \
+        --runtime "$runtime" --reference "$(command -v runc)" \
         --rootfs "$rootfs" --corpus fixtures/difftest/engines \
         --seccomp fixtures/seccomp/podman-default.json --seccomp fixtures/difftest/seccomp \
-        --expected fixtures/difftest/expected-differences.txt 2>&1 | tee "$log_dir/difftest.log"
-    if ! grep -qE '^[0-9]+ same, [0-9]+ different' "$log_dir/difftest.log"; then
-        echo "test-all: difftest printed no closing 'N same, N different' line" >&2
-        return 1
-    fi
+        --expected fixtures/difftest/expected-differences.txt
 }
+step_difftest() { run_difftest "$target_dir/release/difftest" "$cella" build-cella; }
+step_difftest_debug() { run_difftest "$target_dir/debug/difftest" "$target_dir/debug/cella" cargo-test; }
+
+# containerd (ctr and the CRI plugin), podman and dockerd running containers through the
+# runtime (engine-tests/README.md); then the same suite through runc, so that a failure that
+# is the harness's shows.
+step_engine_tests() {
+    need "$cella" build-cella
+    suite "$passed_line" limited 15m "$target_dir/release/engine-tests" --runtime "$cella" --rootfs "$rootfs"
+}
+step_engine_tests_runc() {
+    suite "$passed_line" limited 15m "$target_dir/release/engine-tests" --runtime "$(command -v runc)" \
+        --rootfs "$rootfs"
+}
+
+# The rootless suite: it makes a user of its own (useradd, subordinate ids), runs cella and
+# rootless podman as that user, and removes the user afterwards.
+step_rootless_tests() {
+    need "$cella" build-cella
+    suite "$passed_line" limited 15m "$target_dir/release/rootless-tests" --runtime "$cella" --rootfs "$rootfs"
+}
+
+# The security tests that need cella's stop points (docs/security.md), which only a debug build
+# has: against the debug binary `cargo test` built.
+step_stop_points() {
+    need "$target_dir/debug/cella" cargo-test
+    suite "$passed_line" limited 10m "$target_dir/release/spec-tests" \
+        --runtime "$target_dir/debug/cella" \
+        --rootfs "$rootfs" --check-messages \
+        --filter security.crash_at_each_create_step --filter security.lock_serializes_one_id \
+        --filter security.runtime_fds_cloexec --filter security.cve_2021_30465 \
+        --filter security.init_waits_for_its_pid \
+        --filter security.cve_2024_45310_mkdir_race \
+        --filter security.mount_point_renamed_before_mount
+    require_totals '^[0-9]+ passed, 0 failed, 0 skipped' "the stop-point tests failed or were skipped"
+}
+
+# A short run of every fuzz target (fuzz/README: cargo-fuzz on stable with RUSTC_BOOTSTRAP=1).
+step_fuzz() { CARGO_TARGET_DIR="$target_dir/fuzz" limited 40m fuzz/run.sh 20; }
 
 # The whole suite again (but the bad-config corpus, which assumes this v1 host), inside a
 # throw-away VM whose only hierarchy is cgroup v2 (vm/README.md): the host is hybrid. About
 # 6 minutes under TCG. 100 lifecycles for the leak test there (1000 on the host): the emulated
 # CPU makes each one about 40 times slower (91 s for the 100).
-run_vm_spec_tests() {
-    limited 25m vm/run-spec-tests.sh --runtime "$target_dir/release/cella" \
+step_vm_spec_tests() {
+    need "$cella" build-cella
+    suite "$passed_line" limited 25m vm/run-spec-tests.sh --runtime "$cella" \
         --spec-tests "$target_dir/release/spec-tests" --rootfs "$rootfs" --timeout 1200 \
-        -- --lifecycles 100 2>&1 | tee "$log_dir/vm-spec-tests.log"
-    if ! grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-spec-tests.log" | tail -n1 | grep -q .; then
-        echo "test-all: the VM run printed no closing 'N passed, N failed' line" >&2
-        return 1
-    fi
-}
-
-# containerd (ctr and the CRI plugin), podman and dockerd running containers through the
-# runtime (engine-tests/README.md); then the same suite through runc, so that a failure that
-# is the harness's shows.
-run_engine_tests() {
-    local runtime=$1 log=$2
-    limited 15m "$target_dir/release/engine-tests" --runtime "$runtime" --rootfs "$rootfs" \
-        2>&1 | tee "$log_dir/$log"
-    if ! grep -qE '^[0-9]+ passed, [0-9]+ failed' "$log_dir/$log"; then
-        echo "test-all: engine-tests printed no closing 'N passed, N failed, N skipped' line" >&2
-        return 1
-    fi
-}
-
-# The rootless suite: it makes a user of its own (useradd, subordinate ids), runs cella and
-# rootless podman as that user, and removes the user afterwards.
-run_rootless_tests() {
-    limited 15m "$target_dir/release/rootless-tests" \
-        --runtime "$target_dir/release/cella" \
-        --rootfs "$rootfs" 2>&1 | tee "$log_dir/rootless-tests.log"
-    if ! grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/rootless-tests.log" | tail -n1 | grep -q .; then
-        echo "test-all: rootless-tests printed no closing 'N passed, N failed' line" >&2
-        return 1
-    fi
+        -- --lifecycles 100
 }
 
 # The rootless suite again in the cgroup v2 VM, where a delegated subtree is a v2 one (the
 # caller inside it, as in a systemd user session). The VM has no podman, so the podman area is
 # left out; newuidmap/newgidmap and script come from the host (setuid set in the guest).
-run_vm_rootless_tests() {
-    limited 10m vm/run.sh --runtime "$target_dir/release/cella" --rootfs "$rootfs" \
+step_vm_rootless_tests() {
+    need "$cella" build-cella
+    suite "$passed_line" limited 10m vm/run.sh --runtime "$cella" --rootfs "$rootfs" \
         --add "$target_dir/release/rootless-tests:/payload/rootless-tests" \
         --add /usr/bin/newuidmap --add /usr/bin/newgidmap --add /usr/bin/script --timeout 500 \
         -- sh -c 'chmod 4755 /usr/bin/newuidmap /usr/bin/newgidmap && exec rootless-tests \
             --runtime /payload/cella --rootfs /payload/rootfs --filter lifecycle \
-            --filter idmaps --filter cgroups --filter features' \
-        2>&1 | tee "$log_dir/vm-rootless-tests.log"
-    if ! grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-rootless-tests.log" | tail -n1 | grep -q .; then
-        echo "test-all: the VM run printed no closing 'N passed, N failed' line" >&2
-        return 1
-    fi
+            --filter idmaps --filter cgroups --filter features'
 }
 
 # The library's embedding tests (runtime-lib/tests/embedding.rs, the examples run as programs)
 # again in the cgroup v2 VM, where stats, limits, pause and a caller-given cgroup path are v2's.
 # The test binary and the examples are the debug ones `cargo test` built; the guest has no
 # repository, so the rootfs is given by path. About 15 s.
-run_vm_embedding_tests() {
+step_vm_embedding() {
     local exe adds=() ex
+    need "$cella" build-cella
     exe=$(cargo test -p cella --test embedding --no-run --message-format=json 2>/dev/null |
         python3 -c 'import json, sys
 for line in sys.stdin:
@@ -211,103 +380,16 @@ for line in sys.stdin:
     for ex in capture_stdout exec_into limits_stats run_bundle; do
         adds+=(--add "$target_dir/debug/examples/$ex:/payload/examples/$ex")
     done
-    limited 10m vm/run.sh --runtime "$target_dir/release/cella" --rootfs "$rootfs" \
+    suite '^test result:' limited 10m vm/run.sh --runtime "$cella" --rootfs "$rootfs" \
         --add "$exe:/payload/embedding" "${adds[@]}" --timeout 500 \
         -- sh -c 'CELLA_EMBED_ROOTFS=/payload/rootfs CELLA_EXAMPLES_DIR=/payload/examples \
-            exec /payload/embedding --test-threads 2' 2>&1 | tee "$log_dir/vm-embedding.log"
-    grep -qE '^test result: ok\. [1-9][0-9]* passed; 0 failed' "$log_dir/vm-embedding.log" || {
-        echo "test-all: the embedding tests failed in the VM" >&2
-        return 1
-    }
+            exec /payload/embedding --test-threads 2'
+    require_totals '^[1-9][0-9]* passed, 0 failed' "the embedding tests failed in the VM"
 }
 
-# The security tests that need cella's stop points (docs/security.md), which only a debug build
-# has: against the debug binary `cargo test` built.
-run_stop_point_tests() {
-    limited 10m "$target_dir/release/spec-tests" \
-        --runtime "$target_dir/debug/cella" \
-        --rootfs "$rootfs" --check-messages \
-        --filter security.crash_at_each_create_step --filter security.lock_serializes_one_id \
-        --filter security.runtime_fds_cloexec --filter security.cve_2021_30465 \
-        --filter security.init_waits_for_its_pid \
-        --filter security.cve_2024_45310_mkdir_race \
-        --filter security.mount_point_renamed_before_mount 2>&1 | tee "$log_dir/stop-points.log"
-    grep -E '^[0-9]+ passed, 0 failed, 0 skipped' "$log_dir/stop-points.log" >/dev/null || {
-        echo "test-all: the stop-point tests failed or were skipped" >&2
-        return 1
-    }
-}
-
-# A short run of every fuzz target (fuzz/README: cargo-fuzz on stable with RUSTC_BOOTSTRAP=1).
-run_fuzz() {
-    CARGO_TARGET_DIR="$target_dir/fuzz" limited 40m fuzz/run.sh 20 2>&1 | tee "$log_dir/fuzz.log"
-}
-
-# The release cella is a static PIE (runtime-bin/link-gcc.sh) and linked with its hot functions
-# together (runtime-bin/cella.order): check both, since either would only show as a larger peak
-# RSS in benches/. Fewer than half of the order's names left in the binary means the code moved
-# on: rerun benches/layout/profile.sh.
-check_cella_layout() {
-    local bin=$target_dir/release/cella
-    if readelf -lW "$bin" | grep -q INTERP; then
-        echo "test-all: $bin has a program interpreter: it is not a static PIE" >&2
-        return 1
-    fi
-    readelf -hW "$bin" | grep -q 'DYN (' || { echo "test-all: $bin is not position-independent" >&2; return 1; }
-    local line found total
-    line=$(python3 benches/layout/hot-symbols.py --check "$bin" runtime-bin/cella.order)
-    echo "$line"
-    read -r found _ total _ <<<"$line"
-    if ((found * 2 < total)); then
-        echo "test-all: runtime-bin/cella.order is stale; rerun benches/layout/profile.sh" >&2
-        return 1
-    fi
-}
-
-spec_tests_totals() {
-    grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests.log" | tail -n1 | grep .
-}
-
-# Totals over every "test result:" line of cargo test.
-cargo_test_totals() {
-    awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^(passed|failed|ignored)[;,]?$/) { k = $(i); sub(/[;,]$/, "", k); n[k] += $(i-1) } } }
-         END { printf "%d passed, %d failed, %d ignored", n["passed"], n["failed"], n["ignored"] }' \
-        "$log_dir/cargo-test.log"
-}
-
-step "preflight (root, cargo)" check_root
-step "install packages" limited 15m scripts/ensure-packages.sh "${packages[@]}"
-step "cargo fmt --check" limited 2m cargo fmt --all -- --check
-step "cargo clippy -D warnings" limited 20m cargo clippy --workspace --all-targets -- -D warnings
-step "cargo doc (cella, -D warnings)" run_cargo_doc
-step "cargo build --release" limited 20m cargo build --release --workspace
-step "cella binary: static PIE, hot functions together" check_cella_layout
-step "build rootfs" limited 5m fixtures/build-rootfs.sh "$rootfs"
-step "cargo test (unit + integration)" run_cargo_test
-summary[-1]+=": $(cargo_test_totals)"
-step "spec-tests against cella" run_spec_tests
-summary[-1]+=": $(spec_tests_totals)"
-step "spec-tests against runc (expected failures: spec-tests/expected/runc.txt)" run_spec_tests_runc
-summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/spec-tests-runc.log" | tail -n1)"
-step "difftest: the corpus under runc and cella (expected: fixtures/difftest/expected-differences.txt)" run_difftest
-summary[-1]+=": $(grep -E '^[0-9]+ same, [0-9]+ different' "$log_dir/difftest.log" | tail -n1)"
-step "engine-tests (containerd, CRI, podman, docker) with cella" \
-    run_engine_tests "$target_dir/release/cella" engine-tests-cella.log
-summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/engine-tests-cella.log" | tail -n1)"
-step "engine-tests with runc (harness check)" run_engine_tests "$(command -v runc)" engine-tests-runc.log
-summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/engine-tests-runc.log" | tail -n1)"
-step "rootless-tests against cella (as an unprivileged user)" run_rootless_tests
-summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/rootless-tests.log" | tail -n1)"
-step "spec-tests with stop points (debug cella)" run_stop_point_tests
-summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/stop-points.log" | tail -n1)"
-step "fuzz (every target, 20 s each)" run_fuzz
-step "spec-tests against cella in a cgroup v2 VM" run_vm_spec_tests
-summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-spec-tests.log" | tail -n1)"
-step "rootless-tests against cella in a cgroup v2 VM" run_vm_rootless_tests
-summary[-1]+=": $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log_dir/vm-rootless-tests.log" | tail -n1)"
-
-step "embedding tests and examples in a cgroup v2 VM" run_vm_embedding_tests
-summary[-1]+=": $(grep -E '^test result:' "$log_dir/vm-embedding.log" | tail -n1 | cut -d' ' -f3-7)"
+for id in "${selected[@]}"; do
+    step "$id"
+done
 
 print_summary
-echo "test-all: all steps passed"
+echo "test-all: all steps passed (${#selected[@]}: ${selected[*]})"

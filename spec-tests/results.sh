@@ -4,15 +4,15 @@
 # and crun (through benches/crun-hybrid.sh, the private-mount-namespace wrapper crun needs on
 # a hybrid-cgroup host) with --format json, and writes one row per test plus the totals and the
 # first line of each failure. Root; about 3 minutes. Build first:
-#   cargo build --release -p cella-bin -p spec-tests && spec-tests/results.sh
+#   scripts/build-release.sh && cargo build --release -p spec-tests && spec-tests/results.sh
 # Options: --spec-tests PATH --cella PATH --runc PATH --crun PATH (defaults: the release
-# builds in ${CARGO_TARGET_DIR:-target}, runc from PATH, benches/crun-hybrid.sh).
+# builds in ${CARGO_TARGET_DIR:-target} (cella: scripts/build-release.sh's), runc from PATH, benches/crun-hybrid.sh).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$repo/target}
 spec_tests=$target/release/spec-tests
-cella=$target/release/cella
+cella=$target/x86_64-unknown-linux-gnu/release/cella
 runc=$(command -v runc || true)
 crun=$repo/benches/crun-hybrid.sh
 

@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 target=${CARGO_TARGET_DIR:-$VM_REPO/target}
-VM_OPT_RUNTIME=$target/release/cella
+VM_OPT_RUNTIME=$target/x86_64-unknown-linux-gnu/release/cella
 VM_OPT_SPEC_TESTS=$target/release/spec-tests
 
 usage="Usage: vm/run-spec-tests.sh [OPTIONS] [-- SPEC-TESTS-ARGS...]
@@ -15,7 +15,7 @@ usage="Usage: vm/run-spec-tests.sh [OPTIONS] [-- SPEC-TESTS-ARGS...]
 Runs /payload/spec-tests --runtime /payload/RUNTIME --rootfs /payload/rootfs SPEC-TESTS-ARGS
 in the VM. Defaults: --runtime $VM_OPT_RUNTIME,
 --spec-tests $VM_OPT_SPEC_TESTS (build with
-cargo build --release -p cella-bin -p spec-tests). fixtures/bad-configs is carried as
+scripts/build-release.sh and cargo build --release -p spec-tests). fixtures/bad-configs is carried as
 /payload/bad-configs, e.g.:
   vm/run-spec-tests.sh -- --bad-configs /payload/bad-configs --check-messages"
 

@@ -38,7 +38,8 @@ usage: cella-benches [--rootfs DIR] [--runtime NAME=PATH]... [-n RUNS] [--warmup
   --runtime NAME=PATH   a runc-compatible runtime binary, repeatable; ratios are relative to the
                         first. A PATH that is a script (#!) is taken to be its own wrapper (like
                         benches/crun-hybrid.sh) and is not wrapped again.
-                        default: cella=target/release/cella, runc=$(which runc),
+                        default: cella=target/x86_64-unknown-linux-gnu/release/cella (from
+                        scripts/build-release.sh), runc=$(which runc),
                         crun=benches/crun-hybrid.sh (those that exist)
   -n, --runs N          measured runs per runtime (default 20)
   --warmup N            unmeasured runs per runtime first (default 2)
@@ -235,14 +236,17 @@ fn parse_count(flag: &str, value: &str) -> Result<usize, String> {
         .map_err(|_| format!("{flag}: not a count: {value:?}"))
 }
 
-/// cella from this workspace's release build, runc and crun from `$PATH`; those missing are
+/// cella as shipped (scripts/build-release.sh's output), runc and crun from `$PATH`; those missing are
 /// left out with a note.
 fn default_runtimes() -> Vec<(String, PathBuf)> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(REPO).join("target"));
     let candidates = [
-        ("cella", Some(target.join("release/cella"))),
+        (
+            "cella",
+            Some(target.join("x86_64-unknown-linux-gnu/release/cella")),
+        ),
         ("runc", which("runc")),
         (
             "crun",
