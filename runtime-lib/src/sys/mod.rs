@@ -40,8 +40,9 @@ impl ForkedChild {
 
 /// `fork(2)` through the C library, for the first process the runtime
 /// forks from its caller. Unlike a raw `clone`, glibc's `fork` runs the
-/// `pthread_atfork` handlers and resets its own locks (malloc's arenas,
-/// stdio) in the child, so the child can allocate even when the caller is
+/// `pthread_atfork` handlers and makes some of its own locks usable in the
+/// child (malloc's arenas, the list of stdio streams; not each stream's
+/// own lock), so the child can allocate even when the caller is
 /// a multi-threaded program whose other threads held those locks at the
 /// moment of the fork (see the crate documentation, "Fork safety").
 ///
@@ -83,8 +84,13 @@ pub unsafe fn fork() -> Result<Forked, Errno> {
 ///
 /// Only in a child of [`fork`] (`_in`), which is single-threaded: a raw
 /// clone skips glibc's fork handlers, which only matters when another
-/// thread may hold one of its locks. The new process is under [`fork`]'s
-/// contract as well (it runs the same code) and gets its own token.
+/// thread may hold one of its locks. Nor does it update the C library's
+/// record of the thread (the thread id in glibc's thread descriptor): the
+/// new process must not use what names the thread by it (`pthread_kill`
+/// on `pthread_self()` in older glibc); `getpid`, and `raise` in glibc
+/// 2.36 (Debian 12's), ask the kernel. The new process is under
+/// [`fork`]'s contract as well (it runs the same code) and gets its own
+/// token.
 pub fn fork_with_flags(_in: &ForkedChild, flags: libc::c_ulong) -> Result<Forked, Errno> {
     // SAFETY: a raw clone with a null stack duplicates the calling thread like
     // fork(2): the child continues on a copy of this stack. The caller is a
