@@ -8,14 +8,14 @@
 //! slave its stdio and controlling terminal, and sends the master with one
 //! `SCM_RIGHTS` message whose data is the pty's name, as runc does.
 
-use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::io::IoSlice;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use nix::fcntl::OFlag;
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 
 use crate::error::{ChildError, Error, Step};
 use crate::sys;
@@ -40,7 +40,7 @@ pub(crate) fn connect_unix(path: &Path, what: &'static str) -> Result<OwnedFd, E
 /// process's user with the rest of stdio, as runc does (see
 /// `apply::process::switch_user_and_caps`).
 pub(crate) fn setup_terminal(
-    socket: RawFd,
+    socket: BorrowedFd<'_>,
     size: Option<(u16, u16)>,
     console: bool,
 ) -> Result<(), ChildError> {
@@ -54,13 +54,13 @@ pub(crate) fn setup_terminal(
     let slave = sys::open_pty_peer(master.as_fd())
         .map_err(|e| ChildError::sys(Step::OpenPtySlave, name.clone(), e))?;
     if let Some((rows, cols)) = size {
-        sys::set_window_size(slave.as_raw_fd(), rows, cols)
+        sys::set_window_size(slave.as_fd(), rows, cols)
             .map_err(|e| ChildError::sys(Step::SetWindowSize, name.clone(), e))?;
     }
     if console {
         bind_console(&slave)?;
     }
-    send_fd(socket, master.as_raw_fd(), name.as_bytes())
+    send_fd(socket, master.as_fd(), name.as_bytes())
         .map_err(|e| ChildError::sys(Step::SendTerminal, None, e))?;
     drop(master);
     for target in 0..3 {
@@ -68,7 +68,7 @@ pub(crate) fn setup_terminal(
             .map_err(|e| ChildError::sys(Step::Dup2Terminal, target.to_string(), e))?;
     }
     drop(slave);
-    sys::set_controlling_terminal(0)
+    sys::set_controlling_terminal(std::io::stdin().as_fd())
         .map_err(|e| ChildError::sys(Step::SetControllingTerminal, name, e))
 }
 
@@ -136,34 +136,23 @@ fn bind_console(slave: &OwnedFd) -> Result<(), ChildError> {
         .map_err(|e| ChildError::sys(Step::BindTerminal, what(), e))
 }
 
-fn send_fd(socket: RawFd, fd: RawFd, data: &[u8]) -> Result<(), nix::errno::Errno> {
-    let fds = [fd];
+fn send_fd(
+    socket: BorrowedFd<'_>,
+    fd: BorrowedFd<'_>,
+    data: &[u8],
+) -> Result<(), nix::errno::Errno> {
+    let fds = [fd.as_raw_fd()];
     let cmsg = [ControlMessage::ScmRights(&fds)];
     let iov = [IoSlice::new(data)];
-    sendmsg::<()>(socket, &iov, &cmsg, MsgFlags::empty(), None).map(drop)
+    sendmsg::<()>(socket.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).map(drop)
 }
 
 /// Receives a terminal master sent over a console socket (for the
 /// runtime's own relay, and for embedders acting as the socket's server).
 pub fn recv_master(socket: RawFd) -> Result<(OwnedFd, String), Error> {
     let mut buf = [0u8; 4096];
-    let mut iov = [IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        socket,
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .map_err(Error::sys("receive terminal", None))?;
-    let mut master = None;
-    for c in msg.cmsgs().map_err(Error::sys("receive terminal", None))? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            // The kernel installed these fds in our table just now.
-            master = fds.first().map(|&fd| sys::own_fd(fd));
-        }
-    }
-    let n = msg.bytes;
+    let (n, master) =
+        sys::recv_with_fd(socket, &mut buf).map_err(Error::sys("receive terminal", None))?;
     let name = String::from_utf8_lossy(&buf[..n]).into_owned();
     master
         .map(|m| (m, name))

@@ -332,6 +332,15 @@ pub enum Error {
     /// gives the warnings, [`Error::root`] the error.
     #[error(transparent)]
     WithWarnings(Box<Warned>),
+    /// A message to the container's processes could not be encoded.
+    #[error("internal: encode {what} for the container process")]
+    EncodeMessage {
+        /// What was to be sent.
+        what: &'static str,
+        /// Why it could not be encoded.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The runtime and the container's processes disagree on the protocol.
     #[error("internal: expected {expected} from the container process, got {received}")]
     UnexpectedMessage {

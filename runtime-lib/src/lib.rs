@@ -122,6 +122,11 @@
 //!   reading. Do not call `std::env::set_var`/`remove_var` (already
 //!   `unsafe` in a multi-threaded program) while a container with hooks is
 //!   being created or started.
+//! - The child starts no thread and never returns into the caller's code:
+//!   it ends in `execve` or `_exit`, a panic included (none should
+//!   happen; one would end the child rather than unwind through frames it
+//!   shares with the caller), so no value of the caller's is used or
+//!   dropped in it.
 //! - Every fd of the caller's is inherited by the child until its first
 //!   step closes all but its own; fds opened without `O_CLOEXEC` (std opens
 //!   everything with it) would still not reach the container. A pipe end

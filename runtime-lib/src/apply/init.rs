@@ -1,166 +1,85 @@
 //! The two processes that build a container, as ordered lists of steps.
 //!
-//! Stage 1 (forked by the runtime) enters the namespaces: joins the ones
-//! given by path, creates a user namespace and has the runtime map it,
-//! creates the rest, then forks the init with `CLONE_PARENT` so that the
-//! runtime is its parent — pid and time namespaces only apply to children,
-//! which is why a second process is needed at all.
+//! Stage 1 (`stage1.rs`, shared with exec) enters the namespaces: joins the
+//! ones given by path, then here creates a user namespace and has the
+//! runtime map it, creates the rest and writes the time offsets; then it
+//! forks the init.
 //!
 //! Stage 2 (the container's init) builds the root filesystem, reports
 //! "ready", waits for `start` on the exec FIFO, then drops to the process's
 //! identity and executes it.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::DirBuilderExt;
 
-use crate::apply::fds::ChildFds;
+use crate::apply::fds;
 use crate::apply::fs::Root;
 use crate::apply::last_steps::ReadyToExec;
-use crate::apply::namespaces::JoinFd;
 use crate::apply::procfs::ProcFs;
-use crate::apply::seccomp::{self, ListenerInfo};
-use crate::apply::{devices, mounts, namespaces, process};
+use crate::apply::seccomp::ListenerInfo;
+use crate::apply::stage1::{Stage1, Stage2};
+use crate::apply::{devices, mounts, namespaces};
 use crate::cgroups::ContainerCgroup;
 use crate::console;
 use crate::error::{ChildError, Step};
 use crate::hooks;
-use crate::plan::{NamespaceKind, Plan};
+use crate::plan::{NamespaceKind, Plan, ProcessPlan};
 use crate::stop_point;
-use crate::sync::{Channel, FromChild, FromRuntime};
-use crate::sys::{self, Forked};
+use crate::sync::ChildSide;
+use crate::sys;
 
-/// What the children need, all prepared by the runtime before forking.
+/// What create's children need besides what they inherit, all prepared by
+/// the runtime before forking.
 pub(crate) struct InitContext<'a> {
-    /// The container process's stdio and preserved fds, to put in place.
-    pub(crate) fds: &'a ChildFds,
     pub(crate) plan: &'a Plan,
+    /// The container's cgroup as its cgroupfs mounts show it.
     pub(crate) cgroup: &'a ContainerCgroup,
-    /// The v1 `tasks` files the child writes itself into (empty: the
-    /// runtime moves it, as on cgroup v2).
-    pub(crate) self_join: &'a [std::path::PathBuf],
-    pub(crate) joins: &'a [JoinFd],
-    pub(crate) channel: &'a Channel,
-    /// The runtime's end of the channel, inherited through fork: closed
-    /// first thing, or the runtime could never see the children go away.
-    pub(crate) runtime_end: RawFd,
     /// The exec FIFO, opened read-write by the runtime: the init blocks
     /// reading it until `start` writes a byte.
     pub(crate) exec_fifo: &'a OwnedFd,
-    /// The console socket (or the runtime's private one) when the process
-    /// gets a terminal.
-    pub(crate) console: Option<RawFd>,
-    /// The seccomp listener socket (connected by the runtime) when the
-    /// profile notifies.
-    pub(crate) seccomp_listener: Option<RawFd>,
 }
 
-/// Runs stage 1 in the freshly forked child; never returns.
-pub(crate) fn stage1(ctx: &InitContext<'_>) -> ! {
-    let code = match stage1_steps(ctx) {
-        Ok(()) => 0,
-        Err(e) => {
-            let _ = ctx.channel.send_to_runtime(&FromChild::Failed(e));
-            1
-        }
-    };
-    sys::exit_now(code)
-}
+impl Stage1 for InitContext<'_> {
+    const FORK_STEP: Step = Step::ForkInit;
 
-/// The fds a child keeps from the runtime: the channel, the exec FIFO and
-/// (stage 1 only) the namespaces to join; everything else above stdio and
-/// `--preserve-fds` is closed at once.
-fn close_runtime_fds(ctx: &InitContext<'_>, with_joins: bool) -> Result<(), ChildError> {
-    let mut keep = vec![ctx.channel.raw_fd(), ctx.exec_fifo.as_raw_fd()];
-    keep.extend(ctx.console);
-    keep.extend(ctx.seccomp_listener);
-    if with_joins {
-        keep.extend(ctx.joins.iter().map(|j| j.fd.as_raw_fd()));
+    fn process(&self) -> &ProcessPlan {
+        &self.plan.process
     }
-    crate::apply::fds::close_all_except(3 + ctx.plan.process.preserve_fds, &keep)
-}
 
-fn stage1_steps(ctx: &InitContext<'_>) -> Result<(), ChildError> {
-    sys::close_inherited(ctx.runtime_end);
-    // Before the runtime's other fds are closed: a source may be among
-    // them (an fd the caller gave that is numbered above the range).
-    ctx.fds.place()?;
-    close_runtime_fds(ctx, true)?;
-    let ns = &ctx.plan.namespaces;
-    // Into the container's cgroup before any namespace is made, either by
-    // ourselves (v1) or by the runtime, which says "Proceed" once we are
-    // in: a new cgroup namespace takes the current cgroup as its root.
-    super::join_cgroup_self(ctx.channel, ctx.self_join)?;
-    ctx.channel.expect_from_runtime("Proceed")?;
-    // Joins first, as runc does: a namespace to join may be owned by a user
-    // namespace we would leave by creating our own.
-    // From the host's /proc, before any namespace is entered; the init
-    // inherits it (see process.rs).
-    process::set_oom_score_adj(&ctx.plan.process)?;
-    namespaces::join_all(ctx.joins)?;
-    if ns.creates(NamespaceKind::User) {
-        namespaces::unshare_user()?;
-        ctx.channel.send_to_runtime(&FromChild::MapIds)?;
-        match ctx.channel.expect_from_runtime("IdsMapped")? {
-            FromRuntime::IdsMapped => {}
-            other => {
-                return Err(ChildError::other(
-                    Step::Sync,
-                    None,
-                    format!("unexpected {other:?}"),
-                ))
-            }
-        }
+    fn extra_fd(&self) -> Option<RawFd> {
+        Some(self.exec_fifo.as_raw_fd())
     }
-    namespaces::become_namespace_root(ns)?;
-    namespaces::unshare_rest(ns)?;
-    namespaces::write_time_offsets(ns)?;
-    // Both processes write to the one channel: the init waits on this pipe
-    // until its pid is sent, or under load its "ready" could reach the
-    // runtime first, which would then fail without knowing the init's pid
-    // and leave it behind.
-    let (pid_sent_r, pid_sent_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| ChildError::sys(Step::Pipe, None, e))?;
-    match sys::fork_with_flags(libc::CLONE_PARENT as libc::c_ulong) {
-        Err(e) => Err(ChildError::sys(Step::ForkInit, None, e)),
-        Ok(Forked::Child) => {
-            drop(pid_sent_w);
-            let mut buf = [0u8; 1];
-            let sent = loop {
-                match nix::unistd::read(&pid_sent_r, &mut buf) {
-                    Err(nix::errno::Errno::EINTR) => continue,
-                    r => break matches!(r, Ok(1)),
-                }
-            };
-            if !sent {
-                // Stage 1 died before the runtime learnt who we are: the
-                // runtime fails the create and nobody would ever start us.
-                sys::exit_now(1)
-            }
-            drop(pid_sent_r);
-            stage2(ctx)
+
+    /// The namespaces the container gets of its own: the user namespace
+    /// first (the others are then owned by it), mapped by the runtime.
+    fn enter_namespaces(&self, channel: &ChildSide) -> Result<(), ChildError> {
+        let ns = &self.plan.namespaces;
+        if ns.creates(NamespaceKind::User) {
+            namespaces::unshare_user()?;
+            channel.ask_to_map_ids()?;
         }
-        Ok(Forked::Parent(pid)) => {
-            stop_point::reached("stage1:init-forked");
-            ctx.channel
-                .send_to_runtime(&FromChild::InitPid(pid.as_raw()))?;
-            nix::unistd::write(&pid_sent_w, &[1])
-                .map(drop)
-                .map_err(|e| ChildError::sys(Step::Write, "the init's pipe".to_string(), e))
-        }
+        namespaces::become_namespace_root(ns)?;
+        namespaces::unshare_rest(ns)?;
+        namespaces::write_time_offsets(ns)
+    }
+
+    fn forked(&self) {
+        stop_point::reached("stage1:init-forked");
+    }
+
+    fn stage2(&self, s: Stage2<'_>) -> ! {
+        stage2(self, s)
     }
 }
 
-fn stage2(ctx: &InitContext<'_>) -> ! {
-    let err = match stage2_steps(ctx) {
+fn stage2(ctx: &InitContext<'_>, s: Stage2<'_>) -> ! {
+    let channel = s.channel;
+    let err = match stage2_steps(ctx, s) {
         Ok(never) => match never {},
         Err(e) => e,
     };
     // Before "ready" the runtime is listening; after it, only stderr is left.
-    if ctx
-        .channel
-        .send_to_runtime(&FromChild::Failed(err.clone()))
-        .is_err()
-    {
+    if channel.report_failure(err.clone()).is_err() {
         // write(2) to fd 2, not eprintln!: std's stderr lock may be held
         // by a thread of the caller's that this fork did not copy.
         let _ = nix::unistd::write(std::io::stderr(), format!("cella init: {err}\n").as_bytes());
@@ -168,16 +87,26 @@ fn stage2(ctx: &InitContext<'_>) -> ! {
     sys::exit_now(127)
 }
 
-fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, ChildError> {
+fn stage2_steps(
+    ctx: &InitContext<'_>,
+    s: Stage2<'_>,
+) -> Result<std::convert::Infallible, ChildError> {
     let plan = ctx.plan;
-    close_runtime_fds(ctx, false)?;
+    let Stage2 {
+        channel,
+        kept,
+        pid,
+        child,
+    } = s;
+    let mut keep = vec![channel.raw_fd(), ctx.exec_fifo.as_raw_fd()];
+    keep.extend(kept.raw_fds());
+    fds::close_all_except(&child, 3 + plan.process.preserve_fds, &keep)?;
     // Until `execve` the init is a copy of the runtime inside the
     // container's pid namespace: its `/proc/<pid>/exe`, memory and fds must
     // not be reachable from the container (runc CVE-2019-5736, CVE-2016-9962;
     // exec'd processes do the same). `execve` of the program resets it.
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| ChildError::sys(Step::SetDumpable, None, e))?;
-    let outer_pid = seccomp::outer_pid();
     // A session of its own: the init must not share the caller's
     // controlling terminal or receive its job-control signals.
     nix::unistd::setsid().map_err(|e| ChildError::sys(Step::Setsid, None, e))?;
@@ -190,7 +119,7 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
     // Before pivot_root, from the host: the container's /dev/null may be
     // anything by the time the masks are made.
     let null = mounts::open_null()?;
-    build_root(ctx, &null)?;
+    build_root(ctx, channel, &null)?;
     drop(null);
     stop_point::reached("init:pivoted");
     apply_sysctl(plan)?;
@@ -202,13 +131,12 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
     }
     // The pty is made after pivot_root, in the container's /dev/pts, and
     // while still root: its slave is handed to the process's user.
-    if let Some(socket) = ctx.console {
-        console::setup_terminal(socket, plan.process.console_size, true)?;
-        sys::close_inherited(socket);
+    if let Some(socket) = kept.console {
+        console::setup_terminal(socket.as_fd(), plan.process.console_size, true)?;
     }
-    let program = become_process(ctx, outer_pid)?;
+    let program = become_process(ctx, kept.seccomp_listener, pid)?;
     stop_point::reached("init:ready");
-    ctx.channel.send_to_runtime(&FromChild::Ready)?;
+    channel.report_ready()?;
     wait_for_start(ctx.exec_fifo)?;
     // After start, as the process's user, in the container: the path is
     // resolved in the container's root (runtime-spec).
@@ -235,20 +163,24 @@ fn stage2_steps(ctx: &InitContext<'_>) -> Result<std::convert::Infallible, Child
 /// `start` is the filter and `execve` ([`ReadyToExec`]).
 fn become_process<'a>(
     ctx: &InitContext<'a>,
-    outer_pid: i32,
+    listener: Option<OwnedFd>,
+    pid: nix::unistd::Pid,
 ) -> Result<ReadyToExec<'a>, ChildError> {
-    let p = &ctx.plan.process;
-    let listener = ctx.seccomp_listener.map(|socket| ListenerInfo {
+    let plan = ctx.plan;
+    let listener = listener.map(|socket| ListenerInfo {
         socket,
-        oci_version: &ctx.plan.oci_version,
-        id: &ctx.plan.id,
-        status: "creating",
-        pid: outer_pid,
-        bundle: &ctx.plan.bundle,
-        annotations: &ctx.plan.annotations,
+        state: hooks::HookState {
+            oci_version: &plan.oci_version,
+            id: &plan.id,
+            status: "creating",
+            pid: pid.as_raw(),
+            bundle: &plan.bundle,
+            annotations: &plan.annotations,
+        },
     });
-    ReadyToExec::prepare(p, ctx.plan.seccomp.as_ref(), listener)
+    ReadyToExec::prepare(&plan.process, plan.seccomp.as_ref(), listener)
 }
+
 /// Hostname and domain name belong to the new UTS namespace.
 fn set_names(plan: &Plan) -> Result<(), ChildError> {
     if let Some(h) = &plan.hostname {
@@ -276,7 +208,11 @@ fn join_session_keyring(id: &str) -> Result<(), ChildError> {
 /// The root filesystem, in the order the kernel requires: propagation before
 /// any mount, the rootfs bind before mounts into it, devices after a `/dev`
 /// tmpfs is mounted, the switch of root last.
-fn build_root(ctx: &InitContext<'_>, null: &OwnedFd) -> Result<(), ChildError> {
+fn build_root(
+    ctx: &InitContext<'_>,
+    channel: &ChildSide,
+    null: &OwnedFd,
+) -> Result<(), ChildError> {
     let plan = ctx.plan;
     mounts::set_root_propagation(plan)?;
     if plan.mounts.root_propagation.0 & libc::MS_SHARED != 0 {
@@ -284,10 +220,10 @@ fn build_root(ctx: &InitContext<'_>, null: &OwnedFd) -> Result<(), ChildError> {
     }
     mounts::bind_rootfs(&plan.rootfs)?;
     let root = Root::open(&plan.rootfs)?;
-    let readonly_last = mounts::mount_all(plan, &root, ctx.cgroup, ctx.channel)?;
+    let readonly_last = mounts::mount_all(plan, &root, ctx.cgroup, channel)?;
     devices::create_devices(&root, &plan.devices)?;
     stop_point::reached("init:devices");
-    run_create_hooks(ctx)?;
+    run_create_hooks(plan, channel)?;
     // Masks and read-only binds are made here, inside the rootfs, while
     // the mounts they clone (the host's /dev/null among them) are still in
     // this mount namespace: open_tree(2) clones only those. After the
@@ -392,20 +328,9 @@ fn hook_state(
 /// prestart and createRuntime run in the runtime (it has the runtime's
 /// namespaces); createContainer here, in the container's, still before
 /// pivot_root so that the host's paths resolve.
-fn run_create_hooks(ctx: &InitContext<'_>) -> Result<(), ChildError> {
-    let plan = ctx.plan;
+fn run_create_hooks(plan: &Plan, channel: &ChildSide) -> Result<(), ChildError> {
     if !plan.hooks.prestart.is_empty() || !plan.hooks.create_runtime.is_empty() {
-        ctx.channel.send_to_runtime(&FromChild::RunHooks)?;
-        match ctx.channel.expect_from_runtime("HooksDone")? {
-            FromRuntime::HooksDone => {}
-            other => {
-                return Err(ChildError::other(
-                    Step::Sync,
-                    None,
-                    format!("unexpected {other:?}"),
-                ))
-            }
-        }
+        channel.ask_to_run_hooks()?;
     }
     hook_state(plan, "creating", |st| {
         hooks::run_all(

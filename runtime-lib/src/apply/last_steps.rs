@@ -83,7 +83,7 @@ impl<'a> ReadyToExec<'a> {
     /// Loads the filter (once) and drops what loading it needed.
     fn load_filter(&mut self) -> Result<(), ChildError> {
         if let Some(filter) = self.filter.take() {
-            seccomp::load(filter, self.listener.as_ref())?;
+            seccomp::load(filter, self.listener.take())?;
         }
         process::release_held_caps(self.held.take())
     }

@@ -12,6 +12,7 @@ pub(crate) mod namespaces;
 pub(crate) mod process;
 pub(crate) mod procfs;
 pub(crate) mod seccomp;
+pub(crate) mod stage1;
 
 mod cgroupfs;
 mod copyup;
@@ -23,12 +24,12 @@ mod mount_point;
 /// to do, and nothing sent, when `tasks_files` is empty (the runtime places
 /// the child).
 pub(crate) fn join_cgroup_self(
-    channel: &crate::sync::Channel,
+    channel: &crate::sync::ChildSide,
     tasks_files: &[std::path::PathBuf],
 ) -> Result<(), crate::error::ChildError> {
     if tasks_files.is_empty() {
         return Ok(());
     }
     crate::cgroups::join_self(tasks_files)?;
-    channel.send_to_runtime(&crate::sync::FromChild::InCgroup)
+    channel.report_in_cgroup()
 }

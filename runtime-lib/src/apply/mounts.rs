@@ -14,7 +14,7 @@ use super::mount_point::{field, mount_on, open_target};
 use crate::cgroups::ContainerCgroup;
 use crate::error::{ChildError, Step};
 use crate::plan::{MountKind, MountOp, Plan};
-use crate::sync::{Channel, FromChild};
+use crate::sync::ChildSide;
 use crate::{stop_point, sys};
 
 type Result<T> = std::result::Result<T, ChildError>;
@@ -92,7 +92,7 @@ pub(crate) fn mount_all<'p>(
     plan: &'p Plan,
     root: &Root,
     cgroup: &ContainerCgroup,
-    channel: &Channel,
+    channel: &ChildSide,
 ) -> Result<Vec<(&'p MountOp, OwnedFd)>> {
     let mut readonly_last = Vec::new();
     for op in &plan.mounts.ops {
@@ -149,7 +149,7 @@ fn needs_handle(plan: &Plan, op: &MountOp) -> bool {
 /// init may be denied what the host's root may open (a source below a
 /// directory only root may search): the runtime opens it then, in the
 /// container's mount namespace (`container/mount_source.rs`), as runc does.
-fn open_bind_source(plan: &Plan, op: &MountOp, channel: &Channel) -> Result<OwnedFd> {
+fn open_bind_source(plan: &Plan, op: &MountOp, channel: &ChildSide) -> Result<OwnedFd> {
     let what = || format!("{} {}", field(op), op.source.display());
     let own = nix::fcntl::open(
         &op.source,
@@ -158,8 +158,7 @@ fn open_bind_source(plan: &Plan, op: &MountOp, channel: &Channel) -> Result<Owne
     );
     match own {
         Err(e @ (Errno::EACCES | Errno::EPERM)) if plan.namespaces.in_user_namespace() => {
-            channel.send_to_runtime(&FromChild::OpenMountSource(op.index))?;
-            channel.recv_mount_source()?.map_err(|why| {
+            channel.ask_for_mount_source(op.index)?.map_err(|why| {
                 ChildError::other(
                     Step::OpenBindSource,
                     what(),
@@ -176,7 +175,7 @@ fn mount_one(
     root: &Root,
     op: &MountOp,
     cgroup: &ContainerCgroup,
-    channel: &Channel,
+    channel: &ChildSide,
 ) -> Result<Option<OwnedFd>> {
     let source = match op.kind {
         MountKind::Bind { .. } => Some(open_bind_source(plan, op, channel)?),

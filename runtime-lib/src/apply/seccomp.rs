@@ -6,7 +6,7 @@
 //! without no_new_privs), i.e. before capabilities are dropped — as runc.
 
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -17,25 +17,25 @@ use nix::sys::socket::{
 use serde_json::json;
 
 use crate::error::{ChildError, Error, Step};
+use crate::hooks::HookState;
 use crate::seccomp::Compiled;
 use crate::sys;
 
 /// What the listener's agent is told with the fd: runc's
 /// `ContainerProcessState` (the OCI state plus the fd's name and metadata).
 pub(crate) struct ListenerInfo<'a> {
-    pub(crate) socket: RawFd,
-    pub(crate) oci_version: &'a str,
-    pub(crate) id: &'a str,
-    pub(crate) status: &'a str,
-    pub(crate) pid: i32,
-    pub(crate) bundle: &'a std::path::Path,
-    pub(crate) annotations: &'a std::collections::BTreeMap<String, String>,
+    /// The agent's socket, connected by the runtime; closed once the fd is
+    /// sent.
+    pub(crate) socket: OwnedFd,
+    /// The container's state; its pid is the process's own, in the
+    /// runtime's pid namespace.
+    pub(crate) state: HookState<'a>,
 }
 
 /// Loads `filter`; sends the listener fd when the profile notifies.
 pub(crate) fn load(
     filter: &Compiled,
-    listener: Option<&ListenerInfo<'_>>,
+    listener: Option<ListenerInfo<'_>>,
 ) -> Result<(), ChildError> {
     let program = filter.sock_filters();
     let fd = sys::seccomp_set_filter(&program, filter.flags.bits()).map_err(|e| {
@@ -53,27 +53,26 @@ pub(crate) fn load(
         .as_ref()
         .and_then(|l| l.metadata.clone())
         .unwrap_or_default();
+    let st = &info.state;
     let state = json!({
-        "ociVersion": info.oci_version,
+        "ociVersion": st.oci_version,
         "fds": ["seccompFd"],
-        "pid": info.pid,
+        "pid": st.pid,
         "metadata": metadata,
         "state": {
-            "ociVersion": info.oci_version,
-            "id": info.id,
-            "status": info.status,
-            "pid": info.pid,
-            "bundle": info.bundle.to_string_lossy(),
-            "annotations": info.annotations,
+            "ociVersion": st.oci_version,
+            "id": st.id,
+            "status": st.status,
+            "pid": st.pid,
+            "bundle": st.bundle.to_string_lossy(),
+            "annotations": st.annotations,
         }
     });
-    let bytes = serde_json::to_vec(&state).unwrap_or_default();
-    send_state(info.socket, &bytes, fd.as_raw_fd()).map_err(|e| {
-        let mut err = ChildError::sys(
-            Step::SendSeccompListener,
-            "linux.seccomp.listenerPath".to_string(),
-            e,
-        );
+    let target = || "linux.seccomp.listenerPath".to_string();
+    let bytes = serde_json::to_vec(&state)
+        .map_err(|e| ChildError::other(Step::SendSeccompListener, target(), e.to_string()))?;
+    send_state(info.socket.as_fd(), &bytes, fd.as_fd()).map_err(|e| {
+        let mut err = ChildError::sys(Step::SendSeccompListener, target(), e);
         if e == Errno::EAGAIN {
             err.detail = format!(
                 "the agent did not read the container's state within {} s",
@@ -81,24 +80,28 @@ pub(crate) fn load(
             );
         }
         err
-    })?;
-    sys::close_inherited(info.socket);
-    Ok(())
+    })
 }
 
 /// Sends the state with the fd, then the rest of a state too large for one
 /// `sendmsg`. The socket's send timeout bounds each call; the sends together
 /// get [`AGENT_SEND_TIMEOUT`]: an agent that does not read gives `EAGAIN`.
-fn send_state(socket: RawFd, bytes: &[u8], fd: RawFd) -> Result<(), Errno> {
+fn send_state(socket: BorrowedFd<'_>, bytes: &[u8], fd: BorrowedFd<'_>) -> Result<(), Errno> {
     let deadline = std::time::Instant::now() + AGENT_SEND_TIMEOUT;
-    let fds = [fd];
+    let fds = [fd.as_raw_fd()];
     let cmsg = [ControlMessage::ScmRights(&fds)];
     let mut sent = 0;
     while sent < bytes.len() {
         // Only the first message carries the fd.
         let rights: &[ControlMessage<'_>] = if sent == 0 { &cmsg } else { &[] };
         let iov = [IoSlice::new(&bytes[sent..])];
-        match sendmsg::<()>(socket, &iov, rights, MsgFlags::MSG_NOSIGNAL, None) {
+        match sendmsg::<()>(
+            socket.as_raw_fd(),
+            &iov,
+            rights,
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        ) {
             Ok(n) => sent += n,
             Err(Errno::EINTR) => {}
             Err(e) => return Err(e),
@@ -151,20 +154,6 @@ pub(crate) fn connect_agent(path: &Path) -> Result<OwnedFd, Error> {
         Err(e) => return Err(sys_fail(e)),
     }
     fcntl(&sock, FcntlArg::F_SETFL(OFlag::empty())).map_err(sys_fail)?;
-    sys::set_send_timeout(sock.as_raw_fd(), AGENT_SEND_TIMEOUT).map_err(sys_fail)?;
+    sys::set_send_timeout(sock.as_fd(), AGENT_SEND_TIMEOUT).map_err(sys_fail)?;
     Ok(sock)
-}
-
-/// This process's pid in the runtime's pid namespace, from the first
-/// `NSpid` field — read before `pivot_root`, while `/proc` is still the
-/// host's (inside, the container's procfs only shows the inner pid).
-pub(crate) fn outer_pid() -> i32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("NSpid:"))
-                .and_then(|v| v.split_whitespace().next().and_then(|p| p.parse().ok()))
-        })
-        .unwrap_or_else(|| nix::unistd::getpid().as_raw())
 }

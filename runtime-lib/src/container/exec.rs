@@ -1,25 +1,24 @@
 //! `exec`: a new process in a running container's namespaces and cgroup.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 
-use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use oci_spec::runtime::Process;
 
-use super::create::{check_io, place_child, self_join_files};
+use super::cleanup::Cleanup;
+use super::create::check_io;
+use super::launch::Launch;
 use super::state::{init_alive, write_atomic};
 use super::{Container, Io};
-use crate::apply::exec::{self, ExecContext};
+use crate::apply::exec::ExecContext;
 use crate::apply::namespaces::JoinFd;
 use crate::cgroups::ContainerCgroup;
-use crate::console;
 use crate::error::{Error, FieldError, Status};
-use crate::plan::{self, Console, CreateOptions, NamespaceKind};
-use crate::sync::{self, FromChild, FromRuntime};
-use crate::sys::{self, Forked};
+use crate::hooks::HookState;
+use crate::plan::{self, Console, CreateOptions, NamespaceKind, ProcessPlan};
 
 /// How to run a process with [`Container::exec`].
 #[derive(Debug)]
@@ -72,6 +71,24 @@ pub struct ExecProcess {
     exit_status: Option<ExitStatus>,
 }
 
+/// Checks the process and the [`Io`], and plans the process.
+fn plan_exec(opts: &ExecOptions) -> Result<ProcessPlan, Error> {
+    let mut create_opts = CreateOptions {
+        preserve_fds: opts.preserve_fds,
+        ..CreateOptions::default()
+    };
+    check_io(
+        &opts.io,
+        &mut create_opts,
+        opts.process.terminal() == Some(true),
+    )?;
+    crate::spec::check_exec_process(&opts.process)?;
+    Ok(plan::plan_exec_process(
+        &opts.process,
+        create_opts.preserve_fds,
+    )?)
+}
+
 fn ns_inode(path: &Path) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.ino())
 }
@@ -85,126 +102,52 @@ impl Container {
             Status::Paused if opts.ignore_paused => {}
             s => return Err(self.wrong("exec in", s)),
         }
-        let mut create_opts = CreateOptions {
-            preserve_fds: opts.preserve_fds,
-            ..CreateOptions::default()
-        };
-        check_io(
-            &opts.io,
-            &mut create_opts,
-            opts.process.terminal() == Some(true),
-        )?;
-        crate::spec::check_exec_process(&opts.process)?;
-        let plan = plan::plan_exec_process(&opts.process, create_opts.preserve_fds)?;
-        let floor = 3 + plan.preserve_fds as RawFd;
-        let lift = |fd| crate::apply::fds::lift(fd, floor);
-        let joins = self
-            .open_namespaces()?
-            .into_iter()
-            .map(|j| {
-                Ok(JoinFd {
-                    fd: lift(j.fd)?,
-                    ..j
-                })
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
+        let plan = plan_exec(&opts)?;
+        let mut launch = Launch::new(plan.preserve_fds);
+        launch.join_namespaces(self.open_namespaces()?)?;
         let cgroup = self.exec_cgroup(opts.sub_cgroup.as_deref())?;
-        let joins_user = joins.iter().any(|j| j.kind == NamespaceKind::User);
+        let joins_user = launch.joins().iter().any(|j| j.kind == NamespaceKind::User);
         let filter = match &self.state.seccomp {
             Some(s) => Some(plan::compile_seccomp(s)?),
             None => None,
         };
-        let seccomp_listener = match filter.as_ref().and_then(|c| c.listener.as_ref()) {
-            Some(l) => Some(lift(crate::apply::seccomp::connect_agent(&l.path)?)?),
-            None => None,
-        };
-        let (console_for_child, relay_end) = match (&opts.console, plan.terminal) {
-            (_, false) => (None, None),
-            (Console::None, true) => {
+        launch.connect_seccomp_listener(filter.as_ref())?;
+        if plan.terminal {
+            if let Console::None = opts.console {
                 return Err(FieldError::invalid(
                     "terminal",
                     "a terminal needs --console-socket (or a foreground exec)",
                 )
-                .into())
+                .into());
             }
-            (Console::Socket(path), true) => {
-                (Some(lift(console::connect_console_socket(path)?)?), None)
-            }
-            (Console::Relay, true) => {
-                let (ours, theirs) = console::private_console_socket()?;
-                (Some(lift(theirs)?), Some(ours))
-            }
-        };
-
-        let io = opts.io.prepare()?;
-        let child_fds = io.child_fds();
-        let (parent_end, child_end) = sync::channel(floor)?;
-        let self_join = self_join_files(cgroup.as_ref());
-        let ctx = ExecContext {
-            fds: &child_fds,
-            process: &plan,
-            joins: &joins,
-            channel: &child_end,
-            runtime_end: parent_end.raw_fd(),
-            self_join: &self_join,
-            joins_user,
-            console: console_for_child.as_ref().map(|fd| fd.as_raw_fd()),
-            seccomp: filter.as_ref(),
-            seccomp_listener: seccomp_listener.as_ref().map(|fd| fd.as_raw_fd()),
-            id: &self.state.id,
-            bundle: &self.state.bundle,
-            oci_version: &self.state.oci_version,
-            annotations: &self.state.annotations,
-        };
-        let stage1 = match sys::fork().map_err(Error::sys("fork", None))? {
-            Forked::Child => exec::stage1(&ctx),
-            Forked::Parent(pid) => pid,
-        };
-        drop(child_end);
-        drop(console_for_child);
-        drop(seccomp_listener);
-        // The child has its copies (see `create`).
-        drop(io);
-        let kill_stage1 = |e: Error| {
-            let _ = nix::sys::signal::kill(stage1, nix::sys::signal::Signal::SIGKILL);
-            let _ = waitpid(stage1, None);
-            e
-        };
-        place_child(cgroup.as_ref(), &self_join, &parent_end, stage1).map_err(kill_stage1)?;
-        parent_end
-            .send_to_child(FromRuntime::Proceed)
-            .map_err(kill_stage1)?;
-        let pid = match parent_end.recv_or_eof().map_err(kill_stage1)? {
-            Some(FromChild::InitPid(pid)) => Pid::from_raw(pid),
-            Some(FromChild::Failed(e)) => return Err(kill_stage1(e.into())),
-            other => {
-                return Err(kill_stage1(Error::UnexpectedMessage {
-                    expected: "InitPid",
-                    received: format!("{other:?}"),
-                }))
-            }
-        };
-        let _ = waitpid(stage1, None);
-        match parent_end.recv_or_eof()? {
-            None => {}
-            Some(FromChild::Failed(e)) => {
-                let _ = waitpid(pid, None);
-                return Err(e.into());
-            }
-            Some(other) => {
-                return Err(Error::UnexpectedMessage {
-                    expected: "end of file after exec",
-                    received: format!("{other:?}"),
-                })
-            }
+            launch.connect_console(&opts.console)?;
         }
+        let io = opts.io.prepare()?;
+        let st = &self.state;
+        let ctx = ExecContext {
+            process: &plan,
+            joins_user,
+            seccomp: filter.as_ref(),
+            state: HookState {
+                oci_version: &st.oci_version,
+                id: &st.id,
+                status: "running",
+                pid: 0,
+                bundle: &st.bundle,
+                annotations: &st.annotations,
+            },
+        };
+        let mut cleanup = Cleanup::processes();
+        let started = launch.fork(io, cgroup, &mut cleanup, &ctx)?;
+        started.place_in_cgroup()?;
+        started.channel.proceed()?;
+        let pid = started.wait_for_pid(&mut cleanup)?;
+        started.channel.wait_for_exec()?;
         if let Some(path) = &opts.pid_file {
             write_atomic(path, pid.as_raw().to_string().as_bytes())?;
         }
-        let terminal = relay_end
-            .map(|fd| console::recv_master(fd.as_raw_fd()))
-            .transpose()?
-            .map(|(m, _)| m);
+        let terminal = started.terminal()?;
+        cleanup.disarm();
         Ok(ExecProcess {
             pid,
             id: self.state.id.clone(),

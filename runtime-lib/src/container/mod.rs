@@ -3,10 +3,12 @@
 
 mod builder;
 mod cgroup_ops;
+mod cleanup;
 mod create;
 mod exec;
 mod facts;
 mod id;
+mod launch;
 mod mount_source;
 mod pid_namespace;
 mod process_overrides;

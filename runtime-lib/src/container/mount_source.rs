@@ -4,7 +4,7 @@
 //! a source below a directory that only the host's root may search (mode
 //! 0700, root's) is out of its reach, while runc binds it. The runtime, the
 //! host's root, opens such a source for the init when asked
-//! (`FromChild::OpenMountSource`), from a thread that has joined the
+//! (`ChildSide::ask_for_mount_source`), from a thread that has joined the
 //! init's mount namespace: the fd then names the file in the mount
 //! namespace the init mounts in, which `mount(MS_BIND)` requires of its
 //! source (an fd opened in the host's namespace is refused with EINVAL).

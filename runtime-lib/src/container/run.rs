@@ -1,7 +1,7 @@
 //! Waiting for a container's process: plainly ([`wait_child`]), or as the
 //! foreground `run` does, forwarding signals to it.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
@@ -89,8 +89,8 @@ impl Drop for RawMode {
 }
 
 fn copy_size(master: &OwnedFd) {
-    if let Ok((rows, cols)) = crate::sys::window_size(0) {
-        let _ = crate::sys::set_window_size(master.as_raw_fd(), rows, cols);
+    if let Ok((rows, cols)) = crate::sys::window_size(std::io::stdin().as_fd()) {
+        let _ = crate::sys::set_window_size(master.as_fd(), rows, cols);
     }
 }
 

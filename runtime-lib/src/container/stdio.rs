@@ -2,7 +2,7 @@
 //! and the fds it keeps above them (3, 4, ...).
 
 use std::fs::File;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use crate::apply::fds::ChildFds;
 use crate::error::Error;
@@ -83,7 +83,7 @@ impl Io {
 
     /// Opens `/dev/null` for the [`Stdio::Null`] streams: the fds the
     /// parent holds until the child has its copies.
-    pub(crate) fn prepare(self) -> Result<PreparedIo, Error> {
+    pub(crate) fn prepare(self) -> Result<ChildFds, Error> {
         let mut stdio: [Option<OwnedFd>; 3] = [None, None, None];
         for (slot, s) in stdio.iter_mut().zip([self.stdin, self.stdout, self.stderr]) {
             *slot = match s {
@@ -98,26 +98,9 @@ impl Io {
                 )),
             };
         }
-        Ok(PreparedIo {
+        Ok(ChildFds {
             stdio,
             preserved: self.fds,
         })
-    }
-}
-
-/// The fds of an [`Io`], held by the parent across the fork.
-#[derive(Debug)]
-pub(crate) struct PreparedIo {
-    stdio: [Option<OwnedFd>; 3],
-    preserved: Vec<OwnedFd>,
-}
-
-impl PreparedIo {
-    /// The numbers the child places (see [`ChildFds::place`]).
-    pub(crate) fn child_fds(&self) -> ChildFds {
-        ChildFds {
-            stdio: [0, 1, 2].map(|i| self.stdio[i].as_ref().map(|f| f.as_raw_fd())),
-            preserved: self.preserved.iter().map(|f| f.as_raw_fd()).collect(),
-        }
     }
 }

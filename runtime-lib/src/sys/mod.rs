@@ -13,24 +13,89 @@ use nix::unistd::Pid;
 
 /// What a fork-like call returned, seen from the caller.
 pub enum Forked {
-    /// We are the new process.
-    Child,
+    /// We are the new process, under [`fork`]'s contract (the token).
+    Child(ForkedChild),
     /// We are the caller; the new process has this pid.
     Parent(Pid),
+}
+
+/// Held by code running in a process made by [`fork`] (or by
+/// [`fork_with_flags`] in one): the functions that are sound only there
+/// take it, and only the fork functions make one. The code holding it is
+/// bound by [`fork`]'s contract, which its caller promised: one thread, and
+/// no fd in use but those of the values the code was given, so that every
+/// other fd is the code's own to close or replace. Neither `Send` nor
+/// `Sync`: it stays in that one thread.
+pub struct ForkedChild {
+    _one_thread: std::marker::PhantomData<*const ()>,
+}
+
+impl ForkedChild {
+    fn new() -> Self {
+        ForkedChild {
+            _one_thread: std::marker::PhantomData,
+        }
+    }
+}
+
+/// `fork(2)` through the C library, for the first process the runtime
+/// forks from its caller. Unlike a raw `clone`, glibc's `fork` runs the
+/// `pthread_atfork` handlers and makes some of its own locks usable in the
+/// child (malloc's arenas, the list of stdio streams; not each stream's
+/// own lock), so the child can allocate even when the caller is
+/// a multi-threaded program whose other threads held those locks at the
+/// moment of the fork (see the crate documentation, "Fork safety").
+///
+/// # Safety
+///
+/// The child is a copy of the calling thread alone: in a multi-threaded
+/// caller (an embedder's program) whatever the other threads held or were
+/// doing at the moment of the fork stays so in the child for good. The
+/// code the child runs, until it calls `execve` or [`exit_now`], must
+/// therefore:
+///
+/// - take no lock that another thread may have held: allocating is allowed
+///   (glibc's `fork` made malloc usable again), a lock of the Rust standard
+///   library (stdout's, stderr's, the environment's, a `Mutex`, a `Once`)
+///   or of another C library is not, beyond what the caller documents it
+///   accepts;
+/// - start no thread (so that [`fork_with_flags`] may be used in it);
+/// - never return into, nor unwind through, the frames it shares with the
+///   caller: it ends with `execve` or [`exit_now`], so the copies of the
+///   caller's values are never used or dropped in the child;
+/// - use, of the process's fds, only those owned by the values it was
+///   given, and close or replace ([`dup_onto`], [`close_fds_except`],
+///   [`close_unowned`]) only others: the copies of the caller's other
+///   values own theirs in memory that the child never touches again.
+///
+/// The child gets a [`ForkedChild`] that the functions relying on this take.
+pub unsafe fn fork() -> Result<Forked, Errno> {
+    // SAFETY: fork(2) takes no arguments; what the child may do after it
+    // is this function's contract, which the caller upholds.
+    match Errno::result(unsafe { libc::fork() })? {
+        0 => Ok(Forked::Child(ForkedChild::new())),
+        pid => Ok(Forked::Parent(Pid::from_raw(pid))),
+    }
 }
 
 /// `clone(2)` used like `fork(2)`, with extra flags (`CLONE_PARENT` makes the
 /// new process a sibling of the caller, so the runtime's top process is its
 /// parent and can wait for it). See clone(2).
 ///
-/// Must be called from a single-threaded process: it is used only in the
-/// runtime's forked children (stage 1 forking the container's process),
-/// which [`fork`] made from the caller; they never start threads.
-pub fn fork_with_flags(flags: libc::c_ulong) -> Result<Forked, Errno> {
+/// Only in a child of [`fork`] (`_in`), which is single-threaded: a raw
+/// clone skips glibc's fork handlers, which only matters when another
+/// thread may hold one of its locks. Nor does it update the C library's
+/// record of the thread (the thread id in glibc's thread descriptor): the
+/// new process must not use what names the thread by it (`pthread_kill`
+/// on `pthread_self()` in older glibc); `getpid`, and `raise` in glibc
+/// 2.36 (Debian 12's), ask the kernel. The new process is under
+/// [`fork`]'s contract as well (it runs the same code) and gets its own
+/// token.
+pub fn fork_with_flags(_in: &ForkedChild, flags: libc::c_ulong) -> Result<Forked, Errno> {
     // SAFETY: a raw clone with a null stack duplicates the calling thread like
     // fork(2): the child continues on a copy of this stack. The caller is a
-    // single-threaded child of the runtime (see above), so no lock held by
-    // another thread can be left poisoned in the new process.
+    // child of `fork` (the token), single-threaded by `fork`'s contract, so
+    // no lock held by another thread can be left taken in the new process.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone,
@@ -42,26 +107,8 @@ pub fn fork_with_flags(flags: libc::c_ulong) -> Result<Forked, Errno> {
         )
     };
     match Errno::result(ret)? {
-        0 => Ok(Forked::Child),
+        0 => Ok(Forked::Child(ForkedChild::new())),
         pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
-    }
-}
-
-/// `fork(2)` through the C library, for the first process the runtime
-/// forks from its caller. Unlike a raw `clone`, glibc's `fork` runs the
-/// `pthread_atfork` handlers and resets its own locks (malloc's arenas,
-/// stdio) in the child, so the child can allocate even when the caller is
-/// a multi-threaded program whose other threads held those locks at the
-/// moment of the fork (see the crate documentation, "Fork safety").
-pub fn fork() -> Result<Forked, Errno> {
-    // SAFETY: fork(2) takes no arguments; the child is a copy of this
-    // thread alone. What the child may do after it is the caller's
-    // contract (the crate's fork-safety rules): the runtime's children use
-    // only glibc (whose fork made its locks usable again) and their own
-    // copies of the parent's data, never a lock of another thread.
-    match Errno::result(unsafe { libc::fork() })? {
-        0 => Ok(Forked::Child),
-        pid => Ok(Forked::Parent(Pid::from_raw(pid))),
     }
 }
 
@@ -77,23 +124,16 @@ pub fn dup_at_least(fd: BorrowedFd<'_>, floor: RawFd) -> Result<OwnedFd, Errno> 
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
-/// In a forked child: a close-on-exec copy of `fd` numbered `floor` or
-/// above, returned as a raw number (the child ends with `_exit`, nothing
-/// owns it; it is closed with the runtime's other fds).
-pub fn dup_raw_above(fd: RawFd, floor: RawFd) -> Result<RawFd, Errno> {
-    // SAFETY: F_DUPFD_CLOEXEC only creates a new fd; no memory is passed.
-    Errno::result(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, floor) })
-}
-
-/// In a forked child: `dup2(fd, target)`, which clears close-on-exec on
-/// `target` so the container's program gets it.
-pub fn dup_raw_onto(fd: RawFd, target: RawFd) -> Result<(), Errno> {
-    // SAFETY: in the forked child, `target` is a number the container's
-    // process is given on purpose (stdio or a preserved fd); the runtime's
-    // own fds the child still uses were numbered above every target by the
-    // parent (`dup_at_least`), and the Rust owners of whatever `target`
-    // held live in the parent's copy of memory, never dropped here.
-    Errno::result(unsafe { libc::dup2(fd, target) }).map(drop)
+/// In a child of [`fork`] (`_in`): `dup2(fd, target)`, which clears
+/// close-on-exec on `target` so the container's program gets it. Whatever
+/// `target` was is closed: by [`fork`]'s contract no value the child uses
+/// owns it.
+pub fn dup_onto(_in: &ForkedChild, fd: BorrowedFd<'_>, target: RawFd) -> Result<(), Errno> {
+    // SAFETY: dup2 only changes this process's fd table. `target` is
+    // owned by no value the child uses (the contract of `fork`, which made
+    // the token); the values of the parent's that may own it live in memory
+    // the child never uses or drops again. `fd` is borrowed for the call.
+    Errno::result(unsafe { libc::dup2(fd.as_raw_fd(), target) }).map(drop)
 }
 
 /// Ends the calling process at once, without running destructors or atexit
@@ -291,24 +331,23 @@ pub fn reset_signals() {
     }
 }
 
-/// Closes an fd that a forked child inherited but whose owner lives in the
-/// parent's copy of memory (the child exits with `_exit`, so the owner is
-/// never dropped there).
-pub fn close_inherited(fd: RawFd) {
-    // SAFETY: after fork the child's copy of `fd` belongs to no live Rust
-    // object in this process that will use it again: its owner is a value
-    // of the parent that the child never touches after this call.
+/// In a child of [`fork`] (`_in`): closes `fd`, which the child inherited
+/// and none of its values owns (its owner, if any, is a value of the
+/// parent's that the child never uses or drops: [`fork`]'s contract).
+pub fn close_unowned(_in: &ForkedChild, fd: RawFd) {
+    // SAFETY: by `fork`'s contract (the token) no value the child uses
+    // owns `fd`; an fd that is not open gives EBADF, ignored.
     unsafe { libc::close(fd) };
 }
 
-/// Closes every fd from `first` upwards except those in `keep`, with
-/// `close_range(2)` over the gaps. Used by the container's processes right
-/// after fork: the runtime's fds (the state directory's lock among them)
-/// must not be reachable from inside, even before `execve` (runc
-/// CVE-2024-21626: a cwd of `/proc/self/fd/N` led to the host).
-/// Fails with ENOSYS on kernels before 5.9, with nothing closed: the caller
-/// then closes them one by one ([`close_inherited`]).
-pub fn close_fds_except(first: u32, keep: &[RawFd]) -> Result<(), Errno> {
+/// In a child of [`fork`] (`_in`): closes every fd from `first` upwards
+/// except those in `keep`, with `close_range(2)` over the gaps. Used by the
+/// container's processes right after fork: the runtime's fds (the state
+/// directory's lock among them) must not be reachable from inside, even
+/// before `execve` (runc CVE-2024-21626: a cwd of `/proc/self/fd/N` led to
+/// the host). Fails with ENOSYS on kernels before 5.9, with nothing closed:
+/// the caller then closes them one by one ([`close_unowned`]).
+pub fn close_fds_except(_in: &ForkedChild, first: u32, keep: &[RawFd]) -> Result<(), Errno> {
     let mut keep: Vec<u32> = keep
         .iter()
         .filter_map(|&k| u32::try_from(k).ok())
@@ -319,8 +358,8 @@ pub fn close_fds_except(first: u32, keep: &[RawFd]) -> Result<(), Errno> {
     for k in keep.into_iter().chain(std::iter::once(u32::MAX)) {
         if k > start {
             // SAFETY: close_range only closes fds of this process; the
-            // caller is a forked child whose Rust owners of these fds live in
-            // the parent's copy of memory and are never dropped here.
+            // caller keeps every fd a value it uses owns (`fork`'s
+            // contract, the token), so those closed are owned by none.
             let ret = unsafe { libc::syscall(libc::SYS_close_range, start, k - 1, 0) };
             Errno::result(ret)?;
         }
@@ -331,15 +370,15 @@ pub fn close_fds_except(first: u32, keep: &[RawFd]) -> Result<(), Errno> {
 
 /// Makes `fd` (a terminal) the controlling terminal of this session
 /// (`ioctl(TIOCSCTTY)`, see tty_ioctl(4)).
-pub fn set_controlling_terminal(fd: RawFd) -> Result<(), Errno> {
+pub fn set_controlling_terminal(fd: BorrowedFd<'_>) -> Result<(), Errno> {
     // SAFETY: TIOCSCTTY takes an int argument (0: do not steal); no memory
-    // is passed.
-    let ret = unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+    // is passed; `fd` is borrowed for the call.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) };
     Errno::result(ret).map(drop)
 }
 
 /// Sets a terminal's window size (`ioctl(TIOCSWINSZ)`).
-pub fn set_window_size(fd: RawFd, rows: u16, cols: u16) -> Result<(), Errno> {
+pub fn set_window_size(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> Result<(), Errno> {
     let ws = libc::winsize {
         ws_row: rows,
         ws_col: cols,
@@ -347,37 +386,75 @@ pub fn set_window_size(fd: RawFd, rows: u16, cols: u16) -> Result<(), Errno> {
         ws_ypixel: 0,
     };
     // SAFETY: `ws` is a valid winsize that outlives the call; the kernel
-    // only reads it.
-    let ret = unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+    // only reads it; `fd` is borrowed for the call.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
     Errno::result(ret).map(drop)
 }
 
 /// Reads a terminal's window size (`ioctl(TIOCGWINSZ)`): `(rows, cols)`.
-pub fn window_size(fd: RawFd) -> Result<(u16, u16), Errno> {
+pub fn window_size(fd: BorrowedFd<'_>) -> Result<(u16, u16), Errno> {
     let mut ws = libc::winsize {
         ws_row: 0,
         ws_col: 0,
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
-    // SAFETY: `ws` is a valid, writable winsize that outlives the call.
-    let ret = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    // SAFETY: `ws` is a valid, writable winsize that outlives the call;
+    // `fd` is borrowed for the call.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) };
     Errno::result(ret).map(|_| (ws.ws_row, ws.ws_col))
 }
 
-/// Takes ownership of an fd the kernel just installed (received with
-/// `SCM_RIGHTS`).
-pub fn own_fd(fd: RawFd) -> OwnedFd {
-    // SAFETY: the caller passes an fd that the kernel created for this
-    // process in the same call (recvmsg) and that no other value owns.
-    unsafe { OwnedFd::from_raw_fd(fd) }
+/// Sends `data` as one message on `socket`, with `fd` attached
+/// (`SCM_RIGHTS`) when given. `MSG_NOSIGNAL`: a peer that is gone is
+/// `EPIPE`, not a SIGPIPE.
+pub fn send_with_fd(socket: RawFd, data: &[u8], fd: Option<BorrowedFd<'_>>) -> Result<(), Errno> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let fds: Vec<RawFd> = fd.iter().map(|f| f.as_raw_fd()).collect();
+    let rights = [ControlMessage::ScmRights(&fds)];
+    let cmsgs: &[ControlMessage<'_>] = if fds.is_empty() { &[] } else { &rights };
+    let iov = [std::io::IoSlice::new(data)];
+    sendmsg::<()>(socket, &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None).map(drop)
 }
 
-/// `dup2(2)` onto a standard stream (0, 1 or 2) of this process.
+/// Receives one message from `socket` into `buf`: its length (0: end of
+/// file) and the fd that came with it (`SCM_RIGHTS`), owned and
+/// close-on-exec. Should the message carry more than one fd, the others
+/// are closed: nothing the peer sends stays in this process unowned.
+pub fn recv_with_fd(socket: RawFd, buf: &mut [u8]) -> Result<(usize, Option<OwnedFd>), Errno> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!([RawFd; 2]);
+    let msg = recvmsg::<()>(
+        socket,
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    let mut received = Vec::new();
+    for c in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: the kernel installed each of these fds in this
+            // process's table during this recvmsg; nothing else has seen
+            // their numbers, so each gets exactly one owner here.
+            received.extend(
+                fds.into_iter()
+                    .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+            );
+        }
+    }
+    Ok((msg.bytes, received.into_iter().next()))
+}
+
+/// `dup2(2)` onto a standard stream (0, 1 or 2) of this process; any other
+/// `target` is `EBADF`.
 pub fn dup_onto_stdio(fd: BorrowedFd<'_>, target: RawFd) -> Result<(), Errno> {
-    // SAFETY: `target` is 0, 1 or 2, which no Rust value of the container's
-    // process owns (they are the inherited stdio, replaced on purpose);
-    // `fd` is borrowed for the call.
+    if !(0..=2).contains(&target) {
+        return Err(Errno::EBADF);
+    }
+    // SAFETY: `target` is 0, 1 or 2, which no Rust value owns (the standard
+    // library's stdin, stdout and stderr use them unowned; they are
+    // replaced on purpose); `fd` is borrowed for the call.
     let ret = unsafe { libc::dup2(fd.as_raw_fd(), target) };
     Errno::result(ret).map(drop)
 }
@@ -534,18 +611,17 @@ pub fn open_pty_peer(master: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
     owned_result(ret as libc::c_long)
 }
 
-/// `setsockopt(SO_SNDTIMEO)` on a socket known by its raw fd (the seccomp
-/// agent's socket, which the init inherited as a raw fd).
-pub fn set_send_timeout(fd: RawFd, timeout: std::time::Duration) -> Result<(), Errno> {
+/// `setsockopt(SO_SNDTIMEO)` on a socket (the seccomp agent's).
+pub fn set_send_timeout(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> Result<(), Errno> {
     let tv = libc::timeval {
         tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
         tv_usec: libc::suseconds_t::from(timeout.subsec_micros()),
     };
     // SAFETY: the pointer and length describe `tv`, which outlives the call;
-    // the kernel only reads it. A stale fd is an error (EBADF), not UB.
+    // the kernel only reads it. `fd` is borrowed for the call.
     let ret = unsafe {
         libc::setsockopt(
-            fd,
+            fd.as_raw_fd(),
             libc::SOL_SOCKET,
             libc::SO_SNDTIMEO,
             (&tv as *const libc::timeval).cast(),
