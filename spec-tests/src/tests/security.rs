@@ -1644,7 +1644,7 @@ fn recycled_pid_not_signalled(ctx: &Ctx) -> TestResult {
 /// `/proc`: a container with CAP_SYS_ADMIN mounts a tmpfs over `/proc` whose `self/setgroups`
 /// says `deny`. A runtime that reads that file from the joined mount namespace believes
 /// setgroups(2) is forbidden, skips it, and the process keeps the runtime's own groups (the
-/// test gives the runtime group 4242 with `setpriv`). Read from the host: `Groups:` of the
+/// test gives the runtime group 4242). Read from the host: `Groups:` of the
 /// exec'd process must be empty (the process asks for none).
 fn exec_setgroups_not_read_from_container(ctx: &Ctx) -> TestResult {
     let c = Ctn::new(ctx, "")?;
@@ -1663,17 +1663,21 @@ fn exec_setgroups_not_read_from_container(ctx: &Ctx) -> TestResult {
     )?;
     let pidfile = c.bundle.join("exec.pid");
     let pid_s = pidfile.to_string_lossy().into_owned();
-    let mut cmd = std::process::Command::new("setpriv");
-    cmd.args(["--groups", "4242"])
-        .arg(&ctx.runtime)
-        .arg("--root")
-        .arg(&ctx.root);
-    cmd.args(["exec", "-d", "--pid-file", &pid_s, &c.id, "sleep", "1000"]);
+    let mut cmd = ctx.runtime_cmd(&["exec", "-d", "--pid-file", &pid_s, &c.id, "sleep", "1000"]);
+    // SAFETY: the closure runs in the forked child before exec and only makes the
+    // setgroups(2) syscall on a slice that lives in its copy of memory: no allocation, no
+    // lock.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            nix::unistd::setgroups(&[nix::unistd::Gid::from_raw(4242)])
+                .map_err(std::io::Error::from)
+        });
+    }
     let out = ctx.exec(cmd, None)?;
     ensure_eq(
         out.code,
         0,
-        &format!("exec under setpriv --groups 4242 ({})", out.describe()),
+        &format!("exec with supplementary group 4242 ({})", out.describe()),
     )?;
     let pid = fs::read_to_string(&pidfile).map_err(|e| format!("pid file: {e}"))?;
     let status = fs::read_to_string(format!("/proc/{}/status", pid.trim()))
