@@ -10,7 +10,7 @@ mod namespaces;
 mod process;
 mod resources;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -241,14 +241,6 @@ fn compile_inner(
     let devices = devices::plan(spec, namespaces.in_user_namespace(), host.proc_kcore)?;
     let limits = cgroup::limits(spec, id, host, opts, devices.cgroup_rules.clone())?;
     let linux = spec.linux().as_ref();
-    let paths = |field: &str, list: Option<&Vec<String>>| -> Result<Vec<PathBuf>, FieldError> {
-        list.into_iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, p)| mounts::container_path(&format!("{field}[{i}]"), p.as_ref()))
-            .collect()
-    };
-    let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
     let seccomp = linux
         .and_then(|l| l.seccomp().as_ref())
         .map(compile_seccomp)
@@ -258,14 +250,7 @@ fn compile_inner(
     // leaves out (capabilities this runtime cannot grant), then seccomp's.
     let mut warnings = bundle.warnings.clone();
     let process = plan_process(spec, opts, host, &namespaces, &mut warnings)?;
-    let masked_paths = paths(
-        "linux.maskedPaths",
-        linux.and_then(|l| l.masked_paths().as_ref()),
-    )?;
-    let readonly_paths = paths(
-        "linux.readonlyPaths",
-        linux.and_then(|l| l.readonly_paths().as_ref()),
-    )?;
+    let (masked_paths, readonly_paths) = masked_and_readonly(linux)?;
     // Last: what the config asks for is refused before what the host's
     // cgroups do not allow.
     let cgroup = cgroup::place(
@@ -290,24 +275,53 @@ fn compile_inner(
         process,
         hostname: nonempty(spec.hostname()),
         domainname: nonempty(spec.domainname()),
-        sysctl: linux
-            .and_then(|l| l.sysctl().clone())
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
+        sysctl: sorted(linux.and_then(|l| l.sysctl().as_ref())),
         masked_paths,
         readonly_paths,
-        annotations: spec
-            .annotations()
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
+        annotations: sorted(spec.annotations().as_ref()),
         hooks: crate::hooks::HookPlan::from_spec(spec.hooks().as_ref()),
         warnings,
         seccomp,
         namespaces,
     })
+}
+
+/// `linux.maskedPaths` and `linux.readonlyPaths`, in that order.
+fn masked_and_readonly(
+    linux: Option<&oci_spec::runtime::Linux>,
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>), FieldError> {
+    let masked = container_paths(
+        "linux.maskedPaths",
+        linux.and_then(|l| l.masked_paths().as_ref()),
+    )?;
+    let readonly = container_paths(
+        "linux.readonlyPaths",
+        linux.and_then(|l| l.readonly_paths().as_ref()),
+    )?;
+    Ok((masked, readonly))
+}
+
+/// A list of container paths, each made absolute.
+fn container_paths(field: &str, list: Option<&Vec<String>>) -> Result<Vec<PathBuf>, FieldError> {
+    list.into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, p)| mounts::container_path(&format!("{field}[{i}]"), p.as_ref()))
+        .collect()
+}
+
+/// A string map of the config, sorted by key (the plan prints the same for
+/// the same config).
+fn sorted(map: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
+    map.into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// A string that is given and not empty.
+fn nonempty(s: &Option<String>) -> Option<String> {
+    s.clone().filter(|s| !s.is_empty())
 }
 
 /// The container's process, with the fds and the terminal `create` is

@@ -355,6 +355,43 @@ fn plan_mount(
     m: &oci_spec::runtime::Mount,
     bundle: &Path,
 ) -> Result<MountOp, FieldError> {
+    let destination = destination(field, m)?;
+    let opts = Options::parse(field, m)?;
+    let kind = mount_kind(field, m.typ().as_deref().unwrap_or(""), opts.bind)?;
+    if let Some(j) = opts.copy_up {
+        if !matches!(&kind, MountKind::Filesystem { fstype } if fstype == "tmpfs") {
+            return Err(FieldError::invalid(
+                format!("{field}.options[{j}]"),
+                "\"tmpcopyup\" applies only to tmpfs mounts",
+            ));
+        }
+    }
+    let source = m.source().clone().unwrap_or_default();
+    let source = match kind {
+        // Bind sources are host paths; relative ones are relative to the
+        // bundle (runtime-spec "mounts").
+        MountKind::Bind { .. } if source.is_relative() => bundle.join(source),
+        _ => source,
+    };
+    let (flags, bind_remount, readonly_last) = split_flags(opts.flags, &kind, &destination);
+    let recursive = opts.recursive;
+    Ok(MountOp {
+        index,
+        kind,
+        source,
+        destination,
+        flags,
+        data: opts.data.join(","),
+        bind_remount,
+        propagation: opts.propagation,
+        recursive: (recursive != RecursiveAttrs::default()).then_some(recursive),
+        copy_up: opts.copy_up.is_some(),
+        readonly_last,
+    })
+}
+
+/// `mounts[i].destination`, absolute and not the root.
+fn destination(field: &str, m: &oci_spec::runtime::Mount) -> Result<PathBuf, FieldError> {
     let destination = container_path(&format!("{field}.destination"), m.destination())?;
     if destination == Path::new("/") {
         // runc: "mountpoint is on the top of rootfs". A symlink leading to
@@ -364,43 +401,70 @@ fn plan_mount(
             "must not be \"/\": a mount may not cover the container's root",
         ));
     }
-    let mut flags = 0u64;
-    let mut data = Vec::new();
-    let mut propagation = Vec::new();
-    let mut recursive = RecursiveAttrs::default();
-    let mut bind = None;
-    let mut copy_up = None;
-    for (j, o) in m.options().iter().flatten().enumerate() {
-        match option(o) {
-            Some(Opt::Set(f)) => flags |= f,
-            Some(Opt::Clear(f)) => flags &= !f,
-            Some(Opt::Propagation(p)) => propagation.push(MsFlags(p)),
-            Some(Opt::RecSet(a)) => {
-                recursive.set |= a;
-                recursive.clear &= !a;
+    Ok(destination)
+}
+
+/// A mount's `options`, each applied in turn (a later one overrides an
+/// earlier one, as in runc).
+#[derive(Default)]
+struct Options<'a> {
+    flags: u64,
+    /// Options that are not flags: the filesystem's data.
+    data: Vec<&'a str>,
+    propagation: Vec<MsFlags>,
+    recursive: RecursiveAttrs,
+    /// `Some(recursive)` when `bind` or `rbind` is given; `rbind` wins.
+    bind: Option<bool>,
+    /// The index of `tmpcopyup`.
+    copy_up: Option<usize>,
+}
+
+impl<'a> Options<'a> {
+    fn parse(field: &str, m: &'a oci_spec::runtime::Mount) -> Result<Self, FieldError> {
+        let mut opts = Options::default();
+        for (j, o) in m.options().iter().flatten().enumerate() {
+            match option(o) {
+                Some(opt) => opts.apply(opt, j),
+                None if UNSUPPORTED.contains(&o.as_str()) => {
+                    return Err(FieldError::unsupported(
+                        format!("{field}.options[{j}]"),
+                        format!("mount option {o:?} is not supported yet"),
+                    ))
+                }
+                None => opts.data.push(o.as_str()),
             }
-            Some(Opt::RecClear(a)) => {
-                recursive.clear |= a;
-                recursive.set &= !a;
+        }
+        Ok(opts)
+    }
+
+    /// Applies option `j`.
+    fn apply(&mut self, opt: Opt, j: usize) {
+        let rec = &mut self.recursive;
+        match opt {
+            Opt::Set(f) => self.flags |= f,
+            Opt::Clear(f) => self.flags &= !f,
+            Opt::Propagation(p) => self.propagation.push(MsFlags(p)),
+            Opt::RecSet(a) => {
+                rec.set |= a;
+                rec.clear &= !a;
             }
-            Some(Opt::RecAtime(a)) => {
-                recursive.clear |= attr::ATIME_MASK;
-                recursive.set = (recursive.set & !attr::ATIME_MASK) | a;
+            Opt::RecClear(a) => {
+                rec.clear |= a;
+                rec.set &= !a;
             }
-            Some(Opt::Bind { recursive: r }) => bind = Some(r || bind == Some(true)),
-            Some(Opt::CopyUp) => copy_up = Some(j),
-            None if UNSUPPORTED.contains(&o.as_str()) => {
-                return Err(FieldError::unsupported(
-                    format!("{field}.options[{j}]"),
-                    format!("mount option {o:?} is not supported yet"),
-                ))
+            Opt::RecAtime(a) => {
+                rec.clear |= attr::ATIME_MASK;
+                rec.set = (rec.set & !attr::ATIME_MASK) | a;
             }
-            None => data.push(o.as_str()),
+            Opt::Bind { recursive: r } => self.bind = Some(r || self.bind == Some(true)),
+            Opt::CopyUp => self.copy_up = Some(j),
         }
     }
-    let fstype = m.typ().as_deref().unwrap_or("");
-    let source = m.source().clone().unwrap_or_default();
-    let kind = if let Some(recursive) = bind {
+}
+
+/// What kind of mount `type` and the bind options make.
+fn mount_kind(field: &str, fstype: &str, bind: Option<bool>) -> Result<MountKind, FieldError> {
+    Ok(if let Some(recursive) = bind {
         MountKind::Bind { recursive }
     } else if fstype == "bind" {
         MountKind::Bind { recursive: false }
@@ -415,21 +479,17 @@ fn plan_mount(
         MountKind::Filesystem {
             fstype: fstype.to_string(),
         }
-    };
-    if let Some(j) = copy_up {
-        if !matches!(&kind, MountKind::Filesystem { fstype } if fstype == "tmpfs") {
-            return Err(FieldError::invalid(
-                format!("{field}.options[{j}]"),
-                "\"tmpcopyup\" applies only to tmpfs mounts",
-            ));
-        }
-    }
-    let source = match kind {
-        // Bind sources are host paths; relative ones are relative to the
-        // bundle (runtime-spec "mounts").
-        MountKind::Bind { .. } if source.is_relative() => bundle.join(source),
-        _ => source,
-    };
+    })
+}
+
+/// The options' flags split between the mount call, a bind's remount
+/// (the first `MS_BIND` call ignores them) and a read-only remount held
+/// back until the mount is filled: `(flags, bind_remount, readonly_last)`.
+fn split_flags(
+    mut flags: u64,
+    kind: &MountKind,
+    destination: &Path,
+) -> (MsFlags, Option<MsFlags>, bool) {
     let bind_remount = match kind {
         MountKind::Bind { .. } if flags & REMOUNT_FLAGS != 0 => {
             Some(MsFlags(flags & REMOUNT_FLAGS))
@@ -437,26 +497,14 @@ fn plan_mount(
         _ => None,
     };
     if let MountKind::Bind { recursive: r } = kind {
-        flags = libc::MS_BIND | if r { libc::MS_REC } else { 0 };
+        flags = libc::MS_BIND | if *r { libc::MS_REC } else { 0 };
     }
     let readonly_last = flags & libc::MS_RDONLY != 0
-        && matches!(&kind, MountKind::Filesystem { fstype } if fstype == "tmpfs" || destination == Path::new("/dev"));
+        && matches!(kind, MountKind::Filesystem { fstype } if fstype == "tmpfs" || destination == Path::new("/dev"));
     if readonly_last {
         flags &= !libc::MS_RDONLY;
     }
-    Ok(MountOp {
-        index,
-        kind,
-        source,
-        destination,
-        flags: MsFlags(flags),
-        data: data.join(","),
-        bind_remount,
-        propagation,
-        recursive: (recursive != RecursiveAttrs::default()).then_some(recursive),
-        copy_up: copy_up.is_some(),
-        readonly_last,
-    })
+    (MsFlags(flags), bind_remount, readonly_last)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{Linux, LinuxIdMapping, LinuxNamespaceType, Spec};
 use serde::Serialize;
 
 use crate::error::FieldError;
@@ -187,14 +187,48 @@ impl NamespaceKind {
 
 pub(super) fn plan(spec: &Spec, caller: &Caller) -> Result<NamespacePlan, FieldError> {
     let linux = spec.linux().as_ref();
+    let (new, join) = new_and_joined(linux)?;
+    let clone_flags = new.iter().fold(0, |acc, k| acc | k.clone_flag());
+    let mut plan = NamespacePlan {
+        clone_flags,
+        new,
+        join,
+        uid_map: Vec::new(),
+        gid_map: Vec::new(),
+        uid_map_writer: None,
+        gid_map_writer: None,
+        runtime_in_user_namespace: caller.in_user_namespace,
+        monotonic_offset: clock_offset(linux, "monotonic"),
+        boottime_offset: clock_offset(linux, "boottime"),
+    };
+    // The maps only mean something to a user namespace the runtime creates.
+    if plan.creates(NamespaceKind::User) {
+        plan.uid_map = id_map(linux.and_then(|l| l.uid_mappings().as_ref()));
+        plan.gid_map = id_map(linux.and_then(|l| l.gid_mappings().as_ref()));
+        plan.uid_map_writer = Some(MapWriter::choose(
+            &plan.uid_map,
+            caller.euid,
+            caller.can_map_uids,
+        ));
+        plan.gid_map_writer = Some(MapWriter::choose(
+            &plan.gid_map,
+            caller.egid,
+            caller.can_map_gids,
+        ));
+    }
+    Ok(plan)
+}
+
+/// Namespaces joined by path.
+type Joined = Vec<(NamespaceKind, PathBuf)>;
+
+/// `linux.namespaces` split into those to create and those to join by
+/// path, each in the order of [`NamespaceKind::ALL`].
+fn new_and_joined(linux: Option<&Linux>) -> Result<(Vec<NamespaceKind>, Joined), FieldError> {
     let mut new = Vec::new();
     let mut join = Vec::new();
-    for (i, ns) in linux
-        .and_then(|l| l.namespaces().as_ref())
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    let namespaces = linux.and_then(|l| l.namespaces().as_ref());
+    for (i, ns) in namespaces.into_iter().flatten().enumerate() {
         let kind = NamespaceKind::from_oci(ns.typ());
         match ns.path() {
             Some(path) if !path.as_os_str().is_empty() => {
@@ -218,63 +252,28 @@ pub(super) fn plan(spec: &Spec, caller: &Caller) -> Result<NamespacePlan, FieldE
     }
     new.sort_by_key(|k| NamespaceKind::ALL.iter().position(|o| o == k));
     join.sort_by_key(|(k, _)| NamespaceKind::ALL.iter().position(|o| o == k));
-    let clone_flags = new.iter().fold(0, |acc, k| acc | k.clone_flag());
+    Ok((new, join))
+}
 
-    let map = |list: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdRange> {
-        list.into_iter()
-            .flatten()
-            .map(|m| IdRange {
-                container_id: m.container_id(),
-                host_id: m.host_id(),
-                size: m.size(),
-            })
-            .collect()
-    };
-    let (uid_map, gid_map) = if new.contains(&NamespaceKind::User) {
-        (
-            map(linux.and_then(|l| l.uid_mappings().as_ref())),
-            map(linux.and_then(|l| l.gid_mappings().as_ref())),
-        )
-    } else {
-        (Vec::new(), Vec::new())
-    };
+/// A uid or gid map as given.
+fn id_map(list: Option<&Vec<LinuxIdMapping>>) -> Vec<IdRange> {
+    list.into_iter()
+        .flatten()
+        .map(|m| IdRange {
+            container_id: m.container_id(),
+            host_id: m.host_id(),
+            size: m.size(),
+        })
+        .collect()
+}
 
-    let (uid_map_writer, gid_map_writer) = if new.contains(&NamespaceKind::User) {
-        (
-            Some(MapWriter::choose(
-                &uid_map,
-                caller.euid,
-                caller.can_map_uids,
-            )),
-            Some(MapWriter::choose(
-                &gid_map,
-                caller.egid,
-                caller.can_map_gids,
-            )),
-        )
-    } else {
-        (None, None)
-    };
-
-    let offset = |name: &str| {
-        linux
-            .and_then(|l| l.time_offsets().as_ref())
-            .and_then(|m| m.get(name))
-            .map(|o| ClockOffset {
-                secs: o.secs().unwrap_or(0),
-                nanos: o.nanosecs().unwrap_or(0),
-            })
-    };
-    Ok(NamespacePlan {
-        clone_flags,
-        new,
-        join,
-        uid_map,
-        gid_map,
-        uid_map_writer,
-        gid_map_writer,
-        runtime_in_user_namespace: caller.in_user_namespace,
-        monotonic_offset: offset("monotonic"),
-        boottime_offset: offset("boottime"),
-    })
+/// `linux.timeOffsets.<name>`.
+fn clock_offset(linux: Option<&Linux>, name: &str) -> Option<ClockOffset> {
+    linux
+        .and_then(|l| l.time_offsets().as_ref())
+        .and_then(|m| m.get(name))
+        .map(|o| ClockOffset {
+            secs: o.secs().unwrap_or(0),
+            nanos: o.nanosecs().unwrap_or(0),
+        })
 }

@@ -2,7 +2,12 @@
 //! same function serves `create`, `update` and `cella plan`, and the value
 //! conversions between the versions (runc's) are unit-tested here.
 
-use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources, LinuxThrottleDevice};
+use std::collections::HashMap;
+
+use oci_spec::runtime::{
+    LinuxBlockIo, LinuxCpu, LinuxHugepageLimit, LinuxMemory, LinuxNetwork, LinuxPids, LinuxRdma,
+    LinuxResources, LinuxThrottleDevice, LinuxWeightDevice,
+};
 
 use crate::cgroup_types::{CgroupWrite, Version};
 use crate::error::FieldError;
@@ -86,55 +91,74 @@ pub fn cgroup_writes(r: &LinuxResources, version: Version) -> Result<Vec<CgroupW
     if let Some(c) = r.cpu() {
         cpu(&mut out, c)?;
     }
-    if let Some(p) = r.pids().filter(|p| p.limit() != 0) {
-        let v = if p.limit() > 0 {
-            p.limit().to_string()
-        } else {
-            "max".to_string()
-        };
-        out.push("pids.limit", "pids", "pids.max", v);
+    if let Some(p) = r.pids() {
+        pids(&mut out, p);
     }
     if let Some(b) = r.block_io() {
         block_io(&mut out, b)?;
     }
-    for (i, h) in r.hugepage_limits().iter().flatten().enumerate() {
+    hugepage_limits(&mut out, r.hugepage_limits().as_deref().unwrap_or_default())?;
+    if let Some(n) = r.network() {
+        network(&mut out, n)?;
+    }
+    rdma(&mut out, r.rdma().as_ref());
+    unified(&mut out, r.unified().as_ref())?;
+    Ok(out.writes)
+}
+
+/// `pids.limit`: 0 is "not set", a negative value unlimited.
+fn pids(out: &mut Out, p: &LinuxPids) {
+    let v = match p.limit() {
+        0 => return,
+        l if l > 0 => l.to_string(),
+        _ => "max".to_string(),
+    };
+    out.push("pids.limit", "pids", "pids.max", v);
+}
+
+fn hugepage_limits(out: &mut Out, limits: &[LinuxHugepageLimit]) -> Result<(), FieldError> {
+    for (i, h) in limits.iter().enumerate() {
         let size = h.page_size();
+        // The size becomes part of a file name.
         if size.is_empty() || !size.chars().all(|c| c.is_ascii_alphanumeric()) {
             return refuse(
                 &format!("hugepageLimits[{i}].pageSize"),
                 format!("{size:?} is not a page size like 2MB"),
             );
         }
-        let file = match version {
+        let file = match out.version {
             Version::V1 => format!("hugetlb.{size}.limit_in_bytes"),
             Version::V2 => format!("hugetlb.{size}.max"),
         };
+        let value = limit(h.limit(), out.version);
+        out.push(&format!("hugepageLimits[{i}]"), "hugetlb", &file, value);
+    }
+    Ok(())
+}
+
+fn network(out: &mut Out, n: &LinuxNetwork) -> Result<(), FieldError> {
+    if out.version == Version::V2
+        && (n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty()))
+    {
+        return cannot("network", "net_cls and net_prio exist only on cgroup v1");
+    }
+    if let Some(id) = n.class_id() {
+        out.push("network.classID", "net_cls", "net_cls.classid", id);
+    }
+    for (i, p) in n.priorities().iter().flatten().enumerate() {
         out.push(
-            &format!("hugepageLimits[{i}]"),
-            "hugetlb",
-            &file,
-            limit(h.limit(), version),
+            &format!("network.priorities[{i}]"),
+            "net_prio",
+            "net_prio.ifpriomap",
+            format!("{} {}", p.name(), p.priority()),
         );
     }
-    if let Some(n) = r.network() {
-        if version == Version::V2
-            && (n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty()))
-        {
-            return cannot("network", "net_cls and net_prio exist only on cgroup v1");
-        }
-        if let Some(id) = n.class_id() {
-            out.push("network.classID", "net_cls", "net_cls.classid", id);
-        }
-        for (i, p) in n.priorities().iter().flatten().enumerate() {
-            out.push(
-                &format!("network.priorities[{i}]"),
-                "net_prio",
-                "net_prio.ifpriomap",
-                format!("{} {}", p.name(), p.priority()),
-            );
-        }
-    }
-    let mut rdma: Vec<_> = r.rdma().iter().flatten().collect();
+    Ok(())
+}
+
+/// `rdma`, by device name (the config's map has no order of its own).
+fn rdma(out: &mut Out, rdma: Option<&HashMap<String, LinuxRdma>>) {
+    let mut rdma: Vec<_> = rdma.into_iter().flatten().collect();
     rdma.sort_by(|a, b| a.0.cmp(b.0));
     for (dev, l) in rdma {
         let mut parts = vec![dev.clone()];
@@ -148,11 +172,15 @@ pub fn cgroup_writes(r: &LinuxResources, version: Version) -> Result<Vec<CgroupW
             out.push(&format!("rdma.{dev}"), "rdma", "rdma.max", parts.join(" "));
         }
     }
-    let mut unified: Vec<_> = r.unified().iter().flatten().collect();
+}
+
+/// `unified`, by file name; the refusals are checked in that order too.
+fn unified(out: &mut Out, unified: Option<&HashMap<String, String>>) -> Result<(), FieldError> {
+    let mut unified: Vec<_> = unified.into_iter().flatten().collect();
     unified.sort();
     for (key, value) in unified {
         let field = format!("unified.{key:?}");
-        if version == Version::V1 {
+        if out.version == Version::V1 {
             return cannot(
                 &field,
                 "unified (cgroup v2) keys cannot be set on a cgroup v1 host",
@@ -161,19 +189,24 @@ pub fn cgroup_writes(r: &LinuxResources, version: Version) -> Result<Vec<CgroupW
         let Some((ctrl, _)) = key.split_once('.') else {
             return refuse(&field, "not a cgroup v2 file name (controller.key)");
         };
-        if key.contains('/')
-            || key.contains("..")
-            || ctrl == "cgroup"
-                && !matches!(
-                    key.as_str(),
-                    "cgroup.freeze" | "cgroup.max.depth" | "cgroup.max.descendants" | "cgroup.type"
-                )
-        {
+        if !settable_unified_file(key, ctrl) {
             return refuse(&field, "not a file that may be set");
         }
         out.push(&field, controller_name(ctrl), key, value);
     }
-    Ok(out.writes)
+    Ok(())
+}
+
+/// A file name inside the container's cgroup directory, and not one of the
+/// `cgroup.*` files that manage the tree (only these four are limits).
+fn settable_unified_file(key: &str, ctrl: &str) -> bool {
+    !(key.contains('/')
+        || key.contains("..")
+        || ctrl == "cgroup"
+            && !matches!(
+                key,
+                "cgroup.freeze" | "cgroup.max.depth" | "cgroup.max.descendants" | "cgroup.type"
+            ))
 }
 
 fn controller_name(c: &str) -> &'static str {
@@ -191,120 +224,129 @@ fn controller_name(c: &str) -> &'static str {
 }
 
 fn memory(out: &mut Out, m: &LinuxMemory) -> Result<(), FieldError> {
-    let v = out.version;
-    match v {
-        Version::V1 => {
-            if let Some(l) = given(m.limit()) {
-                out.push(
-                    "memory.limit",
-                    "memory",
-                    "memory.limit_in_bytes",
-                    limit(l, v),
-                );
-            }
-            if let Some(s) = given(m.swap()) {
-                // v1 memsw is memory+swap, like the OCI field.
-                out.push(
+    match out.version {
+        Version::V1 => memory_v1(out, m),
+        Version::V2 => memory_v2(out, m),
+    }
+}
+
+fn memory_v1(out: &mut Out, m: &LinuxMemory) -> Result<(), FieldError> {
+    let limits = [
+        ("memory.limit", m.limit(), "memory.limit_in_bytes"),
+        // v1 memsw is memory+swap, like the OCI field.
+        ("memory.swap", m.swap(), "memory.memsw.limit_in_bytes"),
+        (
+            "memory.reservation",
+            m.reservation(),
+            "memory.soft_limit_in_bytes",
+        ),
+        ("memory.kernel", m.kernel(), "memory.kmem.limit_in_bytes"),
+        (
+            "memory.kernelTCP",
+            m.kernel_tcp(),
+            "memory.kmem.tcp.limit_in_bytes",
+        ),
+    ];
+    for (field, value, file) in limits {
+        if let Some(l) = given(value) {
+            out.push(field, "memory", file, limit(l, Version::V1));
+        }
+    }
+    if let Some(s) = m.swappiness() {
+        if s > 100 {
+            return refuse("memory.swappiness", format!("{s} is above 100"));
+        }
+        out.push("memory.swappiness", "memory", "memory.swappiness", s);
+    }
+    let switches = [
+        (
+            "memory.disableOOMKiller",
+            m.disable_oom_killer(),
+            "memory.oom_control",
+        ),
+        (
+            "memory.useHierarchy",
+            m.use_hierarchy(),
+            "memory.use_hierarchy",
+        ),
+    ];
+    for (field, value, file) in switches {
+        if let Some(on) = value {
+            out.push(field, "memory", file, u8::from(on));
+        }
+    }
+    Ok(())
+}
+
+fn memory_v2(out: &mut Out, m: &LinuxMemory) -> Result<(), FieldError> {
+    if let Some(l) = given(m.limit()) {
+        out.push(
+            "memory.limit",
+            "memory",
+            "memory.max",
+            limit(l, Version::V2),
+        );
+    }
+    if let Some(s) = given(m.swap()) {
+        let value = swap_alone(s, given(m.limit()))?;
+        out.push("memory.swap", "memory", "memory.swap.max", value);
+    }
+    if let Some(r) = given(m.reservation()) {
+        let value = limit(r, Version::V2);
+        out.push("memory.reservation", "memory", "memory.low", value);
+    }
+    memory_v2_refusals(m)
+}
+
+/// v2's `memory.swap.max` for OCI's `swap`: v2 limits swap alone, OCI's
+/// swap is memory+swap (v1 semantics).
+fn swap_alone(swap: i64, limit: Option<i64>) -> Result<String, FieldError> {
+    match (swap, limit) {
+        (s, _) if s < 0 => Ok("max".to_string()),
+        (s, Some(l)) if l >= 0 => {
+            if s < l {
+                return refuse(
                     "memory.swap",
-                    "memory",
-                    "memory.memsw.limit_in_bytes",
-                    limit(s, v),
+                    format!("memory+swap {s} is below the memory limit {l}"),
                 );
             }
-            if let Some(r) = given(m.reservation()) {
-                out.push(
-                    "memory.reservation",
-                    "memory",
-                    "memory.soft_limit_in_bytes",
-                    limit(r, v),
-                );
-            }
-            if let Some(k) = given(m.kernel()) {
-                out.push(
-                    "memory.kernel",
-                    "memory",
-                    "memory.kmem.limit_in_bytes",
-                    limit(k, v),
-                );
-            }
-            if let Some(k) = given(m.kernel_tcp()) {
-                out.push(
-                    "memory.kernelTCP",
-                    "memory",
-                    "memory.kmem.tcp.limit_in_bytes",
-                    limit(k, v),
-                );
-            }
-            if let Some(s) = m.swappiness() {
-                if s > 100 {
-                    return refuse("memory.swappiness", format!("{s} is above 100"));
-                }
-                out.push("memory.swappiness", "memory", "memory.swappiness", s);
-            }
-            if let Some(d) = m.disable_oom_killer() {
-                out.push(
-                    "memory.disableOOMKiller",
-                    "memory",
-                    "memory.oom_control",
-                    u8::from(d),
-                );
-            }
-            if let Some(h) = m.use_hierarchy() {
-                out.push(
-                    "memory.useHierarchy",
-                    "memory",
-                    "memory.use_hierarchy",
-                    u8::from(h),
-                );
-            }
+            Ok((s - l).to_string())
         }
-        Version::V2 => {
-            if let Some(l) = given(m.limit()) {
-                out.push("memory.limit", "memory", "memory.max", limit(l, v));
-            }
-            if let Some(s) = given(m.swap()) {
-                // v2 limits swap alone; OCI's swap is memory+swap (v1 semantics).
-                let value = match (s, given(m.limit())) {
-                    (s, _) if s < 0 => "max".to_string(),
-                    (s, Some(l)) if l >= 0 => {
-                        if s < l {
-                            return refuse("memory.swap", format!("memory+swap {s} is below the memory limit {l}"));
-                        }
-                        (s - l).to_string()
-                    }
-                    _ => return refuse("memory.swap", "on cgroup v2 a swap limit needs a memory limit (it is converted to swap alone)"),
-                };
-                out.push("memory.swap", "memory", "memory.swap.max", value);
-            }
-            if let Some(r) = given(m.reservation()) {
-                out.push("memory.reservation", "memory", "memory.low", limit(r, v));
-            }
-            if given(m.kernel()).is_some() || given(m.kernel_tcp()).is_some() {
-                return cannot(
-                    if given(m.kernel()).is_some() {
-                        "memory.kernel"
-                    } else {
-                        "memory.kernelTCP"
-                    },
-                    "kernel memory limits do not exist on cgroup v2",
-                );
-            }
-            if m.swappiness().is_some() {
-                return cannot(
-                    "memory.swappiness",
-                    "cgroup v2 has no per-cgroup swappiness",
-                );
-            }
-            if m.disable_oom_killer() == Some(true) {
-                return cannot(
-                    "memory.disableOOMKiller",
-                    "cgroup v2 cannot disable the OOM killer",
-                );
-            }
-            if m.use_hierarchy() == Some(false) {
-                return cannot("memory.useHierarchy", "cgroup v2 is always hierarchical");
-            }
-        }
+        _ => refuse(
+            "memory.swap",
+            "on cgroup v2 a swap limit needs a memory limit (it is converted to swap alone)",
+        ),
+    }
+}
+
+/// The v1 memory settings cgroup v2 has no file for.
+fn memory_v2_refusals(m: &LinuxMemory) -> Result<(), FieldError> {
+    if given(m.kernel()).is_some() {
+        return cannot(
+            "memory.kernel",
+            "kernel memory limits do not exist on cgroup v2",
+        );
+    }
+    if given(m.kernel_tcp()).is_some() {
+        return cannot(
+            "memory.kernelTCP",
+            "kernel memory limits do not exist on cgroup v2",
+        );
+    }
+    if m.swappiness().is_some() {
+        return cannot(
+            "memory.swappiness",
+            "cgroup v2 has no per-cgroup swappiness",
+        );
+    }
+    if m.disable_oom_killer() == Some(true) {
+        return cannot(
+            "memory.disableOOMKiller",
+            "cgroup v2 cannot disable the OOM killer",
+        );
+    }
+    if m.use_hierarchy() == Some(false) {
+        return cannot("memory.useHierarchy", "cgroup v2 is always hierarchical");
     }
     Ok(())
 }
@@ -370,58 +412,66 @@ fn cpu(out: &mut Out, c: &LinuxCpu) -> Result<(), FieldError> {
 }
 
 fn block_io(out: &mut Out, b: &LinuxBlockIo) -> Result<(), FieldError> {
-    let v = out.version;
-    let (ctrl, weight_file) = match v {
-        Version::V1 => ("blkio", "blkio.weight"),
-        Version::V2 => ("io", "io.weight"),
+    let ctrl = match out.version {
+        Version::V1 => "blkio",
+        Version::V2 => "io",
     };
     if let Some(w) = given(b.weight()) {
-        let value = match v {
-            Version::V1 => u64::from(w),
-            Version::V2 => blkio_weight_to_io_weight(w),
-        };
-        out.push("blockIO.weight", ctrl, weight_file, value);
+        match out.version {
+            Version::V1 => out.push("blockIO.weight", ctrl, "blkio.weight", u64::from(w)),
+            Version::V2 => {
+                let value = blkio_weight_to_io_weight(w);
+                out.push("blockIO.weight", ctrl, "io.weight", value)
+            }
+        }
     }
     if let Some(w) = given(b.leaf_weight()) {
-        if v == Version::V2 {
+        if out.version == Version::V2 {
             return cannot("blockIO.leafWeight", "cgroup v2 has no leaf weight");
         }
         out.push("blockIO.leafWeight", ctrl, "blkio.leaf_weight", w);
     }
     for (i, d) in b.weight_device().iter().flatten().enumerate() {
-        let field = format!("blockIO.weightDevice[{i}]");
-        if let Some(w) = given(d.weight()) {
-            let value = match v {
-                Version::V1 => format!("{}:{} {w}", d.major(), d.minor()),
-                Version::V2 => format!(
-                    "{}:{} {}",
-                    d.major(),
-                    d.minor(),
-                    blkio_weight_to_io_weight(w)
-                ),
-            };
-            out.push(
-                &field,
-                ctrl,
-                match v {
-                    Version::V1 => "blkio.weight_device",
-                    Version::V2 => "io.weight",
-                },
-                value,
-            );
-        }
-        if let Some(w) = given(d.leaf_weight()) {
-            if v == Version::V2 {
-                return cannot(&field, "cgroup v2 has no leaf weight");
+        weight_device(out, ctrl, &format!("blockIO.weightDevice[{i}]"), d)?;
+    }
+    throttle_devices(out, ctrl, b);
+    Ok(())
+}
+
+/// One `weightDevice` entry, named `field`.
+fn weight_device(
+    out: &mut Out,
+    ctrl: &'static str,
+    field: &str,
+    d: &LinuxWeightDevice,
+) -> Result<(), FieldError> {
+    let dev = format!("{}:{}", d.major(), d.minor());
+    if let Some(w) = given(d.weight()) {
+        match out.version {
+            Version::V1 => out.push(field, ctrl, "blkio.weight_device", format!("{dev} {w}")),
+            Version::V2 => {
+                let value = format!("{dev} {}", blkio_weight_to_io_weight(w));
+                out.push(field, ctrl, "io.weight", value)
             }
-            out.push(
-                &field,
-                ctrl,
-                "blkio.leaf_weight_device",
-                format!("{}:{} {w}", d.major(), d.minor()),
-            );
         }
     }
+    if let Some(w) = given(d.leaf_weight()) {
+        if out.version == Version::V2 {
+            return cannot(field, "cgroup v2 has no leaf weight");
+        }
+        out.push(
+            field,
+            ctrl,
+            "blkio.leaf_weight_device",
+            format!("{dev} {w}"),
+        );
+    }
+    Ok(())
+}
+
+/// The four throttle lists: each a v1 file of its own, one `io.max` key
+/// each on v2.
+fn throttle_devices(out: &mut Out, ctrl: &'static str, b: &LinuxBlockIo) {
     let throttles: [(&str, &Option<Vec<LinuxThrottleDevice>>, &str, &str); 4] = [
         (
             "throttleReadBpsDevice",
@@ -451,30 +501,19 @@ fn block_io(out: &mut Out, b: &LinuxBlockIo) -> Result<(), FieldError> {
     for (name, list, v1_file, v2_key) in throttles {
         for (i, d) in list.iter().flatten().enumerate() {
             let field = format!("blockIO.{name}[{i}]");
-            match v {
-                Version::V1 => out.push(
-                    &field,
-                    ctrl,
-                    v1_file,
-                    format!("{}:{} {}", d.major(), d.minor(), d.rate()),
-                ),
+            let dev = format!("{}:{}", d.major(), d.minor());
+            match out.version {
+                Version::V1 => out.push(&field, ctrl, v1_file, format!("{dev} {}", d.rate())),
                 Version::V2 => {
-                    let rate = if d.rate() == 0 {
-                        "max".to_string()
-                    } else {
-                        d.rate().to_string()
+                    let rate = match d.rate() {
+                        0 => "max".to_string(),
+                        r => r.to_string(),
                     };
-                    out.push(
-                        &field,
-                        ctrl,
-                        "io.max",
-                        format!("{}:{} {v2_key}={rate}", d.major(), d.minor()),
-                    )
+                    out.push(&field, ctrl, "io.max", format!("{dev} {v2_key}={rate}"))
                 }
             }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -101,6 +101,27 @@ fn invalid(field: String, reason: impl Into<String>) -> SeccompError {
 
 /// Resolves a profile. See the module docs of [`super`] for the semantics.
 pub fn resolve(sc: &LinuxSeccomp) -> Result<Resolved, SeccompError> {
+    let default = default_value(sc)?;
+    let mut warnings = Vec::new();
+    let (abis, listed) = architectures(sc, &mut warnings);
+    let mut table = Table::new(abis, default, warnings);
+    let syscalls: &[LinuxSyscall] = sc.syscalls().as_deref().unwrap_or_default();
+    for (i, call) in syscalls.iter().enumerate() {
+        table.add_call(&format!("{FIELD}.syscalls[{i}]"), call)?;
+    }
+    let sections = table.sections(enosys_stub(sc), &listed);
+    let (flags, listener) = flags_and_listener(sc, table.notify)?;
+    Ok(Resolved {
+        sections,
+        badarch: bpf::RET_KILL_THREAD,
+        flags,
+        listener,
+        warnings: table.warnings,
+    })
+}
+
+/// The default action's return value.
+fn default_value(sc: &LinuxSeccomp) -> Result<u32, SeccompError> {
     let default = action_value(sc.default_action(), sc.default_errno_ret(), || {
         format!("{FIELD}.defaultErrnoRet")
     })?;
@@ -113,124 +134,152 @@ pub fn resolve(sc: &LinuxSeccomp) -> Result<Resolved, SeccompError> {
             "SCMP_ACT_NOTIFY cannot be the default action",
         ));
     }
-    let syscalls: &[LinuxSyscall] = sc.syscalls().as_deref().unwrap_or_default();
-    let mut warnings = Vec::new();
-    let (abis, listed) = architectures(sc, &mut warnings);
+    Ok(default)
+}
 
-    let mut entries: BTreeMap<(Abi, u32), Entry> = BTreeMap::new();
-    let mut notify = false;
-    // The highest number each ABI's table gives a name of the profile,
-    // whatever the entry's action (runc's `findLastSyscalls`), for the
-    // -ENOSYS stub.
-    let mut highest: BTreeMap<Abi, u32> = BTreeMap::new();
-    for (i, call) in syscalls.iter().enumerate() {
-        let field = format!("{FIELD}.syscalls[{i}]");
+/// Whether runc adds its -ENOSYS stub: not when the default action lets a
+/// syscall through anyway.
+fn enosys_stub(sc: &LinuxSeccomp) -> bool {
+    !matches!(
+        sc.default_action(),
+        Action::ScmpActAllow | Action::ScmpActLog | Action::ScmpActTrace
+    )
+}
+
+/// The profile's entries gathered per (ABI, nr), in profile order.
+struct Table {
+    /// The ABIs the filter covers.
+    abis: BTreeSet<Abi>,
+    /// The default action's return value.
+    default: u32,
+    entries: BTreeMap<(Abi, u32), Entry>,
+    /// The highest number each ABI's table gives a name of the profile,
+    /// whatever the entry's action (runc's `findLastSyscalls`), for the
+    /// -ENOSYS stub.
+    highest: BTreeMap<Abi, u32>,
+    /// Whether a rule uses `SCMP_ACT_NOTIFY`.
+    notify: bool,
+    warnings: Vec<Warning>,
+}
+
+impl Table {
+    fn new(abis: BTreeSet<Abi>, default: u32, warnings: Vec<Warning>) -> Table {
+        Table {
+            abis,
+            default,
+            entries: BTreeMap::new(),
+            highest: BTreeMap::new(),
+            notify: false,
+            warnings,
+        }
+    }
+
+    /// Adds `syscalls[i]`, named `field`.
+    fn add_call(&mut self, field: &str, call: &LinuxSyscall) -> Result<(), SeccompError> {
         let ret = action_value(call.action(), call.errno_ret(), || {
             format!("{field}.errnoRet")
         })?;
-        notify |= call.action() == Action::ScmpActNotify;
+        self.notify |= call.action() == Action::ScmpActNotify;
         let args = call.args().as_deref().unwrap_or_default();
-        let groups = arg_groups(args, &field, &mut warnings)?;
+        let groups = arg_groups(args, field, &mut self.warnings)?;
         if call.names().is_empty() {
             return Err(invalid(
                 format!("{field}.names"),
                 "must name at least one syscall",
             ));
         }
-        // runc skips a rule whose action is the default's (libseccomp would
-        // refuse it): it matters when it overlaps a later rule.
-        let skip = ret == default;
         for (j, name) in call.names().iter().enumerate() {
             if name.is_empty() {
                 return Err(invalid(format!("{field}.names[{j}]"), "empty syscall name"));
             }
-            let known: Vec<(Abi, u32)> = Abi::ALL
-                .iter()
-                .filter_map(|&a| a.syscall_nr(name).map(|nr| (a, nr)))
-                .collect();
-            for &(abi, nr) in &known {
-                let top = highest.entry(abi).or_insert(nr);
-                *top = (*top).max(nr);
-            }
-            let mux = Abi::X86.multiplexed(name);
-            if known.is_empty() && mux.is_none() {
-                // Another architecture's syscall (podman's default profile
-                // names several): nothing to filter here, and nothing the
-                // user got wrong, so skipped without a word, as libseccomp
-                // does. Only names no architecture has are warned about.
-                if super::syscalls::OTHER_ARCHES
-                    .binary_search(&name.as_str())
-                    .is_ok()
-                {
-                    continue;
-                }
-                warnings.push(Warning::UnknownSyscall {
-                    field: format!("{field}.names[{j}]"),
-                    name: name.clone(),
-                });
-                continue;
-            }
-            if skip {
-                continue;
-            }
-            for (abi, nr) in known.into_iter().filter(|(a, _)| abis.contains(a)) {
-                add(entries.entry((abi, nr)).or_default(), &groups, ret, abi);
-            }
-            if let Some((mux_nr, call)) = mux.filter(|_| abis.contains(&Abi::X86)) {
-                let only_call = [vec![Cond {
-                    index: 0,
-                    op: Op::Eq,
-                    value: call,
-                    mask: u64::MAX,
-                }]];
-                add(
-                    entries.entry((Abi::X86, mux_nr)).or_default(),
-                    &only_call,
-                    ret,
-                    Abi::X86,
-                );
-            }
+            self.add_name(format!("{field}.names[{j}]"), name, &groups, ret);
+        }
+        Ok(())
+    }
+
+    /// Adds the rules of one syscall name, `field`, to every covered ABI
+    /// that has it.
+    fn add_name(&mut self, field: String, name: &str, groups: &[Vec<Cond>], ret: u32) {
+        let known: Vec<(Abi, u32)> = Abi::ALL
+            .iter()
+            .filter_map(|&a| a.syscall_nr(name).map(|nr| (a, nr)))
+            .collect();
+        for &(abi, nr) in &known {
+            let top = self.highest.entry(abi).or_insert(nr);
+            *top = (*top).max(nr);
+        }
+        let mux = Abi::X86.multiplexed(name);
+        if known.is_empty() && mux.is_none() {
+            self.unknown_name(field, name);
+            return;
+        }
+        // runc skips a rule whose action is the default's (libseccomp would
+        // refuse it): it matters when it overlaps a later rule.
+        if ret == self.default {
+            return;
+        }
+        for (abi, nr) in known.into_iter().filter(|(a, _)| self.abis.contains(a)) {
+            add(self.entries.entry((abi, nr)).or_default(), groups, ret, abi);
+        }
+        if let Some((mux_nr, call)) = mux.filter(|_| self.abis.contains(&Abi::X86)) {
+            let only_call = [vec![Cond {
+                index: 0,
+                op: Op::Eq,
+                value: call,
+                mask: u64::MAX,
+            }]];
+            let entry = self.entries.entry((Abi::X86, mux_nr)).or_default();
+            add(entry, &only_call, ret, Abi::X86);
         }
     }
 
-    let enosys_stub = !matches!(
-        sc.default_action(),
-        Action::ScmpActAllow | Action::ScmpActLog | Action::ScmpActTrace
-    );
-    let sections = abis
-        .iter()
-        .map(|&abi| {
-            let points = entries
-                .iter()
-                .filter(|((a, _), _)| *a == abi)
-                .map(|(&(_, nr), e)| (nr, outcome(e, default, abi)))
-                .collect();
-            // runc answers -ENOSYS above the highest number so that a
-            // program probing a syscall newer than the profile (clone3,
-            // faccessat2, ...) falls back instead of failing with EPERM.
-            // runc skips the stub for an ABI whose highest number is 0.
-            let enosys_above = highest
-                .get(&abi)
-                .copied()
-                .filter(|&nr| enosys_stub && listed.contains(&abi) && nr != 0);
-            Section {
-                abi,
-                points,
-                default,
-                enosys_above,
-                enosys: bpf::RET_ERRNO | ENOSYS,
-            }
-        })
-        .collect();
+    /// A name no covered ABI has. Another architecture's syscall (podman's
+    /// default profile names several) is nothing to filter here, and nothing
+    /// the user got wrong, so it is skipped without a word, as libseccomp
+    /// does. Only names no architecture has are warned about.
+    fn unknown_name(&mut self, field: String, name: &str) {
+        if super::syscalls::OTHER_ARCHES.binary_search(&name).is_ok() {
+            return;
+        }
+        self.warnings.push(Warning::UnknownSyscall {
+            field,
+            name: name.to_string(),
+        });
+    }
 
-    let (flags, listener) = flags_and_listener(sc, notify)?;
-    Ok(Resolved {
-        sections,
-        badarch: bpf::RET_KILL_THREAD,
-        flags,
-        listener,
-        warnings,
-    })
+    /// One section per covered ABI.
+    fn sections(&self, enosys_stub: bool, listed: &BTreeSet<Abi>) -> Vec<Section> {
+        self.abis
+            .iter()
+            .map(|&abi| {
+                // runc answers -ENOSYS above the highest number so that a
+                // program probing a syscall newer than the profile (clone3,
+                // faccessat2, ...) falls back instead of failing with EPERM.
+                // runc skips the stub for an ABI whose highest number is 0.
+                let enosys_above = self
+                    .highest
+                    .get(&abi)
+                    .copied()
+                    .filter(|&nr| enosys_stub && listed.contains(&abi) && nr != 0);
+                Section {
+                    abi,
+                    points: self.points(abi),
+                    default: self.default,
+                    enosys_above,
+                    enosys: bpf::RET_ERRNO | ENOSYS,
+                }
+            })
+            .collect()
+    }
+
+    /// What each syscall number of `abi` with rules does.
+    fn points(&self, abi: Abi) -> BTreeMap<u32, Outcome> {
+        self.entries
+            .iter()
+            .filter(|((a, _), _)| *a == abi)
+            .map(|(&(_, nr), e)| (nr, outcome(e, self.default, abi)))
+            .collect()
+    }
 }
 
 /// The ABIs the filter covers, and those the profile names itself. The
