@@ -130,7 +130,14 @@ pub fn run() -> ExitCode {
         cli.command,
         Some(Command::Create(_) | Command::Run(_) | Command::Exec(_))
     ) {
-        if let Err(e) = cella::exe::reexec_from_sealed_copy() {
+        // The state root, where it exists, is the overlay view's second
+        // layer: cheaper than a tmpfs made for the purpose (see exe.rs).
+        let beside = cli
+            .root
+            .clone()
+            .or_else(|| cella::rootless::default_state_root(&cella::rootless::Caller::detect()).ok())
+            .filter(|root| root.is_absolute());
+        if let Err(e) = cella::exe::reexec_from_sealed_view(beside.as_deref()) {
             eprintln!("cella: {e}");
             return ExitCode::from(1);
         }

@@ -664,29 +664,35 @@ pub fn block_forwarded_signals() -> Result<(), Error> {
     run::block_signals()
 }
 
-/// Waits until `fd` (a FIFO's read end) reports POLLHUP (true), or `limit` passes (false).
+/// Waits until `fd` (a FIFO's read end) reports a hangup (true), or `limit` passes (false).
+///
+/// Our own byte keeps the FIFO readable until the init reads it, so a level-triggered poll
+/// would return at once, again and again. Edge-triggered epoll reports that readiness once,
+/// and then wakes only on a new event: the init's hangup (its close-on-exec end goes at
+/// `execve`) or a byte it writes, with no sleep in between.
 fn wait_for_hangup(fd: &OwnedFd, limit: Duration) -> bool {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
     let deadline = Instant::now() + limit;
+    let Ok(epoll) = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC) else {
+        return false;
+    };
+    if epoll
+        .add(fd, EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLET, 0))
+        .is_err()
+    {
+        return false;
+    }
+    let mut events = [EpollEvent::empty()];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return false;
         }
-        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-        let ms =
-            PollTimeout::try_from(left.as_millis().min(1000) as i32).unwrap_or(PollTimeout::ZERO);
-        match poll(&mut fds, ms) {
-            Ok(_)
-                if fds[0]
-                    .revents()
-                    .is_some_and(|r| r.contains(PollFlags::POLLHUP)) =>
-            {
-                return true
-            }
-            // Only the init's byte is readable: it has not read it yet.
-            Ok(_) => std::thread::sleep(Duration::from_millis(1)),
-            Err(nix::errno::Errno::EINTR) => {}
+        let ms = u16::try_from(left.as_millis().min(1000)).unwrap_or(1000);
+        match epoll.wait(&mut events, EpollTimeout::from(ms)) {
+            Ok(1) if events[0].events().contains(EpollFlags::EPOLLHUP) => return true,
+            // A byte came (ours at first, or the init's), or nothing yet: wait for the next edge.
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(_) => return false,
         }
     }
