@@ -12,8 +12,8 @@ pub struct Sample {
     /// From just before spawning to the reaping of the process.
     pub wall: Duration,
     /// `ru_maxrss` from `wait4`, in KiB: the largest peak RSS among the process (over all the
-    /// images it exec'd: wrapper, shell, runtime) and the descendants it waited for (the
-    /// runtime's helpers, the container's init).
+    /// images it exec'd) and the descendants it waited for (the runtime's helpers, the
+    /// container's init).
     pub maxrss_kib: u64,
     /// Exit status 0.
     pub ok: bool,
@@ -22,101 +22,90 @@ pub struct Sample {
 }
 
 enum Kind {
-    /// The wrapper (if any) around `/bin/true`.
-    Baseline,
-    /// A runtime doing `run` of the bench bundle, with its own `--root`.
+    /// `cella-floor ROOTFS`: the least work a run of the minimal bundle needs.
+    Floor { rootfs: PathBuf },
+    /// A runtime doing `run` of a bundle, with its own `--root`.
     Runtime { root: PathBuf },
 }
 
-/// Something measured: a row of the results table.
+/// Something measured: a row of the results table. Every subject's binary is spawned
+/// directly, in the driver's mount namespace (see `hostns`): no wrapper.
 pub struct Subject {
     /// Row label.
     pub name: String,
-    /// How it is launched: the wrapper's file name, or "direct".
-    pub via: String,
-    /// The argv before the runtime's own arguments: `[wrapper] runtime`.
-    prefix: Vec<OsString>,
+    /// The binary.
+    binary: PathBuf,
     kind: Kind,
 }
 
 impl Subject {
-    /// The wrapper (or nothing, with `wrap` None) around `/bin/true`.
-    pub fn baseline(wrap: Option<&Path>) -> Self {
+    /// The floor program (`cella-floor`) on `rootfs`.
+    pub fn floor(binary: &Path, rootfs: &Path) -> Self {
         Subject {
-            name: "(baseline)".into(),
-            via: via(wrap),
-            prefix: wrap.iter().map(|w| w.as_os_str().to_owned()).collect(),
-            kind: Kind::Baseline,
+            name: "floor".into(),
+            binary: binary.to_path_buf(),
+            kind: Kind::Floor {
+                rootfs: rootfs.to_path_buf(),
+            },
         }
     }
 
-    /// A runtime binary. A script is taken to be a wrapper itself (benches/crun-hybrid.sh) and
-    /// is not wrapped a second time; a binary goes through `wrap` when given.
-    pub fn runtime(name: &str, path: &Path, wrap: Option<&Path>, root: PathBuf) -> Self {
-        let (via_label, prefix) = if is_script(path) {
-            (file_name(path), vec![path.as_os_str().to_owned()])
-        } else {
-            let mut prefix: Vec<OsString> = wrap.iter().map(|w| w.as_os_str().to_owned()).collect();
-            prefix.push(path.as_os_str().to_owned());
-            (via(wrap), prefix)
-        };
+    /// A runtime binary with its own state directory `root`.
+    pub fn runtime(name: &str, binary: &Path, root: PathBuf) -> Self {
         Subject {
             name: name.to_string(),
-            via: via_label,
-            prefix,
+            binary: binary.to_path_buf(),
             kind: Kind::Runtime { root },
         }
     }
 
-    /// Runs once; `tag` makes the container id unique.
+    /// Runs once: `run` of `bundle` for a runtime (`tag` makes the container id unique), the
+    /// floor on its rootfs (which is the minimal bundle's).
     pub fn run_once(&self, bundle: &Path, tag: &str) -> Sample {
         match &self.kind {
-            Kind::Baseline => {
-                let mut argv = self.prefix.clone();
-                argv.push("/bin/true".into());
-                measure(&argv)
-            }
-            Kind::Runtime { root } => {
-                let id = format!("cb{}-{}-{tag}", std::process::id(), self.name);
-                let sample = measure(&self.runtime_argv(root, &["run", "--bundle"], bundle, &id));
+            Kind::Floor { rootfs } => measure(&[self.binary.clone().into(), rootfs.into()]),
+            Kind::Runtime { .. } => {
+                let sample = measure(&self.run_argv(bundle, tag).expect("a runtime"));
                 if !sample.ok {
                     // `run` normally deletes the container; after a failure remove what may be
                     // left (state, cgroup) so the next run starts clean.
-                    let argv = self.runtime_argv(root, &["delete", "--force"], Path::new(""), &id);
-                    let _ = measure(&argv);
+                    self.force_delete(tag);
                 }
                 sample
             }
         }
     }
 
-    /// The argv of `run --bundle BUNDLE ID` for a runtime subject (None for the baseline), for
+    /// The argv of `run --bundle BUNDLE ID` for a runtime subject (None for the floor), for
     /// callers that need the container's output rather than a [`Sample`].
     pub fn run_argv(&self, bundle: &Path, tag: &str) -> Option<Vec<OsString>> {
-        match &self.kind {
-            Kind::Baseline => None,
-            Kind::Runtime { root } => {
-                let id = format!("cb{}-{}-{tag}", std::process::id(), self.name);
-                Some(self.runtime_argv(root, &["run", "--bundle"], bundle, &id))
-            }
-        }
+        let args = [
+            OsString::from("run"),
+            "--bundle".into(),
+            bundle.into(),
+            self.run_id(tag).into(),
+        ];
+        self.argv(&args)
     }
 
     /// Removes a container left behind by a failed `run` of [`Self::run_argv`]'s `tag`.
     pub fn force_delete(&self, tag: &str) {
-        if let Kind::Runtime { root } = &self.kind {
-            let id = format!("cb{}-{}-{tag}", std::process::id(), self.name);
-            let _ = measure(&self.runtime_argv(root, &["delete", "--force"], Path::new(""), &id));
+        let args = [
+            OsString::from("delete"),
+            "--force".into(),
+            self.run_id(tag).into(),
+        ];
+        if let Some(argv) = self.argv(&args) {
+            let _ = measure(&argv);
         }
     }
 
-    /// `[wrapper] runtime --root ROOT ARGS...` for a runtime subject (None for the baseline).
+    /// `runtime --root ROOT ARGS...` for a runtime subject (None for the floor).
     pub fn argv(&self, args: &[OsString]) -> Option<Vec<OsString>> {
         match &self.kind {
-            Kind::Baseline => None,
+            Kind::Floor { .. } => None,
             Kind::Runtime { root } => {
-                let mut argv = self.prefix.clone();
-                argv.push("--root".into());
+                let mut argv = vec![self.binary.clone().into_os_string(), "--root".into()];
                 argv.push(root.into());
                 argv.extend(args.iter().cloned());
                 Some(argv)
@@ -124,47 +113,14 @@ impl Subject {
         }
     }
 
-    /// The runtime's own binary: the path given, or for a script (its own wrapper, like
-    /// `benches/crun-hybrid.sh`) the program of the subject's name on `$PATH` (`crun`).
-    pub fn binary(&self) -> Option<PathBuf> {
-        let path = PathBuf::from(self.prefix.last()?);
-        if is_script(&path) {
-            crate::which(&self.name)
-        } else {
-            Some(path)
-        }
+    /// The subject's binary.
+    pub fn binary(&self) -> &Path {
+        &self.binary
     }
 
-    fn runtime_argv(&self, root: &Path, verb: &[&str], bundle: &Path, id: &str) -> Vec<OsString> {
-        let mut argv = self.prefix.clone();
-        argv.push("--root".into());
-        argv.push(root.into());
-        argv.extend(verb.iter().map(OsString::from));
-        if !bundle.as_os_str().is_empty() {
-            argv.push(bundle.into());
-        }
-        argv.push(id.into());
-        argv
+    fn run_id(&self, tag: &str) -> String {
+        format!("cb{}-{}-{tag}", std::process::id(), self.name)
     }
-}
-
-fn via(wrap: Option<&Path>) -> String {
-    wrap.map_or_else(|| "direct".into(), file_name)
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .unwrap_or(path.as_os_str())
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn is_script(path: &Path) -> bool {
-    let mut magic = [0u8; 2];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
-        && &magic == b"#!"
 }
 
 /// Spawns `argv` with stdin and stdout on /dev/null and stderr on a pipe, and reaps it with

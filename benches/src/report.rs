@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::bundle::WorkDir;
 use crate::measure::{Sample, Subject};
 
 /// Summary of one subject's successful runs.
@@ -63,93 +62,65 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// What is being measured, before the runs start.
-pub fn print_header(runs: usize, warmup: usize, work: &WorkDir, wrap: Option<&Path>) {
+pub fn print_header(runs: usize, warmup: usize, bundle: &Path, namespace: &str) {
     println!(
-        "cella-benches: {runs} sequential `run` of /bin/true per runtime (after {} warm-up), \
-         round-robin",
+        "cella-benches: {runs} sequential `run` of /bin/true per runtime and of the floor (after \
+         {} warm-up), round-robin",
         warmup.max(1)
     );
-    println!("  bundle: {}", work.bundle().display());
-    match wrap {
-        Some(w) => println!(
-            "  wrapper: binaries run through {} (scripts are their own wrapper)",
-            w.display()
-        ),
-        None => println!("  wrapper: none (scripts still wrap themselves: compare with care)"),
-    }
-    println!("  work dir: {}", work.path().display());
+    println!("  bundle: {} (minimal)", bundle.display());
+    println!("  every binary run directly; {namespace}");
     println!();
 }
 
-/// The results table. "net" subtracts the baseline's median (the wrapper's own cost); ratios are
-/// relative to the first runtime (the row after the baseline).
+/// The results table: ratios relative to the first runtime (the row after the floor) and to
+/// the floor (the first row).
 pub fn print_table(subjects: &[Subject], samples: &[Vec<Sample>]) {
     let stats: Vec<Option<Stats>> = samples.iter().map(|s| Stats::of(s)).collect();
-    let base_ms = stats[0].as_ref().map_or(0.0, |s| s.median_ms);
+    let floor = stats[0].as_ref();
     let reference = stats.get(1).and_then(Option::as_ref);
-
     println!(
-        "{:<12} {:<16} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7}",
-        "runtime",
-        "via",
-        "ok",
-        "median",
-        "p90",
-        "min",
-        "net med",
-        "RSS med",
-        "RSS max",
-        "x time",
-        "x net",
-        "x RSS"
+        "{:<12} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>8}",
+        "runtime", "ok", "median", "p90", "min", "RSS med", "RSS max", "x time", "x RSS", "x floor"
     );
     println!(
-        "{:<12} {:<16} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "", "", "", "ms", "ms", "ms", "ms", "MiB", "MiB"
+        "{:<12} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "", "", "ms", "ms", "ms", "MiB", "MiB"
     );
     for (i, (subject, stat)) in subjects.iter().zip(&stats).enumerate() {
         let Some(s) = stat else {
-            println!(
-                "{:<12} {:<16} {:>7}  (every run failed)",
-                subject.name, subject.via, "0"
-            );
+            println!("{:<12} {:>7}  (every run failed)", subject.name, "0");
             continue;
         };
-        let ok = format!("{}/{}", s.ok, s.total);
-        let net = s.median_ms - base_ms;
-        let (x_time, x_net, x_rss) = match (i, reference) {
-            (0, _) | (_, None) => (String::new(), String::new(), String::new()),
+        let (x_time, x_rss) = match (i, reference) {
+            (0 | 1, _) | (_, None) => (String::new(), String::new()),
             (_, Some(r)) => (
                 ratio(s.median_ms, r.median_ms),
-                ratio(net, r.median_ms - base_ms),
                 ratio(s.rss_median_mib, r.rss_median_mib),
             ),
         };
-        let net = if i == 0 {
-            String::new()
-        } else {
-            format!("{net:.1}")
+        let x_floor = match (i, floor) {
+            (1.., Some(f)) => ratio(s.median_ms, f.median_ms),
+            _ => String::new(),
         };
         println!(
-            "{:<12} {:<16} {:>7} {:>9.1} {:>9.1} {:>9.1} {:>9} {:>9.1} {:>9.1} {:>7} {:>7} {:>7}",
+            "{:<12} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>7} {:>8}",
             subject.name,
-            subject.via,
-            ok,
+            format!("{}/{}", s.ok, s.total),
             s.median_ms,
             s.p90_ms,
             s.min_ms,
-            net,
             s.rss_median_mib,
             s.rss_max_mib,
             x_time,
-            x_net,
-            x_rss
+            x_rss,
+            x_floor
         );
     }
     println!();
     println!(
-        "net med = median minus the baseline's median; x = ratio to {}; RSS = peak RSS of the \
-         launched process tree (wrapper included: the baseline shows its floor)",
+        "x time, x RSS = ratio to {}; x floor = median over the floor's; RSS = peak RSS of the \
+         launched process tree (ru_maxrss from wait4)",
         subjects.get(1).map_or("-", |s| s.name.as_str())
     );
 }
@@ -165,6 +136,7 @@ fn ratio(value: f64, reference: f64) -> String {
 /// Every sample, for later analysis.
 pub fn write_json(
     path: &Path,
+    namespace: &str,
     subjects: &[Subject],
     samples: &[Vec<Sample>],
 ) -> Result<(), String> {
@@ -174,13 +146,14 @@ pub fn write_json(
         .map(|(subject, samples)| {
             json!({
                 "name": subject.name,
-                "via": subject.via,
+                "binary": subject.binary(),
                 "wall_ms": samples.iter().map(|s| millis(s.wall)).collect::<Vec<_>>(),
                 "maxrss_kib": samples.iter().map(|s| s.maxrss_kib).collect::<Vec<_>>(),
                 "ok": samples.iter().map(|s| s.ok).collect::<Vec<_>>(),
             })
         })
         .collect();
-    let text = serde_json::to_string_pretty(&json!({ "subjects": rows })).expect("JSON values");
+    let doc = json!({ "namespace": namespace, "subjects": rows });
+    let text = serde_json::to_string_pretty(&doc).expect("JSON values");
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }

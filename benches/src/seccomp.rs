@@ -8,7 +8,8 @@
 //! (b) The cost of a cheap syscall inside a container: `benches/getppid-loop.c`, built static
 //! into the bundle's rootfs, calls `getppid` N times and prints ns per call. Every runtime runs
 //! it with podman's profile in `config.json` and without any seccomp profile (the baseline),
-//! round-robin, through the same wrapper as the lifecycle bench. Medians of the repeats.
+//! round-robin, directly in the driver's private mount namespace (see `hostns`), as the
+//! lifecycle bench runs them. Medians of the repeats.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,8 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::bundle::{bench_config, WorkDir};
+use crate::bundle::WorkDir;
+use crate::configs;
 use crate::measure::Subject;
 use crate::report::median;
 use crate::REPO;
@@ -25,7 +27,7 @@ use crate::REPO;
 pub const USAGE: &str = "\
 usage: cella-benches seccomp [--profile FILE] [--compiles N] [--rootfs DIR]
                              [--runtime NAME=PATH]... [--calls N] [-n REPEATS]
-                             [--wrap unshare|none] [--compile-only] [--keep]
+                             [--compile-only] [--keep]
 
   --profile FILE        a linux.seccomp object (default: fixtures/seccomp/podman-default.json)
   --compiles N          compilations timed for (a) (default 200)
@@ -33,7 +35,6 @@ usage: cella-benches seccomp [--profile FILE] [--compiles N] [--rootfs DIR]
   --runtime NAME=PATH   as for the lifecycle bench; ratios are relative to the first
   --calls N             getppid calls per container run (default 5000000)
   -n, --repeats N       container runs per runtime and variant (default 5)
-  --wrap unshare|none   run binaries through benches/unshare-wrap.sh (default) or directly
   --compile-only        only (a): no containers, no root needed
   --keep                keep the work directory
 ";
@@ -45,7 +46,6 @@ struct Options {
     runtimes: Vec<(String, PathBuf)>,
     calls: u64,
     repeats: usize,
-    wrap: bool,
     compile_only: bool,
     keep: bool,
 }
@@ -62,8 +62,9 @@ pub fn run(args: impl Iterator<Item = String>) -> Result<(), String> {
     if !crate::is_root() {
         return Err("(b) must run as root (or pass --compile-only)".into());
     }
+    let namespace = crate::prepare_host()?;
     let profile: Value = serde_json::from_str(&text).map_err(|e| format!("profile: {e}"))?;
-    syscall_bench(&opts, profile)
+    syscall_bench(&opts, profile, &namespace)
 }
 
 /// (a): parse once, then time `compile` alone `opts.compiles` times (and parse + compile as
@@ -236,27 +237,24 @@ fn cache_summary(program: &[u8]) -> String {
 const VARIANTS: [&str; 2] = ["no filter", "filter"];
 
 /// (b): getppid in a loop in a container, per runtime, without and with the profile.
-fn syscall_bench(opts: &Options, profile: Value) -> Result<(), String> {
+fn syscall_bench(opts: &Options, profile: Value, namespace: &str) -> Result<(), String> {
     let work = WorkDir::create(&opts.rootfs, opts.keep)?;
-    build_loop(&work.bundle().join("rootfs/getppid-loop"))?;
+    build_loop(&work.rootfs().join("getppid-loop"))?;
     let configs = [
         container_config(opts.calls, None),
         container_config(opts.calls, Some(profile)),
     ];
+    let bundle = work.write_bundle("seccomp", &configs[0])?;
 
-    let wrapper = PathBuf::from(REPO).join("benches/unshare-wrap.sh");
-    let wrapper = std::fs::canonicalize(&wrapper).unwrap_or(wrapper);
-    let wrap_with = opts.wrap.then_some(wrapper.as_path());
     let mut subjects = Vec::new();
     for (name, path) in &opts.runtimes {
         let root = work.state_root(name)?;
-        subjects.push(Subject::runtime(name, path, wrap_with, root));
+        subjects.push(Subject::runtime(name, path, root));
     }
     println!(
-        "(b) getppid x {} in a container, {} repeats per runtime and variant, via {}",
-        opts.calls,
-        opts.repeats,
-        wrap_with.map_or("direct".into(), |w| w.display().to_string())
+        "(b) getppid x {} in a container, {} repeats per runtime and variant, run directly; \
+         {namespace}",
+        opts.calls, opts.repeats,
     );
 
     // One unmeasured run of each variant: checks that the runtime can run it and that the
@@ -264,8 +262,8 @@ fn syscall_bench(opts: &Options, profile: Value) -> Result<(), String> {
     let mut kept = Vec::new();
     'subjects: for subject in subjects {
         for (v, config) in configs.iter().enumerate() {
-            work.write_config(config)?;
-            if let Err(e) = run_loop(&subject, work.bundle(), &format!("warm{v}"), v == 1) {
+            work.write_bundle("seccomp", config)?;
+            if let Err(e) = run_loop(&subject, &bundle, &format!("warm{v}"), v == 1) {
                 eprintln!("cella-benches: dropping {}: {e}", subject.name);
                 continue 'subjects;
             }
@@ -280,9 +278,9 @@ fn syscall_bench(opts: &Options, profile: Value) -> Result<(), String> {
     let mut results = vec![[Vec::new(), Vec::new()]; kept.len()];
     for round in 0..opts.repeats {
         for (v, config) in configs.iter().enumerate() {
-            work.write_config(config)?;
+            work.write_bundle("seccomp", config)?;
             for (subject, out) in kept.iter().zip(results.iter_mut()) {
-                match run_loop(subject, work.bundle(), &format!("{round}-{v}"), v == 1) {
+                match run_loop(subject, &bundle, &format!("{round}-{v}"), v == 1) {
                     Ok(ns) => out[v].push(ns),
                     Err(e) => eprintln!(
                         "cella-benches: {} ({}) run {round} failed: {e}",
@@ -358,10 +356,10 @@ fn build_loop(out: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// The lifecycle bench's config running the loop, with `linux.seccomp` = `profile` if given.
+/// The minimal bundle's config running the loop, with `linux.seccomp` = `profile` if given.
 /// noNewPrivileges as podman sets it (a filter is then loadable without CAP_SYS_ADMIN).
 fn container_config(calls: u64, profile: Option<Value>) -> Value {
-    let mut config = bench_config();
+    let mut config = configs::minimal();
     config["process"]["args"] = serde_json::json!(["/getppid-loop", calls.to_string()]);
     config["process"]["noNewPrivileges"] = Value::Bool(true);
     if let Some(profile) = profile {
@@ -415,7 +413,6 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
         runtimes: Vec::new(),
         calls: 5_000_000,
         repeats: 5,
-        wrap: true,
         compile_only: false,
         keep: false,
     };
@@ -434,13 +431,6 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
                     .map_err(|_| format!("{name}: not a count"))?
             }
             "-n" | "--repeats" => opts.repeats = crate::parse_count(&name, &value()?)?,
-            "--wrap" => {
-                opts.wrap = match value()?.as_str() {
-                    "unshare" => true,
-                    "none" => false,
-                    other => return Err(format!("--wrap: unknown wrapper {other:?}")),
-                }
-            }
             "--compile-only" => opts.compile_only = true,
             "--keep" => opts.keep = true,
             "-h" | "--help" => {
@@ -459,12 +449,7 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
         if opts.runtimes.is_empty() {
             opts.runtimes = crate::default_runtimes();
         }
-        if !opts.rootfs.join("bin/busybox").is_file() {
-            return Err(format!(
-                "{} is not a busybox rootfs: build one with fixtures/build-rootfs.sh",
-                opts.rootfs.display()
-            ));
-        }
+        crate::lifecycle::check_rootfs(&opts.rootfs)?;
     }
     Ok(opts)
 }
