@@ -1,6 +1,9 @@
 //! The benchmark's work directory: one copy of the rootfs shared by every bundle, the bundles
 //! (a `config.json` each, naming the rootfs by absolute path), and one state root per
-//! runtime, all under a fresh directory in `$TMPDIR` that is removed at the end.
+//! runtime, all under a fresh directory in `$TMPDIR` that is removed at the end. The state
+//! roots are on a tmpfs mounted in the driver's private mount namespace (see `hostns`), as
+//! `/run` is on a real host: on a disk file system every runtime would pay journal writes for
+//! its state files (an ext4 `rename` over a file starts a writeback) that no host makes it pay.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,6 +27,7 @@ impl WorkDir {
             dir,
             keep,
         };
+        mount_state_tmpfs(&work.dir.join("state"))?;
         // A private copy: runtimes may create mount points or device nodes in the rootfs, and the
         // cached rootfs in fixtures/cache must stay pristine for the tests.
         let status = Command::new("cp")
@@ -76,8 +80,45 @@ impl WorkDir {
     }
 }
 
+/// Mounts a tmpfs (mode 0700) on `dir`, made here. Called after `hostns::enter`: the mount
+/// lives in the driver's private namespace and goes with it.
+fn mount_state_tmpfs(dir: &Path) -> Result<(), String> {
+    use std::os::unix::ffi::OsStrExt;
+    std::fs::create_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let target = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| format!("{}: a NUL in the path", dir.display()))?;
+    // SAFETY: every pointer is a NUL-terminated string that outlives the call.
+    let ret = unsafe {
+        libc::mount(
+            c"tmpfs".as_ptr(),
+            target.as_ptr(),
+            c"tmpfs".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            c"mode=0700".as_ptr().cast(),
+        )
+    };
+    if ret != 0 {
+        return Err(format!(
+            "mount tmpfs on {}: {}",
+            dir.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
+/// Unmounts the state tmpfs (what is on it goes with it), so that the directory can go.
+fn unmount_state_tmpfs(dir: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    if let Ok(target) = std::ffi::CString::new(dir.as_os_str().as_bytes()) {
+        // SAFETY: `target` is a NUL-terminated string that outlives the call.
+        unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
 impl Drop for WorkDir {
     fn drop(&mut self) {
+        unmount_state_tmpfs(&self.dir.join("state"));
         if self.keep {
             eprintln!("cella-benches: kept {}", self.dir.display());
         } else if let Err(e) = std::fs::remove_dir_all(&self.dir) {

@@ -5,6 +5,7 @@
 mod commands;
 mod failure;
 mod log;
+mod sealed;
 
 use failure::Failure;
 
@@ -116,6 +117,14 @@ pub(crate) fn utf8(what: &'static str) -> impl clap::builder::TypedValueParser<V
 /// a path need not be UTF-8), runs the command, and returns runc's exit
 /// code.
 pub fn run() -> ExitCode {
+    // Commands whose forks enter a container run from a sealed view of this
+    // binary, so the container can never reach the host's (CVE-2019-5736):
+    // re-executed before the command line is parsed when a quick look tells
+    // (the parse would be paid twice), or just after.
+    if let Err(e) = sealed::early() {
+        eprintln!("cella: {e}");
+        return ExitCode::from(1);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // runc exits 1 on a usage error, 0 after --help.
@@ -124,20 +133,11 @@ pub fn run() -> ExitCode {
             return ExitCode::from(u8::from(e.use_stderr()));
         }
     };
-    // Commands whose forks enter a container run from a sealed copy of this
-    // binary, so the container can never reach the host's (CVE-2019-5736).
     if matches!(
         cli.command,
         Some(Command::Create(_) | Command::Run(_) | Command::Exec(_))
     ) {
-        // The state root, where it exists, is the overlay view's second
-        // layer: cheaper than a tmpfs made for the purpose (see exe.rs).
-        let beside = cli
-            .root
-            .clone()
-            .or_else(|| cella::rootless::default_state_root(&cella::rootless::Caller::detect()).ok())
-            .filter(|root| root.is_absolute());
-        if let Err(e) = cella::exe::reexec_from_sealed_view(beside.as_deref()) {
+        if let Err(e) = sealed::after_parse(cli.root.as_deref()) {
             eprintln!("cella: {e}");
             return ExitCode::from(1);
         }

@@ -11,8 +11,8 @@
 //!
 //! | child                                  | runtime                            |
 //! |----------------------------------------|------------------------------------|
-//! | [`report_in_cgroup`] (cgroup v1 only)  | [`wait_until_in_cgroup`]           |
-//! | [`wait_for_proceed`]                   | [`proceed`]                        |
+//! | [`report_in_cgroup`] (cgroup v1), or   | [`wait_until_in_cgroup`], or       |
+//! | [`wait_for_proceed`] (the runtime moves it) | [`proceed`] once it moved it  |
 //! | [`ask_to_map_ids`] (a new user ns)     | [`map_ids_when_asked`]             |
 //! | [`send_pid`]                           | [`wait_for_pid`]                   |
 //! | [`ask_for_mount_source`] (create)      | [`serve_until_ready`]              |

@@ -135,12 +135,15 @@ fn enter(
     keep.extend(kind.extra_fd());
     fds::close_all_except(child, 3 + kind.process().preserve_fds, &keep)?;
     kind.before_cgroup()?;
-    // Into the container's cgroup before any namespace is made or joined,
-    // either by ourselves (v1) or by the runtime, which says "Proceed" once
-    // we are in: a new cgroup namespace takes the current cgroup as its
-    // root.
-    super::join_cgroup_self(channel, self_join)?;
-    channel.wait_for_proceed()?;
+    // Into the container's cgroup before any namespace is made or joined:
+    // a new cgroup namespace takes the current cgroup as its root. Either we
+    // move ourselves (v1), tell the runtime and go on, or the runtime moves
+    // us and says "Proceed".
+    if self_join.is_empty() {
+        channel.wait_for_proceed()?;
+    } else {
+        super::join_cgroup_self(channel, self_join)?;
+    }
     // From the host's /proc, before any namespace is entered: the
     // container's /proc is whatever its processes made of it (runc
     // CVE-2025-52881). The process inherits the score.

@@ -151,7 +151,6 @@ fn create_or_undo(
     stop_point::reached("create:forked");
     started.place_in_cgroup()?;
     stop_point::reached("create:in-cgroup");
-    started.channel.proceed()?;
     if plan.namespaces.creates(NamespaceKind::User) {
         started.map_ids(&plan.namespaces)?;
     }

@@ -140,7 +140,6 @@ impl Container {
         let mut cleanup = Cleanup::processes();
         let started = launch.fork(io, cgroup, &mut cleanup, &ctx)?;
         started.place_in_cgroup()?;
-        started.channel.proceed()?;
         let pid = started.wait_for_pid(&mut cleanup)?;
         started.channel.wait_for_exec()?;
         if let Some(path) = &opts.pid_file {

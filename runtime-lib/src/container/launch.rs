@@ -180,14 +180,16 @@ pub(super) struct Started {
 }
 
 impl Started {
-    /// Puts stage 1 into the cgroup: waits for its word that it moved
-    /// itself, or moves it.
+    /// Puts stage 1 into the cgroup and lets it go on: waits for its word
+    /// that it moved itself (it goes on by itself then, sparing a round
+    /// trip), or moves it and says "Proceed".
     pub(super) fn place_in_cgroup(&self) -> Result<(), Error> {
         match &self.cgroup {
-            None => Ok(()),
-            Some(_) if self.moves_itself => self.channel.wait_until_in_cgroup(),
-            Some(cgroup) => Ok(cgroup.add_process(self.stage1)?),
+            Some(_) if self.moves_itself => return self.channel.wait_until_in_cgroup(),
+            Some(cgroup) => cgroup.add_process(self.stage1)?,
+            None => {}
         }
+        self.channel.proceed()
     }
 
     /// Writes the id maps of the user namespace stage 1 makes, when it

@@ -677,7 +677,10 @@ fn wait_for_hangup(fd: &OwnedFd, limit: Duration) -> bool {
         return false;
     };
     if epoll
-        .add(fd, EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLET, 0))
+        .add(
+            fd,
+            EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLET, 0),
+        )
         .is_err()
     {
         return false;

@@ -1482,7 +1482,9 @@ fn lifecycle_count() -> u32 {
 /// loop runs in a shell in a private mount namespace (`unshare --mount --propagation
 /// private`): the runtime's mounts land there exactly as on the host, while mounts other
 /// users of this machine make meanwhile stay out, so its mount table before and after must be
-/// equal line for line. The caller's fd count (the shell's) must not change, every container
+/// equal line for line. The caller's fd count (the shell's, counted by its own glob: `ls
+/// /proc/$$/fd | wc -l` would race with the shell closing the pipe it made for `wc`, and saw
+/// 7 fds before and 5 after once) must not change, every container
 /// sees the same fds (a runtime fd leaking into containers would show as a growing count),
 /// and afterwards no process, cgroup directory or mount of the containers is left.
 fn lifecycles_leak_nothing(ctx: &Ctx) -> TestResult {
@@ -1496,7 +1498,7 @@ fn lifecycles_leak_nothing(ctx: &Ctx) -> TestResult {
     let after = c.bundle.join("mounts.after");
     let fds = c.bundle.join("fds");
     let script = format!(
-        "set -e; cat /proc/self/mountinfo > '{before}'; ls /proc/$$/fd | wc -l > '{fds}'; \
+        "set -e; cat /proc/self/mountinfo > '{before}'; set -- /proc/$$/fd/*; echo $# > '{fds}'; \
          i=0; while [ $i -lt {n} ]; do \
            \"$0\" --root '{root}' create --bundle '{bundle}' '{id}'; \
            \"$0\" --root '{root}' start '{id}'; \
@@ -1504,7 +1506,7 @@ fn lifecycles_leak_nothing(ctx: &Ctx) -> TestResult {
              j=$((j+1)); [ $j -lt 5000 ] || exit 3; done; \
            \"$0\" --root '{root}' delete '{id}'; \
            i=$((i+1)); done; \
-         ls /proc/$$/fd | wc -l >> '{fds}'; cat /proc/self/mountinfo > '{after}'",
+         set -- /proc/$$/fd/*; echo $# >> '{fds}'; cat /proc/self/mountinfo > '{after}'",
         before = before.display(),
         after = after.display(),
         fds = fds.display(),
