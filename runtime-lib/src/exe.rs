@@ -12,8 +12,8 @@
 //! that file:
 //!
 //! 1. first choice, no copy: the binary seen through a private overlayfs
-//!    made of the binary's directory and an empty tmpfs, both as lower
-//!    layers. The overlay is a detached mount (`fsopen`/`fsmount`), in no
+//!    made of the binary's directory and a second directory (the state
+//!    root, or an empty tmpfs), both as lower layers. The overlay is a detached mount (`fsopen`/`fsmount`), in no
 //!    mount namespace and at no path, and an overlay without an upper layer
 //!    is read-only in its superblock: every open for writing fails with
 //!    EROFS, and no remount (there is no mount to remount: `mount_setattr`

@@ -169,23 +169,51 @@ fn measure_bundle(
     let mut runtimes: Vec<Series> = subjects.iter().map(|_| Series::default()).collect();
     let mut floor_series = floor.map(|_| Series::default());
     let exec_ids = steps::start_sleepers(subjects, work, bundle)?;
+    // Each round starts one place further along the list (the floor, then the runtimes), so
+    // that every subject follows every other equally often: what a command runs beside (the
+    // kernel still tearing down the previous container's namespaces on the other core, an RCU
+    // grace period still running) then falls on each alike, not always on the same one.
+    let slots = subjects.len() + usize::from(floor.is_some());
     for n in 0..opts.rounds {
-        if let (Some(f), Some(out)) = (floor, floor_series.as_mut()) {
-            steps::record(f, RUN, &f.run_once(&bundle.path, ""), out);
-        }
-        for (i, s) in subjects.iter().enumerate() {
-            steps::round(s, work, bundle, &exec_ids[i], n, &mut runtimes[i]);
+        for slot in rotated(slots, n) {
+            match (slot.checked_sub(usize::from(floor.is_some())), floor) {
+                (None, Some(f)) => {
+                    if let Some(out) = floor_series.as_mut() {
+                        steps::record(f, RUN, &f.run_once(&bundle.path, ""), out);
+                    }
+                }
+                (Some(i), _) => steps::round(
+                    &subjects[i],
+                    work,
+                    bundle,
+                    &exec_ids[i],
+                    n,
+                    &mut runtimes[i],
+                ),
+                (None, None) => {}
+            }
         }
     }
     steps::delete_all(subjects, &exec_ids);
+    // The kernel tears down the namespaces of 50 containers for a while after their delete
+    // returned (network namespaces go one by one in a kernel worker): without a pause, the
+    // runtime measured next would pay for the one before. Rotated as above.
     for r in 0..opts.parallel_rounds {
-        for (s, out) in subjects.iter().zip(runtimes.iter_mut()) {
-            parallel::round(s, work, bundle, opts.parallel, r, out);
+        for i in rotated(subjects.len(), r) {
+            std::thread::sleep(std::time::Duration::from_millis(PARALLEL_SETTLE_MS));
+            parallel::round(
+                &subjects[i],
+                work,
+                bundle,
+                opts.parallel,
+                r,
+                &mut runtimes[i],
+            );
         }
     }
     for r in 0..opts.rss_runs {
-        for (s, out) in subjects.iter().zip(runtimes.iter_mut()) {
-            rss::round(s, work, bundle, r, out);
+        for i in rotated(subjects.len(), r) {
+            rss::round(&subjects[i], work, bundle, r, &mut runtimes[i]);
         }
     }
     Ok(Measured {
@@ -193,6 +221,14 @@ fn measure_bundle(
         runtimes,
         floor: floor_series,
     })
+}
+
+/// The pause before each parallel round, in which the previous round's namespaces go.
+const PARALLEL_SETTLE_MS: u64 = 1000;
+
+/// `0..len` starting at `round % len` and wrapping around.
+fn rotated(len: usize, round: usize) -> impl Iterator<Item = usize> {
+    (0..len).map(move |k| (k + round) % len.max(1))
 }
 
 /// Every sample of every bundle, runtime and measure.
