@@ -4,6 +4,7 @@
 
 mod commands;
 mod failure;
+mod fastparse;
 mod log;
 mod sealed;
 
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// A Linux OCI container runtime, compatible with runc's command line.
-#[derive(Parser)]
+#[derive(Parser, Debug, PartialEq)]
 #[command(name = "cella", disable_version_flag = true)]
 struct Cli {
     /// Directory for container state [default: /run/cella; for an
@@ -46,7 +47,7 @@ struct Cli {
     command: Option<Command>,
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Debug, PartialEq)]
 enum Command {
     /// Create a container from a bundle; it waits for `start`.
     Create(commands::create::Args),
@@ -102,6 +103,20 @@ where
     Cli::try_parse_from(args).map(drop)
 }
 
+/// Whether the parser `run` tries first (`fastparse`, no clap) agrees with
+/// clap on `args` (`args[0]` is the program name): it declines the line, or
+/// makes of it what clap makes. Checked over random lines by `fuzz/`'s `cli`
+/// target and over a corpus by `fastparse`'s tests.
+pub fn fast_path_agrees(args: &[std::ffi::OsString]) -> bool {
+    let Some(fast) = args
+        .split_first()
+        .and_then(|(_, rest)| fastparse::parse(rest))
+    else {
+        return true;
+    };
+    Cli::try_parse_from(args).ok().as_ref() == Some(&fast)
+}
+
 /// A value parser for arguments that must be UTF-8 (container ids, the
 /// arguments of an `exec`d command): a clear error naming `what` instead of
 /// clap's, which names no argument. Paths need none: they are `PathBuf`s.
@@ -125,7 +140,12 @@ pub fn run() -> ExitCode {
         eprintln!("cella: {e}");
         return ExitCode::from(1);
     }
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let parsed = match fastparse::parse(&args) {
+        Some(cli) => Ok(cli),
+        None => Cli::try_parse(),
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         // runc exits 1 on a usage error, 0 after --help.
         Err(e) => {

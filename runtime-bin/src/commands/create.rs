@@ -2,13 +2,13 @@ use cella::container::Runtime;
 
 use super::CreateFlags;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     #[command(flatten)]
-    flags: CreateFlags,
+    pub(crate) flags: CreateFlags,
     /// Container id.
     #[arg(value_parser = crate::utf8("container id"))]
-    id: String,
+    pub(crate) id: String,
 }
 
 pub fn run(rt: &Runtime, a: Args, rootless: bool) -> Result<u8, crate::Failure> {

@@ -5,13 +5,13 @@ use std::io::Write;
 
 use clap_complete::Shell;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct CompletionArgs {
     /// The shell: bash, zsh, fish, elvish or powershell.
     shell: Shell,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct ManArgs {
     /// A command whose page to print (`cella-exec(8)`); cella's own page
     /// (with the list of commands) without one.

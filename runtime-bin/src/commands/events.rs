@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use cella::container::Runtime;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// Print the stats once and exit.
     #[arg(long)]

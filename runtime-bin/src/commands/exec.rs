@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use cella::container::{ExecOptions, ProcessOverrides, Runtime};
 use oci_spec::runtime::Capability;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// A process.json describing the process (as containerd passes).
     #[arg(short = 'p', long)]

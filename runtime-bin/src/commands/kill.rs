@@ -1,16 +1,16 @@
 use cella::container::Runtime;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// Signal every process of the container.
     #[arg(short = 'a', long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Container id.
     #[arg(value_parser = crate::utf8("container id"))]
-    id: String,
+    pub(crate) id: String,
     /// Signal name or number (default SIGTERM).
     #[arg(default_value = "SIGTERM")]
-    signal: String,
+    pub(crate) signal: String,
 }
 
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {

@@ -1,6 +1,6 @@
 use cella::container::Runtime;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// table or json.
     #[arg(short = 'f', long, default_value = "table", value_parser = ["table", "json"])]

@@ -23,7 +23,7 @@ use cella::container::{ContainerBuilder, Runtime};
 use cella::plan::{Console, CreateOptions};
 
 /// Flags shared by `create` and `run`.
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct CreateFlags {
     /// Bundle directory (default: the current directory).
     #[arg(short = 'b', long, default_value = ".")]

@@ -1,6 +1,6 @@
 use cella::container::Runtime;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// Container id.
     #[arg(value_parser = crate::utf8("container id"))]

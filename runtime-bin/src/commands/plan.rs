@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use cella::plan::CreateOptions;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// Bundle directory.
     #[arg(short = 'b', long, default_value = ".")]

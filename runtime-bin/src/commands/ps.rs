@@ -3,7 +3,7 @@ use std::process::Command;
 
 use cella::container::Runtime;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// table (ps(1) output of the container's processes) or json (pids).
     #[arg(short = 'f', long, default_value = "table", value_parser = ["table", "json"])]

@@ -2,19 +2,19 @@ use cella::container::Runtime;
 
 use super::CreateFlags;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     #[command(flatten)]
-    flags: CreateFlags,
+    pub(crate) flags: CreateFlags,
     /// Return once started; the container keeps running.
     #[arg(short = 'd', long)]
-    detach: bool,
+    pub(crate) detach: bool,
     /// Keep the container's state after it exits (no delete).
     #[arg(long)]
-    keep: bool,
+    pub(crate) keep: bool,
     /// Container id.
     #[arg(value_parser = crate::utf8("container id"))]
-    id: String,
+    pub(crate) id: String,
 }
 
 pub fn run(rt: &Runtime, a: Args, rootless: bool) -> Result<u8, crate::Failure> {

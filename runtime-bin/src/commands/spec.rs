@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// Directory to write config.json into.
     #[arg(short = 'b', long, default_value = ".")]

@@ -1,10 +1,10 @@
 use cella::container::Runtime;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// Container id.
     #[arg(value_parser = crate::utf8("container id"))]
-    id: String,
+    pub(crate) id: String,
 }
 
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {

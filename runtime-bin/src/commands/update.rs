@@ -4,7 +4,7 @@ use cella::container::Runtime;
 use oci_spec::runtime::LinuxResources;
 use serde_json::{json, Map, Value};
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// A JSON file of linux.resources ("-" for stdin, as containerd sends).
     #[arg(short = 'r', long)]
