@@ -9,6 +9,7 @@ mod mounts;
 mod namespaces;
 mod process;
 mod resources;
+pub mod systemd;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
