@@ -324,7 +324,7 @@ fn quota_per_sec(quota: u64, period: u64) -> (u64, Option<u64>) {
         return (u64::MAX, None);
     }
     let per_sec = quota.saturating_mul(1_000_000) / period;
-    if per_sec % 10_000 == 0 {
+    if per_sec.is_multiple_of(10_000) {
         return (per_sec, None);
     }
     let up = (per_sec / 10_000 + 1) * 10_000;
