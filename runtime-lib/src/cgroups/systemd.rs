@@ -22,7 +22,7 @@ const MANAGER: Method<'static> = Method {
 
 /// A step of the systemd driver that failed.
 #[derive(Debug, thiserror::Error)]
-#[error("systemd cgroup driver: {step} {unit}: {source}")]
+#[error("systemd cgroup driver: {step} {unit}")]
 pub struct SystemdError {
     /// `connect to`, `start`, `set properties of`, `stop`.
     pub step: &'static str,

@@ -150,7 +150,7 @@ fn create_or_undo(
     let started = launch.fork(io, cgroup, &mut cleanup, &init)?;
     stop_point::reached("create:forked");
     match &plan.cgroup.systemd {
-        Some(unit) => started.place_by_systemd(unit, |cg| apply_limits(&plan, cg))?,
+        Some(unit) => started.place_by_systemd(unit, &mut cleanup, |cg| apply_limits(&plan, cg))?,
         None => started.place_in_cgroup()?,
     }
     stop_point::reached("create:in-cgroup");
@@ -267,9 +267,8 @@ fn make_cgroup(
     // making it removes what it made. The state names what was to be
     // made, so a create killed meanwhile leaves it to `delete`.
     cleanup.set_cgroup(cgroup.clone());
-    if let Some(unit) = &plan.cgroup.systemd {
+    if plan.cgroup.systemd.is_some() {
         // systemd makes it when the unit starts, with stage 1 in it.
-        cleanup.set_systemd_unit(unit.name.clone());
         cleanup.set_ownership(placement.ownership.clone());
         return Ok(());
     }

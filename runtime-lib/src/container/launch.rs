@@ -197,12 +197,17 @@ impl Started {
     /// Asks systemd to start the container's unit with stage 1 in it
     /// (systemd makes the cgroup), applies `limits` to that cgroup, and
     /// lets stage 1 go on.
+    /// Once connected, the unit goes to `cleanup`: a start that fails
+    /// half-way may leave it.
     pub(super) fn place_by_systemd(
         &self,
         unit: &SystemdUnit,
+        cleanup: &mut Cleanup<'_>,
         limits: impl FnOnce(&ContainerCgroup) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        Manager::connect(&unit.name)?.start(unit, self.stage1)?;
+        let mut manager = Manager::connect(&unit.name)?;
+        cleanup.set_systemd_unit(unit.name.clone());
+        manager.start(unit, self.stage1)?;
         if let Some(cgroup) = &self.cgroup {
             limits(cgroup)?;
         }

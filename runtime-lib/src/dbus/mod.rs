@@ -22,7 +22,7 @@ pub const SYSTEM_BUS: &str = "unix:path=/run/dbus/system_bus_socket";
 #[derive(Debug, thiserror::Error)]
 pub enum DbusError {
     /// No bus could be reached at the address.
-    #[error("cannot connect to the D-Bus bus at {address}: {source}")]
+    #[error("cannot connect to the D-Bus bus at {address}")]
     Connect {
         /// The address tried.
         address: String,
@@ -37,7 +37,7 @@ pub enum DbusError {
     #[error("D-Bus authentication refused: {0:?}")]
     Auth(String),
     /// Reading or writing the socket failed.
-    #[error("D-Bus {op}: {source}")]
+    #[error("D-Bus {op}")]
     Io {
         /// `read` or `write`.
         op: &'static str,
@@ -46,7 +46,7 @@ pub enum DbusError {
         source: std::io::Error,
     },
     /// The peer sent something this client cannot read.
-    #[error("D-Bus: {0}")]
+    #[error(transparent)]
     Protocol(#[from] Malformed),
     /// The method call failed at the other end.
     #[error("{method}: {name}: {message}")]
