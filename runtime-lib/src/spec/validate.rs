@@ -313,13 +313,15 @@ fn check_security_labels(process: &Process) -> Check {
     if is_set(process.apparmor_profile()) {
         return unsupported(
             "process.apparmorProfile",
-            "AppArmor is not supported (this host does not have AppArmor)",
+            "AppArmor profiles are not applied by cella yet (refused rather than run less confined \
+             than asked): remove it (apparmor=unconfined)",
         );
     }
     if is_set(process.selinux_label()) {
         return unsupported(
             "process.selinuxLabel",
-            "SELinux is not supported (this host does not have SELinux)",
+            "SELinux labels are not applied by cella yet (refused rather than run less confined than \
+             asked): remove it",
         );
     }
     Ok(())
@@ -816,7 +818,7 @@ fn check_unsupported_linux(linux: &Linux) -> Check {
     if is_set(linux.mount_label()) {
         return unsupported(
             "linux.mountLabel",
-            "SELinux mount labels are not supported (this host does not have SELinux)",
+            "SELinux mount labels are not applied by cella yet: remove it",
         );
     }
     Ok(())
@@ -1115,13 +1117,13 @@ pub(super) mod tests {
         assert_refused(
             |c| c["process"]["apparmorProfile"] = json!("docker-default"),
             "process.apparmorProfile",
-            "this host does not have AppArmor",
+            "not applied by cella yet",
         );
         assert_accepted(|c| c["process"]["apparmorProfile"] = json!(""));
         assert_refused(
             |c| c["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0"),
             "process.selinuxLabel",
-            "this host does not have SELinux",
+            "not applied by cella yet",
         );
         assert_refused(
             |c| c["process"]["scheduler"] = json!({ "policy": "SCHED_OTHER" }),
