@@ -310,7 +310,11 @@ fn check_rlimits(rlimits: &[PosixRlimit]) -> Check {
 /// Security labels cannot be honoured, and ignoring them would run the
 /// container less confined than asked.
 fn check_security_labels(process: &Process) -> Check {
-    if is_set(process.apparmor_profile()) {
+    // "unconfined" (docker's and podman's `apparmor=unconfined`) asks for no
+    // profile: the process keeps the runtime's confinement, none on a host
+    // that runs the runtime unconfined, which is the case it is meant for.
+    let profile = process.apparmor_profile().as_deref().unwrap_or_default();
+    if !profile.is_empty() && profile != "unconfined" {
         return unsupported(
             "process.apparmorProfile",
             "AppArmor profiles are not applied by cella yet (refused rather than run less confined \
@@ -1120,6 +1124,7 @@ pub(super) mod tests {
             "not applied by cella yet",
         );
         assert_accepted(|c| c["process"]["apparmorProfile"] = json!(""));
+        assert_accepted(|c| c["process"]["apparmorProfile"] = json!("unconfined"));
         assert_refused(
             |c| c["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0"),
             "process.selinuxLabel",
