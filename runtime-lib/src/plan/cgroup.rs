@@ -330,6 +330,8 @@ fn systemd_limits(
     device_rules: Vec<DeviceRule>,
 ) -> Result<Limits, FieldError> {
     const FIELD: &str = "cgroup driver (--systemd-cgroup)";
+    // The config's own faults first, whatever the host.
+    let mut unit = systemd_unit(spec, id, opts)?;
     if host.cgroups.mounts.version() != Version::V2 {
         return Err(FieldError::unsupported(
             FIELD,
@@ -344,7 +346,6 @@ fn systemd_limits(
              not supported yet: use the cgroupfs driver",
         ));
     }
-    let mut unit = systemd_unit(spec, id, opts)?;
     let mut writes = match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
         None => Vec::new(),
         Some(r) => cgroup_writes(r, Version::V2)?,
