@@ -32,13 +32,13 @@ cella=$target_dir/x86_64-unknown-linux-gnu/release/cella
 # (newuidmap/newgidmap), podman, slirp4netns and catatonit (rootless podman: network, pause
 # process), passwd (useradd/userdel) and bsdutils (script: a pty for the terminal tests);
 # groff-base (the CLI test renders `cella man`).
-packages=(busybox-static runc crun hyperfine iproute2 util-linux e2fsprogs gcc g++ libc6-dev groff-base
+packages=(busybox-static dbus-daemon runc crun hyperfine iproute2 util-linux e2fsprogs gcc g++ libc6-dev groff-base
     qemu-system-x86 linux-image-cloud-amd64 cpio python3
     containerd podman conmon golang-github-containers-common netavark aardvark-dns
     containernetworking-plugins iptables docker.io tmux python3-grpcio python3-protobuf
     uidmap slirp4netns catatonit passwd bsdutils)
 # What the quick tier's steps need of them.
-quick_packages=(busybox-static runc iproute2 util-linux gcc libc6-dev groff-base python3)
+quick_packages=(busybox-static dbus-daemon runc iproute2 util-linux gcc libc6-dev groff-base python3)
 
 # The steps, in the order of a full run: id, tiers (full, quick), title. Each step is the
 # function step_<id> (dashes as underscores).

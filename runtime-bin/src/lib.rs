@@ -37,7 +37,8 @@ struct Cli {
     /// command, as runc's: `spec --rootless` is another flag.
     #[arg(long, default_value = "auto")]
     rootless: cella::rootless::RootlessMode,
-    /// Use the systemd cgroup driver (not supported yet: refused).
+    /// Use the systemd cgroup driver: the container's cgroup is a transient
+    /// systemd scope, and linux.cgroupsPath is slice:prefix:name.
     #[arg(long = "systemd-cgroup", global = true)]
     systemd_cgroup: bool,
     /// Print the version.
@@ -177,10 +178,6 @@ pub fn run() -> ExitCode {
         eprintln!("cella: no command given; see `cella --help`");
         return ExitCode::from(1);
     };
-    if cli.systemd_cgroup {
-        logger.error("--systemd-cgroup: the systemd cgroup driver is not supported yet; use the cgroupfs driver");
-        return ExitCode::from(1);
-    }
     logger.debug(&format!(
         "invoked as {:?}",
         std::env::args_os().collect::<Vec<_>>()
@@ -188,6 +185,13 @@ pub fn run() -> ExitCode {
     let caller = cella::rootless::Caller::detect();
     let rootless = cli.rootless.resolve(&caller);
     logger.debug(&format!("caller {caller:?}; rootless: {rootless}"));
+    let host = commands::Host {
+        rootless,
+        driver: match cli.systemd_cgroup {
+            true => cella::plan::CgroupDriver::Systemd,
+            false => cella::plan::CgroupDriver::Cgroupfs,
+        },
+    };
     // Only the verbs that keep state need a state directory.
     let runtime = || -> Result<cella::container::Runtime, cella::Error> {
         let root = match &cli.root {
@@ -206,12 +210,12 @@ pub fn run() -> ExitCode {
         1
     };
     let result = (|| match command {
-        Command::Create(a) => commands::create::run(&runtime()?, a, rootless),
+        Command::Create(a) => commands::create::run(&runtime()?, a, host),
         Command::Start(a) => commands::start::run(&runtime()?, a),
         Command::State(a) => commands::state::run(&runtime()?, a),
         Command::Kill(a) => commands::kill::run(&runtime()?, a),
         Command::Delete(a) => commands::delete::run(&runtime()?, a),
-        Command::Run(a) => commands::run::run(&runtime()?, a, rootless),
+        Command::Run(a) => commands::run::run(&runtime()?, a, host),
         Command::List(a) => commands::list::run(&runtime()?, a),
         Command::Exec(a) => commands::exec::run(&runtime()?, *a),
         Command::Pause(a) => commands::pause::pause(&runtime()?, a),
@@ -221,7 +225,7 @@ pub fn run() -> ExitCode {
         Command::Events(a) => commands::events::run(&runtime()?, a),
         Command::Features => commands::features::run(),
         Command::Spec(a) => commands::spec::run(a),
-        Command::Plan(a) => commands::plan::run(a, rootless),
+        Command::Plan(a) => commands::plan::run(a, host),
         Command::Completion(a) => commands::docs::completion(a),
         Command::Man(a) => commands::docs::man(a),
     })();

@@ -222,10 +222,21 @@ fn plan_refuses_a_busy_or_frozen_cgroup_as_create_does() {
 }
 
 #[test]
-fn systemd_cgroup_is_refused_clearly() {
-    let out = cella(&["--systemd-cgroup", "list"]);
+fn systemd_cgroup_path_must_be_slice_prefix_name() {
+    // A bad path is the config's fault on any host; the host's own limits
+    // (cgroup v2 only) come after it.
+    let b = demo_bundle("systemd");
+    let config = b.join("config.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    v["linux"]["cgroupsPath"] = serde_json::json!("/not/a/unit");
+    std::fs::write(&config, v.to_string()).unwrap();
+    let out = cella(&["--systemd-cgroup", "plan", "--bundle", b.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--systemd-cgroup"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("linux.cgroupsPath") && err.contains("slice:prefix:name"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -272,7 +283,7 @@ fn features_document() {
     let hooks = v["hooks"].as_array().unwrap();
     assert_eq!(hooks.len(), 6);
     assert_eq!(v["linux"]["cgroup"]["v2"], true);
-    assert_eq!(v["linux"]["cgroup"]["systemd"], false);
+    assert_eq!(v["linux"]["cgroup"]["systemd"], true);
 }
 
 #[test]

@@ -311,3 +311,45 @@ impl Found {
         }
     }
 }
+
+/// The transient unit the systemd cgroup driver asks systemd for: the
+/// container's cgroup is its directory, which systemd makes and removes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SystemdUnit {
+    /// `<prefix>-<name>.scope`.
+    pub name: String,
+    /// The slice it goes in (`system.slice`).
+    pub slice: String,
+    /// Its properties at start, but for `PIDs` (the process is not forked
+    /// yet when this is planned): description, slice, delegation,
+    /// accounting, and the config's `org.systemd.property.*` annotations.
+    pub start: Vec<UnitProperty>,
+    /// The limits systemd has properties for, set once it runs, so that
+    /// a `systemctl daemon-reload` re-applies them rather than resetting
+    /// the files they are also written to.
+    pub resources: Vec<UnitProperty>,
+}
+
+/// One property of a systemd unit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnitProperty {
+    /// Its name, as systemd's D-Bus API spells it (`MemoryMax`).
+    pub name: String,
+    /// Its value, typed as systemd expects it.
+    pub value: crate::dbus::wire::Value,
+    /// The first systemd version that has it (0: every one the driver
+    /// supports); an older systemd is not sent it, and the file write
+    /// alone applies the limit.
+    pub since: u32,
+}
+
+impl UnitProperty {
+    /// A property every supported systemd has.
+    pub fn new(name: &str, value: crate::dbus::wire::Value) -> Self {
+        UnitProperty {
+            name: name.to_string(),
+            value,
+            since: 0,
+        }
+    }
+}

@@ -215,6 +215,10 @@ pub enum Error {
     /// A cgroup operation failed.
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
+    /// systemd did not do what the systemd cgroup driver asked of it (or
+    /// its bus could not be reached).
+    #[error(transparent)]
+    Systemd(#[from] crate::cgroups::systemd::SystemdError),
     /// The container id is not acceptable.
     #[error("invalid container id {id:?}: {reason}")]
     InvalidId {

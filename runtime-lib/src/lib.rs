@@ -162,6 +162,7 @@ mod cgroup_types;
 pub mod cgroups;
 pub mod console;
 pub mod container;
+pub mod dbus;
 pub mod error;
 pub mod exe;
 pub mod features;

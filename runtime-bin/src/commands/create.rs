@@ -11,8 +11,8 @@ pub struct Args {
     pub(crate) id: String,
 }
 
-pub fn run(rt: &Runtime, a: Args, rootless: bool) -> Result<u8, crate::Failure> {
-    let c = a.flags.builder(rt, &a.id, false, rootless).create()?;
+pub fn run(rt: &Runtime, a: Args, host: super::Host) -> Result<u8, crate::Failure> {
+    let c = a.flags.builder(rt, &a.id, false, host).create()?;
     crate::log::warnings(c.warnings());
     crate::log::debug_notes(c.notes());
     Ok(0)

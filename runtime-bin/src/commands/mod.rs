@@ -45,13 +45,22 @@ pub struct CreateFlags {
     pub preserve_fds: u32,
 }
 
+/// What the global flags say of the host a container is made on.
+#[derive(Clone, Copy, Debug)]
+pub struct Host {
+    /// The resolved `--rootless`.
+    pub rootless: bool,
+    /// `--systemd-cgroup`, or not.
+    pub driver: cella::plan::CgroupDriver,
+}
+
 impl CreateFlags {
     /// `foreground`: a `run` that stays attached, which can relay a
-    /// terminal itself when no console socket is given; `rootless`: the
-    /// resolved `--rootless`.
-    pub fn options(&self, foreground: bool, rootless: bool) -> CreateOptions {
+    /// terminal itself when no console socket is given.
+    pub fn options(&self, foreground: bool, host: Host) -> CreateOptions {
         CreateOptions {
-            rootless,
+            rootless: host.rootless,
+            cgroup_driver: host.driver,
             no_pivot: self.no_pivot,
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,
@@ -67,11 +76,11 @@ impl CreateFlags {
         rt: &'r Runtime,
         id: &str,
         foreground: bool,
-        rootless: bool,
+        host: Host,
     ) -> ContainerBuilder<'r> {
         let b = rt
             .builder(id, &self.bundle)
-            .options(self.options(foreground, rootless));
+            .options(self.options(foreground, host));
         match &self.pid_file {
             Some(p) => b.pid_file(p),
             None => b,

@@ -21,7 +21,7 @@ pub struct Args {
     id: String,
 }
 
-pub fn run(a: Args, rootless: bool) -> Result<u8, crate::Failure> {
+pub fn run(a: Args, host: super::Host) -> Result<u8, crate::Failure> {
     cella::container::validate_id(&a.id)?;
     let opts = CreateOptions {
         no_pivot: a.no_pivot,
@@ -30,8 +30,9 @@ pub fn run(a: Args, rootless: bool) -> Result<u8, crate::Failure> {
         // As for a foreground `run`, which can always take a terminal.
         console: cella::plan::Console::Relay,
         listen_fds: 0,
-        rootless,
+        rootless: host.rootless,
         cgroups: Default::default(),
+        cgroup_driver: host.driver,
     };
     let plan = cella::container::plan_bundle(&a.bundle, &a.id, &opts)?;
     let text = serde_json::to_string_pretty(&plan).map_err(|e| crate::Failure::Output {

@@ -17,11 +17,11 @@ pub struct Args {
     pub(crate) id: String,
 }
 
-pub fn run(rt: &Runtime, a: Args, rootless: bool) -> Result<u8, crate::Failure> {
+pub fn run(rt: &Runtime, a: Args, host: super::Host) -> Result<u8, crate::Failure> {
     if !a.detach {
         cella::container::block_forwarded_signals()?;
     }
-    let builder = a.flags.builder(rt, &a.id, !a.detach, rootless);
+    let builder = a.flags.builder(rt, &a.id, !a.detach, host);
     let (mut c, warnings) = builder.create_and_start()?;
     crate::log::warnings(c.warnings());
     crate::log::debug_notes(c.notes());

@@ -9,6 +9,7 @@ mod devices_bpf;
 mod oom;
 mod ownership;
 mod stats;
+pub mod systemd;
 mod v1;
 mod v2;
 

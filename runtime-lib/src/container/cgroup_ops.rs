@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::state::DirLock;
 use super::Container;
+use crate::cgroups::systemd::Manager;
 use crate::cgroups::{OomWatcher, Stats};
 use crate::error::{Error, FieldError, Status};
 
@@ -49,7 +50,7 @@ impl Container {
             return Err(self.wrong("update", status));
         }
         let cgroup = self.own_cgroup("update")?;
-        let writes = crate::plan::cgroup_writes(r, cgroup.version())?;
+        let mut writes = crate::plan::cgroup_writes(r, cgroup.version())?;
         if let Some(m) = r.memory() {
             if m.check_before_update() == Some(true) {
                 if let (Some(limit), Some(usage)) = (m.limit(), cgroup.memory_usage()) {
@@ -63,6 +64,14 @@ impl Container {
                         .into());
                     }
                 }
+            }
+        }
+        if let Some(unit) = &self.state.systemd_unit {
+            // Properties first, as runc: systemd writes them into the
+            // files, which the writes then make exact.
+            let props = crate::plan::systemd::resource_properties(&mut writes)?;
+            if !props.is_empty() {
+                Manager::connect(unit)?.set_properties(unit, &props)?;
             }
         }
         cgroup.apply_writes(&writes)?;

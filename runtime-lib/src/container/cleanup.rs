@@ -22,6 +22,8 @@ pub(super) struct Cleanup<'w> {
     /// The container's state directory (`create`).
     state_dir: Option<PathBuf>,
     cgroup: Option<ContainerCgroup>,
+    /// The systemd unit the cgroup is (the systemd cgroup driver): stopped.
+    systemd_unit: Option<String>,
     /// What of the cgroup this create made: all it may remove.
     ownership: Ownership,
     /// Set once the container's hooks may run: a create that fails from
@@ -85,6 +87,7 @@ impl<'w> Cleanup<'w> {
             pids: Vec::new(),
             state_dir,
             cgroup: None,
+            systemd_unit: None,
             ownership: Ownership::default(),
             poststop: None,
             warnings,
@@ -105,6 +108,12 @@ impl<'w> Cleanup<'w> {
     /// The container's cgroup, made (or about to be) by this create.
     pub(super) fn set_cgroup(&mut self, cgroup: ContainerCgroup) {
         self.cgroup = Some(cgroup);
+    }
+
+    /// The systemd unit the cgroup is, started (or about to be) by this
+    /// create.
+    pub(super) fn set_systemd_unit(&mut self, name: String) {
+        self.systemd_unit = Some(name);
     }
 
     /// What of the cgroup this create made.
@@ -144,6 +153,9 @@ impl<'w> Cleanup<'w> {
         for pid in strays {
             let _ = waitpid(pid, None);
         }
+        if let Some(name) = &self.systemd_unit {
+            warnings.extend(stop_unit(name));
+        }
         warnings.extend(cg.remove(&self.ownership));
         warnings
     }
@@ -177,4 +189,12 @@ impl Drop for Cleanup<'_> {
             sink.borrow_mut().extend(warnings);
         }
     }
+}
+
+/// Stops a container's systemd unit; what failed, as a warning.
+pub(super) fn stop_unit(name: &str) -> Option<String> {
+    crate::cgroups::systemd::Manager::connect(name)
+        .and_then(|mut m| m.stop(name))
+        .err()
+        .map(|e| Chain(&e).to_string())
 }

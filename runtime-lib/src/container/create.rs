@@ -13,7 +13,7 @@ use super::state::{self, DirLock, StateFile, EXEC_FIFO};
 use super::{time, Container, Io};
 use crate::apply::init::InitContext;
 use crate::apply::namespaces;
-use crate::cgroups::Ownership;
+use crate::cgroups::{ContainerCgroup, Ownership};
 use crate::error::{Error, FieldError};
 use crate::hooks::{self, DefaultEnv, HookState};
 use crate::plan::{self, CreateOptions, NamespaceKind, Plan};
@@ -149,7 +149,10 @@ fn create_or_undo(
     let cgroup = plan.cgroup.placement.cgroup();
     let started = launch.fork(io, cgroup, &mut cleanup, &init)?;
     stop_point::reached("create:forked");
-    started.place_in_cgroup()?;
+    match &plan.cgroup.systemd {
+        Some(unit) => started.place_by_systemd(unit, &mut cleanup, |cg| apply_limits(&plan, cg))?,
+        None => started.place_in_cgroup()?,
+    }
     stop_point::reached("create:in-cgroup");
     if plan.namespaces.creates(NamespaceKind::User) {
         started.map_ids(&plan.namespaces)?;
@@ -233,6 +236,7 @@ fn first_state(plan: &Plan, loaded: &Bundle, id: &str) -> StateFile {
         created: time::rfc3339_nano(std::time::SystemTime::now()),
         annotations: plan.annotations.clone(),
         cgroup_ownership: cgroup.as_ref().map(|_| placement.ownership.clone()),
+        systemd_unit: plan.cgroup.systemd.as_ref().map(|u| u.name.clone()),
         cgroup,
         own_pid_namespace: plan.namespaces.creates(NamespaceKind::Pid),
         device_nodes: plan.devices.nodes.clone(),
@@ -263,6 +267,11 @@ fn make_cgroup(
     // making it removes what it made. The state names what was to be
     // made, so a create killed meanwhile leaves it to `delete`.
     cleanup.set_cgroup(cgroup.clone());
+    if plan.cgroup.systemd.is_some() {
+        // systemd makes it when the unit starts, with stage 1 in it.
+        cleanup.set_ownership(placement.ownership.clone());
+        return Ok(());
+    }
     let mut made = Vec::new();
     let result = cgroup.create(&mut made);
     cleanup.set_ownership(Ownership {
@@ -276,6 +285,11 @@ fn make_cgroup(
         st.save(dir)?;
     }
     result?;
+    apply_limits(plan, &cgroup)
+}
+
+/// Writes the limits and device rules into the container's cgroup.
+fn apply_limits(plan: &Plan, cgroup: &ContainerCgroup) -> Result<(), Error> {
     cgroup.apply_writes(&plan.cgroup.writes)?;
     cgroup.apply_device_rules(&plan.cgroup.device_rules)?;
     Ok(())

@@ -14,6 +14,8 @@ use super::cleanup::Cleanup;
 use crate::apply::fds::ChildFds;
 use crate::apply::namespaces::{self, JoinFd};
 use crate::apply::stage1::{self, Inherited, Kept, Stage1};
+use crate::cgroup_types::SystemdUnit;
+use crate::cgroups::systemd::Manager;
 use crate::cgroups::ContainerCgroup;
 use crate::console;
 use crate::error::Error;
@@ -188,6 +190,26 @@ impl Started {
             Some(_) if self.moves_itself => return self.channel.wait_until_in_cgroup(),
             Some(cgroup) => cgroup.add_process(self.stage1)?,
             None => {}
+        }
+        self.channel.proceed()
+    }
+
+    /// Asks systemd to start the container's unit with stage 1 in it
+    /// (systemd makes the cgroup), applies `limits` to that cgroup, and
+    /// lets stage 1 go on.
+    /// Once connected, the unit goes to `cleanup`: a start that fails
+    /// half-way may leave it.
+    pub(super) fn place_by_systemd(
+        &self,
+        unit: &SystemdUnit,
+        cleanup: &mut Cleanup<'_>,
+        limits: impl FnOnce(&ContainerCgroup) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut manager = Manager::connect(&unit.name)?;
+        cleanup.set_systemd_unit(unit.name.clone());
+        manager.start(unit, self.stage1)?;
+        if let Some(cgroup) = &self.cgroup {
+            limits(cgroup)?;
         }
         self.channel.proceed()
     }

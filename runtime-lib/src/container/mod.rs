@@ -482,6 +482,9 @@ impl Container {
             // so that it goes even if its cgroup could not be used.
             self.kill_init(&mut warnings);
         }
+        if let Some(name) = &self.state.systemd_unit {
+            warnings.extend(cleanup::stop_unit(name));
+        }
         if let Some(cg) = &self.state.cgroup {
             warnings.extend(cg.remove(&self.ownership(cg)));
         }

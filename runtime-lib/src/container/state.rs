@@ -42,6 +42,10 @@ pub struct StateFile {
     /// before this was recorded (the cgroup counts as made by it).
     #[serde(default)]
     pub cgroup_ownership: Option<Ownership>,
+    /// The transient unit systemd made the cgroup as (the systemd cgroup
+    /// driver): `delete` stops it, `update` sets its properties.
+    #[serde(default)]
+    pub systemd_unit: Option<String>,
     /// The device nodes of the container, kept allowed when `update`
     /// replaces the device rules.
     #[serde(default)]
@@ -242,6 +246,7 @@ mod tests {
                 dir: PathBuf::from("/nonexistent"),
             }),
             cgroup_ownership: None,
+            systemd_unit: None,
             device_nodes: Vec::new(),
             process: None,
             hooks: Default::default(),

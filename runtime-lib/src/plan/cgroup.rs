@@ -14,9 +14,9 @@ use oci_spec::runtime::Spec;
 use serde::Serialize;
 
 use super::resources::cgroup_writes;
-use super::{CgroupSetting, CreateOptions, HostFacts, Refusal};
+use super::{systemd, CgroupDriver, CgroupSetting, CreateOptions, HostFacts, Refusal};
 use crate::cgroup_types::{
-    CgroupWrite, ContainerCgroup, DeviceRule, Found, HostCgroups, Ownership, Version,
+    CgroupWrite, ContainerCgroup, DeviceRule, Found, HostCgroups, Ownership, SystemdUnit, Version,
 };
 use crate::error::{FieldError, InUse};
 
@@ -42,6 +42,9 @@ pub struct CgroupPlan {
     pub mode: CgroupMode,
     /// Where its processes go, hierarchy by hierarchy.
     pub placement: CgroupPlacement,
+    /// The transient unit systemd makes the cgroup as (the systemd cgroup
+    /// driver), or `None`: the runtime makes it.
+    pub systemd: Option<SystemdUnit>,
 }
 
 /// Whether a container gets a cgroup of its own.
@@ -104,6 +107,9 @@ pub enum CgroupUse {
     /// The container has none of its own there: its processes stay in the
     /// caller's cgroup (cgroups disabled, or rootless and not delegated).
     Caller,
+    /// systemd makes it, as the container's transient unit; the slices
+    /// above it are systemd's.
+    Systemd,
 }
 
 impl CgroupPlacement {
@@ -172,7 +178,10 @@ pub fn wanted_cgroup(
     if opts.cgroups == CgroupSetting::Disabled {
         return None;
     }
-    let (_, path) = configured_path(spec, id, opts).ok()?;
+    let path = match opts.cgroup_driver {
+        CgroupDriver::Cgroupfs => configured_path(spec, id, opts).ok()?.1,
+        CgroupDriver::Systemd => systemd::cgroup_path(&systemd_unit(spec, id, opts).ok()?),
+    };
     Some(ContainerCgroup::resolve(mounts, own, &path))
 }
 
@@ -185,6 +194,35 @@ pub(super) struct Limits {
     writes: Vec<CgroupWrite>,
     device_rules: Vec<DeviceRule>,
     mode: CgroupMode,
+    systemd: Option<SystemdUnit>,
+}
+
+/// The cgroups path the caller or the config gives, and which of the two
+/// it is, as errors name it.
+fn configured(spec: &Spec, opts: &CreateOptions) -> (&'static str, Option<PathBuf>) {
+    match &opts.cgroups {
+        CgroupSetting::Path(p) => ("cgroups (CgroupSetting::Path)", Some(p.clone())),
+        _ => (
+            "linux.cgroupsPath",
+            spec.linux()
+                .as_ref()
+                .and_then(|l| l.cgroups_path().clone())
+                .filter(|p| !p.as_os_str().is_empty()),
+        ),
+    }
+}
+
+/// The unit the systemd driver asks for, from the configured path read as
+/// `slice:prefix:name`.
+fn systemd_unit(spec: &Spec, id: &str, opts: &CreateOptions) -> Result<SystemdUnit, FieldError> {
+    let (field, path) = configured(spec, opts);
+    let path = match &path {
+        Some(p) => Some(p.to_str().ok_or_else(|| {
+            FieldError::invalid(field, "not UTF-8: a systemd unit name is ASCII")
+        })?),
+        None => None,
+    };
+    systemd::unit(path, field, id, spec.annotations().as_ref())
 }
 
 /// The path a container's cgroup is at, and the field or option that says
@@ -195,16 +233,7 @@ fn configured_path(
     id: &str,
     opts: &CreateOptions,
 ) -> Result<(&'static str, PathBuf), FieldError> {
-    let (field, configured) = match &opts.cgroups {
-        CgroupSetting::Path(p) => ("cgroups (CgroupSetting::Path)", Some(p.clone())),
-        _ => (
-            "linux.cgroupsPath",
-            spec.linux()
-                .as_ref()
-                .and_then(|l| l.cgroups_path().clone())
-                .filter(|p| !p.as_os_str().is_empty()),
-        ),
-    };
+    let (field, configured) = configured(spec, opts);
     let path = match configured {
         None => PathBuf::from(id),
         Some(p) => {
@@ -212,9 +241,10 @@ fn configured_path(
                 return Err(FieldError::invalid(field, "must not contain \"..\""));
             }
             if p.to_string_lossy().contains(':') {
-                return Err(FieldError::unsupported(
+                return Err(FieldError::invalid(
                     field,
-                    "looks like a systemd slice:prefix:name path, but the systemd cgroup driver is not supported",
+                    "looks like a systemd slice:prefix:name path: give --systemd-cgroup \
+                     (CgroupDriver::Systemd) for the systemd cgroup driver",
                 ));
             }
             p
@@ -243,7 +273,16 @@ pub(super) fn limits(
 ) -> Result<Limits, FieldError> {
     let version = host.cgroups.mounts.version();
     if opts.cgroups == CgroupSetting::Disabled {
+        if opts.cgroup_driver == CgroupDriver::Systemd {
+            return Err(FieldError::invalid(
+                "cgroups (CgroupSetting::Disabled)",
+                "the systemd cgroup driver makes a cgroup: it cannot be combined with no cgroup",
+            ));
+        }
         return disabled(spec, version, id);
+    }
+    if opts.cgroup_driver == CgroupDriver::Systemd {
+        return systemd_limits(spec, id, host, opts, device_rules);
     }
     let (field, path) = configured_path(spec, id, opts)?;
     let writes = match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
@@ -277,6 +316,50 @@ pub(super) fn limits(
             true => CgroupMode::WhereDelegated,
             false => CgroupMode::Required,
         },
+        systemd: None,
+    })
+}
+
+/// The systemd driver's limits: its unit, with the limits systemd has
+/// properties for, on a cgroup v2 host, as root.
+fn systemd_limits(
+    spec: &Spec,
+    id: &str,
+    host: &HostFacts,
+    opts: &CreateOptions,
+    device_rules: Vec<DeviceRule>,
+) -> Result<Limits, FieldError> {
+    const FIELD: &str = "cgroup driver (--systemd-cgroup)";
+    // The config's own faults first, whatever the host.
+    let mut unit = systemd_unit(spec, id, opts)?;
+    if host.cgroups.mounts.version() != Version::V2 {
+        return Err(FieldError::unsupported(
+            FIELD,
+            "the systemd cgroup driver is supported on cgroup v2 hosts only (systemd's unified \
+             hierarchy); this host's controllers are cgroup v1: use the cgroupfs driver",
+        ));
+    }
+    if opts.rootless {
+        return Err(FieldError::unsupported(
+            FIELD,
+            "a rootless runtime with the systemd cgroup driver (through the user's systemd) is \
+             not supported yet: use the cgroupfs driver",
+        ));
+    }
+    let mut writes = match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        None => Vec::new(),
+        Some(r) => cgroup_writes(r, Version::V2)?,
+    };
+    unit.resources = systemd::resource_properties(&mut writes)?;
+    unit.start.extend(systemd::oom_policy(&writes));
+    Ok(Limits {
+        path: systemd::cgroup_path(&unit),
+        field: "linux.cgroupsPath",
+        version: Version::V2,
+        writes,
+        device_rules,
+        mode: CgroupMode::Required,
+        systemd: Some(unit),
     })
 }
 
@@ -306,6 +389,7 @@ fn disabled(spec: &Spec, version: Version, id: &str) -> Result<Limits, FieldErro
         writes: Vec::new(),
         device_rules: Vec::new(),
         mode: CgroupMode::Disabled,
+        systemd: None,
     })
 }
 
@@ -344,7 +428,10 @@ pub(super) fn place(
                 check_delegated(&limits, &placement, facts, creates_pid)?;
             }
             check_free(&placement, facts, limits.field)?;
-            placement
+            match limits.systemd {
+                Some(_) => by_systemd(placement),
+                None => placement,
+            }
         }
     };
     Ok(CgroupPlan {
@@ -354,7 +441,19 @@ pub(super) fn place(
         device_rules: limits.device_rules,
         mode: limits.mode,
         placement,
+        systemd: limits.systemd,
     })
+}
+
+/// The placement as systemd makes it: the unit's directory is the
+/// container's (removed with it if systemd leaves it), the slices above it
+/// are systemd's.
+fn by_systemd(mut placement: CgroupPlacement) -> CgroupPlacement {
+    for d in &mut placement.dirs {
+        d.how = CgroupUse::Systemd;
+        placement.ownership.created = vec![d.dir.clone()];
+    }
+    placement
 }
 
 /// Each of `wanted`'s directories, or the caller's (`current`, in the same

@@ -9,6 +9,7 @@ mod mounts;
 mod namespaces;
 mod process;
 mod resources;
+pub mod systemd;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -94,6 +95,21 @@ pub struct CreateOptions {
     pub rootless: bool,
     /// Where the container's cgroup goes, or that it gets none.
     pub cgroups: CgroupSetting,
+    /// Who makes the cgroup: the runtime, or systemd (`--systemd-cgroup`).
+    pub cgroup_driver: CgroupDriver,
+}
+
+/// Who makes a container's cgroup.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CgroupDriver {
+    /// The runtime makes the directories and writes the files (runc's
+    /// default, "cgroupfs").
+    #[default]
+    Cgroupfs,
+    /// systemd makes it, as a transient scope asked for over D-Bus, with
+    /// the limits as unit properties as well as files; the path is
+    /// `slice:prefix:name` ([`systemd`]). cgroup v2 hosts only, as root.
+    Systemd,
 }
 
 /// Where a container's cgroup goes.

@@ -921,3 +921,76 @@ fn disabled_cgroups_stay_in_the_callers() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The systemd driver: the unit is `prefix-name.scope` in its slice, its
+/// directory systemd's to make (the slices above too), the limits also
+/// unit properties; refused on a v1 or hybrid host, rootless, and without
+/// a cgroup, naming why.
+#[test]
+fn systemd_driver_plans_a_scope() {
+    let opts = CreateOptions {
+        cgroup_driver: crate::plan::CgroupDriver::Systemd,
+        ..Default::default()
+    };
+    let mut v = base();
+    v["linux"]["cgroupsPath"] = json!("machine-pods.slice:cri:ctr");
+    v["linux"]["resources"]["memory"] = json!({"limit": 1 << 30});
+    v["linux"]["resources"]["pids"] = json!({"limit": 100});
+    let p = place_in(v2_host(Vec::new()), v.clone(), &opts).unwrap();
+    let dir = PathBuf::from("/sys/fs/cgroup/machine.slice/machine-pods.slice/cri-ctr.scope");
+    assert_eq!(uses(&p), vec![("", dir.as_path(), CgroupUse::Systemd)]);
+    assert_eq!(p.cgroup.placement.ownership.created, vec![dir.clone()]);
+    let unit = p.cgroup.systemd.as_ref().unwrap();
+    assert_eq!(unit.name, "cri-ctr.scope");
+    assert_eq!(
+        unit.resources
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>(),
+        p.cgroup
+            .writes
+            .iter()
+            .filter_map(|w| match w.file.as_str() {
+                "memory.max" => Some("MemoryMax"),
+                "pids.max" => Some("TasksMax"),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(unit.resources.len(), 2);
+    let json = serde_json::to_value(&p).unwrap();
+    assert_eq!(json["cgroup"]["systemd"]["name"], "cri-ctr.scope");
+
+    let refused =
+        |facts: CgroupFacts, v: Value, opts: &CreateOptions| match place_in(facts, v, opts) {
+            Err(Error::Unsupported(e) | Error::InvalidConfig(crate::spec::SpecError::Field(e))) => {
+                e
+            }
+            other => panic!("{other:?}"),
+        };
+    let e = refused(hybrid(Vec::new()), v.clone(), &opts);
+    assert!(e.reason.contains("cgroup v2 hosts only"), "{e}");
+    let rootless = CreateOptions {
+        rootless: true,
+        ..opts.clone()
+    };
+    assert!(refused(v2_host(Vec::new()), v.clone(), &rootless)
+        .reason
+        .contains("rootless"));
+    let none = CreateOptions {
+        cgroups: CgroupSetting::Disabled,
+        ..opts.clone()
+    };
+    assert!(refused(v2_host(Vec::new()), v.clone(), &none)
+        .reason
+        .contains("no cgroup"));
+    v["linux"]["cgroupsPath"] = json!("/pods/ctr");
+    assert_eq!(
+        refused(v2_host(Vec::new()), v.clone(), &opts).field,
+        "linux.cgroupsPath"
+    );
+    // And the other way round: a systemd path without the driver.
+    v["linux"]["cgroupsPath"] = json!("system.slice:cri:ctr");
+    let e = refused(v2_host(Vec::new()), v, &CreateOptions::default());
+    assert!(e.reason.contains("--systemd-cgroup"), "{e}");
+}
