@@ -128,7 +128,8 @@ impl HostCgroups {
 
 impl ContainerCgroup {
     /// Works out the container's directories for `path` (the plan's
-    /// `cgroupsPath`), relative paths being relative to the caller's cgroups.
+    /// `cgroupsPath`), relative paths being relative to the caller's cgroups
+    /// (on cgroup v2, to the parent of the caller's cgroup, as in runc).
     pub fn resolve(host: &HostCgroups, own: &[(String, PathBuf)], path: &Path) -> Self {
         let place = |mountpoint: &Path, root: &Path, own_path: Option<&PathBuf>| -> PathBuf {
             let base = if path.is_absolute() {
@@ -148,8 +149,17 @@ impl ContainerCgroup {
                     .clone()
                     .unwrap_or_else(|| PathBuf::from("/sys/fs/cgroup"));
                 let own_path = own.iter().find(|(n, _)| n.is_empty()).map(|(_, p)| p);
+                // As runc's fs2 (`defaultDirPath`): a relative path is below
+                // the *parent* of the caller's cgroup. The caller's own has
+                // processes (its systemd scope or service), and a cgroup2
+                // directory with processes cannot give its children
+                // controllers. The caller's cgroup itself is the empty path.
+                let base = match path.as_os_str().is_empty() {
+                    true => own_path.cloned(),
+                    false => own_path.map(|p| p.parent().unwrap_or(p).to_path_buf()),
+                };
                 ContainerCgroup::V2 {
-                    dir: place(&mp, Path::new("/"), own_path),
+                    dir: place(&mp, Path::new("/"), base.as_ref()),
                 }
             }
             Mode::Legacy | Mode::Hybrid => {

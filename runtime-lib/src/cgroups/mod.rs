@@ -579,12 +579,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(host.mode, Mode::Unified);
-        let own = own_cgroups("0::/init.scope\n");
+        // A relative path is below the caller's cgroup's parent, as in runc
+        // (the caller's own has processes): a sibling of the caller's.
+        let own = own_cgroups("0::/system.slice/x.service\n");
         let cg = ContainerCgroup::resolve(&host, &own, Path::new("x/y"));
         assert_eq!(
             cg,
             ContainerCgroup::V2 {
-                dir: PathBuf::from("/sys/fs/cgroup/init.scope/x/y")
+                dir: PathBuf::from("/sys/fs/cgroup/system.slice/x/y")
+            }
+        );
+        // The caller's own cgroup is the empty path; at the root, the root.
+        assert_eq!(
+            ContainerCgroup::current(&host, &own),
+            ContainerCgroup::V2 {
+                dir: PathBuf::from("/sys/fs/cgroup/system.slice/x.service")
+            }
+        );
+        let cg = ContainerCgroup::resolve(&host, &own_cgroups("0::/\n"), Path::new("id"));
+        assert_eq!(
+            cg,
+            ContainerCgroup::V2 {
+                dir: PathBuf::from("/sys/fs/cgroup/id")
             }
         );
     }

@@ -24,8 +24,9 @@ use crate::error::{FieldError, InUse};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CgroupPlan {
     /// `linux.cgroupsPath` as runc reads it: absolute paths are relative to
-    /// each hierarchy's root, relative ones to the caller's own cgroup. When
-    /// absent, the container id (relative).
+    /// each hierarchy's root, relative ones to the caller's own cgroup (on
+    /// cgroup v2 to its parent: the caller's has processes). When absent,
+    /// the container id (relative).
     pub path: PathBuf,
     /// The host's cgroup version the writes are for.
     pub version: Version,

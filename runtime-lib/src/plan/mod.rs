@@ -116,8 +116,8 @@ pub enum CgroupDriver {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum CgroupSetting {
     /// Where `linux.cgroupsPath` says (absolute: from each hierarchy's root;
-    /// relative: below the caller's own cgroup), or the container id below
-    /// the caller's cgroup when it is absent (runc's rules).
+    /// relative: below the caller's own cgroup, or on cgroup v2 below its
+    /// parent), or the container id there when it is absent (runc's rules).
     #[default]
     FromConfig,
     /// At this path instead of `linux.cgroupsPath`, read the same way: an
