@@ -390,6 +390,7 @@ vm_boot() {
     if [[ $VM_OPT_IMAGE == debian ]]; then
         # The cached image under a snapshot (opened read-only; the writes go to a temporary
         # qcow2 in TMPDIR, here the run's directory), the payload disk as is.
+        # shellcheck disable=SC2054  # the commas are QEMU's
         boot=(-kernel "$VM_DEBIAN_DIR/vmlinuz" -initrd "$VM_DEBIAN_DIR/initrd.img"
             -drive "file=$VM_DEBIAN_DIR/rootfs.img,format=raw,if=none,id=root,snapshot=on"
             -device virtio-blk-pci,drive=root
