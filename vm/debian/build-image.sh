@@ -45,7 +45,7 @@ die() {
 # Units the harness does not start at boot (see vm/README.md for why each). Disabled, not
 # masked: a payload may still `systemctl start` them (engine tests start what they need).
 DISABLE_UNITS=(
-    # the engines: started by the tests that need them (dockerd alone adds about 10 s under TCG)
+    # the engines: started by the tests that need them (engine-tests runs its own instances)
     docker.service containerd.service
     podman.socket podman.service podman-auto-update.timer podman-auto-update.service
     podman-restart.service
