@@ -69,6 +69,7 @@ step_table=(
     "vm-rootless-tests  full        rootless-tests against cella in a cgroup v2 VM"
     "vm-embedding       full        embedding tests and examples in a cgroup v2 VM"
     "vm-debian-guest    full        the Debian 12 systemd guest: boots, runs the engines and cella (vm/debian/check.sh)"
+    "vm-debian-engines  full        the engines with the systemd cgroup driver in the Debian guest, through cella and runc"
     "cella-layout       full        cella binary: hot functions together, runtime-bin/cella.order fresh"
 )
 
@@ -397,6 +398,17 @@ step_vm_debian_guest() {
     need "$cella" build-cella
     suite "$passed_line" limited 15m vm/debian/check.sh --cella "$cella" --rootfs "$rootfs" --timeout 600
     require_totals '^[1-9][0-9]* passed, 0 failed, 0 skipped' "the Debian guest's checks failed or were skipped"
+}
+
+# podman, dockerd and ctr with the systemd cgroup driver (their default on a systemd host), in
+# the Debian guest: engine-tests/guest/systemd-driver.sh through cella, then through runc
+# (harness check). About 6 minutes.
+step_vm_debian_engines() {
+    need "$cella" build-cella
+    suite '^# [0-9]+ checks, [0-9]+ failed' limited 20m vm/run.sh --image debian --cella "$cella" \
+        --rootfs "$rootfs" --timeout 1100 \
+        --add engine-tests/guest/systemd-driver.sh:/payload/systemd-driver.sh -- \
+        sh -c '/payload/systemd-driver.sh; a=$?; /payload/systemd-driver.sh /usr/sbin/runc && [ $a = 0 ]'
 }
 
 for id in "${selected[@]}"; do
