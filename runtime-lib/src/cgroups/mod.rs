@@ -191,6 +191,14 @@ impl ContainerCgroup {
         }
     }
 
+    /// On cgroup v2, enables every available controller above the
+    /// container's directory when someone else (systemd) made it.
+    pub fn enable_controllers_above(&self) {
+        if let ContainerCgroup::V2 { dir } = self {
+            v2::enable_above(dir);
+        }
+    }
+
     /// Writes resource limits (from `plan::cgroup_writes`). A file the host
     /// lacks is an error naming the config field: the kernel cannot
     /// enforce it.

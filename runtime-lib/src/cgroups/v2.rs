@@ -34,7 +34,30 @@ pub(super) fn create(dir: &Path, made: &mut Vec<PathBuf>) -> Result<(), CgroupEr
     Ok(())
 }
 
+/// Enables every available controller from the top of the hierarchy down
+/// to `dir`'s parent, for a directory someone else made: systemd enables
+/// only the controllers it manages (not hugetlb, rdma, misc), and runc
+/// enables the rest above a container's scope too.
+pub(super) fn enable_above(dir: &Path) {
+    let levels: Vec<&Path> = dir
+        .ancestors()
+        .skip(1)
+        .take_while(|p| p.join("cgroup.controllers").exists())
+        .collect();
+    for level in levels.into_iter().rev() {
+        enable_controllers(level);
+    }
+}
+
+/// A level with processes of its own is left alone (but the root, which
+/// has no `cgroup.type` and may have both): enabling controllers there
+/// would fail for the domain ones and turn it threaded for the others,
+/// and it is someone else's.
 fn enable_controllers(level: &Path) {
+    let procs = std::fs::read_to_string(level.join("cgroup.procs")).unwrap_or_default();
+    if level.join("cgroup.type").exists() && !procs.trim().is_empty() {
+        return;
+    }
     let available = std::fs::read_to_string(level.join("cgroup.controllers")).unwrap_or_default();
     let enabled = std::fs::read_to_string(level.join("cgroup.subtree_control")).unwrap_or_default();
     for c in available.split_whitespace() {

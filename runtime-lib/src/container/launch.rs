@@ -209,6 +209,7 @@ impl Started {
         cleanup.set_systemd_unit(unit.name.clone());
         manager.start(unit, self.stage1)?;
         if let Some(cgroup) = &self.cgroup {
+            cgroup.enable_controllers_above();
             limits(cgroup)?;
         }
         self.channel.proceed()
