@@ -8,11 +8,19 @@
 #     a minimal /etc; rebuilt when busybox, vm/init.sh or VM_BASE_LAYOUT changes;
 #   - a per-run payload archive: /payload/cmd (the command to run), the binaries given with
 #     their shared libraries (as `ldd` lists them, at the same paths), the container rootfs.
+#
+# With --image debian the guest is instead a Debian 12 systemd system (vm/debian/): its cached
+# disk image (vm/debian/build-image.sh) boots under a QEMU snapshot, and the same payload comes
+# on a second virtio disk made per run (vm_payload_disk); the output protocol is the same.
 
 # Bump when the base archive's layout below changes so that cached copies are rebuilt.
 VM_BASE_LAYOUT=1
 VM_PACKAGES=(qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio)
 VM_CMDLINE='console=ttyS0 panic=-1 loglevel=4 quiet mitigations=off cgroup_no_v1=all'
+# The Debian guest (vm/debian/build-image.sh needs mmdebstrap and installs it; mkfs.ext4 makes
+# the payload disk). Its cgroups: systemd's unified (pure v2) hierarchy, set explicitly.
+VM_DEBIAN_PACKAGES=(qemu-system-x86 e2fsprogs)
+VM_DEBIAN_CMDLINE='root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4 quiet mitigations=off systemd.unified_cgroup_hierarchy=1 fsck.mode=skip'
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_REPO=$(cd "$VM_DIR/.." && pwd)
@@ -32,15 +40,21 @@ VM_OPT_RUNTIME=
 VM_OPT_SPEC_TESTS=
 VM_OPT_ROOTFS=default
 VM_OPT_TIMEOUT=600
-VM_OPT_MEM=1024
+VM_OPT_MEM=
 VM_OPT_SMP=2
 VM_OPT_KERNEL=
 VM_OPT_APPEND=
 VM_OPT_CONSOLE=
 VM_OPT_ADD=()
+VM_OPT_IMAGE=initramfs
+VM_OPT_CELLA=
 VM_ARGS=()
 
 VM_OPTIONS_HELP='Payload and VM options:
+  --image NAME        the guest: initramfs (default; busybox as PID 1) or debian (Debian 12 with
+                      systemd as PID 1, the engines installed; vm/debian/, see vm/README.md)
+  --cella PATH        (debian) the cella put at /usr/local/bin/cella (default: the output of
+                      scripts/build-release.sh, built if missing)
   --runtime PATH      a runtime binary (or a bare name looked up in PATH), put at /payload/NAME
   --spec-tests PATH   a spec-tests binary, put at /payload/spec-tests
   --rootfs DIR        container rootfs, put at /payload/rootfs (default: the output of
@@ -49,9 +63,10 @@ VM_OPTIONS_HELP='Payload and VM options:
   --add HOST[:GUEST]  also copy a file or directory (GUEST defaults to the same absolute path);
                       a dynamic executable brings the libraries ldd lists
   --timeout SECS      kill the VM after SECS seconds (default 600; exit code 124)
-  --mem MIB           guest memory (default 1024)
+  --mem MIB           guest memory (default 1024; 2048 with --image debian)
   --smp N             guest vCPUs (default 2)
-  --kernel PATH       guest kernel (default: the newest /boot/vmlinuz-*-cloud-amd64)
+  --kernel PATH       guest kernel (default: the newest /boot/vmlinuz-*-cloud-amd64; not with
+                      --image debian, which boots its own)
   --append ARGS       extra kernel command line arguments
   --console FILE      keep the guest console log (kernel messages, /init) in FILE'
 
@@ -60,7 +75,7 @@ vm_parse_options() {
     shift
     while (($#)); do
         case $1 in
-        --runtime | --spec-tests | --rootfs | --add | --timeout | --mem | --smp | --kernel | --append | --console)
+        --runtime | --spec-tests | --rootfs | --add | --timeout | --mem | --smp | --kernel | --append | --console | --image | --cella)
             (($# >= 2)) || vm_die "$1 needs a value"
             case $1 in
             --runtime) VM_OPT_RUNTIME=$2 ;;
@@ -73,6 +88,8 @@ vm_parse_options() {
             --kernel) VM_OPT_KERNEL=$2 ;;
             --append) VM_OPT_APPEND=$2 ;;
             --console) VM_OPT_CONSOLE=$2 ;;
+            --image) VM_OPT_IMAGE=$2 ;;
+            --cella) VM_OPT_CELLA=$2 ;;
             esac
             shift 2
             ;;
@@ -89,11 +106,22 @@ vm_parse_options() {
         --)
             shift
             VM_ARGS=("$@")
-            return 0
+            break
             ;;
         *) vm_die "unknown option '$1' (arguments for the guest go after --; see --help)" ;;
         esac
     done
+    case $VM_OPT_IMAGE in
+    initramfs)
+        [[ -z $VM_OPT_CELLA ]] || vm_die "--cella is for --image debian (use --runtime or --add)"
+        VM_OPT_MEM=${VM_OPT_MEM:-1024}
+        ;;
+    debian)
+        [[ -z $VM_OPT_KERNEL ]] || vm_die "--kernel is not for --image debian (it boots its own)"
+        VM_OPT_MEM=${VM_OPT_MEM:-2048}
+        ;;
+    *) vm_die "unknown image '$VM_OPT_IMAGE' (initramfs or debian)" ;;
+    esac
     for n in "$VM_OPT_TIMEOUT" "$VM_OPT_MEM" "$VM_OPT_SMP"; do
         [[ $n =~ ^[1-9][0-9]*$ ]] || vm_die "not a positive integer: '$n'"
     done
@@ -123,7 +151,20 @@ vm_cleanup() {
 }
 
 vm_ensure_packages() {
-    "$VM_REPO/scripts/ensure-packages.sh" "${VM_PACKAGES[@]}"
+    if [[ $VM_OPT_IMAGE == debian ]]; then
+        "$VM_REPO/scripts/ensure-packages.sh" "${VM_DEBIAN_PACKAGES[@]}"
+    else
+        "$VM_REPO/scripts/ensure-packages.sh" "${VM_PACKAGES[@]}"
+    fi
+}
+
+# The guest's boot files: the base archive, or the Debian image (built or reused).
+vm_prepare_guest() {
+    if [[ $VM_OPT_IMAGE == debian ]]; then
+        vm_debian_image
+    else
+        vm_base_cpio
+    fi
 }
 
 vm_kernel() {
@@ -189,13 +230,29 @@ vm_base_cpio() {
 
 # --- the payload archive ------------------------------------------------------------------------
 
-# Staging tree of the payload archive: $VM_TMP/payload-root.
-vm_stage() { echo "$VM_TMP/payload-root"; }
+# Staging tree of the payload archive: $VM_TMP/payload-root (debian: tree/ of the payload disk).
+vm_stage() {
+    if [[ $VM_OPT_IMAGE == debian ]]; then
+        echo "$VM_TMP/payload-disk/tree"
+    else
+        echo "$VM_TMP/payload-root"
+    fi
+}
+
+# Where the carried binaries' libraries go: the same tree (debian: libs/ of the payload disk,
+# installed in the guest only where it lacks the file).
+vm_lib_stage() {
+    if [[ $VM_OPT_IMAGE == debian ]]; then
+        echo "$VM_TMP/payload-disk/libs"
+    else
+        vm_stage
+    fi
+}
 
 # vm_add_libs BINARY: copy the shared libraries ldd lists (and the loader) to the same paths.
 vm_add_libs() {
     local bin=$1 stage lib out
-    stage=$(vm_stage)
+    stage=$(vm_lib_stage)
     # Static binaries and scripts: ldd fails, nothing to add.
     out=$(ldd "$bin" 2>/dev/null) || return 0
     if grep -q 'not found' <<<"$out"; then
@@ -282,6 +339,31 @@ vm_stage_payload() {
         host=$(realpath -s "$host")
         vm_add_path "$host" "${guest:-$host}"
     done
+    if [[ $VM_OPT_IMAGE == debian ]]; then
+        vm_add_path "$(vm_debian_cella)" /usr/local/bin/cella
+    fi
+}
+
+# vm_write_cmd CMD...: write /payload/cmd, a sh script that execs CMD.
+vm_write_cmd() {
+    local stage
+    stage=$(vm_stage)
+    mkdir -p "$stage/payload"
+    {
+        echo '#!/bin/sh'
+        echo "exec $(vm_shquote "$@")"
+    } >"$stage/payload/cmd"
+    chmod 0755 "$stage/payload/cmd"
+}
+
+# vm_payload CMD...: the payload for the guest (a cpio archive, or the debian guest's disk);
+# prints its path.
+vm_payload() {
+    if [[ $VM_OPT_IMAGE == debian ]]; then
+        vm_payload_disk "$@"
+    else
+        vm_payload_cpio "$@"
+    fi
 }
 
 # vm_payload_cpio CMD...: write /payload/cmd (runs CMD with PATH=/payload:/bin, cwd /tmp) and
@@ -290,30 +372,37 @@ vm_payload_cpio() {
     local stage out
     stage=$(vm_stage)
     out=$VM_TMP/payload.cpio
-    mkdir -p "$stage/payload"
-    {
-        echo '#!/bin/sh'
-        echo "exec $(vm_shquote "$@")"
-    } >"$stage/payload/cmd"
-    chmod 0755 "$stage/payload/cmd"
+    vm_write_cmd "$@"
     (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc --reproducible) >"$out"
     echo "$out"
 }
 
 # --- running the VM -----------------------------------------------------------------------------
 
-# vm_boot BASE_CPIO PAYLOAD_CPIO: boot the VM, stream the payload's output to stdout, and exit
-# the script with the payload's exit code (124 on timeout, 125 when the VM ended without the
-# marker line).
+# vm_boot PAYLOAD: boot the VM (PAYLOAD: vm_payload's output), stream the payload's output to
+# stdout, and exit the script with the payload's exit code (124 on timeout, 125 when the VM
+# ended without the marker line).
 vm_boot() {
-    local base=$1 payload=$2 kernel initrd console fifo rcfile reader_pid qrc=0 rc start end
-    kernel=$(vm_kernel)
-    initrd=$VM_TMP/initrd.cpio
+    local payload=$1 kernel initrd console fifo rcfile reader_pid qrc=0 rc start end boot=()
     console=$VM_TMP/console.log
     fifo=$VM_TMP/out.fifo
     rcfile=$VM_TMP/rc
-    cat "$base" "$payload" >"$initrd"
-    rm -f "$payload"
+    if [[ $VM_OPT_IMAGE == debian ]]; then
+        # The cached image under a snapshot (opened read-only; the writes go to a temporary
+        # qcow2 in TMPDIR, here the run's directory), the payload disk as is.
+        boot=(-kernel "$VM_DEBIAN_DIR/vmlinuz" -initrd "$VM_DEBIAN_DIR/initrd.img"
+            -drive "file=$VM_DEBIAN_DIR/rootfs.img,format=raw,if=none,id=root,snapshot=on"
+            -device virtio-blk-pci,drive=root
+            -drive "file=$payload,format=raw,if=none,id=payload"
+            -device virtio-blk-pci,drive=payload,serial=cella-payload
+            -append "$VM_DEBIAN_CMDLINE${VM_OPT_APPEND:+ $VM_OPT_APPEND}")
+    else
+        kernel=$(vm_kernel)
+        initrd=$VM_TMP/initrd.cpio
+        cat "$VM_BASE" "$payload" >"$initrd"
+        rm -f "$payload"
+        boot=(-kernel "$kernel" -initrd "$initrd" -append "$VM_CMDLINE${VM_OPT_APPEND:+ $VM_OPT_APPEND}")
+    fi
     mkfifo "$fifo"
 
     # Guest ttyS1 -> stdout, minus the marker line, whose value is appended to $rcfile. The
@@ -325,12 +414,11 @@ vm_boot() {
     reader_pid=$!
 
     start=$(date +%s.%N)
-    timeout --foreground -k 5 "$VM_OPT_TIMEOUT" \
+    TMPDIR=$VM_TMP timeout --foreground -k 5 "$VM_OPT_TIMEOUT" \
         qemu-system-x86_64 -nodefaults -no-user-config -display none -monitor none -no-reboot \
         -accel tcg,thread=multi -cpu max -m "$VM_OPT_MEM" -smp "$VM_OPT_SMP" \
-        -kernel "$kernel" -initrd "$initrd" \
         -serial "file:$console" -chardev stdio,id=out,signal=off -serial chardev:out \
-        -append "$VM_CMDLINE${VM_OPT_APPEND:+ $VM_OPT_APPEND}" </dev/null >"$fifo" &
+        "${boot[@]}" </dev/null >"$fifo" &
     VM_QEMU_PID=$!
     wait "$VM_QEMU_PID" || qrc=$?
     VM_QEMU_PID=
@@ -364,4 +452,43 @@ vm_boot() {
     vm_log "last lines of the console log:"
     tail -n 40 "$console" | sed 's/^/vm: | /' >&2 || true
     exit "$rc"
+}
+
+# --- the Debian guest ---------------------------------------------------------------------------
+
+# Sets VM_DEBIAN_DIR to the image's cache directory (vmlinuz, initrd.img, rootfs.img), building
+# it if the recipe changed (vm/debian/build-image.sh; several minutes the first time).
+VM_DEBIAN_DIR=
+vm_debian_image() {
+    VM_DEBIAN_DIR=$("$VM_DIR/debian/build-image.sh" | tail -n1)
+    [[ -f $VM_DEBIAN_DIR/rootfs.img ]] || vm_die "vm/debian/build-image.sh gave no image"
+}
+
+# The cella binary for /usr/local/bin/cella: --cella, or scripts/build-release.sh's output
+# (built when missing). Prints its path.
+vm_debian_cella() {
+    local c=$VM_OPT_CELLA
+    if [[ -z $c ]]; then
+        c=${CARGO_TARGET_DIR:-$VM_REPO/target}/x86_64-unknown-linux-gnu/release/cella
+        if [[ ! -x $c ]]; then
+            vm_log "building the shipped cella (scripts/build-release.sh)"
+            c=$("$VM_REPO/scripts/build-release.sh" | tail -n1)
+        fi
+    fi
+    vm_resolve_bin "$c"
+}
+
+# vm_payload_disk CMD...: write /payload/cmd and make the payload disk, an ext4 image of the
+# staged tree/ and libs/ (mkfs.ext4 -d: no loop mount); prints its path. The guest's
+# run-payload (vm/debian/guest/usr/local/lib/cella-vm/run-payload) installs it.
+vm_payload_disk() {
+    local dir=$VM_TMP/payload-disk out=$VM_TMP/payload.img kib
+    vm_write_cmd "$@"
+    mkdir -p "$dir/libs"
+    kib=$(du -sk --apparent-size "$dir" | cut -f1)
+    truncate -s "$((kib * 12 / 10 / 1024 + 64))M" "$out"
+    mkfs.ext4 -q -F -L cella-payload -m 0 -E root_owner=0:0 -d "$dir" "$out" >&2 ||
+        vm_die "mkfs.ext4 of the payload disk failed"
+    rm -rf --one-file-system "$dir"
+    echo "$out"
 }

@@ -27,8 +27,8 @@ VM_OPT_ADD+=("$VM_REPO/fixtures/bad-configs:/payload/bad-configs")
 
 vm_ensure_packages
 vm_setup
-vm_base_cpio
+vm_prepare_guest
 vm_stage_payload
-payload=$(vm_payload_cpio "$VM_GUEST_SPEC_TESTS" --runtime "$VM_GUEST_RUNTIME" \
+payload=$(vm_payload "$VM_GUEST_SPEC_TESTS" --runtime "$VM_GUEST_RUNTIME" \
     --rootfs "$VM_GUEST_ROOTFS" ${VM_ARGS[@]+"${VM_ARGS[@]}"})
-vm_boot "$VM_BASE" "$payload"
+vm_boot "$payload"

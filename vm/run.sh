@@ -18,7 +18,7 @@ vm_parse_options "$usage" "$@"
 
 vm_ensure_packages
 vm_setup
-vm_base_cpio
+vm_prepare_guest
 vm_stage_payload
-payload=$(vm_payload_cpio "${VM_ARGS[@]}")
-vm_boot "$VM_BASE" "$payload"
+payload=$(vm_payload "${VM_ARGS[@]}")
+vm_boot "$payload"
