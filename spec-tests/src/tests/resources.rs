@@ -21,8 +21,8 @@ use serde_json::{json, Value};
 
 use crate::bundle::sh;
 use crate::harness::{
-    all_pids, cgroup_mounts, cgroup_path_dirs, cgroup_procs_file, ensure, ensure_eq, proc_alive,
-    proc_ppid, read_pids, wait_until, Ctn, Ctx, Output, TestResult,
+    all_pids, cgroup_mounts, cgroup_path_dirs, cgroup_procs_file, cgroup_rel, ensure, ensure_eq,
+    proc_alive, proc_ppid, read_pids, wait_until, Ctn, Ctx, Output, TestResult,
 };
 use crate::Test;
 
@@ -75,7 +75,8 @@ fn mode() -> Mode {
 /// The host file `file` of the cgroup at `path`: v1 `<root>/<ctrl>/<path>/<file>`, v2
 /// `<root>/<path>/<file>`.
 fn cg_file(path: &str, v1_ctrl: &str, file: &str) -> PathBuf {
-    let rel = path.trim_start_matches('/');
+    let rel = cgroup_rel(path);
+    let rel = rel.trim_start_matches('/');
     match mode() {
         Mode::V1 => Path::new(CGROUP_ROOT).join(v1_ctrl).join(rel).join(file),
         Mode::V2 => Path::new(CGROUP_ROOT).join(rel).join(file),
@@ -561,7 +562,8 @@ impl Drop for SubCgroup {
 /// `delete --force`.
 fn delete_removes_subtree(ctx: &Ctx) -> TestResult {
     let path = ctx.new_cgroup_path("");
-    let rel = path.trim_start_matches('/');
+    let rel = cgroup_rel(&path);
+    let rel = rel.trim_start_matches('/');
     let dir = match mode() {
         Mode::V1 => Path::new(CGROUP_ROOT).join("pids").join(rel),
         Mode::V2 => Path::new(CGROUP_ROOT).join(rel),
