@@ -31,12 +31,12 @@ cella=$target_dir/x86_64-unknown-linux-gnu/release/cella
 # python3-grpcio + python3-protobuf (the CRI client); for rootless-tests: uidmap
 # (newuidmap/newgidmap), podman, slirp4netns and catatonit (rootless podman: network, pause
 # process), passwd (useradd/userdel) and bsdutils (script: a pty for the terminal tests);
-# groff-base (the CLI test renders `cella man`).
+# groff-base (the CLI test renders `cella man`); mmdebstrap (the Debian guest's image, vm/debian/).
 packages=(busybox-static dbus-daemon runc crun hyperfine iproute2 util-linux e2fsprogs gcc g++ libc6-dev groff-base
     qemu-system-x86 linux-image-cloud-amd64 cpio python3
     containerd podman conmon golang-github-containers-common netavark aardvark-dns
     containernetworking-plugins iptables docker.io tmux python3-grpcio python3-protobuf
-    uidmap slirp4netns catatonit passwd bsdutils)
+    uidmap slirp4netns catatonit passwd bsdutils mmdebstrap)
 # What the quick tier's steps need of them.
 quick_packages=(busybox-static dbus-daemon runc iproute2 util-linux gcc libc6-dev groff-base python3)
 
@@ -67,6 +67,7 @@ step_table=(
     "vm-spec-tests      full        spec-tests against cella in a cgroup v2 VM"
     "vm-rootless-tests  full        rootless-tests against cella in a cgroup v2 VM"
     "vm-embedding       full        embedding tests and examples in a cgroup v2 VM"
+    "vm-debian-guest    full        the Debian 12 systemd guest: boots, runs the engines and cella (vm/debian/check.sh)"
     "cella-layout       full        cella binary: hot functions together, runtime-bin/cella.order fresh"
 )
 
@@ -385,6 +386,16 @@ for line in sys.stdin:
         -- sh -c 'CELLA_EMBED_ROOTFS=/payload/rootfs CELLA_EXAMPLES_DIR=/payload/examples \
             exec /payload/embedding --test-threads 2'
     require_totals '^[1-9][0-9]* passed, 0 failed' "the embedding tests failed in the VM"
+}
+
+# The production-like guest (vm/README.md, "The Debian guest"): Debian 12 with systemd as PID 1,
+# pure cgroup v2, AppArmor, containerd, dockerd and podman; vm/debian/check.sh boots it and checks
+# the node and that the shipped cella runs a container there. The image is built on first use
+# (about 1-2 minutes; cached in /var/cache/cella-vm/) and each check boots it once (about 70 s).
+step_vm_debian_guest() {
+    need "$cella" build-cella
+    suite "$passed_line" limited 15m vm/debian/check.sh --cella "$cella" --rootfs "$rootfs" --timeout 600
+    require_totals '^[1-9][0-9]* passed, 0 failed, 0 skipped' "the Debian guest's checks failed or were skipped"
 }
 
 for id in "${selected[@]}"; do

@@ -48,6 +48,7 @@ VM_OPT_CONSOLE=
 VM_OPT_ADD=()
 VM_OPT_IMAGE=initramfs
 VM_OPT_CELLA=
+VM_OPT_PAYLOAD_CGROUP=service
 VM_ARGS=()
 
 VM_OPTIONS_HELP='Payload and VM options:
@@ -55,6 +56,9 @@ VM_OPTIONS_HELP='Payload and VM options:
                       systemd as PID 1, the engines installed; vm/debian/, see vm/README.md)
   --cella PATH        (debian) the cella put at /usr/local/bin/cella (default: the output of
                       scripts/build-release.sh, built if missing)
+  --payload-cgroup W  (debian) where the command runs: service (default; the cgroup of
+                      cella-payload.service, as a program a service starts) or root (the root
+                      cgroup, as in the initramfs guest)
   --runtime PATH      a runtime binary (or a bare name looked up in PATH), put at /payload/NAME
   --spec-tests PATH   a spec-tests binary, put at /payload/spec-tests
   --rootfs DIR        container rootfs, put at /payload/rootfs (default: the output of
@@ -75,7 +79,7 @@ vm_parse_options() {
     shift
     while (($#)); do
         case $1 in
-        --runtime | --spec-tests | --rootfs | --add | --timeout | --mem | --smp | --kernel | --append | --console | --image | --cella)
+        --runtime | --spec-tests | --rootfs | --add | --timeout | --mem | --smp | --kernel | --append | --console | --image | --cella | --payload-cgroup)
             (($# >= 2)) || vm_die "$1 needs a value"
             case $1 in
             --runtime) VM_OPT_RUNTIME=$2 ;;
@@ -90,6 +94,7 @@ vm_parse_options() {
             --console) VM_OPT_CONSOLE=$2 ;;
             --image) VM_OPT_IMAGE=$2 ;;
             --cella) VM_OPT_CELLA=$2 ;;
+            --payload-cgroup) VM_OPT_PAYLOAD_CGROUP=$2 ;;
             esac
             shift 2
             ;;
@@ -114,11 +119,17 @@ vm_parse_options() {
     case $VM_OPT_IMAGE in
     initramfs)
         [[ -z $VM_OPT_CELLA ]] || vm_die "--cella is for --image debian (use --runtime or --add)"
+        [[ $VM_OPT_PAYLOAD_CGROUP == service ]] || vm_die "--payload-cgroup is for --image debian"
         VM_OPT_MEM=${VM_OPT_MEM:-1024}
         ;;
     debian)
         [[ -z $VM_OPT_KERNEL ]] || vm_die "--kernel is not for --image debian (it boots its own)"
         VM_OPT_MEM=${VM_OPT_MEM:-2048}
+        case $VM_OPT_PAYLOAD_CGROUP in
+        service) ;;
+        root) VM_OPT_APPEND="cella.payload_cgroup=root${VM_OPT_APPEND:+ $VM_OPT_APPEND}" ;;
+        *) vm_die "--payload-cgroup: service or root, not '$VM_OPT_PAYLOAD_CGROUP'" ;;
+        esac
         ;;
     *) vm_die "unknown image '$VM_OPT_IMAGE' (initramfs or debian)" ;;
     esac
@@ -390,6 +401,7 @@ vm_boot() {
     if [[ $VM_OPT_IMAGE == debian ]]; then
         # The cached image under a snapshot (opened read-only; the writes go to a temporary
         # qcow2 in TMPDIR, here the run's directory), the payload disk as is.
+        # shellcheck disable=SC2054  # the commas are QEMU's
         boot=(-kernel "$VM_DEBIAN_DIR/vmlinuz" -initrd "$VM_DEBIAN_DIR/initrd.img"
             -drive "file=$VM_DEBIAN_DIR/rootfs.img,format=raw,if=none,id=root,snapshot=on"
             -device virtio-blk-pci,drive=root

@@ -97,6 +97,7 @@ if [[ ${1:-} == --hook ]]; then
     customize)
         copy_guest "$root"
         configure_units "$root"
+        # shellcheck disable=SC2016  # dpkg-query's format, not the shell's
         chroot "$root" dpkg-query -W -f '${Package} ${Version}\n' >"$root/cella-vm-packages.txt"
         ;;
     *) die "unknown hook $hook" ;;

@@ -94,6 +94,7 @@ check "systemctl start containerd docker" timeout 300 systemctl start containerd
 check "ctr version" ctr version
 check "docker version" docker version --format 'server {{.Server.Version}}, client {{.Client.Version}}'
 expect "docker: cgroup v2" 2 docker info --format '{{.CgroupVersion}}'
+check "dockerd loaded the docker-default AppArmor profile" sh -c 'aa-status | grep -x "   docker-default"'
 check "docker's cgroup driver" docker info --format '{{.CgroupDriver}}'
 echo "# memory with containerd and dockerd up:"
 free -m | sed 's/^/# /'
