@@ -310,16 +310,22 @@ fn check_rlimits(rlimits: &[PosixRlimit]) -> Check {
 /// Security labels cannot be honoured, and ignoring them would run the
 /// container less confined than asked.
 fn check_security_labels(process: &Process) -> Check {
-    if is_set(process.apparmor_profile()) {
+    // "unconfined" (docker's and podman's `apparmor=unconfined`) asks for no
+    // profile: the process keeps the runtime's confinement, none on a host
+    // that runs the runtime unconfined, which is the case it is meant for.
+    let profile = process.apparmor_profile().as_deref().unwrap_or_default();
+    if !profile.is_empty() && profile != "unconfined" {
         return unsupported(
             "process.apparmorProfile",
-            "AppArmor is not supported (this host does not have AppArmor)",
+            "AppArmor profiles are not applied by cella yet (refused rather than run less confined \
+             than asked): remove it (apparmor=unconfined)",
         );
     }
     if is_set(process.selinux_label()) {
         return unsupported(
             "process.selinuxLabel",
-            "SELinux is not supported (this host does not have SELinux)",
+            "SELinux labels are not applied by cella yet (refused rather than run less confined than \
+             asked): remove it",
         );
     }
     Ok(())
@@ -816,7 +822,7 @@ fn check_unsupported_linux(linux: &Linux) -> Check {
     if is_set(linux.mount_label()) {
         return unsupported(
             "linux.mountLabel",
-            "SELinux mount labels are not supported (this host does not have SELinux)",
+            "SELinux mount labels are not applied by cella yet: remove it",
         );
     }
     Ok(())
@@ -1115,13 +1121,14 @@ pub(super) mod tests {
         assert_refused(
             |c| c["process"]["apparmorProfile"] = json!("docker-default"),
             "process.apparmorProfile",
-            "this host does not have AppArmor",
+            "not applied by cella yet",
         );
         assert_accepted(|c| c["process"]["apparmorProfile"] = json!(""));
+        assert_accepted(|c| c["process"]["apparmorProfile"] = json!("unconfined"));
         assert_refused(
             |c| c["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0"),
             "process.selinuxLabel",
-            "this host does not have SELinux",
+            "not applied by cella yet",
         );
         assert_refused(
             |c| c["process"]["scheduler"] = json!({ "policy": "SCHED_OTHER" }),
