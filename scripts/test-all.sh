@@ -70,6 +70,9 @@ step_table=(
     "vm-embedding       full        embedding tests and examples in a cgroup v2 VM"
     "vm-debian-guest    full        the Debian 12 systemd guest: boots, runs the engines and cella (vm/debian/check.sh)"
     "vm-debian-engines  full        the engines with the systemd cgroup driver in the Debian guest, through cella and runc"
+    "vm-debian-spec-tests-systemd  full  spec-tests (cgroup areas) against cella with --systemd-cgroup in the Debian systemd guest"
+    "vm-debian-spec-tests          full  spec-tests (cgroups, resources, systemd) against cella, cgroupfs driver, in the Debian guest"
+    "vm-debian-spec-tests-runc     extra spec-tests (cgroups, resources, systemd) against runc --systemd-cgroup in the Debian guest (harness check, by --step only: expected: spec-tests/expected/runc-debian-systemd.txt)"
     "cella-layout       full        cella binary: hot functions together, runtime-bin/cella.order fresh"
 )
 
@@ -409,6 +412,48 @@ step_vm_debian_engines() {
         --rootfs "$rootfs" --timeout 1100 \
         --add engine-tests/guest/systemd-driver.sh:/payload/systemd-driver.sh -- \
         sh -c '/payload/systemd-driver.sh; a=$?; /payload/systemd-driver.sh /usr/sbin/runc && [ $a = 0 ]'
+}
+
+# spec-tests in the Debian 12 systemd guest (vm/README.md, --image debian; the payload runs in
+# cella-payload.service, as a program a service starts): against cella with --systemd-cgroup
+# (every runtime call gets the flag, cgroupsPaths are system.slice:spec-tests:<name>, the
+# systemd.* tests check the scope units with systemctl) and with the cgroupfs driver, then
+# against the guest's runc with --systemd-cgroup, its deviations listed in
+# spec-tests/expected/runc-debian-systemd.txt. Subsets, not the whole suite: a full run takes
+# about 17 minutes in the guest (docs/testing.md, "spec-tests with --systemd-cgroup"), and the
+# cgroup-independent areas already run in the initramfs VM (vm-spec-tests).
+# run_vm_debian_spec_tests RUNTIME SPEC-TESTS-ARGS...
+run_vm_debian_spec_tests() {
+    local runtime=$1
+    shift
+    suite "$passed_line" limited 20m vm/run-spec-tests.sh --image debian \
+        --payload-cgroup "${VM_PAYLOAD_CGROUP:-service}" --runtime "$runtime" \
+        --cella "$cella" --spec-tests "$target_dir/release/spec-tests" --rootfs "$rootfs" \
+        --add "$repo/spec-tests/expected:/payload/expected" --timeout 1000 -- "$@"
+}
+# The areas where the driver matters: placement, limits, the commands on a cgroup (update,
+# pause, ps, kill --all, exec), every lifecycle, the leak loop; about 90 tests.
+vm_debian_systemd_filter=(--filter '^(systemd|cgroups|resources|lifecycle|exec)\.'
+    --filter '^security\.lifecycles_leak_nothing$' --filter '^as_runc\.cgroup2_tree_joined$'
+    --filter '^mounts\.cgroup_mount$' --filter '^process\.kill_all_without_pidns$'
+    --filter '^checker\.cgroup_limits$')
+# cgroupfs under systemd, and runc: placement, limits and the systemd.* tests (about 30).
+vm_debian_short_filter=(--filter '^(systemd|cgroups|resources)\.')
+step_vm_debian_spec_tests_systemd() {
+    need "$cella" build-cella
+    run_vm_debian_spec_tests "$cella" --systemd-cgroup --check-messages --lifecycles 100 \
+        "${vm_debian_systemd_filter[@]}"
+}
+# From cella-payload.service's cgroup, as a program a service starts: a config without
+# cgroupsPath gets a sibling of the caller's cgroup, as in runc (docs/testing.md).
+step_vm_debian_spec_tests() {
+    need "$cella" build-cella
+    run_vm_debian_spec_tests "$cella" --check-messages "${vm_debian_short_filter[@]}"
+}
+step_vm_debian_spec_tests_runc() {
+    need "$cella" build-cella
+    run_vm_debian_spec_tests "$(command -v runc)" --systemd-cgroup "${vm_debian_short_filter[@]}" \
+        --expected-failures /payload/expected/runc-debian-systemd.txt
 }
 
 for id in "${selected[@]}"; do

@@ -50,6 +50,13 @@ pub struct Ctx {
     pub pid: u32,
     /// Whether error messages are checked (one line, containing the expected text).
     pub check_messages: bool,
+    /// `--systemd-cgroup` mode: every runtime invocation gets the global flag
+    /// `--systemd-cgroup`, and [`Ctx::new_cgroup_path`] hands out `slice:prefix:name` paths.
+    pub systemd: bool,
+    /// The prefix of the runtime's default unit under `--systemd-cgroup` when a config has no
+    /// cgroupsPath (`:runc:<id>` for runc, `:cella:<id>` for cella): see
+    /// [`Ctx::default_cgroup`].
+    pub default_unit_prefix: String,
     /// The short name of the running test (used in container ids).
     current: RefCell<String>,
     /// Every container id handed out (valid ones only).
@@ -134,6 +141,8 @@ impl Ctx {
             work,
             pid,
             check_messages,
+            systemd: false,
+            default_unit_prefix: "cella".to_string(),
             current: RefCell::new(String::new()),
             ids: RefCell::new(BTreeSet::new()),
             cgroup_paths: RefCell::new(BTreeSet::new()),
@@ -209,13 +218,38 @@ impl Ctx {
         id
     }
 
-    /// An absolute cgroupsPath unique to this test and run, recorded for the leak check.
+    /// A cgroupsPath unique to this test and run, recorded for the leak check: absolute
+    /// (`/spec-tests-<pid>-<test><tag>`), or under `--systemd-cgroup` the scope
+    /// `system.slice:spec-tests:<pid>-<test><tag>` (unit `spec-tests-<pid>-<test><tag>.scope`;
+    /// the `-`s are in the name, where they do not nest slices). [`cgroup_rel`] gives the
+    /// directory either names.
     pub fn new_cgroup_path(&self, tag: &str) -> String {
+        if self.systemd {
+            return self.systemd_cgroup_path(tag);
+        }
         let p = format!("/spec-tests-{}-{}{}", self.pid, self.current(), tag);
-        if self.cgroup_paths.borrow_mut().insert(p.clone()) {
+        self.record_cgroup_path(&p);
+        p
+    }
+
+    /// A systemd cgroupsPath `system.slice:spec-tests:<pid>-<test><tag>` whatever the mode
+    /// (for the tests that pass `--systemd-cgroup` themselves), recorded for the leak check.
+    pub fn systemd_cgroup_path(&self, tag: &str) -> String {
+        let p = format!(
+            "system.slice:spec-tests:{}-{}{}",
+            self.pid,
+            self.current(),
+            tag
+        );
+        self.record_cgroup_path(&p);
+        p
+    }
+
+    /// Records a cgroupsPath for the leak check.
+    pub fn record_cgroup_path(&self, p: &str) {
+        if self.cgroup_paths.borrow_mut().insert(p.to_string()) {
             self.record(&format!("cgroup {p}"));
         }
-        p
     }
 
     /// Records a container init pid so that the final check can tell if it outlived its test.
@@ -235,10 +269,29 @@ impl Ctx {
         self.work.join(format!(".{what}-{n}"))
     }
 
-    /// A command for the runtime with the private state root: `RUNTIME --root R <args>`.
+    /// The cgroup (relative to the cgroup root, with a leading `/`) a container with no
+    /// cgroupsPath gets under `--systemd-cgroup`: `system.slice:<prefix>:<id>`, the prefix
+    /// being the runtime's (`runc` or `cella`, from `--version`).
+    pub fn default_cgroup(&self, id: &str) -> String {
+        cgroup_rel(&format!(":{}:{id}", self.default_unit_prefix))
+    }
+
+    /// The global flags every runtime invocation gets: `[--systemd-cgroup] --root R`.
+    pub fn global_args(&self) -> Vec<std::ffi::OsString> {
+        let mut v = Vec::new();
+        if self.systemd {
+            v.push("--systemd-cgroup".into());
+        }
+        v.push("--root".into());
+        v.push(self.root.clone().into_os_string());
+        v
+    }
+
+    /// A command for the runtime with the private state root: `RUNTIME [--systemd-cgroup]
+    /// --root R <args>`.
     pub fn runtime_cmd<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Command {
         let mut cmd = Command::new(&self.runtime);
-        cmd.arg("--root").arg(&self.root).args(args);
+        cmd.args(self.global_args()).args(args);
         cmd
     }
 
@@ -740,7 +793,16 @@ pub fn cgroup_mounts() -> Vec<PathBuf> {
         .collect()
 }
 
-/// Every directory under the cgroup mounts whose own name is one of `names`.
+/// The container id a cgroup directory's name stands for: `<id>`, or a systemd driver's
+/// default scope `runc-<id>.scope` / `cella-<id>.scope`.
+pub fn id_of_cgroup_name(name: &str) -> &str {
+    name.strip_suffix(".scope")
+        .and_then(|n| n.strip_prefix("runc-").or_else(|| n.strip_prefix("cella-")))
+        .unwrap_or(name)
+}
+
+/// Every directory under the cgroup mounts whose own name is one of `names` (or a systemd
+/// driver's default scope for one of them: see [`id_of_cgroup_name`]).
 pub fn find_cgroup_dirs(names: &BTreeSet<String>) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = cgroup_mounts();
@@ -752,7 +814,10 @@ pub fn find_cgroup_dirs(names: &BTreeSet<String>) -> Vec<PathBuf> {
                 continue;
             }
             let p = e.path();
-            if e.file_name().to_str().is_some_and(|n| names.contains(n)) {
+            if e.file_name()
+                .to_str()
+                .is_some_and(|n| names.contains(id_of_cgroup_name(n)))
+            {
                 found.push(p.clone());
             }
             stack.push(p);
@@ -761,11 +826,66 @@ pub fn find_cgroup_dirs(names: &BTreeSet<String>) -> Vec<PathBuf> {
     found
 }
 
-/// Existing directories `<mount>/<path>` for an absolute cgroupsPath in every hierarchy.
+/// Expands a systemd slice name into its cgroup path: `a-b.slice` is `/a.slice/a-b.slice`,
+/// `-.slice` (or nothing) the root, as systemd nests slices at each `-`.
+pub fn expand_slice(slice: &str) -> String {
+    let base = slice.strip_suffix(".slice").unwrap_or(slice);
+    if base.is_empty() || base == "-" {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut acc = String::new();
+    for part in base.split('-') {
+        if !acc.is_empty() {
+            acc.push('-');
+        }
+        acc.push_str(part);
+        out.push_str(&format!("/{acc}.slice"));
+    }
+    out
+}
+
+/// Whether a cgroupsPath is in the systemd driver's `slice:prefix:name` form.
+pub fn is_systemd_path(path: &str) -> bool {
+    !path.starts_with('/') && path.split(':').count() == 3
+}
+
+/// The cgroup directory (relative to a hierarchy's root, with a leading `/`) a cgroupsPath
+/// names: an absolute path as is; a systemd `slice:prefix:name` the scope
+/// `<expanded slice>/<unit>` (slice `system.slice` when empty; unit: [`systemd_unit`]), as
+/// runc's systemd driver places it.
+pub fn cgroup_rel(path: &str) -> String {
+    if !is_systemd_path(path) {
+        return format!("/{}", path.trim_start_matches('/'));
+    }
+    let slice = path.split(':').next().unwrap_or("");
+    let slice = if slice.is_empty() {
+        "system.slice"
+    } else {
+        slice
+    };
+    format!("{}/{}", expand_slice(slice), systemd_unit(path))
+}
+
+/// The unit of a systemd cgroupsPath `slice:prefix:name`: `<prefix>-<name>.scope` (`name` when
+/// it ends in `.slice`).
+pub fn systemd_unit(path: &str) -> String {
+    let mut f = path.splitn(3, ':').skip(1);
+    let (prefix, name) = (f.next().unwrap_or(""), f.next().unwrap_or(""));
+    if name.ends_with(".slice") {
+        name.to_string()
+    } else {
+        format!("{prefix}-{name}.scope")
+    }
+}
+
+/// Existing directories `<mount>/<dir>` in every hierarchy for a cgroupsPath (absolute, or a
+/// systemd path: see [`cgroup_rel`]).
 pub fn cgroup_path_dirs(path: &str) -> Vec<PathBuf> {
+    let rel = cgroup_rel(path);
     cgroup_mounts()
         .into_iter()
-        .map(|m| m.join(path.trim_start_matches('/')))
+        .map(|m| m.join(rel.trim_start_matches('/')))
         .filter(|p| p.is_dir())
         .collect()
 }
@@ -788,6 +908,7 @@ pub fn find_processes_in(
 ) -> Vec<(i32, String)> {
     let me = std::process::id() as i32;
     let mut found = Vec::new();
+    let cgroup_paths: BTreeSet<String> = cgroup_paths.iter().map(|p| cgroup_rel(p)).collect();
     let dirs: Vec<String> = dirs
         .iter()
         .map(|d| d.to_string_lossy().trim_end_matches('/').to_string())
@@ -800,7 +921,7 @@ pub fn find_processes_in(
         if let Ok(cg) = fs::read_to_string(format!("/proc/{pid}/cgroup")) {
             for line in cg.lines() {
                 let path = line.splitn(3, ':').nth(2).unwrap_or("");
-                let hit_id = path.split('/').any(|c| ids.contains(c));
+                let hit_id = path.split('/').any(|c| ids.contains(id_of_cgroup_name(c)));
                 let hit_path = cgroup_paths
                     .iter()
                     .any(|p| path == p || path.starts_with(&format!("{p}/")));
@@ -859,7 +980,8 @@ pub fn cgroup_procs_file(path: &str) -> PathBuf {
     } else {
         PathBuf::from("/sys/fs/cgroup/pids")
     };
-    base.join(path.trim_start_matches('/')).join("cgroup.procs")
+    base.join(cgroup_rel(path).trim_start_matches('/'))
+        .join("cgroup.procs")
 }
 
 /// The pids listed in a `cgroup.procs` file (none if it cannot be read).
@@ -885,8 +1007,35 @@ pub fn runtime_with_fds(ctx: &Ctx, paths: &[&Path], args: &[&str]) -> Command {
         .arg("sh")
         .args(paths)
         .arg(&ctx.runtime)
-        .arg("--root")
-        .arg(&ctx.root)
+        .args(ctx.global_args())
         .args(args);
     cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn systemd_paths_map_to_their_scope() {
+        assert_eq!(expand_slice("system.slice"), "/system.slice");
+        assert_eq!(expand_slice("a-b.slice"), "/a.slice/a-b.slice");
+        assert_eq!(expand_slice("-.slice"), "");
+        assert_eq!(
+            cgroup_rel("system.slice:spec:x"),
+            "/system.slice/spec-x.scope"
+        );
+        assert_eq!(
+            cgroup_rel("a-b.slice:p:n-1"),
+            "/a.slice/a-b.slice/p-n-1.scope"
+        );
+        assert_eq!(cgroup_rel(":cella:id"), "/system.slice/cella-id.scope");
+        assert_eq!(cgroup_rel("/abs/path"), "/abs/path");
+        assert_eq!(cgroup_rel("rel/path"), "/rel/path");
+        assert_eq!(systemd_unit("system.slice:runc:id"), "runc-id.scope");
+        assert!(!is_systemd_path("/a:b:c"));
+        assert!(!is_systemd_path("a:b"));
+        assert_eq!(id_of_cgroup_name("runc-st-x-1.scope"), "st-x-1");
+        assert_eq!(id_of_cgroup_name("st-x-1"), "st-x-1");
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! Usage: `spec-tests --runtime PATH [--rootfs DIR] [--filter REGEX]... [--exclude REGEX]...
 //! [--format tap|junit|json] [--test-timeout SECS] [--bad-configs DIR] [--check-messages]
-//! [--list]`
+//! [--systemd-cgroup] [--list]`
 
 mod bundle;
 mod checker;
@@ -69,11 +69,13 @@ struct Args {
     test_timeout: Duration,
     /// Tests whose failure is expected (a known deviation of the runtime under test).
     expected_failures: Option<PathBuf>,
+    /// Pass `--systemd-cgroup` to every runtime invocation (runc's systemd cgroup driver).
+    systemd_cgroup: bool,
 }
 
 const USAGE: &str = "usage: spec-tests --runtime PATH [--rootfs DIR] [--filter REGEX]... \
 [--exclude REGEX]... [--format tap|junit|json] [--test-timeout SECS] [--bad-configs DIR] \
-[--check-messages] [--expected-failures FILE] [--lifecycles N] [--list]";
+[--check-messages] [--expected-failures FILE] [--lifecycles N] [--systemd-cgroup] [--list]";
 
 /// How long one test may run before it is killed, unless `--test-timeout` says otherwise.
 const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(300);
@@ -95,6 +97,7 @@ fn parse_args() -> Result<Args, String> {
         format: Format::Tap,
         test_timeout: DEFAULT_TEST_TIMEOUT,
         expected_failures: None,
+        systemd_cgroup: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -117,6 +120,7 @@ fn parse_args() -> Result<Args, String> {
                 .push(regex_arg("--exclude", &value("--exclude")?)?),
             "--bad-configs" => a.bad_configs = Some(PathBuf::from(value("--bad-configs")?)),
             "--check-messages" => a.check_messages = true,
+            "--systemd-cgroup" => a.systemd_cgroup = true,
             // Read by security.lifecycles_leak_nothing (default 1000).
             "--lifecycles" => std::env::set_var("SPEC_TESTS_LIFECYCLES", value("--lifecycles")?),
             "--list" => a.list = true,
@@ -175,6 +179,7 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::checker::tests());
     v.extend(tests::coverage::tests());
     v.extend(tests::security::tests());
+    v.extend(tests::systemd::tests());
     v.extend(tests::bad_configs::tests(bad_configs));
     v
 }
@@ -229,7 +234,7 @@ fn main() -> ExitCode {
             }
         },
     };
-    let ctx = match Ctx::new(runtime, rootfs, args.check_messages) {
+    let mut ctx = match Ctx::new(runtime, rootfs, args.check_messages) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -244,9 +249,24 @@ fn main() -> ExitCode {
     rep.fact("runtime", &ctx.runtime.to_string_lossy());
     rep.fact("rootfs", &ctx.rootfs.to_string_lossy());
     rep.fact("root", &ctx.root.to_string_lossy());
-    if let Some(v) = runtime_version(&ctx) {
-        rep.fact("version", &v);
+    let version = runtime_version(&ctx);
+    if let Some(v) = &version {
+        rep.fact("version", v);
     }
+    ctx.systemd = args.systemd_cgroup;
+    // The default unit of a config without cgroupsPath is `<prefix>-<id>.scope`: runc's
+    // prefix is `runc`, cella's `cella`.
+    if version.as_deref().is_some_and(|v| v.starts_with("runc")) {
+        ctx.default_unit_prefix = "runc".to_string();
+    }
+    rep.fact(
+        "cgroup-driver",
+        if ctx.systemd {
+            "systemd (--systemd-cgroup)"
+        } else {
+            "cgroupfs"
+        },
+    );
     if let Some(f) = &args.expected_failures {
         rep.fact("expected-failures", &f.to_string_lossy());
     }

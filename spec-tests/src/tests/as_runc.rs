@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 use crate::bundle::{add_mount, add_userns, base_config, set_caps, sh, DEFAULT_PATH};
 use crate::harness::{
-    ensure, ensure_eq, mkdir_mode, mount_at, run_config, run_ok, skip, Ctn, Ctx, TestResult,
+    cgroup_rel, ensure, ensure_eq, mkdir_mode, mount_at, run_config, run_ok, skip, Ctn, Ctx,
+    TestResult,
 };
 use crate::Test;
 
@@ -334,7 +335,7 @@ fn cgroup2_tree_joined(ctx: &Ctx) -> TestResult {
     let line = out.lines().find(|l| l.starts_with("0::"));
     ensure_eq(
         line,
-        Some(format!("0::{path}").as_str()),
+        Some(format!("0::{}", cgroup_rel(&path)).as_str()),
         "the 0:: line of /proc/self/cgroup",
     )
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::bundle::{add_mount, add_userns, put_namespace, sh};
 use crate::harness::{
-    cgroup_path_dirs, ensure, host_cgroup_v2, skip, wait_until, Ctn, Ctx, TestResult,
+    cgroup_path_dirs, cgroup_rel, ensure, host_cgroup_v2, skip, wait_until, Ctn, Ctx, TestResult,
 };
 use crate::Test;
 
@@ -60,12 +60,13 @@ fn cgroups_path_placement(ctx: &Ctx) -> TestResult {
     } else {
         v1
     };
+    let dir = cgroup_rel(&path);
     let wrong: Vec<&&str> = lines
         .iter()
-        .filter(|l| l.splitn(3, ':').nth(2) != Some(path.as_str()))
+        .filter(|l| l.splitn(3, ':').nth(2) != Some(dir.as_str()))
         .collect();
     ensure(!lines.is_empty() && wrong.is_empty(), || {
-        format!("init {pid} not in {path}: {wrong:?} (all: {text})")
+        format!("init {pid} not in {dir}: {wrong:?} (all: {text})")
     })?;
     let dirs = cgroup_path_dirs(&path);
     ensure(!dirs.is_empty(), || {

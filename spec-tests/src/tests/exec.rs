@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use crate::bundle::{add_userns, base_config, set_namespaces, DEFAULT_NAMESPACES, DEFAULT_PATH};
 use crate::harness::{
-    ensure, ensure_eq, host_cgroup_v2, ns_link, proc_alive, runtime_with_fds, status_code,
-    wait_until, Ctn, Ctx, Output, TestResult, RUNTIME_TIMEOUT,
+    cgroup_rel, ensure, ensure_eq, host_cgroup_v2, ns_link, proc_alive, runtime_with_fds,
+    status_code, wait_until, Ctn, Ctx, Output, TestResult, RUNTIME_TIMEOUT,
 };
 use crate::rootfs::chown_tree;
 use crate::Test;
@@ -411,7 +411,8 @@ fn cgroup_of(text: &str, ctrl: &str) -> Option<String> {
 /// a v2 host `--cgroup sub`.
 fn cgroup_sub(ctx: &Ctx) -> TestResult {
     let path = ctx.new_cgroup_path("");
-    let rel = path.trim_start_matches('/');
+    let dir_path = cgroup_rel(&path);
+    let rel = dir_path.trim_start_matches('/');
     let v2 = host_cgroup_v2();
     let (dir, flag, ctrl) = if v2 {
         (Path::new("/sys/fs/cgroup").join(rel), "sub", "")
@@ -447,7 +448,7 @@ fn cgroup_sub(ctx: &Ctx) -> TestResult {
     let (mine, its) = (read(pid)?, read(init)?);
     ensure_eq(
         cgroup_of(&mine, ctrl),
-        Some(format!("{path}/sub")),
+        Some(format!("{dir_path}/sub")),
         &format!("cgroup of the exec'd process (all: {mine:?})"),
     )?;
     if !v2 {

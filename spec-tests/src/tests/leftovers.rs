@@ -7,12 +7,13 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::harness::{
-    cgroup_path_dirs, find_cgroup_dirs, find_processes_in, mounts_under, parse_mountinfo,
-    proc_alive, proc_start_time, remove_bundle, run_host, wait_until, Ctx, TestResult,
+    cgroup_path_dirs, find_cgroup_dirs, find_processes_in, is_systemd_path, mounts_under,
+    parse_mountinfo, proc_alive, proc_start_time, remove_bundle, run_host, systemd_unit,
+    wait_until, Ctx, TestResult,
 };
 
 /// What one test (or the whole suite) created and must not leave behind.
@@ -146,6 +147,28 @@ pub fn sweep(ctx: &Ctx, scope: &Scope) -> Vec<String> {
         let _ = fs::remove_dir(&dir);
     }
 
+    // On a systemd host: units still loaded (active, or failed and not collected): the scopes
+    // of the systemd cgroupsPaths, and under --systemd-cgroup the default
+    // `<prefix>-<id>.scope`s of the ids.
+    if Path::new("/run/systemd/system").is_dir() {
+        let mut units: Vec<String> = paths
+            .iter()
+            .filter(|p| is_systemd_path(p))
+            .map(|p| systemd_unit(p))
+            .collect();
+        if ctx.systemd {
+            units.extend(
+                ids.iter()
+                    .map(|id| format!("{}-{id}.scope", ctx.default_unit_prefix)),
+            );
+        }
+        for (unit, states) in loaded_units(&units) {
+            problems.push(format!("systemd unit left: {unit} ({states})"));
+            let _ = run_host(&["systemctl", "stop", &unit]);
+            let _ = run_host(&["systemctl", "reset-failed", &unit]);
+        }
+    }
+
     // State directories in the private root, then bundles (each test removes its own; one
     // left means a mount blocked it or the test was killed).
     for (what, dirs) in [("state directory", &states), ("bundle", &bundles)] {
@@ -180,4 +203,33 @@ pub fn check(ctx: &Ctx) -> TestResult {
     } else {
         Err(all.join("\n"))
     }
+}
+
+/// Which of `units` systemd still has loaded (`systemctl list-units --all`: active, failed,
+/// deactivating...), with their states (`loaded active running`). One systemctl call; none
+/// when `units` is empty.
+pub fn loaded_units(units: &[String]) -> Vec<(String, String)> {
+    if units.is_empty() {
+        return Vec::new();
+    }
+    let mut args = vec![
+        "systemctl",
+        "list-units",
+        "--all",
+        "--plain",
+        "--no-legend",
+        "--full",
+    ];
+    args.extend(units.iter().map(String::as_str));
+    let text = run_host(&args).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let u = f.next()?;
+            units
+                .iter()
+                .any(|x| x == u)
+                .then(|| (u.to_string(), f.take(3).collect::<Vec<_>>().join(" ")))
+        })
+        .collect()
 }

@@ -19,4 +19,5 @@ pub mod resources;
 pub mod seccomp;
 pub mod security;
 pub mod selftest;
+pub mod systemd;
 pub mod terminal;

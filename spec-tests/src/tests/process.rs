@@ -410,8 +410,7 @@ fn socket_activation(ctx: &Ctx) -> TestResult {
         .arg("sh")
         .arg(&file)
         .arg(&ctx.runtime)
-        .arg("--root")
-        .arg(&ctx.root)
+        .args(ctx.global_args())
         .args(["run", "--bundle", &b, &c.id]);
     let out = ctx.exec(cmd, None)?;
     ensure_eq(

@@ -1500,13 +1500,14 @@ fn lifecycles_leak_nothing(ctx: &Ctx) -> TestResult {
     let script = format!(
         "set -e; cat /proc/self/mountinfo > '{before}'; set -- /proc/$$/fd/*; echo $# > '{fds}'; \
          i=0; while [ $i -lt {n} ]; do \
-           \"$0\" --root '{root}' create --bundle '{bundle}' '{id}'; \
-           \"$0\" --root '{root}' start '{id}'; \
-           j=0; while [ \"$(\"$0\" --root '{root}' state '{id}' | grep -c stopped)\" = 0 ]; do \
+           \"$0\" {g}--root '{root}' create --bundle '{bundle}' '{id}'; \
+           \"$0\" {g}--root '{root}' start '{id}'; \
+           j=0; while [ \"$(\"$0\" {g}--root '{root}' state '{id}' | grep -c stopped)\" = 0 ]; do \
              j=$((j+1)); [ $j -lt 5000 ] || exit 3; done; \
-           \"$0\" --root '{root}' delete '{id}'; \
+           \"$0\" {g}--root '{root}' delete '{id}'; \
            i=$((i+1)); done; \
          set -- /proc/$$/fd/*; echo $# >> '{fds}'; cat /proc/self/mountinfo > '{after}'",
+        g = if ctx.systemd { "--systemd-cgroup " } else { "" },
         before = before.display(),
         after = after.display(),
         fds = fds.display(),

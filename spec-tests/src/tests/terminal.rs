@@ -409,10 +409,7 @@ fn check_relay(ctx: &Ctx, c: &Ctn, args: &[&str], host_tty: bool) -> TestResult 
     // Started from this process, `setsid` is never a process group leader, so it calls
     // setsid(2) and execs the runtime without forking (util-linux and busybox alike).
     let mut cmd = Command::new("setsid");
-    cmd.arg(&ctx.runtime)
-        .arg("--root")
-        .arg(&ctx.root)
-        .args(args);
+    cmd.arg(&ctx.runtime).args(ctx.global_args()).args(args);
     cmd.stdin(Stdio::piped()).stdout(file(&out_p)?);
     let mut host_master = None;
     if host_tty {

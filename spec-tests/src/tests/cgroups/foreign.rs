@@ -17,10 +17,16 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::bundle::sh;
+use crate::harness::skip;
 use crate::harness::{
     cgroup_mounts, cgroup_path_dirs, ensure, ensure_eq, host_cgroup_v2, read_pids, wait_until, Ctn,
     Ctx, Output, TestResult,
 };
+
+/// Why the tests of a cgroup made by hand before create skip under `--systemd-cgroup`.
+const SYSTEMD_MADE_BY_HAND: &str = "--systemd-cgroup: the container's cgroup is its scope unit's, \
+    made by systemd when the runtime starts the unit; a directory made by hand at a unit's path \
+    is not a case runc's systemd driver defines";
 
 /// The roots of the hierarchies a container's cgroup is in: every v1 hierarchy, or the
 /// cgroup2 tree of a v2 host (a hybrid host's cgroup2 tree holds no controller a container
@@ -262,6 +268,9 @@ fn refused(ctx: &Ctx, c: &Ctn, out: &Output) -> TestResult {
 /// hierarchy) is refused, naming linux.cgroupsPath; the process, the cgroup, its child and its
 /// limits are as they were.
 pub fn refuses_cgroup_with_processes(ctx: &Ctx) -> TestResult {
+    if ctx.systemd {
+        return Err(skip(SYSTEMD_MADE_BY_HAND));
+    }
     let path = ctx.new_cgroup_path("");
     let rel = path.trim_start_matches('/').to_string();
     let mut other = Foreign::start(ctx, &path)?;
@@ -292,6 +301,9 @@ pub fn refuses_cgroup_with_processes(ctx: &Ctx) -> TestResult {
 /// A cgroupsPath naming a frozen cgroup is refused (a process put there would stop, and
 /// create with it), naming linux.cgroupsPath; the cgroup stays as it was, frozen.
 pub fn refuses_frozen_cgroup(ctx: &Ctx) -> TestResult {
+    if ctx.systemd {
+        return Err(skip(SYSTEMD_MADE_BY_HAND));
+    }
     let path = ctx.new_cgroup_path("");
     let rel = path.trim_start_matches('/').to_string();
     let mut other = Foreign::start(ctx, &path)?;
@@ -314,6 +326,13 @@ pub fn refuses_frozen_cgroup(ctx: &Ctx) -> TestResult {
 /// process (kill only reaches the init; delete only kills without a pid namespace of its own)
 /// but fails the delete while the cgroup cannot be removed.
 pub fn foreign_process_in_child_cgroup_survives(ctx: &Ctx) -> TestResult {
+    if ctx.systemd {
+        return Err(skip(
+            "--systemd-cgroup: delete stops the container's scope, and systemd kills every \
+             process in a scope's cgroup tree when it stops it (KillMode=control-group), so a \
+             foreign process in a child cgroup cannot survive by design",
+        ));
+    }
     let path = ctx.new_cgroup_path("");
     let rel = path.trim_start_matches('/').to_string();
     let sub = format!("{rel}/foreign");
@@ -345,6 +364,12 @@ pub fn foreign_process_in_child_cgroup_survives(ctx: &Ctx) -> TestResult {
 /// (runc 1.1 signalled whatever was in the cgroup): a process someone put in its cgroup
 /// afterwards lives on. Once it is gone, delete removes the cgroup.
 pub fn kill_all_stopped_leaves_foreign_process(ctx: &Ctx) -> TestResult {
+    if ctx.systemd {
+        return Err(skip(
+            "--systemd-cgroup: systemd stops a scope, and removes its cgroup, once its last \
+             process exits, so there is no cgroup of the stopped container to put a process in",
+        ));
+    }
     let path = ctx.new_cgroup_path("");
     let rel = path.trim_start_matches('/').to_string();
     let c = container(ctx, &path, "true", serde_json::Value::Null)?;
