@@ -31,6 +31,7 @@ pub fn tests() -> Vec<Test> {
         t("collect_mode_annotation", collect_mode_annotation),
         t("bad_paths_refused", bad_paths_refused),
         t("default_path", default_path),
+        t("no_bus_refused", no_bus_refused),
     ]
 }
 
@@ -440,4 +441,37 @@ fn default_path(ctx: &Ctx) -> TestResult {
         want,
         "/proc/self/cgroup of the init",
     )
+}
+
+/// With no system bus at `DBUS_SYSTEM_BUS_ADDRESS` (a socket path that does not exist),
+/// `create` fails (exit 1) naming the address, and leaves no state, unit or cgroup.
+fn no_bus_refused(ctx: &Ctx) -> TestResult {
+    host_ok()?;
+    let path = ctx.new_cgroup_path("nobus");
+    let c = Sd::new(ctx, "nobus", Some(path), sh("true"))?;
+    let b = c.c.bundle_str();
+    let mut cmd = c.cmd(&["create", "--bundle", &b, &c.c.id]);
+    cmd.env(
+        "DBUS_SYSTEM_BUS_ADDRESS",
+        "unix:path=/nonexistent/spec-tests-bus",
+    );
+    let out = ctx.exec(cmd, None)?;
+    ensure_eq(
+        out.code,
+        1,
+        &format!("create without a bus ({})", out.describe()),
+    )?;
+    if ctx.check_messages {
+        ensure(out.stderr.contains("/nonexistent/spec-tests-bus"), || {
+            format!("stderr should name the bus address: {}", out.describe())
+        })?;
+    }
+    let state = ctx.root.join(&c.c.id);
+    ensure(!state.exists(), || {
+        format!("state directory left: {}", state.display())
+    })?;
+    ensure(unit_gone(&c.unit), || format!("unit {} exists", c.unit))?;
+    ensure(!c.dir().exists(), || {
+        format!("cgroup {} made", c.dir().display())
+    })
 }
