@@ -447,8 +447,12 @@ fn default_path(ctx: &Ctx) -> TestResult {
 /// `create` fails (exit 1) naming the address, and leaves no state, unit or cgroup.
 fn no_bus_refused(ctx: &Ctx) -> TestResult {
     host_ok()?;
-    let path = ctx.new_cgroup_path("nobus");
-    let c = Sd::new(ctx, "nobus", Some(path), sh("true"))?;
+    let c = Sd::new(
+        ctx,
+        "nobus",
+        Some(ctx.systemd_cgroup_path("nobus")),
+        sh("true"),
+    )?;
     let b = c.c.bundle_str();
     let mut cmd = c.cmd(&["create", "--bundle", &b, &c.c.id]);
     cmd.env(
