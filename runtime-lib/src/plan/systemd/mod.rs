@@ -9,7 +9,7 @@
 //! systemd has properties for are sent as properties as well as written
 //! to files, so that systemd re-applies the same values when it reloads.
 
-pub mod gvariant;
+mod gvariant;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
