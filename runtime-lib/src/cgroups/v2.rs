@@ -54,8 +54,13 @@ pub(super) fn enable_above(dir: &Path) {
 /// would fail for the domain ones and turn it threaded for the others,
 /// and it is someone else's.
 fn enable_controllers(level: &Path) {
-    let procs = std::fs::read_to_string(level.join("cgroup.procs")).unwrap_or_default();
-    if level.join("cgroup.type").exists() && !procs.trim().is_empty() {
+    // The root's `cgroup.procs` can list the whole host: read only below it.
+    if level.join("cgroup.type").exists()
+        && !std::fs::read_to_string(level.join("cgroup.procs"))
+            .unwrap_or_default()
+            .trim()
+            .is_empty()
+    {
         return;
     }
     let available = std::fs::read_to_string(level.join("cgroup.controllers")).unwrap_or_default();
