@@ -25,5 +25,10 @@ fn main() {
         let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
         println!("cargo:rustc-link-arg-bin=cella=-Wl,--symbol-ordering-file={dir}/cella.order");
         println!("cargo:rustc-link-arg-bin=cella=-Wl,--no-warn-symbol-ordering");
+        // The entry point that re-executes from the sealed view before the C library starts
+        // (src/prestart.rs); x86_64 only, where it is written.
+        if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("x86_64") {
+            println!("cargo:rustc-link-arg-bin=cella=-Wl,-e,cella_prestart");
+        }
     }
 }

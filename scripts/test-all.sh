@@ -53,7 +53,7 @@ step_table=(
     "build              full        cargo build --release (the workspace but cella-bin)"
     "build-cella        full        build the shipped cella (scripts/build-release.sh)"
     "rootfs             full,quick  build rootfs"
-    "cella-binary       full        cella binary: a static PIE"
+    "cella-binary       full        cella binary: a static PIE, its pre-libc entry self-contained"
     "cargo-test         full,quick  cargo test (unit + integration)"
     "spec-tests-debug   quick       spec-tests against the debug cella (stop points included, 100 lifecycles)"
     "difftest-debug     quick       difftest: the corpus under runc and the debug cella"
@@ -240,7 +240,8 @@ step_build_cella() { limited 20m scripts/build-release.sh; }
 
 step_rootfs() { limited 5m fixtures/build-rootfs.sh "$rootfs"; }
 
-# The shipped cella is a static PIE: only a larger peak RSS in benches/ would show otherwise.
+# The shipped cella is a static PIE (only a larger peak RSS in benches/ would show otherwise),
+# whose entry point runs no code of the C library's before it has started.
 step_cella_binary() {
     need "$cella" build-cella
     if readelf -lW "$cella" | grep -q INTERP; then
@@ -248,6 +249,7 @@ step_cella_binary() {
         return 1
     fi
     readelf -hW "$cella" | grep -q 'DYN (' || { echo "test-all: $cella is not position-independent" >&2; return 1; }
+    scripts/check-prestart.sh "$cella"
 }
 
 # The shipped cella is linked with its hot functions together (runtime-bin/cella.order), and

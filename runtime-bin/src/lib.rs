@@ -6,6 +6,7 @@ mod commands;
 mod failure;
 mod fastparse;
 mod log;
+mod prestart;
 mod sealed;
 
 use failure::Failure;
@@ -137,10 +138,13 @@ pub fn run() -> ExitCode {
     // binary, so the container can never reach the host's (CVE-2019-5736):
     // re-executed before the command line is parsed when a quick look tells
     // (the parse would be paid twice), or just after.
-    if let Err(e) = sealed::early() {
-        eprintln!("cella: {e}");
-        return ExitCode::from(1);
-    }
+    let sealed = match sealed::early() {
+        Ok(sealed) => sealed,
+        Err(e) => {
+            eprintln!("cella: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let parsed = match fastparse::parse(&args) {
         Some(cli) => Ok(cli),
@@ -154,10 +158,12 @@ pub fn run() -> ExitCode {
             return ExitCode::from(u8::from(e.use_stderr()));
         }
     };
-    if matches!(
-        cli.command,
-        Some(Command::Create(_) | Command::Run(_) | Command::Exec(_))
-    ) {
+    if !sealed
+        && matches!(
+            cli.command,
+            Some(Command::Create(_) | Command::Run(_) | Command::Exec(_))
+        )
+    {
         if let Err(e) = sealed::after_parse(cli.root.as_deref()) {
             eprintln!("cella: {e}");
             return ExitCode::from(1);

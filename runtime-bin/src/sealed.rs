@@ -113,12 +113,14 @@ fn global_flag(arg: &OsStr, next: Option<&OsString>) -> Option<Flag> {
 }
 
 /// Re-executes from the sealed view when [`scan`] is sure the command needs
-/// it (it returns only if it does not, or on an error).
-pub(crate) fn early() -> Result<(), cella::Error> {
+/// it (it returns only if it does not, or on an error): `true` when it
+/// found this process running from the view already, so that
+/// [`after_parse`] need not look again.
+pub(crate) fn early() -> Result<bool, cella::Error> {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     match scan(&args) {
-        Some(sealed) => reexec(sealed.root),
-        None => Ok(()),
+        Some(sealed) => reexec(sealed.root).map(|()| true),
+        None => Ok(false),
     }
 }
 
