@@ -2,6 +2,8 @@
 //! parsing, logging and exit codes live here. The binary's `main` calls
 //! [`run`]; [`parse_args`] is the parser alone (fuzzed in `fuzz/`).
 
+#![deny(unsafe_code)]
+
 mod commands;
 mod failure;
 mod fastparse;
