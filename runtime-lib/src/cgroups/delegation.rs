@@ -10,11 +10,17 @@ use std::path::{Path, PathBuf};
 
 use nix::unistd::{access, AccessFlags};
 
+/// The deepest level of `dir` that exists (itself or an ancestor).
+pub(super) fn deepest_existing(dir: &Path) -> Option<&Path> {
+    dir.ancestors().find(|p| p.exists())
+}
+
 /// Why the caller cannot make `dir` its cgroup, or `None` if it can: the
-/// deepest existing level must be writable (to create the rest), or, when
-/// `dir` exists, its `cgroup.procs`.
-pub(super) fn creatable_refusal(dir: &Path) -> Option<String> {
-    let Some(existing) = dir.ancestors().find(|p| p.exists()) else {
+/// deepest existing level (`existing`, [`deepest_existing`] of `dir`) must
+/// be writable (to create the rest), or, when `dir` exists, its
+/// `cgroup.procs`.
+pub(super) fn refusal_below(dir: &Path, existing: Option<&Path>) -> Option<String> {
+    let Some(existing) = existing else {
         return Some("no level of it exists".to_string());
     };
     let (path, flags) = if existing == dir {
@@ -31,8 +37,8 @@ pub(super) fn creatable_refusal(dir: &Path) -> Option<String> {
 }
 
 /// v2 also needs the move from the caller's cgroup to be allowed.
-pub(super) fn v2_refusal(dir: &Path, own: &Path) -> Option<String> {
-    if let Some(why) = creatable_refusal(dir) {
+pub(super) fn v2_refusal(dir: &Path, own: &Path, existing: Option<&Path>) -> Option<String> {
+    if let Some(why) = refusal_below(dir, existing) {
         return Some(why);
     }
     let common = common_ancestor(dir, own);
@@ -76,6 +82,10 @@ mod tests {
     /// writable level can take the container, a read-only one cannot (as
     /// root, `access` ignores modes, so only the first part is checked
     /// there).
+    fn creatable_refusal(dir: &Path) -> Option<String> {
+        refusal_below(dir, deepest_existing(dir))
+    }
+
     #[test]
     fn usable_where_the_caller_may_write() {
         let base = std::env::temp_dir().join(format!("cella-delegation-{}", std::process::id()));

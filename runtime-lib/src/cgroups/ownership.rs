@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use nix::unistd::Pid;
 
-use super::delegation::{creatable_refusal, v2_refusal};
+use super::delegation::{deepest_existing, refusal_below, v2_refusal};
 use super::{io_err, CgroupError, ContainerCgroup, Found};
 
 impl ContainerCgroup {
@@ -25,23 +25,25 @@ impl ContainerCgroup {
     pub fn survey(&self, current: &ContainerCgroup) -> Result<Vec<Found>, CgroupError> {
         let mut all = Vec::new();
         for (name, leaf) in self.hierarchies() {
+            // Looked up once: every question below is about this level.
+            let existing = deepest_existing(leaf);
             let mut found = Found {
                 dir: leaf.to_path_buf(),
                 unusable: match (self, current) {
                     (ContainerCgroup::V2 { .. }, ContainerCgroup::V2 { dir: own }) => {
-                        v2_refusal(leaf, own)
+                        v2_refusal(leaf, own, existing)
                     }
-                    _ => creatable_refusal(leaf),
+                    _ => refusal_below(leaf, existing),
                 },
                 ..Found::default()
             };
             found.missing = leaf
                 .ancestors()
-                .take_while(|p| !p.exists())
+                .take_while(|p| Some(*p) != existing)
                 .map(Path::to_path_buf)
                 .collect();
             found.missing.reverse();
-            if leaf.is_dir() {
+            if existing == Some(leaf) && leaf.is_dir() {
                 let walked = walk(leaf, &mut |dir, pids| {
                     if dir != leaf {
                         found.descendants.push(dir.to_path_buf());
@@ -56,10 +58,10 @@ impl ContainerCgroup {
             }
             let v2 = matches!(self, ContainerCgroup::V2 { .. });
             if v2 || name == "freezer" {
-                found.frozen = frozen_level(leaf, v2);
+                found.frozen = existing.and_then(|dir| frozen_level(dir, v2));
             }
             if v2 {
-                found.controllers = controllers(leaf);
+                found.controllers = existing.map(controllers).unwrap_or_default();
             }
             all.push(found);
         }
@@ -87,13 +89,11 @@ fn frozen_level(dir: &Path, v2: bool) -> Option<PathBuf> {
     frozen.then_some(dir)
 }
 
-/// The controllers a new cgroup at `dir` may have: `cgroup.controllers` of
-/// its deepest existing level (a delegated subtree may have only some,
-/// systemd's default being memory and pids).
-fn controllers(dir: &Path) -> Vec<String> {
-    dir.ancestors()
-        .find(|p| p.exists())
-        .and_then(|p| std::fs::read_to_string(p.join("cgroup.controllers")).ok())
+/// The controllers a new cgroup below `existing` (the deepest existing
+/// level of its directory) may have: its `cgroup.controllers` (a delegated
+/// subtree may have only some, systemd's default being memory and pids).
+fn controllers(existing: &Path) -> Vec<String> {
+    std::fs::read_to_string(existing.join("cgroup.controllers"))
         .map(|list| list.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default()
 }

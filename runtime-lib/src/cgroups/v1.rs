@@ -14,6 +14,19 @@ pub(super) fn create(
 ) -> Result<(), CgroupError> {
     for (name, dir) in dirs {
         let cpuset = name.split(',').any(|c| c == "cpuset");
+        // Most often only the last level is missing: one mkdir then, no
+        // look at each level first.
+        match std::fs::create_dir(dir) {
+            Ok(()) => {
+                made.push(dir.clone());
+                if cpuset {
+                    fill_cpuset(dir)?;
+                }
+                continue;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(_) => {}
+        }
         let mut missing: Vec<&Path> = dir.ancestors().take_while(|p| !p.exists()).collect();
         missing.reverse();
         for level in missing {
