@@ -26,6 +26,7 @@ pub fn tests() -> Vec<Test> {
     let t = |name, f| Test::new("systemd", name, f);
     vec![
         t("scope_limits_and_reload", scope_limits_and_reload),
+        t("devices_after_reload", devices_after_reload),
         t("update_pause_ps_exec", update_pause_ps_exec),
         t("kill_all_delete_removes_unit", kill_all_delete_removes_unit),
         t("collect_mode_annotation", collect_mode_annotation),
@@ -279,6 +280,40 @@ fn scope_limits_and_reload(ctx: &Ctx) -> TestResult {
         cgroup_of(pid)?,
         rel,
         "the init's cgroup after daemon-reload",
+    )
+}
+
+/// The device rules outlive `systemctl daemon-reload`, which re-applies every unit's cgroup
+/// settings (runc sends them as DevicePolicy/DeviceAllow too; cella enforces them with its own
+/// program alone and sends none, so systemd has nothing to put in its place). The host's
+/// /dev/kmsg (1:11, in no default rule) bind-mounted into the container cannot be opened, before
+/// and after the reload, while /dev/null (1:3, allowed) can.
+fn devices_after_reload(ctx: &Ctx) -> TestResult {
+    host_ok()?;
+    let mut cfg = sh("sleep 1000");
+    if let Some(mounts) = cfg["mounts"].as_array_mut() {
+        mounts.push(json!({"destination": "/dev/denied", "type": "bind",
+                           "source": "/dev/kmsg", "options": ["bind"]}));
+    }
+    let c = Sd::new(ctx, "", Some(ctx.systemd_cgroup_path("")), cfg)?;
+    c.create_ok()?;
+    c.rt_ok(&["start", &c.c.id])?;
+    c.c.wait_status("running")?;
+    let probe = "for d in /dev/null /dev/denied; do if : < $d; then echo $d opened; \
+                 else echo $d refused; fi; done 2>/dev/null";
+    let want = "/dev/null opened\n/dev/denied refused";
+    let before = c.rt_ok(&["exec", &c.c.id, "sh", "-c", probe])?;
+    ensure_eq(
+        before.stdout.trim(),
+        want,
+        "opening devices before daemon-reload",
+    )?;
+    run_host(&["systemctl", "daemon-reload"])?;
+    let after = c.rt_ok(&["exec", &c.c.id, "sh", "-c", probe])?;
+    ensure_eq(
+        after.stdout.trim(),
+        want,
+        "opening devices after daemon-reload",
     )
 }
 
