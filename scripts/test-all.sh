@@ -434,8 +434,9 @@ run_vm_debian_spec_tests() {
         --add "$repo/spec-tests/expected:/payload/expected" --timeout 1000 -- "$@"
 }
 # The areas where the driver matters: placement, limits, the commands on a cgroup (update,
-# pause, ps, kill --all, exec), every lifecycle, the leak loop; about 90 tests.
-vm_debian_systemd_filter=(--filter '^(systemd|cgroups|resources|lifecycle|exec)\.'
+# pause, ps, kill --all, exec), every lifecycle, the leak loop, and every bad config (refused,
+# nothing left: no unit either); about 90 tests and the corpus.
+vm_debian_systemd_filter=(--filter '^(systemd|cgroups|resources|lifecycle|exec|bad_configs)\.'
     --filter '^security\.lifecycles_leak_nothing$' --filter '^as_runc\.cgroup2_tree_joined$'
     --filter '^mounts\.cgroup_mount$' --filter '^process\.kill_all_without_pidns$'
     --filter '^checker\.cgroup_limits$')
@@ -444,7 +445,7 @@ vm_debian_short_filter=(--filter '^(systemd|cgroups|resources)\.')
 step_vm_debian_spec_tests_systemd() {
     need "$cella" build-cella
     run_vm_debian_spec_tests "$cella" --systemd-cgroup --check-messages --lifecycles 100 \
-        "${vm_debian_systemd_filter[@]}"
+        --bad-configs /payload/bad-configs "${vm_debian_systemd_filter[@]}"
 }
 # From cella-payload.service's cgroup, as a program a service starts: a config without
 # cgroupsPath gets a sibling of the caller's cgroup, as in runc (docs/testing.md).
