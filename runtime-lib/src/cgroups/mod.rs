@@ -308,8 +308,15 @@ impl ContainerCgroup {
                 && own.foreign.is_empty()
                 && kill.exists()
             {
-                std::fs::write(&kill, "1").map_err(io_err("write", &kill))?;
-                return Ok(Vec::new());
+                return match std::fs::write(&kill, "1") {
+                    // Removed since it was looked at (systemd removes an emptied scope's
+                    // cgroup at once): the kernel removes only an empty cgroup, so nothing
+                    // is left to kill.
+                    Err(e) if matches!(e.raw_os_error(), Some(libc::ENODEV | libc::ENOENT)) => {
+                        Ok(Vec::new())
+                    }
+                    written => written.map(|()| Vec::new()).map_err(io_err("write", &kill)),
+                };
             }
         }
         self.while_frozen(|| {
