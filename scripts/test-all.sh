@@ -70,6 +70,7 @@ step_table=(
     "vm-embedding       full        embedding tests and examples in a cgroup v2 VM"
     "vm-debian-guest    full        the Debian 12 systemd guest: boots, runs the engines and cella (vm/debian/check.sh)"
     "vm-debian-engines  full        the engines with the systemd cgroup driver in the Debian guest, through cella and runc"
+    "vm-debian-engine-tests  full   engine-tests --systemd-cgroup (CRI SystemdCgroup, -it, limits in units) in the Debian guest, cella then runc"
     "vm-debian-spec-tests-systemd  full  spec-tests (cgroup areas) against cella with --systemd-cgroup in the Debian systemd guest"
     "vm-debian-spec-tests          full  spec-tests (cgroups, resources, systemd) against cella, cgroupfs driver, in the Debian guest"
     "vm-debian-spec-tests-runc     extra spec-tests (cgroups, resources, systemd) against runc --systemd-cgroup in the Debian guest (harness check, by --step only: expected: spec-tests/expected/runc-debian-systemd.txt)"
@@ -412,6 +413,27 @@ step_vm_debian_engines() {
         --rootfs "$rootfs" --timeout 1100 \
         --add engine-tests/guest/systemd-driver.sh:/payload/systemd-driver.sh -- \
         sh -c '/payload/systemd-driver.sh; a=$?; /payload/systemd-driver.sh /usr/sbin/runc && [ $a = 0 ]'
+}
+
+# engine-tests itself in the Debian guest with every engine on the systemd cgroup driver
+# (--systemd-cgroup: containerd's CRI plugin with SystemdCgroup = true, ctr
+# --runc-systemd-cgroup, podman's cgroup_manager = "systemd", dockerd's
+# native.cgroupdriver=systemd, slices as cgroup parents, the scopes' properties checked with
+# systemctl show), through cella and then runc in one boot (engine-tests/guest/engine-tests.sh).
+# A subset (vm_debian_engine_filter): what the systemd driver changes and what
+# vm-debian-engines' script lacks (the CRI plugin, exec -it/run -it in tmux, limits in the
+# units and the cgroup files, update, pause, stop, rm); engine-tests/README.md has the timings.
+vm_debian_engine_filter='^(containerd\.(run_detached|exec|exec_tty|pause_resume|kill_delete|run_tty|limits|create_failure_shows_runtime_error)|cri\..*|podman\.(run_detached_logs|exec|exec_tty|run_tty_window_size|pause_unpause|stop_sigterm_then_sigkill|rm_force|limits|update|no_runtime_state_left)|docker\.(run_rm_exit_code|run_detached_exec_logs|exec_tty|run_tty|pause_unpause|stop_rm|limits_and_update))$'
+step_vm_debian_engine_tests() {
+    need "$cella" build-cella
+    need "$target_dir/release/engine-tests" build
+    suite "$passed_line" limited 30m vm/run.sh --image debian --cella "$cella" \
+        --rootfs "$rootfs" --timeout 1700 \
+        --add "$target_dir/release/engine-tests:/payload/engine-tests" \
+        --add engine-tests/cri_client.py:/payload/cri_client.py \
+        --add engine-tests/guest/engine-tests.sh:/payload/engine-tests.sh \
+        -- /payload/engine-tests.sh --filter "$vm_debian_engine_filter"
+    require_totals '^[1-9][0-9]* passed, 0 failed, 0 skipped' "engine-tests failed or skipped in the Debian guest"
 }
 
 # spec-tests in the Debian 12 systemd guest (vm/README.md, --image debian; the payload runs in

@@ -4,7 +4,8 @@
 //! side and from the host's. Point it at cella or at runc: a test that fails
 //! with runc too is the harness's fault, not the runtime's.
 //!
-//! Usage: `engine-tests --runtime PATH [--rootfs DIR] [--filter REGEX] [--list]`
+//! Usage: `engine-tests --runtime PATH [--rootfs DIR] [--filter REGEX] [--systemd-cgroup]
+//! [--scripts DIR] [--list]`
 
 mod cmd;
 mod containerd;
@@ -14,6 +15,7 @@ mod env;
 mod image;
 mod leftovers;
 mod podman;
+mod systemd;
 mod tmux;
 
 use std::panic::{self, AssertUnwindSafe};
@@ -43,6 +45,17 @@ struct Args {
     /// Print the test names and exit.
     #[arg(long)]
     list: bool,
+    /// Every engine on the systemd cgroup driver (containerd's CRI plugin
+    /// with `SystemdCgroup = true`, `ctr --runc-systemd-cgroup`, podman's
+    /// `cgroup_manager = "systemd"`, dockerd's `native.cgroupdriver=systemd`),
+    /// with slices as cgroup parents; the tests also check the containers'
+    /// scope units. Needs systemd as PID 1 on a pure cgroup v2 host.
+    #[arg(long)]
+    systemd_cgroup: bool,
+    /// The directory of the helper scripts (`cri_client.py`); default: the
+    /// source directory this binary was built from.
+    #[arg(long)]
+    scripts: Option<PathBuf>,
 }
 
 /// One test of a group: its short name and function.
@@ -182,8 +195,29 @@ fn main() -> ExitCode {
         eprintln!("engine-tests: must run as root (the engines run containers as root)");
         return ExitCode::from(2);
     }
-    let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let env = match Env::new(runtime, rootfs, scripts) {
+    if args.systemd_cgroup {
+        if !std::path::Path::new("/run/systemd/system").exists() {
+            eprintln!("engine-tests: --systemd-cgroup: systemd is not running here (no /run/systemd/system)");
+            return ExitCode::from(2);
+        }
+        if !std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+            eprintln!(
+                "engine-tests: --systemd-cgroup: /sys/fs/cgroup is not a pure cgroup v2 tree"
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let scripts = args
+        .scripts
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    if !scripts.join("cri_client.py").is_file() {
+        eprintln!(
+            "engine-tests: --scripts {}: no cri_client.py there",
+            scripts.display()
+        );
+        return ExitCode::from(2);
+    }
+    let env = match Env::new(runtime, rootfs, scripts, args.systemd_cgroup) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("engine-tests: {e}");
@@ -201,9 +235,15 @@ fn main() -> ExitCode {
     let planned = all_names().iter().filter(|n| tap.selected(n)).count() + 1;
     println!("1..{planned}");
     println!(
-        "# runtime {} work {}",
+        "# runtime {} work {} cgroup driver {}{}",
         env.runtime.display(),
-        env.work.display()
+        env.work.display(),
+        if env.systemd { "systemd" } else { "cgroupfs" },
+        if env.apparmor {
+            " (AppArmor on: containers run apparmor=unconfined)"
+        } else {
+            ""
+        }
     );
     let t0 = Instant::now();
     containerd::run(&env, &mut tap);
