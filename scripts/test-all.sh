@@ -432,6 +432,7 @@ step_vm_debian_engine_tests() {
         --add "$target_dir/release/engine-tests:/payload/engine-tests" \
         --add engine-tests/cri_client.py:/payload/cri_client.py \
         --add engine-tests/guest/engine-tests.sh:/payload/engine-tests.sh \
+        --add engine-tests/guest/runc-expected.txt:/payload/runc-expected.txt \
         -- /payload/engine-tests.sh --filter "$vm_debian_engine_filter"
     require_totals '^[1-9][0-9]* passed, 0 failed, 0 skipped' "engine-tests failed or skipped in the Debian guest"
 }

@@ -8,7 +8,11 @@
 #       --add "$CARGO_TARGET_DIR/release/engine-tests:/payload/engine-tests" \
 #       --add engine-tests/cri_client.py:/payload/cri_client.py \
 #       --add engine-tests/guest/engine-tests.sh:/payload/engine-tests.sh \
+#       --add engine-tests/guest/runc-expected.txt:/payload/runc-expected.txt \
 #       -- /payload/engine-tests.sh [ENGINE-TESTS-ARGS...]
+#
+# runc's run gets --expected-failures /payload/runc-expected.txt (runc 1.1.5's known failures
+# there, reported as TODO; the file says why).
 #
 # ENGINE-TESTS-ARGS (e.g. --filter REGEX) go to both runs. RUNTIMES (default: cella, then runc)
 # lists the runtimes to run. Prints each run's TAP, then one line per runtime and a closing
@@ -25,8 +29,11 @@ for rt in $runtimes; do
     out=/tmp/engine-tests-$name.out
     echo "# engine-tests --systemd-cgroup --runtime $rt"
     start=$(date +%s)
+    expected=""
+    case $name in runc*) expected="--expected-failures /payload/runc-expected.txt" ;; esac
+    # shellcheck disable=SC2086 # $expected is empty or two words
     { /payload/engine-tests --runtime "$rt" --rootfs /payload/rootfs --scripts /payload \
-        --systemd-cgroup "$@"; echo $? >/tmp/engine-tests-$name.rc; } 2>&1 | tee "$out"
+        --systemd-cgroup $expected "$@"; echo $? >/tmp/engine-tests-$name.rc; } 2>&1 | tee "$out"
     took=$(($(date +%s) - start))
     r=$(cat /tmp/engine-tests-$name.rc)
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n1)
@@ -41,7 +48,8 @@ for rt in $runtimes; do
     passed=$((passed + p))
     failed=$((failed + f))
     skipped=$((skipped + s))
-    summary="$summary# $name: $line, ${took} s (exit $r)
+    todo=$(grep -E '^# [0-9]+ expected failures' "$out" | sed 's/^# //')
+    summary="$summary# $name: $line, ${took} s (exit $r)${todo:+; $todo}
 "
 done
 printf '%s' "$summary"

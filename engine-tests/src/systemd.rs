@@ -23,10 +23,13 @@ pub fn loaded(env: &Env, unit: &str) -> Result<bool, String> {
         "--plain",
         unit,
     ]))?;
-    Ok(out
-        .stdout
-        .lines()
-        .any(|l| l.split_whitespace().next() == Some(unit)))
+    Ok(out.stdout.lines().any(|l| unit_column(l) == Some(unit)))
+}
+
+/// The unit of a `systemctl list-units` line (after the `●` that marks a
+/// failed or not-found unit, if any).
+fn unit_column(line: &str) -> Option<&str> {
+    line.split_whitespace().find(|t| *t != "●" && *t != "*")
 }
 
 /// The unit of `pid`'s cgroup (the last component of its v2 path).
@@ -133,7 +136,7 @@ pub fn our_units(env: &Env) -> Vec<String> {
     let units: Vec<String> = out
         .stdout
         .lines()
-        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(unit_column)
         .map(str::to_string)
         .collect();
     let ours = |s: &str| {
