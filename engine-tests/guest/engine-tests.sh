@@ -48,6 +48,16 @@ for rt in $runtimes; do
     passed=$((passed + p))
     failed=$((failed + f))
     skipped=$((skipped + s))
+    # An outside check of the suite's own clean-up: no unit of the run is loaded, no cgroup of
+    # its slices is left.
+    left=$(systemctl list-units --all --no-legend --plain --type=slice,scope |
+        awk '{ u = ($1 == "●") ? $2 : $1 } u ~ /^(engine_tests_|cri-containerd-|libpod-|docker-|ctr-)/ { print u }')
+    left="$left$(find /sys/fs/cgroup -maxdepth 3 -type d -name 'engine_tests_*' 2>/dev/null)"
+    if [ -n "$left" ]; then
+        echo "# $name: left after the run:" $left
+        failed=$((failed + 1))
+        rc=1
+    fi
     todo=$(grep -E '^# [0-9]+ expected failures' "$out" | sed 's/^# //')
     summary="$summary# $name: $line, ${took} s (exit $r)${todo:+; $todo}
 "
