@@ -112,6 +112,9 @@ MESSAGES = {
     ],
     "LinuxContainerSecurityContext": [
         ("namespace_options", 3, "msg:NamespaceOption"),
+        # The deprecated string form ("unconfined", "runtime/default",
+        # "localhost/<name>"), which containerd 1.6 reads.
+        ("apparmor_profile", 9, "string"),
     ],
     "LinuxContainerConfig": [
         ("resources", 1, "msg:LinuxContainerResources"),
@@ -389,7 +392,8 @@ def parse_env(pairs):
 def container_config(client, args):
     security = client.new(
         "LinuxContainerSecurityContext",
-        namespace_options=namespace_option(client, args.host_network))
+        namespace_options=namespace_option(client, args.host_network),
+        apparmor_profile=args.apparmor_profile or "")
     return client.new(
         "ContainerConfig",
         metadata=client.new("ContainerMetadata", name=args.name),
@@ -562,6 +566,8 @@ def _add_create(sub):
     p.add_argument("--cpu-period", type=int)
     p.add_argument("--log-path", default="", metavar="REL")
     p.add_argument("--tty", action="store_true")
+    p.add_argument("--apparmor-profile", default="",
+                   help="unconfined, runtime/default or localhost/NAME")
     # The sandbox config runp used, repeated (see cmd_create).
     p.add_argument("--pod-name", default="")
     p.add_argument("--pod-namespace", default="")

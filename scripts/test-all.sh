@@ -70,6 +70,7 @@ step_table=(
     "vm-embedding       full        embedding tests and examples in a cgroup v2 VM"
     "vm-debian-guest    full        the Debian 12 systemd guest: boots, runs the engines and cella (vm/debian/check.sh)"
     "vm-debian-engines  full        the engines with the systemd cgroup driver in the Debian guest, through cella and runc"
+    "vm-debian-engine-tests  full   engine-tests --systemd-cgroup (CRI SystemdCgroup, -it, limits in units) in the Debian guest, cella then runc"
     "vm-debian-spec-tests-systemd  full  spec-tests (cgroup areas) against cella with --systemd-cgroup in the Debian systemd guest"
     "vm-debian-spec-tests          full  spec-tests (cgroups, resources, systemd) against cella, cgroupfs driver, in the Debian guest"
     "vm-debian-spec-tests-runc     extra spec-tests (cgroups, resources, systemd) against runc --systemd-cgroup in the Debian guest (harness check, by --step only: expected: spec-tests/expected/runc-debian-systemd.txt)"
@@ -414,6 +415,32 @@ step_vm_debian_engines() {
         --rootfs "$rootfs" --timeout 1100 \
         --add engine-tests/guest/systemd-driver.sh:/payload/systemd-driver.sh -- \
         sh -c '/payload/systemd-driver.sh; a=$?; /payload/systemd-driver.sh /usr/sbin/runc && [ $a = 0 ]'
+}
+
+# engine-tests itself in the Debian guest with every engine on the systemd cgroup driver
+# (--systemd-cgroup: containerd's CRI plugin with SystemdCgroup = true, ctr
+# --runc-systemd-cgroup, podman's cgroup_manager = "systemd", dockerd's
+# native.cgroupdriver=systemd, slices as cgroup parents, the scopes' properties checked with
+# systemctl show), through cella and then runc in one boot (engine-tests/guest/engine-tests.sh).
+# A subset (vm_debian_engine_filter): what the systemd driver changes and what
+# vm-debian-engines' script lacks: every CRI test (SystemdCgroup = true: sandbox and container
+# scopes, create/start/exec-sync/stop/remove, limits at create and UpdateContainerResources),
+# exec -it and run -it in tmux for ctr, podman and docker, placement in the scope, limits and
+# update in the unit and the cgroup files, the unit gone after delete. pause/unpause, stop and
+# rm of podman, docker and ctr are that script's. The whole suite takes about twice as long
+# (docs/testing.md, "engine-tests with the systemd cgroup driver").
+vm_debian_engine_filter='^(containerd\.(run_detached|exec_tty|run_tty|limits|kill_delete)|cri\..*|podman\.(run_detached_logs|exec_tty|run_tty_window_size|limits|update|no_runtime_state_left)|docker\.(run_detached_exec_logs|exec_tty|run_tty|limits_and_update))$'
+step_vm_debian_engine_tests() {
+    need "$cella" build-cella
+    need "$target_dir/release/engine-tests" build
+    suite "$passed_line" limited 30m vm/run.sh --image debian --cella "$cella" \
+        --rootfs "$rootfs" --timeout 1700 \
+        --add "$target_dir/release/engine-tests:/payload/engine-tests" \
+        --add engine-tests/cri_client.py:/payload/cri_client.py \
+        --add engine-tests/guest/engine-tests.sh:/payload/engine-tests.sh \
+        --add engine-tests/guest/runc-expected.txt:/payload/runc-expected.txt \
+        -- /payload/engine-tests.sh --filter "$vm_debian_engine_filter"
+    require_totals '^[1-9][0-9]* passed, 0 failed, 0 skipped' "engine-tests failed or skipped in the Debian guest"
 }
 
 # spec-tests in the Debian 12 systemd guest (vm/README.md, --image debian; the payload runs in

@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use crate::cmd::{wait_until, Cmd, Daemon, Out};
 use crate::env::{
-    cgroup_file, cgroup_of, contains, ensure, ensure_eq, freezer_state, proc_alive, wait_gone, Env,
-    TestResult,
+    cgroup_dir, cgroup_file, cgroup_of, contains, ensure, ensure_eq, freezer_state, proc_alive,
+    wait_gone, CgroupParent, Env, TestResult,
 };
 use crate::image;
+use crate::systemd;
 use crate::tmux::shell_round;
 use crate::{Tap, Test};
 
@@ -27,8 +28,15 @@ pub struct Containerd<'a> {
     /// Where the runtime keeps its state for the shim: `--runc-root` plus
     /// the namespace, which the shim appends.
     runc_root: PathBuf,
+    /// cgroupfs: `/<ns>`, where the cgroups `/<ns>/<id>` of containerd's
+    /// default go; systemd: the slice ctr's `--cgroup <slice>:ctr:<id>`
+    /// names (the scope `ctr-<id>.scope`).
+    parent: CgroupParent,
     _daemon: Daemon,
 }
+
+/// The prefix of ctr's scope units (`--cgroup <slice>:ctr:<id>`).
+const SCOPE_PREFIX: &str = "ctr";
 
 fn tests<'a>() -> Vec<Test<Containerd<'a>>> {
     vec![
@@ -108,6 +116,15 @@ impl<'a> Containerd<'a> {
             dir,
             socket,
             ns: env.prefix.clone(),
+            parent: if env.systemd {
+                env.cgroup_parent("ctr")
+            } else {
+                CgroupParent {
+                    arg: env.prefix.clone(),
+                    path: format!("/{}", env.prefix),
+                    slice: None,
+                }
+            },
             _daemon: daemon,
         };
         let tar = image::archive(env, &image::BUSYBOX)?;
@@ -127,16 +144,37 @@ impl<'a> Containerd<'a> {
     fn run_cmd(&self, extra: &[&str], id: &str, argv: &[&str]) -> Cmd {
         self.ctr()
             .arg("run")
-            .arg("--runc-binary")
-            .arg(&self.env.runtime)
-            .arg("--runc-root")
-            .arg(self.runc_root.parent().unwrap_or(&self.runc_root))
-            .arg("--fifo-dir")
-            .arg(self.dir.join("fifo"))
+            .args(self.run_opts(id))
             .args(extra)
             .arg(image::reference(image::BUSYBOX.name))
             .arg(id)
             .args(argv)
+    }
+
+    /// The options of every `ctr run`: the runtime, its root, the fifo
+    /// directory and, under the systemd driver, `--runc-systemd-cgroup`
+    /// (the shim passes `--systemd-cgroup` to the runtime) with a
+    /// `slice:prefix:name` cgroup (containerd's default `/<ns>/<id>` is a
+    /// cgroupfs path).
+    fn run_opts(&self, id: &str) -> Vec<String> {
+        let mut v = vec![
+            "--runc-binary".to_string(),
+            self.env.runtime.display().to_string(),
+            "--runc-root".into(),
+            self.runc_root
+                .parent()
+                .unwrap_or(&self.runc_root)
+                .display()
+                .to_string(),
+            "--fifo-dir".into(),
+            self.dir.join("fifo").display().to_string(),
+        ];
+        if let Some(slice) = &self.parent.slice {
+            v.push("--runc-systemd-cgroup".into());
+            v.push("--cgroup".into());
+            v.push(format!("{slice}:{SCOPE_PREFIX}:{id}"));
+        }
+        v
     }
 
     /// Starts a detached container running `script`; returns its host pid.
@@ -186,7 +224,7 @@ impl Drop for Containerd<'_> {
     /// The runtime makes the namespace's parent cgroup (`/<ns>`) for the
     /// first container and, like runc, removes only each container's own.
     fn drop(&mut self) {
-        crate::env::remove_cgroup_parent(&self.ns);
+        self.env.remove_cgroup_parent(&self.parent, &[]);
     }
 }
 
@@ -258,7 +296,11 @@ fn run_detached(c: &Containerd) -> TestResult {
     let t = c.detached(&id, &[], "sleep 1000")?;
     let pid = t.pid()?;
     let cg = cgroup_of(pid, "memory")?;
-    ensure_eq(cg, format!("/{}/{id}", c.ns), "memory cgroup of the task")?;
+    if c.env.systemd {
+        systemd::check_scope(c.env, pid, &c.parent, SCOPE_PREFIX, &id)?;
+    } else {
+        ensure_eq(cg, format!("/{}/{id}", c.ns), "memory cgroup of the task")?;
+    }
     let state = c
         .env
         .run_ok(c.env.runtime_cmd(&c.runc_root).args(["state", &id]))?;
@@ -372,6 +414,7 @@ fn kill_delete(c: &Containerd) -> TestResult {
     )?;
     let pid = t.pid()?;
     let cg = cgroup_of(pid, "pids")?;
+    let unit = systemd::unit_if_systemd(c.env, pid)?;
     c.env.run_ok(c.ctr().args(["task", "kill", &id]))?;
     c.wait_status(&id, "STOPPED")?;
     let del = c.env.run_ok(c.ctr().args(["task", "delete", &id]))?;
@@ -393,10 +436,11 @@ fn kill_delete(c: &Containerd) -> TestResult {
             format!("runtime still lists {i}")
         })?;
     }
-    let dir = PathBuf::from(format!("/sys/fs/cgroup/pids{cg}"));
+    let dir = cgroup_dir(&cg, "pids");
     ensure(!dir.exists(), || {
         format!("{} is left after delete", dir.display())
-    })
+    })?;
+    systemd::unit_gone(c.env, unit.as_deref())
 }
 
 /// `ctr run -t` in a real terminal: the size follows the terminal, the exit
@@ -404,12 +448,10 @@ fn kill_delete(c: &Containerd) -> TestResult {
 fn run_tty(c: &Containerd) -> TestResult {
     let id = c.id("tty");
     let cmd = format!(
-        "ctr --address {} --namespace {} run -t --rm --runc-binary {} --runc-root {} --fifo-dir {} {} {id} sh",
+        "ctr --address {} --namespace {} run -t --rm {} {} {id} sh",
         c.socket.display(),
         c.ns,
-        c.env.runtime.display(),
-        c.runc_root.parent().unwrap_or(&c.runc_root).display(),
-        c.dir.join("fifo").display(),
+        c.run_opts(&id).join(" "),
         image::reference(image::BUSYBOX.name)
     );
     shell_round(c.env, "ctr-run", &cmd, 97, 23, 6)
@@ -431,7 +473,12 @@ fn limits(c: &Containerd) -> TestResult {
     let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
     ensure(quota == "50000" || quota == "50000 100000", || {
         format!("cpu quota {quota:?}, want 50000 per 100000")
-    })
+    })?;
+    systemd::unit_has(
+        c.env,
+        pid,
+        &[("MemoryMax", "67108864"), ("CPUQuotaPerSecUSec", "500ms")],
+    )
 }
 
 /// A create that fails: containerd shows the runtime's own error message,
@@ -463,5 +510,8 @@ fn create_failure_shows_runtime_error(c: &Containerd) -> TestResult {
     ensure(leftover.is_empty(), || {
         format!("a failed create left cgroups {leftover:?}")
     })?;
+    if c.env.systemd {
+        systemd::unit_gone(c.env, Some(&format!("{SCOPE_PREFIX}-{id}.scope")))?;
+    }
     Ok(())
 }

@@ -17,13 +17,18 @@ use serde_json::Value;
 
 use crate::cmd::{Cmd, Daemon};
 use crate::env::{
-    cgroup_file, cgroup_of, contains, ensure, ensure_eq, proc_alive, wait_gone, Env, TestResult,
+    cgroup_file, cgroup_of, contains, ensure, ensure_eq, proc_alive, wait_gone, CgroupParent, Env,
+    TestResult,
 };
 use crate::image;
+use crate::systemd;
 use crate::{Tap, Test};
 
 /// The runtime handler name the pods ask for (`runtimeClassName` maps to it).
 const HANDLER: &str = "under-test";
+
+/// The prefix of the CRI plugin's scope units (`<slice>:cri-containerd:<id>`).
+const SCOPE_PREFIX: &str = "cri-containerd";
 
 pub struct Cri<'a> {
     env: &'a Env,
@@ -31,7 +36,12 @@ pub struct Cri<'a> {
     /// The runtime's `--root` for the shim: the `Root` option plus the
     /// containerd namespace `k8s.io`.
     runc_root: PathBuf,
-    cgroup_parent: String,
+    /// The pod's cgroup parent. Under the systemd driver the pod gets the
+    /// slice's full path, as the kubelet sends it
+    /// (`/kubepods.slice/kubepods-besteffort.slice/...`); containerd takes its
+    /// last component and makes each container's cgroupsPath
+    /// `<slice>:cri-containerd:<id>`.
+    parent: CgroupParent,
     pod: String,
     _daemon: Daemon,
 }
@@ -68,11 +78,12 @@ fn cri_config(env: &Env, dir: &std::path::Path) -> String {
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{HANDLER}.options]
         BinaryName = "{rt}"
         Root = "{d}/runc-root"
-        SystemdCgroup = false
+        SystemdCgroup = {systemd}
 "#,
         pause = image::reference(image::PAUSE.name),
         d = dir.display(),
         rt = env.runtime.display(),
+        systemd = env.systemd,
     )
 }
 
@@ -95,7 +106,7 @@ impl<'a> Cri<'a> {
             env,
             runc_root: dir.join("runc-root/k8s.io"),
             socket,
-            cgroup_parent: format!("/{}-cri", env.prefix),
+            parent: env.cgroup_parent("cri"),
             pod: String::new(),
             _daemon: daemon,
         };
@@ -111,7 +122,7 @@ impl<'a> Cri<'a> {
             HANDLER,
             "--host-network",
             "--cgroup-parent",
-            &c.cgroup_parent.clone(),
+            &c.parent.path.clone(),
         ])?;
         c.pod = v["pod_sandbox_id"]
             .as_str()
@@ -148,9 +159,12 @@ impl<'a> Cri<'a> {
             "--pod-uid",
             &self.env.prefix,
             "--pod-cgroup-parent",
-            &self.cgroup_parent,
+            &self.parent.path,
             "--host-network",
         ];
+        if self.env.apparmor {
+            args.extend_from_slice(&["--apparmor-profile", "unconfined"]);
+        }
         let image = image::reference(image::BUSYBOX.name);
         args.extend_from_slice(&["--image", &image]);
         args.extend_from_slice(extra);
@@ -172,7 +186,7 @@ impl Drop for Cri<'_> {
             let _ = self.call(&["stopp", &self.pod]);
             let _ = self.call(&["rmp", &self.pod]);
         }
-        crate::env::remove_cgroup_parent(&self.cgroup_parent);
+        self.env.remove_cgroup_parent(&self.parent, &[]);
     }
 }
 
@@ -224,9 +238,10 @@ fn handler_runs_sandbox(c: &Cri) -> TestResult {
         )
     })?;
     let cg = cgroup_of(pid, "memory")?;
-    ensure(cg.starts_with(&format!("{}/", c.cgroup_parent)), || {
-        format!("sandbox cgroup {cg} is not under {}", c.cgroup_parent)
-    })
+    ensure(cg.starts_with(&format!("{}/", c.parent.path)), || {
+        format!("sandbox cgroup {cg} is not under {}", c.parent.path)
+    })?;
+    systemd::check_scope(c.env, pid, &c.parent, SCOPE_PREFIX, &c.pod).map(drop)
 }
 
 /// create, start, status, exec (output, stderr and status through the CRI),
@@ -243,6 +258,7 @@ fn container_lifecycle(c: &Cri) -> TestResult {
     ensure(c.env.runtime_ids(&c.runc_root)?.contains(&ctr.id), || {
         "the runtime does not list the container".into()
     })?;
+    let unit = systemd::check_scope(c.env, pid, &c.parent, SCOPE_PREFIX, &ctr.id)?;
     let ex = c.call(&[
         "exec-sync",
         &ctr.id,
@@ -269,6 +285,7 @@ fn container_lifecycle(c: &Cri) -> TestResult {
         "exit code after SIGTERM",
     )?;
     wait_gone(pid, Duration::from_secs(10))?;
+    systemd::unit_gone(c.env, unit.as_deref())?;
     c.call(&["rm", &ctr.id])?;
     let ps = c.call(&["ps"])?;
     contains(&ps.to_string(), "\"containers\"", "ps answer")?;
@@ -281,7 +298,8 @@ fn container_lifecycle(c: &Cri) -> TestResult {
 }
 
 /// Limits at create and `UpdateContainerResources` (the runtime's `update
-/// --resources -`) reach the container's cgroup.
+/// --resources -`) reach the container's cgroup and, under the systemd
+/// driver, its scope's properties.
 fn update_resources(c: &Cri) -> TestResult {
     let ctr = c.container(
         "upd",
@@ -298,6 +316,15 @@ fn update_resources(c: &Cri) -> TestResult {
     let pid = ctr.pid()?;
     let mem = || cgroup_file(pid, "memory", "memory.limit_in_bytes", "memory.max");
     ensure_eq(mem()?, "67108864".to_string(), "memory limit at create")?;
+    let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
+    ensure(quota == "50000" || quota == "50000 100000", || {
+        format!("cpu quota at create: {quota:?}")
+    })?;
+    systemd::unit_has(
+        c.env,
+        pid,
+        &[("MemoryMax", "67108864"), ("CPUQuotaPerSecUSec", "500ms")],
+    )?;
     c.call(&[
         "update",
         &ctr.id,
@@ -312,5 +339,10 @@ fn update_resources(c: &Cri) -> TestResult {
     let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
     ensure(quota == "20000" || quota == "20000 100000", || {
         format!("cpu quota after update: {quota:?}")
-    })
+    })?;
+    systemd::unit_has(
+        c.env,
+        pid,
+        &[("MemoryMax", "134217728"), ("CPUQuotaPerSecUSec", "200ms")],
+    )
 }

@@ -12,12 +12,16 @@ use std::time::Duration;
 
 use crate::cmd::{wait_until, Cmd, Daemon, Out};
 use crate::env::{
-    cgroup_file, cgroup_of, contains, ensure, ensure_eq, freezer_state, proc_alive, wait_gone, Env,
-    TestResult,
+    cgroup_dir, cgroup_file, cgroup_of, contains, ensure, ensure_eq, freezer_state, proc_alive,
+    wait_gone, CgroupParent, Env, TestResult,
 };
 use crate::image;
+use crate::systemd;
 use crate::tmux::shell_round;
 use crate::{Tap, Test};
+
+/// The prefix of dockerd's scope units (`<slice>:docker:<id>`).
+const SCOPE_PREFIX: &str = "docker";
 
 /// Debian's client: the one that matches the daemon's API.
 const DOCKER: &str = "/usr/bin/docker";
@@ -29,7 +33,9 @@ pub struct Docker<'a> {
     /// The runtime's `--root`: dockerd's exec root, `runtime-runc` (for every runtime), and the
     /// containerd namespace `moby`, which the shim appends.
     runtime_root: PathBuf,
-    cgroup_parent: String,
+    /// dockerd's `--cgroup-parent`: a cgroup path (cgroupfs) or a slice
+    /// (systemd: the containers' scopes are `docker-<id>.scope`).
+    parent: CgroupParent,
     image: String,
     // Field order is drop order: dockerd stops before its containerd.
     _dockerd: Daemon,
@@ -71,7 +77,8 @@ impl<'a> Docker<'a> {
             "default-runtime": "rt",
         });
         std::fs::write(&daemon_json, config.to_string()).map_err(|e| e.to_string())?;
-        let cgroup_parent = format!("/{}-docker", env.prefix);
+        let parent = env.cgroup_parent("docker");
+        let driver = if env.systemd { "systemd" } else { "cgroupfs" };
         let mut cmd = Command::new("dockerd");
         cmd.arg("--config-file")
             .arg(&daemon_json)
@@ -93,9 +100,10 @@ impl<'a> Docker<'a> {
                 "--ip-masq=false",
             ])
             .args(["--default-ulimit", "nofile=4096:4096"])
-            .args(["--exec-opt", "native.cgroupdriver=cgroupfs"])
+            .arg("--exec-opt")
+            .arg(format!("native.cgroupdriver={driver}"))
             .arg("--cgroup-parent")
-            .arg(&cgroup_parent);
+            .arg(&parent.arg);
         let mut dockerd = Daemon::start("dockerd", cmd, dir.join("dockerd.log"))?;
         let version = || {
             Cmd::new(DOCKER)
@@ -116,7 +124,7 @@ impl<'a> Docker<'a> {
             runtime_root: dir.join("exec/runtime-runc/moby"),
             dir,
             socket,
-            cgroup_parent,
+            parent,
             image: image::reference(image::BUSYBOX.name),
             _dockerd: dockerd,
             _containerd: containerd,
@@ -143,6 +151,14 @@ impl<'a> Docker<'a> {
         )
     }
 
+    /// `docker run` with the options every container gets (see
+    /// [`Env::security_opts`]).
+    fn run(&self, opts: &[&str]) -> Cmd {
+        self.docker(&["run"])
+            .args(self.env.security_opts())
+            .args(opts)
+    }
+
     fn name(&self, n: &str) -> String {
         format!("{n}-{}", self.env.runtime_name)
     }
@@ -150,7 +166,7 @@ impl<'a> Docker<'a> {
     fn detached(&self, name: &str, opts: &[&str], script: &str) -> Result<Ctr<'_, 'a>, String> {
         let name = self.name(name);
         let out = self.env.run_ok(
-            self.docker(&["run", "-d", "--name", &name])
+            self.run(&["-d", "--name", &name])
                 .args(opts)
                 .arg(&self.image)
                 .args(["sh", "-c", script]),
@@ -184,7 +200,7 @@ impl Drop for Docker<'_> {
                 let _ = self.env.run(self.docker(&["rm", "-f", id]));
             }
         }
-        crate::env::remove_cgroup_parent(&self.cgroup_parent);
+        self.env.remove_cgroup_parent(&self.parent, &[]);
     }
 }
 
@@ -217,11 +233,13 @@ impl Drop for Ctr<'_, '_> {
 
 /// `docker run --rm`: output and exit status through dockerd.
 fn run_rm_exit_code(d: &Docker) -> TestResult {
-    let out = d.env.run(
-        d.docker(&["run", "--rm", "-e", "V=docker"])
-            .arg(&d.image)
-            .args(["sh", "-c", "echo hi-$V; exit 4"]),
-    )?;
+    let out = d
+        .env
+        .run(d.run(&["--rm", "-e", "V=docker"]).arg(&d.image).args([
+            "sh",
+            "-c",
+            "echo hi-$V; exit 4",
+        ]))?;
     ensure_eq(out.code, 4, &format!("exit status ({})", out.describe()))?;
     ensure_eq(out.stdout.trim(), "hi-docker", "stdout")
 }
@@ -229,11 +247,9 @@ fn run_rm_exit_code(d: &Docker) -> TestResult {
 /// A program that is not there: docker's 127, and the runtime's message
 /// (from its JSON log, through the shim and dockerd).
 fn missing_program(d: &Docker) -> TestResult {
-    let out = d.env.run(
-        d.docker(&["run", "--rm"])
-            .arg(&d.image)
-            .arg("/no/such/program"),
-    )?;
+    let out = d
+        .env
+        .run(d.run(&["--rm"]).arg(&d.image).arg("/no/such/program"))?;
     ensure_eq(out.code, 127, &format!("exit status ({})", out.describe()))?;
     contains(&out.stderr, "/no/such/program", "docker's error")?;
     contains(&out.stderr, "no such file or directory", "docker's error")
@@ -259,9 +275,10 @@ fn run_detached_exec_logs(d: &Docker) -> TestResult {
     )?;
     let pid = c.pid()?;
     let cg = cgroup_of(pid, "memory")?;
-    ensure(cg.starts_with(&format!("{}/", d.cgroup_parent)), || {
+    ensure(cg.starts_with(&format!("{}/", d.parent.path)), || {
         format!("cgroup {cg}")
     })?;
+    systemd::check_scope(d.env, pid, &d.parent, SCOPE_PREFIX, &c.id)?;
     let state = d
         .env
         .run_ok(d.env.runtime_cmd(&d.runtime_root).args(["state", &c.id]))?;
@@ -277,7 +294,10 @@ fn exec_tty(d: &Docker) -> TestResult {
 
 /// `docker run -it --rm` in a real terminal.
 fn run_tty(d: &Docker) -> TestResult {
-    let line = d.shell_line(&["run", "-it", "--rm", &d.image, "sh"]);
+    let mut args = vec!["run", "-it", "--rm"];
+    args.extend(d.env.security_opts());
+    args.extend([d.image.as_str(), "sh"]);
+    let line = d.shell_line(&args);
     shell_round(d.env, "docker-run", &line, 93, 25, 8)
 }
 
@@ -306,6 +326,7 @@ fn stop_rm(d: &Docker) -> TestResult {
     let c = d.detached("stop", &[], "sleep 1000")?;
     let pid = c.pid()?;
     let cg = cgroup_of(pid, "pids")?;
+    let unit = systemd::unit_if_systemd(d.env, pid)?;
     d.env.run_ok(d.docker(&["stop", "-t", "1", &c.name]))?;
     ensure_eq(
         d.inspect(&c.name, "{{.State.ExitCode}}")?,
@@ -317,8 +338,9 @@ fn stop_rm(d: &Docker) -> TestResult {
     ensure(!d.env.runtime_ids(&d.runtime_root)?.contains(&c.id), || {
         "the runtime still lists it".into()
     })?;
-    let dir = PathBuf::from(format!("/sys/fs/cgroup/pids{cg}"));
-    ensure(!dir.exists(), || format!("{} left", dir.display()))
+    let dir = cgroup_dir(&cg, "pids");
+    ensure(!dir.exists(), || format!("{} left", dir.display()))?;
+    systemd::unit_gone(d.env, unit.as_deref())
 }
 
 /// Limits at create, then `docker update` of a running container.
@@ -340,6 +362,15 @@ fn limits_and_update(d: &Docker) -> TestResult {
     ensure(quota == "50000" || quota == "50000 100000", || {
         format!("cpu quota {quota:?}")
     })?;
+    systemd::unit_has(
+        d.env,
+        pid,
+        &[
+            ("MemoryMax", "67108864"),
+            ("TasksMax", "50"),
+            ("CPUQuotaPerSecUSec", "500ms"),
+        ],
+    )?;
     d.env.run_ok(d.docker(&[
         "update",
         "--memory",
@@ -354,5 +385,10 @@ fn limits_and_update(d: &Docker) -> TestResult {
     let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
     ensure(quota == "25000" || quota == "25000 100000", || {
         format!("cpu quota after update {quota:?}")
-    })
+    })?;
+    systemd::unit_has(
+        d.env,
+        pid,
+        &[("MemoryMax", "134217728"), ("CPUQuotaPerSecUSec", "250ms")],
+    )
 }

@@ -38,12 +38,41 @@ pub struct Env {
     pub prefix: String,
     /// Directory of this binary's helper scripts (`cri_client.py`).
     pub scripts: PathBuf,
+    /// Every engine on the systemd cgroup driver (`--systemd-cgroup`): the
+    /// containers' cgroups are transient scopes in slices of the suite's.
+    pub systemd: bool,
+    /// `engine_tests_<pid>`: names the suite's slices under the systemd
+    /// driver (`engine_tests_<pid>.slice` and, one per engine, nested in it,
+    /// `engine_tests_<pid>-<engine>.slice`: a `-` nests slices, so the
+    /// prefix has none).
+    pub unit_prefix: String,
+    /// The host has AppArmor enabled: every container asks for the
+    /// `unconfined` profile (cella does not apply profiles yet, issue [15]),
+    /// with either runtime.
+    pub apparmor: bool,
     /// Command output scratch directory.
     out_dir: PathBuf,
 }
 
+/// Where an engine puts its containers' cgroups.
+pub struct CgroupParent {
+    /// What the engine is given: a cgroup path (cgroupfs driver) or a slice
+    /// name (systemd driver).
+    pub arg: String,
+    /// The cgroup path, as `/proc/<pid>/cgroup` shows it, that the
+    /// containers' cgroups are under.
+    pub path: String,
+    /// The slice unit (systemd driver only).
+    pub slice: Option<String>,
+}
+
 impl Env {
-    pub fn new(runtime: PathBuf, rootfs: PathBuf, scripts: PathBuf) -> Result<Env, String> {
+    pub fn new(
+        runtime: PathBuf,
+        rootfs: PathBuf,
+        scripts: PathBuf,
+        systemd: bool,
+    ) -> Result<Env, String> {
         let pid = std::process::id();
         let work = PathBuf::from(format!("/tmp/engine-tests-{pid}"));
         let out_dir = work.join("out");
@@ -62,8 +91,66 @@ impl Env {
             work,
             prefix: format!("engine-tests-{pid}"),
             scripts,
+            systemd,
+            unit_prefix: format!("engine_tests_{pid}"),
+            apparmor: std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+                .is_ok_and(|s| s.trim() == "Y"),
             out_dir,
         })
+    }
+
+    /// The cgroup parent of `engine`'s containers: `/engine-tests-<pid>-<engine>`
+    /// (cgroupfs), or the slice `engine_tests_<pid>-<engine>.slice`, at
+    /// `/engine_tests_<pid>.slice/engine_tests_<pid>-<engine>.slice` (systemd).
+    pub fn cgroup_parent(&self, engine: &str) -> CgroupParent {
+        if self.systemd {
+            let top = format!("{}.slice", self.unit_prefix);
+            let slice = format!("{}-{engine}.slice", self.unit_prefix);
+            CgroupParent {
+                arg: slice.clone(),
+                path: format!("/{top}/{slice}"),
+                slice: Some(slice),
+            }
+        } else {
+            let path = format!("/{}-{engine}", self.prefix);
+            CgroupParent {
+                arg: path.clone(),
+                path,
+                slice: None,
+            }
+        }
+    }
+
+    /// Removes an engine's cgroup parent once its containers are gone: the
+    /// directory (cgroupfs; `extra` are directories the engine made in it,
+    /// removed first) or the slice, stopped (systemd). One that still holds
+    /// something stays, for `suite.no_leftovers` to report.
+    pub fn remove_cgroup_parent(&self, parent: &CgroupParent, extra: &[&str]) {
+        match &parent.slice {
+            None => {
+                for e in extra {
+                    remove_cgroup_parent(&format!("{}/{e}", parent.path));
+                }
+                remove_cgroup_parent(&parent.path);
+            }
+            Some(slice) => {
+                let dir = PathBuf::from(format!("/sys/fs/cgroup{}", parent.path));
+                let empty = crate::cmd::wait_until(Duration::from_secs(10), || !has_children(&dir));
+                if empty {
+                    let _ = self.run(Cmd::new("systemctl").args(["stop", slice]));
+                }
+            }
+        }
+    }
+
+    /// `--security-opt apparmor=unconfined` where AppArmor is on (see
+    /// [`Env::apparmor`]); nothing elsewhere.
+    pub fn security_opts(&self) -> Vec<&'static str> {
+        if self.apparmor {
+            vec!["--security-opt", "apparmor=unconfined"]
+        } else {
+            Vec::new()
+        }
     }
 
     /// A directory under the work dir, created.
@@ -129,23 +216,25 @@ fn cgroup_parent_dirs(name: &str) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Whether cgroup directory `d` has child cgroups or processes.
+fn has_children(d: &Path) -> bool {
+    std::fs::read_dir(d)
+        .map(|es| {
+            es.flatten()
+                .any(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        })
+        .unwrap_or(false)
+        || std::fs::read_to_string(d.join("cgroup.procs")).is_ok_and(|p| !p.trim().is_empty())
+}
+
 /// Removes the cgroup `name` (a parent an engine or the runtime made for the
 /// suite's containers) from every hierarchy, once its children and processes
 /// are gone: an engine may still be deleting them (podman's conmon lives in
 /// it until its cleanup, which runs after the container exits), so wait a
 /// little.
 pub fn remove_cgroup_parent(name: &str) {
-    let has_children = |d: &PathBuf| {
-        std::fs::read_dir(d)
-            .map(|es| {
-                es.flatten()
-                    .any(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            })
-            .unwrap_or(false)
-            || std::fs::read_to_string(d.join("cgroup.procs")).is_ok_and(|p| !p.trim().is_empty())
-    };
     crate::cmd::wait_until(Duration::from_secs(10), || {
-        !cgroup_parent_dirs(name).iter().any(has_children)
+        !cgroup_parent_dirs(name).iter().any(|d| has_children(d))
     });
     for d in cgroup_parent_dirs(name) {
         let _ = std::fs::remove_dir(&d);
@@ -218,14 +307,21 @@ pub fn cgroup_file(
     v2_file: &str,
 ) -> Result<String, String> {
     let path = cgroup_of(pid, controller)?;
-    let file = if has_v1(controller) {
-        PathBuf::from(format!("/sys/fs/cgroup/{controller}{path}/{v1_file}"))
-    } else {
-        PathBuf::from(format!("/sys/fs/cgroup{path}/{v2_file}"))
-    };
+    let name = if has_v1(controller) { v1_file } else { v2_file };
+    let file = cgroup_dir(&path, controller).join(name);
     std::fs::read_to_string(&file)
         .map(|s| s.trim().to_string())
         .map_err(|e| format!("{}: {e}", file.display()))
+}
+
+/// The directory of cgroup `path` (as `/proc/<pid>/cgroup` shows it) in the
+/// hierarchy of `controller`: its v1 hierarchy, or the v2 tree.
+pub fn cgroup_dir(path: &str, controller: &str) -> PathBuf {
+    if has_v1(controller) {
+        PathBuf::from(format!("/sys/fs/cgroup/{controller}{path}"))
+    } else {
+        PathBuf::from(format!("/sys/fs/cgroup{path}"))
+    }
 }
 
 /// FROZEN / THAWED from the host's side.

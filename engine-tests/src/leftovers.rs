@@ -71,7 +71,10 @@ fn our_processes(env: &Env) -> Vec<(i32, String)> {
             .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
             .unwrap_or_default();
         let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-        if cmdline.contains(&work) || cmdline.contains(&env.prefix) || cgroup.contains(&env.prefix)
+        if cmdline.contains(&work)
+            || cmdline.contains(&env.prefix)
+            || cgroup.contains(&env.prefix)
+            || cgroup.contains(&env.unit_prefix)
         {
             found.push((pid, cmdline.trim().to_string()));
         }
@@ -105,7 +108,12 @@ pub fn check_and_clean(env: &Env, before: &Before, keep_logs: bool) -> TestResul
         found.push(format!("network namespace {}", netns.display()));
         let _ = env.run(Cmd::new("ip").args(["netns", "delete", &env.prefix]));
     }
-    for d in cgroup_dirs_with(&env.prefix) {
+    if env.systemd {
+        stop_units(env, &mut found);
+    }
+    let mut dirs = cgroup_dirs_with(&env.prefix);
+    dirs.extend(cgroup_dirs_with(&env.unit_prefix));
+    for d in dirs {
         let mut tree = Vec::new();
         subtree(&d, &mut tree);
         // Deepest first: a parent can only go once its children have.
@@ -147,6 +155,33 @@ pub fn check_and_clean(env: &Env, before: &Before, keep_logs: bool) -> TestResul
         Ok(())
     } else {
         Err(format!("left behind (now removed):\n{}", found.join("\n")))
+    }
+}
+
+/// The systemd driver's units of the run: the scopes still in its slices
+/// and the engines' slices are leftovers; the top slice, which systemd made
+/// for the engines' slices, is the suite's own. All are stopped (which
+/// kills what is in them) and their failed state reset.
+fn stop_units(env: &Env, found: &mut Vec<String>) {
+    let top = format!("{}.slice", env.unit_prefix);
+    let mut units = crate::systemd::our_units(env);
+    if !units.contains(&top) {
+        units.push(top.clone());
+    }
+    for u in &units {
+        if *u != top {
+            found.push(format!("systemd unit {u}"));
+        }
+        let _ = env.run(Cmd::new("systemctl").args(["stop", u]));
+    }
+    let _ = env.run(Cmd::new("systemctl").arg("reset-failed").args(&units));
+    let mut left = Vec::new();
+    let unloaded = crate::cmd::wait_until(Duration::from_secs(10), || {
+        left = crate::systemd::our_units(env);
+        left.is_empty()
+    });
+    if !unloaded {
+        found.push(format!("  (still loaded after systemctl stop: {left:?})"));
     }
 }
 

@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use crate::cmd::{wait_until, Cmd, Out};
 use crate::env::{
-    cgroup_file, cgroup_of, contains, ensure, ensure_eq, freezer_state, proc_alive, proc_status,
-    wait_gone, Env, TestResult,
+    cgroup_dir, cgroup_file, cgroup_of, contains, ensure, ensure_eq, freezer_state, proc_alive,
+    proc_status, wait_gone, CgroupParent, Env, TestResult,
 };
+use crate::systemd;
 use crate::tmux::{shell_round, Session};
 use crate::{Tap, Test};
 
@@ -35,9 +36,15 @@ pub struct Podman<'a> {
     /// Every container id podman made here: none may stay in the runtime's
     /// state (checked by the last test).
     ids: std::cell::RefCell<Vec<String>>,
-    cgroup_parent: String,
+    /// `--cgroup-parent`: a cgroup path (cgroupfs) or a slice (systemd: the
+    /// containers' scopes are `libpod-<id>.scope`, conmon's
+    /// `libpod-conmon-<id>.scope`).
+    parent: CgroupParent,
     image: String,
 }
+
+/// The prefix of podman's scope units (`<slice>:libpod:<id>`).
+const SCOPE_PREFIX: &str = "libpod";
 
 fn tests<'a>() -> Vec<Test<Podman<'a>>> {
     vec![
@@ -52,6 +59,7 @@ fn tests<'a>() -> Vec<Test<Podman<'a>>> {
         ("rm_force", rm_force),
         ("init_then_rm", init_then_rm),
         ("limits", limits),
+        ("update", update),
         ("bind_volume", bind_volume),
         ("read_only", read_only),
         ("capabilities", capabilities),
@@ -76,13 +84,22 @@ impl<'a> Podman<'a> {
         let dir = env.dir("podman")?;
         let tmp = env.dir("podman/tmp")?;
         let conf = dir.join("containers.conf");
+        // With AppArmor on, the profile podman would give every container
+        // (containers-default-*) is replaced by `unconfined` (Env::apparmor).
+        let apparmor = if env.apparmor {
+            "apparmor_profile = \"unconfined\"\n"
+        } else {
+            ""
+        };
         std::fs::write(
             &conf,
             format!(
                 "[containers]\ndefault_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]\n\
-                 [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n\
+                 {apparmor}\
+                 [engine]\ncgroup_manager = \"{}\"\nevents_logger = \"file\"\n\
                  image_copy_tmp_dir = \"{}\"\nruntime = \"under-test\"\n\
                  [engine.runtimes]\nunder-test = [\"{}\"]\n",
+                cgroup_manager(env),
                 tmp.display(),
                 env.runtime.display()
             ),
@@ -97,7 +114,7 @@ impl<'a> Podman<'a> {
             conf,
             dir,
             netns: env.prefix.clone(),
-            cgroup_parent: format!("/{}-podman", env.prefix),
+            parent: env.cgroup_parent("podman"),
             image: "localhost/e2e-busybox:latest".into(),
         };
         let tar = env.rootfs_tar()?;
@@ -129,7 +146,7 @@ impl<'a> Podman<'a> {
             "--storage-driver".into(),
             "overlay".into(),
             "--cgroup-manager".into(),
-            "cgroupfs".into(),
+            cgroup_manager(self.env).into(),
             "--events-backend".into(),
             "file".into(),
         ]
@@ -157,7 +174,7 @@ impl<'a> Podman<'a> {
 
     /// `podman run` with the suite's cgroup parent.
     fn run_cmd(&self, opts: &[&str], argv: &[&str]) -> Cmd {
-        self.podman(&["run", "--cgroup-parent", &self.cgroup_parent])
+        self.podman(&["run", "--cgroup-parent", &self.parent.arg])
             .args(opts)
             .arg(&self.image)
             .args(argv)
@@ -204,9 +221,17 @@ impl Drop for Podman<'_> {
             .env
             .run(Cmd::new("ip").args(["netns", "delete", &self.netns]));
         // podman makes the parent for its containers, with a cgroup for
-        // conmon in it, and leaves both.
-        crate::env::remove_cgroup_parent(&format!("{}/conmon", self.cgroup_parent));
-        crate::env::remove_cgroup_parent(&self.cgroup_parent);
+        // conmon in it (cgroupfs), and leaves both.
+        self.env.remove_cgroup_parent(&self.parent, &["conmon"]);
+    }
+}
+
+/// podman's `cgroup_manager` (and `--cgroup-manager`) for the driver.
+fn cgroup_manager(env: &Env) -> &'static str {
+    if env.systemd {
+        "systemd"
+    } else {
+        "cgroupfs"
     }
 }
 
@@ -375,10 +400,12 @@ fn run_detached_logs(p: &Podman) -> TestResult {
     ensure(!logs.contains("warning"), || {
         format!("the runtime's warnings reached the container's log: {logs:?}")
     })?;
-    let cg = cgroup_of(c.pid()?, "memory")?;
-    ensure(cg.starts_with(&format!("{}/", p.cgroup_parent)), || {
-        format!("cgroup {cg} not under {}", p.cgroup_parent)
+    let pid = c.pid()?;
+    let cg = cgroup_of(pid, "memory")?;
+    ensure(cg.starts_with(&format!("{}/", p.parent.path)), || {
+        format!("cgroup {cg} not under {}", p.parent.path)
     })?;
+    systemd::check_scope(p.env, pid, &p.parent, SCOPE_PREFIX, &c.id)?;
     ensure_eq(c.runtime_status()?, "running".to_string(), "runtime status")
 }
 
@@ -408,7 +435,7 @@ fn run_tty_window_size(p: &Podman) -> TestResult {
         "-it",
         "--rm",
         "--cgroup-parent",
-        &p.cgroup_parent,
+        &p.parent.arg,
         &p.image,
         "sh",
     ]);
@@ -494,6 +521,7 @@ fn rm_force(p: &Podman) -> TestResult {
     let c = p.detached("rmf", &[], "sleep 1000")?;
     let pid = c.pid()?;
     let cg = cgroup_of(pid, "pids")?;
+    let unit = systemd::unit_if_systemd(p.env, pid)?;
     p.env
         .run_ok(p.podman(&["rm", "--force", "--time", "1", &c.name]))?;
     wait_gone(pid, Duration::from_secs(10))?;
@@ -510,8 +538,9 @@ fn rm_force(p: &Podman) -> TestResult {
             .contains(&c.id)
     });
     ensure(left, || "the runtime still lists it".into())?;
-    let dir = PathBuf::from(format!("/sys/fs/cgroup/pids{cg}"));
-    ensure(!dir.exists(), || format!("{} left", dir.display()))
+    let dir = cgroup_dir(&cg, "pids");
+    ensure(!dir.exists(), || format!("{} left", dir.display()))?;
+    systemd::unit_gone(p.env, unit.as_deref())
 }
 
 /// `podman init` runs the runtime's `create` only: the runtime reports the
@@ -522,15 +551,9 @@ fn rm_force(p: &Podman) -> TestResult {
 fn init_then_rm(p: &Podman) -> TestResult {
     let name = p.name("init");
     let out = p.env.run_ok(
-        p.podman(&[
-            "create",
-            "--cgroup-parent",
-            &p.cgroup_parent,
-            "--name",
-            &name,
-        ])
-        .arg(&p.image)
-        .args(["sleep", "1000"]),
+        p.podman(&["create", "--cgroup-parent", &p.parent.arg, "--name", &name])
+            .arg(&p.image)
+            .args(["sleep", "1000"]),
     )?;
     let c = Ctr {
         p,
@@ -580,7 +603,52 @@ fn limits(p: &Podman) -> TestResult {
     let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
     ensure(quota == "50000" || quota == "50000 100000", || {
         format!("cpu quota {quota:?}")
-    })
+    })?;
+    systemd::unit_has(
+        p.env,
+        pid,
+        &[
+            ("MemoryMax", "67108864"),
+            ("TasksMax", "50"),
+            ("CPUQuotaPerSecUSec", "500ms"),
+        ],
+    )
+}
+
+/// `podman update` of a running container (the runtime's `update
+/// --resources`): the new limits in its cgroup and, under the systemd
+/// driver, in its scope's properties.
+fn update(p: &Podman) -> TestResult {
+    let c = p.detached(
+        "update",
+        &["--memory", "64m", "--cpus", "0.5"],
+        "sleep 1000",
+    )?;
+    let pid = c.pid()?;
+    p.env.run_ok(p.podman(&[
+        "update",
+        "--memory",
+        "128m",
+        "--memory-swap",
+        "256m",
+        "--cpus",
+        "0.25",
+        &c.name,
+    ]))?;
+    ensure_eq(
+        cgroup_file(pid, "memory", "memory.limit_in_bytes", "memory.max")?,
+        "134217728".to_string(),
+        "memory limit after update",
+    )?;
+    let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
+    ensure(quota == "25000" || quota == "25000 100000", || {
+        format!("cpu quota after update {quota:?}")
+    })?;
+    systemd::unit_has(
+        p.env,
+        pid,
+        &[("MemoryMax", "134217728"), ("CPUQuotaPerSecUSec", "250ms")],
+    )
 }
 
 /// `-v HOST:CTR`: what a container writes stays on the host after it is
