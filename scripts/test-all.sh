@@ -70,7 +70,8 @@ step_table=(
     "vm-embedding       full        embedding tests and examples in a cgroup v2 VM"
     "vm-debian-guest    full        the Debian 12 systemd guest: boots, runs the engines and cella (vm/debian/check.sh)"
     "vm-debian-engines  full        the engines with the systemd cgroup driver in the Debian guest, through cella and runc"
-    "vm-debian-engine-tests  full   engine-tests --systemd-cgroup (CRI SystemdCgroup, -it, limits in units) in the Debian guest, cella then runc"
+    "vm-debian-engine-tests  full   engine-tests --systemd-cgroup (CRI SystemdCgroup, -it, limits in units) in the Debian guest, through cella"
+    "vm-debian-engine-tests-runc  extra  the same through the guest's runc (harness check, by --step only; expected: engine-tests/guest/runc-expected.txt)"
     "vm-debian-spec-tests-systemd  full  spec-tests (cgroup areas) against cella with --systemd-cgroup in the Debian systemd guest"
     "vm-debian-spec-tests          full  spec-tests (cgroups, resources, systemd) against cella, cgroupfs driver, in the Debian guest"
     "vm-debian-spec-tests-runc     extra spec-tests (cgroups, resources, systemd) against runc --systemd-cgroup in the Debian guest (harness check, by --step only: expected: spec-tests/expected/runc-debian-systemd.txt)"
@@ -421,7 +422,7 @@ step_vm_debian_engines() {
 # (--systemd-cgroup: containerd's CRI plugin with SystemdCgroup = true, ctr
 # --runc-systemd-cgroup, podman's cgroup_manager = "systemd", dockerd's
 # native.cgroupdriver=systemd, slices as cgroup parents, the scopes' properties checked with
-# systemctl show), through cella and then runc in one boot (engine-tests/guest/engine-tests.sh).
+# systemctl show), through cella (engine-tests/guest/engine-tests.sh; runc: the extra step below).
 # A subset (vm_debian_engine_filter): what the systemd driver changes and what
 # vm-debian-engines' script lacks: every CRI test (SystemdCgroup = true: sandbox and container
 # scopes, create/start/exec-sync/stop/remove, limits at create and UpdateContainerResources),
@@ -430,7 +431,11 @@ step_vm_debian_engines() {
 # rm of podman, docker and ctr are that script's. The whole suite takes about twice as long
 # (docs/testing.md, "engine-tests with the systemd cgroup driver").
 vm_debian_engine_filter='^(containerd\.(run_detached|exec_tty|run_tty|limits|kill_delete)|cri\..*|podman\.(run_detached_logs|exec_tty|run_tty_window_size|limits|update|no_runtime_state_left)|docker\.(run_detached_exec_logs|exec_tty|run_tty|limits_and_update))$'
-step_vm_debian_engine_tests() {
+# The full tier runs it with cella only (about 6 minutes); the same tests with the guest's runc,
+# the harness check, are the `extra` step vm-debian-engine-tests-runc (by --step only, about 6
+# minutes more: together they would take the full run near its 60 minutes).
+# run_vm_debian_engine_tests RUNTIME-IN-THE-GUEST
+run_vm_debian_engine_tests() {
     need "$cella" build-cella
     need "$target_dir/release/engine-tests" build
     suite "$passed_line" limited 30m vm/run.sh --image debian --cella "$cella" \
@@ -439,9 +444,11 @@ step_vm_debian_engine_tests() {
         --add engine-tests/cri_client.py:/payload/cri_client.py \
         --add engine-tests/guest/engine-tests.sh:/payload/engine-tests.sh \
         --add engine-tests/guest/runc-expected.txt:/payload/runc-expected.txt \
-        -- /payload/engine-tests.sh --filter "$vm_debian_engine_filter"
+        -- env "RUNTIMES=$1" /payload/engine-tests.sh --filter "$vm_debian_engine_filter"
     require_totals '^[1-9][0-9]* passed, 0 failed, 0 skipped' "engine-tests failed or skipped in the Debian guest"
 }
+step_vm_debian_engine_tests() { run_vm_debian_engine_tests /usr/local/bin/cella; }
+step_vm_debian_engine_tests_runc() { run_vm_debian_engine_tests /usr/sbin/runc; }
 
 # spec-tests in the Debian 12 systemd guest (vm/README.md, --image debian; the payload runs in
 # cella-payload.service, as a program a service starts): against cella with --systemd-cgroup
