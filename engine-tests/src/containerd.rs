@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use crate::cmd::{wait_until, Cmd, Daemon, Out};
 use crate::env::{
-    cgroup_dir, cgroup_file, cgroup_of, contains, ensure, ensure_eq, freezer_state, proc_alive,
-    wait_gone, CgroupParent, Env, TestResult,
+    cgroup_dir, cgroup_file, cgroup_of, contains, ensure, ensure_eq, expect_cpu_quota,
+    freezer_state, proc_alive, wait_gone, CgroupParent, Env, TestResult,
 };
 use crate::image;
 use crate::systemd;
@@ -470,10 +470,7 @@ fn limits(c: &Containerd) -> TestResult {
         "67108864".to_string(),
         "memory limit",
     )?;
-    let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
-    ensure(quota == "50000" || quota == "50000 100000", || {
-        format!("cpu quota {quota:?}, want 50000 per 100000")
-    })?;
+    expect_cpu_quota(pid, 50000, "at create")?;
     systemd::unit_has(
         c.env,
         pid,

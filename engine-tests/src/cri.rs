@@ -17,8 +17,8 @@ use serde_json::Value;
 
 use crate::cmd::{Cmd, Daemon};
 use crate::env::{
-    cgroup_file, cgroup_of, contains, ensure, ensure_eq, proc_alive, wait_gone, CgroupParent, Env,
-    TestResult,
+    cgroup_file, cgroup_of, contains, ensure, ensure_eq, expect_cpu_quota, proc_alive, wait_gone,
+    CgroupParent, Env, TestResult,
 };
 use crate::image;
 use crate::systemd;
@@ -316,10 +316,7 @@ fn update_resources(c: &Cri) -> TestResult {
     let pid = ctr.pid()?;
     let mem = || cgroup_file(pid, "memory", "memory.limit_in_bytes", "memory.max");
     ensure_eq(mem()?, "67108864".to_string(), "memory limit at create")?;
-    let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
-    ensure(quota == "50000" || quota == "50000 100000", || {
-        format!("cpu quota at create: {quota:?}")
-    })?;
+    expect_cpu_quota(pid, 50000, "at create")?;
     systemd::unit_has(
         c.env,
         pid,
@@ -336,10 +333,7 @@ fn update_resources(c: &Cri) -> TestResult {
         "100000",
     ])?;
     ensure_eq(mem()?, "134217728".to_string(), "memory limit after update")?;
-    let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
-    ensure(quota == "20000" || quota == "20000 100000", || {
-        format!("cpu quota after update: {quota:?}")
-    })?;
+    expect_cpu_quota(pid, 20000, "after update")?;
     systemd::unit_has(
         c.env,
         pid,

@@ -314,6 +314,16 @@ pub fn cgroup_file(
         .map_err(|e| format!("{}: {e}", file.display()))
 }
 
+/// `pid`'s CPU quota is `quota_us` per the default 100 ms period: v1
+/// `cpu.cfs_quota_us` holds the quota alone, v2 `cpu.max` "quota period".
+pub fn expect_cpu_quota(pid: i32, quota_us: u32, what: &str) -> TestResult {
+    let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
+    ensure(
+        quota == quota_us.to_string() || quota == format!("{quota_us} 100000"),
+        || format!("cpu quota {what}: {quota:?}, want {quota_us} per 100000"),
+    )
+}
+
 /// The directory of cgroup `path` (as `/proc/<pid>/cgroup` shows it) in the
 /// hierarchy of `controller`: its v1 hierarchy, or the v2 tree.
 pub fn cgroup_dir(path: &str, controller: &str) -> PathBuf {

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use crate::cmd::{wait_until, Cmd, Out};
 use crate::env::{
-    cgroup_dir, cgroup_file, cgroup_of, contains, ensure, ensure_eq, freezer_state, proc_alive,
-    proc_status, wait_gone, CgroupParent, Env, TestResult,
+    cgroup_dir, cgroup_file, cgroup_of, contains, ensure, ensure_eq, expect_cpu_quota,
+    freezer_state, proc_alive, proc_status, wait_gone, CgroupParent, Env, TestResult,
 };
 use crate::systemd;
 use crate::tmux::{shell_round, Session};
@@ -600,10 +600,7 @@ fn limits(p: &Podman) -> TestResult {
         "50".to_string(),
         "pids limit",
     )?;
-    let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
-    ensure(quota == "50000" || quota == "50000 100000", || {
-        format!("cpu quota {quota:?}")
-    })?;
+    expect_cpu_quota(pid, 50000, "at create")?;
     systemd::unit_has(
         p.env,
         pid,
@@ -640,10 +637,7 @@ fn update(p: &Podman) -> TestResult {
         "134217728".to_string(),
         "memory limit after update",
     )?;
-    let quota = cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")?;
-    ensure(quota == "25000" || quota == "25000 100000", || {
-        format!("cpu quota after update {quota:?}")
-    })?;
+    expect_cpu_quota(pid, 25000, "after update")?;
     systemd::unit_has(
         p.env,
         pid,
