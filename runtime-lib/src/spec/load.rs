@@ -39,7 +39,9 @@ pub const MAX_DOCUMENT_BYTES: u64 = 16 << 20;
 /// larger than [`MAX_DOCUMENT_BYTES`] with an error naming `file`.
 pub fn read_document(r: impl std::io::Read, file: &Path) -> Result<Vec<u8>, SpecError> {
     use std::io::Read;
-    let mut bytes = Vec::new();
+    // `take` hides the file's size from `read_to_end`, which would then
+    // start at 32 bytes and double: eight reads for a 2 KiB state file.
+    let mut bytes = Vec::with_capacity(16 * 1024);
     r.take(MAX_DOCUMENT_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|source| SpecError::Read {
