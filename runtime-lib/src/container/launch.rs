@@ -205,10 +205,15 @@ impl Started {
         cleanup: &mut Cleanup<'_>,
         limits: impl FnOnce(&ContainerCgroup) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let mut manager = Manager::connect(&unit.name)?;
-        cleanup.set_systemd_unit(unit.name.clone());
+        let mut manager = Manager::connect(&unit.name, unit.user.as_ref())?;
+        cleanup.set_systemd_unit(unit.name.clone(), unit.user.clone());
         manager.start(unit, self.stage1)?;
         if let Some(cgroup) = &self.cgroup {
+            // A user's manager cannot move a process out of a cgroup it
+            // does not own (the caller's): it asks the system's manager,
+            // and its job is done before that move is. Stage 1 makes its
+            // cgroup namespace where it is, so it must be in first.
+            crate::cgroups::systemd::wait_until_in(cgroup, self.stage1, &unit.name)?;
             cgroup.enable_controllers_above();
             limits(cgroup)?;
         }
