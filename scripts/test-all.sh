@@ -370,7 +370,7 @@ step_vm_rootless_tests() {
         --add /usr/bin/newuidmap --add /usr/bin/newgidmap --add /usr/bin/script --timeout 500 \
         -- sh -c 'chmod 4755 /usr/bin/newuidmap /usr/bin/newgidmap && exec rootless-tests \
             --runtime /payload/cella --rootfs /payload/rootfs --filter lifecycle \
-            --filter idmaps --filter cgroups --filter features'
+            --filter idmaps --filter cgroups --filter features --filter systemd'
 }
 
 # The library's embedding tests (runtime-lib/tests/embedding.rs, the examples run as programs)
@@ -403,7 +403,9 @@ for line in sys.stdin:
 # (about 1-2 minutes; cached in /var/cache/cella-vm/) and each check boots it once (about 70 s).
 step_vm_debian_guest() {
     need "$cella" build-cella
-    suite "$passed_line" limited 15m vm/debian/check.sh --cella "$cella" --rootfs "$rootfs" --timeout 600
+    need "$target_dir/release/rootless-tests" build
+    suite "$passed_line" limited 15m vm/debian/check.sh --cella "$cella" --rootfs "$rootfs" \
+        --add "$target_dir/release/rootless-tests:/payload/rootless-tests" --timeout 600
     require_totals '^[1-9][0-9]* passed, 0 failed, 0 skipped' "the Debian guest's checks failed or were skipped"
 }
 

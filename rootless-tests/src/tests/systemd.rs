@@ -13,7 +13,9 @@ use serde_json::json;
 
 use super::idmaps::nothing_left;
 use crate::config;
-use crate::harness::{ensure, proc_cgroup, wait_until, Ctn, Ctx, Output, TestResult};
+use crate::harness::{
+    cgroup_mounts, ensure, proc_cgroup, wait_until, Ctn, Ctx, Output, TestResult,
+};
 use crate::Test;
 
 pub fn tests() -> Vec<Test> {
@@ -44,7 +46,8 @@ fn user_manager_scope(ctx: &Ctx) -> TestResult {
 }
 
 /// No session bus (none at `$XDG_RUNTIME_DIR/bus`, no
-/// `DBUS_SESSION_BUS_ADDRESS`): create fails, naming where it looked, and
+/// `DBUS_SESSION_BUS_ADDRESS`): create fails, naming where it looked (or,
+/// on a host with cgroup v1 controllers, that the driver needs v2), and
 /// leaves nothing.
 fn no_session_bus(ctx: &Ctx) -> TestResult {
     let c = Ctn::new(ctx, "nobus", &config::base(ctx, &["sleep", "1000"]))?;
@@ -53,8 +56,13 @@ fn no_session_bus(ctx: &Ctx) -> TestResult {
         format!("create without a session bus succeeded: {}", out.describe())
     })?;
     if ctx.is_cella {
-        let bus = ctx.xdg.join("bus");
-        let want = format!("{} does not exist", bus.display());
+        // A host with cgroup v1 controllers is refused first (as runc
+        // does: no rootless systemd driver on cgroup v1).
+        let v1 = cgroup_mounts().iter().any(|(n, _)| !n.is_empty());
+        let want = match v1 {
+            true => "cgroup v2 hosts only".to_string(),
+            false => format!("{} does not exist", ctx.xdg.join("bus").display()),
+        };
         ensure(out.stderr.contains(&want), || {
             format!("the error does not say {want:?}: {}", out.describe())
         })?;
@@ -155,6 +163,12 @@ fn root_cmd(program: &str, args: &[&str]) -> TestResult {
     })
 }
 
+fn push(list: &mut serde_json::Value, item: serde_json::Value) {
+    if let Some(l) = list.as_array_mut() {
+        l.push(item);
+    }
+}
+
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p)
         .unwrap_or_default()
@@ -180,6 +194,14 @@ fn scope_lifecycle(ctx: &Ctx, s: &Session<'_>) -> TestResult {
     let c = Ctn::without_config(ctx, "")?;
     cfg["linux"]["cgroupsPath"] = json!(format!(":rlt:{}", c.id));
     cfg["linux"]["resources"] = json!({"memory": {"limit": 104857600}, "pids": {"limit": 50}});
+    // As `runc spec --rootless` has them: a cgroup namespace (made in the
+    // scope, once systemd has moved stage 1 there) and a cgroup2 mount.
+    push(&mut cfg["linux"]["namespaces"], json!({"type": "cgroup"}));
+    push(
+        &mut cfg["mounts"],
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+               "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}),
+    );
     c.write_config(&cfg)?;
     let unit = format!("rlt-{}.scope", c.id);
     let b = c.bundle_str();
@@ -195,6 +217,33 @@ fn scope_lifecycle(ctx: &Ctx, s: &Session<'_>) -> TestResult {
     })?;
     ensure(!dir.exists(), || {
         format!("{} left after delete", dir.display())
+    })
+}
+
+/// Inside the container: its cgroup namespace and cgroup mount. cella's
+/// namespace is made once systemd has moved stage 1 into the scope, so its
+/// root is the scope; runc's outcome is shown, not judged (it does not wait
+/// for the move the user's manager asks of the system's).
+fn check_inside(s: &Session<'_>, c: &Ctn<'_>) -> TestResult {
+    let args = [
+        "exec",
+        &c.id,
+        "cat",
+        "/sys/fs/cgroup/pids.max",
+        "/proc/self/cgroup",
+    ];
+    let inside = s.rt_ok(&args)?.stdout;
+    let mut words = inside.split_whitespace();
+    ensure(words.next() == Some("50"), || {
+        format!("in the container, /sys/fs/cgroup/pids.max and its cgroup: {inside}")
+    })?;
+    let own = words.next().unwrap_or_default();
+    if !s.ctx.is_cella {
+        println!("# runc: the container's /proc/self/cgroup: {own}");
+        return Ok(());
+    }
+    ensure(own == "0::/", || {
+        format!("the container's cgroup namespace is not rooted at its scope: {own}")
     })
 }
 
@@ -236,6 +285,7 @@ fn check_scope(s: &Session<'_>, c: &Ctn<'_>, unit: &str, dir: &Path) -> TestResu
         },
     )?;
     s.rt_ok(&["start", &c.id])?;
+    check_inside(s, c)?;
     s.rt_ok(&[
         "update",
         "--memory",

@@ -238,6 +238,26 @@ impl Manager {
         Ok(())
     }
 
+    /// Asks the manager to move `pid` into the running unit `name`
+    /// (`AttachProcessesToUnit`, systemd 238 and later): how a process of
+    /// a rootless runtime outside the user's manager gets into its unit.
+    pub fn attach(&mut self, name: &str, pid: Pid) -> Result<(), SystemdError> {
+        let pids = Value::Array {
+            elem: "u".into(),
+            items: vec![Value::U32(pid.as_raw() as u32)],
+        };
+        self.call(
+            "AttachProcessesToUnit",
+            &[Value::Str(name.into()), Value::Str(String::new()), pids],
+        )
+        .map(|_| ())
+        .map_err(|source| SystemdError {
+            step: "move a process into",
+            unit: name.into(),
+            source,
+        })
+    }
+
     fn reset_failed(&mut self, name: &str) -> Result<(), DbusError> {
         self.call("ResetFailedUnit", &[Value::Str(name.into())])
             .map(|_| ())

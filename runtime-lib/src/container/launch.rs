@@ -14,7 +14,7 @@ use super::cleanup::Cleanup;
 use crate::apply::fds::ChildFds;
 use crate::apply::namespaces::{self, JoinFd};
 use crate::apply::stage1::{self, Inherited, Kept, Stage1};
-use crate::cgroup_types::SystemdUnit;
+use crate::cgroup_types::{SystemdUnit, UserManager};
 use crate::cgroups::systemd::Manager;
 use crate::cgroups::ContainerCgroup;
 use crate::console;
@@ -190,6 +190,23 @@ impl Started {
             Some(_) if self.moves_itself => return self.channel.wait_until_in_cgroup(),
             Some(cgroup) => cgroup.add_process(self.stage1)?,
             None => {}
+        }
+        self.channel.proceed()
+    }
+
+    /// Puts stage 1 into the container's unit of the user's manager (a
+    /// rootless `exec`) and lets it go on. The runtime may not move it
+    /// itself when it runs outside the manager's cgroup (a login session's
+    /// scope: the common ancestor is root's), so the manager does, asking
+    /// the system's in turn, which is done after its answer: waited for.
+    pub(super) fn place_by_user_manager(
+        &self,
+        unit: &str,
+        user: &UserManager,
+    ) -> Result<(), Error> {
+        if let Some(cgroup) = &self.cgroup {
+            Manager::connect(unit, Some(user))?.attach(unit, self.stage1)?;
+            crate::cgroups::systemd::wait_until_in(cgroup, self.stage1, unit)?;
         }
         self.channel.proceed()
     }
