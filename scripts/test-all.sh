@@ -399,8 +399,11 @@ for line in sys.stdin:
 
 # The production-like guest (vm/README.md, "The Debian guest"): Debian 12 with systemd as PID 1,
 # pure cgroup v2, AppArmor, containerd, dockerd and podman; vm/debian/check.sh boots it and checks
-# the node and that the shipped cella runs a container there. The image is built on first use
-# (about 1-2 minutes; cached in /var/cache/cella-vm/) and each check boots it once (about 70 s).
+# the node and that the shipped cella runs a container there; then rootless-tests' systemd area
+# (the rootless systemd cgroup driver, through the test user's own systemd manager) through cella
+# and through the guest's runc (about 25 s more). The image is built on first use (about 1-2
+# minutes, 3.5 with dbus-user-session added; cached in /var/cache/cella-vm/) and each check
+# boots it once (84 s measured with the rootless checks).
 step_vm_debian_guest() {
     need "$cella" build-cella
     need "$target_dir/release/rootless-tests" build

@@ -220,10 +220,11 @@ fn scope_lifecycle(ctx: &Ctx, s: &Session<'_>) -> TestResult {
     })
 }
 
-/// Inside the container: its cgroup namespace and cgroup mount. cella's
-/// namespace is made once systemd has moved stage 1 into the scope, so its
-/// root is the scope; runc's outcome is shown, not judged (it does not wait
-/// for the move the user's manager asks of the system's).
+/// Inside the container, from an `exec`'d process: the cgroup mount, and
+/// its cgroup, which is the root of the container's cgroup namespace (the
+/// scope) when the process got into the scope. runc's is shown, not judged:
+/// 1.1.5 leaves a rootless `exec`'d process in the caller's cgroup when it
+/// may not write the scope's `cgroup.procs`.
 fn check_inside(s: &Session<'_>, c: &Ctn<'_>) -> TestResult {
     let args = [
         "exec",
