@@ -403,7 +403,7 @@ for line in sys.stdin:
 # (the rootless systemd cgroup driver, through the test user's own systemd manager) through cella
 # and through the guest's runc (about 25 s more). The image is built on first use (about 1-2
 # minutes, 3.5 with dbus-user-session added; cached in /var/cache/cella-vm/) and each check
-# boots it once (84 s measured with the rootless checks).
+# boots it once (84 to 124 s measured with the rootless checks).
 step_vm_debian_guest() {
     need "$cella" build-cella
     need "$target_dir/release/rootless-tests" build
