@@ -57,6 +57,7 @@ fuzz_target!(|data: &[u8]| {
                     own: vec![(String::new(), PathBuf::from("/"))],
                     found: Vec::new(),
                     user: "uid 0".into(),
+                    systemd_user: None,
                 },
             },
         );

@@ -330,6 +330,9 @@ pub struct SystemdUnit {
     pub name: String,
     /// The slice it goes in (`system.slice`).
     pub slice: String,
+    /// The user's systemd manager it is asked of (a rootless runtime);
+    /// `None`: the system's, over the system bus.
+    pub user: Option<UserManager>,
     /// Its properties at start, but for `PIDs` (the process is not forked
     /// yet when this is planned): description, slice, delegation,
     /// accounting, and the config's `org.systemd.property.*` annotations.
@@ -338,6 +341,22 @@ pub struct SystemdUnit {
     /// a `systemctl daemon-reload` re-applies them rather than resetting
     /// the files they are also written to.
     pub resources: Vec<UnitProperty>,
+}
+
+/// A user's systemd manager (`user@UID.service`), as a rootless runtime
+/// reaches it: over the user's session bus, authenticated as its owner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserManager {
+    /// The session bus's address (`unix:path=/run/user/1000/bus`).
+    pub address: String,
+    /// The uid `EXTERNAL` authentication gives: the host's uid of the
+    /// runtime's euid (the bus sees the host's credentials, not a user
+    /// namespace's).
+    pub uid: u32,
+    /// The manager's cgroup (its `ControlGroup`:
+    /// `/user.slice/user-1000.slice/user@1000.service`), below which its
+    /// slices are.
+    pub control_group: PathBuf,
 }
 
 /// One property of a systemd unit.

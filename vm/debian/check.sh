@@ -3,7 +3,8 @@
 # claims to be: systemd as PID 1 and the system `running` (no failed unit), pure cgroup v2 with
 # controllers, the system bus answering, the runtimes and engines installed, AppArmor on,
 # containerd and dockerd starting on demand, and the carried cella running a container (alone
-# and under podman). TAP output, closing with "N passed, N failed, N skipped"; the exit status
+# and under podman), and the rootless systemd cgroup driver (with --add
+# .../rootless-tests:/payload/rootless-tests). TAP output, closing with "N passed, N failed, N skipped"; the exit status
 # is 1 if a check failed. See vm/README.md, "The Debian guest".
 #
 #   vm/debian/check.sh [vm/run.sh OPTIONS]     e.g. --cella PATH, --console FILE, --timeout SECS
@@ -129,6 +130,23 @@ PY
 else
     n=$((n + 1)) skipped=$((skipped + 1))
     echo "ok $n # SKIP no /payload/rootfs: no container run"
+fi
+
+# The systemd cgroup driver of a rootless runtime, through the test user's own systemd manager
+# (rootless-tests' systemd area: loginctl enable-linger, the session bus of dbus-user-session),
+# against cella, then the guest's runc: the harness check, run for its behaviour only.
+if [[ -x /payload/rootless-tests && -d /payload/rootfs ]]; then
+    for rt in /usr/local/bin/cella /usr/sbin/runc; do
+        if out=$(/payload/rootless-tests --runtime "$rt" --rootfs /payload/rootfs --filter systemd 2>&1); then
+            ok "rootless-tests --filter systemd --runtime $rt (the user's systemd manager)"
+            grep -E '^# (runc|systemd)|passed' <<<"$out" | sed 's/^#* */# /'
+        else
+            not_ok "rootless-tests --filter systemd --runtime $rt (the user's systemd manager)" "$out"
+        fi
+    done
+else
+    n=$((n + 1)) skipped=$((skipped + 1))
+    echo "ok $n # SKIP no /payload/rootless-tests: the rootless systemd driver is not checked"
 fi
 
 echo "1..$n"

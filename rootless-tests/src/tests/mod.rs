@@ -5,6 +5,7 @@ mod features;
 mod idmaps;
 mod lifecycle;
 mod podman;
+mod systemd;
 
 use crate::harness::{Ctx, TestResult};
 use crate::Test;
@@ -17,6 +18,7 @@ pub fn all() -> Vec<Test> {
     v.extend(cgroups::tests());
     v.extend(features::tests());
     v.extend(podman::tests());
+    v.extend(systemd::tests());
     v
 }
 

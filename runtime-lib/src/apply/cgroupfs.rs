@@ -4,8 +4,8 @@
 //! container's own cgroup directory on the host (this works with or without
 //! a cgroup namespace and inside a user namespace, where v1 cgroupfs cannot
 //! be mounted). On v2 a new cgroup namespace gets a fresh cgroup2 mount, whose
-//! root is the namespace's root; without one the container's directory is
-//! bound.
+//! root is the namespace's root; without one, or where a user namespace
+//! cannot mount it, the container's directory is bound.
 
 use std::os::fd::{AsFd, OwnedFd};
 
@@ -42,12 +42,10 @@ pub(crate) fn mount_cgroups(
     );
     let top = match cgroup {
         ContainerCgroup::V2 { dir } => {
-            let own_ns = plan.namespaces.creates(NamespaceKind::Cgroup);
+            let in_userns = plan.namespaces.in_user_namespace();
+            let mut bound = !plan.namespaces.creates(NamespaceKind::Cgroup);
             let top = mount_on(point, Some(find_again), &what(op), |to| {
-                if own_ns {
-                    mount(Some("cgroup2"), to, Some("cgroup2"), fl, None::<&str>)
-                        .map_err(|e| ChildError::sys(Step::MountCgroup2, what(op), e))
-                } else {
+                let bind = || {
                     mount(
                         Some(dir.as_path()),
                         to,
@@ -56,10 +54,25 @@ pub(crate) fn mount_cgroups(
                         None::<&str>,
                     )
                     .map_err(|e| ChildError::sys(Step::BindCgroupOn, what(op), e))
+                };
+                if bound {
+                    return bind();
+                }
+                match mount(Some("cgroup2"), to, Some("cgroup2"), fl, None::<&str>) {
+                    // In a user namespace, as runc: EBUSY when the target
+                    // is the root of a cgroup2 mount already (a rootless
+                    // config's `/sys` is a recursive bind of the host's),
+                    // EPERM when the namespace may not mount it. The
+                    // container's own directory shows the same tree.
+                    Err(nix::errno::Errno::EBUSY | nix::errno::Errno::EPERM) if in_userns => {
+                        bound = true;
+                        bind()
+                    }
+                    r => r.map_err(|e| ChildError::sys(Step::MountCgroup2, what(op), e)),
                 }
             })?;
             let top = found(top, op)?;
-            if !own_ns {
+            if bound {
                 remount_bind(&fd_path(&top), fl.bits(), &what(op))?;
             }
             top

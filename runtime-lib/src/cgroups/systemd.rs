@@ -1,12 +1,13 @@
 //! The systemd cgroup driver's side of the host: asking systemd's manager,
-//! over the system bus, to start, change and stop a container's transient
-//! unit, and waiting for its jobs.
+//! over the system bus (or, rootless, the user's manager over the user's
+//! session bus), to start, change and stop a container's transient unit,
+//! and waiting for its jobs.
 
 use std::time::Duration;
 
 use nix::unistd::Pid;
 
-use crate::cgroup_types::{SystemdUnit, UnitProperty};
+use crate::cgroup_types::{SystemdUnit, UnitProperty, UserManager};
 use crate::dbus::wire::Value;
 use crate::dbus::{Bus, DbusError, Method};
 
@@ -40,14 +41,68 @@ pub struct Manager {
 }
 
 impl Manager {
-    /// Connects to the system bus, for `unit`'s sake (errors name it).
-    pub fn connect(unit: &str) -> Result<Manager, SystemdError> {
-        let bus = Bus::system().map_err(|source| SystemdError {
-            step: "connect to the system bus (is dbus running, as on a systemd host?) for",
+    /// Connects to the system bus, or to the user's manager's bus when
+    /// `user` says, for `unit`'s sake (errors name it).
+    pub fn connect(unit: &str, user: Option<&UserManager>) -> Result<Manager, SystemdError> {
+        let (bus, step) = match user {
+            None => (
+                Bus::system(),
+                "connect to the system bus (is dbus running, as on a systemd host?) for",
+            ),
+            Some(u) => (
+                Bus::connect_as(&u.address, u.uid),
+                "connect to the user's systemd manager (rootless: its session bus) for",
+            ),
+        };
+        let bus = bus.map_err(|source| SystemdError {
+            step,
             unit: unit.to_string(),
             source,
         })?;
         Ok(Manager { bus, version: None })
+    }
+
+    /// The user's manager at `address` (authenticating as `uid`): its
+    /// cgroup, which its slices are below (runc asks the same property).
+    pub fn user_manager(address: &str, uid: u32) -> Result<UserManager, DbusError> {
+        let mut m = Manager {
+            bus: Bus::connect_as(address, uid)?,
+            version: None,
+        };
+        let control_group = match m.manager_property("ControlGroup")? {
+            Value::Str(s) if s.starts_with('/') => s,
+            other => {
+                return Err(DbusError::Protocol(crate::dbus::wire::Malformed(format!(
+                    "the manager's ControlGroup is {other:?}, not a cgroup path"
+                ))))
+            }
+        };
+        Ok(UserManager {
+            address: address.to_string(),
+            uid,
+            control_group: control_group.into(),
+        })
+    }
+
+    /// A property of the manager itself.
+    fn manager_property(&mut self, name: &str) -> Result<Value, DbusError> {
+        let got = self.bus.call(
+            Method {
+                interface: "org.freedesktop.DBus.Properties",
+                member: "Get",
+                ..MANAGER
+            },
+            &[
+                Value::Str(MANAGER.interface.into()),
+                Value::Str(name.into()),
+            ],
+        )?;
+        match got.into_iter().next() {
+            Some(Value::Variant(v)) => Ok(*v),
+            other => Err(DbusError::Protocol(crate::dbus::wire::Malformed(format!(
+                "Get {name} returned {other:?}, not a variant"
+            )))),
+        }
     }
 
     fn call(&mut self, member: &str, args: &[Value]) -> Result<Vec<Value>, DbusError> {
@@ -59,22 +114,8 @@ impl Manager {
         if let Some(v) = self.version {
             return v;
         }
-        let got = self.bus.call(
-            Method {
-                interface: "org.freedesktop.DBus.Properties",
-                member: "Get",
-                ..MANAGER
-            },
-            &[
-                Value::Str(MANAGER.interface.into()),
-                Value::Str("Version".into()),
-            ],
-        );
-        let v = match got.as_deref() {
-            Ok([Value::Variant(v)]) => match v.as_ref() {
-                Value::Str(s) => leading_number(s),
-                _ => 0,
-            },
+        let v = match self.manager_property("Version") {
+            Ok(Value::Str(s)) => leading_number(&s),
             _ => 0,
         };
         self.version = Some(v);
@@ -197,6 +238,26 @@ impl Manager {
         Ok(())
     }
 
+    /// Asks the manager to move `pid` into the running unit `name`
+    /// (`AttachProcessesToUnit`, systemd 238 and later): how a process of
+    /// a rootless runtime outside the user's manager gets into its unit.
+    pub fn attach(&mut self, name: &str, pid: Pid) -> Result<(), SystemdError> {
+        let pids = Value::Array {
+            elem: "u".into(),
+            items: vec![Value::U32(pid.as_raw() as u32)],
+        };
+        self.call(
+            "AttachProcessesToUnit",
+            &[Value::Str(name.into()), Value::Str(String::new()), pids],
+        )
+        .map(|_| ())
+        .map_err(|source| SystemdError {
+            step: "move a process into",
+            unit: name.into(),
+            source,
+        })
+    }
+
     fn reset_failed(&mut self, name: &str) -> Result<(), DbusError> {
         self.call("ResetFailedUnit", &[Value::Str(name.into())])
             .map(|_| ())
@@ -247,6 +308,30 @@ impl Manager {
             _ => String::new(),
         })
     }
+}
+
+/// How long a process systemd's job has placed may take to be in the
+/// unit's cgroup.
+const MOVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits until `pid` is in `cgroup` (the unit's), for [`MOVE_TIMEOUT`].
+pub fn wait_until_in(
+    cgroup: &crate::cgroups::ContainerCgroup,
+    pid: Pid,
+    unit: &str,
+) -> Result<(), SystemdError> {
+    let deadline = std::time::Instant::now() + MOVE_TIMEOUT;
+    while !cgroup.has_process(pid) {
+        if std::time::Instant::now() >= deadline {
+            return Err(SystemdError {
+                step: "wait for systemd to move stage 1 into",
+                unit: unit.to_string(),
+                source: DbusError::Timeout(format!("pid {pid} in {unit}"), MOVE_TIMEOUT),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
 }
 
 fn leading_number(s: &str) -> u32 {

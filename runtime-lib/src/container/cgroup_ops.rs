@@ -71,7 +71,8 @@ impl Container {
             // files, which the writes then make exact.
             let props = crate::plan::systemd::resource_properties(&mut writes)?;
             if !props.is_empty() {
-                Manager::connect(unit)?.set_properties(unit, &props)?;
+                Manager::connect(unit, self.state.systemd_user.as_ref())?
+                    .set_properties(unit, &props)?;
             }
         }
         cgroup.apply_writes(&writes)?;

@@ -8,6 +8,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
+use crate::cgroup_types::UserManager;
 use crate::cgroups::{ContainerCgroup, Ownership};
 use crate::error::Chain;
 use crate::hooks::{self, DefaultEnv, HookFailed, HookState};
@@ -23,7 +24,7 @@ pub(super) struct Cleanup<'w> {
     state_dir: Option<PathBuf>,
     cgroup: Option<ContainerCgroup>,
     /// The systemd unit the cgroup is (the systemd cgroup driver): stopped.
-    systemd_unit: Option<String>,
+    systemd_unit: Option<(String, Option<UserManager>)>,
     /// What of the cgroup this create made: all it may remove.
     ownership: Ownership,
     /// Set once the container's hooks may run: a create that fails from
@@ -112,8 +113,8 @@ impl<'w> Cleanup<'w> {
 
     /// The systemd unit the cgroup is, started (or about to be) by this
     /// create.
-    pub(super) fn set_systemd_unit(&mut self, name: String) {
-        self.systemd_unit = Some(name);
+    pub(super) fn set_systemd_unit(&mut self, name: String, user: Option<UserManager>) {
+        self.systemd_unit = Some((name, user));
     }
 
     /// What of the cgroup this create made.
@@ -153,8 +154,8 @@ impl<'w> Cleanup<'w> {
         for pid in strays {
             let _ = waitpid(pid, None);
         }
-        if let Some(name) = &self.systemd_unit {
-            warnings.extend(stop_unit(name));
+        if let Some((name, user)) = &self.systemd_unit {
+            warnings.extend(stop_unit(name, user.as_ref()));
         }
         warnings.extend(cg.remove(&self.ownership));
         warnings
@@ -192,8 +193,8 @@ impl Drop for Cleanup<'_> {
 }
 
 /// Stops a container's systemd unit; what failed, as a warning.
-pub(super) fn stop_unit(name: &str) -> Option<String> {
-    crate::cgroups::systemd::Manager::connect(name)
+pub(super) fn stop_unit(name: &str, user: Option<&UserManager>) -> Option<String> {
+    crate::cgroups::systemd::Manager::connect(name, user)
         .and_then(|mut m| m.stop(name))
         .err()
         .map(|e| Chain(&e).to_string())

@@ -237,6 +237,7 @@ fn first_state(plan: &Plan, loaded: &Bundle, id: &str) -> StateFile {
         annotations: plan.annotations.clone(),
         cgroup_ownership: cgroup.as_ref().map(|_| placement.ownership.clone()),
         systemd_unit: plan.cgroup.systemd.as_ref().map(|u| u.name.clone()),
+        systemd_user: plan.cgroup.systemd.as_ref().and_then(|u| u.user.clone()),
         cgroup,
         own_pid_namespace: plan.namespaces.creates(NamespaceKind::Pid),
         device_nodes: plan.devices.nodes.clone(),

@@ -139,7 +139,10 @@ impl Container {
         };
         let mut cleanup = Cleanup::processes();
         let started = launch.fork(io, cgroup, &mut cleanup, &ctx)?;
-        started.place_in_cgroup()?;
+        match (&self.state.systemd_unit, &self.state.systemd_user) {
+            (Some(unit), Some(user)) => started.place_by_user_manager(unit, user)?,
+            _ => started.place_in_cgroup()?,
+        }
         let pid = started.wait_for_pid(&mut cleanup)?;
         started.channel.wait_for_exec()?;
         if let Some(path) = &opts.pid_file {

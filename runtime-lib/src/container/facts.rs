@@ -2,12 +2,15 @@
 //! before planning: who the caller is, the host's cgroups, and what is at
 //! the directories the container's cgroup would have.
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
+use crate::cgroups::systemd::Manager;
 use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups};
-use crate::error::Error;
-use crate::plan::{self, CgroupFacts, CreateOptions, HostFacts};
-use crate::rootless::{describe_uid, Caller};
+use crate::dbus::DbusError;
+use crate::error::{Chain, Error};
+use crate::plan::SystemdUserFacts;
+use crate::plan::{self, CgroupDriver, CgroupFacts, CgroupSetting, CreateOptions, HostFacts};
+use crate::rootless::{describe_uid, outer_id, Caller};
 use crate::spec::Bundle;
 
 /// Reads the facts for planning `loaded` as container `id`.
@@ -17,7 +20,15 @@ pub(super) fn gather(loaded: &Bundle, id: &str, opts: &CreateOptions) -> Result<
     let own = std::fs::read_to_string("/proc/self/cgroup")
         .map_err(Error::io("read", "/proc/self/cgroup"))?;
     let own = own_cgroups(&own);
-    let found = match plan::wanted_cgroup(&loaded.spec, id, opts, &mounts, &own) {
+    let systemd_user = (opts.cgroup_driver == CgroupDriver::Systemd
+        && opts.rootless
+        && opts.cgroups != CgroupSetting::Disabled)
+        .then(|| systemd_user(&mounts, &own, caller.euid));
+    let user = systemd_user
+        .as_ref()
+        .and_then(|u| u.as_ref().ok())
+        .map(|u| &u.manager);
+    let found = match plan::wanted_cgroup(&loaded.spec, id, opts, &mounts, &own, user) {
         Some(wanted) => wanted.survey(&ContainerCgroup::current(&mounts, &own))?,
         None => Vec::new(),
     };
@@ -29,6 +40,52 @@ pub(super) fn gather(loaded: &Bundle, id: &str, opts: &CreateOptions) -> Result<
             mounts,
             own,
             found,
+            systemd_user,
         },
+    })
+}
+
+/// The user's systemd manager, found as runc finds it: its session bus
+/// from the environment, authenticated as the host's uid of `euid`, and
+/// its cgroup and delegated controllers. Why not, naming the bus.
+fn systemd_user(
+    mounts: &HostCgroups,
+    own: &[(String, PathBuf)],
+    euid: u32,
+) -> Result<SystemdUserFacts, String> {
+    let env = |k| std::env::var(k).ok();
+    let address = crate::dbus::session_address(
+        env("DBUS_SESSION_BUS_ADDRESS").as_deref(),
+        env("XDG_RUNTIME_DIR").as_deref(),
+        |p| p.exists(),
+    )?;
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    let uid = outer_id(&map, euid).unwrap_or(euid);
+    let manager = Manager::user_manager(&address, uid).map_err(|e| match e {
+        DbusError::Connect { .. } => Chain(&e).to_string(),
+        _ => format!("the session bus at {address} (as uid {uid}): {}", Chain(&e)),
+    })?;
+    let cg = &manager.control_group;
+    if cg.components().any(|c| c == Component::ParentDir) {
+        return Err(format!(
+            "the manager at {address} gives {} as its cgroup: \"..\" is not a cgroup path",
+            cg.display()
+        ));
+    }
+    let controllers = match ContainerCgroup::resolve(mounts, own, cg) {
+        ContainerCgroup::V2 { dir } => {
+            let file = dir.join("cgroup.controllers");
+            std::fs::read_to_string(&file)
+                .map_err(|e| format!("read {}: {e}", file.display()))?
+                .split_whitespace()
+                .map(str::to_string)
+                .collect()
+        }
+        // The plan refuses the driver on a v1 host.
+        ContainerCgroup::V1 { .. } => Vec::new(),
+    };
+    Ok(SystemdUserFacts {
+        manager,
+        controllers,
     })
 }

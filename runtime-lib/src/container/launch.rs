@@ -14,7 +14,7 @@ use super::cleanup::Cleanup;
 use crate::apply::fds::ChildFds;
 use crate::apply::namespaces::{self, JoinFd};
 use crate::apply::stage1::{self, Inherited, Kept, Stage1};
-use crate::cgroup_types::SystemdUnit;
+use crate::cgroup_types::{SystemdUnit, UserManager};
 use crate::cgroups::systemd::Manager;
 use crate::cgroups::ContainerCgroup;
 use crate::console;
@@ -194,6 +194,23 @@ impl Started {
         self.channel.proceed()
     }
 
+    /// Puts stage 1 into the container's unit of the user's manager (a
+    /// rootless `exec`) and lets it go on. The runtime may not move it
+    /// itself when it runs outside the manager's cgroup (a login session's
+    /// scope: the common ancestor is root's), so the manager does, asking
+    /// the system's in turn, which is done after its answer: waited for.
+    pub(super) fn place_by_user_manager(
+        &self,
+        unit: &str,
+        user: &UserManager,
+    ) -> Result<(), Error> {
+        if let Some(cgroup) = &self.cgroup {
+            Manager::connect(unit, Some(user))?.attach(unit, self.stage1)?;
+            crate::cgroups::systemd::wait_until_in(cgroup, self.stage1, unit)?;
+        }
+        self.channel.proceed()
+    }
+
     /// Asks systemd to start the container's unit with stage 1 in it
     /// (systemd makes the cgroup), applies `limits` to that cgroup, and
     /// lets stage 1 go on.
@@ -205,10 +222,15 @@ impl Started {
         cleanup: &mut Cleanup<'_>,
         limits: impl FnOnce(&ContainerCgroup) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let mut manager = Manager::connect(&unit.name)?;
-        cleanup.set_systemd_unit(unit.name.clone());
+        let mut manager = Manager::connect(&unit.name, unit.user.as_ref())?;
+        cleanup.set_systemd_unit(unit.name.clone(), unit.user.clone());
         manager.start(unit, self.stage1)?;
         if let Some(cgroup) = &self.cgroup {
+            // A user's manager cannot move a process out of a cgroup it
+            // does not own (the caller's): it asks the system's manager,
+            // and its job is done before that move is. Stage 1 makes its
+            // cgroup namespace where it is, so it must be in first.
+            crate::cgroups::systemd::wait_until_in(cgroup, self.stage1, &unit.name)?;
             cgroup.enable_controllers_above();
             limits(cgroup)?;
         }

@@ -483,7 +483,7 @@ impl Container {
             self.kill_init(&mut warnings);
         }
         if let Some(name) = &self.state.systemd_unit {
-            warnings.extend(cleanup::stop_unit(name));
+            warnings.extend(cleanup::stop_unit(name, self.state.systemd_user.as_ref()));
         }
         if let Some(cg) = &self.state.cgroup {
             warnings.extend(cg.remove(&self.ownership(cg)));

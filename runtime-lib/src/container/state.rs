@@ -46,6 +46,10 @@ pub struct StateFile {
     /// driver): `delete` stops it, `update` sets its properties.
     #[serde(default)]
     pub systemd_unit: Option<String>,
+    /// The user's manager that made `systemd_unit` (a rootless runtime's
+    /// systemd driver); `None`: the system's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_user: Option<crate::cgroup_types::UserManager>,
     /// The device nodes of the container, kept allowed when `update`
     /// replaces the device rules.
     #[serde(default)]
@@ -247,6 +251,7 @@ mod tests {
             }),
             cgroup_ownership: None,
             systemd_unit: None,
+            systemd_user: None,
             device_nodes: Vec::new(),
             process: None,
             hooks: Default::default(),

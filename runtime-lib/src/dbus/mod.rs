@@ -127,8 +127,15 @@ impl Bus {
     }
 
     /// Connects to the first usable address of `address` (`;`-separated),
-    /// authenticates and says Hello.
+    /// authenticates as this process's euid and says Hello.
     pub fn connect(address: &str) -> Result<Bus, DbusError> {
+        Bus::connect_as(address, nix::unistd::geteuid().as_raw())
+    }
+
+    /// [`Bus::connect`], authenticating as `uid`: the bus checks it against
+    /// the credentials the kernel gives it, which are the host's ids even
+    /// for a process in a user namespace.
+    pub fn connect_as(address: &str, uid: u32) -> Result<Bus, DbusError> {
         let mut last = DbusError::Address(address.to_string());
         for one in address.split(';').filter(|a| !a.is_empty()) {
             match open(one) {
@@ -138,7 +145,7 @@ impl Bus {
                         serial: 0,
                         signals: Vec::new(),
                     };
-                    bus.authenticate()?;
+                    bus.authenticate(uid)?;
                     bus.call(
                         Method {
                             dest: "org.freedesktop.DBus",
@@ -156,8 +163,8 @@ impl Bus {
         Err(last)
     }
 
-    fn authenticate(&mut self) -> Result<(), DbusError> {
-        let uid = nix::unistd::geteuid().as_raw().to_string();
+    fn authenticate(&mut self, uid: u32) -> Result<(), DbusError> {
+        let uid = uid.to_string();
         let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
         self.write_all(format!("\0AUTH EXTERNAL {hex}\r\n").as_bytes())?;
         let line = self.read_line()?;
@@ -355,6 +362,49 @@ fn open(address: &str) -> Result<UnixStream, DbusError> {
         }
     }
     Err(bad())
+}
+
+/// The user's session bus, found as runc finds it: `DBUS_SESSION_BUS_ADDRESS`
+/// when set, else `$XDG_RUNTIME_DIR/bus` when it exists; when neither, why
+/// not, naming what was looked at.
+pub fn session_address(
+    env_address: Option<&str>,
+    runtime_dir: Option<&str>,
+    exists: impl Fn(&std::path::Path) -> bool,
+) -> Result<String, String> {
+    if let Some(a) = env_address.filter(|a| !a.is_empty()) {
+        return Ok(a.to_string());
+    }
+    let Some(dir) = runtime_dir.filter(|d| !d.is_empty()) else {
+        return Err(
+            "DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR are unset, so the user's \
+                    session bus cannot be found; install dbus-user-session (a session bus for \
+                    the user's systemd) and log in again, or set DBUS_SESSION_BUS_ADDRESS"
+                .into(),
+        );
+    };
+    let path = std::path::Path::new(dir).join("bus");
+    if !exists(&path) {
+        return Err(format!(
+            "DBUS_SESSION_BUS_ADDRESS is unset and {} does not exist: the user has no session \
+             bus; install dbus-user-session (a session bus for the user's systemd) and log in \
+             again, or set DBUS_SESSION_BUS_ADDRESS",
+            path.display()
+        ));
+    }
+    Ok(format!("unix:path={}", escape(&path.to_string_lossy())))
+}
+
+/// A value of an address, with the bytes the specification does not let
+/// through bare as `%xx`.
+fn escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'-' | b'_' | b'/' | b'.' | b'\\' | b'*' => (b as char).to_string(),
+            b if b.is_ascii_alphanumeric() => (b as char).to_string(),
+            b => format!("%{b:02x}"),
+        })
+        .collect()
 }
 
 fn unescape(s: &str) -> Option<String> {

@@ -105,3 +105,27 @@ fn a_missing_bus_names_its_address() {
     let err = Bus::connect("tcp:host=localhost").err().unwrap();
     assert!(matches!(err, DbusError::Address(_)), "{err}");
 }
+
+#[test]
+fn the_session_bus_is_found_as_runc_finds_it() {
+    let yes = |_: &std::path::Path| true;
+    let no = |_: &std::path::Path| false;
+    assert_eq!(
+        session_address(Some("unix:path=/x"), Some("/run/user/1"), no).unwrap(),
+        "unix:path=/x"
+    );
+    assert_eq!(
+        session_address(Some(""), Some("/run/user/1000"), yes).unwrap(),
+        "unix:path=/run/user/1000/bus"
+    );
+    assert_eq!(
+        session_address(None, Some("/tmp/a b,c"), yes).unwrap(),
+        "unix:path=/tmp/a%20b%2cc/bus"
+    );
+    let err = session_address(None, Some("/run/user/1000"), no).unwrap_err();
+    assert!(err.contains("/run/user/1000/bus does not exist"), "{err}");
+    let err = session_address(None, None, yes).unwrap_err();
+    assert!(err.contains("XDG_RUNTIME_DIR"), "{err}");
+    // What escape gives, unescape reads back.
+    assert_eq!(unescape(&escape("/tmp/a b,c=%")).unwrap(), "/tmp/a b,c=%");
+}

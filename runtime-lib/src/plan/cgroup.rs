@@ -16,7 +16,8 @@ use serde::Serialize;
 use super::resources::cgroup_writes;
 use super::{systemd, CgroupDriver, CgroupSetting, CreateOptions, HostFacts, Refusal};
 use crate::cgroup_types::{
-    CgroupWrite, ContainerCgroup, DeviceRule, Found, HostCgroups, Ownership, SystemdUnit, Version,
+    CgroupWrite, ContainerCgroup, DeviceRule, Found, HostCgroups, Ownership, SystemdUnit,
+    UserManager, Version,
 };
 use crate::error::{FieldError, InUse};
 
@@ -153,6 +154,21 @@ pub struct CgroupFacts {
     pub found: Vec<Found>,
     /// The caller as messages name it (`uid 1000 (101000 on the host)`).
     pub user: String,
+    /// The user's systemd manager, looked up for a rootless runtime with
+    /// the systemd driver only, or why it could not be reached (naming
+    /// the bus address).
+    pub systemd_user: Option<Result<SystemdUserFacts, String>>,
+}
+
+/// The user's systemd manager, as a rootless runtime's systemd driver
+/// uses it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemdUserFacts {
+    /// How to reach it and where its cgroup is.
+    pub manager: UserManager,
+    /// The controllers delegated to it (its cgroup's
+    /// `cgroup.controllers`): what its units can have.
+    pub controllers: Vec<String>,
 }
 
 impl CgroupFacts {
@@ -175,13 +191,17 @@ pub fn wanted_cgroup(
     opts: &CreateOptions,
     mounts: &HostCgroups,
     own: &[(String, PathBuf)],
+    user: Option<&UserManager>,
 ) -> Option<ContainerCgroup> {
     if opts.cgroups == CgroupSetting::Disabled {
         return None;
     }
     let path = match opts.cgroup_driver {
         CgroupDriver::Cgroupfs => configured_path(spec, id, opts).ok()?.1,
-        CgroupDriver::Systemd => systemd::cgroup_path(&systemd_unit(spec, id, opts).ok()?),
+        CgroupDriver::Systemd => {
+            let user = user.filter(|_| opts.rootless);
+            systemd::cgroup_path(&systemd_unit(spec, id, opts, user).ok()?)
+        }
     };
     Some(ContainerCgroup::resolve(mounts, own, &path))
 }
@@ -215,7 +235,12 @@ fn configured(spec: &Spec, opts: &CreateOptions) -> (&'static str, Option<PathBu
 
 /// The unit the systemd driver asks for, from the configured path read as
 /// `slice:prefix:name`.
-fn systemd_unit(spec: &Spec, id: &str, opts: &CreateOptions) -> Result<SystemdUnit, FieldError> {
+fn systemd_unit(
+    spec: &Spec,
+    id: &str,
+    opts: &CreateOptions,
+    user: Option<&UserManager>,
+) -> Result<SystemdUnit, FieldError> {
     let (field, path) = configured(spec, opts);
     let path = match &path {
         Some(p) => Some(p.to_str().ok_or_else(|| {
@@ -223,7 +248,7 @@ fn systemd_unit(spec: &Spec, id: &str, opts: &CreateOptions) -> Result<SystemdUn
         })?),
         None => None,
     };
-    systemd::unit(path, field, id, spec.annotations().as_ref())
+    systemd::unit(path, field, id, spec.annotations().as_ref(), user)
 }
 
 /// The path a container's cgroup is at, and the field or option that says
@@ -290,23 +315,7 @@ pub(super) fn limits(
         None => Vec::new(),
         Some(r) => cgroup_writes(r, version)?,
     };
-    let configured_rules = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.resources().as_ref())
-        .and_then(|r| r.devices().as_ref())
-        .is_some_and(|d| !d.is_empty());
-    let device_rules = match (host.caller.privileged, configured_rules) {
-        (true, _) => device_rules,
-        (false, false) => Vec::new(),
-        (false, true) => {
-            return Err(FieldError::unsupported(
-                "linux.resources.devices",
-                "device cgroup rules need CAP_SYS_ADMIN in the host's initial user namespace, \
-                 which this (rootless) runtime lacks; remove them (a user namespace cannot mknod)",
-            ))
-        }
-    };
+    let device_rules = allowed_device_rules(spec, host, device_rules)?;
     Ok(Limits {
         path,
         field,
@@ -321,8 +330,34 @@ pub(super) fn limits(
     })
 }
 
+/// The device rules the caller can apply: all of them with CAP_SYS_ADMIN
+/// in the host's user namespace; without it none, and a config that has
+/// some is refused.
+fn allowed_device_rules(
+    spec: &Spec,
+    host: &HostFacts,
+    device_rules: Vec<DeviceRule>,
+) -> Result<Vec<DeviceRule>, FieldError> {
+    let configured_rules = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.devices().as_ref())
+        .is_some_and(|d| !d.is_empty());
+    match (host.caller.privileged, configured_rules) {
+        (true, _) => Ok(device_rules),
+        (false, false) => Ok(Vec::new()),
+        (false, true) => Err(FieldError::unsupported(
+            "linux.resources.devices",
+            "device cgroup rules need CAP_SYS_ADMIN in the host's initial user namespace, \
+             which this (rootless) runtime lacks; remove them (a user namespace cannot mknod)",
+        )),
+    }
+}
+
 /// The systemd driver's limits: its unit, with the limits systemd has
-/// properties for, on a cgroup v2 host, as root.
+/// properties for, on a cgroup v2 host; a rootless runtime's unit is the
+/// user's manager's, with the limits its controllers allow.
 fn systemd_limits(
     spec: &Spec,
     id: &str,
@@ -330,26 +365,34 @@ fn systemd_limits(
     opts: &CreateOptions,
     device_rules: Vec<DeviceRule>,
 ) -> Result<Limits, FieldError> {
-    const FIELD: &str = "cgroup driver (--systemd-cgroup)";
+    let user = match opts.rootless {
+        true => host.cgroups.systemd_user.as_ref().map(|f| f.as_ref()),
+        false => None,
+    };
     // The config's own faults first, whatever the host.
-    let mut unit = systemd_unit(spec, id, opts)?;
+    let mut unit = systemd_unit(
+        spec,
+        id,
+        opts,
+        user.and_then(|u| u.ok()).map(|u| &u.manager),
+    )?;
     if host.cgroups.mounts.version() != Version::V2 {
         return Err(FieldError::unsupported(
-            FIELD,
+            SYSTEMD_FIELD,
             "the systemd cgroup driver is supported on cgroup v2 hosts only (systemd's unified \
              hierarchy); this host's controllers are cgroup v1: use the cgroupfs driver",
-        ));
-    }
-    if opts.rootless {
-        return Err(FieldError::unsupported(
-            FIELD,
-            "a rootless runtime with the systemd cgroup driver (through the user's systemd) is \
-             not supported yet: use the cgroupfs driver",
         ));
     }
     let mut writes = match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
         None => Vec::new(),
         Some(r) => cgroup_writes(r, Version::V2)?,
+    };
+    let device_rules = match opts.rootless {
+        true => {
+            check_user_manager(user, &writes)?;
+            allowed_device_rules(spec, host, device_rules)?
+        }
+        false => device_rules,
     };
     unit.resources = systemd::resource_properties(&mut writes)?;
     unit.start.extend(systemd::oom_policy(&writes));
@@ -362,6 +405,54 @@ fn systemd_limits(
         mode: CgroupMode::Required,
         systemd: Some(unit),
     })
+}
+
+/// What the systemd driver's errors name as their field.
+const SYSTEMD_FIELD: &str = "cgroup driver (--systemd-cgroup)";
+
+/// Rootless: the user's manager must be reachable (runc's rule: no session
+/// bus, no container), and each limit's controller delegated to it (what
+/// `user@.service`'s `Delegate=` gives), or systemd could not make the
+/// scope have it.
+fn check_user_manager(
+    user: Option<Result<&SystemdUserFacts, &String>>,
+    writes: &[CgroupWrite],
+) -> Result<(), FieldError> {
+    let facts = match user {
+        Some(Ok(f)) => f,
+        Some(Err(why)) => {
+            return Err(FieldError::unsupported(
+                SYSTEMD_FIELD,
+                format!("rootless: the user's systemd manager cannot be reached: {why}"),
+            ))
+        }
+        None => {
+            return Err(FieldError::unsupported(
+                SYSTEMD_FIELD,
+                "rootless: the user's systemd manager was not looked up (no facts about it)",
+            ))
+        }
+    };
+    let missing = writes
+        .iter()
+        .find(|w| !w.controller.is_empty() && !facts.controllers.iter().any(|c| c == w.controller));
+    match missing {
+        None => Ok(()),
+        Some(w) => Err(FieldError::unsupported(
+            &w.field,
+            format!(
+                "rootless: the {} controller was not delegated to the user's systemd manager \
+                 ({} offers: {}), so the limit cannot be applied; an administrator can delegate \
+                 it (Delegate= in a drop-in of user@.service) or remove the limit",
+                w.controller,
+                facts.manager.control_group.display(),
+                match facts.controllers.is_empty() {
+                    true => "none".to_string(),
+                    false => facts.controllers.join(" "),
+                }
+            ),
+        )),
+    }
 }
 
 /// The plan without a cgroup: every limit or device rule of the config is

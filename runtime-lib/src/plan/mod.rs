@@ -18,6 +18,7 @@ use serde::Serialize;
 
 pub use cgroup::{
     wanted_cgroup, CgroupFacts, CgroupMode, CgroupPlacement, CgroupPlan, CgroupUse, PlacedDir,
+    SystemdUserFacts,
 };
 pub use devices::{DeviceNode, DevicePlan, NodeKind};
 pub use mounts::{

@@ -21,6 +21,7 @@ const V1: HostFacts = HostFacts {
         own: Vec::new(),
         found: Vec::new(),
         user: String::new(),
+        systemd_user: None,
     },
 };
 
@@ -466,6 +467,7 @@ const USER: HostFacts = HostFacts {
         own: Vec::new(),
         found: Vec::new(),
         user: String::new(),
+        systemd_user: None,
     },
     caller: crate::rootless::Caller {
         euid: 1001,
@@ -619,6 +621,7 @@ fn hybrid(found: Vec<Found>) -> CgroupFacts {
             .collect(),
         found,
         user: "uid 1001".to_string(),
+        systemd_user: None,
     }
 }
 
@@ -633,6 +636,7 @@ fn v2_host(found: Vec<Found>) -> CgroupFacts {
         own: vec![(String::new(), PathBuf::from("/user"))],
         found,
         user: "uid 1001".to_string(),
+        systemd_user: None,
     }
 }
 
@@ -993,4 +997,81 @@ fn systemd_driver_plans_a_scope() {
     v["linux"]["cgroupsPath"] = json!("system.slice:cri:ctr");
     let e = refused(v2_host(Vec::new()), v, &CreateOptions::default());
     assert!(e.reason.contains("--systemd-cgroup"), "{e}");
+}
+
+/// Rootless, the systemd driver asks the user's manager: its scope in the
+/// manager's `user.slice` by default, below the manager's cgroup; limits
+/// of the controllers delegated to it; refused, naming the bus or the
+/// field, when the manager cannot be reached or a controller was not
+/// delegated; device rules as any rootless runtime (the defaults dropped,
+/// configured ones refused).
+#[test]
+fn rootless_systemd_driver_asks_the_users_manager() {
+    let manager = crate::cgroup_types::UserManager {
+        address: "unix:path=/run/user/1000/bus".into(),
+        uid: 1000,
+        control_group: "/user.slice/user-1000.slice/user@1000.service".into(),
+    };
+    let facts = |user| HostFacts {
+        caller: crate::rootless::Caller {
+            euid: 1000,
+            privileged: false,
+            ..crate::rootless::Caller::ROOT
+        },
+        cgroups: CgroupFacts {
+            systemd_user: Some(user),
+            ..v2_host(Vec::new())
+        },
+        ..V1
+    };
+    let delegated = facts(Ok(SystemdUserFacts {
+        manager: manager.clone(),
+        controllers: vec!["memory".into(), "pids".into()],
+    }));
+    let opts = CreateOptions {
+        cgroup_driver: crate::plan::CgroupDriver::Systemd,
+        rootless: true,
+        ..Default::default()
+    };
+    let mut v = base();
+    v["linux"].as_object_mut().unwrap().remove("cgroupsPath");
+    v["linux"]["resources"] = json!({"memory": {"limit": 1 << 30}, "pids": {"limit": 100}});
+    let p = compile(&bundle(v.clone()), "ctr", &opts, &delegated).unwrap();
+    let dir = PathBuf::from(
+        "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/user.slice/cella-ctr.scope",
+    );
+    assert_eq!(uses(&p), vec![("", dir.as_path(), CgroupUse::Systemd)]);
+    let unit = p.cgroup.systemd.as_ref().unwrap();
+    assert_eq!(
+        (unit.slice.as_str(), unit.user.as_ref()),
+        ("user.slice", Some(&manager))
+    );
+    assert_eq!(unit.resources.len(), 2);
+    assert!(p.cgroup.device_rules.is_empty());
+
+    let refused = |v: Value, host: &HostFacts| match compile(&bundle(v), "ctr", &opts, host) {
+        Err(Error::Unsupported(e)) => e,
+        other => panic!("{other:?}"),
+    };
+    let mut cpu = v.clone();
+    cpu["linux"]["resources"]["cpu"] = json!({"quota": 50000, "period": 100000});
+    let e = refused(cpu, &delegated);
+    assert_eq!(e.field, "linux.resources.cpu.quota");
+    assert!(e.reason.contains("cpu controller was not delegated"), "{e}");
+    assert!(e.reason.contains("offers: memory pids"), "{e}");
+    let mut devices = v.clone();
+    devices["linux"]["resources"]["devices"] = json!([{"allow": false, "access": "rwm"}]);
+    assert_eq!(
+        refused(devices, &delegated).field,
+        "linux.resources.devices"
+    );
+    let why = "cannot connect to the D-Bus bus at unix:path=/run/user/1000/bus".to_string();
+    let e = refused(v.clone(), &facts(Err(why.clone())));
+    assert!(e.reason.contains(&why), "{e}");
+    // A config's own fault comes first, whatever the host.
+    v["linux"]["cgroupsPath"] = json!("a:b");
+    match compile(&bundle(v), "ctr", &opts, &facts(Err(why))) {
+        Err(Error::InvalidConfig(e)) => assert!(e.to_string().contains("slice:prefix:name")),
+        other => panic!("{other:?}"),
+    }
 }

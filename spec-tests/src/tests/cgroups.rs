@@ -18,6 +18,10 @@ pub fn tests() -> Vec<Test> {
     let t = |name, f| Test::new("cgroups", name, f);
     vec![
         t("cgroups_path_placement", cgroups_path_placement),
+        t(
+            "v2_relative_path_is_a_sibling",
+            v2_relative_path_is_a_sibling,
+        ),
         t("ownership_unchanged_v1", ownership_unchanged_v1),
         t(
             "refuses_cgroup_with_processes",
@@ -82,6 +86,64 @@ fn cgroups_path_placement(ctx: &Ctx) -> TestResult {
             cgroup_path_dirs(&path)
         )
     })
+}
+
+/// On a pure cgroup v2 host a relative cgroupsPath, and an absent one (the container id), is
+/// placed below the *parent* of the caller's cgroup, as a sibling of it (runc's fs2
+/// `defaultDirPath`: the caller's own cgroup has processes, so it could not give a child
+/// controllers); delete removes it. The cgroupfs driver's rule: skipped under
+/// `--systemd-cgroup`, and on a v1 or hybrid host (where runc nests it in the caller's
+/// cgroup of each hierarchy).
+fn v2_relative_path_is_a_sibling(ctx: &Ctx) -> TestResult {
+    if !host_cgroup_v2() {
+        return Err(skip("not a cgroup v2 host: the rule is cgroup v2's"));
+    }
+    if ctx.systemd {
+        return Err(skip(
+            "--systemd-cgroup: a cgroupsPath is slice:prefix:name there",
+        ));
+    }
+    let own =
+        fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
+    let own = own
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .ok_or_else(|| format!("no 0:: line in /proc/self/cgroup: {own}"))?;
+    let parent = std::path::Path::new(own)
+        .parent()
+        .unwrap_or(std::path::Path::new("/"))
+        .to_path_buf();
+    let rel = format!("spec-tests-{}-{}-rel", ctx.pid, ctx.current());
+    for configured in [Some(rel.as_str()), None] {
+        let c = Ctn::new(ctx, if configured.is_some() { "rel" } else { "none" })?;
+        let mut cfg = sh("sleep 1000");
+        let name = configured.unwrap_or(&c.id).to_string();
+        if let Some(p) = configured {
+            cfg["linux"]["cgroupsPath"] = json!(p);
+        } else if let Some(l) = cfg["linux"].as_object_mut() {
+            l.remove("cgroupsPath");
+        }
+        let want = parent.join(&name);
+        ctx.record_cgroup_path(&want.to_string_lossy());
+        c.write_config(&cfg)?;
+        c.create_ok()?;
+        let pid = c.pid()?;
+        let text = fs::read_to_string(format!("/proc/{pid}/cgroup"))
+            .map_err(|e| format!("/proc/{pid}/cgroup: {e}"))?;
+        let line = format!("0::{}", want.display());
+        ensure(text.lines().any(|l| l == line), || {
+            format!(
+                "cgroupsPath {configured:?}, the caller in {own}: the init is in {}, not {line}",
+                text.trim()
+            )
+        })?;
+        ctx.rt_ok(&["delete", "--force", &c.id])?;
+        let dir =
+            std::path::Path::new("/sys/fs/cgroup").join(want.strip_prefix("/").unwrap_or(&want));
+        let gone = wait_until(std::time::Duration::from_secs(3), || !dir.exists());
+        ensure(gone, || format!("{} left after delete", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// On cgroup v1 the container's cgroups keep the runtime's owner (root) even when everything

@@ -3,20 +3,22 @@
 //! and with which properties.
 //!
 //! `linux.cgroupsPath` is `slice:prefix:name` as in runc: the unit is
-//! `<prefix>-<name>.scope` in `slice` (`system.slice` when empty), and an
-//! absent path is `:cella:<id>`. Its cgroup is the slice's path (`-`
-//! nests: `a-b.slice` is `/a.slice/a-b.slice`) and the unit's name. Limits
+//! `<prefix>-<name>.scope` in `slice` (`system.slice` when empty, and
+//! `user.slice` for a rootless runtime, whose unit the user's manager
+//! makes), and an absent path is `:cella:<id>`. Its cgroup is the slice's
+//! path (`-` nests: `a-b.slice` is `/a.slice/a-b.slice`) and the unit's
+//! name, below the user manager's own cgroup for a rootless runtime. Limits
 //! systemd has properties for are sent as properties as well as written
 //! to files, so that systemd re-applies the same values when it reloads.
 
 mod gvariant;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use gvariant::Parsed;
 
-use crate::cgroup_types::{CgroupWrite, SystemdUnit, UnitProperty};
+use crate::cgroup_types::{CgroupWrite, SystemdUnit, UnitProperty, UserManager};
 use crate::dbus::wire::Value;
 use crate::error::FieldError;
 
@@ -25,17 +27,21 @@ use crate::error::FieldError;
 pub const DEFAULT_PREFIX: &str = "cella";
 /// The slice of a root runtime's containers when the path gives none.
 pub const DEFAULT_SLICE: &str = "system.slice";
+/// The slice of a rootless runtime's containers when the path gives none
+/// (a slice of the user's manager, as in runc).
+pub const DEFAULT_USER_SLICE: &str = "user.slice";
 /// The prefix of the annotations that set unit properties.
 pub const PROPERTY_ANNOTATION: &str = "org.systemd.property.";
 
 /// The unit for a container: its name and slice from `configured` (the
 /// value of `field`), and its start properties; `cgroup_path` gives where
-/// its cgroup is.
+/// its cgroup is. `user`: the user's manager makes it (rootless).
 pub fn unit(
     configured: Option<&str>,
     field: &str,
     id: &str,
     annotations: Option<&HashMap<String, String>>,
+    user: Option<&UserManager>,
 ) -> Result<SystemdUnit, FieldError> {
     let (slice, prefix, name) = match configured {
         None | Some("") => ("", DEFAULT_PREFIX, id),
@@ -52,10 +58,10 @@ pub fn unit(
             }
         },
     };
-    let slice = if slice.is_empty() {
-        DEFAULT_SLICE
-    } else {
-        slice
+    let slice = match (slice, user) {
+        ("", None) => DEFAULT_SLICE,
+        ("", Some(_)) => DEFAULT_USER_SLICE,
+        (slice, _) => slice,
     };
     expand_slice(slice).ok_or_else(|| {
         FieldError::invalid(
@@ -100,15 +106,21 @@ pub fn unit(
     Ok(SystemdUnit {
         name: unit,
         slice: slice.to_string(),
+        user: user.cloned(),
         start,
         resources: Vec::new(),
     })
 }
 
-/// Where the unit's cgroup is, from the root of the cgroup2 hierarchy.
+/// Where the unit's cgroup is, from the root of the cgroup2 hierarchy: a
+/// user manager's slices are below its own cgroup, as runc joins them.
 pub fn cgroup_path(unit: &SystemdUnit) -> PathBuf {
     let slice = expand_slice(&unit.slice).unwrap_or_else(|| "/".into());
-    PathBuf::from(slice).join(&unit.name)
+    let base = match &unit.user {
+        Some(u) => Path::new("/").join(&u.control_group),
+        None => PathBuf::from("/"),
+    };
+    base.join(slice.trim_start_matches('/')).join(&unit.name)
 }
 
 /// `a-b-c.slice` as a path: `/a.slice/a-b.slice/a-b-c.slice`; `-.slice`

@@ -1,7 +1,7 @@
 use super::*;
 
 fn unit_of(path: Option<&str>) -> Result<SystemdUnit, FieldError> {
-    unit(path, "linux.cgroupsPath", "ctr1", None)
+    unit(path, "linux.cgroupsPath", "ctr1", None, None)
 }
 
 fn write(file: &str, value: &str) -> CgroupWrite {
@@ -92,7 +92,7 @@ fn annotations_become_properties() {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let u = unit(None, "linux.cgroupsPath", "c", Some(&annotations)).unwrap();
+    let u = unit(None, "linux.cgroupsPath", "c", Some(&annotations), None).unwrap();
     assert_eq!(
         prop(&u.start, "CollectMode"),
         Some(Value::Str("inactive-or-failed".into()))
@@ -118,7 +118,7 @@ fn annotations_become_properties() {
         ("org.systemd.property.Weight", "1.5"),
     ] {
         let one = HashMap::from([(key.to_string(), value.to_string())]);
-        let err = unit(None, "linux.cgroupsPath", "c", Some(&one)).unwrap_err();
+        let err = unit(None, "linux.cgroupsPath", "c", Some(&one), None).unwrap_err();
         assert_eq!(err.field, format!("annotations.{key:?}"), "{err}");
     }
 }
@@ -179,4 +179,36 @@ fn oom_group_is_a_start_property() {
         Some(Value::Str("kill".into()))
     );
     assert_eq!(oom_policy(&[write("memory.max", "1")]), None);
+}
+
+#[test]
+fn a_user_managers_units_are_below_its_cgroup_in_user_slice() {
+    let user = UserManager {
+        address: "unix:path=/run/user/1000/bus".into(),
+        uid: 1000,
+        control_group: "/user.slice/user-1000.slice/user@1000.service".into(),
+    };
+    let u = unit(None, "linux.cgroupsPath", "c1", None, Some(&user)).unwrap();
+    assert_eq!(
+        (u.name.as_str(), u.slice.as_str()),
+        ("cella-c1.scope", "user.slice")
+    );
+    assert_eq!(u.user.as_ref(), Some(&user));
+    assert_eq!(
+        cgroup_path(&u),
+        PathBuf::from("/user.slice/user-1000.slice/user@1000.service/user.slice/cella-c1.scope")
+    );
+    // runc's docs/cgroup-v2.md example, and a nested slice of the manager.
+    for (path, want) in [
+        ("user.slice:runc:foo", "user.slice/runc-foo.scope"),
+        ("app-x.slice:p:n", "app.slice/app-x.slice/p-n.scope"),
+        ("-.slice:p:n", "p-n.scope"),
+    ] {
+        let u = unit(Some(path), "linux.cgroupsPath", "c1", None, Some(&user)).unwrap();
+        assert_eq!(
+            cgroup_path(&u),
+            Path::new("/user.slice/user-1000.slice/user@1000.service").join(want),
+            "{path}"
+        );
+    }
 }
