@@ -12,6 +12,7 @@ use crate::cgroup_types::{Found, HostCgroups, Mode};
 const V1: HostFacts = HostFacts {
     caller: crate::rootless::Caller::ROOT,
     proc_kcore: true,
+    apparmor: false,
     cgroups: CgroupFacts {
         mounts: HostCgroups {
             mode: Mode::Legacy,
@@ -477,6 +478,7 @@ const USER: HostFacts = HostFacts {
         ..crate::rootless::Caller::ROOT
     },
     proc_kcore: false,
+    apparmor: false,
 };
 
 fn rootless_config(uid_maps: Value, gid_maps: Value) -> Value {
@@ -993,4 +995,34 @@ fn systemd_driver_plans_a_scope() {
     v["linux"]["cgroupsPath"] = json!("system.slice:cri:ctr");
     let e = refused(v2_host(Vec::new()), v, &CreateOptions::default());
     assert!(e.reason.contains("--systemd-cgroup"), "{e}");
+}
+
+/// The host's AppArmor decides: the profile goes into the process plan
+/// where it is enabled, and the config is refused, naming the field,
+/// where it is not (as runc, whose write of the profile the kernel refuses).
+#[test]
+fn apparmor_profile_follows_the_host() {
+    let mut config = base();
+    config["process"]["apparmorProfile"] = json!("docker-default");
+    let aa = HostFacts {
+        apparmor: true,
+        ..V1
+    };
+    let p = compile(
+        &bundle(config.clone()),
+        "ctr",
+        &CreateOptions::default(),
+        &aa,
+    )
+    .expect("plans");
+    assert_eq!(
+        p.process.apparmor_profile.as_deref(),
+        Some("docker-default")
+    );
+    let e = compile_err(config);
+    assert!(
+        e.contains("config.json: process.apparmorProfile: AppArmor is not enabled"),
+        "{e}"
+    );
+    assert_eq!(compile_ok(base()).process.apparmor_profile, None);
 }
