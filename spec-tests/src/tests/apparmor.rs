@@ -55,6 +55,7 @@ fn create_refused(ctx: &Ctx, tag: &str, cfg: &Value) -> TestResult {
     c.write_config(cfg)?;
     let out = c.create(&[])?;
     refused(ctx, &out, "process.apparmorProfile", "create")?;
+    println!("# refused: {}", out.stderr.trim().replace('\n', " "));
     let state_dir = ctx.root.join(&c.id);
     ensure(!state_dir.exists(), || {
         format!("state directory left: {}", state_dir.display())
