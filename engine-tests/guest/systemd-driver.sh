@@ -6,11 +6,9 @@
 # files), exec, pause/unpause, update, stop, rm, and no unit left. Prints "ok N - ..." or
 # "not ok N - ..." per check and exits 1 if any failed.
 #
-# AppArmor profiles are not applied by cella yet ([15]): the containers run with
-# apparmor=unconfined, which is what the engines send for --security-opt apparmor=unconfined.
+# The engines' default AppArmor profiles apply (docker-default, containers-default-*).
 R=${1:-/usr/local/bin/cella}
 ROOTFS=${2:-/payload/rootfs}
-U="--security-opt apparmor=unconfined"
 n=0
 failed=0
 check() { # check DESCRIPTION EXPECTED ACTUAL
@@ -36,10 +34,10 @@ C
 export CONTAINERS_CONF=/tmp/containers.conf
 P="podman --runtime $R"
 podman import /tmp/rootfs.tar localhost/busybox >/dev/null 2>&1
-out=$($P run $U --rm --memory 64m --pids-limit 50 localhost/busybox \
+out=$($P run --rm --memory 64m --pids-limit 50 localhost/busybox \
     sh -c 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max' | tr '\n' ' ')
 check "podman run: limits in the container's cgroup" "67108864 50 " "$out"
-id=$($P run $U -d --name t1 localhost/busybox sleep 1000)
+id=$($P run -d --name t1 localhost/busybox sleep 1000)
 unit=libpod-$id.scope
 check "podman run -d: the unit is active" active "$(prop "$unit" ActiveState)"
 check "podman exec: in the container's cgroup namespace" "0::/" "$($P exec t1 cat /proc/self/cgroup)"
@@ -59,9 +57,9 @@ mkdir -p /etc/docker
 printf '{"runtimes": {"r": {"path": "%s"}}, "default-runtime": "r", "exec-opts": ["native.cgroupdriver=systemd"]}\n' "$R" >/etc/docker/daemon.json
 systemctl restart containerd docker  # a restart: daemon.json names this run's runtime
 docker import /tmp/rootfs.tar busybox:local >/dev/null
-out=$(docker run $U --rm -m 64m busybox:local cat /sys/fs/cgroup/memory.max)
+out=$(docker run --rm -m 64m busybox:local cat /sys/fs/cgroup/memory.max)
 check "docker run: memory limit" 67108864 "$out"
-id=$(docker run $U -d --name d1 busybox:local sleep 1000)
+id=$(docker run -d --name d1 busybox:local sleep 1000)
 unit=docker-$id.scope
 check "docker run -d: the unit is active" active "$(prop "$unit" ActiveState)"
 check "docker run -d: Delegate" yes "$(prop "$unit" Delegate)"

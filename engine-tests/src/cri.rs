@@ -162,9 +162,6 @@ impl<'a> Cri<'a> {
             &self.parent.path,
             "--host-network",
         ];
-        if self.env.apparmor {
-            args.extend_from_slice(&["--apparmor-profile", "unconfined"]);
-        }
         let image = image::reference(image::BUSYBOX.name);
         args.extend_from_slice(&["--image", &image]);
         args.extend_from_slice(extra);
@@ -255,6 +252,8 @@ fn container_lifecycle(c: &Cri) -> TestResult {
         "container state",
     )?;
     let pid = ctr.pid()?;
+    c.env
+        .expect_apparmor_of(pid, "cri-containerd.apparmor.d", "CRI container")?;
     ensure(c.env.runtime_ids(&c.runc_root)?.contains(&ctr.id), || {
         "the runtime does not list the container".into()
     })?;

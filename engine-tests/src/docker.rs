@@ -151,12 +151,10 @@ impl<'a> Docker<'a> {
         )
     }
 
-    /// `docker run` with the options every container gets (see
-    /// [`Env::security_opts`]).
+    /// `docker run OPTS...`: engine defaults (docker-default where
+    /// AppArmor is on).
     fn run(&self, opts: &[&str]) -> Cmd {
-        self.docker(&["run"])
-            .args(self.env.security_opts())
-            .args(opts)
+        self.docker(&["run"]).args(opts)
     }
 
     fn name(&self, n: &str) -> String {
@@ -258,9 +256,15 @@ fn missing_program(d: &Docker) -> TestResult {
 /// `run -d`, `exec`, `logs`, the runtime's state, the cgroup parent.
 fn run_detached_exec_logs(d: &Docker) -> TestResult {
     let c = d.detached("det", &[], "echo to-logs; sleep 1000")?;
-    let ex = c.exec(&["sh", "-c", "echo from-exec; exit 6"])?;
+    let ex = c.exec(&[
+        "sh",
+        "-c",
+        "echo from-exec; cat /proc/self/attr/current >&2; exit 6",
+    ])?;
     ensure_eq(ex.code, 6, &format!("exec status ({})", ex.describe()))?;
     ensure_eq(ex.stdout.trim(), "from-exec", "exec output")?;
+    d.env
+        .expect_apparmor(&ex.stderr, "docker-default", "docker exec")?;
     let mut logs = String::new();
     ensure(
         wait_until(Duration::from_secs(10), || {
@@ -274,6 +278,8 @@ fn run_detached_exec_logs(d: &Docker) -> TestResult {
         || format!("docker logs: {logs:?}"),
     )?;
     let pid = c.pid()?;
+    d.env
+        .expect_apparmor_of(pid, "docker-default", "docker run")?;
     let cg = cgroup_of(pid, "memory")?;
     ensure(cg.starts_with(&format!("{}/", d.parent.path)), || {
         format!("cgroup {cg}")
@@ -294,9 +300,7 @@ fn exec_tty(d: &Docker) -> TestResult {
 
 /// `docker run -it --rm` in a real terminal.
 fn run_tty(d: &Docker) -> TestResult {
-    let mut args = vec!["run", "-it", "--rm"];
-    args.extend(d.env.security_opts());
-    args.extend([d.image.as_str(), "sh"]);
+    let args = ["run", "-it", "--rm", d.image.as_str(), "sh"];
     let line = d.shell_line(&args);
     shell_round(d.env, "docker-run", &line, 93, 25, 8)
 }

@@ -46,9 +46,10 @@ pub struct Env {
     /// `engine_tests_<pid>-<engine>.slice`: a `-` nests slices, so the
     /// prefix has none).
     pub unit_prefix: String,
-    /// The host has AppArmor enabled: every container asks for the
-    /// `unconfined` profile (cella does not apply profiles yet, issue [15]),
-    /// with either runtime.
+    /// The host has AppArmor enabled: the engines give their containers
+    /// their default profiles (docker-default, cri-containerd.apparmor.d,
+    /// containers-default-*), and tests check that the processes run under
+    /// them ([`Env::expect_apparmor`]).
     pub apparmor: bool,
     /// Command output scratch directory.
     out_dir: PathBuf,
@@ -143,14 +144,28 @@ impl Env {
         }
     }
 
-    /// `--security-opt apparmor=unconfined` where AppArmor is on (see
-    /// [`Env::apparmor`]); nothing elsewhere.
-    pub fn security_opts(&self) -> Vec<&'static str> {
-        if self.apparmor {
-            vec!["--security-opt", "apparmor=unconfined"]
-        } else {
-            Vec::new()
+    /// Where AppArmor is on, that `label` (a process's
+    /// `/proc/PID/attr/current`) is the engine's default profile `profile`
+    /// (its name, or the start of it), enforced; nothing elsewhere.
+    pub fn expect_apparmor(&self, label: &str, profile: &str, what: &str) -> TestResult {
+        if !self.apparmor {
+            return Ok(());
         }
+        let label = label.trim_end_matches(['\0', '\n']).trim();
+        ensure(
+            label.starts_with(profile) && label.ends_with(" (enforce)"),
+            || format!("{what}: AppArmor label {label:?}, expected {profile}* (enforce)"),
+        )
+    }
+
+    /// [`Env::expect_apparmor`] for process `pid`, read from the host.
+    pub fn expect_apparmor_of(&self, pid: i32, profile: &str, what: &str) -> TestResult {
+        if !self.apparmor {
+            return Ok(());
+        }
+        let path = format!("/proc/{pid}/attr/current");
+        let label = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        self.expect_apparmor(&label, profile, what)
     }
 
     /// A directory under the work dir, created.

@@ -295,7 +295,7 @@ fn main() -> ExitCode {
         env.work.display(),
         if env.systemd { "systemd" } else { "cgroupfs" },
         if env.apparmor {
-            " (AppArmor on: containers run apparmor=unconfined)"
+            " (AppArmor on: engines' default profiles)"
         } else {
             ""
         }

@@ -84,18 +84,10 @@ impl<'a> Podman<'a> {
         let dir = env.dir("podman")?;
         let tmp = env.dir("podman/tmp")?;
         let conf = dir.join("containers.conf");
-        // With AppArmor on, the profile podman would give every container
-        // (containers-default-*) is replaced by `unconfined` (Env::apparmor).
-        let apparmor = if env.apparmor {
-            "apparmor_profile = \"unconfined\"\n"
-        } else {
-            ""
-        };
         std::fs::write(
             &conf,
             format!(
                 "[containers]\ndefault_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]\n\
-                 {apparmor}\
                  [engine]\ncgroup_manager = \"{}\"\nevents_logger = \"file\"\n\
                  image_copy_tmp_dir = \"{}\"\nruntime = \"under-test\"\n\
                  [engine.runtimes]\nunder-test = [\"{}\"]\n",
@@ -401,6 +393,8 @@ fn run_detached_logs(p: &Podman) -> TestResult {
         format!("the runtime's warnings reached the container's log: {logs:?}")
     })?;
     let pid = c.pid()?;
+    p.env
+        .expect_apparmor_of(pid, "containers-default-", "podman run")?;
     let cg = cgroup_of(pid, "memory")?;
     ensure(cg.starts_with(&format!("{}/", p.parent.path)), || {
         format!("cgroup {cg} not under {}", p.parent.path)

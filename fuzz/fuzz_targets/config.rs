@@ -52,6 +52,7 @@ fuzz_target!(|data: &[u8]| {
             &HostFacts {
                 caller: cella::rootless::Caller::ROOT,
                 proc_kcore: true,
+                apparmor: false,
                 cgroups: CgroupFacts {
                     mounts,
                     own: vec![(String::new(), PathBuf::from("/"))],

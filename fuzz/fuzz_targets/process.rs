@@ -8,6 +8,6 @@ fuzz_target!(|data: &[u8]| {
     let Ok(p) = serde_json::from_slice::<Process>(data) else {
         return;
     };
-    let _ = cella::plan::plan_exec_process(&p, 0);
-    let _ = cella::plan::plan_exec_process(&p, 3);
+    let _ = cella::plan::plan_exec_process(&p, 0, None, true);
+    let _ = cella::plan::plan_exec_process(&p, 3, Some("x"), false);
 });

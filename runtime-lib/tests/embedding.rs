@@ -224,15 +224,23 @@ fn typed_errors() {
         .process_mut()
         .as_mut()
         .unwrap()
-        .set_apparmor_profile(Some("docker-default".into()));
-    let on_host = Path::new("/sys/module/apparmor/parameters/enabled").exists();
+        .set_apparmor_profile(Some("cella-embedding-no-such-profile".into()));
+    // Without AppArmor the plan refuses any profile; with it (the cgroup v2 VM's kernel) the
+    // kernel refuses one it has not loaded, in the container's init (docs/lsm.md).
+    let enabled = std::fs::read("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|b| b.first() == Some(&b'Y'));
     match rt.builder_from_spec(&id, apparmor).create() {
-        Err(Error::Unsupported(e)) => assert_eq!(e.field, "process.apparmorProfile"),
+        Err(Error::Unsupported(e)) if !enabled => assert_eq!(e.field, "process.apparmorProfile"),
+        Err(Error::Child(e)) if enabled => {
+            assert_eq!(e.step, cella::error::Step::ProcessApparmorProfile);
+            assert_eq!(e.errno, Some(libc::ENOENT));
+        }
         other => panic!(
-            "expected Unsupported (AppArmor module present: {on_host}), got {:?}",
+            "expected the profile refused (AppArmor enabled: {enabled}), got {:?}",
             other.err()
         ),
     }
+    s.assert_gone(&id);
     // The default config's device rule cannot be enforced without a cgroup.
     match rt
         .builder_from_spec(&id, s.spec(&["true"]))

@@ -121,12 +121,12 @@ PY
     check "podman run (crun)" podman run --rm --network none localhost/cella-check echo hello from podman
     check "docker import of the busybox rootfs" docker import /tmp/rootfs.tar cella-check
     check "docker run (runc)" docker run --rm --network none cella-check echo hello from docker
-    # With AppArmor on, podman sends process.apparmorProfile; cella applies no profile yet
-    # ([15]) but takes "unconfined" (engine-tests/guest/systemd-driver.sh has the rest).
-    check "podman --runtime cella run (systemd cgroup manager, apparmor=unconfined)" \
+    # With AppArmor on, podman sends process.apparmorProfile (its containers-default-*
+    # profile), which cella applies (engine-tests/guest/systemd-driver.sh has the rest).
+    check "podman --runtime cella run (systemd cgroup manager, podman's AppArmor profile)" \
         podman --runtime /usr/local/bin/cella --cgroup-manager systemd \
-        run --rm --network none --security-opt apparmor=unconfined localhost/cella-check \
-        sh -c 'echo hello from podman; cat /proc/self/cgroup'
+        run --rm --network none localhost/cella-check \
+        sh -c 'echo hello from podman; cat /proc/self/cgroup; grep -q "^containers-default-.* (enforce)" /proc/self/attr/current'
 else
     n=$((n + 1)) skipped=$((skipped + 1))
     echo "ok $n # SKIP no /payload/rootfs: no container run"

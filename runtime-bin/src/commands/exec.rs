@@ -47,7 +47,7 @@ pub struct Args {
     /// Sub-cgroup of the container to run in (path, or controller:path on v1).
     #[arg(long)]
     cgroup: Option<String>,
-    /// AppArmor profile (refused where the host has no AppArmor).
+    /// AppArmor profile, applied at the program's execve (default: the container's).
     #[arg(long)]
     apparmor: Option<String>,
     /// SELinux label (refused where the host has no SELinux).

@@ -20,9 +20,9 @@
 
 use std::convert::Infallible;
 
-use crate::apply::fds;
 use crate::apply::process::{self, Execve, HeldCaps};
 use crate::apply::seccomp::{self, ListenerInfo};
+use crate::apply::{apparmor, fds};
 use crate::error::ChildError;
 use crate::plan::ProcessPlan;
 use crate::seccomp::Compiled;
@@ -51,6 +51,9 @@ impl<'a> ReadyToExec<'a> {
         fds::cloexec_all_from(3 + p.preserve_fds)?;
         // Raising a hard limit needs CAP_SYS_RESOURCE: before the switch.
         process::set_rlimits(p)?;
+        // Unconfined and root until `execve`: the profile is only asked for
+        // here, before the identity switch, `no_new_privs` and the filter.
+        apparmor::change_onexec(p)?;
         // As root first (runc does too): a cwd the runtime may search but
         // the user may not is still the process's cwd.
         let cwd = process::enter_cwd(p)?;

@@ -1,6 +1,7 @@
 //! The executor: replays a [`Plan`](crate::plan::Plan) with syscalls, in
 //! the processes that become the container.
 
+pub(crate) mod apparmor;
 pub(crate) mod devices;
 pub(crate) mod exec;
 pub(crate) mod fds;

@@ -108,10 +108,17 @@ impl ProcFs {
         Ok(fds)
     }
 
+    /// Opens `rel` for writing, beneath the root and checked (see
+    /// [`ProcFs::write`]), for a caller that must tell a missing file from
+    /// a failed write.
+    pub(crate) fn open_write(&self, rel: &str) -> Result<OwnedFd, Errno> {
+        self.open_beneath(rel, OFlag::O_WRONLY | OFlag::O_NOCTTY)
+    }
+
     /// Writes `value` to `rel` (relative to the procfs root, e.g.
     /// `sys/net/ipv4/ip_forward` or `self/oom_score_adj`).
     pub(crate) fn write(&self, rel: &str, value: &str) -> Result<(), Errno> {
-        let fd = self.open_beneath(rel, OFlag::O_WRONLY | OFlag::O_NOCTTY)?;
+        let fd = self.open_write(rel)?;
         let n = nix::unistd::write(&fd, value.as_bytes())?;
         if n != value.len() {
             return Err(Errno::EIO);

@@ -71,8 +71,9 @@ pub struct ExecProcess {
     exit_status: Option<ExitStatus>,
 }
 
-/// Checks the process and the [`Io`], and plans the process.
-fn plan_exec(opts: &ExecOptions) -> Result<ProcessPlan, Error> {
+/// Checks the process and the [`Io`], and plans the process;
+/// `container_profile` is the container's AppArmor profile.
+fn plan_exec(opts: &ExecOptions, container_profile: Option<&str>) -> Result<ProcessPlan, Error> {
     let mut create_opts = CreateOptions {
         preserve_fds: opts.preserve_fds,
         ..CreateOptions::default()
@@ -86,6 +87,8 @@ fn plan_exec(opts: &ExecOptions) -> Result<ProcessPlan, Error> {
     Ok(plan::plan_exec_process(
         &opts.process,
         create_opts.preserve_fds,
+        container_profile,
+        super::facts::apparmor_enabled(),
     )?)
 }
 
@@ -102,7 +105,10 @@ impl Container {
             Status::Paused if opts.ignore_paused => {}
             s => return Err(self.wrong("exec in", s)),
         }
-        let plan = plan_exec(&opts)?;
+        let profile = self
+            .config_process()
+            .and_then(|p| p.apparmor_profile().clone());
+        let plan = plan_exec(&opts, profile.as_deref())?;
         let mut launch = Launch::new(plan.preserve_fds);
         launch.join_namespaces(self.open_namespaces()?)?;
         let cgroup = self.exec_cgroup(opts.sub_cgroup.as_deref())?;

@@ -35,6 +35,7 @@ pub(super) fn gather(loaded: &Bundle, id: &str, opts: &CreateOptions) -> Result<
     Ok(HostFacts {
         caller,
         proc_kcore: Path::new("/proc/kcore").exists(),
+        apparmor: apparmor_enabled(),
         cgroups: CgroupFacts {
             user: describe_uid(caller.euid),
             mounts,
@@ -88,4 +89,12 @@ fn systemd_user(
         manager,
         controllers,
     })
+}
+
+/// Whether the kernel has AppArmor enabled: the module's own switch, which
+/// is what makes the kernel accept a profile change. runc's `IsEnabled`
+/// also wants securityfs mounted; engines ask it before they set a profile,
+/// and runc itself only tries the write.
+pub(crate) fn apparmor_enabled() -> bool {
+    std::fs::read("/sys/module/apparmor/parameters/enabled").is_ok_and(|b| b.first() == Some(&b'Y'))
 }

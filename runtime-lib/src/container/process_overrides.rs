@@ -29,7 +29,7 @@ pub struct ProcessOverrides {
     pub no_new_privileges: bool,
     /// Gives the process a terminal.
     pub terminal: bool,
-    /// An AppArmor profile (refused on a host without AppArmor).
+    /// An AppArmor profile (refused on a host without AppArmor, as by runc).
     pub apparmor_profile: Option<String>,
     /// An SELinux label (refused on a host without SELinux).
     pub selinux_label: Option<String>,

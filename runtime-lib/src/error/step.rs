@@ -101,6 +101,7 @@ steps! {
     OpenRootfs => "open rootfs",
     Pipe => "pipe",
     PivotRoot => "pivot_root",
+    ProcessApparmorProfile => "process.apparmorProfile",
     ProcessCapabilities => "process.capabilities",
     ProcessCwd => "process.cwd",
     Procfs => "procfs",

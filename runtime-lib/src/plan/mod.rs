@@ -65,15 +65,28 @@ pub fn device_rules_for_update(
 }
 
 /// Plans a process for `exec` (fields of `process.json` are named without
-/// a prefix).
+/// a prefix). `container_profile` is the container's own
+/// `process.apparmorProfile`: a process that names none runs under it, as
+/// under runc (an `exec` must not escape the container's confinement by
+/// leaving the field out). `apparmor_enabled`: the host has AppArmor on.
 pub fn plan_exec_process(
     p: &oci_spec::runtime::Process,
     preserve_fds: u32,
+    container_profile: Option<&str>,
+    apparmor_enabled: bool,
 ) -> Result<ProcessPlan, FieldError> {
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(FieldError::invalid("args", "the process needs a command"));
     }
-    process::plan_process(p, "", preserve_fds, false)
+    let mut plan = process::plan_process(p, "", preserve_fds, false, apparmor_enabled)?;
+    if plan.apparmor_profile.is_none() {
+        plan.apparmor_profile = process::apparmor_profile(
+            "process.apparmorProfile (the container's, which an exec'd process without one gets)",
+            container_profile,
+            apparmor_enabled,
+        )?;
+    }
+    Ok(plan)
 }
 
 /// Options of `create`/`run` that shape the plan.
@@ -161,6 +174,9 @@ pub struct HostFacts {
     /// Whether the kernel has `/proc/kcore` (`CONFIG_PROC_KCORE`): runc
     /// links `/dev/core` to it only then.
     pub proc_kcore: bool,
+    /// Whether AppArmor is enabled (`/sys/module/apparmor/parameters/enabled`
+    /// is `Y`): a profile can be applied only then.
+    pub apparmor: bool,
 }
 
 /// Everything the executor will do, decided up front.
@@ -355,6 +371,7 @@ fn plan_process(
         opts.listen_fds + opts.preserve_fds,
         !opts.no_new_keyring,
         &host.caller,
+        host.apparmor,
         warnings,
     )?;
     if opts.listen_fds > 0 {

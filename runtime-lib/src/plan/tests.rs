@@ -12,6 +12,7 @@ use crate::cgroup_types::{Found, HostCgroups, Mode};
 const V1: HostFacts = HostFacts {
     caller: crate::rootless::Caller::ROOT,
     proc_kcore: true,
+    apparmor: false,
     cgroups: CgroupFacts {
         mounts: HostCgroups {
             mode: Mode::Legacy,
@@ -479,6 +480,7 @@ const USER: HostFacts = HostFacts {
         ..crate::rootless::Caller::ROOT
     },
     proc_kcore: false,
+    apparmor: false,
 };
 
 fn rootless_config(uid_maps: Value, gid_maps: Value) -> Value {
@@ -1074,4 +1076,34 @@ fn rootless_systemd_driver_asks_the_users_manager() {
         Err(Error::InvalidConfig(e)) => assert!(e.to_string().contains("slice:prefix:name")),
         other => panic!("{other:?}"),
     }
+}
+
+/// The host's AppArmor decides: the profile goes into the process plan
+/// where it is enabled, and the config is refused, naming the field,
+/// where it is not (as runc, whose write of the profile the kernel refuses).
+#[test]
+fn apparmor_profile_follows_the_host() {
+    let mut config = base();
+    config["process"]["apparmorProfile"] = json!("docker-default");
+    let aa = HostFacts {
+        apparmor: true,
+        ..V1
+    };
+    let p = compile(
+        &bundle(config.clone()),
+        "ctr",
+        &CreateOptions::default(),
+        &aa,
+    )
+    .expect("plans");
+    assert_eq!(
+        p.process.apparmor_profile.as_deref(),
+        Some("docker-default")
+    );
+    let e = compile_err(config);
+    assert!(
+        e.contains("config.json: process.apparmorProfile: AppArmor is not enabled"),
+        "{e}"
+    );
+    assert_eq!(compile_ok(base()).process.apparmor_profile, None);
 }

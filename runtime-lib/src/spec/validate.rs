@@ -33,10 +33,9 @@ pub fn validate(spec: &Spec, bundle_dir: &Path, file: &Path) -> Result<(), SpecE
 
 /// Checks a process for `exec` (a `process.json`, or the config's process
 /// amended) with the rules a config's `process` follows, so that `exec`
-/// refuses what `create` would (an AppArmor profile on a host without
-/// AppArmor, a scheduler policy, an env entry without `=`) instead of
-/// ignoring it. Fields are named as in a `process.json`, without the
-/// `process.` prefix.
+/// refuses what `create` would (an SELinux label, a scheduler policy, an
+/// env entry without `=`) instead of ignoring it. Fields are named as in a
+/// `process.json`, without the `process.` prefix.
 pub(crate) fn check_exec_process(process: &Process) -> Result<(), FieldError> {
     check_process(process).map_err(|e| FieldError {
         field: e
@@ -307,20 +306,10 @@ fn check_rlimits(rlimits: &[PosixRlimit]) -> Check {
     Ok(())
 }
 
-/// Security labels cannot be honoured, and ignoring them would run the
-/// container less confined than asked.
+/// SELinux labels cannot be honoured, and ignoring them would run the
+/// container less confined than asked. (AppArmor profiles are applied;
+/// whether the host can is decided by the plan.)
 fn check_security_labels(process: &Process) -> Check {
-    // "unconfined" (docker's and podman's `apparmor=unconfined`) asks for no
-    // profile: the process keeps the runtime's confinement, none on a host
-    // that runs the runtime unconfined, which is the case it is meant for.
-    let profile = process.apparmor_profile().as_deref().unwrap_or_default();
-    if !profile.is_empty() && profile != "unconfined" {
-        return unsupported(
-            "process.apparmorProfile",
-            "AppArmor profiles are not applied by cella yet (refused rather than run less confined \
-             than asked): remove it (apparmor=unconfined)",
-        );
-    }
     if is_set(process.selinux_label()) {
         return unsupported(
             "process.selinuxLabel",
@@ -1118,11 +1107,8 @@ pub(super) mod tests {
     fn process_features_not_supported() {
         assert_accepted(|c| c["process"]["terminal"] = json!(true));
         assert_accepted(|c| c["process"]["terminal"] = json!(false));
-        assert_refused(
-            |c| c["process"]["apparmorProfile"] = json!("docker-default"),
-            "process.apparmorProfile",
-            "not applied by cella yet",
-        );
+        // Whether the host can apply a profile is the plan's decision.
+        assert_accepted(|c| c["process"]["apparmorProfile"] = json!("docker-default"));
         assert_accepted(|c| c["process"]["apparmorProfile"] = json!(""));
         assert_accepted(|c| c["process"]["apparmorProfile"] = json!("unconfined"));
         assert_refused(
@@ -1152,7 +1138,7 @@ pub(super) mod tests {
     #[test]
     fn unsupported_is_its_own_kind() {
         let mut config = good();
-        config["process"]["apparmorProfile"] = json!("docker-default");
+        config["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0");
         assert!(matches!(check(config), Err(SpecError::Field(e)) if e.is_unsupported()));
         let mut config = good();
         config["process"]["args"] = json!([]);

@@ -407,7 +407,7 @@ fn selinux_enabled() -> bool {
 }
 
 /// process.apparmorProfile `unconfined`: the process runs under it, or the config is refused
-/// (host with AppArmor enabled only; the refusal without AppArmor is in the bad-config corpus).
+/// (host with AppArmor enabled only; without it, `apparmor.not_enabled_refused`).
 fn apparmor_profile(ctx: &Ctx) -> TestResult {
     if !apparmor_enabled() {
         return Err(skip(

@@ -1,5 +1,6 @@
 //! The tests, one module per area. Each module's `tests()` returns its table.
 
+pub mod apparmor;
 pub mod as_runc;
 pub mod bad_configs;
 pub mod cgroups;
