@@ -314,7 +314,7 @@ impl Manager {
 /// unit's cgroup.
 const MOVE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Waits until `pid` is in `cgroup` (the unit's), for [`MOVE_TIMEOUT`].
+/// Waits until `pid` is in `cgroup` (the unit's), for up to 10 s.
 pub fn wait_until_in(
     cgroup: &crate::cgroups::ContainerCgroup,
     pid: Pid,
