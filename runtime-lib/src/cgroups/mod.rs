@@ -209,18 +209,6 @@ impl ContainerCgroup {
         }
     }
 
-    /// Whether `pid` is in the cgroup (every hierarchy's directory).
-    pub fn has_process(&self, pid: Pid) -> bool {
-        let has = |dir: &Path| {
-            std::fs::read_to_string(dir.join("cgroup.procs"))
-                .is_ok_and(|t| t.lines().any(|l| l.trim() == pid.as_raw().to_string()))
-        };
-        match self {
-            ContainerCgroup::V1 { dirs } => dirs.iter().all(|(_, d)| has(d)),
-            ContainerCgroup::V2 { dir } => has(dir),
-        }
-    }
-
     /// Moves a process into the cgroup.
     pub fn add_process(&self, pid: Pid) -> Result<(), CgroupError> {
         let each = |dir: &Path| {

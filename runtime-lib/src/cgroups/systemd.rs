@@ -321,7 +321,7 @@ pub fn wait_until_in(
     unit: &str,
 ) -> Result<(), SystemdError> {
     let deadline = std::time::Instant::now() + MOVE_TIMEOUT;
-    while !cgroup.has_process(pid) {
+    while !cgroup.pids().is_ok_and(|p| p.contains(&pid)) {
         if std::time::Instant::now() >= deadline {
             return Err(SystemdError {
                 step: "wait for systemd to move stage 1 into",
