@@ -88,7 +88,10 @@ fn plan_exec(opts: &ExecOptions, container_profile: Option<&str>) -> Result<Proc
         &opts.process,
         create_opts.preserve_fds,
         container_profile,
-        super::facts::apparmor_enabled(),
+        // Read only where a profile is asked for, as at create.
+        (super::facts::asks_profile(Some(&opts.process))
+            || container_profile.is_some_and(|n| !n.is_empty()))
+            && super::facts::apparmor_enabled(),
     )?)
 }
 

@@ -35,7 +35,8 @@ pub(super) fn gather(loaded: &Bundle, id: &str, opts: &CreateOptions) -> Result<
     Ok(HostFacts {
         caller,
         proc_kcore: Path::new("/proc/kcore").exists(),
-        apparmor: apparmor_enabled(),
+        // Only a profile consults it: no read on the path of every create.
+        apparmor: asks_profile(loaded.spec.process().as_ref()) && apparmor_enabled(),
         cgroups: CgroupFacts {
             user: describe_uid(caller.euid),
             mounts,
@@ -89,6 +90,12 @@ fn systemd_user(
         manager,
         controllers,
     })
+}
+
+/// Whether `p` names an AppArmor profile (an empty name is none).
+pub(super) fn asks_profile(p: Option<&oci_spec::runtime::Process>) -> bool {
+    p.and_then(|p| p.apparmor_profile().as_deref())
+        .is_some_and(|n| !n.is_empty())
 }
 
 /// Whether the kernel has AppArmor enabled: the module's own switch, which

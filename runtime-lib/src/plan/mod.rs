@@ -175,7 +175,8 @@ pub struct HostFacts {
     /// links `/dev/core` to it only then.
     pub proc_kcore: bool,
     /// Whether AppArmor is enabled (`/sys/module/apparmor/parameters/enabled`
-    /// is `Y`): a profile can be applied only then.
+    /// is `Y`): a profile can be applied only then. Only a config that
+    /// names a profile consults it (`facts::gather` reads it only then).
     pub apparmor: bool,
 }
 
