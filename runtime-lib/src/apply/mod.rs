@@ -13,6 +13,7 @@ pub(crate) mod namespaces;
 pub(crate) mod process;
 pub(crate) mod procfs;
 pub(crate) mod seccomp;
+pub(crate) mod selinux;
 pub(crate) mod stage1;
 
 mod cgroupfs;

@@ -12,13 +12,15 @@ use super::cleanup::Cleanup;
 use super::create::check_io;
 use super::launch::Launch;
 use super::state::{init_alive, write_atomic};
-use super::{Container, Io};
+use super::{facts, Container, Io};
 use crate::apply::exec::ExecContext;
 use crate::apply::namespaces::JoinFd;
 use crate::cgroups::ContainerCgroup;
 use crate::error::{Error, FieldError, Status};
 use crate::hooks::HookState;
-use crate::plan::{self, Console, CreateOptions, NamespaceKind, ProcessPlan};
+use crate::plan::{
+    self, Console, ContainerLsm, CreateOptions, LsmHost, NamespaceKind, ProcessPlan,
+};
 
 /// How to run a process with [`Container::exec`].
 #[derive(Debug)]
@@ -72,8 +74,8 @@ pub struct ExecProcess {
 }
 
 /// Checks the process and the [`Io`], and plans the process;
-/// `container_profile` is the container's AppArmor profile.
-fn plan_exec(opts: &ExecOptions, container_profile: Option<&str>) -> Result<ProcessPlan, Error> {
+/// `container` is the container's own confinement.
+fn plan_exec(opts: &ExecOptions, container: ContainerLsm<'_>) -> Result<ProcessPlan, Error> {
     let mut create_opts = CreateOptions {
         preserve_fds: opts.preserve_fds,
         ..CreateOptions::default()
@@ -84,14 +86,20 @@ fn plan_exec(opts: &ExecOptions, container_profile: Option<&str>) -> Result<Proc
         opts.process.terminal() == Some(true),
     )?;
     crate::spec::check_exec_process(&opts.process)?;
+    let own = Some(&opts.process);
+    let set = |s: Option<&str>| s.is_some_and(|n| !n.is_empty());
+    // Read only where a profile or label is asked for, as at create.
+    let host = LsmHost {
+        apparmor: (facts::asks_profile(own) || set(container.apparmor_profile))
+            && facts::apparmor_enabled(),
+        selinux: (facts::asks_process_label(own) || set(container.selinux_label))
+            && facts::selinux_enabled(),
+    };
     Ok(plan::plan_exec_process(
         &opts.process,
         create_opts.preserve_fds,
-        container_profile,
-        // Read only where a profile is asked for, as at create.
-        (super::facts::asks_profile(Some(&opts.process))
-            || container_profile.is_some_and(|n| !n.is_empty()))
-            && super::facts::apparmor_enabled(),
+        container,
+        host,
     )?)
 }
 
@@ -108,10 +116,14 @@ impl Container {
             Status::Paused if opts.ignore_paused => {}
             s => return Err(self.wrong("exec in", s)),
         }
-        let profile = self
-            .config_process()
-            .and_then(|p| p.apparmor_profile().clone());
-        let plan = plan_exec(&opts, profile.as_deref())?;
+        let own = self.config_process();
+        let plan = plan_exec(
+            &opts,
+            ContainerLsm {
+                apparmor_profile: own.and_then(|p| p.apparmor_profile().as_deref()),
+                selinux_label: own.and_then(|p| p.selinux_label().as_deref()),
+            },
+        )?;
         let mut launch = Launch::new(plan.preserve_fds);
         launch.join_namespaces(self.open_namespaces()?)?;
         let cgroup = self.exec_cgroup(opts.sub_cgroup.as_deref())?;

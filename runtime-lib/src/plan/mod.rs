@@ -5,6 +5,7 @@
 
 mod cgroup;
 mod devices;
+mod lsm;
 mod mounts;
 mod namespaces;
 mod process;
@@ -21,6 +22,7 @@ pub use cgroup::{
     SystemdUserFacts,
 };
 pub use devices::{DeviceNode, DevicePlan, NodeKind};
+pub use lsm::{ContainerLsm, LsmHost};
 pub use mounts::{
     attr, MountKind, MountOp, MountPlan, MsFlags, RecursiveAttrs,
     KNOWN_OPTIONS as KNOWN_MOUNT_OPTIONS,
@@ -65,25 +67,32 @@ pub fn device_rules_for_update(
 }
 
 /// Plans a process for `exec` (fields of `process.json` are named without
-/// a prefix). `container_profile` is the container's own
-/// `process.apparmorProfile`: a process that names none runs under it, as
+/// a prefix). `container` is the container's own AppArmor profile and
+/// SELinux label: a process that names none runs under the container's, as
 /// under runc (an `exec` must not escape the container's confinement by
-/// leaving the field out). `apparmor_enabled`: the host has AppArmor on.
+/// leaving a field out). `host`: the LSMs the host has enabled.
 pub fn plan_exec_process(
     p: &oci_spec::runtime::Process,
     preserve_fds: u32,
-    container_profile: Option<&str>,
-    apparmor_enabled: bool,
+    container: ContainerLsm<'_>,
+    host: LsmHost,
 ) -> Result<ProcessPlan, FieldError> {
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(FieldError::invalid("args", "the process needs a command"));
     }
-    let mut plan = process::plan_process(p, "", preserve_fds, false, apparmor_enabled)?;
+    let mut plan = process::plan_process(p, "", preserve_fds, false, host)?;
     if plan.apparmor_profile.is_none() {
-        plan.apparmor_profile = process::apparmor_profile(
+        plan.apparmor_profile = lsm::apparmor_profile(
             "process.apparmorProfile (the container's, which an exec'd process without one gets)",
-            container_profile,
-            apparmor_enabled,
+            container.apparmor_profile,
+            host,
+        )?;
+    }
+    if plan.selinux_label.is_none() {
+        plan.selinux_label = lsm::selinux_context(
+            "process.selinuxLabel (the container's, which an exec'd process without one gets)",
+            container.selinux_label,
+            host,
         )?;
     }
     Ok(plan)
@@ -174,10 +183,9 @@ pub struct HostFacts {
     /// Whether the kernel has `/proc/kcore` (`CONFIG_PROC_KCORE`): runc
     /// links `/dev/core` to it only then.
     pub proc_kcore: bool,
-    /// Whether AppArmor is enabled (`/sys/module/apparmor/parameters/enabled`
-    /// is `Y`): a profile can be applied only then. Only a config that
-    /// names a profile consults it (`facts::gather` reads it only then).
-    pub apparmor: bool,
+    /// The LSMs the host has enabled, read only for a config that asks
+    /// for a profile or a label (`facts::gather`).
+    pub lsm: LsmHost,
 }
 
 /// Everything the executor will do, decided up front.
@@ -279,7 +287,12 @@ fn compile_inner(
         .and_then(|l| l.seccomp().as_ref())
         .map(compile_seccomp)
         .transpose()?;
-    let mounts = mounts::plan(spec, &bundle.dir, opts.no_pivot)?;
+    let mount_label = lsm::selinux_context(
+        "linux.mountLabel",
+        linux.and_then(|l| l.mount_label().as_deref()),
+        host.lsm,
+    )?;
+    let mounts = mounts::plan(spec, &bundle.dir, opts.no_pivot, mount_label)?;
     // What loading left out (unknown capability names), then what planning
     // leaves out (capabilities this runtime cannot grant), then seccomp's.
     let mut warnings = bundle.warnings.clone();
@@ -372,7 +385,7 @@ fn plan_process(
         opts.listen_fds + opts.preserve_fds,
         !opts.no_new_keyring,
         &host.caller,
-        host.apparmor,
+        host.lsm,
         warnings,
     )?;
     if opts.listen_fds > 0 {

@@ -246,7 +246,6 @@ fn check_process(process: &Process) -> Check {
         );
     }
     check_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
-    check_security_labels(process)?;
     check_unsupported_process(process)
 }
 
@@ -302,20 +301,6 @@ fn check_rlimits(rlimits: &[PosixRlimit]) -> Check {
                 ),
             );
         }
-    }
-    Ok(())
-}
-
-/// SELinux labels cannot be honoured, and ignoring them would run the
-/// container less confined than asked. (AppArmor profiles are applied;
-/// whether the host can is decided by the plan.)
-fn check_security_labels(process: &Process) -> Check {
-    if is_set(process.selinux_label()) {
-        return unsupported(
-            "process.selinuxLabel",
-            "SELinux labels are not applied by cella yet (refused rather than run less confined than \
-             asked): remove it",
-        );
     }
     Ok(())
 }
@@ -808,12 +793,6 @@ fn check_unsupported_linux(linux: &Linux) -> Check {
             "moving network devices is not supported yet",
         );
     }
-    if is_set(linux.mount_label()) {
-        return unsupported(
-            "linux.mountLabel",
-            "SELinux mount labels are not applied by cella yet: remove it",
-        );
-    }
     Ok(())
 }
 
@@ -1107,15 +1086,14 @@ pub(super) mod tests {
     fn process_features_not_supported() {
         assert_accepted(|c| c["process"]["terminal"] = json!(true));
         assert_accepted(|c| c["process"]["terminal"] = json!(false));
-        // Whether the host can apply a profile is the plan's decision.
+        // Whether the host can apply a profile or label is the plan's
+        // decision.
         assert_accepted(|c| c["process"]["apparmorProfile"] = json!("docker-default"));
         assert_accepted(|c| c["process"]["apparmorProfile"] = json!(""));
         assert_accepted(|c| c["process"]["apparmorProfile"] = json!("unconfined"));
-        assert_refused(
-            |c| c["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0"),
-            "process.selinuxLabel",
-            "not applied by cella yet",
-        );
+        assert_accepted(|c| {
+            c["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0")
+        });
         assert_refused(
             |c| c["process"]["scheduler"] = json!({ "policy": "SCHED_OTHER" }),
             "process.scheduler",
@@ -1138,7 +1116,7 @@ pub(super) mod tests {
     #[test]
     fn unsupported_is_its_own_kind() {
         let mut config = good();
-        config["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0");
+        config["linux"]["personality"] = json!({ "domain": "LINUX32" });
         assert!(matches!(check(config), Err(SpecError::Field(e)) if e.is_unsupported()));
         let mut config = good();
         config["process"]["args"] = json!([]);
@@ -1591,11 +1569,9 @@ pub(super) mod tests {
             "linux.netDevices",
             "not supported yet",
         );
-        assert_refused(
-            |c| c["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0"),
-            "linux.mountLabel",
-            "SELinux",
-        );
+        assert_accepted(|c| {
+            c["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0")
+        });
         assert_accepted(|c| {
             c["linux"]["netDevices"] = json!({});
             c["linux"]["mountLabel"] = json!("");

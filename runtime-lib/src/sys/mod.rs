@@ -535,6 +535,23 @@ pub fn open_tree(fd: BorrowedFd<'_>, flags: libc::c_uint) -> Result<OwnedFd, Err
     owned_result(ret)
 }
 
+/// `fsetxattr(2)`: sets the extended attribute `name` of the file `fd` is
+/// open on (not an `O_PATH` fd) to `value`.
+pub fn fsetxattr(fd: BorrowedFd<'_>, name: &CStr, value: &[u8]) -> Result<(), Errno> {
+    // SAFETY: `name` is NUL-terminated and `value` is valid for its length;
+    // both outlive the call; `fd` is borrowed open.
+    let ret = unsafe {
+        libc::fsetxattr(
+            fd.as_raw_fd(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
 /// `move_mount(2)` of the detached mount `from` onto the directory or file
 /// `to` (both by fd, no path is looked up: nothing in the container can
 /// redirect it).
