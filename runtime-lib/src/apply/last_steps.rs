@@ -23,7 +23,7 @@ use std::convert::Infallible;
 use crate::apply::process::{self, Execve, HeldCaps};
 use crate::apply::procfs::ProcFs;
 use crate::apply::seccomp::{self, ListenerInfo};
-use crate::apply::{apparmor, fds, selinux};
+use crate::apply::{apparmor, fds, selinux, tuning};
 use crate::error::ChildError;
 use crate::plan::ProcessPlan;
 use crate::seccomp::Compiled;
@@ -70,6 +70,9 @@ impl<'a> ReadyToExec<'a> {
         fds::cloexec_all_from(3 + p.preserve_fds)?;
         // Raising a hard limit needs CAP_SYS_RESOURCE: before the switch.
         process::set_rlimits(p)?;
+        // With every capability still held (a real-time policy, a negative
+        // nice, the real-time I/O class need them).
+        tuning::apply(p)?;
         // Unconfined and root until `execve`: the profile and label are only
         // asked for here, before the identity switch, `no_new_privs` and
         // the filter.

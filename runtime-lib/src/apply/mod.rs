@@ -15,6 +15,7 @@ pub(crate) mod procfs;
 pub(crate) mod seccomp;
 pub(crate) mod selinux;
 pub(crate) mod stage1;
+pub(crate) mod tuning;
 
 mod cgroupfs;
 mod copyup;

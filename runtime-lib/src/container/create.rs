@@ -226,6 +226,7 @@ fn first_state(plan: &Plan, loaded: &Bundle, id: &str) -> StateFile {
     let placement = &plan.cgroup.placement;
     let cgroup = placement.cgroup();
     let me = nix::unistd::getpid().as_raw();
+    let linux = loaded.spec.linux().as_ref();
     StateFile {
         oci_version: plan.oci_version.clone(),
         id: id.to_string(),
@@ -243,11 +244,9 @@ fn first_state(plan: &Plan, loaded: &Bundle, id: &str) -> StateFile {
         device_nodes: plan.devices.nodes.clone(),
         process: loaded.spec.process().clone(),
         hooks: plan.hooks.clone(),
-        seccomp: loaded
-            .spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.seccomp().clone()),
+        seccomp: linux.and_then(|l| l.seccomp().clone()),
+        personality: linux.and_then(|l| l.personality().clone()),
+        memory_policy: linux.and_then(|l| l.memory_policy().clone()),
         creator: state::proc_stat(me).map(|(_, start)| (me, start)),
     }
 }

@@ -19,7 +19,7 @@ use crate::cgroups::ContainerCgroup;
 use crate::error::{Error, FieldError, Status};
 use crate::hooks::HookState;
 use crate::plan::{
-    self, Console, ContainerLsm, CreateOptions, LsmHost, NamespaceKind, ProcessPlan,
+    self, Console, ContainerDefaults, CreateOptions, LsmHost, NamespaceKind, ProcessPlan,
 };
 
 /// How to run a process with [`Container::exec`].
@@ -74,8 +74,8 @@ pub struct ExecProcess {
 }
 
 /// Checks the process and the [`Io`], and plans the process;
-/// `container` is the container's own confinement.
-fn plan_exec(opts: &ExecOptions, container: ContainerLsm<'_>) -> Result<ProcessPlan, Error> {
+/// `container`: what it gets from its container.
+fn plan_exec(opts: &ExecOptions, container: ContainerDefaults<'_>) -> Result<ProcessPlan, Error> {
     let mut create_opts = CreateOptions {
         preserve_fds: opts.preserve_fds,
         ..CreateOptions::default()
@@ -87,12 +87,11 @@ fn plan_exec(opts: &ExecOptions, container: ContainerLsm<'_>) -> Result<ProcessP
     )?;
     crate::spec::check_exec_process(&opts.process)?;
     let own = Some(&opts.process);
-    let set = |s: Option<&str>| s.is_some_and(|n| !n.is_empty());
     // Read only where a profile or label is asked for, as at create.
     let host = LsmHost {
-        apparmor: (facts::asks_profile(own) || set(container.apparmor_profile))
+        apparmor: (facts::asks_profile(own) || facts::asks_profile(container.process))
             && facts::apparmor_enabled(),
-        selinux: (facts::asks_process_label(own) || set(container.selinux_label))
+        selinux: (facts::asks_process_label(own) || facts::asks_process_label(container.process))
             && facts::selinux_enabled(),
     };
     Ok(plan::plan_exec_process(
@@ -116,12 +115,12 @@ impl Container {
             Status::Paused if opts.ignore_paused => {}
             s => return Err(self.wrong("exec in", s)),
         }
-        let own = self.config_process();
         let plan = plan_exec(
             &opts,
-            ContainerLsm {
-                apparmor_profile: own.and_then(|p| p.apparmor_profile().as_deref()),
-                selinux_label: own.and_then(|p| p.selinux_label().as_deref()),
+            ContainerDefaults {
+                process: self.config_process(),
+                personality: self.state.personality.as_ref(),
+                memory_policy: self.state.memory_policy.as_ref(),
             },
         )?;
         let mut launch = Launch::new(plan.preserve_fds);

@@ -18,17 +18,6 @@ pub struct LsmHost {
     pub selinux: bool,
 }
 
-/// A container's own confinement, which an exec'd process that names none
-/// of its own gets (runc: an `exec` must not leave the container's
-/// confinement by leaving a field out).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ContainerLsm<'a> {
-    /// The container's `process.apparmorProfile`.
-    pub apparmor_profile: Option<&'a str>,
-    /// The container's `process.selinuxLabel`.
-    pub selinux_label: Option<&'a str>,
-}
-
 /// Refuses a name the kernel would cut (at a NUL) or strip (white space at
 /// an end), so that what is applied is what was named.
 fn checked_name<'a>(field: &str, name: &'a str, what: &str) -> Result<&'a str, FieldError> {
@@ -132,7 +121,7 @@ pub(crate) fn with_context(data: &str, label: &str) -> String {
 mod tests {
     use super::*;
     use crate::error::FieldErrorKind;
-    use crate::plan::plan_exec_process;
+    use crate::plan::{plan_exec_process, ContainerDefaults};
     use oci_spec::runtime::ProcessBuilder;
 
     const F: &str = "process.apparmorProfile";
@@ -239,9 +228,10 @@ mod tests {
     #[test]
     fn exec_inherits_the_container_confinement() {
         let plan = |own: Option<&str>, container: Option<&str>| {
-            let c = ContainerLsm {
-                apparmor_profile: container,
-                selinux_label: container,
+            let c = exec_process(container, container);
+            let c = ContainerDefaults {
+                process: Some(&c),
+                ..ContainerDefaults::default()
             };
             plan_exec_process(&exec_process(own, own), 0, c, BOTH)
                 .map(|p| (p.apparmor_profile, p.selinux_label))
@@ -256,26 +246,22 @@ mod tests {
 
     #[test]
     fn exec_fields_are_named_as_in_a_process_json() {
-        let none = ContainerLsm::default();
+        let none = ContainerDefaults::default();
         let e = plan_exec_process(&exec_process(Some("x"), None), 0, none, NONE).unwrap_err();
         assert_eq!(e.field, "apparmorProfile");
         let e = plan_exec_process(&exec_process(None, Some("x")), 0, none, NONE).unwrap_err();
         assert_eq!(e.field, "selinuxLabel");
-        let c = ContainerLsm {
-            apparmor_profile: Some("c"),
-            selinux_label: None,
-        };
-        let e = plan_exec_process(&exec_process(None, None), 0, c, NONE).unwrap_err();
-        assert!(
-            e.field.starts_with("process.apparmorProfile"),
-            "{}",
-            e.field
-        );
-        let c = ContainerLsm {
-            apparmor_profile: None,
-            selinux_label: Some("c"),
-        };
-        let e = plan_exec_process(&exec_process(None, None), 0, c, NONE).unwrap_err();
-        assert!(e.field.starts_with("process.selinuxLabel"), "{}", e.field);
+        let from = |profile, label| exec_process(profile, label);
+        for (c, name) in [
+            (from(Some("c"), None), "process.apparmorProfile"),
+            (from(None, Some("c")), "process.selinuxLabel"),
+        ] {
+            let c = ContainerDefaults {
+                process: Some(&c),
+                ..ContainerDefaults::default()
+            };
+            let e = plan_exec_process(&exec_process(None, None), 0, c, NONE).unwrap_err();
+            assert!(e.field.starts_with(name), "{}", e.field);
+        }
     }
 }

@@ -11,6 +11,7 @@ mod namespaces;
 mod process;
 mod resources;
 pub mod systemd;
+mod tuning;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -22,7 +23,7 @@ pub use cgroup::{
     SystemdUserFacts,
 };
 pub use devices::{DeviceNode, DevicePlan, NodeKind};
-pub use lsm::{ContainerLsm, LsmHost};
+pub use lsm::LsmHost;
 pub use mounts::{
     attr, MountKind, MountOp, MountPlan, MsFlags, RecursiveAttrs,
     KNOWN_OPTIONS as KNOWN_MOUNT_OPTIONS,
@@ -31,6 +32,7 @@ pub use namespaces::{ClockOffset, IdRange, MapWriter, NamespaceKind, NamespacePl
 pub(crate) use process::{exec_env, home_of};
 pub use process::{CapabilitySets, ProcessPlan, Rlimit};
 pub use resources::{blkio_weight_to_io_weight, cgroup_writes, shares_to_weight};
+pub use tuning::{ExecAffinity, MemoryPolicy, SchedAttr};
 
 pub use crate::cgroup_types::DeviceRule;
 
@@ -66,35 +68,64 @@ pub fn device_rules_for_update(
     devices::cgroup_rules(config, nodes)
 }
 
+/// What an exec'd process gets from its container: the config's process
+/// (its AppArmor profile, SELinux label, scheduler, I/O priority and
+/// `execCPUAffinity` for a process that names none of its own, as runc
+/// does: an `exec` must not leave the container's confinement by leaving a
+/// field out), and the container-wide personality and memory policy.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ContainerDefaults<'a> {
+    /// config.json's `process`.
+    pub process: Option<&'a oci_spec::runtime::Process>,
+    /// `linux.personality`.
+    pub personality: Option<&'a oci_spec::runtime::LinuxPersonality>,
+    /// `linux.memoryPolicy`.
+    pub memory_policy: Option<&'a oci_spec::runtime::LinuxMemoryPolicy>,
+}
+
 /// Plans a process for `exec` (fields of `process.json` are named without
-/// a prefix). `container` is the container's own AppArmor profile and
-/// SELinux label: a process that names none runs under the container's, as
-/// under runc (an `exec` must not escape the container's confinement by
-/// leaving a field out). `host`: the LSMs the host has enabled.
+/// a prefix; those it takes from the container are named as in
+/// config.json). `host`: the LSMs the host has enabled.
 pub fn plan_exec_process(
     p: &oci_spec::runtime::Process,
     preserve_fds: u32,
-    container: ContainerLsm<'_>,
+    container: ContainerDefaults<'_>,
     host: LsmHost,
 ) -> Result<ProcessPlan, FieldError> {
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(FieldError::invalid("args", "the process needs a command"));
     }
     let mut plan = process::plan_process(p, "", preserve_fds, false, host)?;
+    let own = container.process;
+    let inherited = |f: &str| {
+        format!("process.{f} (the container's, which an exec'd process without one gets)")
+    };
     if plan.apparmor_profile.is_none() {
-        plan.apparmor_profile = lsm::apparmor_profile(
-            "process.apparmorProfile (the container's, which an exec'd process without one gets)",
-            container.apparmor_profile,
-            host,
-        )?;
+        let profile = own.and_then(|c| c.apparmor_profile().as_deref());
+        plan.apparmor_profile =
+            lsm::apparmor_profile(&inherited("apparmorProfile"), profile, host)?;
     }
     if plan.selinux_label.is_none() {
-        plan.selinux_label = lsm::selinux_context(
-            "process.selinuxLabel (the container's, which an exec'd process without one gets)",
-            container.selinux_label,
-            host,
-        )?;
+        let label = own.and_then(|c| c.selinux_label().as_deref());
+        plan.selinux_label = lsm::selinux_context(&inherited("selinuxLabel"), label, host)?;
     }
+    if let (None, Some(s)) = (&plan.scheduler, own.and_then(|c| c.scheduler().as_ref())) {
+        plan.scheduler = Some(tuning::scheduler("process.", s)?);
+    }
+    if let (None, Some(c)) = (plan.io_priority, own) {
+        plan.io_priority = tuning::io_priority("process.", c)?;
+    }
+    plan.exec_affinity = Some(match p.exec_cpu_affinity() {
+        Some(a) => tuning::exec_affinity("", Some(a))?,
+        None => {
+            tuning::exec_affinity("process.", own.and_then(|c| c.exec_cpu_affinity().as_ref()))?
+        }
+    });
+    plan.personality = container.personality.map(tuning::personality).transpose()?;
+    plan.memory_policy = container
+        .memory_policy
+        .map(tuning::memory_policy)
+        .transpose()?;
     Ok(plan)
 }
 
@@ -387,6 +418,23 @@ fn plan_process(
         &host.caller,
         host.lsm,
         warnings,
+    )?;
+    let linux = spec.linux().as_ref();
+    process.personality = linux
+        .and_then(|l| l.personality().as_ref())
+        .map(tuning::personality)
+        .transpose()?;
+    process.memory_policy = linux
+        .and_then(|l| l.memory_policy().as_ref())
+        .map(tuning::memory_policy)
+        .transpose()?;
+    // Not applied to the init (runtime-spec), but checked now: exec'd
+    // processes get it.
+    tuning::exec_affinity(
+        "process.",
+        spec.process()
+            .as_ref()
+            .and_then(|p| p.exec_cpu_affinity().as_ref()),
     )?;
     if opts.listen_fds > 0 {
         process

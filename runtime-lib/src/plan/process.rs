@@ -7,6 +7,7 @@ use oci_spec::runtime::{Capabilities, PosixRlimitType, Process, Spec};
 use serde::Serialize;
 
 use super::lsm::{apparmor_profile, selinux_context, LsmHost};
+use super::tuning::{self, ExecAffinity, MemoryPolicy, SchedAttr};
 use crate::error::FieldError;
 use crate::rootless::Caller;
 
@@ -78,6 +79,17 @@ pub struct ProcessPlan {
     /// The SELinux context the process gets at its `execve`; also the label
     /// of the session keyring the init makes.
     pub selinux_label: Option<String>,
+    /// `process.scheduler`.
+    pub scheduler: Option<SchedAttr>,
+    /// `process.ioPriority`, as `ioprio_set(2)` takes it.
+    pub io_priority: Option<u32>,
+    /// `linux.personality`, as `personality(2)` takes it.
+    pub personality: Option<u64>,
+    /// `linux.memoryPolicy`.
+    pub memory_policy: Option<MemoryPolicy>,
+    /// `execCPUAffinity` of an exec'd process; `None` for a container's
+    /// init (runtime-spec: not applicable to it).
+    pub exec_affinity: Option<ExecAffinity>,
 }
 
 fn rlimit_of(t: PosixRlimitType) -> (&'static str, u32) {
@@ -286,6 +298,15 @@ pub(crate) fn plan_process(
             .map(|b| (b.height() as u16, b.width() as u16)),
         apparmor_profile,
         selinux_label,
+        scheduler: p
+            .scheduler()
+            .as_ref()
+            .map(|s| tuning::scheduler(prefix, s))
+            .transpose()?,
+        io_priority: tuning::io_priority(prefix, p)?,
+        personality: None,
+        memory_policy: None,
+        exec_affinity: None,
     })
 }
 

@@ -33,7 +33,7 @@ pub fn validate(spec: &Spec, bundle_dir: &Path, file: &Path) -> Result<(), SpecE
 
 /// Checks a process for `exec` (a `process.json`, or the config's process
 /// amended) with the rules a config's `process` follows, so that `exec`
-/// refuses what `create` would (an SELinux label, a scheduler policy, an
+/// refuses what `create` would (an rlimit above its hard limit, an
 /// env entry without `=`) instead of ignoring it. Fields are named as in a
 /// `process.json`, without the `process.` prefix.
 pub(crate) fn check_exec_process(process: &Process) -> Result<(), FieldError> {
@@ -245,8 +245,7 @@ fn check_process(process: &Process) -> Check {
             format!("{:?} is not an absolute path", process.cwd()),
         );
     }
-    check_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
-    check_unsupported_process(process)
+    check_rlimits(process.rlimits().as_deref().unwrap_or_default())
 }
 
 /// The Windows-only fields of a process (config.md: `user.username` and
@@ -301,25 +300,6 @@ fn check_rlimits(rlimits: &[PosixRlimit]) -> Check {
                 ),
             );
         }
-    }
-    Ok(())
-}
-
-fn check_unsupported_process(process: &Process) -> Check {
-    if process.scheduler().is_some() {
-        return unsupported(
-            "process.scheduler",
-            "scheduling policies are not supported yet",
-        );
-    }
-    if process.io_priority().is_some() {
-        return unsupported("process.ioPriority", "I/O priorities are not supported yet");
-    }
-    if is_set(process.exec_cpu_affinity()) {
-        return unsupported(
-            "process.execCPUAffinity",
-            "exec CPU affinity is not supported yet",
-        );
     }
     Ok(())
 }
@@ -778,15 +758,6 @@ fn check_unsupported_linux(linux: &Linux) -> Check {
     if is_set(linux.intel_rdt()) {
         return unsupported("linux.intelRdt", "Intel RDT is not supported yet");
     }
-    if linux.memory_policy().is_some() {
-        return unsupported(
-            "linux.memoryPolicy",
-            "memory policies are not supported yet",
-        );
-    }
-    if linux.personality().is_some() {
-        return unsupported("linux.personality", "personality is not supported yet");
-    }
     if is_set(linux.net_devices()) {
         return unsupported(
             "linux.netDevices",
@@ -1094,21 +1065,12 @@ pub(super) mod tests {
         assert_accepted(|c| {
             c["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0")
         });
-        assert_refused(
-            |c| c["process"]["scheduler"] = json!({ "policy": "SCHED_OTHER" }),
-            "process.scheduler",
-            "not supported yet",
-        );
-        assert_refused(
-            |c| c["process"]["ioPriority"] = json!({ "class": "IOPRIO_CLASS_BE", "priority": 4 }),
-            "process.ioPriority",
-            "not supported yet",
-        );
-        assert_refused(
-            |c| c["process"]["execCPUAffinity"] = json!({ "initial": "0" }),
-            "process.execCPUAffinity",
-            "not supported yet",
-        );
+        // Scheduling and affinity are checked by the plan (plan/tuning.rs).
+        assert_accepted(|c| c["process"]["scheduler"] = json!({ "policy": "SCHED_OTHER" }));
+        assert_accepted(|c| {
+            c["process"]["ioPriority"] = json!({ "class": "IOPRIO_CLASS_BE", "priority": 4 })
+        });
+        assert_accepted(|c| c["process"]["execCPUAffinity"] = json!({ "initial": "0" }));
     }
 
     /// What the host or the runtime cannot honour is told apart from a
@@ -1116,7 +1078,7 @@ pub(super) mod tests {
     #[test]
     fn unsupported_is_its_own_kind() {
         let mut config = good();
-        config["linux"]["personality"] = json!({ "domain": "LINUX32" });
+        config["linux"]["intelRdt"] = json!({ "closID": "guaranteed_group" });
         assert!(matches!(check(config), Err(SpecError::Field(e)) if e.is_unsupported()));
         let mut config = good();
         config["process"]["args"] = json!([]);
@@ -1554,16 +1516,10 @@ pub(super) mod tests {
             "linux.intelRdt",
             "not supported yet",
         );
-        assert_refused(
-            |c| c["linux"]["memoryPolicy"] = json!({ "mode": "MPOL_BIND", "nodes": "0" }),
-            "linux.memoryPolicy",
-            "not supported yet",
-        );
-        assert_refused(
-            |c| c["linux"]["personality"] = json!({ "domain": "LINUX32" }),
-            "linux.personality",
-            "not supported yet",
-        );
+        assert_accepted(|c| {
+            c["linux"]["memoryPolicy"] = json!({ "mode": "MPOL_BIND", "nodes": "0" })
+        });
+        assert_accepted(|c| c["linux"]["personality"] = json!({ "domain": "LINUX32" }));
         assert_refused(
             |c| c["linux"]["netDevices"] = json!({ "eth1": { "name": "eth0" } }),
             "linux.netDevices",
