@@ -17,6 +17,7 @@ pub mod namespaces;
 pub mod process;
 pub mod real_world;
 pub mod resources;
+pub mod scheduling;
 pub mod seccomp;
 pub mod security;
 pub mod selftest;
