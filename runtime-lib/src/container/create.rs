@@ -8,7 +8,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 
 use super::cleanup::{Cleanup, Poststop};
-use super::launch::Launch;
+use super::launch::{Launch, PidfdSocket};
 use super::state::{self, DirLock, StateFile, EXEC_FIFO};
 use super::{time, Container, Io};
 use crate::apply::init::InitContext;
@@ -138,6 +138,7 @@ fn create_or_undo(
         launch.connect_console(&opts.console)?;
     }
     launch.connect_seccomp_listener(plan.seccomp.as_ref())?;
+    let pidfd_socket = PidfdSocket::connect(opts.pidfd_socket.as_deref())?;
     let io = io.prepare()?;
     cleanup.set_poststop(poststop(&plan, id));
     let view = plan.cgroup.placement.view();
@@ -159,6 +160,7 @@ fn create_or_undo(
     }
     let init_pid = started.wait_for_pid(&mut cleanup)?;
     record_init(&mut st, &dir, init_pid)?;
+    pidfd_socket.send(init_pid, "standard")?;
     stop_point::reached("create:init-forked");
     let mut requests = CreateRequests::new(&plan, id, init_pid);
     started.channel.serve_until_ready(&mut requests)?;

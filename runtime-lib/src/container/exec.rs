@@ -10,7 +10,7 @@ use oci_spec::runtime::Process;
 
 use super::cleanup::Cleanup;
 use super::create::check_io;
-use super::launch::Launch;
+use super::launch::{Launch, PidfdSocket};
 use super::state::{init_alive, write_atomic};
 use super::{facts, Container, Io};
 use crate::apply::exec::ExecContext;
@@ -41,6 +41,9 @@ pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     /// Where the terminal goes when `process.terminal` is true.
     pub console: Console,
+    /// `--pidfd-socket PATH`: a unix socket that gets a pidfd of the
+    /// process (runc 1.2: the message's data is `setns`).
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 impl ExecOptions {
@@ -56,6 +59,7 @@ impl ExecOptions {
             sub_cgroup: None,
             pid_file: None,
             console: Console::None,
+            pidfd_socket: None,
         }
     }
 }
@@ -132,6 +136,7 @@ impl Container {
             None => None,
         };
         launch.connect_seccomp_listener(filter.as_ref())?;
+        let pidfd_socket = PidfdSocket::connect(opts.pidfd_socket.as_deref())?;
         if plan.terminal {
             if let Console::None = opts.console {
                 return Err(FieldError::invalid(
@@ -164,6 +169,7 @@ impl Container {
             _ => started.place_in_cgroup()?,
         }
         let pid = started.wait_for_pid(&mut cleanup)?;
+        pidfd_socket.send(pid, "setns")?;
         started.channel.wait_for_exec()?;
         if let Some(path) = &opts.pid_file {
             write_atomic(path, pid.as_raw().to_string().as_bytes())?;

@@ -138,6 +138,9 @@ pub struct CreateOptions {
     pub no_new_keyring: bool,
     /// `--preserve-fds N`.
     pub preserve_fds: u32,
+    /// `--pidfd-socket PATH`: a unix socket that gets a pidfd of the init
+    /// (runc 1.2: an `SCM_RIGHTS` message whose data is `standard`).
+    pub pidfd_socket: Option<PathBuf>,
     /// Where the terminal of a `process.terminal` container goes.
     pub console: Console,
     /// Socket-activation fds (`LISTEN_FDS` of the caller, systemd's

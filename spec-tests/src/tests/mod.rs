@@ -14,6 +14,7 @@ pub mod leftovers;
 pub mod lifecycle;
 pub mod mounts;
 pub mod namespaces;
+pub mod pidfd;
 pub mod process;
 pub mod real_world;
 pub mod resources;
