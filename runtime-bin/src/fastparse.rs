@@ -213,6 +213,7 @@ impl Parsed {
                 flags: self.create_flags(),
                 detach: self.detach.is_some(),
                 keep: self.keep.is_some(),
+                no_subreaper: false,
                 id,
             }),
             Kind::Start => Command::Start(commands::start::Args { id }),

@@ -12,6 +12,9 @@ pub struct Args {
     /// Keep the container's state after it exits (no delete).
     #[arg(long)]
     pub(crate) keep: bool,
+    /// Do not adopt and reap the processes the container leaves orphaned.
+    #[arg(long = "no-subreaper")]
+    pub(crate) no_subreaper: bool,
     /// Container id.
     #[arg(value_parser = crate::utf8("container id"))]
     pub(crate) id: String,
@@ -19,6 +22,11 @@ pub struct Args {
 
 pub fn run(rt: &Runtime, a: Args, host: super::Host) -> Result<u8, crate::Failure> {
     if !a.detach {
+        // As runc: orphans of a container without its own pid namespace
+        // come to us (and are reaped while we wait), not to the host's init.
+        if !a.no_subreaper {
+            cella::container::become_subreaper()?;
+        }
         cella::container::block_forwarded_signals()?;
     }
     let builder = a.flags.builder(rt, &a.id, !a.detach, host);

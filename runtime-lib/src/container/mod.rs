@@ -32,6 +32,7 @@ pub use create::plan_bundle;
 pub use exec::{ExecOptions, ExecProcess};
 pub use id::validate_id;
 pub use process_overrides::ProcessOverrides;
+pub use run::become_subreaper;
 pub use state::{OciState, StateFile};
 pub use stdio::{Io, Stdio};
 pub use time::rfc3339_nano;

@@ -30,23 +30,64 @@ pub(super) fn block_signals() -> Result<(), Error> {
 /// embedder's other children are not reaped): `None` if `block` is false
 /// and it still runs. Signals are left alone.
 pub(super) fn wait_child(pid: Pid, block: bool) -> Result<Option<ExitStatus>, Error> {
+    if !block && nix::sys::prctl::get_child_subreaper().unwrap_or(false) {
+        if let Some(status) = reap_adopted(pid)? {
+            return Ok(Some(status));
+        }
+    }
     let flags = (!block).then_some(WaitPidFlag::WNOHANG);
     loop {
-        // The raw status as wait(2) encodes it: what `ExitStatus` decodes.
         match waitpid(pid, flags) {
-            Ok(WaitStatus::Exited(_, code)) => {
-                return Ok(Some(ExitStatus::from_raw((code & 0xff) << 8)))
-            }
-            Ok(WaitStatus::Signaled(_, sig, core)) => {
-                return Ok(Some(ExitStatus::from_raw(
-                    sig as i32 | if core { 0x80 } else { 0 },
-                )))
-            }
             Ok(WaitStatus::StillAlive) => return Ok(None),
+            Ok(st) => match exit_status(st) {
+                Some(status) => return Ok(Some(status)),
+                None => continue,
+            },
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(Error::sys("waitpid", None)(e)),
+        }
+    }
+}
+
+/// The raw status as wait(2) encodes it (what `ExitStatus` decodes), for
+/// an exit or a death by signal.
+fn exit_status(st: WaitStatus) -> Option<ExitStatus> {
+    match st {
+        WaitStatus::Exited(_, code) => Some(ExitStatus::from_raw((code & 0xff) << 8)),
+        WaitStatus::Signaled(_, sig, core) => Some(ExitStatus::from_raw(
+            sig as i32 | if core { 0x80 } else { 0 },
+        )),
+        _ => None,
+    }
+}
+
+/// A child subreaper (a foreground `cella run`, as runc's) adopts the
+/// processes the container leaves orphaned outside a pid namespace of its
+/// own: every exited child is reaped here, so none stays a zombie while
+/// the container runs. Returns `init`'s status if it was among them.
+fn reap_adopted(init: Pid) -> Result<Option<ExitStatus>, Error> {
+    loop {
+        match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => return Ok(None),
+            Ok(st) if st.pid() == Some(init) => {
+                if let Some(status) = exit_status(st) {
+                    return Ok(Some(status));
+                }
+            }
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(Error::sys("waitpid", None)(e)),
         }
     }
+}
+
+/// Makes this process a child subreaper (`PR_SET_CHILD_SUBREAPER`), as
+/// runc's foreground `run` does unless `--no-subreaper`: orphans of the
+/// container's processes are then reparented to it, not to the host's
+/// init, and the wait for the init reaps them. An embedder with children
+/// of its own should not: that wait reaps every child that exits.
+pub fn become_subreaper() -> Result<(), Error> {
+    nix::sys::prctl::set_child_subreaper(true)
+        .map_err(Error::sys("prctl(PR_SET_CHILD_SUBREAPER)", None))
 }
 
 /// An exit status as a shell reports it: the code, or 128+signal.

@@ -23,6 +23,7 @@ pub fn tests() -> Vec<Test> {
     let t = |name, f| Test::new("as_runc", name, f);
     vec![
         t("home_from_passwd", home_from_passwd),
+        t("run_is_subreaper", run_is_subreaper),
         t("home_default_without_entry", home_default_without_entry),
         t("env_last_value_wins", env_last_value_wins),
         t("env_empty_name_refused", env_empty_name_refused),
@@ -489,4 +490,31 @@ fn userns_bind_source_only_host_root_reaches(ctx: &Ctx) -> TestResult {
         "only-root-reaches",
         "what the container read",
     )
+}
+
+/// A foreground `run` is a child subreaper (runc's `run`, unless `--no-subreaper`): a process
+/// the container orphans outside a pid namespace of its own is reparented to the runtime (which
+/// reaps it), not to the host's init; with `--no-subreaper` it is not.
+fn run_is_subreaper(ctx: &Ctx) -> TestResult {
+    // The orphan's parent, as the host numbers it (no pid namespace), and that parent's command
+    // line.
+    let mut cfg = sh(
+        "p=$(sh -c 'sleep 2 >/dev/null 2>&1 & echo $!'); sleep 0.3; \
+         pp=$(cut -d' ' -f4 /proc/$p/stat); tr '\\0' ' ' < /proc/$pp/cmdline",
+    );
+    if let Some(list) = cfg["linux"]["namespaces"].as_array_mut() {
+        list.retain(|n| n["type"] != "pid");
+    }
+    for (flags, adopted) in [(&[][..], true), (&["--no-subreaper"][..], false)] {
+        let c = Ctn::new(ctx, if adopted { "adopt" } else { "noadopt" })?;
+        c.write_config(&cfg)?;
+        let out = c.run_with(flags, None)?;
+        ensure_eq(out.code, 0, &format!("run {flags:?} ({})", out.describe()))?;
+        let parent = out.stdout.trim();
+        let is_runtime = parent.contains(" run ") && parent.contains(&c.id);
+        ensure(is_runtime == adopted, || {
+            format!("run {flags:?}: the orphan's parent is {parent:?}")
+        })?;
+    }
+    Ok(())
 }
