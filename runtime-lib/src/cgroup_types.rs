@@ -29,6 +29,11 @@ pub struct CgroupWrite {
     pub file: String,
     /// What is written.
     pub value: String,
+    /// Skipped where the kernel has no such file, rather than refused:
+    /// hugetlb reservation limits, which runtime-spec applies "if hugetlb
+    /// cgroup reservation is supported" (runc writes them the same way).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// One rule of the device cgroup (v1 `devices.allow`/`devices.deny` syntax).

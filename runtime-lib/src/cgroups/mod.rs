@@ -420,7 +420,15 @@ impl ContainerCgroup {
 /// One write; ENOENT means the host's kernel has no such knob.
 pub(crate) fn write_one(dir: &Path, w: &CgroupWrite) -> Result<(), CgroupError> {
     let path = dir.join(&w.file);
-    std::fs::write(&path, &w.value).map_err(|e| {
+    let res = std::fs::write(&path, &w.value);
+    if w.optional
+        && res
+            .as_ref()
+            .is_err_and(|e| e.raw_os_error() == Some(libc::ENOENT))
+    {
+        return Ok(());
+    }
+    res.map_err(|e| {
         let reason = match e.raw_os_error() {
             Some(libc::ENOENT) => format!(
                 "{} does not exist on this host: the kernel cannot enforce it",

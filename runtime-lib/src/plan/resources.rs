@@ -24,6 +24,7 @@ impl Out {
             controller,
             file: file.to_string(),
             value: value.to_string(),
+            optional: false,
         });
     }
 }
@@ -126,12 +127,29 @@ fn hugepage_limits(out: &mut Out, limits: &[LinuxHugepageLimit]) -> Result<(), F
                 format!("{size:?} is not a page size like 2MB"),
             );
         }
-        let file = match out.version {
-            Version::V1 => format!("hugetlb.{size}.limit_in_bytes"),
-            Version::V2 => format!("hugetlb.{size}.max"),
+        let suffix = match out.version {
+            Version::V1 => "limit_in_bytes",
+            Version::V2 => "max",
         };
         let value = limit(h.limit(), out.version);
-        out.push(&format!("hugepageLimits[{i}]"), "hugetlb", &file, value);
+        let field = format!("hugepageLimits[{i}]");
+        out.push(
+            &field,
+            "hugetlb",
+            &format!("hugetlb.{size}.{suffix}"),
+            &value,
+        );
+        // The reservation limit too, where the kernel has one (runtime-spec
+        // 1.3 limits reservations "if supported"; runc writes both).
+        out.push(
+            &field,
+            "hugetlb",
+            &format!("hugetlb.{size}.rsvd.{suffix}"),
+            &value,
+        );
+        if let Some(w) = out.writes.last_mut() {
+            w.optional = true;
+        }
     }
     Ok(())
 }
@@ -667,6 +685,7 @@ mod tests {
                 ("blkio.weight_device", "8:0 100"),
                 ("blkio.throttle.read_bps_device", "8:0 1048576"),
                 ("hugetlb.2MB.limit_in_bytes", "1073741824"),
+                ("hugetlb.2MB.rsvd.limit_in_bytes", "1073741824"),
                 ("rdma.max", "mlx5_1 hca_handle=3 hca_object=10000"),
             ])
         );
@@ -678,9 +697,18 @@ mod tests {
                 ("io.weight", "8:0 910"),
                 ("io.max", "8:0 rbps=1048576"),
                 ("hugetlb.2MB.max", "1073741824"),
+                ("hugetlb.2MB.rsvd.max", "1073741824"),
                 ("rdma.max", "mlx5_1 hca_handle=3 hca_object=10000"),
             ])
         );
+        // Only the reservation limit may be missing from the host.
+        let optional: Vec<_> = cgroup_writes(&r, Version::V2)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|w| w.optional)
+            .map(|w| w.file)
+            .collect();
+        assert_eq!(optional, ["hugetlb.2MB.rsvd.max"]);
         let net = res(
             json!({"network": {"classID": 1048577, "priorities": [{"name": "eth0", "priority": 5}]}}),
         );

@@ -676,11 +676,7 @@ fn unenforceable_is_refused(ctx: &Ctx) -> TestResult {
     let huge = json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]});
     if hugetlb_available() {
         if Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").is_dir() {
-            let file = match mode() {
-                Mode::V1 => "hugetlb.2MB.limit_in_bytes",
-                Mode::V2 => "hugetlb.2MB.max",
-            };
-            expect_applied(ctx, "huge", huge, "hugetlb", file, "4194304")?;
+            hugetlb_applied(ctx, huge)?;
         }
     } else {
         expect_refused(ctx, "huge", huge, "linux.resources.hugepageLimits[0]")?;
@@ -690,6 +686,28 @@ fn unenforceable_is_refused(ctx: &Ctx) -> TestResult {
         Mode::V1 => expect_refused(ctx, "unified", unified, "linux.resources.unified"),
         Mode::V2 => expect_applied(ctx, "unified", unified, "pids", "pids.max", "9"),
     }
+}
+
+/// A hugepage limit is written to the usage limit and, where the kernel has reservation
+/// accounting (`*.rsvd.*` files), to the reservation limit as well (runtime-spec 1.3 limits
+/// reservations "if supported"; runc writes both).
+fn hugetlb_applied(ctx: &Ctx, huge: Value) -> TestResult {
+    let suffix = match mode() {
+        Mode::V1 => "limit_in_bytes",
+        Mode::V2 => "max",
+    };
+    let (c, path) = container(ctx, "huge", "true", huge)?;
+    c.create_ok()?;
+    expect_cg(
+        &cg_file(&path, "hugetlb", &format!("hugetlb.2MB.{suffix}")),
+        "4194304",
+    )?;
+    let rsvd = cg_file(&path, "hugetlb", &format!("hugetlb.2MB.rsvd.{suffix}"));
+    if rsvd.exists() {
+        expect_cg(&rsvd, "4194304")?;
+    }
+    ctx.rt_ok(&["delete", "--force", &c.id])?;
+    expect_cgroup_gone(&path)
 }
 
 /// The v1 fields that have no cgroup v2 equivalent, each as `(tag, linux.resources value, the

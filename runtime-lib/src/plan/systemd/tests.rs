@@ -10,6 +10,7 @@ fn write(file: &str, value: &str) -> CgroupWrite {
         controller: "x",
         file: file.into(),
         value: value.into(),
+        optional: false,
     }
 }
 
