@@ -36,6 +36,9 @@ pub struct Args {
     /// CFS burst (µs).
     #[arg(long = "cpu-burst")]
     cpu_burst: Option<u64>,
+    /// SCHED_IDLE for the cgroup's tasks (1) or not (0) (cgroup v2 `cpu.idle`).
+    #[arg(long = "cpu-idle", allow_hyphen_values = true)]
+    cpu_idle: Option<i64>,
     /// Realtime period (µs).
     #[arg(long = "cpu-rt-period")]
     cpu_rt_period: Option<u64>,
@@ -54,6 +57,12 @@ pub struct Args {
     /// Block I/O weight (10-1000).
     #[arg(long = "blkio-weight")]
     blkio_weight: Option<u16>,
+    /// Intel RDT/CAT L3 cache schema (refused: cella has no Intel RDT support).
+    #[arg(long = "l3-cache-schema")]
+    l3_cache_schema: Option<String>,
+    /// Intel RDT/MBA memory bandwidth schema (refused: cella has no Intel RDT support).
+    #[arg(long = "mem-bw-schema")]
+    mem_bw_schema: Option<String>,
     /// Container id.
     #[arg(value_parser = crate::utf8("container id"))]
     id: String,
@@ -130,8 +139,9 @@ fn resources(a: &Args) -> Result<LinuxResources, cella::Error> {
             set(&mut map, "memory", key, json!(parse_size(flag, v)?));
         }
     }
-    let cpu: [(&str, Option<Value>); 8] = [
+    let cpu: [(&str, Option<Value>); 9] = [
         ("shares", a.cpu_share.map(|v| json!(v))),
+        ("idle", a.cpu_idle.map(|v| json!(v))),
         ("period", a.cpu_period.map(|v| json!(v))),
         ("quota", a.cpu_quota.map(|v| json!(v))),
         ("burst", a.cpu_burst.map(|v| json!(v))),
@@ -156,6 +166,20 @@ fn resources(a: &Args) -> Result<LinuxResources, cella::Error> {
 }
 
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
+    // runc updates a container's Intel RDT group with these; cella makes
+    // none (linux.intelRdt is refused at create), so there is none to update.
+    for (flag, v) in [
+        ("--l3-cache-schema", &a.l3_cache_schema),
+        ("--mem-bw-schema", &a.mem_bw_schema),
+    ] {
+        if v.is_some() {
+            return Err(cella::Error::Usage(format!(
+                "{flag}: Intel RDT is not supported by cella (linux.intelRdt is refused at \
+                 create), so there is no RDT group to update"
+            ))
+            .into());
+        }
+    }
     let r = resources(&a)?;
     rt.load(&a.id)?.update(&r)?;
     Ok(0)

@@ -33,6 +33,7 @@ pub fn tests() -> Vec<Test> {
         t("memory_limit", memory_limit),
         t("cpu", cpu),
         t("update", update),
+        t("update_cpu_idle", update_cpu_idle),
         t("pause_resume", pause_resume),
         t("events_stats", events_stats),
         t("events_oom", events_oom),
@@ -337,6 +338,26 @@ fn update(ctx: &Ctx) -> TestResult {
     c.wait_status("stopped")?;
     expect_fails(ctx, &["update", "--pids-limit", "10", id])?;
     ctx.rt_ok(&["delete", id])?;
+    expect_cgroup_gone(&path)
+}
+
+/// `update --cpu-idle 1` (runc 1.2+) writes `cpu.idle` where the kernel has it (Linux 5.15+,
+/// both cgroup versions); `--l3-cache-schema` without an Intel RDT group fails.
+fn update_cpu_idle(ctx: &Ctx) -> TestResult {
+    let (c, path) = container(ctx, "", "sleep 1000", Value::Null)?;
+    c.start_new()?;
+    let id = c.id.as_str();
+    let idle = cg_file(&path, "cpu", "cpu.idle");
+    if idle.exists() {
+        run_update(ctx, &["--cpu-idle", "1", id], None)?;
+        expect_cg(&idle, "1")?;
+        run_update(ctx, &["--cpu-idle", "0", id], None)?;
+        expect_cg(&idle, "0")?;
+    } else {
+        println!("# no {}: the kernel has no cpu.idle", idle.display());
+    }
+    expect_fails(ctx, &["update", "--l3-cache-schema", "L3:0=f", id])?;
+    ctx.rt_ok(&["delete", "--force", id])?;
     expect_cgroup_gone(&path)
 }
 
