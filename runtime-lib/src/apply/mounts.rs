@@ -153,6 +153,11 @@ fn needs_handle(plan: &Plan, op: &MountOp) -> bool {
 /// container's mount namespace (`container/mount_source.rs`), as runc does.
 fn open_bind_source(plan: &Plan, op: &MountOp, channel: &ChildSide) -> Result<OwnedFd> {
     let what = || format!("{} {}", field(op), op.source.display());
+    if op.idmap.is_some() {
+        return channel
+            .ask_for_mount_source(op.index)?
+            .map_err(|why| ChildError::other(Step::IdmappedMount, what(), why));
+    }
     let own = nix::fcntl::open(
         &op.source,
         OFlag::O_PATH | OFlag::O_CLOEXEC,
@@ -194,6 +199,11 @@ fn mount_one(
                 .as_ref()
                 .ok_or_else(|| ChildError::other(Step::BindMount, what.clone(), "no source"))?;
             let top = mount_on(&target.fd, find_again, &what, |to| {
+                if op.idmap.is_some() {
+                    // The runtime's detached, idmapped tree (open_bind_source).
+                    return sys::move_mount(src.as_fd(), target.fd.as_fd())
+                        .map_err(|e| ChildError::sys(Step::MoveMount, what.clone(), e));
+                }
                 mount(
                     Some(fd_path(src).as_str()),
                     to,
