@@ -14,7 +14,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::bundle::{add_mount, add_userns, sh};
-use crate::harness::{ensure, ensure_eq, mount_at, Ctn, Ctx, TestResult};
+use crate::harness::{ensure, ensure_eq, mount_at, skip, Ctn, Ctx, TestResult};
 use crate::Test;
 
 pub fn tests() -> Vec<Test> {
@@ -33,6 +33,32 @@ pub fn tests() -> Vec<Test> {
             idmap_without_mapping_refused,
         ),
     ]
+}
+
+/// Skips (with the reason) where the kernel cannot idmap the filesystem the bundles are on:
+/// before Linux 5.12 none, and tmpfs only from 6.3 (the initramfs VM: Debian 12's 6.1 kernel,
+/// `/tmp` on tmpfs). Anything else is tried, and a runtime's refusal is a failure.
+fn filesystem_supports_idmap(ctx: &Ctx) -> TestResult {
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut v = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let kernel = (v.next().unwrap_or(0), v.next().unwrap_or(0));
+    let work = &ctx.work;
+    let fs =
+        nix::sys::statfs::statfs(work).map_err(|e| format!("statfs {}: {e}", work.display()))?;
+    let tmpfs = fs.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC;
+    if kernel < (5, 12) || (tmpfs && kernel < (6, 3)) {
+        return Err(skip(format!(
+            "kernel {} cannot idmap the bundles' filesystem ({}{}): idmapped mounts need \
+             Linux 5.12, on tmpfs 6.3",
+            release.trim(),
+            work.display(),
+            if tmpfs { ", tmpfs" } else { "" }
+        )));
+    }
+    Ok(())
 }
 
 /// The container's user namespace of the tests that have one.
@@ -82,6 +108,7 @@ fn run(c: &Ctn, cfg: &Value) -> Result<String, String> {
 /// unmapped (the overflow ids), the file created is 1000:2000 on the host, and mountinfo
 /// says `idmapped`.
 fn write_case(ctx: &Ctx, userns: bool) -> TestResult {
+    filesystem_supports_idmap(ctx)?;
     let c = Ctn::new(ctx, "")?;
     let host = if userns { USERNS.1 as u32 } else { 0 };
     let vol = c.bundle.join("vol");
@@ -138,6 +165,7 @@ fn idmap_write_userns(ctx: &Ctx) -> TestResult {
 /// root's, a file owned 5:6 on disk is 5:6 inside, and a file the container's root creates is
 /// the host root's.
 fn idmap_container_userns_mapping(ctx: &Ctx) -> TestResult {
+    filesystem_supports_idmap(ctx)?;
     let c = Ctn::new(ctx, "")?;
     crate::rootfs::chown_tree(&c.rootfs(), USERNS.1 as u32, USERNS.1 as u32)?;
     let vol = c.bundle.join("vol");
@@ -166,6 +194,7 @@ fn idmap_container_userns_mapping(ctx: &Ctx) -> TestResult {
 /// An `rbind` of a tree with a submount, idmapped (1000 → 0) with `option`; returns what
 /// `stat` shows of the tree's file and of the submount's file (both 1000:2000 on disk).
 fn tree_case(ctx: &Ctx, option: &str) -> Result<(String, String), String> {
+    filesystem_supports_idmap(ctx)?;
     let c = Ctn::new(ctx, "")?;
     let tree = c.bundle.join("tree");
     make_owned(&tree, true, 0, 0)?;
