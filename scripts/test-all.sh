@@ -321,7 +321,7 @@ step_engine_tests() {
 }
 step_engine_tests_runc() {
     suite "$passed_line" limited 15m "$target_dir/release/engine-tests" --runtime "$(command -v runc)" \
-        --rootfs "$rootfs"
+        --rootfs "$rootfs" --expected-failures engine-tests/runc-expected.txt
 }
 
 # The rootless suite: it makes a user of its own (useradd, subordinate ids), runs cella and

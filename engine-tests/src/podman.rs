@@ -65,6 +65,7 @@ fn tests<'a>() -> Vec<Test<Podman<'a>>> {
         ("capabilities", capabilities),
         ("seccomp_default_profile", seccomp_default_profile),
         ("user_namespace", user_namespace),
+        ("idmapped_volume", idmapped_volume),
         ("network_none", network_none),
         ("network_default", network_default),
         ("no_runtime_state_left", no_runtime_state_left),
@@ -779,6 +780,51 @@ fn user_namespace(p: &Podman) -> TestResult {
         lines,
         vec!["0 100000 65536".to_string(), "0".into(), "0".into()],
         "inside the user namespace",
+    )
+}
+
+/// `-v SRC:DST:idmap` in a container with a user namespace (root is host 100000): the
+/// volume is idmapped with the container's mapping (podman 4.3 passes `idmap` without
+/// mappings), so the host root's directory is the container root's, and a file the container's
+/// root creates is the host root's. `--uidmap` rather than `--userns=auto`, which needs
+/// subordinate ids for the `containers` user in /etc/subuid (this host has none).
+fn idmapped_volume(p: &Podman) -> TestResult {
+    let host = p.env.dir("podman/idmap-volume")?;
+    std::fs::write(host.join("five"), "x").map_err(|e| format!("file on the host: {e}"))?;
+    std::os::unix::fs::chown(host.join("five"), Some(5), Some(6))
+        .map_err(|e| format!("chown: {e}"))?;
+    let v = format!("{}:/data:idmap", host.display());
+    let out = p.env.run(p.run_cmd(
+        &[
+            "--rm",
+            "--uidmap",
+            "0:100000:65536",
+            "--gidmap",
+            "0:100000:65536",
+            "-v",
+            &v,
+        ],
+        &[
+            "sh",
+            "-c",
+            "cd /data && stat -c '%u %g' . five && touch new && stat -c '%u %g' new && \
+             grep ' /data ' /proc/self/mountinfo",
+        ],
+    ))?;
+    let out = out.ok()?;
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    ensure_eq(
+        lines.get(..3),
+        Some(&["0 0", "5 6", "0 0"][..]),
+        "owners of the volume, a 5:6 file and a new file, seen inside",
+    )?;
+    contains(&out.stdout, "idmapped", "the volume's mountinfo line")?;
+    let meta = std::fs::metadata(host.join("new")).map_err(|e| format!("new on the host: {e}"))?;
+    use std::os::unix::fs::MetadataExt;
+    ensure_eq(
+        (meta.uid(), meta.gid()),
+        (0, 0),
+        "owner on the host of the file the container's root made",
     )
 }
 

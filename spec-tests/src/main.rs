@@ -165,6 +165,7 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::lifecycle::tests());
     v.extend(tests::namespaces::tests());
     v.extend(tests::mounts::tests());
+    v.extend(tests::idmap::tests());
     v.extend(tests::devices::tests());
     v.extend(tests::process::tests());
     v.extend(tests::cgroups::tests());

@@ -153,6 +153,11 @@ fn needs_handle(plan: &Plan, op: &MountOp) -> bool {
 /// container's mount namespace (`container/mount_source.rs`), as runc does.
 fn open_bind_source(plan: &Plan, op: &MountOp, channel: &ChildSide) -> Result<OwnedFd> {
     let what = || format!("{} {}", field(op), op.source.display());
+    if op.idmap.is_some() {
+        return channel
+            .ask_for_mount_source(op.index)?
+            .map_err(|why| ChildError::other(Step::IdmappedMount, what(), why));
+    }
     let own = nix::fcntl::open(
         &op.source,
         OFlag::O_PATH | OFlag::O_CLOEXEC,
@@ -194,20 +199,7 @@ fn mount_one(
                 .as_ref()
                 .ok_or_else(|| ChildError::other(Step::BindMount, what.clone(), "no source"))?;
             let top = mount_on(&target.fd, find_again, &what, |to| {
-                mount(
-                    Some(fd_path(src).as_str()),
-                    to,
-                    None::<&str>,
-                    flags(op.flags.0),
-                    None::<&str>,
-                )
-                .map_err(|e| {
-                    ChildError::sys(
-                        Step::BindMount,
-                        format!("{what} from {}", op.source.display()),
-                        e,
-                    )
-                })
+                bind(op, src, &target.fd, to, &what)
             })?;
             if let (Some(remount), Some(top)) = (op.bind_remount, &top) {
                 remount_bind(&fd_path(top), remount.0, &what)?;
@@ -243,6 +235,30 @@ fn mount_one(
         set_propagation(op, top)?;
     }
     Ok(top)
+}
+
+/// Binds `src` on the mount point `point` (whose path is `to`). An idmapped
+/// bind's source is the runtime's detached, idmapped tree
+/// ([`open_bind_source`]): attached with `move_mount`, onto the fd.
+fn bind(op: &MountOp, src: &OwnedFd, point: &OwnedFd, to: &str, what: &str) -> Result<()> {
+    if op.idmap.is_some() {
+        return sys::move_mount(src.as_fd(), point.as_fd())
+            .map_err(|e| ChildError::sys(Step::MoveMount, what.to_string(), e));
+    }
+    mount(
+        Some(fd_path(src).as_str()),
+        to,
+        None::<&str>,
+        flags(op.flags.0),
+        None::<&str>,
+    )
+    .map_err(|e| {
+        ChildError::sys(
+            Step::BindMount,
+            format!("{what} from {}", op.source.display()),
+            e,
+        )
+    })
 }
 
 pub(crate) type FindAgain<'a> = dyn Fn() -> std::result::Result<OwnedFd, Errno> + 'a;

@@ -8,6 +8,7 @@ mod create;
 mod exec;
 mod facts;
 mod id;
+mod idmap_userns;
 mod launch;
 mod mount_source;
 mod pid_namespace;

@@ -5,6 +5,7 @@
 
 mod cgroup;
 mod devices;
+mod idmap;
 mod lsm;
 mod mounts;
 mod namespaces;
@@ -23,6 +24,7 @@ pub use cgroup::{
     SystemdUserFacts,
 };
 pub use devices::{DeviceNode, DevicePlan, NodeKind};
+pub use idmap::{Idmap, IdmapSource};
 pub use lsm::LsmHost;
 pub use mounts::{
     attr, MountKind, MountOp, MountPlan, MsFlags, RecursiveAttrs,
@@ -326,7 +328,11 @@ fn compile_inner(
         linux.and_then(|l| l.mount_label().as_deref()),
         host.lsm,
     )?;
-    let mounts = mounts::plan(spec, &bundle.dir, opts.no_pivot, mount_label)?;
+    let idmap_host = idmap::IdmapHost {
+        container_userns: namespaces.in_user_namespace(),
+        privileged: host.caller.privileged,
+    };
+    let mounts = mounts::plan(spec, &bundle.dir, opts.no_pivot, mount_label, idmap_host)?;
     // What loading left out (unknown capability names), then what planning
     // leaves out (capabilities this runtime cannot grant), then seccomp's.
     let mut warnings = bundle.warnings.clone();

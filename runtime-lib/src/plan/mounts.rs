@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use oci_spec::runtime::Spec;
 use serde::{Serialize, Serializer};
 
+use super::idmap::{self, Idmap, IdmapHost, IdmapOption};
 use super::lsm;
 use crate::error::FieldError;
 
@@ -136,6 +137,9 @@ pub struct MountOp {
     /// `linux.mountLabel`, given to this mount as the SELinux file label of
     /// its root (`mqueue`, which runc labels so rather than by option).
     pub root_label: Option<String>,
+    /// The idmapping of a bind mount: the runtime makes the bound tree,
+    /// idmapped, and the init attaches it.
+    pub idmap: Option<Idmap>,
 }
 
 /// The mount part of the plan.
@@ -164,6 +168,7 @@ enum Opt {
     RecAtime(u64),
     Bind { recursive: bool },
     CopyUp,
+    Idmap { recursive: bool },
 }
 
 /// The option table: runc's spelling of every mount option it knows.
@@ -227,6 +232,8 @@ fn option(name: &str) -> Option<Opt> {
         "rnosymfollow" => RecSet(attr::NOSYMFOLLOW),
         "rsymfollow" => RecClear(attr::NOSYMFOLLOW),
         "tmpcopyup" => CopyUp,
+        "idmap" => Idmap { recursive: false },
+        "ridmap" => Idmap { recursive: true },
         _ => return None,
     })
 }
@@ -290,11 +297,13 @@ pub const KNOWN_OPTIONS: &[&str] = &[
     "rnosymfollow",
     "rsymfollow",
     "tmpcopyup",
+    "idmap",
+    "ridmap",
 ];
 
 /// Options that runc/crun know but Cella does not do yet: refusing them is
 /// better than handing them to the kernel as filesystem data.
-const UNSUPPORTED: &[&str] = &["idmap", "ridmap", "copy-symlink", "src-nofollow"];
+const UNSUPPORTED: &[&str] = &["copy-symlink", "src-nofollow"];
 
 /// The flags a bind's remount may carry (the first `MS_BIND` call ignores them).
 const REMOUNT_FLAGS: u64 = libc::MS_RDONLY
@@ -334,6 +343,7 @@ pub(super) fn plan(
     bundle: &Path,
     no_pivot: bool,
     label: Option<String>,
+    host: IdmapHost,
 ) -> Result<MountPlan, FieldError> {
     let root_propagation = match spec
         .linux()
@@ -355,7 +365,7 @@ pub(super) fn plan(
     let mut ops = Vec::new();
     for (index, m) in spec.mounts().iter().flatten().enumerate() {
         let field = format!("mounts[{index}]");
-        let mut op = plan_mount(index, &field, m, bundle)?;
+        let mut op = plan_mount(index, &field, m, bundle, host)?;
         if let (Some(l), MountKind::Filesystem { fstype }) = (&label, &op.kind) {
             if lsm::takes_context(fstype) {
                 op.data = lsm::with_context(&op.data, l);
@@ -378,10 +388,13 @@ fn plan_mount(
     field: &str,
     m: &oci_spec::runtime::Mount,
     bundle: &Path,
+    host: IdmapHost,
 ) -> Result<MountOp, FieldError> {
     let destination = destination(field, m)?;
     let opts = Options::parse(field, m)?;
     let kind = mount_kind(field, m.typ().as_deref().unwrap_or(""), opts.bind)?;
+    let is_bind = matches!(kind, MountKind::Bind { .. });
+    let idmap = idmap::plan(field, m, opts.idmap, is_bind, host)?;
     if let Some(j) = opts.copy_up {
         if !matches!(&kind, MountKind::Filesystem { fstype } if fstype == "tmpfs") {
             return Err(FieldError::invalid(
@@ -412,6 +425,7 @@ fn plan_mount(
         copy_up: opts.copy_up.is_some(),
         readonly_last,
         root_label: None,
+        idmap,
     })
 }
 
@@ -442,6 +456,8 @@ struct Options<'a> {
     bind: Option<bool>,
     /// The index of `tmpcopyup`.
     copy_up: Option<usize>,
+    /// `idmap` or `ridmap`.
+    idmap: IdmapOption,
 }
 
 impl<'a> Options<'a> {
@@ -483,6 +499,7 @@ impl<'a> Options<'a> {
             }
             Opt::Bind { recursive: r } => self.bind = Some(r || self.bind == Some(true)),
             Opt::CopyUp => self.copy_up = Some(j),
+            Opt::Idmap { recursive } => self.idmap = Some((j, recursive)),
         }
     }
 }
@@ -543,7 +560,11 @@ mod tests {
                 "destination": dest, "type": "tmpfs", "source": "tmpfs"
             }))
             .unwrap();
-            let err = plan_mount(3, "mounts[3]", &m, Path::new("/b")).unwrap_err();
+            let host = IdmapHost {
+                container_userns: false,
+                privileged: true,
+            };
+            let err = plan_mount(3, "mounts[3]", &m, Path::new("/b"), host).unwrap_err();
             assert_eq!(err.field, "mounts[3].destination", "{dest:?}");
         }
     }

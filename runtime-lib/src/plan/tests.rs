@@ -171,12 +171,37 @@ fn plan_json_names_flags() {
 #[test]
 fn unsupported_mount_option_is_refused_by_name() {
     let mut v = base();
-    v["mounts"][1]["options"] = json!(["nosuid", "idmap"]);
+    v["mounts"][1]["options"] = json!(["nosuid", "src-nofollow"]);
     let e = compile_err(v);
     assert!(
-        e.contains("mounts[1].options[1]") && e.contains("idmap"),
+        e.contains("mounts[1].options[1]") && e.contains("src-nofollow"),
         "{e}"
     );
+}
+
+#[test]
+fn idmapped_binds_take_their_mappings_or_the_container_user_namespace() {
+    let mut v = base();
+    v["mounts"][2]["options"] = json!(["rbind", "ridmap"]);
+    v["mounts"][3]["options"] = json!(["bind", "idmap"]);
+    v["mounts"][3]["uidMappings"] = json!([{"containerID": 0, "hostID": 5000, "size": 10}]);
+    v["mounts"][3]["gidMappings"] = json!([{"containerID": 0, "hostID": 6000, "size": 10}]);
+    let p = compile_ok(v.clone());
+    let rbind = p.mounts.ops[2].idmap.as_ref().expect("ridmap");
+    assert!(rbind.recursive);
+    assert_eq!(rbind.mapping, IdmapSource::ContainerUserNamespace);
+    let bind = p.mounts.ops[3].idmap.as_ref().expect("idmap");
+    assert!(!bind.recursive);
+    assert!(matches!(&bind.mapping, IdmapSource::Mappings { uid, gid }
+        if uid[0].host_id == 5000 && gid[0].host_id == 6000));
+    assert_eq!(p.mounts.ops[0].idmap, None);
+    // Without a user namespace only the mount with mappings can be made.
+    let namespaces = json!([{"type": "pid"}, {"type": "mount"}]);
+    v["linux"]["namespaces"] = namespaces;
+    v["linux"]["uidMappings"] = json!(null);
+    v["linux"]["gidMappings"] = json!(null);
+    let e = compile_err(v);
+    assert!(e.contains("mounts[2].options[1]"), "{e}");
 }
 
 #[test]

@@ -512,18 +512,8 @@ fn check_mount(field: &str, mount: &Mount) -> Check {
         }
         _ => {}
     }
-    if is_set(mount.uid_mappings()) {
-        return unsupported(
-            format!("{field}.uidMappings"),
-            "idmapped mounts are not supported yet",
-        );
-    }
-    if is_set(mount.gid_mappings()) {
-        return unsupported(
-            format!("{field}.gidMappings"),
-            "idmapped mounts are not supported yet",
-        );
-    }
+    // What else idmapped mounts need (a bind, valid ranges, a user
+    // namespace when no mapping is given) is decided by plan/idmap.rs.
     Ok(())
 }
 
@@ -1311,20 +1301,16 @@ pub(super) mod tests {
                 json!({ "destination": "/tmp", "type": "tmpfs", "options": ["whatever=1"] }),
             )
         });
-        assert_refused(
-            |c| {
-                mount(
-                    c,
-                    json!({
-                        "destination": "/data", "source": "/srv", "options": ["bind", "idmap"],
-                        "uidMappings": [{ "containerID": 0, "hostID": 1000, "size": 1 }],
-                        "gidMappings": [{ "containerID": 0, "hostID": 1000, "size": 1 }]
-                    }),
-                )
-            },
-            "mounts[1].uidMappings",
-            "idmapped mounts are not supported yet",
-        );
+        assert_accepted(|c| {
+            mount(
+                c,
+                json!({
+                    "destination": "/data", "source": "/srv", "options": ["bind", "idmap"],
+                    "uidMappings": [{ "containerID": 0, "hostID": 1000, "size": 1 }],
+                    "gidMappings": [{ "containerID": 0, "hostID": 1000, "size": 1 }]
+                }),
+            )
+        });
         assert_refused(
             |c| {
                 mount(

@@ -181,6 +181,104 @@ pub fn mount_setattr(
     Errno::result(ret).map(drop)
 }
 
+/// `MOUNT_ATTR_IDMAP`: give the detached mount `tree` (from [`open_tree`]
+/// with [`OPEN_TREE_CLONE`]) the id mapping of the user namespace
+/// `userns`, on every mount of the tree when `recursive`
+/// (`mount_setattr(2)`).
+pub fn mount_setattr_idmap(
+    tree: BorrowedFd<'_>,
+    userns: BorrowedFd<'_>,
+    recursive: bool,
+) -> Result<(), Errno> {
+    const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    // SAFETY: the path is a NUL-terminated empty string and `attr` a live,
+    // correctly laid out `struct mount_attr` whose size we pass; both
+    // outlive the call; both fds are borrowed open for its duration.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// A process in a new user namespace that does nothing until it is killed
+/// (`clone(CLONE_NEWUSER)`): its parent writes the namespace's maps and
+/// keeps `/proc/PID/ns/user` open, the one thing it is for, then kills and
+/// reaps it. It dies with its parent as well (`PR_SET_PDEATHSIG`).
+///
+/// Sound in a multi-threaded caller: the new process runs no code of the
+/// caller's and takes no lock; it makes raw system calls only (the C
+/// library's `syscall` is a plain trap), on the copy of this thread's
+/// stack, and never returns from this function.
+pub fn spawn_userns_holder() -> Result<Pid, Errno> {
+    let parent = std::process::id() as libc::c_long;
+    // SAFETY: a raw clone with a null stack duplicates the calling thread
+    // like fork(2). The child branch below only traps into the kernel (no
+    // allocation, no lock, no Rust or C library state) and never leaves
+    // this function: it blocks until killed, or exits with _exit(2).
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (libc::CLONE_NEWUSER | libc::SIGCHLD) as libc::c_ulong,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            0 as libc::c_ulong,
+        )
+    };
+    match Errno::result(ret)? {
+        0 => userns_holder_body(parent),
+        pid => Ok(Pid::from_raw(pid as libc::pid_t)),
+    }
+}
+
+/// The child of [`spawn_userns_holder`]: raw system calls only.
+fn userns_holder_body(parent: libc::c_long) -> ! {
+    // SAFETY: prctl, getppid, ppoll and exit_group take plain integers or
+    // null pointers and touch no memory of ours.
+    unsafe {
+        libc::syscall(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        // The parent may have died before the line above took effect.
+        if libc::syscall(libc::SYS_getppid) != parent {
+            libc::syscall(libc::SYS_exit_group, 0);
+        }
+        loop {
+            // Sleeps until a signal: only SIGKILL is expected.
+            libc::syscall(
+                libc::SYS_ppoll,
+                std::ptr::null_mut::<libc::pollfd>(),
+                0 as libc::c_ulong,
+                std::ptr::null::<libc::timespec>(),
+                std::ptr::null::<libc::sigset_t>(),
+                0 as libc::size_t,
+            );
+        }
+    }
+}
+
 /// Marks every fd from `first` upwards close-on-exec (`close_range(2)` with
 /// `CLOSE_RANGE_CLOEXEC`), so nothing of the host leaks through `execve`
 /// (runc CVE-2024-21626). Fails with ENOSYS before Linux 5.9 and EINVAL

@@ -354,13 +354,15 @@ fn personality(ctx: &Ctx) -> TestResult {
 }
 
 /// mounts[].uidMappings/gidMappings (an idmapped bind mount): applied (a host file owned by
-/// 100000 shows as owned by 0 through the mount) or refused.
+/// root shows as owned by 100000 through a mount mapping containerID 0 to hostID 100000, in a
+/// container without a user namespace: runc's reading, its idmap.bats "simple idmap mount [no
+/// userns]") or refused.
 fn idmapped_mount(ctx: &Ctx) -> TestResult {
     let src = ctx.work.join("idmap-src");
     fs::create_dir_all(&src).map_err(|e| format!("mkdir {}: {e}", src.display()))?;
     let file = src.join("f");
     fs::write(&file, "x").map_err(|e| e.to_string())?;
-    run_host(&["chown", "100000:100000", &file.to_string_lossy()])?;
+    run_host(&["chown", "0:0", &file.to_string_lossy()])?;
     let mut cfg = sh("stat -c '%u %g' /mnt/idmap/f");
     let map = json!([{"containerID": 0, "hostID": 100000, "size": 1}]);
     add_mount(
@@ -375,8 +377,8 @@ fn idmapped_mount(ctx: &Ctx) -> TestResult {
     };
     ensure_eq(
         out.trim(),
-        "0 0",
-        "owner of a host file (100000) through the idmapped mount",
+        "100000 100000",
+        "owner of a host root's file through the mount mapping 0 to 100000",
     )
 }
 

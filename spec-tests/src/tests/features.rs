@@ -197,8 +197,8 @@ const MOUNT_OPTION_TABLE: &[(&str, &str)] = &[
 ];
 
 /// Options of the table that cannot be tried on a fresh mount by themselves: `remount` needs
-/// an existing mount, `idmap`/`ridmap` need mappings (their refusal is in the bad-config
-/// corpus and `mounts.idmapped_mount`).
+/// an existing mount, `idmap`/`ridmap` need a bind mount and mappings (they are tried in
+/// `tests/idmap.rs`, their refusals in the bad-config corpus).
 const NOT_TRIED_ALONE: &[&str] = &["remount", "idmap", "ridmap"];
 
 /// One mount using option `o`: a bind of a bundle directory for `bind`/`rbind`, a tmpfs for

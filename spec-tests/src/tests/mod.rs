@@ -10,6 +10,7 @@ pub mod devices;
 pub mod exec;
 pub mod features;
 pub mod hooks;
+pub mod idmap;
 pub mod leftovers;
 pub mod lifecycle;
 pub mod mounts;
