@@ -417,10 +417,13 @@ fn exec_with_overrides() {
         args: vec!["true".into()],
         ..Default::default()
     });
-    p.set_scheduler(Some(Default::default()));
+    // A scheduler the kernel would not take is refused, naming its field.
+    let sched: oci_spec::runtime::Scheduler =
+        serde_json::from_value(serde_json::json!({"policy": "SCHED_OTHER", "nice": 30})).unwrap();
+    p.set_scheduler(Some(sched));
     assert!(matches!(
         c.exec(ExecOptions::new(p)),
-        Err(Error::Unsupported(e)) if e.field == "scheduler"
+        Err(Error::InvalidConfig(e)) if e.field() == Some("scheduler.nice")
     ));
     c.kill(Signal::SIGKILL, false).unwrap();
     c.wait().unwrap();
