@@ -179,6 +179,7 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::checker::tests());
     v.extend(tests::coverage::tests());
     v.extend(tests::apparmor::tests());
+    v.extend(tests::selinux::tests());
     v.extend(tests::security::tests());
     v.extend(tests::systemd::tests());
     v.extend(tests::bad_configs::tests(bad_configs));

@@ -402,10 +402,6 @@ fn apparmor_enabled() -> bool {
     fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.trim() == "Y")
 }
 
-fn selinux_enabled() -> bool {
-    Path::new("/sys/fs/selinux/enforce").exists()
-}
-
 /// process.apparmorProfile `unconfined`: the process runs under it, or the config is refused
 /// (host with AppArmor enabled only; without it, `apparmor.not_enabled_refused`).
 fn apparmor_profile(ctx: &Ctx) -> TestResult {
@@ -426,7 +422,7 @@ fn apparmor_profile(ctx: &Ctx) -> TestResult {
 
 /// process.selinuxLabel: the process runs with the label (host with SELinux only).
 fn selinux_label(ctx: &Ctx) -> TestResult {
-    if !selinux_enabled() {
+    if !crate::tests::selinux::selinux_enabled() {
         return Err(skip("the host has no SELinux (no /sys/fs/selinux/enforce)"));
     }
     let label = fs::read_to_string("/proc/self/attr/current").unwrap_or_default();
@@ -443,7 +439,7 @@ fn selinux_label(ctx: &Ctx) -> TestResult {
 
 /// linux.mountLabel: mounts carry the context (host with SELinux only).
 fn mount_label(ctx: &Ctx) -> TestResult {
-    if !selinux_enabled() {
+    if !crate::tests::selinux::selinux_enabled() {
         return Err(skip("the host has no SELinux (no /sys/fs/selinux/enforce)"));
     }
     let mut cfg = sh("grep ' /dev/shm ' /proc/self/mountinfo");

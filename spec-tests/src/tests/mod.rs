@@ -20,5 +20,6 @@ pub mod resources;
 pub mod seccomp;
 pub mod security;
 pub mod selftest;
+pub mod selinux;
 pub mod systemd;
 pub mod terminal;
