@@ -127,6 +127,7 @@ struct Parsed {
     bundle: Option<PathBuf>,
     pid_file: Option<PathBuf>,
     console_socket: Option<PathBuf>,
+    pidfd_socket: Option<PathBuf>,
     no_pivot: Option<()>,
     no_new_keyring: Option<()>,
     preserve_fds: Option<u32>,
@@ -162,6 +163,9 @@ impl Parsed {
             b"--console-socket" if creates => {
                 once(&mut self.console_socket, PathBuf::from(words.value(flag)?))
             }
+            b"--pidfd-socket" if creates => {
+                once(&mut self.pidfd_socket, PathBuf::from(words.value(flag)?))
+            }
             b"--preserve-fds" if creates => {
                 let v = words.value(flag)?.into_string().ok()?;
                 if !v.bytes().all(|b| b.is_ascii_digit()) {
@@ -184,6 +188,7 @@ impl Parsed {
             bundle: self.bundle.take().unwrap_or_else(|| PathBuf::from(".")),
             pid_file: self.pid_file.take(),
             console_socket: self.console_socket.take(),
+            pidfd_socket: self.pidfd_socket.take(),
             no_pivot: self.no_pivot.is_some(),
             no_new_keyring: self.no_new_keyring.is_some(),
             preserve_fds: self.preserve_fds.unwrap_or(0),

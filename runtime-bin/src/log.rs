@@ -74,7 +74,7 @@ pub fn install(logger: Logger) -> &'static Logger {
     GLOBAL.get_or_init(|| logger)
 }
 
-/// Logs warnings the library returned (failed poststart/poststop hooks).
+/// Logs warnings the library returned (failed poststop hooks, ...).
 pub fn warnings(list: &[String]) {
     if let Some(l) = GLOBAL.get() {
         for w in list {

@@ -43,10 +43,7 @@ fn run(bundle: &Path, id: &str) -> Result<i32, cella::Error> {
         plan.namespaces.new,
         plan.cgroup.path.display()
     );
-    let (mut container, warnings) = rt.builder(id, bundle).create_and_start()?;
-    for w in warnings {
-        eprintln!("warning: {w}");
-    }
+    let mut container = rt.builder(id, bundle).create_and_start()?;
     let status = container.wait();
     container.delete(true)?;
     let _ = std::fs::remove_dir(&root);

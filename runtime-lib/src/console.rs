@@ -136,7 +136,9 @@ fn bind_console(slave: &OwnedFd) -> Result<(), ChildError> {
         .map_err(|e| ChildError::sys(Step::BindTerminal, what(), e))
 }
 
-fn send_fd(
+/// Sends `fd` over `socket` in an `SCM_RIGHTS` message whose data is
+/// `data` (runc's framing for the console and pidfd sockets).
+pub(crate) fn send_fd(
     socket: BorrowedFd<'_>,
     fd: BorrowedFd<'_>,
     data: &[u8],

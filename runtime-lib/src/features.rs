@@ -32,10 +32,18 @@ pub fn features() -> Value {
                                    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]
             },
             "apparmor": {"enabled": true},
-            "selinux": {"enabled": false},
+            "selinux": {"enabled": true},
             "intelRdt": {"enabled": false},
+            "memoryPolicy": {
+                "modes": ["MPOL_BIND", "MPOL_DEFAULT", "MPOL_INTERLEAVE", "MPOL_LOCAL", "MPOL_PREFERRED",
+                          "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE"],
+                "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
+            },
             "mountExtensions": {"idmap": {"enabled": false}}
         },
+        // Annotations that change what the runtime does: the systemd
+        // driver makes each a property of the container's unit.
+        "potentiallyUnsafeConfigAnnotations": ["org.systemd.property."],
         "annotations": {
             "io.github.cella.version": env!("CARGO_PKG_VERSION"),
             "org.opencontainers.runc.checkpoint.enabled": "false"

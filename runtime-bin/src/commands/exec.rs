@@ -41,6 +41,9 @@ pub struct Args {
     /// Pass this many fds above stdio to the process.
     #[arg(long = "preserve-fds", default_value_t = 0)]
     preserve_fds: u32,
+    /// Unix socket to send a pidfd of the process to.
+    #[arg(long = "pidfd-socket")]
+    pidfd_socket: Option<PathBuf>,
     /// Run even if the container is paused.
     #[arg(long = "ignore-paused")]
     ignore_paused: bool,
@@ -137,6 +140,7 @@ pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
         sub_cgroup: a.cgroup.clone(),
         pid_file: a.pid_file.clone(),
         console: super::console(a.console_socket.as_ref(), !a.detach),
+        pidfd_socket: a.pidfd_socket.clone(),
         ..ExecOptions::new(process)
     };
     let mut proc = c.exec(opts)?;

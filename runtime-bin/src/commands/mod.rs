@@ -43,6 +43,9 @@ pub struct CreateFlags {
     /// Pass this many fds above stdio (3, 4, ...) to the container.
     #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: u32,
+    /// Unix socket to send a pidfd of the container's init to.
+    #[arg(long = "pidfd-socket")]
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 /// What the global flags say of the host a container is made on.
@@ -64,6 +67,7 @@ impl CreateFlags {
             no_pivot: self.no_pivot,
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,
+            pidfd_socket: self.pidfd_socket.clone(),
             console: console(self.console_socket.as_ref(), foreground),
             listen_fds: listen_fds(),
             cgroups: Default::default(),

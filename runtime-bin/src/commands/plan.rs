@@ -27,6 +27,7 @@ pub fn run(a: Args, host: super::Host) -> Result<u8, crate::Failure> {
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
         preserve_fds: a.preserve_fds,
+        pidfd_socket: None,
         // As for a foreground `run`, which can always take a terminal.
         console: cella::plan::Console::Relay,
         listen_fds: 0,

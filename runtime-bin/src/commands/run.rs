@@ -22,10 +22,9 @@ pub fn run(rt: &Runtime, a: Args, host: super::Host) -> Result<u8, crate::Failur
         cella::container::block_forwarded_signals()?;
     }
     let builder = a.flags.builder(rt, &a.id, !a.detach, host);
-    let (mut c, warnings) = builder.create_and_start()?;
+    let mut c = builder.create_and_start()?;
     crate::log::warnings(c.warnings());
     crate::log::debug_notes(c.notes());
-    crate::log::warnings(&warnings);
     if a.detach {
         return Ok(0);
     }

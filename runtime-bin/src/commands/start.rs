@@ -8,6 +8,6 @@ pub struct Args {
 }
 
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {
-    crate::log::warnings(&rt.load(&a.id)?.start()?);
+    rt.load(&a.id)?.start()?;
     Ok(0)
 }

@@ -12,7 +12,6 @@ use nix::errno::Errno;
 
 use crate::apply::procfs::ProcFs;
 use crate::error::{ChildError, Step};
-use crate::plan::ProcessPlan;
 
 /// The attribute since Linux 5.8 (beside other LSMs' own directories).
 const ATTR: &str = "thread-self/attr/apparmor/exec";
@@ -23,14 +22,8 @@ const OLD_ATTR: &str = "thread-self/attr/exec";
 /// Done while still root, before `no_new_privs` and the filter (runc's
 /// init does it at the same place), so a profile the kernel does not know
 /// fails `create` (or `exec`) before the program runs.
-pub(crate) fn change_onexec(p: &ProcessPlan) -> Result<(), ChildError> {
-    let Some(profile) = &p.apparmor_profile else {
-        return Ok(());
-    };
-    // The task's own attribute, through a procfs the container cannot
-    // replace (a private instance, else its /proc, checked).
-    let proc = ProcFs::private().or_else(|_| ProcFs::at_proc())?;
-    let (path, fd) = open_attr(&proc, profile)?;
+pub(crate) fn change_onexec(proc: &ProcFs, profile: &str) -> Result<(), ChildError> {
+    let (path, fd) = open_attr(proc, profile)?;
     let value = format!("exec {profile}");
     match nix::unistd::write(&fd, value.as_bytes()) {
         Ok(n) if n == value.len() => Ok(()),

@@ -11,9 +11,9 @@
 //! CVE-2019-5736). `execve` of the container's program resets the flag.
 
 use crate::apply::last_steps::ReadyToExec;
-use crate::apply::namespaces;
 use crate::apply::seccomp::ListenerInfo;
 use crate::apply::stage1::{Stage1, Stage2};
+use crate::apply::{namespaces, tuning};
 use crate::error::{ChildError, Step};
 use crate::hooks::HookState;
 use crate::plan::ProcessPlan;
@@ -42,7 +42,9 @@ impl Stage1 for ExecContext<'_> {
 
     fn before_cgroup(&self) -> Result<(), ChildError> {
         nix::sys::prctl::set_dumpable(false)
-            .map_err(|e| ChildError::sys(Step::SetDumpable, None, e))
+            .map_err(|e| ChildError::sys(Step::SetDumpable, None, e))?;
+        // Inherited by the process stage 1 forks.
+        tuning::initial_affinity(self.process)
     }
 
     fn enter_namespaces(&self, _: &ChildSide) -> Result<(), ChildError> {
@@ -70,6 +72,8 @@ fn stage2_steps(
     s: Stage2<'_>,
 ) -> Result<std::convert::Infallible, ChildError> {
     let p = ctx.process;
+    // In the container's cgroup now (stage 1 joined it).
+    tuning::final_affinity(p)?;
     // A session of its own, as runc gives every process it starts: the
     // caller's job control must not reach into the container, and a
     // terminal needs a session to be controlling in.

@@ -18,7 +18,7 @@ use crate::apply::last_steps::ReadyToExec;
 use crate::apply::procfs::ProcFs;
 use crate::apply::seccomp::ListenerInfo;
 use crate::apply::stage1::{Stage1, Stage2};
-use crate::apply::{devices, mounts, namespaces};
+use crate::apply::{devices, mounts, namespaces, selinux};
 use crate::cgroups::ContainerCgroup;
 use crate::console;
 use crate::error::{ChildError, Step};
@@ -114,6 +114,10 @@ fn stage2_steps(
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     set_names(plan)?;
     if plan.process.new_session_keyring {
+        // Before pivot_root: the host's /proc is still ours to write to.
+        if let Some(label) = &plan.process.selinux_label {
+            selinux::set_key_label(&ProcFs::at_proc()?, label)?;
+        }
         join_session_keyring(&plan.id)?;
     }
     // Before pivot_root, from the host: the container's /dev/null may be
@@ -228,7 +232,12 @@ fn build_root(
     // the mounts they clone (the host's /dev/null among them) are still in
     // this mount namespace: open_tree(2) clones only those. After the
     // hooks, which may have mounted more.
-    mounts::mask_paths(&root, &plan.masked_paths, null)?;
+    mounts::mask_paths(
+        &root,
+        &plan.masked_paths,
+        plan.mounts.label.as_deref(),
+        null,
+    )?;
     mounts::readonly_paths(&root, &plan.readonly_paths)?;
     mounts::make_readonly_last(&readonly_last)?;
     drop(readonly_last);

@@ -21,12 +21,31 @@
 use std::convert::Infallible;
 
 use crate::apply::process::{self, Execve, HeldCaps};
+use crate::apply::procfs::ProcFs;
 use crate::apply::seccomp::{self, ListenerInfo};
-use crate::apply::{apparmor, fds};
+use crate::apply::{apparmor, fds, selinux, tuning};
 use crate::error::ChildError;
 use crate::plan::ProcessPlan;
 use crate::seccomp::Compiled;
 use crate::sys;
+
+/// Asks the kernel for the process's AppArmor profile and SELinux context
+/// at its `execve`. Each is the task's own attribute, written through a
+/// procfs the container cannot replace (a private instance, else its
+/// /proc, checked).
+fn confine_at_exec(p: &ProcessPlan) -> Result<(), ChildError> {
+    if p.apparmor_profile.is_none() && p.selinux_label.is_none() {
+        return Ok(());
+    }
+    let proc = ProcFs::private().or_else(|_| ProcFs::at_proc())?;
+    if let Some(profile) = &p.apparmor_profile {
+        apparmor::change_onexec(&proc, profile)?;
+    }
+    if let Some(label) = &p.selinux_label {
+        selinux::set_exec_label(&proc, label)?;
+    }
+    Ok(())
+}
 
 /// A process with its identity taken, waiting only for the filter and
 /// `execve`.
@@ -51,9 +70,13 @@ impl<'a> ReadyToExec<'a> {
         fds::cloexec_all_from(3 + p.preserve_fds)?;
         // Raising a hard limit needs CAP_SYS_RESOURCE: before the switch.
         process::set_rlimits(p)?;
-        // Unconfined and root until `execve`: the profile is only asked for
-        // here, before the identity switch, `no_new_privs` and the filter.
-        apparmor::change_onexec(p)?;
+        // With every capability still held (a real-time policy, a negative
+        // nice, the real-time I/O class need them).
+        tuning::apply(p)?;
+        // Unconfined and root until `execve`: the profile and label are only
+        // asked for here, before the identity switch, `no_new_privs` and
+        // the filter.
+        confine_at_exec(p)?;
         // As root first (runc does too): a cwd the runtime may search but
         // the user may not is still the process's cwd.
         let cwd = process::enter_cwd(p)?;

@@ -13,7 +13,9 @@ pub(crate) mod namespaces;
 pub(crate) mod process;
 pub(crate) mod procfs;
 pub(crate) mod seccomp;
+pub(crate) mod selinux;
 pub(crate) mod stage1;
+pub(crate) mod tuning;
 
 mod cgroupfs;
 mod copyup;

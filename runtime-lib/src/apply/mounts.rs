@@ -1,6 +1,7 @@
 //! Building the container's root: propagation, the rootfs bind, each mount
 //! of config.json in order, `pivot_root`, masked and read-only paths.
 
+use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -130,6 +131,7 @@ pub(crate) fn make_readonly_last(mounts: &[(&MountOp, OwnedFd)]) -> Result<()> {
 /// `ro`), so that the new mount must be found again ([`mount_on`]).
 fn needs_handle(plan: &Plan, op: &MountOp) -> bool {
     let later = op.bind_remount.is_some()
+        || op.root_label.is_some()
         || !op.propagation.is_empty()
         || op.recursive.is_some()
         || op.readonly_last
@@ -221,8 +223,15 @@ fn mount_one(
                 remount = mount_fs(plan, op, fstype, to)?;
                 Ok(())
             })?;
-            if let (Some(bits), Some(top)) = (remount, &top) {
-                remount_host_bind(op, top, bits)?;
+            match (remount, &top, &op.root_label) {
+                (Some(bits), Some(top), _) => remount_host_bind(op, top, bits)?,
+                // Not on the host's instance that a user namespace binds.
+                (None, Some(top), Some(label)) => {
+                    let dir = read_dir_fd(top)
+                        .map_err(|e| ChildError::sys(Step::OpenNewMount, what.clone(), e))?;
+                    super::selinux::set_root_label(dir, label, &what)?;
+                }
+                _ => {}
             }
             top
         }
@@ -543,14 +552,29 @@ fn open_existing(root: &Root, p: &Path) -> Result<Option<OwnedFd>> {
 /// the null device. Missing paths are fine (runc). Both mounts are made
 /// detached and moved onto an fd of the target (looked up inside the root):
 /// no path is resolved at mount time, through `/proc` or otherwise.
-pub(crate) fn mask_paths(root: &Root, paths: &[PathBuf], null: &OwnedFd) -> Result<()> {
+/// The tmpfs over a directory gets `label` (`linux.mountLabel`) as its
+/// context, as under runc.
+pub(crate) fn mask_paths(
+    root: &Root,
+    paths: &[PathBuf],
+    label: Option<&str>,
+    null: &OwnedFd,
+) -> Result<()> {
+    let label = label
+        .map(CString::new)
+        .transpose()
+        .map_err(|_| ChildError::other(Step::MountLabel, None, "contains a NUL byte"))?;
+    let mut options = vec![(c"size", Some(c"0k"))];
+    if let Some(l) = &label {
+        options.push((c"context", Some(l.as_c_str())));
+    }
     for p in paths {
         let Some(target) = open_existing(root, p)? else {
             continue;
         };
         let what = p.display().to_string();
         let mnt = if is_dir(&target) {
-            sys::new_detached_mount(c"tmpfs", &[(c"size", Some(c"0k"))], sys::MOUNT_ATTR_RDONLY)
+            sys::new_detached_mount(c"tmpfs", &options, sys::MOUNT_ATTR_RDONLY)
         } else {
             sys::open_tree(null.as_fd(), sys::OPEN_TREE_CLONE)
         }

@@ -223,13 +223,12 @@ impl<'r> ContainerBuilder<'r> {
     }
 
     /// Creates the container and starts it (what `cella run` does before
-    /// it waits). If the start fails, the container is deleted again and
-    /// the start's error returned. Returns the container and the warnings
-    /// of failed poststart hooks.
-    pub fn create_and_start(self) -> Result<(Container, Vec<String>), Error> {
+    /// it waits). If the start fails, the container is deleted again (its
+    /// poststop hooks run) and the start's error returned.
+    pub fn create_and_start(self) -> Result<Container, Error> {
         let mut c = self.create()?;
         match c.start() {
-            Ok(warnings) => Ok((c, warnings)),
+            Ok(()) => Ok(c),
             Err(e) => {
                 // What undoing the create could not do is reported with the
                 // start's error, not dropped.

@@ -8,7 +8,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 
 use super::cleanup::{Cleanup, Poststop};
-use super::launch::Launch;
+use super::launch::{Launch, PidfdSocket};
 use super::state::{self, DirLock, StateFile, EXEC_FIFO};
 use super::{time, Container, Io};
 use crate::apply::init::InitContext;
@@ -138,6 +138,7 @@ fn create_or_undo(
         launch.connect_console(&opts.console)?;
     }
     launch.connect_seccomp_listener(plan.seccomp.as_ref())?;
+    let pidfd_socket = PidfdSocket::connect(opts.pidfd_socket.as_deref())?;
     let io = io.prepare()?;
     cleanup.set_poststop(poststop(&plan, id));
     let view = plan.cgroup.placement.view();
@@ -159,6 +160,7 @@ fn create_or_undo(
     }
     let init_pid = started.wait_for_pid(&mut cleanup)?;
     record_init(&mut st, &dir, init_pid)?;
+    pidfd_socket.send(init_pid, "standard")?;
     stop_point::reached("create:init-forked");
     let mut requests = CreateRequests::new(&plan, id, init_pid);
     started.channel.serve_until_ready(&mut requests)?;
@@ -226,6 +228,7 @@ fn first_state(plan: &Plan, loaded: &Bundle, id: &str) -> StateFile {
     let placement = &plan.cgroup.placement;
     let cgroup = placement.cgroup();
     let me = nix::unistd::getpid().as_raw();
+    let linux = loaded.spec.linux().as_ref();
     StateFile {
         oci_version: plan.oci_version.clone(),
         id: id.to_string(),
@@ -243,11 +246,9 @@ fn first_state(plan: &Plan, loaded: &Bundle, id: &str) -> StateFile {
         device_nodes: plan.devices.nodes.clone(),
         process: loaded.spec.process().clone(),
         hooks: plan.hooks.clone(),
-        seccomp: loaded
-            .spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.seccomp().clone()),
+        seccomp: linux.and_then(|l| l.seccomp().clone()),
+        personality: linux.and_then(|l| l.personality().clone()),
+        memory_policy: linux.and_then(|l| l.memory_policy().clone()),
         creator: state::proc_stat(me).map(|(_, start)| (me, start)),
     }
 }

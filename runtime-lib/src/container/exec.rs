@@ -10,15 +10,17 @@ use oci_spec::runtime::Process;
 
 use super::cleanup::Cleanup;
 use super::create::check_io;
-use super::launch::Launch;
+use super::launch::{Launch, PidfdSocket};
 use super::state::{init_alive, write_atomic};
-use super::{Container, Io};
+use super::{facts, Container, Io};
 use crate::apply::exec::ExecContext;
 use crate::apply::namespaces::JoinFd;
 use crate::cgroups::ContainerCgroup;
 use crate::error::{Error, FieldError, Status};
 use crate::hooks::HookState;
-use crate::plan::{self, Console, CreateOptions, NamespaceKind, ProcessPlan};
+use crate::plan::{
+    self, Console, ContainerDefaults, CreateOptions, LsmHost, NamespaceKind, ProcessPlan,
+};
 
 /// How to run a process with [`Container::exec`].
 #[derive(Debug)]
@@ -39,6 +41,9 @@ pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     /// Where the terminal goes when `process.terminal` is true.
     pub console: Console,
+    /// `--pidfd-socket PATH`: a unix socket that gets a pidfd of the
+    /// process (runc 1.2: the message's data is `setns`).
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 impl ExecOptions {
@@ -54,6 +59,7 @@ impl ExecOptions {
             sub_cgroup: None,
             pid_file: None,
             console: Console::None,
+            pidfd_socket: None,
         }
     }
 }
@@ -72,8 +78,8 @@ pub struct ExecProcess {
 }
 
 /// Checks the process and the [`Io`], and plans the process;
-/// `container_profile` is the container's AppArmor profile.
-fn plan_exec(opts: &ExecOptions, container_profile: Option<&str>) -> Result<ProcessPlan, Error> {
+/// `container`: what it gets from its container.
+fn plan_exec(opts: &ExecOptions, container: ContainerDefaults<'_>) -> Result<ProcessPlan, Error> {
     let mut create_opts = CreateOptions {
         preserve_fds: opts.preserve_fds,
         ..CreateOptions::default()
@@ -84,14 +90,19 @@ fn plan_exec(opts: &ExecOptions, container_profile: Option<&str>) -> Result<Proc
         opts.process.terminal() == Some(true),
     )?;
     crate::spec::check_exec_process(&opts.process)?;
+    let own = Some(&opts.process);
+    // Read only where a profile or label is asked for, as at create.
+    let host = LsmHost {
+        apparmor: (facts::asks_profile(own) || facts::asks_profile(container.process))
+            && facts::apparmor_enabled(),
+        selinux: (facts::asks_process_label(own) || facts::asks_process_label(container.process))
+            && facts::selinux_enabled(),
+    };
     Ok(plan::plan_exec_process(
         &opts.process,
         create_opts.preserve_fds,
-        container_profile,
-        // Read only where a profile is asked for, as at create.
-        (super::facts::asks_profile(Some(&opts.process))
-            || container_profile.is_some_and(|n| !n.is_empty()))
-            && super::facts::apparmor_enabled(),
+        container,
+        host,
     )?)
 }
 
@@ -108,10 +119,14 @@ impl Container {
             Status::Paused if opts.ignore_paused => {}
             s => return Err(self.wrong("exec in", s)),
         }
-        let profile = self
-            .config_process()
-            .and_then(|p| p.apparmor_profile().clone());
-        let plan = plan_exec(&opts, profile.as_deref())?;
+        let plan = plan_exec(
+            &opts,
+            ContainerDefaults {
+                process: self.config_process(),
+                personality: self.state.personality.as_ref(),
+                memory_policy: self.state.memory_policy.as_ref(),
+            },
+        )?;
         let mut launch = Launch::new(plan.preserve_fds);
         launch.join_namespaces(self.open_namespaces()?)?;
         let cgroup = self.exec_cgroup(opts.sub_cgroup.as_deref())?;
@@ -121,6 +136,7 @@ impl Container {
             None => None,
         };
         launch.connect_seccomp_listener(filter.as_ref())?;
+        let pidfd_socket = PidfdSocket::connect(opts.pidfd_socket.as_deref())?;
         if plan.terminal {
             if let Console::None = opts.console {
                 return Err(FieldError::invalid(
@@ -153,6 +169,7 @@ impl Container {
             _ => started.place_in_cgroup()?,
         }
         let pid = started.wait_for_pid(&mut cleanup)?;
+        pidfd_socket.send(pid, "setns")?;
         started.channel.wait_for_exec()?;
         if let Some(path) = &opts.pid_file {
             write_atomic(path, pid.as_raw().to_string().as_bytes())?;

@@ -9,7 +9,9 @@ use crate::cgroups::{own_cgroups, ContainerCgroup, HostCgroups};
 use crate::dbus::DbusError;
 use crate::error::{Chain, Error};
 use crate::plan::SystemdUserFacts;
-use crate::plan::{self, CgroupDriver, CgroupFacts, CgroupSetting, CreateOptions, HostFacts};
+use crate::plan::{
+    self, CgroupDriver, CgroupFacts, CgroupSetting, CreateOptions, HostFacts, LsmHost,
+};
 use crate::rootless::{describe_uid, outer_id, Caller};
 use crate::spec::Bundle;
 
@@ -35,8 +37,12 @@ pub(super) fn gather(loaded: &Bundle, id: &str, opts: &CreateOptions) -> Result<
     Ok(HostFacts {
         caller,
         proc_kcore: Path::new("/proc/kcore").exists(),
-        // Only a profile consults it: no read on the path of every create.
-        apparmor: asks_profile(loaded.spec.process().as_ref()) && apparmor_enabled(),
+        // Only a profile or a label consults the host: no reads on the path
+        // of every create.
+        lsm: LsmHost {
+            apparmor: asks_profile(loaded.spec.process().as_ref()) && apparmor_enabled(),
+            selinux: asks_label(&loaded.spec) && selinux_enabled(),
+        },
         cgroups: CgroupFacts {
             user: describe_uid(caller.euid),
             mounts,
@@ -104,4 +110,33 @@ pub(super) fn asks_profile(p: Option<&oci_spec::runtime::Process>) -> bool {
 /// and runc itself only tries the write.
 pub(crate) fn apparmor_enabled() -> bool {
     std::fs::read("/sys/module/apparmor/parameters/enabled").is_ok_and(|b| b.first() == Some(&b'Y'))
+}
+
+/// Whether `p` names an SELinux label (an empty one is none).
+pub(super) fn asks_process_label(p: Option<&oci_spec::runtime::Process>) -> bool {
+    p.and_then(|p| p.selinux_label().as_deref())
+        .is_some_and(|l| !l.is_empty())
+}
+
+/// Whether `spec` names an SELinux label for its process or its mounts.
+fn asks_label(spec: &oci_spec::runtime::Spec) -> bool {
+    let mount_label = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.mount_label().as_deref());
+    asks_process_label(spec.process().as_ref()) || mount_label.is_some_and(|l| !l.is_empty())
+}
+
+/// Whether SELinux is enabled, as runc's `GetEnabled` decides it: selinuxfs
+/// is mounted (at `/sys/fs/selinux`, where systemd and libselinux put it)
+/// and a policy is loaded (before one is, every task's context is
+/// `kernel`, and the kernel refuses any other).
+pub(crate) fn selinux_enabled() -> bool {
+    const SELINUX_MAGIC: u32 = 0xf97c_ff8c;
+    // The magic is 32 bits; the field's type differs between libcs.
+    let mounted = nix::sys::statfs::statfs("/sys/fs/selinux")
+        .is_ok_and(|s| s.filesystem_type().0 as u32 == SELINUX_MAGIC);
+    mounted
+        && std::fs::read("/proc/thread-self/attr/current")
+            .is_ok_and(|c| c.split(|&b| b == 0 || b == b'\n').next() != Some(b"kernel"))
 }

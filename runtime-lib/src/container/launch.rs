@@ -24,6 +24,37 @@ use crate::seccomp::Compiled;
 use crate::sync::{self, RuntimeSide};
 use crate::sys::{self, Forked};
 
+/// The `--pidfd-socket` connection: it gets a pidfd of the started process
+/// (runc 1.2's protocol: one `SCM_RIGHTS` message whose data is `standard`
+/// for an init, `setns` for an exec'd process). runc's process opens and
+/// sends its own; here the runtime does, for its child (no other process
+/// can reap it, so the pid cannot be reused in between).
+pub(super) struct PidfdSocket(Option<OwnedFd>);
+
+impl PidfdSocket {
+    /// Connects to `path`, before anything is started: its path is on the
+    /// host.
+    pub(super) fn connect(path: Option<&std::path::Path>) -> Result<Self, Error> {
+        path.map(|p| console::connect_unix(p, "connect to pidfd socket"))
+            .transpose()
+            .map(PidfdSocket)
+    }
+
+    /// Sends a pidfd of `pid`, tagged `kind`, and closes the connection.
+    pub(super) fn send(self, pid: Pid, kind: &str) -> Result<(), Error> {
+        let Some(socket) = self.0 else {
+            return Ok(());
+        };
+        let pidfd = sys::pidfd_open(pid).map_err(Error::sys("pidfd_open", None))?;
+        console::send_fd(
+            std::os::fd::AsFd::as_fd(&socket),
+            std::os::fd::AsFd::as_fd(&pidfd),
+            kind.as_bytes(),
+        )
+        .map_err(Error::sys("send pidfd over the pidfd socket", None))
+    }
+}
+
 /// What stage 1 will inherit, gathered before the fork.
 pub(super) struct Launch {
     /// The lowest number the runtime's own fds may have in the child: its

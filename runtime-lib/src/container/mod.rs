@@ -299,16 +299,23 @@ impl Container {
         }
     }
 
-    /// Lets the init execute the container's program.
-    ///
-    /// Returns the warnings of failed poststart hooks (runtime-spec: they
-    /// do not stop the lifecycle).
-    pub fn start(&mut self) -> Result<Vec<String>, Error> {
+    /// Lets the init execute the container's program, then runs the
+    /// poststart hooks. A failing one fails `start` and stops the container
+    /// (runtime-spec 1.3, runtime.md step 9; runc does the same): the
+    /// container is then `stopped`, and `delete` runs the poststop hooks.
+    pub fn start(&mut self) -> Result<(), Error> {
         let _lock = self.lock_and_reload()?;
         let status = self.status();
         if status != Status::Created {
             return Err(self.wrong("start", status));
         }
+        self.release_init()?;
+        self.run_poststart()
+    }
+
+    /// Lets the init go on to `execve` through the exec FIFO, and waits
+    /// until the program runs; an error if a startContainer hook failed.
+    fn release_init(&mut self) -> Result<(), Error> {
         let fifo_path = self.dir.join(EXEC_FIFO);
         let open = |flags| {
             nix::fcntl::open(
@@ -336,30 +343,46 @@ impl Container {
         // then fail). Without a hangup (an init slow to be scheduled, on a loaded machine) the
         // byte in the FIFO may still be ours: reading it would take it from the init, which
         // would then wait for ever.
-        let hung_up = wait_for_hangup(&reader, Duration::from_secs(10));
         let mut buf = [0u8; 1];
-        if !hung_up {
-            return Ok(self.run_warning_hooks("poststart", "running"));
+        if wait_for_hangup(&reader, Duration::from_secs(10))
+            && nix::unistd::read(&reader, &mut buf) == Ok(1)
+            && buf[0] == crate::apply::init::START_FAILED
+        {
+            return Err(Error::Child(crate::error::ChildError::other(
+                Step::RunStartContainerHooks,
+                self.state.id.clone(),
+                "a hook failed; the container's program did not run",
+            )));
         }
-        if let Ok(1) = nix::unistd::read(&reader, &mut buf) {
-            if buf[0] == crate::apply::init::START_FAILED {
-                return Err(Error::Child(crate::error::ChildError::other(
-                    Step::RunStartContainerHooks,
-                    self.state.id.clone(),
-                    "a hook failed; the container's program did not run",
-                )));
-            }
-        }
-        Ok(self.run_warning_hooks("poststart", "running"))
+        Ok(())
     }
 
-    /// Runs poststart or poststop hooks; their failures are warnings.
-    fn run_warning_hooks(&self, kind: &str, status: &str) -> Vec<String> {
-        let list = match kind {
-            "poststart" => &self.state.hooks.poststart,
-            _ => &self.state.hooks.poststop,
+    /// The poststart hooks, in order, stopping at the first that fails;
+    /// then the container is killed, and waited for (up to 10 s) so that
+    /// `start` returns with it stopped.
+    fn run_poststart(&self) -> Result<(), Error> {
+        let list = &self.state.hooks.poststart;
+        if list.is_empty() {
+            return Ok(());
+        }
+        let state = self.hook_state("running");
+        let Err(failed) =
+            crate::hooks::run_all("poststart", list, crate::hooks::DefaultEnv::Runtime, &state)
+        else {
+            return Ok(());
         };
-        let state = crate::hooks::HookState {
+        // Without a pid namespace of its own, `kill` reaches every process.
+        let _ = self.kill(Signal::SIGKILL, false);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while state::init_alive(&self.state) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Err(Error::Child(failed.into()))
+    }
+
+    /// The state hooks are given, with `status`.
+    fn hook_state(&self, status: &'static str) -> crate::hooks::HookState<'_> {
+        crate::hooks::HookState {
             oci_version: &self.state.oci_version,
             id: &self.state.id,
             status,
@@ -370,12 +393,19 @@ impl Container {
             },
             bundle: &self.state.bundle,
             annotations: &self.state.annotations,
-        };
+        }
+    }
+
+    /// Runs the poststop hooks; their failures are warnings (runtime-spec:
+    /// they do not stop the lifecycle).
+    fn run_poststop_hooks(&self) -> Vec<String> {
+        let list = &self.state.hooks.poststop;
+        let state = self.hook_state("stopped");
         // Each hook runs even if an earlier one failed.
         (0..list.len())
             .filter_map(|i| {
                 crate::hooks::run_all(
-                    kind,
+                    "poststop",
                     &list[i..=i],
                     crate::hooks::DefaultEnv::Runtime,
                     &state,
@@ -492,7 +522,7 @@ impl Container {
         if !failed_create {
             // A failed create's hooks never ran to the end: poststop is
             // for containers that were created.
-            warnings.extend(self.run_warning_hooks("poststop", "stopped"));
+            warnings.extend(self.run_poststop_hooks());
         }
         Ok(warnings)
     }

@@ -64,6 +64,12 @@ pub struct StateFile {
     /// The config's seccomp profile, applied to `exec`'d processes too.
     #[serde(default)]
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+    /// `linux.personality`, applied to `exec`'d processes too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personality: Option<oci_spec::runtime::LinuxPersonality>,
+    /// `linux.memoryPolicy`, applied to `exec`'d processes too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_policy: Option<oci_spec::runtime::LinuxMemoryPolicy>,
     /// Whether the container has its own pid namespace (without one, killing
     /// the init does not kill the rest).
     pub own_pid_namespace: bool,
@@ -256,6 +262,8 @@ mod tests {
             process: None,
             hooks: Default::default(),
             seccomp: None,
+            personality: None,
+            memory_policy: None,
             own_pid_namespace: true,
             creator: None,
         }

@@ -5,11 +5,13 @@
 
 mod cgroup;
 mod devices;
+mod lsm;
 mod mounts;
 mod namespaces;
 mod process;
 mod resources;
 pub mod systemd;
+mod tuning;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -21,6 +23,7 @@ pub use cgroup::{
     SystemdUserFacts,
 };
 pub use devices::{DeviceNode, DevicePlan, NodeKind};
+pub use lsm::LsmHost;
 pub use mounts::{
     attr, MountKind, MountOp, MountPlan, MsFlags, RecursiveAttrs,
     KNOWN_OPTIONS as KNOWN_MOUNT_OPTIONS,
@@ -29,6 +32,7 @@ pub use namespaces::{ClockOffset, IdRange, MapWriter, NamespaceKind, NamespacePl
 pub(crate) use process::{exec_env, home_of};
 pub use process::{CapabilitySets, ProcessPlan, Rlimit};
 pub use resources::{blkio_weight_to_io_weight, cgroup_writes, shares_to_weight};
+pub use tuning::{ExecAffinity, MemoryPolicy, SchedAttr};
 
 pub use crate::cgroup_types::DeviceRule;
 
@@ -64,28 +68,64 @@ pub fn device_rules_for_update(
     devices::cgroup_rules(config, nodes)
 }
 
+/// What an exec'd process gets from its container: the config's process
+/// (its AppArmor profile, SELinux label, scheduler, I/O priority and
+/// `execCPUAffinity` for a process that names none of its own, as runc
+/// does: an `exec` must not leave the container's confinement by leaving a
+/// field out), and the container-wide personality and memory policy.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ContainerDefaults<'a> {
+    /// config.json's `process`.
+    pub process: Option<&'a oci_spec::runtime::Process>,
+    /// `linux.personality`.
+    pub personality: Option<&'a oci_spec::runtime::LinuxPersonality>,
+    /// `linux.memoryPolicy`.
+    pub memory_policy: Option<&'a oci_spec::runtime::LinuxMemoryPolicy>,
+}
+
 /// Plans a process for `exec` (fields of `process.json` are named without
-/// a prefix). `container_profile` is the container's own
-/// `process.apparmorProfile`: a process that names none runs under it, as
-/// under runc (an `exec` must not escape the container's confinement by
-/// leaving the field out). `apparmor_enabled`: the host has AppArmor on.
+/// a prefix; those it takes from the container are named as in
+/// config.json). `host`: the LSMs the host has enabled.
 pub fn plan_exec_process(
     p: &oci_spec::runtime::Process,
     preserve_fds: u32,
-    container_profile: Option<&str>,
-    apparmor_enabled: bool,
+    container: ContainerDefaults<'_>,
+    host: LsmHost,
 ) -> Result<ProcessPlan, FieldError> {
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(FieldError::invalid("args", "the process needs a command"));
     }
-    let mut plan = process::plan_process(p, "", preserve_fds, false, apparmor_enabled)?;
+    let mut plan = process::plan_process(p, "", preserve_fds, false, host)?;
+    let own = container.process;
+    let inherited = |f: &str| {
+        format!("process.{f} (the container's, which an exec'd process without one gets)")
+    };
     if plan.apparmor_profile.is_none() {
-        plan.apparmor_profile = process::apparmor_profile(
-            "process.apparmorProfile (the container's, which an exec'd process without one gets)",
-            container_profile,
-            apparmor_enabled,
-        )?;
+        let profile = own.and_then(|c| c.apparmor_profile().as_deref());
+        plan.apparmor_profile =
+            lsm::apparmor_profile(&inherited("apparmorProfile"), profile, host)?;
     }
+    if plan.selinux_label.is_none() {
+        let label = own.and_then(|c| c.selinux_label().as_deref());
+        plan.selinux_label = lsm::selinux_context(&inherited("selinuxLabel"), label, host)?;
+    }
+    if let (None, Some(s)) = (&plan.scheduler, own.and_then(|c| c.scheduler().as_ref())) {
+        plan.scheduler = Some(tuning::scheduler("process.", s)?);
+    }
+    if let (None, Some(c)) = (plan.io_priority, own) {
+        plan.io_priority = tuning::io_priority("process.", c)?;
+    }
+    plan.exec_affinity = Some(match p.exec_cpu_affinity() {
+        Some(a) => tuning::exec_affinity("", Some(a))?,
+        None => {
+            tuning::exec_affinity("process.", own.and_then(|c| c.exec_cpu_affinity().as_ref()))?
+        }
+    });
+    plan.personality = container.personality.map(tuning::personality).transpose()?;
+    plan.memory_policy = container
+        .memory_policy
+        .map(tuning::memory_policy)
+        .transpose()?;
     Ok(plan)
 }
 
@@ -98,6 +138,9 @@ pub struct CreateOptions {
     pub no_new_keyring: bool,
     /// `--preserve-fds N`.
     pub preserve_fds: u32,
+    /// `--pidfd-socket PATH`: a unix socket that gets a pidfd of the init
+    /// (runc 1.2: an `SCM_RIGHTS` message whose data is `standard`).
+    pub pidfd_socket: Option<PathBuf>,
     /// Where the terminal of a `process.terminal` container goes.
     pub console: Console,
     /// Socket-activation fds (`LISTEN_FDS` of the caller, systemd's
@@ -174,10 +217,9 @@ pub struct HostFacts {
     /// Whether the kernel has `/proc/kcore` (`CONFIG_PROC_KCORE`): runc
     /// links `/dev/core` to it only then.
     pub proc_kcore: bool,
-    /// Whether AppArmor is enabled (`/sys/module/apparmor/parameters/enabled`
-    /// is `Y`): a profile can be applied only then. Only a config that
-    /// names a profile consults it (`facts::gather` reads it only then).
-    pub apparmor: bool,
+    /// The LSMs the host has enabled, read only for a config that asks
+    /// for a profile or a label (`facts::gather`).
+    pub lsm: LsmHost,
 }
 
 /// Everything the executor will do, decided up front.
@@ -279,7 +321,12 @@ fn compile_inner(
         .and_then(|l| l.seccomp().as_ref())
         .map(compile_seccomp)
         .transpose()?;
-    let mounts = mounts::plan(spec, &bundle.dir, opts.no_pivot)?;
+    let mount_label = lsm::selinux_context(
+        "linux.mountLabel",
+        linux.and_then(|l| l.mount_label().as_deref()),
+        host.lsm,
+    )?;
+    let mounts = mounts::plan(spec, &bundle.dir, opts.no_pivot, mount_label)?;
     // What loading left out (unknown capability names), then what planning
     // leaves out (capabilities this runtime cannot grant), then seccomp's.
     let mut warnings = bundle.warnings.clone();
@@ -372,8 +419,25 @@ fn plan_process(
         opts.listen_fds + opts.preserve_fds,
         !opts.no_new_keyring,
         &host.caller,
-        host.apparmor,
+        host.lsm,
         warnings,
+    )?;
+    let linux = spec.linux().as_ref();
+    process.personality = linux
+        .and_then(|l| l.personality().as_ref())
+        .map(tuning::personality)
+        .transpose()?;
+    process.memory_policy = linux
+        .and_then(|l| l.memory_policy().as_ref())
+        .map(tuning::memory_policy)
+        .transpose()?;
+    // Not applied to the init (runtime-spec), but checked now: exec'd
+    // processes get it.
+    tuning::exec_affinity(
+        "process.",
+        spec.process()
+            .as_ref()
+            .and_then(|p| p.exec_cpu_affinity().as_ref()),
     )?;
     if opts.listen_fds > 0 {
         process

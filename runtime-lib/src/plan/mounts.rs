@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use oci_spec::runtime::Spec;
 use serde::{Serialize, Serializer};
 
+use super::lsm;
 use crate::error::FieldError;
 
 /// `MS_*` flags, shown by name in the plan's JSON.
@@ -132,6 +133,9 @@ pub struct MountOp {
     /// everything inside is made (mount points, device nodes, symlinks), as
     /// runc does: a read-only `/dev` still gets its `/dev/pts`.
     pub readonly_last: bool,
+    /// `linux.mountLabel`, given to this mount as the SELinux file label of
+    /// its root (`mqueue`, which runc labels so rather than by option).
+    pub root_label: Option<String>,
 }
 
 /// The mount part of the plan.
@@ -145,6 +149,10 @@ pub struct MountPlan {
     pub pivot_root: bool,
     /// The mounts, in order.
     pub ops: Vec<MountOp>,
+    /// `linux.mountLabel`: already in the data of each mount that takes it
+    /// as `context=`; also the context of the tmpfs over masked
+    /// directories.
+    pub label: Option<String>,
 }
 
 enum Opt {
@@ -319,7 +327,14 @@ pub fn container_path(field: &str, p: &Path) -> Result<PathBuf, FieldError> {
     Ok(out)
 }
 
-pub(super) fn plan(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<MountPlan, FieldError> {
+/// The mounts of `spec`, with `label` (`linux.mountLabel`, checked) where
+/// runc puts it.
+pub(super) fn plan(
+    spec: &Spec,
+    bundle: &Path,
+    no_pivot: bool,
+    label: Option<String>,
+) -> Result<MountPlan, FieldError> {
     let root_propagation = match spec
         .linux()
         .as_ref()
@@ -340,12 +355,21 @@ pub(super) fn plan(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<MountPl
     let mut ops = Vec::new();
     for (index, m) in spec.mounts().iter().flatten().enumerate() {
         let field = format!("mounts[{index}]");
-        ops.push(plan_mount(index, &field, m, bundle)?);
+        let mut op = plan_mount(index, &field, m, bundle)?;
+        if let (Some(l), MountKind::Filesystem { fstype }) = (&label, &op.kind) {
+            if lsm::takes_context(fstype) {
+                op.data = lsm::with_context(&op.data, l);
+            } else if lsm::labels_root(fstype) {
+                op.root_label = Some(l.clone());
+            }
+        }
+        ops.push(op);
     }
     Ok(MountPlan {
         root_propagation: MsFlags(root_propagation),
         pivot_root: !no_pivot,
         ops,
+        label,
     })
 }
 
@@ -387,6 +411,7 @@ fn plan_mount(
         recursive: (recursive != RecursiveAttrs::default()).then_some(recursive),
         copy_up: opts.copy_up.is_some(),
         readonly_last,
+        root_label: None,
     })
 }
 

@@ -6,6 +6,8 @@ use std::str::FromStr;
 use oci_spec::runtime::{Capabilities, PosixRlimitType, Process, Spec};
 use serde::Serialize;
 
+use super::lsm::{apparmor_profile, selinux_context, LsmHost};
+use super::tuning::{self, ExecAffinity, MemoryPolicy, SchedAttr};
 use crate::error::FieldError;
 use crate::rootless::Caller;
 
@@ -74,6 +76,20 @@ pub struct ProcessPlan {
     /// The AppArmor profile the process changes to at its `execve`
     /// (`unconfined` included: it is a profile the kernel knows).
     pub apparmor_profile: Option<String>,
+    /// The SELinux context the process gets at its `execve`; also the label
+    /// of the session keyring the init makes.
+    pub selinux_label: Option<String>,
+    /// `process.scheduler`.
+    pub scheduler: Option<SchedAttr>,
+    /// `process.ioPriority`, as `ioprio_set(2)` takes it.
+    pub io_priority: Option<u32>,
+    /// `linux.personality`, as `personality(2)` takes it.
+    pub personality: Option<u64>,
+    /// `linux.memoryPolicy`.
+    pub memory_policy: Option<MemoryPolicy>,
+    /// `execCPUAffinity` of an exec'd process; `None` for a container's
+    /// init (runtime-spec: not applicable to it).
+    pub exec_affinity: Option<ExecAffinity>,
 }
 
 fn rlimit_of(t: PosixRlimitType) -> (&'static str, u32) {
@@ -126,20 +142,14 @@ pub(super) fn plan(
     preserve_fds: u32,
     new_session_keyring: bool,
     caller: &Caller,
-    apparmor_enabled: bool,
+    lsm: LsmHost,
     warnings: &mut Vec<String>,
 ) -> Result<ProcessPlan, FieldError> {
     let p = spec
         .process()
         .as_ref()
         .ok_or_else(|| FieldError::invalid("process", "is required to create a container"))?;
-    let mut plan = plan_process(
-        p,
-        "process.",
-        preserve_fds,
-        new_session_keyring,
-        apparmor_enabled,
-    )?;
+    let mut plan = plan_process(p, "process.", preserve_fds, new_session_keyring, lsm)?;
     warnings.extend(keep_grantable(&mut plan.capabilities, "process.", caller));
     Ok(plan)
 }
@@ -210,41 +220,6 @@ fn ungrantable(name: &str, caller: &Caller) -> Option<String> {
     }
 }
 
-/// The AppArmor profile to change to at `execve`, from `asked` (the
-/// process's `apparmorProfile`, named `field`) and whether the host has
-/// AppArmor enabled. runc writes any non-empty profile, `unconfined`
-/// included, to the kernel's change-on-exec attribute and fails when the
-/// kernel refuses it, which a host without AppArmor always does (EINVAL):
-/// here that failure is decided before anything is built. A NUL or white
-/// space at either end is refused because the kernel would cut or strip it
-/// and apply a profile other than the one named.
-pub(crate) fn apparmor_profile(
-    field: &str,
-    asked: Option<&str>,
-    apparmor_enabled: bool,
-) -> Result<Option<String>, FieldError> {
-    let Some(name) = asked.filter(|n| !n.is_empty()) else {
-        return Ok(None);
-    };
-    if name.contains('\0') || name.trim() != name {
-        return Err(FieldError::invalid(
-            field,
-            format!("{name:?} is not a profile name (a NUL byte or white space at an end)"),
-        ));
-    }
-    if !apparmor_enabled {
-        return Err(FieldError::unsupported(
-            field,
-            format!(
-                "AppArmor is not enabled on this host (/sys/module/apparmor/parameters/enabled \
-                 is not Y), so profile {name:?} cannot be applied (runc fails too); remove the \
-                 field"
-            ),
-        ));
-    }
-    Ok(Some(name.to_string()))
-}
-
 /// Plans one process (a container's, or one for `exec`); `prefix` is the
 /// JSON path of `p` in its file (`process.` in config.json, empty in a
 /// process.json).
@@ -253,12 +228,17 @@ pub(crate) fn plan_process(
     prefix: &str,
     preserve_fds: u32,
     new_session_keyring: bool,
-    apparmor_enabled: bool,
+    lsm: LsmHost,
 ) -> Result<ProcessPlan, FieldError> {
     let apparmor_profile = apparmor_profile(
         &format!("{prefix}apparmorProfile"),
         p.apparmor_profile().as_deref(),
-        apparmor_enabled,
+        lsm,
+    )?;
+    let selinux_label = selinux_context(
+        &format!("{prefix}selinuxLabel"),
+        p.selinux_label().as_deref(),
+        lsm,
     )?;
     let user = p.user();
     let capabilities = match p.capabilities() {
@@ -317,6 +297,16 @@ pub(crate) fn plan_process(
             .console_size()
             .map(|b| (b.height() as u16, b.width() as u16)),
         apparmor_profile,
+        selinux_label,
+        scheduler: p
+            .scheduler()
+            .as_ref()
+            .map(|s| tuning::scheduler(prefix, s))
+            .transpose()?,
+        io_priority: tuning::io_priority(prefix, p)?,
+        personality: None,
+        memory_policy: None,
+        exec_affinity: None,
     })
 }
 
@@ -405,87 +395,5 @@ mod env_tests {
         assert_eq!(home_of(passwd, 7), "/");
         assert_eq!(home_of(passwd, 1000), "/");
         assert_eq!(home_of("", 0), "/");
-    }
-}
-
-#[cfg(test)]
-mod apparmor_tests {
-    use super::apparmor_profile;
-    use crate::error::FieldErrorKind;
-    use crate::plan::plan_exec_process;
-    use oci_spec::runtime::ProcessBuilder;
-
-    const F: &str = "process.apparmorProfile";
-
-    #[test]
-    fn no_profile_asks_nothing_of_the_host() {
-        assert_eq!(apparmor_profile(F, None, false), Ok(None));
-        assert_eq!(apparmor_profile(F, Some(""), false), Ok(None));
-        assert_eq!(apparmor_profile(F, Some(""), true), Ok(None));
-    }
-
-    #[test]
-    fn a_profile_is_applied_where_apparmor_is_enabled() {
-        for name in ["docker-default", "unconfined", "cri-containerd.apparmor.d"] {
-            assert_eq!(apparmor_profile(F, Some(name), true), Ok(Some(name.into())));
-        }
-    }
-
-    /// runc writes `unconfined` too, and the kernel refuses the write.
-    #[test]
-    fn without_apparmor_every_profile_is_refused_as_unsupported() {
-        for name in ["docker-default", "unconfined"] {
-            let e = apparmor_profile(F, Some(name), false).unwrap_err();
-            assert_eq!(e.field, F);
-            assert_eq!(e.kind, FieldErrorKind::Unsupported);
-            assert!(e.reason.contains("AppArmor is not enabled"), "{}", e.reason);
-        }
-    }
-
-    #[test]
-    fn names_the_kernel_would_change_are_refused() {
-        for name in ["a\0b", " lead", "trail\n"] {
-            let e = apparmor_profile(F, Some(name), true).unwrap_err();
-            assert_eq!((e.field.as_str(), e.kind), (F, FieldErrorKind::Invalid));
-        }
-    }
-
-    fn exec_process(profile: Option<&str>) -> oci_spec::runtime::Process {
-        let mut p = ProcessBuilder::default()
-            .args(vec!["true".to_string()])
-            .build()
-            .unwrap_or_default();
-        p.set_apparmor_profile(profile.map(str::to_string));
-        p
-    }
-
-    /// An exec'd process without a profile of its own gets the
-    /// container's, as under runc; its own (`exec --apparmor`) wins.
-    #[test]
-    fn exec_inherits_the_container_profile() {
-        let plan = |own, container| {
-            plan_exec_process(&exec_process(own), 0, container, true).map(|p| p.apparmor_profile)
-        };
-        assert_eq!(plan(None, Some("c")), Ok(Some("c".into())));
-        assert_eq!(plan(Some(""), Some("c")), Ok(Some("c".into())));
-        assert_eq!(plan(Some("x"), Some("c")), Ok(Some("x".into())));
-        assert_eq!(
-            plan(Some("unconfined"), Some("c")),
-            Ok(Some("unconfined".into()))
-        );
-        assert_eq!(plan(None, None), Ok(None));
-        assert_eq!(plan(None, Some("")), Ok(None));
-    }
-
-    #[test]
-    fn exec_fields_are_named_as_in_a_process_json() {
-        let e = plan_exec_process(&exec_process(Some("x")), 0, None, false).unwrap_err();
-        assert_eq!(e.field, "apparmorProfile");
-        let e = plan_exec_process(&exec_process(None), 0, Some("c"), false).unwrap_err();
-        assert!(
-            e.field.starts_with("process.apparmorProfile"),
-            "{}",
-            e.field
-        );
     }
 }

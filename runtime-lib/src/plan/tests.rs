@@ -12,7 +12,10 @@ use crate::cgroup_types::{Found, HostCgroups, Mode};
 const V1: HostFacts = HostFacts {
     caller: crate::rootless::Caller::ROOT,
     proc_kcore: true,
-    apparmor: false,
+    lsm: LsmHost {
+        apparmor: false,
+        selinux: false,
+    },
     cgroups: CgroupFacts {
         mounts: HostCgroups {
             mode: Mode::Legacy,
@@ -480,7 +483,10 @@ const USER: HostFacts = HostFacts {
         ..crate::rootless::Caller::ROOT
     },
     proc_kcore: false,
-    apparmor: false,
+    lsm: LsmHost {
+        apparmor: false,
+        selinux: false,
+    },
 };
 
 fn rootless_config(uid_maps: Value, gid_maps: Value) -> Value {
@@ -1086,7 +1092,10 @@ fn apparmor_profile_follows_the_host() {
     let mut config = base();
     config["process"]["apparmorProfile"] = json!("docker-default");
     let aa = HostFacts {
-        apparmor: true,
+        lsm: LsmHost {
+            apparmor: true,
+            selinux: false,
+        },
         ..V1
     };
     let p = compile(
@@ -1106,4 +1115,70 @@ fn apparmor_profile_follows_the_host() {
         "{e}"
     );
     assert_eq!(compile_ok(base()).process.apparmor_profile, None);
+}
+
+/// SELinux, as runc applies it: the process label goes into the process
+/// plan; the mount label into the data of each new filesystem but proc,
+/// sysfs and mqueue (whose root is labelled instead), and into the plan for
+/// the masks; binds keep theirs. Without SELinux both fields are refused.
+#[test]
+fn selinux_labels_follow_the_host() {
+    let label = "system_u:system_r:container_t:s0:c1,c2";
+    let file = "system_u:object_r:container_file_t:s0:c1,c2";
+    let mut config = base();
+    config["process"]["selinuxLabel"] = json!(label);
+    config["linux"]["mountLabel"] = json!(file);
+    config["mounts"] = json!([
+        { "destination": "/proc", "type": "proc", "source": "proc" },
+        { "destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755"] },
+        { "destination": "/dev/pts", "type": "devpts", "source": "devpts" },
+        { "destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue" },
+        { "destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind"] },
+    ]);
+    let se = HostFacts {
+        lsm: LsmHost {
+            apparmor: false,
+            selinux: true,
+        },
+        ..V1
+    };
+    let p = compile(
+        &bundle(config.clone()),
+        "ctr",
+        &CreateOptions::default(),
+        &se,
+    )
+    .expect("plans");
+    assert_eq!(p.process.selinux_label.as_deref(), Some(label));
+    assert_eq!(p.mounts.label.as_deref(), Some(file));
+    let data: Vec<_> = p
+        .mounts
+        .ops
+        .iter()
+        .map(|o| (o.data.as_str(), o.root_label.as_deref()))
+        .collect();
+    let context = format!("context=\"{file}\"");
+    assert_eq!(
+        data,
+        [
+            ("", None),
+            (format!("mode=755,{context}").as_str(), None),
+            (context.as_str(), None),
+            ("", Some(file)),
+            ("", None),
+        ]
+    );
+    let e = compile_err(config.clone());
+    assert!(
+        e.contains("config.json: linux.mountLabel: SELinux is not enabled"),
+        "{e}"
+    );
+    config["linux"]["mountLabel"] = json!("");
+    let e = compile_err(config);
+    assert!(
+        e.contains("config.json: process.selinuxLabel: SELinux is not enabled"),
+        "{e}"
+    );
+    let p = compile_ok(base());
+    assert_eq!((p.process.selinux_label, p.mounts.label), (None, None));
 }

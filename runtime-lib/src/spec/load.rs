@@ -134,6 +134,7 @@ pub fn load_process(file: &Path) -> Result<oci_spec::runtime::Process, SpecError
     })?;
     let bytes = read_document(f, file)?;
     let bytes = default_user(&bytes, "").unwrap_or(bytes);
+    let bytes = spec_scheduler_flags(&bytes, "").unwrap_or(bytes);
     let mut de = serde_json::Deserializer::from_slice(&bytes);
     let p = serde_path_to_error::deserialize(&mut de).map_err(|err| SpecError::Parse {
         file: file.to_path_buf(),
@@ -163,6 +164,7 @@ fn parse_config(file: &Path) -> Result<(Spec, Vec<String>), SpecError> {
     })?;
     let bytes = read_document(f, file)?;
     let bytes = default_user(&bytes, "/process").unwrap_or(bytes);
+    let bytes = spec_scheduler_flags(&bytes, "/process").unwrap_or(bytes);
     let (cleaned, warnings) = drop_unknown_capabilities(&bytes);
     let spec = parse_spec(cleaned.as_deref().unwrap_or(&bytes), file)?;
     Ok((spec, warnings))
@@ -245,6 +247,35 @@ fn default_user(bytes: &[u8], pointer: &str) -> Option<Vec<u8>> {
     serde_json::to_vec(&doc).ok()
 }
 
+/// runtime-spec's names of two scheduler flags, as `oci-spec` 0.10 spells
+/// them (`SCHED_RESET_ON_FORK`, `SCHED_FLAG_D_L_OVERRUN`: its serde names
+/// differ from the spec's), so that a config written to the spec parses.
+const SCHEDULER_FLAG_NAMES: [(&str, &str); 2] = [
+    ("SCHED_FLAG_RESET_ON_FORK", "SCHED_RESET_ON_FORK"),
+    ("SCHED_FLAG_DL_OVERRUN", "SCHED_FLAG_D_L_OVERRUN"),
+];
+
+/// Rewrites runtime-spec's scheduler flag names in the process at
+/// `pointer` for `oci-spec` (see [`SCHEDULER_FLAG_NAMES`]); `None` when the
+/// document names neither (checked on the bytes first: no second parse of
+/// every config).
+fn spec_scheduler_flags(bytes: &[u8], pointer: &str) -> Option<Vec<u8>> {
+    let named = |n: &str| bytes.windows(n.len()).any(|w| w == n.as_bytes());
+    if !SCHEDULER_FLAG_NAMES.iter().any(|(spec, _)| named(spec)) {
+        return None;
+    }
+    let mut doc = serde_json::from_slice::<serde_json::Value>(bytes).ok()?;
+    let flags = doc
+        .pointer_mut(&format!("{pointer}/scheduler/flags"))?
+        .as_array_mut()?;
+    for f in flags.iter_mut() {
+        if let Some((_, ours)) = SCHEDULER_FLAG_NAMES.iter().find(|(spec, _)| f == spec) {
+            *f = serde_json::Value::from(*ours);
+        }
+    }
+    serde_json::to_vec(&doc).ok()
+}
+
 /// Deserializes a `config.json` document (`file` names it in errors);
 /// no validation (see [`crate::spec::validate`]).
 pub fn parse_spec(bytes: &[u8], file: &Path) -> Result<Spec, SpecError> {
@@ -301,6 +332,19 @@ mod tests {
                 format!("process.capabilities.ambient[0]: cap_bogus {why}"),
             ]
         );
+    }
+
+    /// runtime-spec's scheduler flag names parse, whatever oci-spec calls them.
+    #[test]
+    fn spec_scheduler_flag_names_parse() {
+        let spec = br#"{"process": {"scheduler": {"policy": "SCHED_DEADLINE",
+            "flags": ["SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_DL_OVERRUN", "SCHED_FLAG_RECLAIM"]}}}"#;
+        let fixed = spec_scheduler_flags(spec, "/process").unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&fixed).unwrap();
+        let flags: Vec<oci_spec::runtime::LinuxSchedulerFlag> =
+            serde_json::from_value(doc["process"]["scheduler"]["flags"].clone()).unwrap();
+        assert_eq!(flags.len(), 3);
+        assert!(spec_scheduler_flags(br#"{"process": {}}"#, "/process").is_none());
     }
 
     /// A process without `user` runs as root (runc's zero value); a given one stays.

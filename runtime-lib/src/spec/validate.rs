@@ -33,7 +33,7 @@ pub fn validate(spec: &Spec, bundle_dir: &Path, file: &Path) -> Result<(), SpecE
 
 /// Checks a process for `exec` (a `process.json`, or the config's process
 /// amended) with the rules a config's `process` follows, so that `exec`
-/// refuses what `create` would (an SELinux label, a scheduler policy, an
+/// refuses what `create` would (an rlimit above its hard limit, an
 /// env entry without `=`) instead of ignoring it. Fields are named as in a
 /// `process.json`, without the `process.` prefix.
 pub(crate) fn check_exec_process(process: &Process) -> Result<(), FieldError> {
@@ -245,9 +245,7 @@ fn check_process(process: &Process) -> Check {
             format!("{:?} is not an absolute path", process.cwd()),
         );
     }
-    check_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
-    check_security_labels(process)?;
-    check_unsupported_process(process)
+    check_rlimits(process.rlimits().as_deref().unwrap_or_default())
 }
 
 /// The Windows-only fields of a process (config.md: `user.username` and
@@ -302,39 +300,6 @@ fn check_rlimits(rlimits: &[PosixRlimit]) -> Check {
                 ),
             );
         }
-    }
-    Ok(())
-}
-
-/// SELinux labels cannot be honoured, and ignoring them would run the
-/// container less confined than asked. (AppArmor profiles are applied;
-/// whether the host can is decided by the plan.)
-fn check_security_labels(process: &Process) -> Check {
-    if is_set(process.selinux_label()) {
-        return unsupported(
-            "process.selinuxLabel",
-            "SELinux labels are not applied by cella yet (refused rather than run less confined than \
-             asked): remove it",
-        );
-    }
-    Ok(())
-}
-
-fn check_unsupported_process(process: &Process) -> Check {
-    if process.scheduler().is_some() {
-        return unsupported(
-            "process.scheduler",
-            "scheduling policies are not supported yet",
-        );
-    }
-    if process.io_priority().is_some() {
-        return unsupported("process.ioPriority", "I/O priorities are not supported yet");
-    }
-    if is_set(process.exec_cpu_affinity()) {
-        return unsupported(
-            "process.execCPUAffinity",
-            "exec CPU affinity is not supported yet",
-        );
     }
     Ok(())
 }
@@ -793,25 +758,10 @@ fn check_unsupported_linux(linux: &Linux) -> Check {
     if is_set(linux.intel_rdt()) {
         return unsupported("linux.intelRdt", "Intel RDT is not supported yet");
     }
-    if linux.memory_policy().is_some() {
-        return unsupported(
-            "linux.memoryPolicy",
-            "memory policies are not supported yet",
-        );
-    }
-    if linux.personality().is_some() {
-        return unsupported("linux.personality", "personality is not supported yet");
-    }
     if is_set(linux.net_devices()) {
         return unsupported(
             "linux.netDevices",
             "moving network devices is not supported yet",
-        );
-    }
-    if is_set(linux.mount_label()) {
-        return unsupported(
-            "linux.mountLabel",
-            "SELinux mount labels are not applied by cella yet: remove it",
         );
     }
     Ok(())
@@ -1107,30 +1057,20 @@ pub(super) mod tests {
     fn process_features_not_supported() {
         assert_accepted(|c| c["process"]["terminal"] = json!(true));
         assert_accepted(|c| c["process"]["terminal"] = json!(false));
-        // Whether the host can apply a profile is the plan's decision.
+        // Whether the host can apply a profile or label is the plan's
+        // decision.
         assert_accepted(|c| c["process"]["apparmorProfile"] = json!("docker-default"));
         assert_accepted(|c| c["process"]["apparmorProfile"] = json!(""));
         assert_accepted(|c| c["process"]["apparmorProfile"] = json!("unconfined"));
-        assert_refused(
-            |c| c["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0"),
-            "process.selinuxLabel",
-            "not applied by cella yet",
-        );
-        assert_refused(
-            |c| c["process"]["scheduler"] = json!({ "policy": "SCHED_OTHER" }),
-            "process.scheduler",
-            "not supported yet",
-        );
-        assert_refused(
-            |c| c["process"]["ioPriority"] = json!({ "class": "IOPRIO_CLASS_BE", "priority": 4 }),
-            "process.ioPriority",
-            "not supported yet",
-        );
-        assert_refused(
-            |c| c["process"]["execCPUAffinity"] = json!({ "initial": "0" }),
-            "process.execCPUAffinity",
-            "not supported yet",
-        );
+        assert_accepted(|c| {
+            c["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0")
+        });
+        // Scheduling and affinity are checked by the plan (plan/tuning.rs).
+        assert_accepted(|c| c["process"]["scheduler"] = json!({ "policy": "SCHED_OTHER" }));
+        assert_accepted(|c| {
+            c["process"]["ioPriority"] = json!({ "class": "IOPRIO_CLASS_BE", "priority": 4 })
+        });
+        assert_accepted(|c| c["process"]["execCPUAffinity"] = json!({ "initial": "0" }));
     }
 
     /// What the host or the runtime cannot honour is told apart from a
@@ -1138,7 +1078,7 @@ pub(super) mod tests {
     #[test]
     fn unsupported_is_its_own_kind() {
         let mut config = good();
-        config["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0");
+        config["linux"]["intelRdt"] = json!({ "closID": "guaranteed_group" });
         assert!(matches!(check(config), Err(SpecError::Field(e)) if e.is_unsupported()));
         let mut config = good();
         config["process"]["args"] = json!([]);
@@ -1576,26 +1516,18 @@ pub(super) mod tests {
             "linux.intelRdt",
             "not supported yet",
         );
-        assert_refused(
-            |c| c["linux"]["memoryPolicy"] = json!({ "mode": "MPOL_BIND", "nodes": "0" }),
-            "linux.memoryPolicy",
-            "not supported yet",
-        );
-        assert_refused(
-            |c| c["linux"]["personality"] = json!({ "domain": "LINUX32" }),
-            "linux.personality",
-            "not supported yet",
-        );
+        assert_accepted(|c| {
+            c["linux"]["memoryPolicy"] = json!({ "mode": "MPOL_BIND", "nodes": "0" })
+        });
+        assert_accepted(|c| c["linux"]["personality"] = json!({ "domain": "LINUX32" }));
         assert_refused(
             |c| c["linux"]["netDevices"] = json!({ "eth1": { "name": "eth0" } }),
             "linux.netDevices",
             "not supported yet",
         );
-        assert_refused(
-            |c| c["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0"),
-            "linux.mountLabel",
-            "SELinux",
-        );
+        assert_accepted(|c| {
+            c["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0")
+        });
         assert_accepted(|c| {
             c["linux"]["netDevices"] = json!({});
             c["linux"]["mountLabel"] = json!("");

@@ -535,6 +535,97 @@ pub fn open_tree(fd: BorrowedFd<'_>, flags: libc::c_uint) -> Result<OwnedFd, Err
     owned_result(ret)
 }
 
+/// `sched_setattr(2)` of the calling thread.
+pub fn sched_setattr(a: &crate::plan::SchedAttr) -> Result<(), Errno> {
+    /// The kernel's `struct sched_attr` (`SCHED_ATTR_SIZE_VER1`).
+    #[repr(C)]
+    struct Raw {
+        size: u32,
+        policy: u32,
+        flags: u64,
+        nice: i32,
+        priority: u32,
+        runtime: u64,
+        deadline: u64,
+        period: u64,
+        util_min: u32,
+        util_max: u32,
+    }
+    let raw = Raw {
+        size: std::mem::size_of::<Raw>() as u32,
+        policy: a.policy,
+        flags: a.flags,
+        nice: a.nice,
+        priority: a.priority,
+        runtime: a.runtime,
+        deadline: a.deadline,
+        period: a.period,
+        util_min: 0,
+        util_max: 0,
+    };
+    // SAFETY: `raw` is a complete `struct sched_attr` whose `size` says
+    // so, valid for the call; pid 0 is the calling thread.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &raw as *const Raw, 0) };
+    Errno::result(ret).map(drop)
+}
+
+/// `ioprio_set(IOPRIO_WHO_PROCESS, 0, value)`: the calling thread.
+pub fn ioprio_set(value: u32) -> Result<(), Errno> {
+    const IOPRIO_WHO_PROCESS: libc::c_int = 1;
+    // SAFETY: integer arguments only.
+    let ret = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) };
+    Errno::result(ret).map(drop)
+}
+
+/// `personality(2)`: sets the execution domain.
+pub fn set_personality(persona: u64) -> Result<(), Errno> {
+    // SAFETY: an integer argument only.
+    let ret = unsafe { libc::personality(persona as libc::c_ulong) };
+    Errno::result(ret).map(drop)
+}
+
+/// `set_mempolicy(2)` of the calling thread, `nodes` a mask of 64 nodes a
+/// word (empty: none).
+pub fn set_mempolicy(mode: i32, nodes: &[u64]) -> Result<(), Errno> {
+    let (ptr, maxnode) = if nodes.is_empty() {
+        (std::ptr::null(), 0)
+    } else {
+        // The kernel reads `maxnode - 1` bits.
+        (nodes.as_ptr(), nodes.len() as libc::c_ulong * 64 + 1)
+    };
+    // SAFETY: `ptr` is null with `maxnode` 0, or points to `nodes`, whose
+    // `maxnode - 1` bits the kernel reads, valid for the call.
+    let ret = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, maxnode) };
+    Errno::result(ret).map(drop)
+}
+
+/// `sched_setaffinity(2)` of the calling thread, `mask` 64 CPUs a word
+/// (the kernel clears what a short mask does not cover).
+pub fn set_affinity(mask: &[u64]) -> Result<(), Errno> {
+    let bytes = std::mem::size_of_val(mask);
+    // SAFETY: `mask` is valid for `bytes` bytes for the call; pid 0 is the
+    // calling thread.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_setaffinity, 0, bytes, mask.as_ptr()) };
+    Errno::result(ret).map(drop)
+}
+
+/// `fsetxattr(2)`: sets the extended attribute `name` of the file `fd` is
+/// open on (not an `O_PATH` fd) to `value`.
+pub fn fsetxattr(fd: BorrowedFd<'_>, name: &CStr, value: &[u8]) -> Result<(), Errno> {
+    // SAFETY: `name` is NUL-terminated and `value` is valid for its length;
+    // both outlive the call; `fd` is borrowed open.
+    let ret = unsafe {
+        libc::fsetxattr(
+            fd.as_raw_fd(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
 /// `move_mount(2)` of the detached mount `from` onto the directory or file
 /// `to` (both by fd, no path is looked up: nothing in the container can
 /// redirect it).

@@ -28,7 +28,7 @@ pub fn tests() -> Vec<Test> {
         t("order_namespaces_state", order_namespaces_state),
         t("create_runtime_failure", create_runtime_failure),
         t("prestart_failure", prestart_failure),
-        t("poststart_failure_warns", poststart_failure_warns),
+        t("poststart_failure_stops", poststart_failure_stops),
         t("poststop_failure_warns", poststop_failure_warns),
         t(
             "failed_create_poststop_failure_warns",
@@ -414,21 +414,50 @@ fn start_container_failure_poststop(ctx: &Ctx) -> TestResult {
     })
 }
 
-/// A failing poststart hook is a warning: start succeeds and the container keeps running.
-fn poststart_failure_warns(ctx: &Ctx) -> TestResult {
+/// runtime-spec 1.3 (runtime.md step 9): a failing poststart hook fails `start`, the container
+/// is stopped, and the lifecycle continues at delete, which runs the poststop hooks (runc main
+/// kills the container the same way).
+fn poststart_failure_stops(ctx: &Ctx) -> TestResult {
     let c = Ctn::new(ctx, "")?;
     let mut cfg = base_config(&["sleep", "1000"]);
-    cfg["hooks"] = json!({"poststart": [sh_hook("exit 3")]});
+    let marker = c.bundle.join("poststop-ran");
+    cfg["hooks"] = json!({
+        "poststart": [sh_hook("exit 3"), sh_hook("echo second > /dev/null")],
+        "poststop": [sh_hook(&format!("touch {}", marker.display()))],
+    });
     c.write_config(&cfg)?;
     let out = c.create(&[])?;
     ensure_eq(out.code, 0, &format!("create ({})", out.describe()))?;
     let out = ctx.rt(&["start", &c.id])?;
-    ensure_eq(
-        out.code,
-        0,
-        &format!("start with a failing poststart hook ({})", out.describe()),
+    ensure(out.code != 0, || {
+        format!(
+            "start with a failing poststart hook should fail: {}",
+            out.describe()
+        )
+    })?;
+    ensure(
+        !ctx.check_messages || out.stderr.contains("poststart"),
+        || {
+            format!(
+                "start: stderr should name the poststart hook: {}",
+                out.describe()
+            )
+        },
     )?;
-    ensure_eq(c.status()?, "running".to_string(), "status after start")
+    ensure_eq(
+        c.status()?,
+        "stopped".to_string(),
+        "status after the failed start",
+    )?;
+    let out = ctx.rt(&["delete", &c.id])?;
+    ensure_eq(out.code, 0, &format!("delete ({})", out.describe()))?;
+    ensure(marker.exists(), || {
+        "delete did not run the poststop hook".to_string()
+    })?;
+    let left = leftovers_of(ctx, &c)?;
+    ensure(left.is_empty(), || {
+        format!("left after delete: {}", left.join("; "))
+    })
 }
 
 /// A failing poststop hook is a warning: delete succeeds and removes the container.
