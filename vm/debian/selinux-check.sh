@@ -157,6 +157,17 @@ check_runtime() {
                 mount_context "$mp" <<<"$out"
         fi
     done
+    # The read-only tmpfs over masked directories (the spec default masks /proc/acpi and
+    # /proc/scsi; the guest has /proc/acpi).
+    local masked=0
+    for mp in /proc/acpi /proc/scsi; do
+        if awk -v mp="$mp" '$5 == mp' <<<"$out" | grep -q ' - tmpfs '; then
+            masked=$((masked + 1))
+            expect "$name: the tmpfs masking $mp has context=mountLabel" "context=$M" \
+                mount_context "$mp" <<<"$out"
+        fi
+    done
+    ((masked)) || skip "$name: no masked directory (/proc/acpi, /proc/scsi) in the container"
 
     # A running container with the guest's / (keyctl, stat) bound read-only as its rootfs.
     mkdir -p "$b/hostroot"
