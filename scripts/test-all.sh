@@ -73,8 +73,9 @@ step_table=(
     "vm-debian-engine-tests  full   engine-tests --systemd-cgroup (CRI SystemdCgroup, -it, limits in units) in the Debian guest, through cella"
     "vm-debian-engine-tests-runc  extra  the same through the guest's runc (harness check, by --step only; expected: engine-tests/guest/runc-expected.txt)"
     "vm-debian-spec-tests-systemd  full  spec-tests (cgroup areas) against cella with --systemd-cgroup in the Debian systemd guest"
-    "vm-debian-spec-tests          full  spec-tests (cgroups, resources, systemd, apparmor) against cella, cgroupfs driver, in the Debian guest"
-    "vm-debian-spec-tests-runc     extra spec-tests (cgroups, resources, systemd, apparmor) against runc --systemd-cgroup in the Debian guest (harness check, by --step only: expected: spec-tests/expected/runc-debian-systemd.txt)"
+    "vm-debian-spec-tests          full  spec-tests (cgroups, resources, systemd, apparmor, selinux) against cella, cgroupfs driver, in the Debian guest"
+    "vm-debian-spec-tests-runc     extra spec-tests (cgroups, resources, systemd, apparmor, selinux) against runc --systemd-cgroup in the Debian guest (harness check, by --step only: expected: spec-tests/expected/runc-debian-systemd.txt)"
+    "vm-debian-selinux  full        SELinux in the Debian guest (--lsm selinux, permissive): labels of processes, exec, mounts, keyrings, through cella and runc (vm/debian/selinux-check.sh)"
     "cella-layout       full        cella binary: hot functions together, runtime-bin/cella.order fresh"
 )
 
@@ -480,8 +481,9 @@ vm_debian_systemd_filter=(--filter '^(systemd|cgroups|resources|lifecycle|exec|b
     --filter '^mounts\.cgroup_mount$' --filter '^process\.kill_all_without_pidns$'
     --filter '^checker\.cgroup_limits$')
 # cgroupfs under systemd, and runc: placement, limits and the systemd.* tests (about 30), and
-# AppArmor (apparmor.*: a profile loaded with apparmor_parser confines run and exec; about 12 s).
-vm_debian_short_filter=(--filter '^(systemd|cgroups|resources|apparmor)\.')
+# AppArmor (apparmor.*: a profile loaded with apparmor_parser confines run and exec; about 12 s),
+# and selinux.* (SELinux off where AppArmor is on: a label or mount label fails create).
+vm_debian_short_filter=(--filter '^(systemd|cgroups|resources|apparmor|selinux)\.')
 step_vm_debian_spec_tests_systemd() {
     need "$cella" build-cella
     run_vm_debian_spec_tests "$cella" --systemd-cgroup --check-messages --lifecycles 100 \
@@ -497,6 +499,21 @@ step_vm_debian_spec_tests_runc() {
     need "$cella" build-cella
     run_vm_debian_spec_tests "$(command -v runc)" --systemd-cgroup "${vm_debian_short_filter[@]}" \
         --expected-failures /payload/expected/runc-debian-systemd.txt
+}
+
+# The Debian guest booted with security=selinux (vm/run.sh --lsm selinux; Debian's
+# selinux-policy-default, permissive, the image labelled at build time): vm/debian/selinux-check.sh
+# checks the node, then process.selinuxLabel, exec --process-label, linux.mountLabel and the
+# session keyring's label from inside and outside the containers, and that an unknown context
+# fails create leaving nothing, through cella and the guest's runc; then spec-tests' SELinux
+# tests (selinux.*, process.selinux_label, mounts.mount_label) against both, in the same boot.
+# About 3 minutes (one boot).
+step_vm_debian_selinux() {
+    need "$cella" build-cella
+    need "$target_dir/release/spec-tests" build
+    suite "$passed_line" limited 15m vm/debian/selinux-check.sh --cella "$cella" --rootfs "$rootfs" \
+        --add "$target_dir/release/spec-tests:/payload/spec-tests" --timeout 600
+    require_totals '^[1-9][0-9]* passed, 0 failed, 0 skipped' "the SELinux checks failed or were skipped"
 }
 
 for id in "${selected[@]}"; do

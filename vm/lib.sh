@@ -49,6 +49,7 @@ VM_OPT_ADD=()
 VM_OPT_IMAGE=initramfs
 VM_OPT_CELLA=
 VM_OPT_PAYLOAD_CGROUP=service
+VM_OPT_LSM=apparmor
 VM_ARGS=()
 
 VM_OPTIONS_HELP='Payload and VM options:
@@ -59,6 +60,9 @@ VM_OPTIONS_HELP='Payload and VM options:
   --payload-cgroup W  (debian) where the command runs: service (default; the cgroup of
                       cella-payload.service, as a program a service starts) or root (the root
                       cgroup, as in the initramfs guest)
+  --lsm NAME          (debian) the major LSM: apparmor (default, as Debian boots) or selinux
+                      (security=selinux on the kernel command line; the image has
+                      selinux-policy-default, permissive, labelled file system)
   --runtime PATH      a runtime binary (or a bare name looked up in PATH), put at /payload/NAME
   --spec-tests PATH   a spec-tests binary, put at /payload/spec-tests
   --rootfs DIR        container rootfs, put at /payload/rootfs (default: the output of
@@ -79,7 +83,7 @@ vm_parse_options() {
     shift
     while (($#)); do
         case $1 in
-        --runtime | --spec-tests | --rootfs | --add | --timeout | --mem | --smp | --kernel | --append | --console | --image | --cella | --payload-cgroup)
+        --runtime | --spec-tests | --rootfs | --add | --timeout | --mem | --smp | --kernel | --append | --console | --image | --cella | --payload-cgroup | --lsm)
             (($# >= 2)) || vm_die "$1 needs a value"
             case $1 in
             --runtime) VM_OPT_RUNTIME=$2 ;;
@@ -95,6 +99,7 @@ vm_parse_options() {
             --image) VM_OPT_IMAGE=$2 ;;
             --cella) VM_OPT_CELLA=$2 ;;
             --payload-cgroup) VM_OPT_PAYLOAD_CGROUP=$2 ;;
+            --lsm) VM_OPT_LSM=$2 ;;
             esac
             shift 2
             ;;
@@ -120,6 +125,7 @@ vm_parse_options() {
     initramfs)
         [[ -z $VM_OPT_CELLA ]] || vm_die "--cella is for --image debian (use --runtime or --add)"
         [[ $VM_OPT_PAYLOAD_CGROUP == service ]] || vm_die "--payload-cgroup is for --image debian"
+        [[ $VM_OPT_LSM == apparmor ]] || vm_die "--lsm is for --image debian (the initramfs guest has no policy)"
         VM_OPT_MEM=${VM_OPT_MEM:-1024}
         ;;
     debian)
@@ -129,6 +135,13 @@ vm_parse_options() {
         service) ;;
         root) VM_OPT_APPEND="cella.payload_cgroup=root${VM_OPT_APPEND:+ $VM_OPT_APPEND}" ;;
         *) vm_die "--payload-cgroup: service or root, not '$VM_OPT_PAYLOAD_CGROUP'" ;;
+        esac
+        # The cloud kernel builds both in and picks AppArmor (first in CONFIG_LSM); security=
+        # chooses the one major LSM, and systemd loads the SELinux policy (/etc/selinux/config).
+        case $VM_OPT_LSM in
+        apparmor) ;;
+        selinux) VM_OPT_APPEND="security=selinux${VM_OPT_APPEND:+ $VM_OPT_APPEND}" ;;
+        *) vm_die "--lsm: apparmor or selinux, not '$VM_OPT_LSM'" ;;
         esac
         ;;
     *) vm_die "unknown image '$VM_OPT_IMAGE' (initramfs or debian)" ;;

@@ -180,6 +180,7 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::checker::tests());
     v.extend(tests::coverage::tests());
     v.extend(tests::apparmor::tests());
+    v.extend(tests::selinux::tests());
     v.extend(tests::scheduling::tests());
     v.extend(tests::pidfd::tests());
     v.extend(tests::security::tests());

@@ -404,10 +404,6 @@ fn apparmor_enabled() -> bool {
     fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.trim() == "Y")
 }
 
-fn selinux_enabled() -> bool {
-    Path::new("/sys/fs/selinux/enforce").exists()
-}
-
 /// process.apparmorProfile `unconfined`: the process runs under it, or the config is refused
 /// (host with AppArmor enabled only; without it, `apparmor.not_enabled_refused`).
 fn apparmor_profile(ctx: &Ctx) -> TestResult {
@@ -428,7 +424,7 @@ fn apparmor_profile(ctx: &Ctx) -> TestResult {
 
 /// process.selinuxLabel: the process runs with the label (host with SELinux only).
 fn selinux_label(ctx: &Ctx) -> TestResult {
-    if !selinux_enabled() {
+    if !crate::tests::selinux::selinux_enabled() {
         return Err(skip("the host has no SELinux (no /sys/fs/selinux/enforce)"));
     }
     let label = fs::read_to_string("/proc/self/attr/current").unwrap_or_default();
@@ -443,17 +439,28 @@ fn selinux_label(ctx: &Ctx) -> TestResult {
     )
 }
 
-/// linux.mountLabel: mounts carry the context (host with SELinux only).
+/// linux.mountLabel: the tmpfs and devpts mounts of /dev, /dev/shm and /dev/pts carry it as
+/// their `context=` option (host with SELinux only). The label is the host's `/`'s, a file
+/// context every policy has (Debian 12's has no container_file_t).
 fn mount_label(ctx: &Ctx) -> TestResult {
-    if !selinux_enabled() {
+    if !crate::tests::selinux::selinux_enabled() {
         return Err(skip("the host has no SELinux (no /sys/fs/selinux/enforce)"));
     }
-    let mut cfg = sh("grep ' /dev/shm ' /proc/self/mountinfo");
-    cfg["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0");
+    let label = crate::harness::run_host(&["stat", "-c", "%C", "/"])?;
+    let label = label.trim();
+    let mut cfg = sh("cat /proc/self/mountinfo");
+    cfg["linux"]["mountLabel"] = json!(label);
     let out = crate::harness::run_ok(ctx, &cfg)?;
-    ensure(out.contains("context="), || {
-        format!("no context= on /dev/shm: {out}")
-    })
+    for mp in ["/dev", "/dev/shm", "/dev/pts"] {
+        let line = crate::harness::mount_at(&out, mp)?.line;
+        // The kernel quotes a context with a comma (MCS categories) in mountinfo.
+        let has = |o: String| line.split([' ', ',']).any(|x| x == o);
+        ensure(
+            has(format!("context={label}")) || line.contains(&format!("context=\"{label}\"")),
+            || format!("{mp}: no context={label} in its mountinfo line: {line}"),
+        )?;
+    }
+    Ok(())
 }
 
 /// `--systemd-cgroup` with cgroupsPath `slice:prefix:name`: the init is in `prefix-name.scope`

@@ -23,5 +23,6 @@ pub mod scheduling;
 pub mod seccomp;
 pub mod security;
 pub mod selftest;
+pub mod selinux;
 pub mod systemd;
 pub mod terminal;
