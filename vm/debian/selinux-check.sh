@@ -33,8 +33,6 @@ skip() { n=$((n + 1)) skipped=$((skipped + 1)); echo "ok $n # SKIP $1"; }
 # Known deviations of cella from runc, shown as TAP TODO (not failures) until fixed: the
 # check's key, then why. A TODO check that passes says so (make it a plain check then).
 declare -A cella_todo=(
-    [exec-keyring]="cella's exec joins no session keyring: the exec'd process keeps its caller's (runc joins the container's _ses.ID)"
-    [mountlabel-message]="an unknown linux.mountLabel fails at the mount of /dev, and the message does not name the field"
 )
 # expect_or_todo RUNTIME KEY NAME WANT CMD...: expect, or a TODO for cella's known deviation KEY.
 expect_or_todo() {
@@ -194,15 +192,13 @@ check_runtime() {
     fi
     expect "$name: exec without --process-label runs as the container's label" "$L" \
         RT exec "$id" cat /proc/self/attr/current
-    expect_or_todo "$name" exec-keyring \
-        "$name: exec's session keyring is the container's, with its label (keyctl security @s)" "$L" \
+    expect "$name: exec's session keyring is the container's, with its label (keyctl security @s)" "$L" \
         RT exec "$id" keyctl security @s
     expect "$name: exec --process-label sets the exec'd process's label" "$L2" \
         RT exec --process-label "$L2" "$id" cat /proc/self/attr/current
     # keyctl(JOIN_SESSION_KEYRING, "_ses.ID") joins the keyring of that name if one exists (the
     # init's), so the exec'd process's own keycreate label is not used: the label stays L.
-    expect_or_todo "$name" exec-keyring \
-        "$name: exec --process-label joins the init's session keyring (its label stays the container's)" \
+    expect "$name: exec --process-label joins the init's session keyring (its label stays the container's)" \
         "$L" RT exec --process-label "$L2" "$id" keyctl security @s
     for f in /dev /dev/shm /dev/pts /dev/mqueue; do
         expect "$name: $f is labelled mountLabel (stat -c %C, inside)" "$M" RT exec "$id" stat -c %C "$f"
@@ -224,15 +220,10 @@ check_runtime() {
         elif out=$(cat "$b/create.log") && [[ $out == *"$field"* ]]; then
             ok "$name: create with an unknown $field fails, naming the field"
             echo "# ${out//$'\n'/ }"
-        elif [[ $name != cella ]] || [[ $field == mountLabel && -n ${cella_todo[mountlabel-message]:-} ]]; then
+        elif [[ $name != cella ]]; then
             # runc's messages name no config field ("write /proc/self/attr/keycreate: invalid
             # argument", the mount's data): the failure is what is checked.
-            if [[ $name == cella ]]; then
-                n=$((n + 1)) todo=$((todo + 1))
-                echo "not ok $n - $name: create with an unknown $field fails, naming the field # TODO ${cella_todo[mountlabel-message]}"
-            else
-                ok "$name: create with an unknown $field fails"
-            fi
+            ok "$name: create with an unknown $field fails"
             echo "# ${out//$'\n'/ }"
         else
             not_ok "$name: create with an unknown $field fails, but the message does not name $field" "$out"
@@ -255,10 +246,7 @@ if [[ -x /payload/spec-tests ]]; then
     for rt in "$@"; do
         flags=()
         if [[ $rt == /usr/local/bin/cella ]]; then
-            # The mountLabel message (cella_todo above): a TODO there, an expected failure here.
-            echo "selinux.unknown_label_refused  # an unknown mountLabel's message does not name the field" \
-                >/tmp/selinux-cella-expected.txt
-            flags=(--check-messages --expected-failures /tmp/selinux-cella-expected.txt)
+            flags=(--check-messages)
         fi
         if out=$(/payload/spec-tests --runtime "$rt" --rootfs /payload/rootfs "${flags[@]}" \
             --filter '^(selinux\.|process\.selinux_label$|mounts\.mount_label$)' 2>&1); then

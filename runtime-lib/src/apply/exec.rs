@@ -13,7 +13,7 @@
 use crate::apply::last_steps::ReadyToExec;
 use crate::apply::seccomp::ListenerInfo;
 use crate::apply::stage1::{Stage1, Stage2};
-use crate::apply::{namespaces, tuning};
+use crate::apply::{keyring, namespaces, tuning};
 use crate::error::{ChildError, Step};
 use crate::hooks::HookState;
 use crate::plan::ProcessPlan;
@@ -78,6 +78,10 @@ fn stage2_steps(
     // caller's job control must not reach into the container, and a
     // terminal needs a session to be controlling in.
     nix::unistd::setsid().map_err(|e| ChildError::sys(Step::Setsid, None, e))?;
+    // Not the caller's session keyring: the container's (runc's exec too).
+    if p.new_session_keyring {
+        keyring::join_existing(ctx.state.id, p.selinux_label.as_deref())?;
+    }
     if let Some(socket) = s.kept.console {
         crate::console::setup_terminal(std::os::fd::AsFd::as_fd(&socket), p.console_size, false)?;
     }

@@ -18,7 +18,7 @@ use crate::apply::last_steps::ReadyToExec;
 use crate::apply::procfs::ProcFs;
 use crate::apply::seccomp::ListenerInfo;
 use crate::apply::stage1::{Stage1, Stage2};
-use crate::apply::{devices, mounts, namespaces, selinux};
+use crate::apply::{devices, keyring, mounts, namespaces};
 use crate::cgroups::ContainerCgroup;
 use crate::console;
 use crate::error::{ChildError, Step};
@@ -115,10 +115,11 @@ fn stage2_steps(
     set_names(plan)?;
     if plan.process.new_session_keyring {
         // Before pivot_root: the host's /proc is still ours to write to.
-        if let Some(label) = &plan.process.selinux_label {
-            selinux::set_key_label(&ProcFs::at_proc()?, label)?;
-        }
-        join_session_keyring(&plan.id)?;
+        keyring::join_new(
+            &plan.id,
+            plan.process.selinux_label.as_deref(),
+            plan.namespaces.in_user_namespace(),
+        )?;
     }
     // Before pivot_root, from the host: the container's /dev/null may be
     // anything by the time the masks are made.
@@ -195,18 +196,6 @@ fn set_names(plan: &Plan) -> Result<(), ChildError> {
         sys::setdomainname(d).map_err(|e| ChildError::sys(Step::Setdomainname, d.clone(), e))?;
     }
     Ok(())
-}
-
-/// A new session keyring keeps the host's keys (and other containers')
-/// out of reach. Kernels or seccomp profiles without keyctl are tolerated,
-/// as runc does.
-fn join_session_keyring(id: &str) -> Result<(), ChildError> {
-    let name = std::ffi::CString::new(format!("_ses.{id}"))
-        .map_err(|_| ChildError::other(Step::Keyring, id.to_string(), "id contains NUL"))?;
-    match sys::join_new_session_keyring(&name) {
-        Ok(()) | Err(nix::errno::Errno::ENOSYS) | Err(nix::errno::Errno::EPERM) => Ok(()),
-        Err(e) => Err(ChildError::sys(Step::JoinSessionKeyring, id.to_string(), e)),
-    }
 }
 
 /// The root filesystem, in the order the kernel requires: propagation before

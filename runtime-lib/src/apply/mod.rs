@@ -7,6 +7,7 @@ pub(crate) mod exec;
 pub(crate) mod fds;
 pub(crate) mod fs;
 pub(crate) mod init;
+pub(crate) mod keyring;
 pub(crate) mod last_steps;
 pub(crate) mod mounts;
 pub(crate) mod namespaces;

@@ -400,9 +400,19 @@ fn mount_fs(plan: &Plan, op: &MountOp, fstype: &str, to: &str) -> Result<Option<
             let rest = op.flags.0 & !(libc::MS_REMOUNT | libc::MS_BIND | libc::MS_REC);
             Ok((rest != 0).then_some(rest))
         }
-        r => r
-            .map(|()| None)
-            .map_err(|e| ChildError::sys(Step::MountFs(fstype.to_string()), field(op), e)),
+        r => r.map(|()| None).map_err(|e| {
+            let mut err = ChildError::sys(Step::MountFs(fstype.to_string()), field(op), e);
+            // The kernel says only EINVAL when SELinux does not take the label.
+            if let (Errno::EINVAL, Some(label)) = (e, &plan.mounts.label) {
+                if op.data.contains("context=") {
+                    err.detail.push_str(&format!(
+                        " (with linux.mountLabel {label:?} as its context= option: is the \
+                         context one the loaded policy knows?)"
+                    ));
+                }
+            }
+            err
+        }),
     }
 }
 

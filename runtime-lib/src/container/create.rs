@@ -247,6 +247,7 @@ fn first_state(plan: &Plan, loaded: &Bundle, id: &str) -> StateFile {
         process: loaded.spec.process().clone(),
         hooks: plan.hooks.clone(),
         seccomp: linux.and_then(|l| l.seccomp().clone()),
+        no_new_keyring: !plan.process.new_session_keyring,
         personality: linux.and_then(|l| l.personality().clone()),
         memory_policy: linux.and_then(|l| l.memory_policy().clone()),
         creator: state::proc_stat(me).map(|(_, start)| (me, start)),

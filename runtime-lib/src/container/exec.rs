@@ -119,7 +119,7 @@ impl Container {
             Status::Paused if opts.ignore_paused => {}
             s => return Err(self.wrong("exec in", s)),
         }
-        let plan = plan_exec(
+        let mut plan = plan_exec(
             &opts,
             ContainerDefaults {
                 process: self.config_process(),
@@ -127,6 +127,8 @@ impl Container {
                 memory_policy: self.state.memory_policy.as_ref(),
             },
         )?;
+        // Into the container's session keyring, as runc's exec does.
+        plan.new_session_keyring = !self.state.no_new_keyring;
         let mut launch = Launch::new(plan.preserve_fds);
         launch.join_namespaces(self.open_namespaces()?)?;
         let cgroup = self.exec_cgroup(opts.sub_cgroup.as_deref())?;

@@ -64,6 +64,10 @@ pub struct StateFile {
     /// The config's seccomp profile, applied to `exec`'d processes too.
     #[serde(default)]
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+    /// `--no-new-keyring` at create: `exec`'d processes then keep their
+    /// caller's session keyring too, else they join the container's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_new_keyring: bool,
     /// `linux.personality`, applied to `exec`'d processes too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personality: Option<oci_spec::runtime::LinuxPersonality>,
@@ -262,6 +266,7 @@ mod tests {
             process: None,
             hooks: Default::default(),
             seccomp: None,
+            no_new_keyring: false,
             personality: None,
             memory_policy: None,
             own_pid_namespace: true,

@@ -220,28 +220,9 @@ fn ungrantable(name: &str, caller: &Caller) -> Option<String> {
     }
 }
 
-/// Plans one process (a container's, or one for `exec`); `prefix` is the
-/// JSON path of `p` in its file (`process.` in config.json, empty in a
-/// process.json).
-pub(crate) fn plan_process(
-    p: &Process,
-    prefix: &str,
-    preserve_fds: u32,
-    new_session_keyring: bool,
-    lsm: LsmHost,
-) -> Result<ProcessPlan, FieldError> {
-    let apparmor_profile = apparmor_profile(
-        &format!("{prefix}apparmorProfile"),
-        p.apparmor_profile().as_deref(),
-        lsm,
-    )?;
-    let selinux_label = selinux_context(
-        &format!("{prefix}selinuxLabel"),
-        p.selinux_label().as_deref(),
-        lsm,
-    )?;
-    let user = p.user();
-    let capabilities = match p.capabilities() {
+/// The five capability sets of `p` (`prefix` names its fields).
+fn capability_sets(prefix: &str, p: &Process) -> Result<CapabilitySets, FieldError> {
+    Ok(match p.capabilities() {
         None => CapabilitySets::default(),
         Some(c) => {
             let inheritable = cap_names(
@@ -263,7 +244,31 @@ pub(crate) fn plan_process(
                 ambient,
             }
         }
-    };
+    })
+}
+
+/// Plans one process (a container's, or one for `exec`); `prefix` is the
+/// JSON path of `p` in its file (`process.` in config.json, empty in a
+/// process.json).
+pub(crate) fn plan_process(
+    p: &Process,
+    prefix: &str,
+    preserve_fds: u32,
+    new_session_keyring: bool,
+    lsm: LsmHost,
+) -> Result<ProcessPlan, FieldError> {
+    let apparmor_profile = apparmor_profile(
+        &format!("{prefix}apparmorProfile"),
+        p.apparmor_profile().as_deref(),
+        lsm,
+    )?;
+    let selinux_label = selinux_context(
+        &format!("{prefix}selinuxLabel"),
+        p.selinux_label().as_deref(),
+        lsm,
+    )?;
+    let user = p.user();
+    let capabilities = capability_sets(prefix, p)?;
     let rlimits = p
         .rlimits()
         .iter()

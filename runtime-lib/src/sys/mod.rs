@@ -351,13 +351,43 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Er
     Errno::result(ret).map(drop)
 }
 
-/// Joins a new anonymous session keyring (`keyctl(KEYCTL_JOIN_SESSION_KEYRING)`),
-/// so the container cannot read the host's session keys.
-pub fn join_new_session_keyring(name: &CStr) -> Result<(), Errno> {
+/// `keyctl(KEYCTL_JOIN_SESSION_KEYRING, name)`: joins the session keyring
+/// of that name this task may search, or makes a new one, so that the
+/// container cannot read the caller's session keys. Returns its serial.
+pub fn join_session_keyring(name: &CStr) -> Result<i32, Errno> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
     // SAFETY: `name` is NUL-terminated and outlives the call.
     let ret =
         unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    Errno::result(ret).map(|serial| serial as i32)
+}
+
+/// `keyctl(KEYCTL_DESCRIBE, serial)`: `type;uid;gid;perm;description`.
+pub fn describe_key(serial: i32) -> Result<String, Errno> {
+    const KEYCTL_DESCRIBE: libc::c_long = 6;
+    let mut buf = vec![0u8; 512];
+    // SAFETY: `buf` is valid for `buf.len()` bytes for the call; the kernel
+    // writes at most that many.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_DESCRIBE,
+            serial,
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
+    let n = Errno::result(ret)? as usize;
+    buf.truncate(n.min(buf.len()));
+    let text = buf.split(|&b| b == 0).next().unwrap_or_default();
+    Ok(String::from_utf8_lossy(text).into_owned())
+}
+
+/// `keyctl(KEYCTL_SETPERM, serial, perm)`.
+pub fn set_key_perm(serial: i32, perm: u32) -> Result<(), Errno> {
+    const KEYCTL_SETPERM: libc::c_long = 5;
+    // SAFETY: integer arguments only.
+    let ret = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_SETPERM, serial, perm) };
     Errno::result(ret).map(drop)
 }
 
