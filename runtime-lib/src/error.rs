@@ -275,6 +275,18 @@ pub enum Error {
         #[source]
         source: Errno,
     },
+    /// A device of `linux.netDevices` could not be moved into the
+    /// container (`field` names its entry, `what` the device and the step).
+    #[error("{field}: {what}")]
+    NetDevice {
+        /// `linux.netDevices["eth1"]` (or its `.name`).
+        field: String,
+        /// What failed, naming the device.
+        what: String,
+        /// The errno netlink returned.
+        #[source]
+        source: Errno,
+    },
     /// A file of the runtime (state, pid file, log) could not be used.
     #[error("{op} {path}")]
     Io {

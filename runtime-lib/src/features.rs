@@ -34,6 +34,7 @@ pub fn features() -> Value {
             "apparmor": {"enabled": true},
             "selinux": {"enabled": true},
             "intelRdt": {"enabled": false},
+            "netDevices": {"enabled": true},
             "memoryPolicy": {
                 "modes": ["MPOL_BIND", "MPOL_DEFAULT", "MPOL_INTERLEAVE", "MPOL_LOCAL", "MPOL_PREFERRED",
                           "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE"],
@@ -71,5 +72,6 @@ mod tests {
             .unwrap()
             .iter()
             .any(|c| c == "CAP_SYS_ADMIN"));
+        assert_eq!(v["linux"]["netDevices"]["enabled"], true);
     }
 }

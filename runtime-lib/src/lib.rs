@@ -168,6 +168,7 @@ pub mod exe;
 pub mod features;
 pub mod hooks;
 mod mountinfo;
+mod netlink;
 mod path_json;
 pub mod plan;
 pub mod rootless;

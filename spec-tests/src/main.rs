@@ -183,6 +183,7 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::selinux::tests());
     v.extend(tests::scheduling::tests());
     v.extend(tests::pidfd::tests());
+    v.extend(tests::net_devices::tests());
     v.extend(tests::security::tests());
     v.extend(tests::systemd::tests());
     v.extend(tests::bad_configs::tests(bad_configs));

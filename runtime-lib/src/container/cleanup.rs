@@ -13,7 +13,8 @@ use crate::cgroups::{ContainerCgroup, Ownership};
 use crate::error::Chain;
 use crate::hooks::{self, DefaultEnv, HookFailed, HookState};
 
-/// Undoes a half-made launch when dropped armed: processes, then (for
+/// Undoes a half-made launch when dropped armed: the network devices it
+/// moved into the container (back to the host), processes, then (for
 /// `create`) the cgroup and the state directory, in that order, then the
 /// poststop hooks. Mounts need no undoing: they live in the container's
 /// mount namespace, which dies with its processes.
@@ -27,6 +28,9 @@ pub(super) struct Cleanup<'w> {
     systemd_unit: Option<(String, Option<UserManager>)>,
     /// What of the cgroup this create made: all it may remove.
     ownership: Ownership,
+    /// `linux.netDevices` moved so far: moved back before the container's
+    /// processes (and so its network namespace) die.
+    net_devices: Option<super::net_devices::MovedDevices>,
     /// Set once the container's hooks may run: a create that fails from
     /// there on runs the poststop hooks after undoing the rest.
     poststop: Option<Poststop>,
@@ -90,6 +94,7 @@ impl<'w> Cleanup<'w> {
             cgroup: None,
             systemd_unit: None,
             ownership: Ownership::default(),
+            net_devices: None,
             poststop: None,
             warnings,
             armed: true,
@@ -128,6 +133,11 @@ impl<'w> Cleanup<'w> {
     }
 
     /// The poststop hooks to run if the create fails from now on.
+    /// Where `linux.netDevices` records what it moved.
+    pub(super) fn net_devices(&mut self) -> &mut Option<super::net_devices::MovedDevices> {
+        &mut self.net_devices
+    }
+
     pub(super) fn set_poststop(&mut self, poststop: Option<Poststop>) {
         self.poststop = poststop;
     }
@@ -167,11 +177,14 @@ impl Drop for Cleanup<'_> {
         if !self.armed {
             return;
         }
+        let mut warnings = Vec::new();
+        if let Some(moved) = &self.net_devices {
+            warnings.extend(moved.undo());
+        }
         for pid in &self.pids {
             let _ = nix::sys::signal::kill(*pid, Signal::SIGKILL);
             let _ = waitpid(*pid, None);
         }
-        let mut warnings = Vec::new();
         if let Some(cg) = &self.cgroup {
             warnings.extend(self.undo_cgroup(cg));
         }

@@ -162,6 +162,9 @@ fn create_or_undo(
     record_init(&mut st, &dir, init_pid)?;
     pidfd_socket.send(init_pid, "standard")?;
     stop_point::reached("create:init-forked");
+    // Before any hook runs (runc's order): they see the devices inside.
+    super::net_devices::move_all(&plan.net_devices, init_pid, cleanup.net_devices())?;
+    stop_point::reached("create:net-devices");
     let mut requests = CreateRequests::new(&plan, id, init_pid);
     started.channel.serve_until_ready(&mut requests)?;
     stop_point::reached("create:ready");

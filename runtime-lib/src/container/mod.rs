@@ -11,6 +11,7 @@ mod id;
 mod idmap_userns;
 mod launch;
 mod mount_source;
+mod net_devices;
 mod pid_namespace;
 mod process_overrides;
 mod run;

@@ -9,6 +9,7 @@ mod idmap;
 mod lsm;
 mod mounts;
 mod namespaces;
+mod net_devices;
 mod process;
 mod resources;
 pub mod systemd;
@@ -31,6 +32,7 @@ pub use mounts::{
     KNOWN_OPTIONS as KNOWN_MOUNT_OPTIONS,
 };
 pub use namespaces::{ClockOffset, IdRange, MapWriter, NamespaceKind, NamespacePlan};
+pub use net_devices::NetDeviceMove;
 pub(crate) use process::{exec_env, home_of};
 pub use process::{CapabilitySets, ProcessPlan, Rlimit};
 pub use resources::{blkio_weight_to_io_weight, cgroup_writes, shares_to_weight};
@@ -241,6 +243,8 @@ pub struct Plan {
     pub root_readonly: bool,
     /// Namespaces.
     pub namespaces: NamespacePlan,
+    /// `linux.netDevices`: host devices moved into the network namespace.
+    pub net_devices: Vec<NetDeviceMove>,
     /// Mounts.
     pub mounts: MountPlan,
     /// Device nodes.
@@ -316,6 +320,7 @@ fn compile_inner(
         .ok_or_else(|| FieldError::invalid("root", "is required"))?;
     let rootfs = bundle.dir.join(root.path());
     let namespaces = namespaces::plan(spec, &host.caller)?;
+    let net_devices = net_devices::plan(spec, &namespaces, &host.caller)?;
     let devices = devices::plan(spec, namespaces.in_user_namespace(), host.proc_kcore)?;
     let limits = cgroup::limits(spec, id, host, opts, devices.cgroup_rules.clone())?;
     let linux = spec.linux().as_ref();
@@ -370,6 +375,7 @@ fn compile_inner(
         warnings,
         seccomp,
         namespaces,
+        net_devices,
     })
 }
 

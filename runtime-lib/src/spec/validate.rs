@@ -748,12 +748,6 @@ fn check_unsupported_linux(linux: &Linux) -> Check {
     if is_set(linux.intel_rdt()) {
         return unsupported("linux.intelRdt", "Intel RDT is not supported yet");
     }
-    if is_set(linux.net_devices()) {
-        return unsupported(
-            "linux.netDevices",
-            "moving network devices is not supported yet",
-        );
-    }
     Ok(())
 }
 
@@ -1506,11 +1500,8 @@ pub(super) mod tests {
             c["linux"]["memoryPolicy"] = json!({ "mode": "MPOL_BIND", "nodes": "0" })
         });
         assert_accepted(|c| c["linux"]["personality"] = json!({ "domain": "LINUX32" }));
-        assert_refused(
-            |c| c["linux"]["netDevices"] = json!({ "eth1": { "name": "eth0" } }),
-            "linux.netDevices",
-            "not supported yet",
-        );
+        // Planned (plan/net_devices.rs), not refused here.
+        assert_accepted(|c| c["linux"]["netDevices"] = json!({ "eth1": { "name": "eth0" } }));
         assert_accepted(|c| {
             c["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0")
         });

@@ -571,8 +571,8 @@ fn create_container_failure(ctx: &Ctx) -> TestResult {
 }
 
 /// linux.netDevices: one end of a veth pair made on the host for the test is moved into the
-/// container's network namespace under its new name (`ip link show st0` inside), or the config
-/// is refused. The pair is removed afterwards wherever the end ended up (deleting the end
+/// container's network namespace under its new name (`ip link show st0` inside), up, and is not
+/// on the host after delete; or the config is refused. The pair is removed afterwards wherever the end ended up (deleting the end
 /// left on the host removes both).
 fn net_devices(ctx: &Ctx) -> TestResult {
     let n = ctx.pid % 10_000_000;
@@ -591,12 +591,14 @@ fn net_devices(ctx: &Ctx) -> TestResult {
         ensure(out.contains("st0"), || {
             format!("ip link show st0 inside: {out}")
         })?;
-        let back = run_host(&["ip", "link", "show", &dev]).is_ok();
-        println!(
-            "# after delete the device is {}",
-            if back { "back on the host" } else { "gone" }
-        );
-        Ok(())
+        // runtime-spec: set up after the move, and not moved back before deletion (a veth end
+        // dies with the namespace).
+        ensure(out.contains(",UP"), || {
+            format!("st0 is not up inside: {out}")
+        })?;
+        ensure(run_host(&["ip", "link", "show", &dev]).is_err(), || {
+            format!("after delete {dev} is back on the host")
+        })
     })();
     let _ = run_host(&["ip", "link", "del", &peer]);
     let _ = run_host(&["ip", "link", "del", &dev]);

@@ -15,6 +15,7 @@ pub mod leftovers;
 pub mod lifecycle;
 pub mod mounts;
 pub mod namespaces;
+pub mod net_devices;
 pub mod pidfd;
 pub mod process;
 pub mod real_world;
