@@ -145,7 +145,10 @@ const PROBE_VARIANTS: &[(&str, &[Edit])] = &[
     ("hooks.poststop", &[(Set, "/hooks/poststop", r#"[{"path": "/bin/true", "args": ["true", "poststop"], "env": ["DIFFTEST=1"], "timeout": 10}]"#)]),
     ("hooks.prestart-fails", &[(Set, "/hooks/prestart", r#"[{"path": "/bin/false"}]"#)]),
     ("hooks.createRuntime-missing", &[(Set, "/hooks/createRuntime", r#"[{"path": "/nonexistent-difftest-hook"}]"#)]),
-    ("hooks.poststart-fails", &[(Set, "/hooks/poststart", r#"[{"path": "/bin/false"}]"#)]),
+    // The hook fails only after the program surely wrote its observations: runc 1.1.5 runs
+    // poststart during create, cella (runtime-spec 1.3) after start, so a quick failure would
+    // race the program.
+    ("hooks.poststart-fails", &[(Set, "/hooks/poststart", r#"[{"path": "/bin/sh", "args": ["sh", "-c", "sleep 2; exit 1"]}]"#)]),
     ("hooks.poststop-fails", &[(Set, "/hooks/poststop", r#"[{"path": "/bin/false"}]"#)]),
     ("annotations", &[(Set, "/annotations", r#"{"org.opencontainers.difftest": "1"}"#)]),
     // Linux namespaces and id mappings (config-linux.md).
