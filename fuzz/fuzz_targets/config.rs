@@ -52,7 +52,11 @@ fuzz_target!(|data: &[u8]| {
             &HostFacts {
                 caller: cella::rootless::Caller::ROOT,
                 proc_kcore: true,
-                apparmor: false,
+                // Both on: the label and profile checks run too.
+                lsm: cella::plan::LsmHost {
+                    apparmor: true,
+                    selinux: true,
+                },
                 cgroups: CgroupFacts {
                     mounts,
                     own: vec![(String::new(), PathBuf::from("/"))],

@@ -8,6 +8,17 @@ fuzz_target!(|data: &[u8]| {
     let Ok(p) = serde_json::from_slice::<Process>(data) else {
         return;
     };
-    let _ = cella::plan::plan_exec_process(&p, 0, None, true);
-    let _ = cella::plan::plan_exec_process(&p, 3, Some("x"), false);
+    use cella::plan::{plan_exec_process, ContainerDefaults, LsmHost};
+    let on = LsmHost {
+        apparmor: true,
+        selinux: true,
+    };
+    let _ = plan_exec_process(&p, 0, ContainerDefaults::default(), on);
+    // The process as the container's own too: what an exec'd process inherits.
+    let container = ContainerDefaults {
+        process: Some(&p),
+        ..ContainerDefaults::default()
+    };
+    let _ = plan_exec_process(&p, 3, container, LsmHost::default());
+    let _ = plan_exec_process(&p, 3, container, on);
 });
