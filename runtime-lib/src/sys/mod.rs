@@ -143,6 +143,39 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// The kernel's `struct mount_attr`.
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// The one `mount_setattr(2)` call.
+fn mount_setattr_raw(
+    dirfd: BorrowedFd<'_>,
+    path: &CStr,
+    flags: libc::c_uint,
+    attr: &MountAttr,
+) -> Result<(), Errno> {
+    // SAFETY: `path` is NUL-terminated (CStr), `attr` is a live, correctly
+    // laid out `struct mount_attr` whose size we pass, and `dirfd` (and the
+    // user namespace fd `attr` may name, borrowed by the caller) stay open
+    // for the duration of the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            dirfd.as_raw_fd(),
+            path.as_ptr(),
+            flags,
+            attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
 /// `mount_setattr(2)` on `dirfd`/`path` (`AT_EMPTY_PATH` when `path` is empty).
 pub fn mount_setattr(
     dirfd: BorrowedFd<'_>,
@@ -152,33 +185,13 @@ pub fn mount_setattr(
     attr_clr: u64,
     propagation: u64,
 ) -> Result<(), Errno> {
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
     let attr = MountAttr {
         attr_set,
         attr_clr,
         propagation,
         userns_fd: 0,
     };
-    // SAFETY: `path` is NUL-terminated (CStr), `attr` is a live, correctly laid
-    // out `struct mount_attr` whose size we pass, and `dirfd` is borrowed for
-    // the duration of the call.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            dirfd.as_raw_fd(),
-            path.as_ptr(),
-            flags,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    Errno::result(ret).map(drop)
+    mount_setattr_raw(dirfd, path, flags, &attr)
 }
 
 /// `MOUNT_ATTR_IDMAP`: give the detached mount `tree` (from [`open_tree`]
@@ -191,13 +204,6 @@ pub fn mount_setattr_idmap(
     recursive: bool,
 ) -> Result<(), Errno> {
     const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
     let attr = MountAttr {
         attr_set: MOUNT_ATTR_IDMAP,
         attr_clr: 0,
@@ -208,20 +214,7 @@ pub fn mount_setattr_idmap(
     if recursive {
         flags |= libc::AT_RECURSIVE as libc::c_uint;
     }
-    // SAFETY: the path is a NUL-terminated empty string and `attr` a live,
-    // correctly laid out `struct mount_attr` whose size we pass; both
-    // outlive the call; both fds are borrowed open for its duration.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            flags,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    Errno::result(ret).map(drop)
+    mount_setattr_raw(tree, c"", flags, &attr)
 }
 
 /// A process in a new user namespace that does nothing until it is killed
