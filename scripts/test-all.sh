@@ -122,20 +122,23 @@ fi
 
 log_dir=$(mktemp -d /tmp/cella-test-all.XXXXXX)
 start_all=$SECONDS
-summary=()
+# One line per finished step, appended by the step itself (the VM lanes below are subshells).
+summary_file=$log_dir/summary
+: >"$summary_file"
 fmt_time() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
 print_summary() {
     echo
     echo "==================== test-all summary ===================="
-    local line
-    for line in "${summary[@]}"; do echo "  $line"; done
+    sed 's/^/  /' "$summary_file"
     echo "  total: $(fmt_time $((SECONDS - start_all)))   logs: $log_dir"
     echo "=========================================================="
 }
 
-# step ID: run step_ID in a subshell with errexit on; stop everything at the first failure with
-# a message naming the step. A suite's closing line (suite, below) goes into its summary line.
+# step ID: run step_ID in a subshell with errexit on; stop at the first failure with a message
+# naming the step (in a VM lane: stop that lane). A suite's closing line (suite, below) goes
+# into its summary line. Never call it where errexit is ignored (after || or &&, in an if): the
+# step functions rely on errexit.
 step() {
     local id=$1 fn=step_${1//-/_}
     local t0=$SECONDS rc=0
@@ -150,13 +153,13 @@ step() {
     [[ -s $log_dir/$id.totals ]] && totals=": $(<"$log_dir/$id.totals")"
     if ((rc != 0)); then
         ((rc == 124 || rc == 137)) && why="timed out"
-        summary+=("FAIL  $id: ${step_title[$id]} ($why, $took)$totals")
+        echo "FAIL  $id: ${step_title[$id]} ($why, $took)$totals" >>"$summary_file"
         echo
         echo "test-all: FAILED at step '$id' ($why). Fix it and re-run it with: scripts/test-all.sh --step $id" >&2
-        print_summary
+        [[ -n ${in_lane:-} ]] || print_summary
         exit 1
     fi
-    summary+=("ok    $id: ${step_title[$id]} ($took)$totals")
+    echo "ok    $id: ${step_title[$id]} ($took)$totals" >>"$summary_file"
 }
 
 # Run under a time limit so that a hung test cannot eat the CI budget (whole run: well under
@@ -516,9 +519,71 @@ step_vm_debian_selinux() {
     require_totals '^[1-9][0-9]* passed, 0 failed, 0 skipped' "the SELinux checks failed or were skipped"
 }
 
+# The VM steps of a full run go in two lanes that run at the same time, each VM step after
+# the other in its lane: every guest is a QEMU/TCG machine whose work is mostly one busy vCPU,
+# so two of them on this 2-core host take about half the wall time of one after the other
+# (docs/testing.md, "How long a full run takes"). The lanes start after the host steps, so
+# that no host test shares the CPUs with a guest. A failed step ends its lane; the other lane
+# runs to its end.
+vm_lanes=("vm-spec-tests vm-rootless-tests vm-embedding vm-debian-selinux"
+    "vm-debian-guest vm-debian-engines vm-debian-engine-tests vm-debian-spec-tests-systemd vm-debian-spec-tests")
+
+# run_lanes STEP...: run the given VM steps in their lanes (a step in no lane gets a lane of
+# its own), each lane's output prefixed with its number; set lanes_failed=1 if any lane failed.
+# Call it plainly (not after || or &&): errexit must stay in force for the lanes' steps.
+run_lanes() {
+    local -A wanted=()
+    local id lane lanes=() placed=" " n
+    for id in "$@"; do wanted[$id]=1; done
+    for lane in "${vm_lanes[@]}"; do
+        local picked=()
+        for id in $lane; do
+            if [[ -n ${wanted[$id]:-} ]]; then picked+=("$id"); placed+="$id "; fi
+        done
+        ((${#picked[@]} == 0)) || lanes+=("${picked[*]}")
+    done
+    for id in "$@"; do [[ $placed == *" $id "* ]] || lanes+=("$id"); done
+    for n in "${!lanes[@]}"; do
+        echo "==> lane $((n + 1)): ${lanes[$n]}"
+        {
+            # errexit off here only, so that the lane's exit status can be kept; the lane's
+            # own subshell turns it on again for step.
+            set +e
+            (
+                set -e
+                in_lane=$((n + 1))
+                for id in ${lanes[$n]}; do step "$id"; done
+            )
+            echo $? >"$log_dir/lane-$((n + 1)).rc"
+        } 2>&1 | sed -u "s/^/[lane $((n + 1))] /" &
+    done
+    wait
+    for n in "${!lanes[@]}"; do
+        [[ $(cat "$log_dir/lane-$((n + 1)).rc" 2>/dev/null) == 0 ]] || lanes_failed=1
+    done
+}
+
+host_steps=()
+vm_steps=()
 for id in "${selected[@]}"; do
+    if [[ $tier == full && ${#selected[@]} -gt 1 && $id == vm-* ]]; then
+        vm_steps+=("$id")
+    else
+        host_steps+=("$id")
+    fi
+done
+for id in "${host_steps[@]}"; do
     step "$id"
 done
+if ((${#vm_steps[@]})); then
+    lanes_failed=0
+    run_lanes "${vm_steps[@]}"
+    if ((lanes_failed)); then
+        echo "test-all: a VM lane failed (its FAIL line below)" >&2
+        print_summary
+        exit 1
+    fi
+fi
 
 print_summary
 echo "test-all: all steps passed (${#selected[@]}: ${selected[*]})"

@@ -368,13 +368,18 @@ vm_stage_payload() {
     fi
 }
 
-# vm_write_cmd CMD...: write /payload/cmd, a sh script that execs CMD.
+# vm_write_cmd CMD...: write /payload/cmd, a sh script that starts the watchdog (vm/watchdog.sh)
+# and execs CMD.
 vm_write_cmd() {
     local stage
     stage=$(vm_stage)
     mkdir -p "$stage/payload"
+    install -m 0755 "$VM_DIR/watchdog.sh" "$stage/payload/.watchdog"
     {
         echo '#!/bin/sh'
+        if ((VM_OPT_TIMEOUT > 60)); then
+            echo "/payload/.watchdog $((VM_OPT_TIMEOUT - 30)) </dev/null >/dev/console 2>&1 &"
+        fi
         echo "exec $(vm_shquote "$@")"
     } >"$stage/payload/cmd"
     chmod 0755 "$stage/payload/cmd"
@@ -474,8 +479,13 @@ vm_boot() {
         vm_log "the VM ended without the exit marker (qemu exit code $qrc; $times)"
         rc=125
     fi
-    vm_log "last lines of the console log:"
-    tail -n 40 "$console" | sed 's/^/vm: | /' >&2 || true
+    if grep -q 'cella-vm: watchdog:' "$console"; then
+        vm_log "the console log from the guest's watchdog dump (vm/watchdog.sh):"
+        sed -n '/cella-vm: watchdog:/,$p' "$console" | head -n 400 | sed 's/^/vm: | /' >&2 || true
+    else
+        vm_log "last lines of the console log (no watchdog dump in it: the guest was frozen, or the run's --timeout was too short for one):"
+        tail -n 40 "$console" | sed 's/^/vm: | /' >&2 || true
+    fi
     exit "$rc"
 }
 

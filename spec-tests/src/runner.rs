@@ -138,12 +138,33 @@ fn wait_child(child: Pid, timeout: Duration) -> Option<WaitStatus> {
         if start.elapsed() > timeout {
             let _ = kill(Pid::from_raw(-child.as_raw()), Signal::SIGKILL);
             let _ = kill(child, Signal::SIGKILL);
-            let _ = waitpid(child, None);
+            reap_killed(child);
             return None;
         }
         thread::sleep(nap);
         nap = (nap * 2).min(Duration::from_millis(10));
     }
+}
+
+/// Reaps a child just sent SIGKILL, waiting at most 30 s: a child stuck in the kernel
+/// (uninterruptible sleep) does not die, and the suite must go on to report it rather than
+/// hang with it. What it is stuck in goes to stderr (the TAP stream's side channel).
+fn reap_killed(child: Pid) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => thread::sleep(Duration::from_millis(10)),
+            _ => return,
+        }
+    }
+    let proc_file = |f: &str| fs::read_to_string(format!("/proc/{child}/{f}")).unwrap_or_default();
+    let state = proc_file("stat");
+    eprintln!(
+        "# test process {child} still not reaped 30 s after SIGKILL; stat: {}; wchan: {}; stack:\n{}",
+        state.trim(),
+        proc_file("wchan"),
+        proc_file("stack")
+    );
 }
 
 fn read_result(path: &PathBuf) -> TestResult {
