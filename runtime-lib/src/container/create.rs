@@ -8,11 +8,12 @@ use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 
 use super::cleanup::{Cleanup, Poststop};
-use super::launch::{Launch, PidfdSocket};
+use super::launch::{Launch, PidfdSocket, Started};
 use super::state::{self, DirLock, StateFile, EXEC_FIFO};
 use super::{time, Container, Io};
 use crate::apply::init::InitContext;
 use crate::apply::namespaces;
+use crate::cgroups::systemd::Manager;
 use crate::cgroups::{ContainerCgroup, Ownership};
 use crate::error::{Error, FieldError};
 use crate::hooks::{self, DefaultEnv, HookState};
@@ -150,16 +151,14 @@ fn create_or_undo(
     let cgroup = plan.cgroup.placement.cgroup();
     let started = launch.fork(io, cgroup, &mut cleanup, &init)?;
     stop_point::reached("create:forked");
-    match &plan.cgroup.systemd {
-        Some(unit) => started.place_by_systemd(unit, &mut cleanup, |cg| apply_limits(&plan, cg))?,
-        None => started.place_in_cgroup()?,
-    }
+    let manager = place(&started, &plan, &mut cleanup)?;
     stop_point::reached("create:in-cgroup");
     if plan.namespaces.creates(NamespaceKind::User) {
         started.map_ids(&plan.namespaces)?;
     }
     let init_pid = started.wait_for_pid(&mut cleanup)?;
     record_init(&mut st, &dir, init_pid)?;
+    apply_after_init(&plan, manager)?;
     pidfd_socket.send(init_pid, "standard")?;
     stop_point::reached("create:init-forked");
     // Before any hook runs (runc's order): they see the devices inside.
@@ -299,6 +298,36 @@ fn apply_limits(plan: &Plan, cgroup: &ContainerCgroup) -> Result<(), Error> {
     cgroup.apply_writes(&plan.cgroup.writes)?;
     cgroup.apply_device_rules(&plan.cgroup.device_rules)?;
     Ok(())
+}
+
+/// Puts stage 1 in the container's cgroup (by systemd: the unit is started
+/// with it, and its manager's connection kept for [`apply_after_init`]).
+fn place(
+    started: &Started,
+    plan: &Plan,
+    cleanup: &mut Cleanup<'_>,
+) -> Result<Option<Manager>, Error> {
+    match &plan.cgroup.systemd {
+        Some(unit) => started
+            .place_by_systemd(unit, cleanup, |cg| apply_limits(plan, cg))
+            .map(Some),
+        None => started.place_in_cgroup().map(|()| None),
+    }
+}
+
+/// Writes the limits that count the runtime's own processes, now that the
+/// init is the only one (`CgroupPlan::after_init`): systemd's properties
+/// first, as `update` does, then the files.
+fn apply_after_init(plan: &Plan, manager: Option<Manager>) -> Result<(), Error> {
+    let Some(cgroup) = plan.cgroup.placement.cgroup() else {
+        return Ok(());
+    };
+    if let (Some(mut manager), Some(unit)) = (manager, &plan.cgroup.systemd) {
+        if !unit.after_init.is_empty() {
+            manager.set_properties(&unit.name, &unit.after_init)?;
+        }
+    }
+    Ok(cgroup.apply_writes(&plan.cgroup.after_init)?)
 }
 
 /// The exec FIFO, opened read-write for the init to block on until `start`.

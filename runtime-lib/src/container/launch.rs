@@ -252,7 +252,7 @@ impl Started {
         unit: &SystemdUnit,
         cleanup: &mut Cleanup<'_>,
         limits: impl FnOnce(&ContainerCgroup) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    ) -> Result<Manager, Error> {
         let mut manager = Manager::connect(&unit.name, unit.user.as_ref())?;
         cleanup.set_systemd_unit(unit.name.clone(), unit.user.clone());
         manager.start(unit, self.stage1)?;
@@ -265,7 +265,8 @@ impl Started {
             cgroup.enable_controllers_above();
             limits(cgroup)?;
         }
-        self.channel.proceed()
+        self.channel.proceed()?;
+        Ok(manager)
     }
 
     /// Writes the id maps of the user namespace stage 1 makes, when it
