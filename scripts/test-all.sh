@@ -55,7 +55,7 @@ step_table=(
     "rootfs             full,quick  build rootfs"
     "cella-binary       full        cella binary: a static PIE, its pre-libc entry self-contained"
     "cargo-test         full,quick  cargo test (unit + integration)"
-    "cross-aarch64      full        seccomp tables fresh (gen-syscalls.py --check); cella built for aarch64, the library's unit tests under qemu-aarch64"
+    "cross              full        seccomp tables fresh (gen-syscalls.py --check); cella built for aarch64, the library's unit tests under qemu-aarch64; cella checked for musl"
     "spec-tests-debug   quick       spec-tests against the debug cella (stop points included, 100 lifecycles)"
     "difftest-debug     quick       difftest: the corpus under runc and the debug cella"
     "spec-tests         full        spec-tests against cella"
@@ -276,9 +276,11 @@ step_cargo_test() { suite '^test result:' limited 25m cargo test --workspace; }
 # cross gcc, and the library's unit tests (no root, no container) pass under qemu-user. One test
 # is left out there: qemu-user fakes /proc/self/stat, with the state field "0"
 # (container::state's stat parser test wants R or S). A debug build, so that the binary and
-# the tests share one build (docs/seccomp.md, "Cross builds"). About 3 minutes.
-step_cross_aarch64() {
-    local t=aarch64-unknown-linux-gnu
+# the tests share one build (docs/seccomp.md, "Cross builds"). Then the library and the binary
+# must build with musl too (embedders on Alpine; libc's types differ there): clippy, no link.
+# About 4 minutes.
+step_cross() {
+    local t=aarch64-unknown-linux-gnu musl=x86_64-unknown-linux-musl
     "$repo/scripts/ensure-packages.sh" linux-libc-dev-amd64-cross linux-libc-dev-arm64-cross \
         linux-libc-dev-armhf-cross linux-libc-dev-riscv64-cross linux-libc-dev-ppc64el-cross \
         linux-libc-dev-s390x-cross gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
@@ -292,6 +294,8 @@ step_cross_aarch64() {
         { echo "test-all: $target_dir/$t/debug/cella is not an aarch64 binary" >&2; return 1; }
     suite '^test result:' limited 15m cargo test -p cella --lib --target "$t" -- \
         --skip container::state::tests::stat_fields_after_a_tricky_command_name
+    rustup target list --installed | grep -qx "$musl" || limited 5m rustup target add "$musl"
+    limited 10m cargo clippy -p cella -p cella-bin --target "$musl" -- -D warnings
 }
 
 # The quick tier's conformance run: the debug binaries cargo test built, so no release build

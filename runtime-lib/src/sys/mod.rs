@@ -828,9 +828,11 @@ pub fn open_pty_peer(master: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
 
 /// `setsockopt(SO_SNDTIMEO)` on a socket (the seccomp agent's).
 pub fn set_send_timeout(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> Result<(), Errno> {
+    // The field types differ between C libraries (and musl deprecates their
+    // names): inferred. 2^31 s is forever here; the micros are below 10^6.
     let tv = libc::timeval {
-        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_usec: libc::suseconds_t::from(timeout.subsec_micros()),
+        tv_sec: timeout.as_secs().try_into().unwrap_or(i32::MAX.into()),
+        tv_usec: (timeout.subsec_micros() as i32).into(),
     };
     // SAFETY: the pointer and length describe `tv`, which outlives the call;
     // the kernel only reads it. `fd` is borrowed for the call.
