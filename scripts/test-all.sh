@@ -383,8 +383,9 @@ step_fuzz() { CARGO_TARGET_DIR="$target_dir/fuzz" limited 40m fuzz/run.sh 20; }
 
 # The whole suite again (but the bad-config corpus, which assumes this v1 host), inside a
 # throw-away VM whose only hierarchy is cgroup v2 (vm/README.md): the host is hybrid. About
-# 12.5 minutes under TCG (CI, 2026-12-07, alone), more beside the other VM lane. 100 lifecycles for the leak test there (1000 on the host): the emulated
-# CPU makes each one about 40 times slower (91 s for the 100).
+# 12.5 minutes under TCG (CI, 2026-12-07, alone), more beside the other VM lane. 100
+# lifecycles for the leak test there (1000 on the host): the emulated CPU makes each one about
+# 40 times slower (91 s for the 100).
 step_vm_spec_tests() {
     need "$cella" build-cella
     suite "$passed_line" limited 30m vm/run-spec-tests.sh --runtime "$cella" \
