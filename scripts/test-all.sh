@@ -74,8 +74,8 @@ step_table=(
     "vm-debian-engine-tests  full   engine-tests --systemd-cgroup (CRI SystemdCgroup, -it, limits in units) in the Debian guest, through cella"
     "vm-debian-engine-tests-runc  extra  the same through the guest's runc (harness check, by --step only; expected: engine-tests/guest/runc-expected.txt)"
     "vm-debian-spec-tests-systemd  full  spec-tests (cgroup areas) against cella with --systemd-cgroup in the Debian systemd guest"
-    "vm-debian-spec-tests          full  spec-tests (cgroups, resources, systemd, apparmor, selinux) against cella, cgroupfs driver, in the Debian guest"
-    "vm-debian-spec-tests-runc     extra spec-tests (cgroups, resources, systemd, apparmor, selinux) against runc --systemd-cgroup in the Debian guest (harness check, by --step only: expected: spec-tests/expected/runc-debian-systemd.txt)"
+    "vm-debian-spec-tests          full  spec-tests (cgroups, resources, systemd, apparmor, selinux, net devices, seccomp agents) against cella, cgroupfs driver, in the Debian guest"
+    "vm-debian-spec-tests-runc     extra spec-tests (cgroups, resources, systemd, apparmor, selinux, net devices, seccomp agents) against runc --systemd-cgroup in the Debian guest (harness check, by --step only: expected: spec-tests/expected/runc-debian-systemd.txt)"
     "vm-debian-selinux  full        SELinux in the Debian guest (--lsm selinux, permissive): labels of processes, exec, mounts, keyrings, through cella and runc (vm/debian/selinux-check.sh)"
     "cella-layout       full        cella binary: hot functions together, runtime-bin/cella.order fresh"
 )
@@ -514,8 +514,11 @@ vm_debian_systemd_filter=(--filter '^(systemd|cgroups|resources|lifecycle|exec|b
     --filter '^checker\.cgroup_limits$')
 # cgroupfs under systemd, and runc: placement, limits and the systemd.* tests (about 30), and
 # AppArmor (apparmor.*: a profile loaded with apparmor_parser confines run and exec; about 12 s),
-# and selinux.* (SELinux off where AppArmor is on: a label or mount label fails create).
-vm_debian_short_filter=(--filter '^(systemd|cgroups|resources|apparmor|selinux)\.')
+# and selinux.* (SELinux off where AppArmor is on: a label or mount label fails create); and
+# what the initramfs VM skips for want of a kernel module or a package: linux.netDevices (veth
+# pairs; net_devices.*, namespaces.net_devices) and the seccomp agents (python3).
+vm_debian_short_filter=(--filter '^(systemd|cgroups|resources|apparmor|selinux|net_devices)\.'
+    --filter '^namespaces\.net_devices$' --filter '^seccomp\.notify')
 step_vm_debian_spec_tests_systemd() {
     need "$cella" build-cella
     run_vm_debian_spec_tests "$cella" --systemd-cgroup --check-messages --lifecycles 100 \
