@@ -1,6 +1,6 @@
 //! `exec`: a new process in a running container's namespaces and cgroup.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -75,6 +75,21 @@ pub struct ExecProcess {
     terminal: Option<OwnedFd>,
     /// Its exit status, once reaped.
     exit_status: Option<ExitStatus>,
+    /// A pidfd of it, opened while it was our unreaped child.
+    pidfd: OwnedFd,
+}
+
+/// The process's pidfd, opened when it was started (so it is this process,
+/// whatever became of its pid): it becomes readable when the process exits,
+/// and [`ExecProcess::try_wait`] then returns its status at once. An event
+/// loop waits on it instead of blocking a thread in [`ExecProcess::wait`]
+/// (tokio: `AsyncFd::new(process.as_fd())`, see
+/// `runtime-lib/examples/tokio_wait.rs`). It stays open, and valid, as long
+/// as the handle: after the exit too.
+impl AsFd for ExecProcess {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.pidfd.as_fd()
+    }
 }
 
 /// Checks the process and the [`Io`], and plans the process;
@@ -171,7 +186,9 @@ impl Container {
             _ => started.place_in_cgroup()?,
         }
         let pid = started.wait_for_pid(&mut cleanup)?;
-        pidfd_socket.send(pid, "setns")?;
+        // Now, while the process is our unreaped child: the pid is surely its.
+        let pidfd = super::pidfd::of_child(pid)?;
+        pidfd_socket.send(pidfd.as_fd(), "setns")?;
         started.channel.wait_for_exec()?;
         if let Some(path) = &opts.pid_file {
             write_atomic(path, pid.as_raw().to_string().as_bytes())?;
@@ -183,6 +200,7 @@ impl Container {
             id: self.state.id.clone(),
             terminal,
             exit_status: None,
+            pidfd,
         })
     }
 
