@@ -707,3 +707,39 @@ fn exec_pidfd_readable_at_exit() {
     c.delete(false).unwrap();
     s.assert_gone(&id);
 }
+
+/// `events` ends when the init exits, woken by its pidfd: with an interval
+/// of an hour, nothing else would end the wait for the next stats. It runs
+/// on a loaded handle (as `cella events` does), in a thread of its own that
+/// a failing test leaves behind rather than waiting an hour for it.
+#[test]
+fn events_end_when_the_init_exits() {
+    let Some(s) = Scratch::new("events") else {
+        return;
+    };
+    let rt = s.runtime();
+    let id = s.id("events");
+    let mut c = rt
+        .builder_from_spec(&id, s.spec(&["sleep", "60"]))
+        .create()
+        .unwrap();
+    c.start().unwrap();
+    let (done, ended) = std::sync::mpsc::channel();
+    let (seen, first) = std::sync::mpsc::channel();
+    let loaded = rt.load(&id).unwrap();
+    std::thread::spawn(move || {
+        let r = loaded.events(std::time::Duration::from_secs(3600), |e| {
+            let _ = seen.send(e.kind);
+            true
+        });
+        let _ = done.send(r.map_err(|e| cella::error::Chain(&e).to_string()));
+    });
+    let timeout = std::time::Duration::from_secs(10);
+    assert_eq!(first.recv_timeout(timeout), Ok("stats"));
+    c.kill(Signal::SIGKILL, false).unwrap();
+    let r = ended.recv_timeout(timeout);
+    assert_eq!(r, Ok(Ok(())), "events did not end within 10 s of the exit");
+    assert_eq!(c.wait().unwrap().signal(), Some(9));
+    c.delete(false).unwrap();
+    s.assert_gone(&id);
+}
