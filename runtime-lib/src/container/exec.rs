@@ -83,8 +83,8 @@ pub struct ExecProcess {
 /// whatever became of its pid): it becomes readable when the process exits,
 /// and [`ExecProcess::try_wait`] then returns its status at once. An event
 /// loop waits on it instead of blocking a thread in [`ExecProcess::wait`]
-/// (tokio: `AsyncFd::new(process.as_fd())`, see
-/// `runtime-lib/examples/tokio_wait.rs`). It stays open, and valid, as long
+/// (tokio: an `AsyncFd` of `process.as_fd()`, awaited for readability, as
+/// in `runtime-lib/examples/tokio_wait.rs`). It stays open, and valid, as long
 /// as the handle: after the exit too.
 impl AsFd for ExecProcess {
     fn as_fd(&self) -> BorrowedFd<'_> {
@@ -127,7 +127,8 @@ fn ns_inode(path: &Path) -> Option<u64> {
 
 impl Container {
     /// Starts `opts.process` in the container. It inherits this process's
-    /// stdio and is its child: wait for it with [`ExecProcess::wait`].
+    /// stdio and is its child: wait for it with [`ExecProcess::wait`], or
+    /// await its pidfd ([`AsFd`]).
     pub fn exec(&self, opts: ExecOptions) -> Result<ExecProcess, Error> {
         match self.status() {
             Status::Running | Status::Created => {}
@@ -272,7 +273,9 @@ impl Container {
 
 impl ExecProcess {
     /// Waits for the process to exit and returns its exit status, leaving
-    /// signals alone. Once reaped, the status is kept.
+    /// signals alone (an event loop awaits its pidfd, [`AsFd`], instead,
+    /// then calls [`ExecProcess::try_wait`]). Once reaped, the status is
+    /// kept.
     pub fn wait(&mut self) -> Result<ExitStatus, Error> {
         if let Some(s) = self.exit_status {
             return Ok(s);

@@ -457,8 +457,8 @@ impl Container {
         self.signal_init(signal).map(|()| Vec::new())
     }
 
-    /// Signals the init through a pidfd opened after checking its start
-    /// time, so a recycled pid is never hit.
+    /// Signals the init through the handle's pidfd (see
+    /// [`Container::pidfd`]), so a recycled pid is never hit.
     fn signal_init(&self, signal: Signal) -> Result<(), Error> {
         let pidfd = self.pidfd()?;
         if !state::init_alive(&self.state) {
@@ -640,8 +640,8 @@ impl Container {
 
     /// A pidfd of the init, for an event loop to wait on: it becomes
     /// readable when the init exits, and [`Container::try_wait`] then
-    /// returns the exit status at once (tokio: `AsyncFd::new(c.pidfd()?)`,
-    /// see `runtime-lib/examples/tokio_wait.rs`).
+    /// returns the exit status at once (tokio: an `AsyncFd` of it, awaited
+    /// for readability, as in `runtime-lib/examples/tokio_wait.rs`).
     ///
     /// It always refers to the init this handle is about, never to a
     /// process that reused its pid: a container made by this process has
@@ -671,8 +671,9 @@ impl Container {
     /// Waits for the init to exit and returns its exit status; only the
     /// process that created the container is its parent and can
     /// ([`Error::NotChild`] otherwise). Signals are left alone; it only
-    /// blocks this thread. Once reaped, the status is kept: later calls
-    /// return it again.
+    /// blocks this thread (an event loop awaits [`Container::pidfd`]
+    /// instead, then calls [`Container::try_wait`]). Once reaped, the
+    /// status is kept: later calls return it again.
     pub fn wait(&mut self) -> Result<ExitStatus, Error> {
         self.wait_inner(true)
             .map(|s| s.expect("a blocking wait returns a status"))
