@@ -1,8 +1,9 @@
 //! `create`: from a bundle to a container waiting for `start`.
 
 use std::cell::RefCell;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
@@ -156,10 +157,8 @@ fn create_or_undo(
     if plan.namespaces.creates(NamespaceKind::User) {
         started.map_ids(&plan.namespaces)?;
     }
-    let init_pid = started.wait_for_pid(&mut cleanup)?;
-    record_init(&mut st, &dir, init_pid)?;
+    let (init_pid, pidfd) = init_forked(&started, &mut cleanup, &mut st, &dir, pidfd_socket)?;
     apply_after_init(&plan, manager)?;
-    pidfd_socket.send(init_pid, "standard")?;
     stop_point::reached("create:init-forked");
     // Before any hook runs (runc's order): they see the devices inside.
     super::net_devices::move_all(&plan.net_devices, init_pid, cleanup.net_devices())?;
@@ -181,7 +180,25 @@ fn create_or_undo(
         notes: plan.cgroup.placement.notes,
         is_parent: true,
         exit_status: None,
+        pidfd: OnceLock::from(pidfd),
     })
+}
+
+/// The init's pid, once stage 1 forked it, and a pidfd of it opened then,
+/// while the init is our unreaped child (so the pid is surely its);
+/// recorded in the state and sent to the `--pidfd-socket`.
+fn init_forked(
+    started: &Started,
+    cleanup: &mut Cleanup<'_>,
+    st: &mut StateFile,
+    dir: &Path,
+    socket: PidfdSocket,
+) -> Result<(Pid, OwnedFd), Error> {
+    let pid = started.wait_for_pid(cleanup)?;
+    let pidfd = super::pidfd::of_child(pid)?;
+    record_init(st, dir, pid)?;
+    socket.send(pidfd.as_fd(), "standard")?;
+    Ok((pid, pidfd))
 }
 
 /// Checks the id and the [`Io`], and plans the bundle for this host.

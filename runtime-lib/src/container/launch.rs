@@ -5,7 +5,7 @@
 //! placement in the cgroup; and the pid of the process it forks. The child's
 //! side is `apply/stage1.rs`; a [`Cleanup`] undoes a launch that fails.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
@@ -40,18 +40,14 @@ impl PidfdSocket {
             .map(PidfdSocket)
     }
 
-    /// Sends a pidfd of `pid`, tagged `kind`, and closes the connection.
-    pub(super) fn send(self, pid: Pid, kind: &str) -> Result<(), Error> {
+    /// Sends `pidfd` (the handle's own, opened when the process was
+    /// forked), tagged `kind`, and closes the connection.
+    pub(super) fn send(self, pidfd: BorrowedFd<'_>, kind: &str) -> Result<(), Error> {
         let Some(socket) = self.0 else {
             return Ok(());
         };
-        let pidfd = sys::pidfd_open(pid).map_err(Error::sys("pidfd_open", None))?;
-        console::send_fd(
-            std::os::fd::AsFd::as_fd(&socket),
-            std::os::fd::AsFd::as_fd(&pidfd),
-            kind.as_bytes(),
-        )
-        .map_err(Error::sys("send pidfd over the pidfd socket", None))
+        console::send_fd(std::os::fd::AsFd::as_fd(&socket), pidfd, kind.as_bytes())
+            .map_err(Error::sys("send pidfd over the pidfd socket", None))
     }
 }
 
