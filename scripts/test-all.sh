@@ -408,26 +408,38 @@ step_vm_rootless_tests() {
 
 # The library's embedding tests (runtime-lib/tests/embedding.rs, the examples run as programs)
 # again in the cgroup v2 VM, where stats, limits, pause and a caller-given cgroup path are v2's.
-# The test binary and the examples are the debug ones `cargo test` built; the guest has no
-# repository, so the rootfs is given by path. About 15 s.
+# The test binaries and the examples are the debug ones `cargo test` built; the guest has no
+# repository, so the rootfs is given by path. Then runtime-lib/tests/async_example.rs runs the
+# tokio example (examples/tokio_wait.rs: the init's pidfd awaited, then try_wait). About 45 s.
 step_vm_embedding() {
-    local exe adds=() ex
+    local exe asyncexe adds=() ex
     need "$cella" build-cella
-    exe=$(cargo test -p cella --test embedding --no-run --message-format=json 2>/dev/null |
+    exe=$(test_binary embedding)
+    asyncexe=$(test_binary async_example)
+    for ex in capture_stdout exec_into limits_stats run_bundle tokio_wait; do
+        adds+=(--add "$target_dir/debug/examples/$ex:/payload/examples/$ex")
+    done
+    # 2 GiB: the guest's root is a tmpfs, and the two unstripped test binaries (about 65 MB
+    # each) with the examples left the default 1 GiB guest without room for the rootfs.
+    suite '^test result:' limited 10m vm/run.sh --runtime "$cella" --rootfs "$rootfs" --mem 2048 \
+        --add "$exe:/payload/embedding" --add "$asyncexe:/payload/async_example" "${adds[@]}" \
+        --timeout 500 -- sh -c 'export CELLA_EMBED_ROOTFS=/payload/rootfs \
+            CELLA_EXAMPLES_DIR=/payload/examples; /payload/embedding --test-threads 2 &&
+            exec /payload/async_example'
+    require_totals '^[1-9][0-9]* passed, 0 failed' "the embedding tests failed in the VM"
+}
+
+# test_binary NAME: the path of the library's integration test NAME, built (debug) if needed.
+test_binary() {
+    local exe
+    exe=$(cargo test -p cella --test "$1" --no-run --message-format=json 2>/dev/null |
         python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "embedding":
-        print(m["executable"])')
-    [[ -x $exe ]] || { echo "test-all: no embedding test binary" >&2; return 1; }
-    for ex in capture_stdout exec_into limits_stats run_bundle; do
-        adds+=(--add "$target_dir/debug/examples/$ex:/payload/examples/$ex")
-    done
-    suite '^test result:' limited 10m vm/run.sh --runtime "$cella" --rootfs "$rootfs" \
-        --add "$exe:/payload/embedding" "${adds[@]}" --timeout 500 \
-        -- sh -c 'CELLA_EMBED_ROOTFS=/payload/rootfs CELLA_EXAMPLES_DIR=/payload/examples \
-            exec /payload/embedding --test-threads 2'
-    require_totals '^[1-9][0-9]* passed, 0 failed' "the embedding tests failed in the VM"
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == sys.argv[1]:
+        print(m["executable"])' "$1")
+    [[ -x $exe ]] || { echo "test-all: no test binary $1" >&2; return 1; }
+    echo "$exe"
 }
 
 # The production-like guest (vm/README.md, "The Debian guest"): Debian 12 with systemd as PID 1,
