@@ -50,6 +50,7 @@ step_table=(
     "clippy             full,quick  cargo clippy -D warnings"
     "long-functions     full,quick  no function in runtime-lib/src over 80 lines but the allow-listed"
     "doc                full,quick  cargo doc (cella, -D warnings)"
+    "publish            full        the library as crates.io gets it: MSRV check, cargo publish --dry-run, docs as docs.rs builds them"
     "build              full        cargo build --release (the workspace but cella-bin)"
     "build-cella        full        build the shipped cella (scripts/build-release.sh)"
     "rootfs             full,quick  build rootfs"
@@ -239,7 +240,28 @@ step_long_functions() { python3 scripts/long-functions.py; }
 
 # The library's documentation: every public item documented (#![deny(missing_docs)]), every
 # link resolved, as an embedder reads it.
-step_doc() { RUSTDOCFLAGS="-D warnings" limited 10m cargo doc -p cella --no-deps; }
+step_doc() { RUSTDOCFLAGS="-D warnings" limited 10m cargo doc -p cella-runtime --no-deps; }
+
+# Issue [17]: the library (package cella-runtime) as crates.io and docs.rs get it. The declared
+# MSRV (the workspace's rust-version) must check the library with the locked dependencies;
+# `cargo publish --dry-run` packs what runtime-lib/Cargo.toml's `include` lists and builds that
+# package alone against crates.io (--allow-dirty: a developer's uncommitted edits are what is
+# tested; CI's clone is clean anyway); the docs build as docs.rs builds them: nightly rustdoc,
+# `--cfg docsrs`, the one target of [package.metadata.docs.rs], warnings as errors. rustup
+# installs the MSRV toolchain and nightly when missing (minimal profile, about 70 MB each).
+step_publish() {
+    local msrv
+    msrv=$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' Cargo.toml)
+    [[ -n $msrv ]] || { echo "test-all: no rust-version in Cargo.toml" >&2; return 1; }
+    rustup toolchain list | grep -q "^$msrv-" ||
+        limited 10m rustup toolchain install "$msrv" --profile minimal
+    limited 15m cargo "+$msrv" check -p cella-runtime --locked
+    limited 15m cargo publish --dry-run --allow-dirty --locked -p cella-runtime
+    rustup toolchain list | grep -q '^nightly-' ||
+        limited 10m rustup toolchain install nightly --profile minimal
+    RUSTDOCFLAGS="--cfg docsrs -D warnings" limited 10m \
+        cargo +nightly doc -p cella-runtime --no-deps --target x86_64-unknown-linux-gnu
+}
 
 # The release builds of the test tools and benches; cella itself is the next step's.
 step_build() { limited 20m cargo build --release --workspace --exclude cella-bin; }
@@ -292,10 +314,10 @@ step_cross() {
     # The ELF header's e_machine: 183 is EM_AARCH64.
     [[ $(od -An -tu2 -j18 -N2 "$target_dir/$t/debug/cella" | tr -d ' ') == 183 ]] ||
         { echo "test-all: $target_dir/$t/debug/cella is not an aarch64 binary" >&2; return 1; }
-    suite '^test result:' limited 15m cargo test -p cella --lib --target "$t" -- \
+    suite '^test result:' limited 15m cargo test -p cella-runtime --lib --target "$t" -- \
         --skip container::state::tests::stat_fields_after_a_tricky_command_name
     rustup target list --installed | grep -qx "$musl" || limited 5m rustup target add "$musl"
-    limited 10m cargo clippy -p cella -p cella-bin --target "$musl" -- -D warnings
+    limited 10m cargo clippy -p cella-runtime -p cella-bin --target "$musl" -- -D warnings
 }
 
 # The quick tier's conformance run: the debug binaries cargo test built, so no release build
@@ -432,7 +454,7 @@ step_vm_embedding() {
 # test_binary NAME: the path of the library's integration test NAME, built (debug) if needed.
 test_binary() {
     local exe
-    exe=$(cargo test -p cella --test "$1" --no-run --message-format=json 2>/dev/null |
+    exe=$(cargo test -p cella-runtime --test "$1" --no-run --message-format=json 2>/dev/null |
         python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)

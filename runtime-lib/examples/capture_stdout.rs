@@ -2,7 +2,7 @@
 //! captures its stdout from Rust through a pipe.
 //!
 //! ```text
-//! cargo run -p cella --example capture_stdout -- ROOTFS
+//! cargo run -p cella-runtime --example capture_stdout -- ROOTFS
 //! ```
 //! as root, with `ROOTFS` a root filesystem with a shell (e.g. the one
 //! `fixtures/build-rootfs.sh` prints). It prints what the container wrote

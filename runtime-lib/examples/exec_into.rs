@@ -4,7 +4,7 @@
 //! is read back.
 //!
 //! ```text
-//! cargo run -p cella --example exec_into -- ROOTFS
+//! cargo run -p cella-runtime --example exec_into -- ROOTFS
 //! ```
 //! as root, with `ROOTFS` a root filesystem with a shell.
 

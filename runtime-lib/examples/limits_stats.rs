@@ -2,7 +2,7 @@
 //! with `update`, and pauses and resumes it.
 //!
 //! ```text
-//! cargo run -p cella --example limits_stats -- ROOTFS
+//! cargo run -p cella-runtime --example limits_stats -- ROOTFS
 //! ```
 //! as root, with `ROOTFS` a root filesystem with a shell. The container's
 //! cgroup is made under this process's own (`CgroupSetting::Path` with a

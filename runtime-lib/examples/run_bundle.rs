@@ -2,7 +2,7 @@
 //! it and clean up — what `cella run` does, from Rust.
 //!
 //! ```text
-//! cargo run -p cella --example run_bundle -- /path/to/bundle my-container
+//! cargo run -p cella-runtime --example run_bundle -- /path/to/bundle my-container
 //! ```
 //! (as root; the bundle holds `config.json` and its rootfs). Exits with the
 //! container's exit code. The container inherits this program's stdio;

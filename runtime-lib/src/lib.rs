@@ -215,3 +215,8 @@ pub use nix::{sys::signal::Signal, unistd::Pid};
 /// `Process`, `LinuxResources`), re-exported so that an embedder uses the
 /// same version.
 pub use oci_spec;
+
+/// The crate README's example, compiled by `cargo test --doc` so that it stays the API's.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -84,7 +84,7 @@ fn podman_default_profile() {
 }
 
 /// The figures issue [3] tracks: program length, instructions run per
-/// syscall, compile time. `cargo test -p cella podman_figures -- --nocapture`
+/// syscall, compile time. `cargo test -p cella-runtime podman_figures -- --nocapture`
 /// prints them; the bounds catch regressions.
 #[test]
 fn podman_figures() {
