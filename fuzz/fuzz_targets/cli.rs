@@ -11,7 +11,10 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let args: Vec<OsString> = std::iter::once(OsString::from("cella"))
-        .chain(data.split(|b| *b == 0).map(|a| OsString::from_vec(a.to_vec())))
+        .chain(
+            data.split(|b| *b == 0)
+                .map(|a| OsString::from_vec(a.to_vec())),
+        )
         .collect();
     let _ = cella_bin::parse_args(args.iter().cloned());
     assert!(cella_bin::fast_path_agrees(&args), "{args:?}");
