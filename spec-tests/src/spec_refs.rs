@@ -166,6 +166,7 @@ const REFS: &[(&str, &str)] = &[
     ("cgroups.memory_policy", "config-linux.md#memory-policy (added after runtime-spec 1.2.0; paraphrase, the text was not checked): linux.memoryPolicy sets the NUMA memory policy of the container / runtime.md#create: \"If the runtime cannot apply a property as specified in the configuration, it MUST generate an error\""),
     ("mounts.mount_label", "config-linux.md#mount-label: \"mountLabel (string, OPTIONAL) will set the Selinux context for the mounts in the container.\""),
     ("resources.pids_limit", "config-linux.md#pids: \"limit (int64, REQUIRED) - specifies the maximum number of tasks in the cgroup\""),
+    ("resources.pids_limit_zero", "config-linux.md#pids (runtime-spec 1.3): \"limit (int64, OPTIONAL) - specifies the maximum number of tasks in the cgroup, with `-1` indicating no limit (`max`).\" \"Even though it may superficially seem redundant, `0` is a valid limit value for the `pids` cgroup controller from the kernel's perspective and SHOULD be treated as such by runtimes.\" (runc 1.3+ writes 0 as pids.max 1)"),
     ("resources.memory_limit", "config-linux.md#memory: \"limit (int64, OPTIONAL) - sets limit of memory usage\"; \"swap (int64, OPTIONAL) - sets limit of memory+Swap usage\""),
     ("resources.cpu", "config-linux.md#cpu: \"cpu (object, OPTIONAL) represents the cgroup subsystems cpu and cpusets.\" (shares, quota, period, cpus, mems)"),
     ("resources.update", "runc CLI (not in runtime-spec): `update` of linux.resources on a running container"),
