@@ -512,6 +512,7 @@ const USER: HostFacts = HostFacts {
         apparmor: false,
         selinux: false,
     },
+    state_dir: None,
 };
 
 fn rootless_config(uid_maps: Value, gid_maps: Value) -> Value {
