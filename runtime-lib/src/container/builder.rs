@@ -239,7 +239,10 @@ impl<'r> ContainerBuilder<'r> {
     /// container gets `/run/notify`, and its socket is bound before the
     /// start. [`NotifyProxy::forward`] then waits for `READY=` and tells
     /// `host`.
-    pub fn create_and_start_notifying(self, host: &Path) -> Result<(Container, NotifyProxy), Error> {
+    pub fn create_and_start_notifying(
+        self,
+        host: &Path,
+    ) -> Result<(Container, NotifyProxy), Error> {
         let mut c = self.options_with(|o| o.notify_socket = true).create()?;
         let proxy = match NotifyProxy::bind(&c, host) {
             Ok(p) => p,
@@ -262,7 +265,9 @@ impl<'r> ContainerBuilder<'r> {
 fn undo(c: Container, e: Error) -> Error {
     let warnings = match c.delete(true) {
         Ok(w) => w,
-        Err(d) => vec![format!("deleting the container after the failed start: {d}")],
+        Err(d) => vec![format!(
+            "deleting the container after the failed start: {d}"
+        )],
     };
     e.with_warnings(warnings)
 }

@@ -135,10 +135,7 @@ fn create_or_undo(
     // The state is written before anything else is made, and says who is
     // creating: a `create` killed at any later point leaves a container
     // that `state` and `list` show and `delete` removes (cgroup included).
-    let mut st = first_state(&plan, &loaded, id);
-    st.save(&dir)?;
-    stop_point::reached("create:state-saved");
-    make_notify_dir(plan.notify.as_ref())?;
+    let mut st = save_first_state(&plan, &loaded, id, &dir)?;
     make_cgroup(&plan, &mut st, &dir, &mut cleanup)?;
     stop_point::reached("create:cgroup-made");
     let exec_fifo = make_exec_fifo(&dir, &launch)?;
@@ -235,6 +232,21 @@ fn open_joins(plan: &Plan, loaded: &Bundle) -> Result<Launch, Error> {
     )
     .in_file(&loaded.config_path)
     .into())
+}
+
+/// Saves the first state, then makes what lives in the state directory
+/// besides it (sd_notify's directory).
+fn save_first_state(
+    plan: &Plan,
+    loaded: &Bundle,
+    id: &str,
+    dir: &Path,
+) -> Result<StateFile, Error> {
+    let st = first_state(plan, loaded, id);
+    st.save(dir)?;
+    stop_point::reached("create:state-saved");
+    make_notify_dir(plan.notify.as_ref())?;
+    Ok(st)
 }
 
 /// The state as first saved: "creating", by this process, with no init yet.

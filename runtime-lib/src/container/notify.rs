@@ -117,7 +117,12 @@ impl NotifyProxy {
     /// before the exit counts: a service that says READY and exits is
     /// still reported.
     fn wait_for_ready(&self, pidfd: std::os::fd::BorrowedFd<'_>) -> Result<Option<Vec<u8>>, Error> {
-        let socket_path = || self.socket.local_addr().ok().and_then(|a| a.as_pathname().map(Path::to_path_buf));
+        let socket_path = || {
+            self.socket
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(Path::to_path_buf))
+        };
         let mut buf = vec![0u8; 4096];
         loop {
             match self.socket.recv(&mut buf) {
@@ -140,7 +145,12 @@ impl NotifyProxy {
             ];
             match poll(&mut fds, PollTimeout::NONE) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                Err(e) => return Err(Error::sys("poll the notify socket and the init's pidfd", socket_path())(e)),
+                Err(e) => {
+                    return Err(Error::sys(
+                        "poll the notify socket and the init's pidfd",
+                        socket_path(),
+                    )(e))
+                }
             }
             let readable = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
             if !readable(&fds[0]) && readable(&fds[1]) {
@@ -166,8 +176,8 @@ impl NotifyProxy {
     /// has processed what came before.
     fn barrier(&self) -> Result<Vec<String>, Error> {
         let path = || Some(self.host_path.clone());
-        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(Error::sys("pipe2", None))?;
+        let (read, write) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(Error::sys("pipe2", None))?;
         sys::send_with_fd(self.host.as_raw_fd(), b"BARRIER=1", Some(write.as_fd()))
             .map_err(Error::sys("sendmsg BARRIER=1 to NOTIFY_SOCKET", path()))?;
         drop(write);

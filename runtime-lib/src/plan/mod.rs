@@ -356,17 +356,10 @@ fn compile_inner(
     // leaves out (capabilities this runtime cannot grant), then seccomp's.
     let mut warnings = bundle.warnings.clone();
     let mut process = plan_process(spec, opts, host, &namespaces, &mut warnings)?;
-    let notify = match opts.notify_socket {
-        true => {
-            let index = spec.mounts().as_ref().map_or(0, Vec::len);
-            let state_dir = host.state_dir.as_deref();
-            let (notify, op, env) = notify::plan(state_dir, index, &bundle.dir, idmap_host)?;
-            mounts.ops.push(op);
-            process.env.push(env);
-            Some(notify)
-        }
-        false => None,
-    };
+    let notify = opts
+        .notify_socket
+        .then(|| add_notify(spec, bundle, host, idmap_host, &mut mounts, &mut process))
+        .transpose()?;
     let (masked_paths, readonly_paths) = masked_and_readonly(linux)?;
     // Last: what the config asks for is refused before what the host's
     // cgroups do not allow.
@@ -403,6 +396,24 @@ fn compile_inner(
         namespaces,
         net_devices,
     })
+}
+
+/// sd_notify proxying's mount (after the config's, as runc appends it) and
+/// variable (last: it wins over one the config sets).
+fn add_notify(
+    spec: &oci_spec::runtime::Spec,
+    bundle: &Bundle,
+    host: &HostFacts,
+    idmap_host: idmap::IdmapHost,
+    mounts: &mut MountPlan,
+    process: &mut ProcessPlan,
+) -> Result<NotifyPlan, FieldError> {
+    let index = spec.mounts().as_ref().map_or(0, Vec::len);
+    let state_dir = host.state_dir.as_deref();
+    let (notify, op, env) = notify::plan(state_dir, index, &bundle.dir, idmap_host)?;
+    mounts.ops.push(op);
+    process.env.push(env);
+    Ok(notify)
 }
 
 /// `linux.maskedPaths` and `linux.readonlyPaths`, in that order.

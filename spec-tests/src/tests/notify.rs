@@ -31,7 +31,13 @@ pub fn tests() -> Vec<Test> {
     let t = |name, f| Test::new("as_runc", name, f);
     vec![
         t("notify_socket_ready", notify_socket_ready),
-        t("notify_socket_exit_without_ready", notify_socket_exit_without_ready),
+        t(
+            "notify_socket_exit_without_ready",
+            notify_socket_exit_without_ready,
+        ),
+        t("notify_socket_run_detached", notify_socket_run_detached),
+        t("notify_socket_run_foreground", notify_socket_run_foreground),
+        t("notify_socket_unusable", notify_socket_unusable),
     ]
 }
 
@@ -77,9 +83,17 @@ fn helper_config(message: &str, then: &str) -> Result<Value, String> {
     if let Some(loader) = loader {
         // Through the loader: the container has none at the binary's PT_INTERP path.
         let libs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-        command.extend([loader.display().to_string(), "--library-path".into(), libs.join(":")]);
+        command.extend([
+            loader.display().to_string(),
+            "--library-path".into(),
+            libs.join(":"),
+        ]);
     }
-    command.extend([exe.display().to_string(), HELPER_FLAG.into(), message.into()]);
+    command.extend([
+        exe.display().to_string(),
+        HELPER_FLAG.into(),
+        message.into(),
+    ]);
     let script = format!("\"$@\" && {then}");
     let mut args = vec!["sh".to_string(), "-c".into(), script, "sh".into()];
     args.extend(command);
@@ -100,13 +114,18 @@ fn helper_config(message: &str, then: &str) -> Result<Value, String> {
 type Received = Vec<(String, usize)>;
 
 /// Receives on `socket` until a `BARRIER=1` (closing its fds: the barrier's answer) or until
-/// nothing came for `quiet`.
-fn receive(socket: UnixDatagram, quiet: Duration) -> Result<Received, String> {
-    socket
-        .set_read_timeout(Some(quiet))
-        .map_err(|e| format!("set_read_timeout: {e}"))?;
+/// nothing came for `first` (then 3 s once something came: runc 1.1 sends no barrier).
+fn receive(socket: UnixDatagram, first: Duration) -> Result<Received, String> {
     let mut got = Vec::new();
     loop {
+        let quiet = if got.is_empty() {
+            first
+        } else {
+            Duration::from_secs(3)
+        };
+        socket
+            .set_read_timeout(Some(quiet))
+            .map_err(|e| format!("set_read_timeout: {e}"))?;
         let mut buf = vec![0u8; 4096];
         let mut space = nix::cmsg_space!([RawFd; 4]);
         let mut iov = [IoSliceMut::new(&mut buf)];
@@ -129,7 +148,10 @@ fn receive(socket: UnixDatagram, quiet: Duration) -> Result<Received, String> {
         let n = msg.bytes;
         // SAFETY: each fd was just installed in this process by SCM_RIGHTS and nothing else
         // refers to it; it is closed at once (the barrier's answer).
-        let owned: Vec<OwnedFd> = fds.iter().map(|&fd| unsafe { OwnedFd::from_raw_fd(fd) }).collect();
+        let owned: Vec<OwnedFd> = fds
+            .iter()
+            .map(|&fd| unsafe { OwnedFd::from_raw_fd(fd) })
+            .collect();
         let text = String::from_utf8_lossy(&buf[..n]).into_owned();
         let barrier = text == "BARRIER=1";
         got.push((text, owned.len()));
@@ -141,7 +163,10 @@ fn receive(socket: UnixDatagram, quiet: Duration) -> Result<Received, String> {
 }
 
 /// The host's socket at `<bundle>/host-notify.sock`, read in another thread.
-fn listen(c: &Ctn<'_>, quiet: Duration) -> Result<(PathBuf, thread::JoinHandle<Result<Received, String>>), String> {
+fn listen(
+    c: &Ctn<'_>,
+    quiet: Duration,
+) -> Result<(PathBuf, thread::JoinHandle<Result<Received, String>>), String> {
     let path = c.bundle.join("host-notify.sock");
     let socket = UnixDatagram::bind(&path).map_err(|e| format!("bind {}: {e}", path.display()))?;
     Ok((path, thread::spawn(move || receive(socket, quiet))))
@@ -152,7 +177,15 @@ fn with_notify(c: &Ctn<'_>, host: &Path, args: &[&str]) -> Result<Output, String
     let mut cmd = c.ctx.runtime_cmd(args);
     cmd.env("NOTIFY_SOCKET", host);
     let out = c.ctx.exec(cmd, None)?;
-    ensure_eq(out.code, 0, &format!("`{}` with NOTIFY_SOCKET ({})", args.join(" "), out.describe()))?;
+    ensure_eq(
+        out.code,
+        0,
+        &format!(
+            "`{}` with NOTIFY_SOCKET ({})",
+            args.join(" "),
+            out.describe()
+        ),
+    )?;
     Ok(out)
 }
 
@@ -172,11 +205,17 @@ fn notify_socket_ready(ctx: &Ctx) -> TestResult {
         (format!("MAINPID={pid}\n"), 0),
         ("BARRIER=1".to_string(), 1),
     ];
-    ensure_eq(got, want, "what the host's NOTIFY_SOCKET received (text, fds)")?;
+    ensure_eq(
+        got,
+        want,
+        "what the host's NOTIFY_SOCKET received (text, fds)",
+    )?;
     let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
         .map_err(|e| format!("mountinfo of the init: {e}"))?;
     let m = mount_at(&mountinfo, "/run/notify")?;
-    ensure(m.has_opt("ro"), || format!("/run/notify is not read-only: {}", m.line))?;
+    ensure(m.has_opt("ro"), || {
+        format!("/run/notify is not read-only: {}", m.line)
+    })?;
     let environ = std::fs::read(format!("/proc/{pid}/environ"))
         .map_err(|e| format!("environ of the init: {e}"))?;
     let has = environ
@@ -202,4 +241,86 @@ fn notify_socket_exit_without_ready(ctx: &Ctx) -> TestResult {
     let got = got.join().map_err(|_| "the receiving thread panicked")??;
     ensure_eq(got, Vec::new(), "what the host's NOTIFY_SOCKET received")?;
     c.wait_status("stopped")
+}
+
+/// `run -d` with `NOTIFY_SOCKET`: the same wait and messages as `start`, `MAINPID` the init's.
+fn notify_socket_run_detached(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&helper_config("READY=1", "exec sleep 1000")?)?;
+    let (host, got) = listen(&c, Duration::from_secs(20))?;
+    with_notify(
+        &c,
+        &host,
+        &["run", "-d", "--bundle", &c.bundle_str(), &c.id],
+    )?;
+    let pid = c.pid()?;
+    c.ctx.track_pid(pid);
+    let got = got.join().map_err(|_| "the receiving thread panicked")??;
+    let want = vec![
+        ("READY=1\n".to_string(), 0),
+        (format!("MAINPID={pid}\n"), 0),
+        ("BARRIER=1".to_string(), 1),
+    ];
+    ensure_eq(
+        got,
+        want,
+        "what the host's NOTIFY_SOCKET received (text, fds)",
+    )?;
+    ensure_eq(c.status()?.as_str(), "running", "the status after run -d")
+}
+
+/// A `NOTIFY_SOCKET` nothing listens on fails `start`, naming the path.
+fn notify_socket_unusable(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&helper_config("READY=1", "exec sleep 1000")?)?;
+    let host = c.bundle.join("nobody-listens.sock");
+    with_notify(&c, &host, &["create", "--bundle", &c.bundle_str(), &c.id])?;
+    c.ctx.track_pid(c.pid()?);
+    let mut cmd = c.ctx.runtime_cmd(&["start", &c.id]);
+    cmd.env("NOTIFY_SOCKET", &host);
+    let out = c.ctx.exec(cmd, None)?;
+    ensure(out.code != 0, || {
+        format!(
+            "start with an unusable NOTIFY_SOCKET succeeded: {}",
+            out.describe()
+        )
+    })?;
+    let path = host.display().to_string();
+    ensure(!ctx.check_messages || out.stderr.contains(&path), || {
+        format!("the error does not name {path}: {}", out.describe())
+    })
+}
+
+/// A foreground `run` with `NOTIFY_SOCKET` passes READY= on with its own pid as `MAINPID` (as
+/// runc: the runtime lives as long as the container and exits with its status), then waits for
+/// the container as usual.
+fn notify_socket_run_foreground(ctx: &Ctx) -> TestResult {
+    let c = Ctn::new(ctx, "")?;
+    c.write_config(&helper_config("READY=1", "exit 7")?)?;
+    let (host, got) = listen(&c, Duration::from_secs(20))?;
+    let mut cmd = c
+        .ctx
+        .runtime_cmd(&["run", "--bundle", &c.bundle_str(), &c.id]);
+    cmd.env("NOTIFY_SOCKET", &host);
+    let out = c.ctx.exec(cmd, None)?;
+    ensure_eq(
+        out.code,
+        7,
+        &format!("the foreground run's exit code ({})", out.describe()),
+    )?;
+    let got = got.join().map_err(|_| "the receiving thread panicked")??;
+    let texts: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
+    let main_pid = texts
+        .get(1)
+        .and_then(|t| t.strip_prefix("MAINPID="))
+        .and_then(|t| t.trim_end().parse::<i32>().ok());
+    ensure(
+        texts.first() == Some(&"READY=1\n") && main_pid.is_some_and(|p| p > 0),
+        || format!("want READY=1 then MAINPID=<pid>, got {got:?}"),
+    )?;
+    ensure_eq(
+        got.get(2).cloned(),
+        Some(("BARRIER=1".to_string(), 1)),
+        "the third message (text, fds)",
+    )
 }
