@@ -205,7 +205,7 @@ impl<'r> ContainerBuilder<'r> {
         // As `create` counts them: the fds given become `preserve_fds`.
         let mut options = self.options;
         create::check_io(&self.io, &mut options, create::has_terminal(&bundle))?;
-        let state_dir = self.runtime.root().join(&self.id);
+        let state_dir = create::state_dir(self.runtime.root(), &self.id)?;
         create::plan_loaded(&bundle, &self.id, &options, Some(state_dir))
     }
 

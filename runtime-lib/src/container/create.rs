@@ -203,7 +203,7 @@ fn plan_create(
     super::id::validate_id(id)?;
     let mut opts = opts.clone();
     check_io(io, &mut opts, has_terminal(loaded))?;
-    let facts = super::facts::gather(loaded, id, &opts, Some(root.join(id)))?;
+    let facts = super::facts::gather(loaded, id, &opts, Some(state_dir(root, id)?))?;
     match plan::compile(loaded, id, &opts, &facts) {
         // A taken id is that error (as in runc, which checks it before the
         // cgroup), even when it is its own container that is in the cgroup.
@@ -212,6 +212,14 @@ fn plan_create(
         }
         planned => planned,
     }
+}
+
+/// The container's state directory, absolute: the plan's bind source of
+/// sd_notify's directory must not be read relative to the bundle (a
+/// relative `--root`).
+pub(super) fn state_dir(root: &Path, id: &str) -> Result<PathBuf, Error> {
+    let dir = root.join(id);
+    std::path::absolute(&dir).map_err(Error::io("make absolute", dir))
 }
 
 /// Opens the namespaces the container joins by path, for its launch. A
