@@ -69,13 +69,8 @@ impl NotifyProxy {
             )));
         }
         let path = dir.join(SOCKET);
-        // One left by a start that failed after binding it.
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::io("remove", &path)(e))
-            }
-            _ => {}
-        }
+        // No stale socket is removed first: a second `start` racing this one
+        // fails here (EADDRINUSE, as runc's) instead of taking the socket.
         let socket = UnixDatagram::bind(&path).map_err(Error::io("bind", &path))?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777))
             .map_err(Error::io("chmod", &path))?;
