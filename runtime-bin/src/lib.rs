@@ -8,6 +8,9 @@ mod commands;
 mod failure;
 mod fastparse;
 mod log;
+// Written for x86_64 (its entry code and raw syscalls); other builds
+// re-execute from `main` (`sealed`).
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod prestart;
 mod sealed;
 

@@ -68,10 +68,6 @@ const AT_EXECFN: usize = 31;
 /// `sp` is the stack pointer the kernel gave the program's entry point,
 /// untouched: the argument count, the arguments, a null, the environment,
 /// a null, then the auxiliary vector (System V ABI, x86_64 supplement).
-#[cfg_attr(
-    not(all(target_arch = "x86_64", target_os = "linux")),
-    allow(dead_code)
-)]
 unsafe extern "C" fn prestart(sp: *const usize) {
     // SAFETY: the caller gives the kernel's initial stack (see above): a
     // count, then that many argument pointers and a null, then environment

@@ -346,6 +346,11 @@ pub struct SystemdUnit {
     /// a `systemctl daemon-reload` re-applies them rather than resetting
     /// the files they are also written to.
     pub resources: Vec<UnitProperty>,
+    /// The limits that count the runtime's own processes (`TasksMax`), set
+    /// once the init is forked and stage 1 is gone: see
+    /// `CgroupPlan::after_init`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_init: Vec<UnitProperty>,
 }
 
 /// A user's systemd manager (`user@UID.service`), as a rootless runtime

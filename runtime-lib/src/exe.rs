@@ -78,6 +78,8 @@ fn seal(copy: &File) -> nix::Result<()> {
         match fcntl(copy.as_fd(), FcntlArg::F_ADD_SEALS(seals())) {
             Err(Errno::EBUSY) if tries < 100 => {
                 tries += 1;
+                // Why a sleep: a retry, not a wait for an event; the page
+                // references go without any notification to wait on.
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
             r => return r.map(drop),

@@ -50,10 +50,12 @@
 //!   and where its cgroup goes ([`plan::CgroupSetting`]: the config's path,
 //!   a path the caller gives, or no cgroup at all).
 //! - [`container::Container`]: `start`, `wait`/`try_wait` (the exit
-//!   status), `kill`, `delete`, `exec` (a process in the container, from a
-//!   `process.json` or [`container::ProcessOverrides`]), `pause`/`resume`,
-//!   `update` (new `linux.resources`), `stats`, `events`, `processes`,
-//!   `oci_state`.
+//!   status), `pidfd` (to await the exit in an event loop), `kill`,
+//!   `delete`, `exec` (a process in the container, from a `process.json`
+//!   or [`container::ProcessOverrides`], returning an
+//!   [`container::ExecProcess`], which is `AsFd` on its pidfd),
+//!   `pause`/`resume`, `update` (new `linux.resources`), `stats`,
+//!   `events`, `processes`, `oci_state`.
 //! - [`Error`] is one enum to match on: [`Error::NotFound`],
 //!   [`Error::AlreadyExists`], [`Error::WrongState`], [`Error::InvalidConfig`]
 //!   (naming the file and the JSON field), [`Error::Unsupported`] (what this
@@ -98,11 +100,37 @@
 //! does its work before it returns. The library starts no threads and no
 //! async runtime; its calls block the calling thread (`wait` until the
 //! process exits, `create` until the init is ready, `events` until the
-//! callback says stop), so an async program calls them from a blocking
-//! task. Signals are not touched, except by the helpers for a foreground
-//! command line ([`container::block_forwarded_signals`],
+//! callback says stop). Signals are not touched, except by the helpers for
+//! a foreground command line ([`container::block_forwarded_signals`],
 //! [`container::Container::wait_forwarding_signals`]), which the `cella`
 //! binary uses.
+//!
+//! # From an async program
+//!
+//! The long wait, for a process to exit, need not block a thread: both
+//! handles give a pidfd (`pidfd_open(2)`) of their process, which becomes
+//! readable when it exits. An event loop registers it (tokio's `AsyncFd`,
+//! async-io's `Async`), awaits readability, then calls `try_wait`, which
+//! has the status at once:
+//!
+//! - [`container::ExecProcess`] implements [`std::os::fd::AsFd`]: its
+//!   pidfd is opened when `exec` forks it, so it always has one.
+//! - [`container::Container::pidfd`] returns a `Result`: a container made
+//!   by this process has one from `create` on, but one loaded from the
+//!   state directory opens it on first use and has none once its init is
+//!   gone ([`Error::WrongState`]; nothing is left to wait for).
+//!
+//! Either pidfd refers to the process the handle was made for, never to
+//! one that reused its pid: it is opened while the process is this
+//! program's unreaped child (`create`, `exec`), or, for a loaded
+//! container, checked against the start time the state recorded after it
+//! was opened. The fd belongs to the handle: register a borrow of it and
+//! drop the registration before calling `try_wait` (which takes `&mut`),
+//! or [`std::os::fd::BorrowedFd::try_clone_to_owned`] it.
+//! `runtime-lib/examples/tokio_wait.rs` is a complete program. The other
+//! calls (`create`, `start`, `exec`, `delete`) block for the short while
+//! they take, forking and waiting for the new process to be ready; a busy
+//! async program makes them from a blocking task.
 //!
 //! # Fork safety (multi-threaded callers)
 //!
@@ -171,6 +199,7 @@ mod mountinfo;
 mod netlink;
 mod path_json;
 pub mod plan;
+mod ready;
 pub mod rootless;
 pub mod seccomp;
 pub mod spec;

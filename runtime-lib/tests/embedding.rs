@@ -623,3 +623,123 @@ fn builder_plan_counts_given_fds() {
     assert!(!dir.join("state").exists(), "planning made the state root");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Whether `fd` (a pidfd) is readable within `ms`: its process exited.
+fn readable(fd: std::os::fd::BorrowedFd<'_>, ms: u16) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags};
+    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+    poll(&mut fds, ms).unwrap() == 1
+}
+
+/// The init's pidfd: not readable while it runs (for the creating handle
+/// and a loaded one), readable once it exited, when `try_wait` has its
+/// status; a loaded handle has none once the init was reaped.
+#[test]
+fn init_pidfd_readable_at_exit() {
+    let Some(s) = Scratch::new("pidfd") else {
+        return;
+    };
+    let rt = s.runtime();
+    let id = s.id("pidfd");
+    let (stdin, mut input) = Stdio::input_pipe().unwrap();
+    let mut c = rt
+        .builder_from_spec(&id, s.spec(&["sh", "-c", "read x; exit 5"]))
+        .stdin(stdin)
+        .create()
+        .unwrap();
+    assert!(!readable(c.pidfd().unwrap(), 0), "created: readable");
+    c.start().unwrap();
+    let loaded = rt.load(&id).unwrap();
+    assert!(!readable(c.pidfd().unwrap(), 300), "running: readable");
+    assert!(!readable(loaded.pidfd().unwrap(), 0), "loaded: readable");
+    assert_eq!(c.try_wait().unwrap(), None);
+    input.write_all(b"go\n").unwrap();
+    assert!(readable(c.pidfd().unwrap(), 10_000), "no exit in 10 s");
+    assert!(readable(loaded.pidfd().unwrap(), 0));
+    // Exited, not reaped yet: a handle loaded now still gets one.
+    assert!(readable(rt.load(&id).unwrap().pidfd().unwrap(), 0));
+    assert_eq!(c.try_wait().unwrap().and_then(|s| s.code()), Some(5));
+    // The handle keeps its pidfd; a new one finds no process to open.
+    assert!(readable(c.pidfd().unwrap(), 0));
+    assert!(matches!(
+        rt.load(&id).unwrap().pidfd(),
+        Err(Error::WrongState {
+            op: "open a pidfd of",
+            status: Status::Stopped,
+            ..
+        })
+    ));
+    c.delete(false).unwrap();
+    s.assert_gone(&id);
+}
+
+/// An exec'd process's pidfd (`AsFd`): readable once it exited, when
+/// `try_wait` has its status; the container's init is not affected.
+#[test]
+fn exec_pidfd_readable_at_exit() {
+    use std::os::fd::AsFd;
+    let Some(s) = Scratch::new("exec-pidfd") else {
+        return;
+    };
+    let rt = s.runtime();
+    let id = s.id("exec-pidfd");
+    let mut c = rt
+        .builder_from_spec(&id, s.spec(&["sleep", "60"]))
+        .create()
+        .unwrap();
+    c.start().unwrap();
+    let (stdin, mut input) = Stdio::input_pipe().unwrap();
+    let mut opts = ExecOptions::new(c.process_with(&ProcessOverrides {
+        args: vec!["sh".into(), "-c".into(), "read x; exit 6".into()],
+        ..Default::default()
+    }));
+    opts.io.stdin = stdin;
+    let mut e = c.exec(opts).unwrap();
+    assert!(!readable(e.as_fd(), 300), "running: readable");
+    assert_eq!(e.try_wait().unwrap(), None);
+    input.write_all(b"go\n").unwrap();
+    assert!(readable(e.as_fd(), 10_000), "no exit in 10 s");
+    assert_eq!(e.try_wait().unwrap().and_then(|s| s.code()), Some(6));
+    assert!(!readable(c.pidfd().unwrap(), 0), "the init's is readable");
+    c.kill(Signal::SIGKILL, false).unwrap();
+    assert!(readable(c.pidfd().unwrap(), 10_000));
+    assert_eq!(c.try_wait().unwrap().and_then(|s| s.signal()), Some(9));
+    c.delete(false).unwrap();
+    s.assert_gone(&id);
+}
+
+/// `events` ends when the init exits, woken by its pidfd: with an interval
+/// of an hour, nothing else would end the wait for the next stats. It runs
+/// on a loaded handle (as `cella events` does), in a thread of its own that
+/// a failing test leaves behind rather than waiting an hour for it.
+#[test]
+fn events_end_when_the_init_exits() {
+    let Some(s) = Scratch::new("events") else {
+        return;
+    };
+    let rt = s.runtime();
+    let id = s.id("events");
+    let mut c = rt
+        .builder_from_spec(&id, s.spec(&["sleep", "60"]))
+        .create()
+        .unwrap();
+    c.start().unwrap();
+    let (done, ended) = std::sync::mpsc::channel();
+    let (seen, first) = std::sync::mpsc::channel();
+    let loaded = rt.load(&id).unwrap();
+    std::thread::spawn(move || {
+        let r = loaded.events(std::time::Duration::from_secs(3600), |e| {
+            let _ = seen.send(e.kind);
+            true
+        });
+        let _ = done.send(r.map_err(|e| cella::error::Chain(&e).to_string()));
+    });
+    let timeout = std::time::Duration::from_secs(10);
+    assert_eq!(first.recv_timeout(timeout), Ok("stats"));
+    c.kill(Signal::SIGKILL, false).unwrap();
+    let r = ended.recv_timeout(timeout);
+    assert_eq!(r, Ok(Ok(())), "events did not end within 10 s of the exit");
+    assert_eq!(c.wait().unwrap().signal(), Some(9));
+    c.delete(false).unwrap();
+    s.assert_gone(&id);
+}

@@ -161,8 +161,10 @@ fn resources(a: &Args) -> Result<LinuxResources, cella::Error> {
     if let Some(w) = a.blkio_weight {
         set(&mut map, "blockIO", "weight", json!(w));
     }
-    serde_json::from_value(Value::Object(map))
-        .map_err(|e| cella::Error::Usage(format!("resources: {e}")))
+    // An explicit 0 (a flag or the document) is runtime-spec 1.3's limit 0, as in a config.
+    let mut doc = Value::Object(map);
+    cella::spec::pids_limit_zero_as_one(&mut doc);
+    serde_json::from_value(doc).map_err(|e| cella::Error::Usage(format!("resources: {e}")))
 }
 
 pub fn run(rt: &Runtime, a: Args) -> Result<u8, crate::Failure> {

@@ -445,6 +445,10 @@ pub(crate) fn remount_bind(path: &str, bits: u64, what: &str) -> Result<()> {
     }
 }
 
+/// statfs's `ST_RELATIME` (Linux's include/linux/statfs.h), which nix names
+/// only for glibc.
+const ST_RELATIME: FsFlags = FsFlags::from_bits_retain(0x1000);
+
 fn locked_flags(f: FsFlags) -> MsFlags {
     let mut m = MsFlags::empty();
     for (fs, ms) in [
@@ -454,7 +458,7 @@ fn locked_flags(f: FsFlags) -> MsFlags {
         (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
         (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
         (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+        (ST_RELATIME, MsFlags::MS_RELATIME),
     ] {
         if f.contains(fs) {
             m |= ms;

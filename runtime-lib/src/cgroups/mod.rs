@@ -501,6 +501,11 @@ fn remove_tree(
             Err(e)
                 if e.raw_os_error() == Some(libc::EBUSY) && std::time::Instant::now() < until =>
             {
+                // Why a sleep: a retry of rmdir, not a wait for one event.
+                // The EBUSY comes from processes killed just before that
+                // are still exiting; v1 has nothing that notifies their
+                // going, and this loop serves both versions (on v2 a wait
+                // for "populated 0" in cgroup.events could replace it).
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
             Err(e) => {

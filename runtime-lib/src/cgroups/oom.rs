@@ -2,7 +2,7 @@
 //! `cgroup.event_control` on `memory.oom_control`; v2 by watching
 //! `memory.events` with inotify and counting `oom_kill`.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -104,31 +104,61 @@ impl OomWatcher {
     /// Waits up to `timeout_ms` (-1: forever); returns how many OOM kills
     /// happened since the last call.
     pub fn wait(&mut self, timeout_ms: i32) -> u64 {
+        self.wait_or_exit(timeout_ms, None).0
+    }
+
+    /// Like [`OomWatcher::wait`], also ending the wait when the process of
+    /// `exit` (a pidfd) exits; returns the OOM kills and whether it did.
+    pub(crate) fn wait_or_exit(
+        &mut self,
+        timeout_ms: i32,
+        exit: Option<BorrowedFd<'_>>,
+    ) -> (u64, bool) {
         let timeout = PollTimeout::try_from(timeout_ms).unwrap_or(PollTimeout::NONE);
+        let watched = match &self.kind {
+            Kind::None => None,
+            Kind::V1 { efd, .. } => Some(efd.as_fd()),
+            Kind::V2 { inotify, .. } => Some(inotify.as_fd()),
+        };
+        let mut fds: Vec<PollFd<'_>> = watched
+            .into_iter()
+            .chain(exit)
+            .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
+            .collect();
+        if fds.is_empty() {
+            // Why a sleep: nothing to watch (no memory controller, no
+            // pidfd), and the caller asked for this pause between its looks.
+            if timeout_ms >= 0 {
+                std::thread::sleep(std::time::Duration::from_millis(timeout_ms as u64));
+            }
+            return (0, false);
+        }
+        let _ = poll(&mut fds, timeout);
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        let exited = exit.is_some() && ready.last() == Some(&true);
+        let oom_ready = watched.is_some() && ready.first() == Some(&true);
+        (self.count(oom_ready), exited)
+    }
+
+    /// The OOM kills since the last count; `ready`: whether the poll said
+    /// the watched fd has news (a v1 eventfd's read would block otherwise).
+    fn count(&mut self, ready: bool) -> u64 {
         match &mut self.kind {
-            Kind::None => {
-                if timeout_ms >= 0 {
-                    std::thread::sleep(std::time::Duration::from_millis(timeout_ms as u64));
-                }
-                0
-            }
-            Kind::V1 { efd, .. } => {
-                let mut fds = [PollFd::new(efd.as_fd(), PollFlags::POLLIN)];
-                match poll(&mut fds, timeout) {
-                    Ok(n) if n > 0 => efd.read().unwrap_or(0),
-                    _ => 0,
-                }
-            }
+            Kind::None => 0,
+            Kind::V1 { efd, .. } => match ready {
+                true => efd.read().unwrap_or(0),
+                false => 0,
+            },
             Kind::V2 {
                 inotify,
                 events,
                 seen,
             } => {
-                let mut fds = [PollFd::new(inotify.as_fd(), PollFlags::POLLIN)];
-                if let Ok(n) = poll(&mut fds, timeout) {
-                    if n > 0 {
-                        let _ = inotify.read_events();
-                    }
+                if ready {
+                    let _ = inotify.read_events();
                 }
                 let now = oom_kills(events);
                 let new = now.saturating_sub(*seen);

@@ -329,6 +329,11 @@ pub fn wait_until_in(
                 source: DbusError::Timeout(format!("pid {pid} in {unit}"), MOVE_TIMEOUT),
             });
         }
+        // Why a sleep: nothing notifies a process's move into a cgroup
+        // that is already populated (an exec into a running unit; v2's
+        // cgroup.events changes only with the first process, v1 has none),
+        // and the job's JobRemoved signal may come before the move (see
+        // the callers).
         std::thread::sleep(Duration::from_millis(5));
     }
     Ok(())

@@ -108,6 +108,9 @@ pub(super) fn set_frozen(dirs: &[(String, PathBuf)], frozen: bool) -> Result<(),
         if now.trim() == want {
             return Ok(());
         }
+        // Why a sleep: v1's freezer.state has no notification (no
+        // cgroup.events, no eventfd), and this is a retry that writes again
+        // as much as a wait.
         std::thread::sleep(Duration::from_millis(1));
     }
     Err(CgroupError::Io {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::errno::Errno;
+use nix::poll::PollFlags;
 
 use super::{devices_bpf, io_err, CgroupError};
 use crate::cgroup_types::DeviceRule;
@@ -132,25 +133,107 @@ fn load_device_program(code: &[u8]) -> Result<OwnedFd, (Errno, String)> {
     }
 }
 
+/// How long a freeze or thaw may take to be complete.
+const FREEZE_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub(super) fn set_frozen(dir: &Path, frozen: bool) -> Result<(), CgroupError> {
     let file = dir.join("cgroup.freeze");
-    std::fs::write(&file, if frozen { "1" } else { "0" }).map_err(io_err("write", &file))?;
     let events = dir.join("cgroup.events");
+    // Opened before the write: a cgroup whose events cannot be watched is
+    // left as it was.
+    let watch = std::fs::File::open(&events).map_err(io_err("open", &events))?;
+    std::fs::write(&file, if frozen { "1" } else { "0" }).map_err(io_err("write", &file))?;
     let want = if frozen { "frozen 1" } else { "frozen 0" };
-    for _ in 0..1000 {
-        let text = std::fs::read_to_string(&events).map_err(io_err("read", &events))?;
-        if text.lines().any(|l| l.trim() == want) {
+    let deadline = std::time::Instant::now() + FREEZE_TIMEOUT;
+    loop {
+        if read_from_start(&watch)
+            .map_err(io_err("read", &events))?
+            .lines()
+            .any(|l| l.trim() == want)
+        {
             return Ok(());
         }
-        std::thread::sleep(Duration::from_millis(1));
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        // The kernel signals a change of `cgroup.events` since this fd's
+        // last read with POLLPRI (kernfs_notify), so the wait ends when the
+        // freeze completes.
+        let changed =
+            crate::ready::wait_for(watch.as_fd(), PollFlags::POLLPRI, left).map_err(|e| {
+                CgroupError::Io {
+                    op: "poll",
+                    path: events.clone(),
+                    source: e.into(),
+                }
+            })?;
+        if !changed {
+            return Err(CgroupError::Io {
+                op: "freeze",
+                path: file,
+                source: std::io::Error::from_raw_os_error(libc::ETIMEDOUT),
+            });
+        }
     }
-    Err(CgroupError::Io {
-        op: "freeze",
-        path: file,
-        source: std::io::Error::from_raw_os_error(libc::ETIMEDOUT),
-    })
+}
+
+/// The whole of a kernfs file, read through `file` from offset 0 (which
+/// also marks its current content as seen, for the next POLLPRI).
+fn read_from_start(file: &std::fs::File) -> std::io::Result<String> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; 4096];
+    let n = file.read_at(&mut buf, 0)?;
+    buf.truncate(n);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 pub(super) fn is_frozen(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `set_frozen`'s wait relies on, on the real kernel (root only,
+    /// in a cgroup of its own under the host's cgroup2 mount): a change of
+    /// `cgroup.events` after our last read wakes a POLLPRI wait, and none
+    /// times out. A freeze is usually complete when its write returns, so
+    /// the change used is the cgroup becoming populated and empty again.
+    #[test]
+    fn a_change_of_cgroup_events_wakes_the_wait() {
+        let host = crate::cgroups::HostCgroups::detect().ok();
+        let Some(unified) = host.and_then(|h| h.unified) else {
+            eprintln!("SKIPPED a_change_of_cgroup_events_wakes_the_wait: no cgroup2 mount");
+            return;
+        };
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIPPED a_change_of_cgroup_events_wakes_the_wait: needs root");
+            return;
+        }
+        let dir = unified.join(format!("cella-events-test-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        let watch = std::fs::File::open(dir.join("cgroup.events")).unwrap();
+        let wait = |ms| {
+            crate::ready::wait_for(watch.as_fd(), PollFlags::POLLPRI, Duration::from_millis(ms))
+                .unwrap()
+        };
+        let before = read_from_start(&watch).unwrap();
+        let quiet = wait(50);
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let moved = std::fs::write(dir.join("cgroup.procs"), child.id().to_string());
+        let woke = wait(5000);
+        let populated = read_from_start(&watch).unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        let woke_again = wait(5000);
+        let emptied = read_from_start(&watch).unwrap();
+        std::fs::remove_dir(&dir).unwrap();
+        moved.unwrap();
+        assert!(before.contains("populated 0"), "{before}");
+        assert!(!quiet, "woke without a change");
+        assert!(woke && populated.contains("populated 1"), "{populated}");
+        assert!(woke_again && emptied.contains("populated 0"), "{emptied}");
+    }
 }

@@ -110,6 +110,11 @@ impl Container {
         mut emit: impl FnMut(&Event) -> bool,
     ) -> Result<(), Error> {
         let mut oom = OomWatcher::new(self.own_cgroup("watch events of")?)?;
+        // The init's exit wakes the wait. Without a pidfd (the init is
+        // gone: the first look at the status ends the stream) or once it
+        // woke (the status may lag a moment behind it), the status is
+        // looked at every 100 ms.
+        let mut exit = self.pidfd().ok();
         let mut next = std::time::Instant::now();
         loop {
             if self.status() == Status::Stopped {
@@ -122,10 +127,16 @@ impl Container {
                 }
                 next = now + interval;
             }
-            // Wake at least every 100 ms to notice the container stopping.
-            let wait =
-                (next - std::time::Instant::now()).min(std::time::Duration::from_millis(100));
-            for _ in 0..oom.wait(wait.as_millis() as i32) {
+            let mut wait = next.saturating_duration_since(std::time::Instant::now());
+            if exit.is_none() {
+                wait = wait.min(std::time::Duration::from_millis(100));
+            }
+            let ms = i32::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
+            let (kills, exited) = oom.wait_or_exit(ms, exit);
+            if exited {
+                exit = None;
+            }
+            for _ in 0..kills {
                 let event = Event {
                     kind: "oom",
                     id: self.state.id.clone(),

@@ -1,18 +1,20 @@
 //! `create`: from a bundle to a container waiting for `start`.
 
 use std::cell::RefCell;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 
 use super::cleanup::{Cleanup, Poststop};
-use super::launch::{Launch, PidfdSocket};
+use super::launch::{Launch, PidfdSocket, Started};
 use super::state::{self, DirLock, StateFile, EXEC_FIFO};
 use super::{time, Container, Io};
 use crate::apply::init::InitContext;
 use crate::apply::namespaces;
+use crate::cgroups::systemd::Manager;
 use crate::cgroups::{ContainerCgroup, Ownership};
 use crate::error::{Error, FieldError};
 use crate::hooks::{self, DefaultEnv, HookState};
@@ -157,17 +159,13 @@ fn create_or_undo(
     let cgroup = plan.cgroup.placement.cgroup();
     let started = launch.fork(io, cgroup, &mut cleanup, &init)?;
     stop_point::reached("create:forked");
-    match &plan.cgroup.systemd {
-        Some(unit) => started.place_by_systemd(unit, &mut cleanup, |cg| apply_limits(&plan, cg))?,
-        None => started.place_in_cgroup()?,
-    }
+    let manager = place(&started, &plan, &mut cleanup)?;
     stop_point::reached("create:in-cgroup");
     if plan.namespaces.creates(NamespaceKind::User) {
         started.map_ids(&plan.namespaces)?;
     }
-    let init_pid = started.wait_for_pid(&mut cleanup)?;
-    record_init(&mut st, &dir, init_pid)?;
-    pidfd_socket.send(init_pid, "standard")?;
+    let (init_pid, pidfd) = init_forked(&started, &mut cleanup, &mut st, &dir, pidfd_socket)?;
+    apply_after_init(&plan, manager)?;
     stop_point::reached("create:init-forked");
     // Before any hook runs (runc's order): they see the devices inside.
     super::net_devices::move_all(&plan.net_devices, init_pid, cleanup.net_devices())?;
@@ -189,7 +187,25 @@ fn create_or_undo(
         notes: plan.cgroup.placement.notes,
         is_parent: true,
         exit_status: None,
+        pidfd: OnceLock::from(pidfd),
     })
+}
+
+/// The init's pid, once stage 1 forked it, and a pidfd of it opened then,
+/// while the init is our unreaped child (so the pid is surely its);
+/// recorded in the state and sent to the `--pidfd-socket`.
+fn init_forked(
+    started: &Started,
+    cleanup: &mut Cleanup<'_>,
+    st: &mut StateFile,
+    dir: &Path,
+    socket: PidfdSocket,
+) -> Result<(Pid, OwnedFd), Error> {
+    let pid = started.wait_for_pid(cleanup)?;
+    let pidfd = super::pidfd::of_child(pid)?;
+    record_init(st, dir, pid)?;
+    socket.send(pidfd.as_fd(), "standard")?;
+    Ok((pid, pidfd))
 }
 
 /// Checks the id and the [`Io`], and plans the bundle for this host.
@@ -346,6 +362,36 @@ fn make_notify_dir(notify: Option<&plan::NotifyPlan>) -> Result<(), Error> {
     // The umask may have taken bits of it.
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
         .map_err(Error::io("chmod", dir))
+}
+
+/// Puts stage 1 in the container's cgroup (by systemd: the unit is started
+/// with it, and its manager's connection kept for [`apply_after_init`]).
+fn place(
+    started: &Started,
+    plan: &Plan,
+    cleanup: &mut Cleanup<'_>,
+) -> Result<Option<Manager>, Error> {
+    match &plan.cgroup.systemd {
+        Some(unit) => started
+            .place_by_systemd(unit, cleanup, |cg| apply_limits(plan, cg))
+            .map(Some),
+        None => started.place_in_cgroup().map(|()| None),
+    }
+}
+
+/// Writes the limits that count the runtime's own processes, now that the
+/// init is the only one (`CgroupPlan::after_init`): systemd's properties
+/// first, as `update` does, then the files.
+fn apply_after_init(plan: &Plan, manager: Option<Manager>) -> Result<(), Error> {
+    let Some(cgroup) = plan.cgroup.placement.cgroup() else {
+        return Ok(());
+    };
+    if let (Some(mut manager), Some(unit)) = (manager, &plan.cgroup.systemd) {
+        if !unit.after_init.is_empty() {
+            manager.set_properties(&unit.name, &unit.after_init)?;
+        }
+    }
+    Ok(cgroup.apply_writes(&plan.cgroup.after_init)?)
 }
 
 /// The exec FIFO, opened read-write for the init to block on until `start`.

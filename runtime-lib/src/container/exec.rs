@@ -1,6 +1,6 @@
 //! `exec`: a new process in a running container's namespaces and cgroup.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -75,6 +75,21 @@ pub struct ExecProcess {
     terminal: Option<OwnedFd>,
     /// Its exit status, once reaped.
     exit_status: Option<ExitStatus>,
+    /// A pidfd of it, opened while it was our unreaped child.
+    pidfd: OwnedFd,
+}
+
+/// The process's pidfd, opened when it was started (so it is this process,
+/// whatever became of its pid): it becomes readable when the process exits,
+/// and [`ExecProcess::try_wait`] then returns its status at once. An event
+/// loop waits on it instead of blocking a thread in [`ExecProcess::wait`]
+/// (tokio: an `AsyncFd` of `process.as_fd()`, awaited for readability, as
+/// in `runtime-lib/examples/tokio_wait.rs`). It stays open, and valid, as long
+/// as the handle: after the exit too.
+impl AsFd for ExecProcess {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.pidfd.as_fd()
+    }
 }
 
 /// Checks the process and the [`Io`], and plans the process;
@@ -112,7 +127,8 @@ fn ns_inode(path: &Path) -> Option<u64> {
 
 impl Container {
     /// Starts `opts.process` in the container. It inherits this process's
-    /// stdio and is its child: wait for it with [`ExecProcess::wait`].
+    /// stdio and is its child: wait for it with [`ExecProcess::wait`], or
+    /// await its pidfd ([`AsFd`]).
     pub fn exec(&self, opts: ExecOptions) -> Result<ExecProcess, Error> {
         match self.status() {
             Status::Running | Status::Created => {}
@@ -171,7 +187,9 @@ impl Container {
             _ => started.place_in_cgroup()?,
         }
         let pid = started.wait_for_pid(&mut cleanup)?;
-        pidfd_socket.send(pid, "setns")?;
+        // Now, while the process is our unreaped child: the pid is surely its.
+        let pidfd = super::pidfd::of_child(pid)?;
+        pidfd_socket.send(pidfd.as_fd(), "setns")?;
         started.channel.wait_for_exec()?;
         if let Some(path) = &opts.pid_file {
             write_atomic(path, pid.as_raw().to_string().as_bytes())?;
@@ -183,6 +201,7 @@ impl Container {
             id: self.state.id.clone(),
             terminal,
             exit_status: None,
+            pidfd,
         })
     }
 
@@ -254,7 +273,9 @@ impl Container {
 
 impl ExecProcess {
     /// Waits for the process to exit and returns its exit status, leaving
-    /// signals alone. Once reaped, the status is kept.
+    /// signals alone (an event loop awaits its pidfd, [`AsFd`], instead,
+    /// then calls [`ExecProcess::try_wait`]). Once reaped, the status is
+    /// kept.
     pub fn wait(&mut self) -> Result<ExitStatus, Error> {
         if let Some(s) = self.exit_status {
             return Ok(s);

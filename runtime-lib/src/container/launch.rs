@@ -5,7 +5,7 @@
 //! placement in the cgroup; and the pid of the process it forks. The child's
 //! side is `apply/stage1.rs`; a [`Cleanup`] undoes a launch that fails.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
@@ -40,18 +40,14 @@ impl PidfdSocket {
             .map(PidfdSocket)
     }
 
-    /// Sends a pidfd of `pid`, tagged `kind`, and closes the connection.
-    pub(super) fn send(self, pid: Pid, kind: &str) -> Result<(), Error> {
+    /// Sends `pidfd` (the handle's own, opened when the process was
+    /// forked), tagged `kind`, and closes the connection.
+    pub(super) fn send(self, pidfd: BorrowedFd<'_>, kind: &str) -> Result<(), Error> {
         let Some(socket) = self.0 else {
             return Ok(());
         };
-        let pidfd = sys::pidfd_open(pid).map_err(Error::sys("pidfd_open", None))?;
-        console::send_fd(
-            std::os::fd::AsFd::as_fd(&socket),
-            std::os::fd::AsFd::as_fd(&pidfd),
-            kind.as_bytes(),
-        )
-        .map_err(Error::sys("send pidfd over the pidfd socket", None))
+        console::send_fd(std::os::fd::AsFd::as_fd(&socket), pidfd, kind.as_bytes())
+            .map_err(Error::sys("send pidfd over the pidfd socket", None))
     }
 }
 
@@ -252,7 +248,7 @@ impl Started {
         unit: &SystemdUnit,
         cleanup: &mut Cleanup<'_>,
         limits: impl FnOnce(&ContainerCgroup) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    ) -> Result<Manager, Error> {
         let mut manager = Manager::connect(&unit.name, unit.user.as_ref())?;
         cleanup.set_systemd_unit(unit.name.clone(), unit.user.clone());
         manager.start(unit, self.stage1)?;
@@ -265,7 +261,8 @@ impl Started {
             cgroup.enable_controllers_above();
             limits(cgroup)?;
         }
-        self.channel.proceed()
+        self.channel.proceed()?;
+        Ok(manager)
     }
 
     /// Writes the id maps of the user namespace stage 1 makes, when it

@@ -14,6 +14,7 @@ mod mount_source;
 mod net_devices;
 mod notify;
 mod pid_namespace;
+mod pidfd;
 mod process_overrides;
 mod run;
 mod state;
@@ -21,10 +22,11 @@ mod stdio;
 mod time;
 
 use std::io::Write;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -171,6 +173,11 @@ pub struct Container {
     notes: Vec<String>,
     /// The init's exit status, once this process (its parent) reaped it.
     exit_status: Option<ExitStatus>,
+    /// A pidfd of the init: opened by `create` while the init was its
+    /// unreaped child, or by [`Container::pidfd`] for a loaded container
+    /// (after checking the start time). Never another process than the one
+    /// the state names, whatever becomes of its pid.
+    pidfd: OnceLock<OwnedFd>,
 }
 
 impl Container {
@@ -185,6 +192,7 @@ impl Container {
             warnings: Vec::new(),
             notes: Vec::new(),
             exit_status: None,
+            pidfd: OnceLock::new(),
         }
     }
 
@@ -277,7 +285,14 @@ impl Container {
             e => e,
         })?;
         match state::StateFile::load(&self.dir)? {
-            Some(st) => self.state = st,
+            Some(st) => {
+                if (st.pid, st.start_time) != (self.state.pid, self.state.start_time) {
+                    // Another container under the same id (or one whose
+                    // create finished since we loaded it): not our pidfd's.
+                    self.pidfd = OnceLock::new();
+                }
+                self.state = st;
+            }
             None => {
                 return Err(Error::NotFound {
                     id: self.state.id.clone(),
@@ -288,10 +303,7 @@ impl Container {
         // lock. It died, and may still be exiting (its lock goes before its
         // process does): wait for that, so the state reads as stopped.
         if let Some((pid, start)) = self.state.creator {
-            let t0 = Instant::now();
-            while state::process_alive(pid, start) && t0.elapsed() < Duration::from_secs(10) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
+            pidfd::wait_gone(pid, start, Duration::from_secs(10));
         }
         Ok(lock)
     }
@@ -378,10 +390,7 @@ impl Container {
         };
         // Without a pid namespace of its own, `kill` reaches every process.
         let _ = self.kill(Signal::SIGKILL, false);
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while state::init_alive(&self.state) && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        self.wait_init_gone(Duration::from_secs(10));
         Err(Error::Child(failed.into()))
     }
 
@@ -450,15 +459,14 @@ impl Container {
         self.signal_init(signal).map(|()| Vec::new())
     }
 
-    /// Signals the init through a pidfd opened after checking its start
-    /// time, so a recycled pid is never hit.
+    /// Signals the init through the handle's pidfd (see
+    /// [`Container::pidfd`]), so a recycled pid is never hit.
     fn signal_init(&self, signal: Signal) -> Result<(), Error> {
-        let pid = nix::unistd::Pid::from_raw(self.state.pid);
-        let pidfd = sys::pidfd_open(pid).map_err(Error::sys("pidfd_open", None))?;
+        let pidfd = self.pidfd()?;
         if !state::init_alive(&self.state) {
             return Ok(());
         }
-        sys::pidfd_send_signal(pidfd.as_fd(), signal as i32).map_err(Error::sys("kill", None))
+        sys::pidfd_send_signal(pidfd, signal as i32).map_err(Error::sys("kill", None))
     }
 
     /// Deletes the container: its processes (`force` is needed unless it
@@ -625,18 +633,49 @@ impl Container {
         }
     }
 
+    /// Waits up to `limit` for the init to exit (at once if it is gone).
     fn wait_init_gone(&self, limit: Duration) {
-        let start = Instant::now();
-        while state::init_alive(&self.state) && start.elapsed() < limit {
-            std::thread::sleep(Duration::from_millis(2));
+        if let Ok(fd) = self.pidfd() {
+            crate::ready::process_exit(fd, limit);
         }
+    }
+
+    /// A pidfd of the init, for an event loop to wait on: it becomes
+    /// readable when the init exits, and [`Container::try_wait`] then
+    /// returns the exit status at once (tokio: an `AsyncFd` of it, awaited
+    /// for readability, as in `runtime-lib/examples/tokio_wait.rs`).
+    ///
+    /// It always refers to the init this handle is about, never to a
+    /// process that reused its pid: a container made by this process has
+    /// one from `create` on (opened while the init was its unreaped child,
+    /// so this never fails); a loaded one opens it on the first call,
+    /// checking the process's start time against the state's after the
+    /// open. That fails with [`Error::WrongState`] when the init is gone
+    /// (exited and reaped by its parent, or a `create` that died before
+    /// forking it): there is nothing to wait for. An init that exited and
+    /// was not reaped yet still has one, readable at once. The fd is the
+    /// handle's and lives as long as it; a caller that needs its own can
+    /// [`BorrowedFd::try_clone_to_owned`] it.
+    pub fn pidfd(&self) -> Result<BorrowedFd<'_>, Error> {
+        if self.pidfd.get().is_none() {
+            if let Some(fd) = pidfd::of_recorded(self.state.pid, self.state.start_time)? {
+                // Another thread may have opened one meanwhile: both are
+                // the init's, whichever is kept.
+                let _ = self.pidfd.set(fd);
+            }
+        }
+        self.pidfd
+            .get()
+            .map(AsFd::as_fd)
+            .ok_or_else(|| self.wrong("open a pidfd of", self.status()))
     }
 
     /// Waits for the init to exit and returns its exit status; only the
     /// process that created the container is its parent and can
     /// ([`Error::NotChild`] otherwise). Signals are left alone; it only
-    /// blocks this thread. Once reaped, the status is kept: later calls
-    /// return it again.
+    /// blocks this thread (an event loop awaits [`Container::pidfd`]
+    /// instead, then calls [`Container::try_wait`]). Once reaped, the
+    /// status is kept: later calls return it again.
     pub fn wait(&mut self) -> Result<ExitStatus, Error> {
         self.wait_inner(true)
             .map(|s| s.expect("a blocking wait returns a status"))

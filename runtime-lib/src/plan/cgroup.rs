@@ -33,6 +33,13 @@ pub struct CgroupPlan {
     pub version: Version,
     /// Resource limits as file writes, in order.
     pub writes: Vec<CgroupWrite>,
+    /// The limits that count the runtime's own processes (`pids.max`),
+    /// written once the init is forked and stage 1, which forked it, is
+    /// gone, before the init goes on (runc sets every limit after its init
+    /// exists): while the init is forked, stage 1 and the init are both in
+    /// the cgroup, so that a limit of 1 (runtime-spec 1.3's `pids.limit` 0,
+    /// which runc writes as 1) would fail the fork.
+    pub after_init: Vec<CgroupWrite>,
     /// Device access rules, in order. Empty for an unprivileged runtime:
     /// the kernel lets only `CAP_SYS_ADMIN` of the initial user namespace
     /// write v1 `devices.allow` or load a v2 device program, and in a user
@@ -383,7 +390,7 @@ fn systemd_limits(
              hierarchy); this host's controllers are cgroup v1: use the cgroupfs driver",
         ));
     }
-    let mut writes = match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+    let writes = match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
         None => Vec::new(),
         Some(r) => cgroup_writes(r, Version::V2)?,
     };
@@ -394,7 +401,10 @@ fn systemd_limits(
         }
         false => device_rules,
     };
-    unit.resources = systemd::resource_properties(&mut writes)?;
+    let (mut before, mut after) = split_after_init(writes);
+    unit.resources = systemd::resource_properties(&mut before)?;
+    unit.after_init = systemd::resource_properties(&mut after)?;
+    let writes = [before, after].concat();
     unit.start.extend(systemd::oom_policy(&writes));
     Ok(Limits {
         path: systemd::cgroup_path(&unit),
@@ -526,15 +536,23 @@ pub(super) fn place(
             }
         }
     };
+    let (writes, after_init) = split_after_init(limits.writes);
     Ok(CgroupPlan {
         path: limits.path,
         version: limits.version,
-        writes: limits.writes,
+        writes,
+        after_init,
         device_rules: limits.device_rules,
         mode: limits.mode,
         placement,
         systemd: limits.systemd,
     })
+}
+
+/// `writes` as (those made before stage 1 joins, those made once the init
+/// is forked: see [`CgroupPlan::after_init`]).
+fn split_after_init(writes: Vec<CgroupWrite>) -> (Vec<CgroupWrite>, Vec<CgroupWrite>) {
+    writes.into_iter().partition(|w| w.file != "pids.max")
 }
 
 /// The placement as systemd makes it: the unit's directory is the

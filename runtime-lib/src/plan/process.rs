@@ -92,25 +92,27 @@ pub struct ProcessPlan {
     pub exec_affinity: Option<ExecAffinity>,
 }
 
+// libc's `RLIMIT_*` are `u32` with glibc and `c_int` with musl.
+#[allow(clippy::unnecessary_cast)]
 fn rlimit_of(t: PosixRlimitType) -> (&'static str, u32) {
     use PosixRlimitType::*;
     let (name, res): (&str, u32) = match t {
-        RlimitCpu => ("RLIMIT_CPU", libc::RLIMIT_CPU),
-        RlimitFsize => ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE),
-        RlimitData => ("RLIMIT_DATA", libc::RLIMIT_DATA),
-        RlimitStack => ("RLIMIT_STACK", libc::RLIMIT_STACK),
-        RlimitCore => ("RLIMIT_CORE", libc::RLIMIT_CORE),
-        RlimitRss => ("RLIMIT_RSS", libc::RLIMIT_RSS),
-        RlimitNproc => ("RLIMIT_NPROC", libc::RLIMIT_NPROC),
-        RlimitNofile => ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE),
-        RlimitMemlock => ("RLIMIT_MEMLOCK", libc::RLIMIT_MEMLOCK),
-        RlimitAs => ("RLIMIT_AS", libc::RLIMIT_AS),
-        RlimitLocks => ("RLIMIT_LOCKS", libc::RLIMIT_LOCKS),
-        RlimitSigpending => ("RLIMIT_SIGPENDING", libc::RLIMIT_SIGPENDING),
-        RlimitMsgqueue => ("RLIMIT_MSGQUEUE", libc::RLIMIT_MSGQUEUE),
-        RlimitNice => ("RLIMIT_NICE", libc::RLIMIT_NICE),
-        RlimitRtprio => ("RLIMIT_RTPRIO", libc::RLIMIT_RTPRIO),
-        RlimitRttime => ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME),
+        RlimitCpu => ("RLIMIT_CPU", libc::RLIMIT_CPU as u32),
+        RlimitFsize => ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE as u32),
+        RlimitData => ("RLIMIT_DATA", libc::RLIMIT_DATA as u32),
+        RlimitStack => ("RLIMIT_STACK", libc::RLIMIT_STACK as u32),
+        RlimitCore => ("RLIMIT_CORE", libc::RLIMIT_CORE as u32),
+        RlimitRss => ("RLIMIT_RSS", libc::RLIMIT_RSS as u32),
+        RlimitNproc => ("RLIMIT_NPROC", libc::RLIMIT_NPROC as u32),
+        RlimitNofile => ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE as u32),
+        RlimitMemlock => ("RLIMIT_MEMLOCK", libc::RLIMIT_MEMLOCK as u32),
+        RlimitAs => ("RLIMIT_AS", libc::RLIMIT_AS as u32),
+        RlimitLocks => ("RLIMIT_LOCKS", libc::RLIMIT_LOCKS as u32),
+        RlimitSigpending => ("RLIMIT_SIGPENDING", libc::RLIMIT_SIGPENDING as u32),
+        RlimitMsgqueue => ("RLIMIT_MSGQUEUE", libc::RLIMIT_MSGQUEUE as u32),
+        RlimitNice => ("RLIMIT_NICE", libc::RLIMIT_NICE as u32),
+        RlimitRtprio => ("RLIMIT_RTPRIO", libc::RLIMIT_RTPRIO as u32),
+        RlimitRttime => ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME as u32),
     };
     (name, res)
 }

@@ -107,7 +107,8 @@ pub fn cgroup_writes(r: &LinuxResources, version: Version) -> Result<Vec<CgroupW
     Ok(out.writes)
 }
 
-/// `pids.limit`: 0 is "not set", a negative value unlimited.
+/// `pids.limit`: 0 is "not set" (an explicit 0 in a config was made 1 when
+/// it was read: `spec::pids_limit_zero_as_one`), a negative value unlimited.
 fn pids(out: &mut Out, p: &LinuxPids) {
     let v = match p.limit() {
         0 => return,

@@ -438,31 +438,37 @@ fn time_offsets() {
     assert_eq!(p.namespaces.boottime_offset, None);
 }
 
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
 #[test]
 fn resources_become_writes_for_the_host_version() {
     let mut v = base();
     v["linux"]["resources"]["pids"] = json!({"limit": 20});
     v["linux"]["resources"]["cpu"] = json!({"shares": 1024});
     let p = compile_ok(v.clone());
-    let files: Vec<_> = p
-        .cgroup
-        .writes
-        .iter()
-        .map(|w| (w.file.as_str(), w.value.as_str()))
-        .collect();
-    assert_eq!(files, [("cpu.shares", "1024"), ("pids.max", "20")]);
+    let files = |p: &Plan| -> Vec<(String, String)> {
+        let all = p.cgroup.writes.iter().chain(&p.cgroup.after_init);
+        all.map(|w| (w.file.clone(), w.value.clone())).collect()
+    };
+    assert_eq!(
+        files(&p),
+        pairs(&[("cpu.shares", "1024"), ("pids.max", "20")])
+    );
+    // pids.max counts stage 1 too: written once the init is forked.
+    assert_eq!(p.cgroup.after_init.len(), 1);
     let v2 = HostFacts {
         cgroups: v2_host(Vec::new()),
         ..V1
     };
     let p = compile(&bundle(v.clone()), "ctr", &CreateOptions::default(), &v2).unwrap();
-    let files: Vec<_> = p
-        .cgroup
-        .writes
-        .iter()
-        .map(|w| (w.file.as_str(), w.value.as_str()))
-        .collect();
-    assert_eq!(files, [("cpu.weight", "39"), ("pids.max", "20")]);
+    assert_eq!(
+        files(&p),
+        pairs(&[("cpu.weight", "39"), ("pids.max", "20")])
+    );
     v["linux"]["resources"]["unified"] = json!({"memory.max": "1G"});
     let e = compile_err(v);
     assert!(
@@ -996,7 +1002,12 @@ fn systemd_driver_plans_a_scope() {
             })
             .collect::<Vec<_>>()
     );
-    assert_eq!(unit.resources.len(), 2);
+    assert_eq!(unit.resources.len(), 1);
+    // TasksMax counts stage 1 too: set once the init is forked, with its file.
+    assert_eq!(unit.after_init.len(), 1);
+    assert_eq!(unit.after_init[0].name, "TasksMax");
+    assert_eq!(p.cgroup.after_init.len(), 1);
+    assert_eq!(p.cgroup.after_init[0].file, "pids.max");
     let json = serde_json::to_value(&p).unwrap();
     assert_eq!(json["cgroup"]["systemd"]["name"], "cri-ctr.scope");
 
@@ -1081,7 +1092,7 @@ fn rootless_systemd_driver_asks_the_users_manager() {
         (unit.slice.as_str(), unit.user.as_ref()),
         ("user.slice", Some(&manager))
     );
-    assert_eq!(unit.resources.len(), 2);
+    assert_eq!((unit.resources.len(), unit.after_init.len()), (1, 1));
     assert!(p.cgroup.device_rules.is_empty());
 
     let refused = |v: Value, host: &HostFacts| match compile(&bundle(v), "ctr", &opts, host) {

@@ -38,16 +38,11 @@ pub const DATA_NR: u32 = 0;
 /// Offset of `arch`, an `AUDIT_ARCH_*` value.
 pub const DATA_ARCH: u32 = 4;
 
-/// Offset of the low 32 bits of `args[index]`. The kernel fills
-/// `seccomp_data` in host byte order; on x86 (little endian) the low word of
-/// each u64 comes first.
-pub const fn data_arg_lo(index: u8) -> u32 {
+/// Offset of `args[index]`, a u64 the kernel stores in its own byte order:
+/// which of its two 32-bit words is the low one depends on the ABI (see
+/// `Abi::arg_words`).
+pub const fn data_arg(index: u8) -> u32 {
     16 + 8 * index as u32
-}
-
-/// Offset of the high 32 bits of `args[index]` (little endian).
-pub const fn data_arg_hi(index: u8) -> u32 {
-    data_arg_lo(index) + 4
 }
 
 // Return values (seccomp.h). The high 16 bits select the action; the low

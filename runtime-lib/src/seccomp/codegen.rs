@@ -7,51 +7,74 @@
 //! reach at most 255 instructions ahead; where a subtree is longer, the
 //! branch goes through a `ja` (32-bit offset).
 
-use super::arch::{Abi, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+use super::arch::{Abi, Kernel, X32_SYSCALL_BIT};
 use super::bpf::{self, Insn};
 use super::rules::{ArgRule, Cond, Op, Outcome, Resolved, Section};
 
-/// The whole program for a resolved profile.
-pub fn program(res: &Resolved) -> Vec<Insn> {
+/// The whole program for a resolved profile on `kernel`.
+pub fn program(res: &Resolved, kernel: Kernel) -> Vec<Insn> {
     let section = |abi: Abi| res.sections.iter().find(|s| s.abi == abi);
     let badarch = Insn::stmt(bpf::RET_K, res.badarch);
+    let native_abi = kernel.native();
+    let native = section(native_abi).expect("the native ABI always has a section");
+    let native_block = native_block(
+        native,
+        section(Abi::X32).filter(|_| native_abi == Abi::X86_64),
+        badarch,
+    );
 
-    // The i386 block: reached from the arch check below.
-    let i386 = section(Abi::X86).map(|s| {
-        let mut b = vec![
-            Insn::jump(bpf::JMP_JEQ_K, AUDIT_ARCH_I386, 1, 0),
-            badarch,
-            Insn::stmt(bpf::LD_W_ABS, bpf::DATA_NR),
-        ];
-        b.extend(tree(s));
-        b
-    });
-    let x32 = section(Abi::X32).map(tree);
-    let native = section(Abi::X86_64).expect("the native ABI always has a section");
-    let x86_64 = tree(native);
+    // The compat ABIs with an AUDIT_ARCH value of their own, each behind
+    // its arch check; the last one's check fails to the bad-arch action.
+    let compat: Vec<&Section> = kernel.abis()[1..]
+        .iter()
+        .filter(|a| a.audit_arch() != native_abi.audit_arch())
+        .filter_map(|&a| section(a))
+        .collect();
+    let mut compat_blocks = Vec::new();
+    for (i, s) in compat.iter().enumerate() {
+        let search = tree(s);
+        compat_blocks.push(Insn::jump(bpf::JMP_JEQ_K, s.abi.audit_arch(), 1, 0));
+        compat_blocks.push(if i + 1 < compat.len() {
+            ja(1 + search.len())
+        } else {
+            badarch
+        });
+        compat_blocks.push(Insn::stmt(bpf::LD_W_ABS, bpf::DATA_NR));
+        compat_blocks.extend(search);
+    }
 
     let mut p = vec![
         Insn::stmt(bpf::LD_W_ABS, bpf::DATA_ARCH),
         // Native first: one taken jump on the common path.
-        Insn::jump(bpf::JMP_JEQ_K, AUDIT_ARCH_X86_64, 1, 0),
+        Insn::jump(bpf::JMP_JEQ_K, native_abi.audit_arch(), 1, 0),
+        // Not native: the compat checks if the profile has compat ABIs, else
+        // the bad-arch action (libseccomp's default `SCMP_ACT_KILL`, which
+        // runc keeps).
+        if compat.is_empty() {
+            badarch
+        } else {
+            ja(native_block.len())
+        },
     ];
-    // Not x86_64: i386 if the profile has it, else the bad-arch action
-    // (libseccomp's default `SCMP_ACT_KILL`, which runc keeps).
-    // From the `ja` below: the nr load, the x32 split, both sections.
-    let split = if x32.is_some() { 2 } else { 4 };
-    let after_native = 1 + split + x86_64.len() + x32.as_ref().map_or(0, Vec::len);
-    p.push(match &i386 {
-        Some(_) => ja(after_native),
-        None => badarch,
-    });
-    p.push(Insn::stmt(bpf::LD_W_ABS, bpf::DATA_NR));
-    // x86_64 and x32 share AUDIT_ARCH_X86_64; the bit in nr tells them apart.
-    match &x32 {
-        Some(_) => {
+    p.extend(native_block);
+    p.extend(compat_blocks);
+    p
+}
+
+/// The native ABI's part, after its arch check: load nr, then the search.
+/// On x86_64, x32 shares the arch value and the x32 bit in nr tells them
+/// apart: `x32` is its section when the profile lists it.
+fn native_block(native: &Section, x32: Option<&Section>, badarch: Insn) -> Vec<Insn> {
+    let mut p = vec![Insn::stmt(bpf::LD_W_ABS, bpf::DATA_NR)];
+    let search = tree(native);
+    match x32.map(tree) {
+        Some(x32) => {
             p.push(Insn::jump(bpf::JMP_JGE_K, X32_SYSCALL_BIT, 0, 1));
-            p.push(ja(x86_64.len()));
+            p.push(ja(search.len()));
+            p.extend(search);
+            p.extend(x32);
         }
-        None => {
+        None if native.abi == Abi::X86_64 => {
             // Without x32 in the profile an x32 call takes the bad-arch
             // action, as with libseccomp (its x86_64 section sends nr >= the
             // bit on to the next arch check, and finally to the bad-arch
@@ -61,11 +84,10 @@ pub fn program(res: &Resolved) -> Vec<Insn> {
             p.push(Insn::jump(bpf::JMP_JEQ_K, u32::MAX, 0, 1));
             p.push(Insn::stmt(bpf::RET_K, native.default));
             p.push(badarch);
+            p.extend(search);
         }
+        None => p.extend(search),
     }
-    p.extend(x86_64);
-    p.extend(x32.into_iter().flatten());
-    p.extend(i386.into_iter().flatten());
     p
 }
 
@@ -132,19 +154,19 @@ fn push_gap(out: &mut Vec<(u32, Leaf<'_>)>, s: &Section, from: u64, to: u64) {
 
 /// A balanced binary search over the section's intervals (A holds nr).
 fn tree(s: &Section) -> Vec<Insn> {
-    search(&intervals(s), s.abi.args_are_64bit())
+    search(&intervals(s), s.abi)
 }
 
-fn search(iv: &[(u32, Leaf<'_>)], wide: bool) -> Vec<Insn> {
+fn search(iv: &[(u32, Leaf<'_>)], abi: Abi) -> Vec<Insn> {
     match iv {
         [] => unreachable!("a section covers its whole number range"),
         [(_, leaf)] => match leaf {
             Leaf::Ret(r) => vec![Insn::stmt(bpf::RET_K, *r)],
-            Leaf::Args(rules, fallback) => arg_checks(rules, *fallback, wide),
+            Leaf::Args(rules, fallback) => arg_checks(rules, *fallback, abi),
         },
         _ => {
             let mid = iv.len() / 2;
-            let (left, right) = (search(&iv[..mid], wide), search(&iv[mid..], wide));
+            let (left, right) = (search(&iv[..mid], abi), search(&iv[mid..], abi));
             let key = iv[mid].0;
             let mut out = Vec::with_capacity(left.len() + right.len() + 2);
             match u8::try_from(left.len()) {
@@ -204,13 +226,13 @@ fn jmp(code: u16, k: u32, jt: To, jf: To) -> Pending {
 
 /// The rules of one syscall, tried in order (each an AND of conditions;
 /// the first that matches returns its action), then the fallback.
-fn arg_checks(rules: &[ArgRule], fallback: u32, wide: bool) -> Vec<Insn> {
+fn arg_checks(rules: &[ArgRule], fallback: u32, abi: Abi) -> Vec<Insn> {
     let mut out = Vec::new();
     for rule in rules {
         // (instruction, index just past its condition's code)
         let mut body: Vec<(Pending, usize)> = Vec::new();
         for cond in &rule.conds {
-            let code = condition(cond, wide);
+            let code = condition(cond, abi);
             let end = body.len() + code.len();
             body.extend(code.into_iter().map(|p| (p, end)));
         }
@@ -239,10 +261,12 @@ fn arg_checks(rules: &[ArgRule], fallback: u32, wide: bool) -> Vec<Insn> {
 
 /// One comparison. On 64-bit ABIs the argument is compared as a u64 from
 /// its two 32-bit halves, high half first (it decides unless equal); on
-/// 32-bit ABIs only the low half, against the truncated value.
-fn condition(c: &Cond, wide: bool) -> Vec<Pending> {
+/// 32-bit ABIs only the low half, against the truncated value. Where each
+/// half lies depends on the ABI's byte order.
+fn condition(c: &Cond, abi: Abi) -> Vec<Pending> {
     use To::{Fail, Next, Pass};
-    let (lo_off, hi_off) = (bpf::data_arg_lo(c.index), bpf::data_arg_hi(c.index));
+    let wide = abi.args_are_64bit();
+    let (lo_off, hi_off) = abi.arg_words(c.index);
     let (vhi, vlo) = ((c.value >> 32) as u32, c.value as u32);
     let (mhi, mlo) = ((c.mask >> 32) as u32, c.mask as u32);
     let (jeq, jgt, jge) = (bpf::JMP_JEQ_K, bpf::JMP_JGT_K, bpf::JMP_JGE_K);

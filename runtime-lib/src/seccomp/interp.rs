@@ -1,7 +1,7 @@
 //! A tiny classic-BPF interpreter for the tests: runs a filter on a
 //! `seccomp_data` the way the kernel does, and counts instructions.
 
-use super::arch::{Abi, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
+use super::arch::Abi;
 use super::bpf::{self, Insn};
 
 /// The input of a filter: `struct seccomp_data` without the instruction
@@ -11,19 +11,22 @@ pub struct Data {
     pub nr: u32,
     pub arch: u32,
     pub args: [u64; 6],
+    /// Whether the kernel stores each u64 argument high word first.
+    pub big_endian: bool,
 }
 
 impl Data {
     /// A call of `nr` (already carrying the x32 bit for x32) on `abi`.
     pub fn new(abi: Abi, nr: u32, args: [u64; 6]) -> Data {
-        let arch = match abi {
-            Abi::X86_64 | Abi::X32 => AUDIT_ARCH_X86_64,
-            Abi::X86 => AUDIT_ARCH_I386,
-        };
-        Data { nr, arch, args }
+        Data {
+            nr,
+            arch: abi.audit_arch(),
+            args,
+            big_endian: abi.big_endian(),
+        }
     }
 
-    /// The 32-bit word at byte offset `off`, little endian as on x86.
+    /// The 32-bit word at byte offset `off`, in the kernel's byte order.
     fn word(&self, off: u32) -> u32 {
         match off {
             bpf::DATA_NR => self.nr,
@@ -31,8 +34,8 @@ impl Data {
             8 | 12 => 0, // instruction_pointer
             16..=63 => {
                 let arg = self.args[((off - 16) / 8) as usize];
-                // The low word of each u64 first (little endian).
-                if off & 4 == 0 {
+                // Little endian: the low word of each u64 first.
+                if (off & 4 == 0) != self.big_endian {
                     arg as u32
                 } else {
                     (arg >> 32) as u32

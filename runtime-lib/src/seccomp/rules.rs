@@ -10,7 +10,7 @@ use oci_spec::runtime::{
     LinuxSeccompOperator as Operator, LinuxSyscall,
 };
 
-use super::arch::{Abi, ArchMapping};
+use super::arch::{Abi, ArchMapping, Kernel};
 use super::bpf;
 use super::{order, FilterFlags, Listener, SeccompError, Warning};
 
@@ -99,11 +99,12 @@ fn invalid(field: String, reason: impl Into<String>) -> SeccompError {
     }
 }
 
-/// Resolves a profile. See the module docs of [`super`] for the semantics.
-pub fn resolve(sc: &LinuxSeccomp) -> Result<Resolved, SeccompError> {
+/// Resolves a profile for `kernel`. See the module docs of [`super`] for
+/// the semantics.
+pub fn resolve(sc: &LinuxSeccomp, kernel: Kernel) -> Result<Resolved, SeccompError> {
     let default = default_value(sc)?;
     let mut warnings = Vec::new();
-    let (abis, listed) = architectures(sc, &mut warnings);
+    let (abis, listed) = architectures(sc, kernel, &mut warnings)?;
     let mut table = Table::new(abis, default, warnings);
     let syscalls: &[LinuxSyscall] = sc.syscalls().as_deref().unwrap_or_default();
     for (i, call) in syscalls.iter().enumerate() {
@@ -200,7 +201,8 @@ impl Table {
     /// Adds the rules of one syscall name, `field`, to every covered ABI
     /// that has it.
     fn add_name(&mut self, field: String, name: &str, groups: &[Vec<Cond>], ret: u32) {
-        let known: Vec<(Abi, u32)> = Abi::ALL
+        let known: Vec<(Abi, u32)> = self
+            .abis
             .iter()
             .filter_map(|&a| a.syscall_nr(name).map(|nr| (a, nr)))
             .collect();
@@ -208,8 +210,12 @@ impl Table {
             let top = self.highest.entry(abi).or_insert(nr);
             *top = (*top).max(nr);
         }
-        let mux = Abi::X86.multiplexed(name);
-        if known.is_empty() && mux.is_none() {
+        let muxes: Vec<(Abi, (u32, u64))> = self
+            .abis
+            .iter()
+            .filter_map(|&a| a.multiplexed(name).map(|m| (a, m)))
+            .collect();
+        if known.is_empty() && muxes.is_empty() {
             self.unknown_name(field, name);
             return;
         }
@@ -218,18 +224,18 @@ impl Table {
         if ret == self.default {
             return;
         }
-        for (abi, nr) in known.into_iter().filter(|(a, _)| self.abis.contains(a)) {
+        for (abi, nr) in known {
             add(self.entries.entry((abi, nr)).or_default(), groups, ret, abi);
         }
-        if let Some((mux_nr, call)) = mux.filter(|_| self.abis.contains(&Abi::X86)) {
+        for (abi, (mux_nr, call)) in muxes {
             let only_call = [vec![Cond {
                 index: 0,
                 op: Op::Eq,
                 value: call,
                 mask: u64::MAX,
             }]];
-            let entry = self.entries.entry((Abi::X86, mux_nr)).or_default();
-            add(entry, &only_call, ret, Abi::X86);
+            let entry = self.entries.entry((abi, mux_nr)).or_default();
+            add(entry, &only_call, ret, abi);
         }
     }
 
@@ -238,7 +244,8 @@ impl Table {
     /// the user got wrong, so it is skipped without a word, as libseccomp
     /// does. Only names no architecture has are warned about.
     fn unknown_name(&mut self, field: String, name: &str) {
-        if super::syscalls::OTHER_ARCHES.binary_search(&name).is_ok() {
+        let elsewhere = Abi::ALL.iter().any(|a| a.syscall_nr(name).is_some());
+        if elsewhere || super::syscalls::OTHER_ARCHES.binary_search(&name).is_ok() {
             return;
         }
         self.warnings.push(Warning::UnknownSyscall {
@@ -285,22 +292,39 @@ impl Table {
 /// The ABIs the filter covers, and those the profile names itself. The
 /// native ABI is always covered: libseccomp's filter starts with it and
 /// runc only adds the listed ones.
-fn architectures(sc: &LinuxSeccomp, warnings: &mut Vec<Warning>) -> (BTreeSet<Abi>, BTreeSet<Abi>) {
+fn architectures(
+    sc: &LinuxSeccomp,
+    kernel: Kernel,
+    warnings: &mut Vec<Warning>,
+) -> Result<(BTreeSet<Abi>, BTreeSet<Abi>), SeccompError> {
     let mut listed = BTreeSet::new();
     for (i, arch) in sc.architectures().iter().flatten().enumerate() {
-        match Abi::from_oci(*arch) {
+        let field = format!("{FIELD}.architectures[{i}]");
+        match kernel.map(*arch) {
             ArchMapping::Abi(abi) => {
                 listed.insert(abi);
             }
+            // runc hands such an entry to libseccomp, which adds a section
+            // that never runs: the filter is the same without it.
             ArchMapping::Foreign => warnings.push(Warning::ForeignArchitecture {
-                field: format!("{FIELD}.architectures[{i}]"),
+                field,
                 arch: arch.to_string(),
+                kernel: kernel.native().name().to_string(),
             }),
+            ArchMapping::NoTable => {
+                return Err(invalid(
+                    field,
+                    format!(
+                        "{arch} runs on a {} kernel, but Cella has no syscall table for it",
+                        kernel.native().name()
+                    ),
+                ))
+            }
         }
     }
     let mut abis = listed.clone();
-    abis.insert(Abi::X86_64);
-    (abis, listed)
+    abis.insert(kernel.native());
+    Ok((abis, listed))
 }
 
 /// The return value of an action. `errnoRet` fills `SECCOMP_RET_DATA` of

@@ -165,6 +165,7 @@ fn parse_config(file: &Path) -> Result<(Spec, Vec<String>), SpecError> {
     let bytes = read_document(f, file)?;
     let bytes = default_user(&bytes, "/process").unwrap_or(bytes);
     let bytes = spec_scheduler_flags(&bytes, "/process").unwrap_or(bytes);
+    let bytes = explicit_zero_pids_limit(&bytes).unwrap_or(bytes);
     let (cleaned, warnings) = drop_unknown_capabilities(&bytes);
     let spec = parse_spec(cleaned.as_deref().unwrap_or(&bytes), file)?;
     Ok((spec, warnings))
@@ -276,6 +277,49 @@ fn spec_scheduler_flags(bytes: &[u8], pointer: &str) -> Option<Vec<u8>> {
     serde_json::to_vec(&doc).ok()
 }
 
+/// runtime-spec 1.3 (config-linux.md, "PIDs"): `pids.limit` is optional, and `0` "is a valid
+/// limit value for the `pids` cgroup controller ... and SHOULD be treated as such". `oci-spec`
+/// 0.10's `LinuxPids::limit` is a plain `i64` that reads an absent limit as 0, so after parsing
+/// an explicit 0 and no limit look the same, and 0 there keeps meaning "not set" (as it did
+/// before 1.3). runc (1.3 and later) writes an explicit 0 as `pids.max` 1 on both cgroup
+/// drivers, because systemd cannot set `TasksMax=0`, and in practice the two limits are one:
+/// the init is in the cgroup before its limits are written, and no task in it can fork. So an
+/// explicit 0 becomes 1 in the raw JSON of `resources` (a `linux.resources` object, or `update
+/// --resources`'s document): returns whether it did.
+pub fn pids_limit_zero_as_one(resources: &mut serde_json::Value) -> bool {
+    match resources.pointer_mut("/pids/limit") {
+        Some(limit) if limit.as_i64() == Some(0) => {
+            *limit = serde_json::Value::from(1);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A config whose `linux.resources.pids.limit` is an explicit 0, rewritten by
+/// [`pids_limit_zero_as_one`]; `None` for every other (a scan of the bytes for a `"limit"`
+/// of 0 first: no second parse of every config).
+fn explicit_zero_pids_limit(bytes: &[u8]) -> Option<Vec<u8>> {
+    let zero_limit = bytes.windows(7).enumerate().any(|(i, w)| {
+        w == b"\"limit\"" && {
+            let mut rest = bytes[i + 7..]
+                .iter()
+                .skip_while(|b| b.is_ascii_whitespace());
+            rest.next() == Some(&b':')
+                && rest.find(|b| !b.is_ascii_whitespace()) == Some(&b'0')
+                && !matches!(rest.next(), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
+        }
+    });
+    if !zero_limit {
+        return None;
+    }
+    let mut doc = serde_json::from_slice::<serde_json::Value>(bytes).ok()?;
+    if !pids_limit_zero_as_one(doc.pointer_mut("/linux/resources")?) {
+        return None;
+    }
+    serde_json::to_vec(&doc).ok()
+}
+
 /// Deserializes a `config.json` document (`file` names it in errors);
 /// no validation (see [`crate::spec::validate`]).
 pub fn parse_spec(bytes: &[u8], file: &Path) -> Result<Spec, SpecError> {
@@ -348,6 +392,40 @@ mod tests {
     }
 
     /// A process without `user` runs as root (runc's zero value); a given one stays.
+    /// An explicit `pids.limit` of 0 becomes 1 (runc's `pids.max` for it); an absent limit,
+    /// another number and a 0 elsewhere stay as they are.
+    #[test]
+    fn explicit_zero_pids_limit_becomes_one() {
+        let limit = |doc: &str| -> Option<i64> {
+            let out = explicit_zero_pids_limit(doc.as_bytes())?;
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            v.pointer("/linux/resources/pids/limit")?.as_i64()
+        };
+        assert_eq!(
+            limit(r#"{"linux": {"resources": {"pids": {"limit": 0}}}}"#),
+            Some(1)
+        );
+        assert_eq!(
+            limit(r#"{"linux":{"resources":{"pids":{"limit" :  0 }}}}"#),
+            Some(1)
+        );
+        assert_eq!(limit(r#"{"linux": {"resources": {"pids": {}}}}"#), None);
+        assert_eq!(
+            limit(r#"{"linux": {"resources": {"pids": {"limit": 10}}}}"#),
+            None
+        );
+        assert_eq!(
+            limit(r#"{"linux": {"resources": {"pids": {"limit": 0.5}}}}"#),
+            None
+        );
+        let memory_zero =
+            r#"{"linux": {"resources": {"memory": {"limit": 0}, "pids": {"limit": 7}}}}"#;
+        assert_eq!(limit(memory_zero), None);
+        let mut update = serde_json::json!({"pids": {"limit": 0}});
+        assert!(pids_limit_zero_as_one(&mut update));
+        assert_eq!(update, serde_json::json!({"pids": {"limit": 1}}));
+    }
+
     #[test]
     fn missing_user_defaults_to_root() {
         let added = default_user(br#"{"args": ["id"], "cwd": "/"}"#, "").unwrap();

@@ -14,8 +14,8 @@ use crate::error::FieldError;
 
 pub use default::{default_config, default_spec};
 pub use load::{
-    bundle_from_spec, load_bundle, load_process, parse_spec, read_document, Bundle,
-    IN_MEMORY_CONFIG, MAX_DOCUMENT_BYTES,
+    bundle_from_spec, load_bundle, load_process, parse_spec, pids_limit_zero_as_one, read_document,
+    Bundle, IN_MEMORY_CONFIG, MAX_DOCUMENT_BYTES,
 };
 pub use validate::validate;
 pub(crate) use validate::{check_exec_process, sysctl_namespace};

@@ -96,20 +96,32 @@ pub fn fork_with_flags(_in: &ForkedChild, flags: libc::c_ulong) -> Result<Forked
     // fork(2): the child continues on a copy of this stack. The caller is a
     // child of `fork` (the token), single-threaded by `fork`'s contract, so
     // no lock held by another thread can be left taken in the new process.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            flags | libc::SIGCHLD as libc::c_ulong,
-            std::ptr::null_mut::<libc::c_void>(),
-            std::ptr::null_mut::<libc::c_int>(),
-            std::ptr::null_mut::<libc::c_int>(),
-            0 as libc::c_ulong,
-        )
-    };
+    let ret = unsafe { raw_fork_clone(flags | libc::SIGCHLD as libc::c_ulong) };
     match Errno::result(ret)? {
         0 => Ok(Forked::Child(ForkedChild::new())),
         pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
     }
+}
+
+/// clone(2) the way fork(2) calls it, with `flags`: a null stack (the child
+/// runs on a copy of the caller's), no thread ids, no TLS. The raw call's
+/// argument order differs by architecture: s390 takes the stack first
+/// (`CLONE_BACKWARDS2`), the others `flags` first; the remaining arguments
+/// are all zero here, so their order (`CLONE_BACKWARDS` on arm, ppc, ...)
+/// does not matter.
+///
+/// # Safety
+/// As fork(2): the new process continues on a copy of the calling thread;
+/// the caller answers for what it runs there.
+unsafe fn raw_fork_clone(flags: libc::c_ulong) -> libc::c_long {
+    let (first, second) = if cfg!(target_arch = "s390x") {
+        (0, flags)
+    } else {
+        (flags, 0)
+    };
+    let zero: libc::c_ulong = 0;
+    // SAFETY: the caller's (see above); no pointer is passed.
+    unsafe { libc::syscall(libc::SYS_clone, first, second, zero, zero, zero) }
 }
 
 /// A close-on-exec duplicate of `fd` numbered `floor` or above
@@ -232,16 +244,7 @@ pub fn spawn_userns_holder() -> Result<Pid, Errno> {
     // like fork(2). The child branch below only traps into the kernel (no
     // allocation, no lock, no Rust or C library state) and never leaves
     // this function: it blocks until killed, or exits with _exit(2).
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            (libc::CLONE_NEWUSER | libc::SIGCHLD) as libc::c_ulong,
-            std::ptr::null_mut::<libc::c_void>(),
-            std::ptr::null_mut::<libc::c_int>(),
-            std::ptr::null_mut::<libc::c_int>(),
-            0 as libc::c_ulong,
-        )
-    };
+    let ret = unsafe { raw_fork_clone((libc::CLONE_NEWUSER | libc::SIGCHLD) as libc::c_ulong) };
     match Errno::result(ret)? {
         0 => userns_holder_body(parent),
         pid => Ok(Pid::from_raw(pid as libc::pid_t)),
@@ -825,9 +828,11 @@ pub fn open_pty_peer(master: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
 
 /// `setsockopt(SO_SNDTIMEO)` on a socket (the seccomp agent's).
 pub fn set_send_timeout(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> Result<(), Errno> {
+    // The field types differ between C libraries (and musl deprecates their
+    // names): inferred. 2^31 s is forever here; the micros are below 10^6.
     let tv = libc::timeval {
-        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_usec: libc::suseconds_t::from(timeout.subsec_micros()),
+        tv_sec: timeout.as_secs().try_into().unwrap_or(i32::MAX.into()),
+        tv_usec: (timeout.subsec_micros() as i32).into(),
     };
     // SAFETY: the pointer and length describe `tv`, which outlives the call;
     // the kernel only reads it. `fd` is borrowed for the call.

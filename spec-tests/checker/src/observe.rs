@@ -145,17 +145,23 @@ extern "C" {
     fn syscall(n: i64, ...) -> i64;
 }
 
-/// ioprio_get(IOPRIO_WHO_PROCESS, 0) (x86_64 syscall 252): no file shows it.
+/// `__NR_ioprio_get` where the checker is built: x86_64's table, and
+/// asm-generic's for arm64 and riscv64 (as in Cella's generated seccomp
+/// tables); unknown elsewhere.
+const IOPRIO_GET: Option<i64> = if cfg!(target_arch = "x86_64") {
+    Some(252)
+} else if cfg!(any(target_arch = "aarch64", target_arch = "riscv64")) {
+    Some(31)
+} else {
+    None
+};
+
+/// ioprio_get(IOPRIO_WHO_PROCESS, 0): no file shows it.
 fn ioprio() -> String {
-    #[cfg(target_arch = "x86_64")]
-    {
+    match IOPRIO_GET {
         // SAFETY: ioprio_get takes two integers and returns an integer; no memory is passed.
-        let r = unsafe { syscall(252, 1i64, 0i64) };
-        r.to_string()
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        "unknown".to_string()
+        Some(nr) => unsafe { syscall(nr, 1i64, 0i64) }.to_string(),
+        None => "unknown".to_string(),
     }
 }
 

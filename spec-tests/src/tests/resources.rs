@@ -30,6 +30,7 @@ pub fn tests() -> Vec<Test> {
     let t = |name, f| Test::new("resources", name, f);
     vec![
         t("pids_limit", pids_limit),
+        t("pids_limit_zero", pids_limit_zero),
         t("memory_limit", memory_limit),
         t("cpu", cpu),
         t("update", update),
@@ -200,6 +201,48 @@ fn pids_limit(ctx: &Ctx) -> TestResult {
         || format!("with pids.max 5, ten background sleeps should fail to fork; output: {out:?}"),
     )?;
     ctx.rt_ok(&["delete", &c.id])?;
+    expect_cgroup_gone(&path)
+}
+
+/// runtime-spec 1.3: `pids.limit` 0 is a real limit ("a valid limit value for the pids cgroup
+/// controller ... SHOULD be treated as such"), and `limit` may be absent. runc 1.3+ writes an
+/// explicit 0 as `pids.max` 1 (systemd cannot set TasksMax=0; the init is in the cgroup, so no
+/// task can fork either way), and leaves an absent limit alone. The init runs, and cannot fork.
+fn pids_limit_zero(ctx: &Ctx) -> TestResult {
+    let (c, path) = container(
+        ctx,
+        "",
+        "exec >/tmp/log 2>&1; echo started; /bin/true && echo forked",
+        json!({"pids": {"limit": 0}}),
+    )?;
+    c.create_ok()?;
+    expect_cg(&cg_file(&path, "pids", "pids.max"), "1")?;
+    c.start_ok()?;
+    c.wait_status("stopped")?;
+    let out = log(&c);
+    ensure(
+        out.contains("started") && out.contains("can't fork") && !out.contains("forked"),
+        || format!("with pids.limit 0 the init should run and fail to fork; output: {out:?}"),
+    )?;
+    ctx.rt_ok(&["delete", &c.id])?;
+    expect_cgroup_gone(&path)?;
+
+    // No limit in the object: nothing written, the file keeps its default ("max"; under
+    // systemd its DefaultTasksMax, as for a container without `resources`).
+    let default = if ctx.systemd {
+        let (c, path) = container(ctx, "base", "true", Value::Null)?;
+        c.create_ok()?;
+        let v = read_cg(&cg_file(&path, "pids", "pids.max"))?;
+        ctx.rt_ok(&["delete", "--force", &c.id])?;
+        expect_cgroup_gone(&path)?;
+        v
+    } else {
+        "max".to_string()
+    };
+    let (c, path) = container(ctx, "", "true", json!({"pids": {}}))?;
+    c.create_ok()?;
+    expect_cg(&cg_file(&path, "pids", "pids.max"), &default)?;
+    ctx.rt_ok(&["delete", "--force", &c.id])?;
     expect_cgroup_gone(&path)
 }
 

@@ -109,6 +109,7 @@ pub fn unit(
         user: user.cloned(),
         start,
         resources: Vec::new(),
+        after_init: Vec::new(),
     })
 }
 

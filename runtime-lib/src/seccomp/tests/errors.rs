@@ -14,7 +14,7 @@ fn refused(name: &str) -> SeccompError {
 fn field(e: &SeccompError) -> &str {
     match e {
         SeccompError::Parse { field, .. } | SeccompError::InvalidField { field, .. } => field,
-        SeccompError::TooLong { .. } => "linux.seccomp",
+        SeccompError::TooLong { .. } | SeccompError::UnsupportedKernel { .. } => "linux.seccomp",
     }
 }
 

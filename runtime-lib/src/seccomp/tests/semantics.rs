@@ -213,6 +213,7 @@ fn architectures_and_the_bad_arch_action() {
         nr: 110,
         arch: 0xc000_00b7,
         args: NO_ARGS,
+        big_endian: false,
     };
     assert_eq!(run(&c.program, &aarch64).0, RET_KILL_THREAD);
 
@@ -249,7 +250,8 @@ fn architectures_and_the_bad_arch_action() {
         c.warnings,
         [Warning::ForeignArchitecture {
             field: "linux.seccomp.architectures[1]".into(),
-            arch: "SCMP_ARCH_AARCH64".into()
+            arch: "SCMP_ARCH_AARCH64".into(),
+            kernel: "x86_64".into(),
         }]
     );
     assert_eq!(decide(&c, Abi::X32, "getppid", NO_ARGS), RET_ALLOW);
