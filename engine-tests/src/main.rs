@@ -15,6 +15,7 @@ mod env;
 mod image;
 mod leftovers;
 mod podman;
+mod sdnotify;
 mod systemd;
 mod tmux;
 
@@ -200,6 +201,11 @@ impl Tap {
 }
 
 fn main() -> ExitCode {
+    // First: podman.sdnotify_container's container runs this binary as its sd_notify client.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(sdnotify::HELPER_FLAG) {
+        return sdnotify::helper_main(&argv[2..]);
+    }
     let args = Args::parse();
     let filter = match args.filter.as_deref().map(Regex::new).transpose() {
         Ok(f) => f,

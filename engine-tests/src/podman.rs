@@ -68,6 +68,7 @@ fn tests<'a>() -> Vec<Test<Podman<'a>>> {
         ("idmapped_volume", idmapped_volume),
         ("network_none", network_none),
         ("network_default", network_default),
+        ("sdnotify_container", sdnotify_container),
         ("no_runtime_state_left", no_runtime_state_left),
     ]
 }
@@ -667,6 +668,55 @@ fn bind_volume(p: &Podman) -> TestResult {
         vec!["persisted", "RO"],
         "second container",
     )
+}
+
+/// `--sdnotify=container` with `NOTIFY_SOCKET` set (Quadlet's `Notify=yes`): the container's
+/// `READY=1` reaches the host's socket. podman 4.3 does the proxying with conmon
+/// (`--sdnotify-socket`): it mounts its own `<userdata>/notify` at `/run/notify` and sends
+/// `MAINPID=<conmon's pid>` itself, and the runtime's environment has no `NOTIFY_SOCKET` (the
+/// runtime's own proxying, docs/as-runc.md, is not used): the container sees one `/run/notify`.
+fn sdnotify_container(p: &Podman) -> TestResult {
+    let host = p.dir.join("notify-host.sock");
+    let _ = std::fs::remove_file(&host);
+    let socket = std::os::unix::net::UnixDatagram::bind(&host)
+        .map_err(|e| format!("bind {}: {e}", host.display()))?;
+    let helper = crate::sdnotify::helper("READY=1")?;
+    let name = p.name("sdnotify");
+    let mut opts = vec!["-d", "--name", &name, "--sdnotify=container"];
+    let volumes: Vec<String> = helper
+        .dirs
+        .iter()
+        .map(|d| format!("{0}:{0}:ro", d.display()))
+        .collect();
+    for v in &volumes {
+        opts.extend(["-v", v]);
+    }
+    let mut argv = vec!["sh", "-c", "\"$@\" && exec sleep 1000", "sh"];
+    argv.extend(helper.command.iter().map(String::as_str));
+    let out = p
+        .env
+        .run_ok(p.run_cmd(&opts, &argv).env("NOTIFY_SOCKET", &host))?;
+    let ctr = Ctr {
+        p,
+        name,
+        id: out.stdout.trim().to_string(),
+    };
+    p.ids.borrow_mut().push(ctr.id.clone());
+    let mut got = crate::sdnotify::receive(&socket, Duration::from_secs(30), 2);
+    got.sort();
+    let conmon = p.inspect(&ctr.name, "{{.State.ConmonPid}}")?;
+    ensure_eq(
+        got,
+        vec![format!("MAINPID={conmon}"), "READY=1".to_string()],
+        "what the host's NOTIFY_SOCKET received (sorted)",
+    )?;
+    let mountinfo = std::fs::read_to_string(format!("/proc/{}/mountinfo", ctr.pid()?))
+        .map_err(|e| format!("the container's mountinfo: {e}"))?;
+    let at = mountinfo
+        .lines()
+        .filter(|l| l.split(' ').nth(4) == Some("/run/notify"))
+        .count();
+    ensure_eq(at, 1, "mounts at /run/notify in the container")
 }
 
 /// `--read-only`: the root refuses writes; podman's tmpfs on /tmp (made

@@ -64,6 +64,7 @@ fuzz_target!(|data: &[u8]| {
                     user: "uid 0".into(),
                     systemd_user: None,
                 },
+                state_dir: None,
             },
         );
     }

@@ -12,6 +12,7 @@
 
 mod config;
 mod harness;
+mod sdnotify;
 mod tests;
 mod user;
 
@@ -197,6 +198,11 @@ fn interrupted() -> bool {
 }
 
 fn main() -> ExitCode {
+    // First: notify.socket_ready's container runs this binary as its sd_notify client.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(sdnotify::HELPER_FLAG) {
+        return sdnotify::helper_main(&argv[2..]);
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {

@@ -183,6 +183,7 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
     v.extend(tests::selinux::tests());
     v.extend(tests::scheduling::tests());
     v.extend(tests::pidfd::tests());
+    v.extend(tests::notify::tests());
     v.extend(tests::net_devices::tests());
     v.extend(tests::security::tests());
     v.extend(tests::systemd::tests());
@@ -191,6 +192,11 @@ fn all_tests(bad_configs: Option<&PathBuf>) -> Vec<Test> {
 }
 
 fn main() -> ExitCode {
+    // First: the container of `as_runc.notify_*` runs this binary as its sd_notify client.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(tests::notify::HELPER_FLAG) {
+        return tests::notify::helper_main(&argv[2..]);
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {

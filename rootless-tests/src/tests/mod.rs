@@ -4,6 +4,7 @@ mod cgroups;
 mod features;
 mod idmaps;
 mod lifecycle;
+mod notify;
 mod podman;
 mod systemd;
 
@@ -17,6 +18,7 @@ pub fn all() -> Vec<Test> {
     v.extend(idmaps::tests());
     v.extend(cgroups::tests());
     v.extend(features::tests());
+    v.extend(notify::tests());
     v.extend(podman::tests());
     v.extend(systemd::tests());
     v

@@ -71,6 +71,7 @@ impl CreateFlags {
             console: console(self.console_socket.as_ref(), foreground),
             listen_fds: listen_fds(),
             cgroups: Default::default(),
+            notify_socket: notify_socket().is_some(),
         }
     }
 
@@ -90,6 +91,16 @@ impl CreateFlags {
             None => b,
         }
     }
+}
+
+/// The service manager's notification socket (`NOTIFY_SOCKET`, sd_notify's
+/// variable, empty meaning unset): `create`, `run` and `start` proxy the
+/// container's notifications to it, as runc does; `exec` ignores it, as
+/// runc does.
+pub fn notify_socket() -> Option<PathBuf> {
+    std::env::var_os("NOTIFY_SOCKET")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// systemd socket activation: the fds we were given (`LISTEN_FDS`, when

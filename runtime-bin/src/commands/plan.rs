@@ -34,6 +34,9 @@ pub fn run(a: Args, host: super::Host) -> Result<u8, crate::Failure> {
         rootless: host.rootless,
         cgroups: Default::default(),
         cgroup_driver: host.driver,
+        // Its mount's source is in a runtime's state directory, which a
+        // plan alone has not.
+        notify_socket: false,
     };
     let plan = cella::container::plan_bundle(&a.bundle, &a.id, &opts)?;
     let text = serde_json::to_string_pretty(&plan).map_err(|e| crate::Failure::Output {

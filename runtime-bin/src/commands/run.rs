@@ -30,9 +30,27 @@ pub fn run(rt: &Runtime, a: Args, host: super::Host) -> Result<u8, crate::Failur
         cella::container::block_forwarded_signals()?;
     }
     let builder = a.flags.builder(rt, &a.id, !a.detach, host);
-    let mut c = builder.create_and_start()?;
+    let (mut c, proxy) = match super::notify_socket() {
+        Some(h) => builder
+            .create_and_start_notifying(&h)
+            .map(|(c, p)| (c, Some(p)))?,
+        None => (builder.create_and_start()?, None),
+    };
     crate::log::warnings(c.warnings());
     crate::log::debug_notes(c.notes());
+    if let Some(proxy) = proxy {
+        // As runc: the main pid is the init's when we leave, ours when we
+        // stay (we live as long as it, and exit with its status).
+        let main_pid = match a.detach {
+            true => c.pid(),
+            false => std::process::id() as i32,
+        };
+        // runc's `run` ignores a failure here; a warning at least.
+        match proxy.forward(&c, main_pid) {
+            Ok(w) => crate::log::warnings(&w),
+            Err(e) => crate::log::warnings(&[format!("NOTIFY_SOCKET: {e}")]),
+        }
+    }
     if a.detach {
         return Ok(0);
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::Spec;
 
 use super::create::{self, Request};
-use super::{Container, Io, Runtime, Stdio};
+use super::{Container, Io, NotifyProxy, Runtime, Stdio};
 use crate::error::Error;
 use crate::plan::{CgroupSetting, Console, CreateOptions, Plan};
 use crate::spec::{self, Bundle};
@@ -205,7 +205,8 @@ impl<'r> ContainerBuilder<'r> {
         // As `create` counts them: the fds given become `preserve_fds`.
         let mut options = self.options;
         create::check_io(&self.io, &mut options, create::has_terminal(&bundle))?;
-        create::plan_loaded(&bundle, &self.id, &options)
+        let state_dir = create::state_dir(self.runtime.root(), &self.id)?;
+        create::plan_loaded(&bundle, &self.id, &options, Some(state_dir))
     }
 
     /// Creates the container: namespaces, rootfs, cgroup; the init waits
@@ -229,19 +230,46 @@ impl<'r> ContainerBuilder<'r> {
         let mut c = self.create()?;
         match c.start() {
             Ok(()) => Ok(c),
-            Err(e) => {
-                // What undoing the create could not do is reported with the
-                // start's error, not dropped.
-                let warnings = match c.delete(true) {
-                    Ok(w) => w,
-                    Err(d) => vec![format!(
-                        "deleting the container after the failed start: {d}"
-                    )],
-                };
-                Err(e.with_warnings(warnings))
-            }
+            Err(e) => Err(undo(c, e)),
         }
     }
+
+    /// As [`ContainerBuilder::create_and_start`], with sd_notify proxying
+    /// (`cella run` with `NOTIFY_SOCKET=host` in its environment): the
+    /// container gets `/run/notify`, and its socket is bound before the
+    /// start. [`NotifyProxy::forward`] then waits for `READY=` and tells
+    /// `host`.
+    pub fn create_and_start_notifying(
+        self,
+        host: &Path,
+    ) -> Result<(Container, NotifyProxy), Error> {
+        let mut c = self.options_with(|o| o.notify_socket = true).create()?;
+        let proxy = match NotifyProxy::bind(&c, host) {
+            Ok(p) => p,
+            Err(e) => return Err(undo(c, e)),
+        };
+        match c.start() {
+            Ok(()) => Ok((c, proxy)),
+            Err(e) => Err(undo(c, e)),
+        }
+    }
+
+    fn options_with(mut self, change: impl FnOnce(&mut CreateOptions)) -> Self {
+        change(&mut self.options);
+        self
+    }
+}
+
+/// Deletes a container whose start failed with `e` (its poststop hooks
+/// run); what the delete could not do goes with `e`, not dropped.
+fn undo(c: Container, e: Error) -> Error {
+    let warnings = match c.delete(true) {
+        Ok(w) => w,
+        Err(d) => vec![format!(
+            "deleting the container after the failed start: {d}"
+        )],
+    };
+    e.with_warnings(warnings)
 }
 
 /// The path of a bundle, for [`Runtime::create`].

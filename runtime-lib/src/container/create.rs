@@ -24,13 +24,22 @@ use crate::stop_point;
 use crate::sync::InitRequests;
 
 /// Loads, validates and plans the bundle for this host; nothing is created.
+/// Without a runtime there is no state directory: `opts.notify_socket` is
+/// refused.
 pub fn plan_bundle(bundle: &Path, id: &str, opts: &CreateOptions) -> Result<Plan, Error> {
-    plan_loaded(&spec::load_bundle(bundle)?, id, opts)
+    plan_loaded(&spec::load_bundle(bundle)?, id, opts, None)
 }
 
-/// Plans a loaded (or in-memory) bundle for this host; nothing is created.
-pub(super) fn plan_loaded(loaded: &Bundle, id: &str, opts: &CreateOptions) -> Result<Plan, Error> {
-    plan::compile(loaded, id, opts, &super::facts::gather(loaded, id, opts)?)
+/// Plans a loaded (or in-memory) bundle for this host, its state going to
+/// `state_dir`; nothing is created.
+pub(super) fn plan_loaded(
+    loaded: &Bundle,
+    id: &str,
+    opts: &CreateOptions,
+    state_dir: Option<PathBuf>,
+) -> Result<Plan, Error> {
+    let facts = super::facts::gather(loaded, id, opts, state_dir)?;
+    plan::compile(loaded, id, opts, &facts)
 }
 
 /// What `create` is given besides the plan's options.
@@ -128,9 +137,7 @@ fn create_or_undo(
     // The state is written before anything else is made, and says who is
     // creating: a `create` killed at any later point leaves a container
     // that `state` and `list` show and `delete` removes (cgroup included).
-    let mut st = first_state(&plan, &loaded, id);
-    st.save(&dir)?;
-    stop_point::reached("create:state-saved");
+    let mut st = save_first_state(&plan, &loaded, id, &dir)?;
     make_cgroup(&plan, &mut st, &dir, &mut cleanup)?;
     stop_point::reached("create:cgroup-made");
     let exec_fifo = make_exec_fifo(&dir, &launch)?;
@@ -212,7 +219,8 @@ fn plan_create(
     super::id::validate_id(id)?;
     let mut opts = opts.clone();
     check_io(io, &mut opts, has_terminal(loaded))?;
-    match plan::compile(loaded, id, &opts, &super::facts::gather(loaded, id, &opts)?) {
+    let facts = super::facts::gather(loaded, id, &opts, Some(state_dir(root, id)?))?;
+    match plan::compile(loaded, id, &opts, &facts) {
         // A taken id is that error (as in runc, which checks it before the
         // cgroup), even when it is its own container that is in the cgroup.
         Err(Error::CgroupInUse { .. }) if root.join(id).exists() => {
@@ -220,6 +228,14 @@ fn plan_create(
         }
         planned => planned,
     }
+}
+
+/// The container's state directory, absolute: the plan's bind source of
+/// sd_notify's directory must not be read relative to the bundle (a
+/// relative `--root`).
+pub(super) fn state_dir(root: &Path, id: &str) -> Result<PathBuf, Error> {
+    let dir = root.join(id);
+    std::path::absolute(&dir).map_err(Error::io("make absolute", dir))
 }
 
 /// Opens the namespaces the container joins by path, for its launch. A
@@ -240,6 +256,21 @@ fn open_joins(plan: &Plan, loaded: &Bundle) -> Result<Launch, Error> {
     )
     .in_file(&loaded.config_path)
     .into())
+}
+
+/// Saves the first state, then makes what lives in the state directory
+/// besides it (sd_notify's directory).
+fn save_first_state(
+    plan: &Plan,
+    loaded: &Bundle,
+    id: &str,
+    dir: &Path,
+) -> Result<StateFile, Error> {
+    let st = first_state(plan, loaded, id);
+    st.save(dir)?;
+    stop_point::reached("create:state-saved");
+    make_notify_dir(plan.notify.as_ref())?;
+    Ok(st)
 }
 
 /// The state as first saved: "creating", by this process, with no init yet.
@@ -315,6 +346,22 @@ fn apply_limits(plan: &Plan, cgroup: &ContainerCgroup) -> Result<(), Error> {
     cgroup.apply_writes(&plan.cgroup.writes)?;
     cgroup.apply_device_rules(&plan.cgroup.device_rules)?;
     Ok(())
+}
+
+/// The directory sd_notify proxying mounts in the container (runc's
+/// 0755: the container's user reaches the socket `start` binds in it).
+fn make_notify_dir(notify: Option<&plan::NotifyPlan>) -> Result<(), Error> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let Some(dir) = notify.map(|n| &n.dir) else {
+        return Ok(());
+    };
+    std::fs::DirBuilder::new()
+        .mode(0o755)
+        .create(dir)
+        .map_err(Error::io("create", dir))?;
+    // The umask may have taken bits of it.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+        .map_err(Error::io("chmod", dir))
 }
 
 /// Puts stage 1 in the container's cgroup (by systemd: the unit is started

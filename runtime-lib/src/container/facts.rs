@@ -15,8 +15,14 @@ use crate::plan::{
 use crate::rootless::{describe_uid, outer_id, Caller};
 use crate::spec::Bundle;
 
-/// Reads the facts for planning `loaded` as container `id`.
-pub(super) fn gather(loaded: &Bundle, id: &str, opts: &CreateOptions) -> Result<HostFacts, Error> {
+/// Reads the facts for planning `loaded` as container `id`, whose state
+/// goes to `state_dir` (when a runtime plans it).
+pub(super) fn gather(
+    loaded: &Bundle,
+    id: &str,
+    opts: &CreateOptions,
+    state_dir: Option<PathBuf>,
+) -> Result<HostFacts, Error> {
     let caller = Caller::detect();
     let mounts = HostCgroups::detect()?;
     let own = std::fs::read_to_string("/proc/self/cgroup")
@@ -50,6 +56,7 @@ pub(super) fn gather(loaded: &Bundle, id: &str, opts: &CreateOptions) -> Result<
             found,
             systemd_user,
         },
+        state_dir,
     })
 }
 

@@ -10,6 +10,7 @@ mod lsm;
 mod mounts;
 mod namespaces;
 mod net_devices;
+pub mod notify;
 mod process;
 mod resources;
 pub mod systemd;
@@ -33,6 +34,7 @@ pub use mounts::{
 };
 pub use namespaces::{ClockOffset, IdRange, MapWriter, NamespaceKind, NamespacePlan};
 pub use net_devices::NetDeviceMove;
+pub use notify::NotifyPlan;
 pub(crate) use process::{exec_env, home_of};
 pub use process::{CapabilitySets, ProcessPlan, Rlimit};
 pub use resources::{blkio_weight_to_io_weight, cgroup_writes, shares_to_weight};
@@ -158,6 +160,11 @@ pub struct CreateOptions {
     pub cgroups: CgroupSetting,
     /// Who makes the cgroup: the runtime, or systemd (`--systemd-cgroup`).
     pub cgroup_driver: CgroupDriver,
+    /// sd_notify proxying (runc's, asked for by `NOTIFY_SOCKET` in the
+    /// runtime's environment): the container gets its state directory's
+    /// `notify` read-only at `/run/notify` and
+    /// `NOTIFY_SOCKET=/run/notify/notify.sock` ([`notify`]).
+    pub notify_socket: bool,
 }
 
 /// Who makes a container's cgroup.
@@ -224,6 +231,10 @@ pub struct HostFacts {
     /// The LSMs the host has enabled, read only for a config that asks
     /// for a profile or a label (`facts::gather`).
     pub lsm: LsmHost,
+    /// The container's state directory (`<root>/<id>`), when the plan is
+    /// made by a runtime that keeps one: sd_notify proxying mounts a
+    /// directory of it.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Everything the executor will do, decided up front.
@@ -269,6 +280,9 @@ pub struct Plan {
     pub hooks: crate::hooks::HookPlan,
     /// The compiled seccomp filter.
     pub seccomp: Option<crate::seccomp::Compiled>,
+    /// sd_notify proxying, when asked for (its mount is in `mounts`, its
+    /// variable in the process's environment).
+    pub notify: Option<NotifyPlan>,
     /// What the runtime skipped and should say so (unknown capability and
     /// syscall names, capabilities it cannot grant).
     pub warnings: Vec<String>,
@@ -337,11 +351,15 @@ fn compile_inner(
         container_userns: namespaces.in_user_namespace(),
         privileged: host.caller.privileged,
     };
-    let mounts = mounts::plan(spec, &bundle.dir, opts.no_pivot, mount_label, idmap_host)?;
+    let mut mounts = mounts::plan(spec, &bundle.dir, opts.no_pivot, mount_label, idmap_host)?;
     // What loading left out (unknown capability names), then what planning
     // leaves out (capabilities this runtime cannot grant), then seccomp's.
     let mut warnings = bundle.warnings.clone();
-    let process = plan_process(spec, opts, host, &namespaces, &mut warnings)?;
+    let mut process = plan_process(spec, opts, host, &namespaces, &mut warnings)?;
+    let notify = opts
+        .notify_socket
+        .then(|| add_notify(spec, bundle, host, idmap_host, &mut mounts, &mut process))
+        .transpose()?;
     let (masked_paths, readonly_paths) = masked_and_readonly(linux)?;
     // Last: what the config asks for is refused before what the host's
     // cgroups do not allow.
@@ -374,9 +392,28 @@ fn compile_inner(
         hooks: crate::hooks::HookPlan::from_spec(spec.hooks().as_ref()),
         warnings,
         seccomp,
+        notify,
         namespaces,
         net_devices,
     })
+}
+
+/// sd_notify proxying's mount (after the config's, as runc appends it) and
+/// variable (last: it wins over one the config sets).
+fn add_notify(
+    spec: &oci_spec::runtime::Spec,
+    bundle: &Bundle,
+    host: &HostFacts,
+    idmap_host: idmap::IdmapHost,
+    mounts: &mut MountPlan,
+    process: &mut ProcessPlan,
+) -> Result<NotifyPlan, FieldError> {
+    let index = spec.mounts().as_ref().map_or(0, Vec::len);
+    let state_dir = host.state_dir.as_deref();
+    let (notify, op, env) = notify::plan(state_dir, index, &bundle.dir, idmap_host)?;
+    mounts.ops.push(op);
+    process.env.push(env);
+    Ok(notify)
 }
 
 /// `linux.maskedPaths` and `linux.readonlyPaths`, in that order.

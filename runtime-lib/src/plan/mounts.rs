@@ -383,7 +383,7 @@ pub(super) fn plan(
     })
 }
 
-fn plan_mount(
+pub(super) fn plan_mount(
     index: usize,
     field: &str,
     m: &oci_spec::runtime::Mount,

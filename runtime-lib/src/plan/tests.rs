@@ -27,6 +27,7 @@ const V1: HostFacts = HostFacts {
         user: String::new(),
         systemd_user: None,
     },
+    state_dir: None,
 };
 
 fn bundle(config: Value) -> Bundle {
@@ -518,6 +519,7 @@ const USER: HostFacts = HostFacts {
         apparmor: false,
         selinux: false,
     },
+    state_dir: None,
 };
 
 fn rootless_config(uid_maps: Value, gid_maps: Value) -> Value {
@@ -1217,4 +1219,47 @@ fn selinux_labels_follow_the_host() {
     );
     let p = compile_ok(base());
     assert_eq!((p.process.selinux_label, p.mounts.label), (None, None));
+}
+
+#[test]
+fn notify_socket_adds_runcs_mount_and_variable() {
+    let opts = CreateOptions {
+        notify_socket: true,
+        ..Default::default()
+    };
+    let host = HostFacts {
+        state_dir: Some(PathBuf::from("/run/cella/c1")),
+        ..V1
+    };
+    let mut config = base();
+    config["process"]["env"] = json!(["PATH=/bin", "NOTIFY_SOCKET=/config/own"]);
+    let p = compile(&bundle(config), "c1", &opts, &host).expect("plans");
+    assert_eq!(
+        p.notify.as_ref().map(|n| n.socket()),
+        Some(PathBuf::from("/run/cella/c1/notify/notify.sock"))
+    );
+    let op = p.mounts.ops.last().expect("a mount");
+    // After the config's four, as runc appends it.
+    assert_eq!(op.index, 4);
+    assert_eq!(op.source, Path::new("/run/cella/c1/notify"));
+    assert_eq!(op.destination, Path::new("/run/notify"));
+    assert_eq!(op.kind, MountKind::Bind { recursive: false });
+    assert_eq!(
+        op.bind_remount,
+        Some(MsFlags(
+            libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC
+        ))
+    );
+    // Last: it wins over the config's own (runc appends it too).
+    assert_eq!(
+        p.process.env.last().map(String::as_str),
+        Some("NOTIFY_SOCKET=/run/notify/notify.sock")
+    );
+    // Without it, nothing of the kind.
+    let p = compile(&bundle(base()), "c1", &CreateOptions::default(), &host).expect("plans");
+    assert!(p.notify.is_none());
+    assert_eq!(p.mounts.ops.len(), 4);
+    // Without a state directory (a plan made without a runtime), refused by name.
+    let e = compile(&bundle(base()), "c1", &opts, &V1).expect_err("refused");
+    assert!(e.to_string().contains("NOTIFY_SOCKET"), "{e}");
 }

@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod mounts;
 pub mod namespaces;
 pub mod net_devices;
+pub mod notify;
 pub mod pidfd;
 pub mod process;
 pub mod real_world;
