@@ -201,17 +201,7 @@ fn notify_socket_ready(ctx: &Ctx) -> TestResult {
     let pid = c.pid()?;
     c.ctx.track_pid(pid);
     with_notify(&c, &host, &["start", &c.id])?;
-    let got = got.join().map_err(|_| "the receiving thread panicked")??;
-    let want = vec![
-        ("READY=1\n".to_string(), 0),
-        (format!("MAINPID={pid}\n"), 0),
-        ("BARRIER=1".to_string(), 1),
-    ];
-    ensure_eq(
-        got,
-        want,
-        "what the host's NOTIFY_SOCKET received (text, fds)",
-    )?;
+    expect_ready_forwarded(got, pid)?;
     let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
         .map_err(|e| format!("mountinfo of the init: {e}"))?;
     let m = mount_at(&mountinfo, "/run/notify")?;
@@ -229,6 +219,25 @@ fn notify_socket_ready(ctx: &Ctx) -> TestResult {
             String::from_utf8_lossy(&environ)
         )
     })
+}
+
+/// What the runtime forwards to the host's socket once the container said READY=1, as
+/// `listen`'s thread received it: the READY line, `MAINPID=<pid>`, and BARRIER=1 with one fd.
+fn expect_ready_forwarded(
+    got: thread::JoinHandle<Result<Received, String>>,
+    pid: i32,
+) -> TestResult {
+    let got = got.join().map_err(|_| "the receiving thread panicked")??;
+    let want = vec![
+        ("READY=1\n".to_string(), 0),
+        (format!("MAINPID={pid}\n"), 0),
+        ("BARRIER=1".to_string(), 1),
+    ];
+    ensure_eq(
+        got,
+        want,
+        "what the host's NOTIFY_SOCKET received (text, fds)",
+    )
 }
 
 /// An init that exits without READY= ends start's wait: start succeeds and the host's socket
@@ -259,17 +268,7 @@ fn notify_socket_run_detached(ctx: &Ctx) -> TestResult {
     )?;
     let pid = c.pid()?;
     c.ctx.track_pid(pid);
-    let got = got.join().map_err(|_| "the receiving thread panicked")??;
-    let want = vec![
-        ("READY=1\n".to_string(), 0),
-        (format!("MAINPID={pid}\n"), 0),
-        ("BARRIER=1".to_string(), 1),
-    ];
-    ensure_eq(
-        got,
-        want,
-        "what the host's NOTIFY_SOCKET received (text, fds)",
-    )?;
+    expect_ready_forwarded(got, pid)?;
     ensure_eq(c.status()?.as_str(), "running", "the status after run -d")
 }
 
